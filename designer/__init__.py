@@ -1,0 +1,55 @@
+"""Designer: campaign e-mail and PDF templates with merge fields for CRMs.
+
+``create_app`` wires configuration, extensions, blueprints and CLI commands;
+it does no I/O beyond reading settings (and creating the instance secret
+once). Services (embedded Redis, SMTP catcher, worker, scheduler) are started
+by ``designer serve``, never here.
+"""
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config=None):
+    """Build the Flask app; ``test_config`` overrides the environment."""
+    app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
+    from designer.config import load_config
+
+    load_config(app, test_config)
+    _init_extensions(app)
+    _register_blueprints(app)
+    from designer import cli, errors
+
+    errors.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app):
+    from designer import broker
+    from designer.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    broker.init_app(app)
+
+
+def _register_blueprints(app):
+    from designer import health
+    from designer.auth.views import bp as auth_bp
+    from designer.mail.views import bp as mail_bp
+    from designer.records.views import bp as records_bp
+    from designer.settings.views import bp as settings_bp
+    from designer.templating.views import bp as templating_bp
+    from designer.tracking.views import bp as tracking_bp
+
+    blueprints = (auth_bp, health.bp, mail_bp, records_bp, settings_bp, templating_bp,
+                  tracking_bp)
+    for bp in blueprints:
+        app.register_blueprint(bp)

@@ -1,0 +1,121 @@
+"""The commands of the ``designer`` CLI; each parses its arguments and calls one part."""
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from designer.cli import (
+    CommandError,
+    embedded_redis_running,
+    load_template,
+    parse_record,
+    sending_user,
+)
+
+
+@click.command("serve")
+@with_appcontext
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_command(host, port):
+    """Run the product: web, worker, scheduler and the embedded services."""
+    from designer.serve import serve
+
+    serve(current_app._get_current_object(), host, port)
+
+
+@click.command("worker")
+@with_appcontext
+@click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
+def worker_command(burst):
+    """Run an RQ worker on the emails, pdf and periodic queues."""
+    from workers.runner import run_worker
+
+    with embedded_redis_running():
+        run_worker(current_app._get_current_object(), burst=burst)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command():
+    """Run the scheduler that enqueues periodic jobs (lease reaper, retries)."""
+    from workers.runner import run_scheduler
+
+    with embedded_redis_running():
+        run_scheduler(current_app._get_current_object())
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command():
+    """Load the demo data set (safe to run again: it adds nothing twice)."""
+    from designer.records.demo import load_demo
+
+    counts = load_demo()
+    click.echo(", ".join(f"{count} {name}" for name, count in counts.items()))
+
+
+@click.group("template", cls=AppGroup)
+def template_group():
+    """Manage templates."""
+
+
+@template_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--name", help="Template name (default: from the file name).")
+def import_command(file, name):
+    """Import an .mjml or .html file as a new template; prints its id."""
+    from designer import templating
+
+    try:
+        template = templating.import_file(file, name=name)
+    except templating.TemplateInvalid as exc:
+        raise CommandError(str(exc)) from exc
+    click.echo(template.id)
+
+
+@click.command("render")
+@with_appcontext
+@click.argument("template_id", type=int)
+@click.option("--record", "record_ref", required=True, help="MODULE:ID, e.g. contact:12")
+@click.option("--locale", help="Render locale (default: the recipient's language).")
+def render_command(template_id, record_ref, locale):
+    """Print the complete MIME message TEMPLATE_ID gives for a record."""
+    from designer import mail, templating
+
+    template = load_template(template_id)
+    module, record = parse_record(record_ref)
+    try:
+        message = mail.new_message(template.current, module=module, record=record,
+                                   sender_user=sending_user(None), locale=locale)
+        built = mail.build_message(message, tracking=False)
+    except (mail.NoRecipient, templating.MergeError) as exc:
+        raise CommandError(str(exc)) from exc
+    click.echo(built.data.decode("utf-8"), nl=False)
+
+
+@click.command("send")
+@with_appcontext
+@click.argument("template_id", type=int)
+@click.option("--to", "record_ref", required=True, help="MODULE:ID, e.g. contact:12")
+@click.option("--as", "as_user", help="Sending user's e-mail (default: the admin).")
+def send_command(template_id, record_ref, as_user):
+    """Queue TEMPLATE_ID for a record's recipient; prints the message id."""
+    from designer import mail
+
+    template = load_template(template_id)
+    module, record = parse_record(record_ref)
+    user = sending_user(as_user)
+    with embedded_redis_running():
+        try:
+            message = mail.queue_message(template.current, module=module, record=record,
+                                         sender_user=user)
+        except mail.NoRecipient as exc:
+            raise CommandError(str(exc)) from exc
+    click.echo(message.id)
+
+
+def register(group):
+    for command in (serve_command, worker_command, scheduler_command, demo_command,
+                    template_group, render_command, send_command):
+        group.add_command(command)

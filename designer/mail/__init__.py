@@ -1,0 +1,60 @@
+"""Mail: the sending ledger, sender resolution, MIME, SMTP transport and the local outbox.
+
+Other parts queue mail and read outcomes through these functions only.
+"""
+
+from sqlalchemy import or_
+
+from designer.extensions import db
+from designer.mail.delivery import build_message, deliver_batch
+from designer.mail.ledger import (
+    NoRecipient,
+    dispatch_due,
+    new_message,
+    queue_message,
+    record_open,
+    requeue_expired_leases,
+)
+from designer.mail.models import Message, OutboxMessage
+from designer.mail.sender import resolve_sender
+
+__all__ = [
+    "Message",
+    "NoRecipient",
+    "OutboxMessage",
+    "build_message",
+    "deliver_batch",
+    "dispatch_due",
+    "get_message",
+    "get_outbox_message",
+    "list_outbox",
+    "messages_for_organisation",
+    "new_message",
+    "queue_message",
+    "record_open",
+    "requeue_expired_leases",
+    "resolve_sender",
+]
+
+
+def get_message(message_id):
+    return db.session.get(Message, message_id)
+
+
+def messages_for_organisation(organisation_id, contact_ids=()):
+    """Every message sent to the organisation or to one of its contacts, newest first."""
+    conditions = [Message.organisation_id == organisation_id]
+    if contact_ids:
+        conditions.append(Message.contact_id.in_(list(contact_ids)))
+    query = db.select(Message).where(or_(*conditions)).order_by(Message.created_at.desc(),
+                                                                Message.id.desc())
+    return db.session.scalars(query).all()
+
+
+def list_outbox(limit=200):
+    query = db.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    return db.session.scalars(query).all()
+
+
+def get_outbox_message(outbox_id):
+    return db.session.get(OutboxMessage, outbox_id)

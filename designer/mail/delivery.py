@@ -1,0 +1,97 @@
+"""Delivery: render, build and send the messages of one claimed batch.
+
+Called by the ``send_messages`` job with ids only. Each message is merged
+from its ledger row (template version, record, sender, locale), sent over
+one reused SMTP connection and its outcome recorded at once.
+"""
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from designer import settings
+from designer.extensions import db
+from designer.mail import ledger
+from designer.mail.mime import build_mime, new_message_id
+from designer.mail.models import Message
+from designer.mail.sender import resolve_sender
+from designer.mail.transport import (
+    PermanentFailure,
+    ServerSettings,
+    SmtpTransport,
+    TemporaryFailure,
+)
+from designer.records import RecordNotFound, get_record, merge_data
+from designer.templating import MergeError, build_context, render_email
+
+
+@dataclass(frozen=True)
+class Built:
+    """A message ready for the wire."""
+
+    message_id: str
+    data: bytes
+    envelope_from: str
+
+
+def pixel_url(token):
+    return f"{current_app.config['PUBLIC_URL']}/o/{token}.gif"
+
+
+def build_message(message, *, tracking=True):
+    """Merge and serialise one ledger row; raises ``MergeError`` / ``RecordNotFound``."""
+    record = get_record(message.record_module, message.record_id)
+    sender = resolve_sender(message.sender)
+    data = build_context(
+        merge_data(message.record_module, record),
+        sender=sender.merge,
+        company=settings.company(),
+        locale=message.locale,
+        currency=getattr(record, "currency", None),
+    )
+    rendered = render_email(message.template_version, data)
+    message_id = message.message_id or new_message_id(sender.address)
+    raw = build_mime(
+        rendered,
+        sender=sender,
+        to_name=message.recipient_name,
+        to_address=message.recipient_email,
+        message_id=message_id,
+        pixel_url=pixel_url(message.token) if tracking else None,
+    )
+    message.subject = rendered.subject[:1000]
+    return Built(message_id=message_id, data=raw, envelope_from=sender.envelope_from)
+
+
+def deliver_batch(ids):
+    """Claim ``ids`` and send each claimed message; return counts by outcome."""
+    claimed = ledger.claim(ids)
+    outcome = {"sent": 0, "failed": 0, "retry": 0, "skipped": len(ids) - len(claimed)}
+    if not claimed:
+        return outcome
+    settings = ServerSettings.from_url(current_app.config["SMTP_URL"])
+    with SmtpTransport(settings) as transport:
+        for message_id in claimed:
+            message = db.session.get(Message, message_id)
+            outcome[deliver_one(message, transport)] += 1
+    return outcome
+
+
+def deliver_one(message, transport):
+    """Send one claimed message and record what happened; return the outcome name."""
+    try:
+        built = build_message(message)
+    except (MergeError, RecordNotFound) as exc:
+        ledger.mark_failed(message, f"cannot merge the template: {exc}")
+        return "failed"
+    message.message_id = built.message_id
+    try:
+        reply = transport.send(built.envelope_from, message.recipient_email, built.data)
+    except TemporaryFailure as exc:
+        ledger.mark_retry(message, exc)
+        return "retry"
+    except PermanentFailure as exc:
+        ledger.mark_failed(message, exc)
+        return "failed"
+    ledger.mark_sent(message, built.message_id, reply)
+    return "sent"

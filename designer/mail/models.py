@@ -1,0 +1,73 @@
+"""The sending ledger and the local outbox.
+
+``Message`` is the truth about every e-mail: one row per recipient, written
+before anything is queued. RQ jobs carry only message ids; a worker claims a
+row (queued -> sending with a lease), sends it and records the outcome. Rows
+whose lease expired (a worker died) are requeued by the reaper.
+
+``OutboxMessage`` holds what the local SMTP catcher received when no outgoing
+server is configured.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from designer.clock import utcnow
+from designer.extensions import db
+
+STATES = ("queued", "sending", "sent", "failed")
+
+
+class Message(db.Model):
+    """One e-mail to one recipient, and everything that happened to it."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_state_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"))
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id"), index=True
+    )
+    record_module: Mapped[str] = mapped_column(String(30), default="contact")
+    record_id: Mapped[int | None]
+    recipient_email: Mapped[str] = mapped_column(String(320))
+    recipient_name: Mapped[str] = mapped_column(String(200), default="")
+    from_address: Mapped[str] = mapped_column(String(400), default="")
+    subject: Mapped[str] = mapped_column(String(1000), default="")
+    locale: Mapped[str] = mapped_column(String(10), default="")
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    smtp_reply: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(300), default="")
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    open_count: Mapped[int] = mapped_column(default=0)
+    first_opened_at: Mapped[datetime | None]
+    last_opened_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    enqueued_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+    template_version = relationship("TemplateVersion")
+    sender = relationship("User")
+    contact = relationship("Contact")
+    organisation = relationship("Organisation")
+
+
+class OutboxMessage(db.Model):
+    """A message received by the local SMTP catcher, kept as raw bytes."""
+
+    __tablename__ = "outbox_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    mail_from: Mapped[str] = mapped_column(String(400), default="")
+    rcpt_to: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(String(1000), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,77 @@
+"""The Outbox (what the local SMTP catcher received) and the message JSON API."""
+
+from email import message_from_bytes, policy
+
+from flask import Blueprint, Response, abort, jsonify, render_template
+
+from designer import mail
+from designer.auth import protect
+from designer.templating.preview import PREVIEW_CSP
+from designer.tracking import without_pixel
+
+bp = Blueprint("mail", __name__)
+protect(bp)
+
+
+def _outbox_or_404(outbox_id):
+    item = mail.get_outbox_message(outbox_id)
+    if item is None:
+        abort(404, description=f"no outbox message with id {outbox_id}")
+    return item
+
+
+def _parts(raw):
+    parsed = message_from_bytes(raw, policy=policy.default)
+    html = parsed.get_body(preferencelist=("html",))
+    text = parsed.get_body(preferencelist=("plain",))
+    return (
+        parsed,
+        html.get_content() if html is not None else "",
+        text.get_content() if text is not None else "",
+    )
+
+
+@bp.route("/outbox")
+def outbox():
+    return render_template("mail/outbox.html", items=mail.list_outbox())
+
+
+@bp.route("/outbox/<int:outbox_id>")
+def outbox_item(outbox_id):
+    item = _outbox_or_404(outbox_id)
+    parsed, _, text = _parts(item.raw)
+    raw = item.raw.decode("utf-8", "replace")
+    return render_template("mail/outbox_item.html", item=item, headers=list(parsed.items()),
+                           text=text, raw=raw)
+
+
+@bp.route("/outbox/<int:outbox_id>/html")
+def outbox_html(outbox_id):
+    """The HTML part alone, for the sandboxed iframe on the outbox page."""
+    _, html, _ = _parts(_outbox_or_404(outbox_id).raw)
+    return Response(without_pixel(html), headers={"Content-Security-Policy": PREVIEW_CSP})
+
+
+def message_json(message):
+    return {
+        "id": message.id, "state": message.state, "recipient": message.recipient_email,
+        "from": message.from_address, "subject": message.subject,
+        "template_version_id": message.template_version_id,
+        "attempts": message.attempts, "last_error": message.last_error,
+        "message_id": message.message_id, "open_count": message.open_count,
+        "first_opened_at": _iso(message.first_opened_at),
+        "last_opened_at": _iso(message.last_opened_at),
+        "sent_at": _iso(message.sent_at),
+    }
+
+
+def _iso(value):
+    return value.isoformat() + "Z" if value else None
+
+
+@bp.route("/api/messages/<int:message_id>")
+def api_message(message_id):
+    message = mail.get_message(message_id)
+    if message is None:
+        abort(404, description=f"no message with id {message_id}")
+    return jsonify(message_json(message))

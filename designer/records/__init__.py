@@ -1,0 +1,117 @@
+"""CRM records: the public API other parts use to find records and their recipients.
+
+Modules are named as in the CLI: ``user``, ``organisation``, ``contact``,
+``product``, ``quote`` and ``invoice``.
+"""
+
+from dataclasses import dataclass
+
+from designer.extensions import db
+from designer.records.merge import merge_data
+from designer.records.models import Contact, Document, Organisation, Product, User
+
+MODULES = ("user", "organisation", "contact", "product", "quote", "invoice")
+MODELS = {
+    "user": User,
+    "organisation": Organisation,
+    "contact": Contact,
+    "product": Product,
+    "quote": Document,
+    "invoice": Document,
+}
+
+__all__ = [
+    "MODULES",
+    "Contact",
+    "Document",
+    "Organisation",
+    "Product",
+    "Recipient",
+    "RecordNotFound",
+    "User",
+    "get_record",
+    "list_contacts",
+    "list_organisations",
+    "list_users",
+    "merge_data",
+    "parse_record_ref",
+    "recipient_of",
+]
+
+
+class RecordNotFound(LookupError):
+    """No record of that module has that id."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where a record's mail goes, and in which language."""
+
+    email: str
+    name: str
+    language: str
+    contact_id: int | None
+    organisation_id: int | None
+
+
+def parse_record_ref(ref):
+    """Split ``contact:12`` into ``("contact", 12)``; ``ValueError`` when malformed."""
+    module, sep, ident = (ref or "").partition(":")
+    if not sep or module not in MODULES or not ident.isdigit():
+        raise ValueError(
+            f"record must look like MODULE:ID with MODULE one of {', '.join(MODULES)}"
+            f" (got {ref!r})"
+        )
+    return module, int(ident)
+
+
+def get_record(module, record_id):
+    """Return the record or raise ``RecordNotFound``."""
+    model = MODELS.get(module)
+    record = db.session.get(model, record_id) if model else None
+    if record is None or (model is Document and record.kind != module):
+        raise RecordNotFound(f"no {module} with id {record_id}")
+    return record
+
+
+def recipient_of(module, record):
+    """The person a record's mail goes to: the contact, the organisation, the user."""
+    if module in ("quote", "invoice"):
+        if record.contact is not None:
+            return recipient_of("contact", record.contact)
+        return recipient_of("organisation", record.organisation)
+    if module == "contact":
+        org = record.organisation
+        return Recipient(
+            record.email,
+            record.full_name,
+            record.language or (org.language if org else ""),
+            record.id,
+            org.id if org else None,
+        )
+    if module == "organisation":
+        return Recipient(record.email, record.name, record.language, None, record.id)
+    if module == "user":
+        return Recipient(record.email, record.name, record.language, None, None)
+    raise ValueError(f"a {module} has no e-mail address to send to")
+
+
+def list_organisations():
+    """All organisations by name, with their contact counts."""
+    counts = (
+        db.select(Contact.organisation_id, db.func.count(Contact.id))
+        .group_by(Contact.organisation_id)
+    )
+    per_org = dict(db.session.execute(counts).all())
+    orgs = db.session.scalars(db.select(Organisation).order_by(Organisation.name)).all()
+    return [(org, per_org.get(org.id, 0)) for org in orgs]
+
+
+def list_users():
+    return db.session.scalars(db.select(User).order_by(User.name)).all()
+
+
+def list_contacts(limit=500):
+    """Contacts by name, for pickers."""
+    query = db.select(Contact).order_by(Contact.last_name, Contact.first_name).limit(limit)
+    return db.session.scalars(query).all()

@@ -1,0 +1,38 @@
+"""Organisation pages and the records JSON API."""
+
+from flask import Blueprint, jsonify, render_template
+
+from designer import mail, records
+from designer.auth import protect, require_role
+from designer.records.merge import merge_data
+
+bp = Blueprint("records", __name__)
+protect(bp)
+
+
+@bp.route("/organisations")
+def organisations():
+    return render_template("records/organisations.html", rows=records.list_organisations())
+
+
+@bp.route("/organisations/<int:organisation_id>")
+def organisation(organisation_id):
+    org = records.get_record("organisation", organisation_id)
+    messages = mail.messages_for_organisation(org.id, [c.id for c in org.contacts])
+    return render_template("records/organisation.html", org=org, messages=messages)
+
+
+@bp.route("/users")
+@require_role("admin")
+def users():
+    """Who can log in, with the settings applied to mail they send (admin only)."""
+    return render_template("records/users.html", users=records.list_users())
+
+
+@bp.route("/api/records/<module>/<int:record_id>")
+def api_record(module, record_id):
+    if module not in records.MODULES:
+        raise records.RecordNotFound(f"unknown module {module!r}")
+    record = records.get_record(module, record_id)
+    data = merge_data(module, record)
+    return jsonify(module=module, id=record.id, data=data)

@@ -1,0 +1,54 @@
+"""Templates: versions, compilation (MJML / HTML), the sandbox and merging.
+
+Other parts call these functions; none of them reads the template tables.
+"""
+
+from designer.extensions import db
+from designer.templating.compiler import TemplateInvalid, compile_source
+from designer.templating.models import Template, TemplateVersion
+from designer.templating.render import (
+    RenderedEmail,
+    build_context,
+    choose_locale,
+    render_email,
+)
+from designer.templating.sandbox import MergeError
+from designer.templating.versions import add_version, create_template, import_file
+
+__all__ = [
+    "MergeError",
+    "RenderedEmail",
+    "Template",
+    "TemplateInvalid",
+    "TemplateNotFound",
+    "TemplateVersion",
+    "add_version",
+    "build_context",
+    "choose_locale",
+    "compile_source",
+    "create_template",
+    "get_template",
+    "import_file",
+    "list_templates",
+    "render_email",
+]
+
+
+class TemplateNotFound(LookupError):
+    """No template with that id."""
+
+
+def get_template(template_id):
+    """Return the template or raise ``TemplateNotFound``."""
+    template = db.session.get(Template, template_id)
+    if template is None:
+        raise TemplateNotFound(f"no template with id {template_id}")
+    return template
+
+
+def list_templates(kind=None):
+    """All templates, most recently changed first."""
+    query = db.select(Template).order_by(Template.updated_at.desc(), Template.id.desc())
+    if kind:
+        query = query.where(Template.kind == kind)
+    return db.session.scalars(query).all()

@@ -1,0 +1,109 @@
+"""Compile stage: turn a template's source into HTML and a text part, once per version.
+
+MJML goes through MRML (mjml-python) with includes refused; plain HTML gets
+its CSS inlined by css-inline. The compiled HTML is still a Jinja template
+(merge fields survive compilation) and is checked as one here, so a broken
+template is rejected at save time with the line at fault.
+"""
+
+import re
+from dataclasses import dataclass
+
+import css_inline
+from inscriptis import get_text
+from mjml import mjml2html
+
+from designer.templating.sandbox import MergeError, build_environment, compile_template
+
+INCLUDE_TAG = re.compile(r"<\s*mj-include\b", re.IGNORECASE)
+MRML_POSITION = re.compile(r"at position (\d+):(\d+)")
+
+
+class TemplateInvalid(MergeError):
+    """The source cannot be saved: MJML, HTML or Jinja errors."""
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """What a version stores: the HTML body and the text-part template."""
+
+    html: str
+    text: str
+
+
+def line_of(source, offset):
+    """1-based line number of a character offset."""
+    return source.count("\n", 0, offset) + 1
+
+
+def normalise_newlines(source):
+    """LF line endings: browsers post textareas with CRLF, which MRML refuses in mj-head."""
+    return (source or "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def compile_source(source_type, source):
+    """Compile and validate ``source``; raise ``TemplateInvalid`` naming the line."""
+    source = normalise_newlines(source)
+    if not source.strip():
+        raise TemplateInvalid("the template is empty")
+    env = build_environment()
+    _check_jinja(env, source, "template")
+    html = compile_mjml(source) if source_type == "mjml" else inline_html(source)
+    _check_jinja(env, html, "compiled HTML")
+    return Compiled(html=html, text=text_template(html))
+
+
+def compile_mjml(source):
+    """MJML to HTML with MRML; ``mj-include`` is refused before and during compilation."""
+    found = INCLUDE_TAG.search(source)
+    if found:
+        raise TemplateInvalid(
+            "mj-include is not allowed: paste the included MJML instead",
+            line_of(source, found.start()),
+        )
+    try:
+        return mjml2html(source, include_loader=_refuse_include)
+    except ValueError as exc:
+        raise TemplateInvalid(f"MJML error: {_mrml_message(exc)}", _mrml_line(source, exc)) from exc
+
+
+def _refuse_include(path):
+    raise ValueError(f"mj-include of {path!r} is not allowed")
+
+
+def _mrml_message(exc):
+    return MRML_POSITION.sub("", str(exc)).replace(" in root template", "").strip()
+
+
+def _mrml_line(source, exc):
+    found = MRML_POSITION.search(str(exc))
+    if found:
+        return line_of(source, int(found.group(1)))
+    return source.count("\n") + 1 if "end of stream" in str(exc) else None
+
+
+def inline_html(source):
+    """Plain HTML with its ``<style>`` rules inlined; remote stylesheets are never loaded."""
+    try:
+        inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=True)
+        return inliner.inline(source)
+    except ValueError as exc:
+        raise TemplateInvalid(f"HTML/CSS error: {exc}") from exc
+
+
+def text_template(html):
+    """The plain-text part, derived once from the compiled HTML; merge fields survive."""
+    return get_text(html).strip() + "\n"
+
+
+def check_syntax(source, what):
+    """Check the merge-field syntax of a short template such as a subject line."""
+    _check_jinja(build_environment(), source or "", what)
+
+
+def _check_jinja(env, source, what):
+    try:
+        compile_template(env, source)
+    except MergeError as exc:
+        message = f"merge field syntax error in {what}: {exc.message}"
+        raise TemplateInvalid(message, exc.line) from exc

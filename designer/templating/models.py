@@ -1,0 +1,60 @@
+"""Templates and their immutable versions.
+
+A template is a name, a kind (e-mail or PDF), a source type (MJML or HTML),
+the module whose records it merges and a default language. Every save adds a
+``TemplateVersion`` holding the source and what was compiled from it once:
+the HTML body and the text part, both still Jinja templates merged per
+recipient.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from designer.clock import utcnow
+from designer.extensions import db
+
+SOURCE_TYPES = ("mjml", "html")
+KINDS = ("email", "pdf")
+
+
+class Template(db.Model):
+    """A named e-mail or PDF template; its content lives in its versions."""
+
+    __tablename__ = "templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10), default="email")
+    source_type: Mapped[str] = mapped_column(String(10), default="mjml")
+    module: Mapped[str] = mapped_column(String(30), default="contact")
+    language: Mapped[str] = mapped_column(String(10), default="en")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    versions: Mapped[list["TemplateVersion"]] = relationship(
+        back_populates="template", order_by="TemplateVersion.number"
+    )
+
+    @property
+    def current(self):
+        return self.versions[-1] if self.versions else None
+
+
+class TemplateVersion(db.Model):
+    """One saved state of a template, never changed after it is written."""
+
+    __tablename__ = "template_versions"
+    __table_args__ = (UniqueConstraint("template_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("templates.id"), index=True)
+    number: Mapped[int]
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    preheader: Mapped[str] = mapped_column(String(500), default="")
+    source: Mapped[str] = mapped_column(Text)
+    compiled_html: Mapped[str] = mapped_column(Text)
+    text_template: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    template: Mapped[Template] = relationship(back_populates="versions")

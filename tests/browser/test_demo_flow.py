@@ -1,0 +1,75 @@
+"""The demo flow as a new user tries it, in a real Chromium against ``designer serve``.
+
+Log in, open a template, preview it for a contact, send it, see it in the
+Outbox, load the pixel twice, see 2 on the organisation page.
+"""
+
+import re
+from email import message_from_string, policy
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page, served, email="marketer@example.com"):
+    page.goto(f"{served.url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "demo")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Templates")
+
+
+def test_log_in_open_editor_and_see_the_preview(page, served):
+    log_in(page, served)
+    page.click("text=Welcome")
+    expect(page.locator("#source")).to_contain_text("<mjml>")
+    chosen = page.locator("#preview-contact option:checked").inner_text()
+    first_name = chosen.split()[0]
+    preview = page.frame_locator("#preview")
+    expect(preview.locator("body")).to_contain_text(first_name)
+    expect(page.locator("#preview-subject")).to_contain_text(first_name)
+
+
+def test_typing_refreshes_the_preview_and_errors_show_the_line(page, served):
+    log_in(page, served)
+    page.click("text=Welcome")
+    source = page.locator("#source")
+    original = source.input_value()
+    source.fill(original.replace("</mj-text>", " Typed text</mj-text>", 1))
+    expect(page.frame_locator("#preview").locator("body")).to_contain_text("Typed text")
+    source.fill("<mjml>\n<mj-body>\n{{ broken\n</mj-body></mjml>")
+    expect(page.locator("#preview-error")).to_contain_text(re.compile(r"Line \d+"))
+
+
+def test_send_see_outbox_open_twice_and_count_on_organisation(page, served):
+    log_in(page, served)
+    page.click("text=Welcome")
+    option = page.locator("#send-contact option").first
+    contact_label = option.inner_text()
+    email = re.search(r"<([^>]+)>", contact_label).group(1)
+    page.click("text=Send to contact")
+    expect(page.locator(".flash-success")).to_contain_text("Queued message")
+
+    page.click("nav >> text=Outbox")
+    row = page.locator("tr", has_text=email).first
+    for _ in range(40):
+        if row.count():
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    row.locator("a").first.click()
+    expect(page.locator("body")).to_contain_text("Message-ID")
+    raw = page.locator("pre.code-raw").inner_text()  # the source as the catcher received it
+    html = message_from_string(raw, policy=policy.default).get_body(("html",)).get_content()
+    pixel = re.search(r'<img src="([^"]+/o/[^"]+\.gif)"', html).group(1)
+    for _ in range(2):
+        response = page.request.get(pixel)
+        assert response.ok and response.headers["content-type"] == "image/gif"
+
+    organisation = re.search(r"· ([^·<]+?)(?: ·|$)", contact_label).group(1).strip()
+    page.click("nav >> text=Organisations")
+    page.click(f"text={organisation}")
+    count = page.locator("tr", has_text=email).locator(".open-count").first
+    expect(count).to_have_text("2")

@@ -1,0 +1,236 @@
+"""Shared fixtures: the app on a real database and Redis, an SMTP server, logged-in clients.
+
+The database is PostgreSQL when ``TEST_DATABASE_URL`` is set, else a SQLite
+file; Redis is ``TEST_REDIS_URL`` when set, else the embedded server. The
+schema comes from the Alembic migrations, once per run; every test starts
+from empty tables and an empty Redis database.
+"""
+
+import os
+import threading
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import g
+from sqlalchemy import create_engine, text
+from support import free_port, log_in, run_designer
+
+from designer import create_app
+from designer.embedded import EmbeddedRedis
+from designer.extensions import db
+
+SECRET = "test-secret-key"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        _reset_postgres(url)
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _reset_postgres(url):
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def instance_path(tmp_path_factory):
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def base_config(database_url, redis_url, instance_path):
+    """Settings every test app shares; ``env`` spells them for child processes."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": SECRET,
+        "INSTANCE_PATH": str(instance_path),
+        "PUBLIC_URL": "http://designer.test",
+        "SMTP_URL": "smtp://127.0.0.1:9",
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated(base_config):
+    """Apply the Alembic migrations once per run (proves they work on this database)."""
+    from flask_migrate import upgrade
+
+    app = create_app(base_config)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return True
+
+
+def _fresh_request_globals():
+    """Tests keep one app context open, which requests then share; start each with an
+    empty ``g`` as in production, so the logged-in user and CSRF token are per client."""
+    g.__dict__.clear()
+
+
+@pytest.fixture
+def app(base_config, migrated):
+    app = create_app(dict(base_config))
+    app.before_request(_fresh_request_globals)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+    app.extensions["redis"].flushdb()
+
+
+def _empty_tables():
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo(app):
+    from designer.records.demo import load_demo
+
+    return load_demo()
+
+
+@pytest.fixture
+def admin_client(client, demo):
+    return log_in(client)
+
+
+@pytest.fixture
+def marketer_client(app, demo):
+    return log_in(app.test_client(), "marketer@example.com")
+
+
+class RecordingHandler:
+    """A real SMTP server's handler that keeps every message it accepts."""
+
+    def __init__(self):
+        self.received = []
+        self.lock = threading.Lock()
+        self.answers = []  # queued SMTP answers to DATA, e.g. "451 4.3.0 try later"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            if self.answers:
+                return self.answers.pop(0)
+            self.received.append(envelope)
+        return "250 2.0.0 OK queued"
+
+    def messages(self):
+        with self.lock:
+            return [message_from_bytes(e.original_content, policy=policy.default)
+                    for e in self.received]
+
+
+@pytest.fixture
+def smtp_server():
+    """An aiosmtpd server on loopback; ``.url`` for SMTP_URL, ``.handler`` for what it got."""
+    handler = RecordingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    controller.url = f"smtp://127.0.0.1:{controller.port}"
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_app(app, smtp_server):
+    """The app sending to the loopback SMTP server."""
+    app.config["SMTP_URL"] = smtp_server.url
+    return app
+
+
+@pytest.fixture
+def run_worker_burst(app):
+    """Run a real RQ worker process in burst mode until the queues are empty."""
+
+    def run():
+        db.session.commit()
+        result = run_designer(app, "worker", "--burst")
+        assert result.returncode == 0, result.stderr[-3000:]
+        db.session.expire_all()
+        return result
+
+    return run
+
+
+@pytest.fixture
+def people(app):
+    """A small cast: an English admin, a Dutch organisation with a Dutch and an English contact."""
+    from types import SimpleNamespace
+
+    from designer.records import Contact, Organisation, User
+
+    admin = User(name="Ada Admin", email="ada@example.com", role="admin", language="en")
+    admin.set_password("secret")
+    org = Organisation(name="Bakkerij De Vries", email="info@devries.example", language="nl",
+                       industry="Retail", city="Utrecht", owner=admin)
+    jan = Contact(first_name="Jan", last_name="de Vries", email="jan@devries.example",
+                  language="nl", organisation=org)
+    emma = Contact(first_name="Emma", last_name="Smith", email="emma@devries.example",
+                   language="en", organisation=org)
+    db.session.add_all([admin, org, jan, emma])
+    db.session.commit()
+    return SimpleNamespace(admin=admin, org=org, jan=jan, emma=emma)
+
+
+WELCOME_MJML = """<mjml>
+  <mj-head><mj-title>Welcome {{ contact.first_name }}</mj-title></mj-head>
+  <mj-body>
+    <mj-section>
+      <mj-column>
+        <mj-text>Hello {{ contact.first_name | default("there") }}
+          of {{ organisation.name }},</mj-text>
+        <mj-text>Regards, {{ sender.name }}</mj-text>
+        <mj-button href="https://example.com/start">Start</mj-button>
+      </mj-column>
+    </mj-section>
+  </mj-body>
+</mjml>
+"""
+
+
+@pytest.fixture
+def welcome(app, people):
+    """A saved MJML template with merge fields."""
+    from designer.templating import create_template
+
+    return create_template("Welcome", WELCOME_MJML, subject="Welcome, {{ contact.first_name }}!",
+                           user=people.admin)

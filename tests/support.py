@@ -1,0 +1,144 @@
+"""Helpers the tests share: ports, CSRF tokens, logging in, running the real CLI."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def csrf_token(client, path="/login"):
+    """The CSRF token ``client``'s session gets on ``path``."""
+    html = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(
+        r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html
+    )
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+def log_in(client, email="admin@example.com", password="demo"):
+    token = csrf_token(client)
+    response = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def child_env(app):
+    """Environment that points a child ``designer`` process at the test app's parts."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=app.config["DATABASE_URL"],
+        REDIS_URL=app.config["REDIS_URL"],
+        SECRET_KEY=app.config["SECRET_KEY"],
+        PUBLIC_URL=app.config["PUBLIC_URL"],
+        SMTP_URL=app.config["SMTP_URL"],
+        DESIGNER_INSTANCE_PATH=app.config["INSTANCE_PATH"],
+    )
+    return env
+
+
+def run_designer(app, *args, timeout=120):
+    """Run the real ``designer`` command (as installed) against the test app's parts."""
+    return subprocess.run(
+        [sys.executable, "-m", "designer", *args],
+        env=child_env(app), capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def descendants(pid):
+    """Process ids of every live descendant of ``pid`` (read from /proc)."""
+    children = {}
+    for stat in os.listdir("/proc"):
+        if not stat.isdigit():
+            continue
+        try:
+            with open(f"/proc/{stat}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(stat))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class ServedProduct:
+    """``designer serve`` on embedded defaults in its own instance folder, as `make run` does."""
+
+    def __init__(self, instance):
+        self.instance = instance
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY")}
+        self.env.update(DESIGNER_INSTANCE_PATH=str(instance), PUBLIC_URL=self.url,
+                        SMTP_CATCHER_PORT=str(free_port()), PYTHONUNBUFFERED="1")
+        self.process = None
+
+    def designer(self, *args):
+        result = subprocess.run([sys.executable, "-m", "designer", *args], env=self.env,
+                                capture_output=True, text=True, timeout=180, check=False)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    def start(self):
+        self.designer("db", "upgrade")
+        self.designer("demo")
+        self.log = open(self.instance / "serve.log", "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "designer", "serve", "--port", str(self.port)],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        if not wait_for(self.healthy, timeout=60, interval=0.25):
+            self.stop()
+            raise AssertionError((self.instance / "serve.log").read_text()[-3000:])
+
+    def healthy(self):
+        import json
+        from urllib.request import urlopen
+
+        try:
+            with urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310
+                return json.load(response)["status"] == "ok"
+        except OSError:
+            return False
+
+    def stop(self, sig=None):
+        """Stop with ``sig`` (SIGINT, as Ctrl-C does); return the exit code."""
+        import signal
+
+        self.process.send_signal(sig or signal.SIGINT)
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            self.log.close()

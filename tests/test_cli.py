@@ -1,0 +1,86 @@
+"""The ``designer`` command line, run as a real process against the test database."""
+
+from email import message_from_string, policy
+
+from rq import Queue
+from support import run_designer
+
+from designer.broker import get_redis
+from designer.extensions import db
+from designer.mail.models import Message
+from designer.templating import Template
+
+MJML = ("<mjml><mj-head><mj-title>Hi {{ contact.first_name }}</mj-title></mj-head><mj-body>"
+        "<mj-section><mj-column><mj-text>Dear {{ contact.first_name }},</mj-text>"
+        "</mj-column></mj-section></mj-body></mjml>")
+
+
+def test_template_import_prints_the_new_id(app, people, tmp_path):
+    path = tmp_path / "hello.mjml"
+    path.write_text(MJML)
+    result = run_designer(app, "template", "import", str(path), "--name", "Hello")
+    assert result.returncode == 0, result.stderr
+    template = db.session.get(Template, int(result.stdout.strip()))
+    assert template.name == "Hello" and template.current.subject == "Hi {{ contact.first_name }}"
+
+
+def test_malformed_mjml_import_is_one_line_exit_2(app, people, tmp_path):
+    path = tmp_path / "broken.mjml"
+    path.write_text("<mjml>\n<mj-body>\n<mj-include path='/etc/passwd'/>\n</mj-body></mjml>")
+    result = run_designer(app, "template", "import", str(path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "line 3" in result.stderr
+    assert db.session.scalar(db.select(db.func.count(Template.id))) == 0
+
+
+def test_render_prints_the_complete_mime_message(app, welcome, people):
+    result = run_designer(app, "render", str(welcome.id), "--record", f"contact:{people.jan.id}")
+    assert result.returncode == 0, result.stderr
+    parsed = message_from_string(result.stdout, policy=policy.default)
+    assert parsed["Subject"] == "Welcome, Jan!"
+    assert parsed["From"].addresses[0].addr_spec == "ada@example.com"
+    assert "Hello Jan of Bakkerij De Vries," in " ".join(
+        parsed.get_body(("html",)).get_content().split())
+    assert "Hello Jan" in parsed.get_body(("plain",)).get_content()
+
+
+def test_render_with_locale(app, people):
+    from designer.templating import create_template
+
+    template = create_template("Fmt", "<mjml><mj-body><mj-section><mj-column><mj-text>"
+                               "{{ 1234.5 | money('EUR') }}</mj-text></mj-column></mj-section>"
+                               "</mj-body></mjml>")
+    ref = f"contact:{people.jan.id}"
+    dutch = run_designer(app, "render", str(template.id), "--record", ref)
+    english = run_designer(app, "render", str(template.id), "--record", ref, "--locale", "en")
+    assert "1.234,50" in message_from_string(dutch.stdout, policy=policy.default).get_body(
+        ("plain",)).get_content()
+    assert "1,234.50" in message_from_string(english.stdout, policy=policy.default).get_body(
+        ("plain",)).get_content()
+
+
+def test_send_queues_a_message_and_prints_its_id(app, welcome, people):
+    result = run_designer(app, "send", str(welcome.id), "--to", f"contact:{people.emma.id}")
+    assert result.returncode == 0, result.stderr
+    message = db.session.get(Message, int(result.stdout.strip()))
+    assert message.state == "queued" and message.recipient_email == "emma@devries.example"
+    assert message.sender_id == people.admin.id and message.locale == "en"
+    jobs = Queue("emails", connection=get_redis()).jobs
+    assert [job.args for job in jobs] == [([message.id],)]
+
+
+def test_unknown_ids_and_bad_arguments_exit_2_with_one_line(app, welcome, people):
+    cases = [
+        ("render", "999", "--record", f"contact:{people.jan.id}"),
+        ("render", str(welcome.id), "--record", "contact:999"),
+        ("render", str(welcome.id), "--record", "pony:1"),
+        ("send", str(welcome.id), "--to", "contact"),
+        ("send", str(welcome.id)),
+        ("render", "abc", "--record", "contact:1"),
+        ("template", "import", "/no/such/file.mjml"),
+    ]
+    for args in cases:
+        result = run_designer(app, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith("designer: error: "), (args, result.stderr)
+        assert result.stderr.count("\n") == 1, (args, result.stderr)

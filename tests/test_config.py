@@ -1,0 +1,34 @@
+"""Configuration: embedded defaults, environment overrides, the instance secret."""
+
+from designer import create_app
+
+
+def test_embedded_defaults_live_in_the_instance_folder(tmp_path, monkeypatch):
+    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PUBLIC_URL", "SMTP_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DESIGNER_INSTANCE_PATH", str(tmp_path))
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'designer.db'}"
+    assert app.config["REDIS_URL"] == f"unix://{tmp_path / 'redis.sock'}"
+    assert app.config["REDIS_EMBEDDED"] and app.config["SMTP_CATCHER"]
+    assert app.config["SMTP_URL"] == "smtp://127.0.0.1:8025"
+    assert app.config["PUBLIC_URL"] == "http://127.0.0.1:5000"
+    secret = (tmp_path / "secret_key").read_text()
+    assert len(secret) == 64 and app.config["SECRET_KEY"] == secret
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert create_app().config["SECRET_KEY"] == secret  # kept, not regenerated
+
+
+def test_environment_overrides(tmp_path, monkeypatch):
+    monkeypatch.setenv("DESIGNER_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/3")
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    monkeypatch.setenv("PUBLIC_URL", "https://mail.example.com/")
+    monkeypatch.setenv("SMTP_URL", "smtp://mx.example.com:587?security=starttls")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+    assert not app.config["REDIS_EMBEDDED"] and not app.config["SMTP_CATCHER"]
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["PUBLIC_URL"] == "https://mail.example.com"
+    assert not (tmp_path / "secret_key").exists()

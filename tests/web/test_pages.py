@@ -1,0 +1,181 @@
+"""Pages and JSON API: login, roles, CSRF, the editor, the organisation page, the outbox."""
+
+import re
+
+import pytest
+from support import csrf_token, log_in
+
+from designer import mail
+from designer.extensions import db
+from designer.mail.catcher import store_received
+from designer.records import User
+from designer.templating import Template
+
+
+@pytest.fixture
+def ada(client, people):
+    return log_in(client, "ada@example.com", "secret")
+
+
+@pytest.fixture
+def marketer(app, people):
+    user = User(name="Mia Marketer", email="mia@example.com", role="marketer", language="de")
+    user.set_password("secret")
+    db.session.add(user)
+    db.session.commit()
+    return log_in(app.test_client(), "mia@example.com", "secret")
+
+
+@pytest.mark.parametrize("path", ["/templates", "/organisations", "/outbox", "/users",
+                                  "/templates/1", "/organisations/1"])
+def test_pages_need_a_login(client, people, path):
+    response = client.get(path)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_api_without_login_is_401_json(client, people):
+    response = client.get("/api/templates")
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_wrong_password_is_refused(client, people):
+    response = client.post("/login", data={"email": "ada@example.com", "password": "nope",
+                                           "csrf_token": csrf_token(client)})
+    assert response.status_code == 401 and "Wrong e-mail address or password" in response.text
+
+
+def test_login_redirect_is_never_off_site(client, people):
+    for target in ("https://evil.test/", "//evil.test/", "/\\evil.test"):
+        response = client.post(f"/login?next={target}", data={
+            "email": "ada@example.com", "password": "secret", "csrf_token": csrf_token(client)})
+        assert response.headers["Location"] == "/templates"
+
+
+def test_posts_without_csrf_token_are_refused(ada, welcome, people):
+    response = ada.post(f"/templates/{welcome.id}", data={"source": "x", "subject": "y"})
+    assert response.status_code == 400 and "CSRF" in response.text
+    login = ada.post("/login", data={"email": "ada@example.com", "password": "secret"})
+    assert login.status_code == 400
+
+
+def test_users_page_is_for_admins_only(ada, marketer):
+    assert ada.get("/users").status_code == 200
+    assert "mia@example.com" in ada.get("/users").text
+    assert marketer.get("/users").status_code == 403
+    assert marketer.get("/templates").status_code == 200
+
+
+def test_editor_saves_a_new_version(ada, welcome):
+    source = welcome.current.source.replace("Start", "Begin now")
+    response = ada.post(f"/templates/{welcome.id}", data={
+        "source": source, "subject": "Hi {{ contact.first_name }}",
+        "csrf_token": csrf_token(ada, "/templates")})
+    assert response.status_code == 302
+    db.session.refresh(welcome)
+    assert welcome.current.number == 2 and "Begin now" in welcome.current.compiled_html
+
+
+def test_editor_rejects_malformed_mjml_with_the_line_and_saves_nothing(ada, welcome):
+    bad = "<mjml>\n<mj-body>\n<mj-section>\n<mj-column>\n<mj-text>Hi</mj-text>\n</mj-body>\n</mjml>"
+    response = ada.post(f"/templates/{welcome.id}", data={
+        "source": bad, "subject": "x", "csrf_token": csrf_token(ada, "/templates")})
+    assert response.status_code == 400
+    assert re.search(r"Line \d+", response.text)
+    assert "&lt;mj-section&gt;" in response.text  # the unsaved source is kept in the editor
+    db.session.refresh(welcome)
+    assert welcome.current.number == 1
+
+
+def test_new_template_page_creates_and_rejects(ada, people):
+    token = csrf_token(ada, "/templates/new")
+    bad = ada.post("/templates/new", data={"name": "Bad", "source": "<mjml><mj-body>",
+                                           "source_type": "mjml", "csrf_token": token})
+    assert bad.status_code == 400
+    assert db.session.scalar(db.select(db.func.count(Template.id))) == 0
+    good = ada.post("/templates/new", data={
+        "name": "Good", "source_type": "mjml", "language": "en", "subject": "Hi",
+        "source": "<mjml><mj-body><mj-section><mj-column><mj-text>Hi</mj-text>"
+                  "</mj-column></mj-section></mj-body></mjml>", "csrf_token": token})
+    assert good.status_code == 302
+
+
+def test_preview_merges_for_the_chosen_contact_in_a_sandbox(ada, welcome, people):
+    response = ada.get(f"/templates/{welcome.id}/preview?contact={people.jan.id}")
+    assert response.status_code == 200
+    assert "Hello Jan" in " ".join(response.text.split())
+    assert response.headers["Content-Security-Policy"].startswith("sandbox")
+    editor = ada.get(f"/templates/{welcome.id}")
+    assert re.search(r"<iframe[^>]*\ssandbox=\"\"", editor.text)
+
+
+def test_live_preview_of_unsaved_source(ada, welcome, people):
+    token = csrf_token(ada, "/templates")
+    response = ada.post(f"/templates/{welcome.id}/preview", headers={"X-CSRFToken": token},
+                        data={"source": welcome.current.source.replace("Hello", "Howdy"),
+                              "subject": "Yo {{ contact.first_name }}",
+                              "contact": people.emma.id})
+    body = response.get_json()
+    assert body["subject"] == "Yo Emma" and "Howdy Emma" in " ".join(body["html"].split())
+    assert body["locale"] == "en"
+    broken = ada.post(f"/templates/{welcome.id}/preview", headers={"X-CSRFToken": token},
+                      data={"source": "<mjml>\n{{ oops", "contact": people.emma.id})
+    assert broken.status_code == 422
+    assert broken.get_json()["error"]["details"]["line"] == 2
+    db.session.refresh(welcome)
+    assert len(welcome.versions) == 1
+
+
+def test_send_from_the_editor_queues_a_message(ada, welcome, people):
+    response = ada.post(f"/templates/{welcome.id}/send", data={
+        "contact": people.jan.id, "csrf_token": csrf_token(ada, "/templates")})
+    assert response.status_code == 302
+    [message] = db.session.scalars(db.select(mail.Message)).all()
+    assert message.recipient_email == "jan@devries.example" and message.state == "queued"
+
+
+def test_organisation_page_lists_mail_with_open_counts(ada, welcome, people):
+    message = mail.queue_message(welcome.current, module="contact", record=people.jan,
+                                 sender_user=people.admin, enqueue=False)
+    mail.record_open(message.token)
+    mail.record_open(message.token)
+    page = ada.get(f"/organisations/{people.org.id}").text
+    assert "jan@devries.example" in page
+    found = re.search(rf'data-message-id="{message.id}"[^>]*>\s*(\d+)', page)
+    assert found and found.group(1) == "2"
+
+
+def test_unknown_records_are_404_page_or_json(ada):
+    page = ada.get("/organisations/999")
+    assert page.status_code == 404 and "no organisation with id 999" in page.text
+    api = ada.get("/api/records/contact/999")
+    assert api.status_code == 404
+    assert api.get_json() == {"error": {"code": "not_found",
+                                        "message": "no contact with id 999", "details": {}}}
+    assert ada.get("/api/templates/999").get_json()["error"]["code"] == "not_found"
+    assert ada.get("/templates/999").status_code == 404
+    assert ada.get("/api/records/pony/1").status_code == 404
+
+
+def test_api_returns_templates_and_records(ada, welcome, people):
+    listing = ada.get("/api/templates").get_json()["templates"]
+    assert listing[0]["name"] == "Welcome" and listing[0]["version"] == 1
+    record = ada.get(f"/api/records/contact/{people.jan.id}").get_json()
+    assert record["data"]["contact"]["first_name"] == "Jan"
+    assert "password_hash" not in str(record)
+
+
+def test_outbox_shows_what_the_catcher_received(app, ada, welcome, people):
+    message = mail.new_message(welcome.current, module="contact", record=people.jan,
+                               sender_user=people.admin)
+    raw = mail.build_message(message).data
+    store_received(app, "ada@example.com", ["jan@devries.example"], raw)
+    listing = ada.get("/outbox").text
+    assert "Welcome, Jan!" in listing
+    [item] = mail.list_outbox()
+    page = ada.get(f"/outbox/{item.id}").text
+    assert "Message-ID" in page and "Hello Jan" in page
+    html = ada.get(f"/outbox/{item.id}/html")
+    assert html.headers["Content-Security-Policy"].startswith("sandbox")
+    assert "Hello Jan" in html.text and f"/o/{message.token}.gif" not in html.text
+    assert ada.get("/outbox/999").status_code == 404

@@ -1,0 +1,26 @@
+"""RQ job functions: ids in, the part's API called, a small summary out."""
+
+from designer import mail
+from designer.extensions import db
+from workers.context import job_context
+
+
+def send_messages(message_ids):
+    """Send a batch of queued messages by id."""
+    with job_context():
+        try:
+            return mail.deliver_batch(message_ids)
+        finally:
+            db.session.remove()
+
+
+def reap_and_dispatch():
+    """Requeue messages of dead workers and queue every due retry."""
+    with job_context():
+        try:
+            return {
+                "requeued": mail.requeue_expired_leases(),
+                "dispatched": mail.dispatch_due(),
+            }
+        finally:
+            db.session.remove()
