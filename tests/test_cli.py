@@ -84,3 +84,21 @@ def test_unknown_ids_and_bad_arguments_exit_2_with_one_line(app, welcome, people
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.startswith("designer: error: "), (args, result.stderr)
         assert result.stderr.count("\n") == 1, (args, result.stderr)
+
+
+def test_render_an_invoice_goes_to_its_contact(app, demo):
+    from designer.records import Document
+    from designer.templating import create_template
+
+    invoice = db.session.scalars(db.select(Document).where(Document.kind == "invoice")).first()
+    template = create_template(
+        "Invoice mail", "<mjml><mj-body><mj-section><mj-column><mj-text>Invoice "
+        "{{ invoice.number }}: {{ invoice.total | money(invoice.currency) }}</mj-text>"
+        "</mj-column></mj-section></mj-body></mjml>", module="invoice")
+    result = run_designer(app, "render", str(template.id), "--record", f"invoice:{invoice.id}")
+    assert result.returncode == 0, result.stderr
+    parsed = message_from_string(result.stdout, policy=policy.default)
+    assert parsed["To"].addresses[0].addr_spec == invoice.contact.email
+    assert f"Invoice {invoice.number}" in parsed.get_body(("plain",)).get_content()
+    wrong_kind = run_designer(app, "render", str(template.id), "--record", f"quote:{invoice.id}")
+    assert wrong_kind.returncode == 2 and "no quote with id" in wrong_kind.stderr

@@ -179,3 +179,15 @@ def test_outbox_shows_what_the_catcher_received(app, ada, welcome, people):
     assert html.headers["Content-Security-Policy"].startswith("sandbox")
     assert "Hello Jan" in html.text and f"/o/{message.token}.gif" not in html.text
     assert ada.get("/outbox/999").status_code == 404
+
+
+def test_company_settings_are_admin_only_and_reach_templates(ada, marketer, people):
+    assert marketer.get("/settings/company").status_code == 403
+    assert marketer.post("/settings/company", data={"name": "X"}).status_code in (400, 403)
+    response = ada.post("/settings/company", data={
+        "name": "  Acme BV ", "website": "https://acme.example",
+        "csrf_token": csrf_token(ada, "/settings/company")})
+    assert response.status_code == 302
+    from designer import settings
+
+    assert settings.company()["name"] == "Acme BV"
