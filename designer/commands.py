@@ -27,22 +27,26 @@ def serve_command(host, port):
 @click.command("worker")
 @with_appcontext
 @click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
-def worker_command(burst):
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
+def worker_command(burst, log_level):
     """Run an RQ worker on the emails, pdf and periodic queues."""
     from workers.runner import run_worker
 
     with embedded_redis_running():
-        run_worker(current_app._get_current_object(), burst=burst)
+        run_worker(current_app._get_current_object(), burst=burst, log_level=log_level)
 
 
 @click.command("scheduler")
 @with_appcontext
-def scheduler_command():
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
+def scheduler_command(log_level):
     """Run the scheduler that enqueues periodic jobs (lease reaper, retries)."""
     from workers.runner import run_scheduler
 
     with embedded_redis_running():
-        run_scheduler(current_app._get_current_object())
+        run_scheduler(current_app._get_current_object(), log_level=log_level)
 
 
 @click.command("demo")

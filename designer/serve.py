@@ -25,10 +25,10 @@ def _die_with_parent():
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def spawn(command):
-    """Start ``python -m designer COMMAND`` with this process's environment."""
+def spawn(command, *args):
+    """Start ``python -m designer COMMAND ARGS`` with this process's environment."""
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "designer", command],
+        [sys.executable, "-m", "designer", command, *args],
         preexec_fn=_die_with_parent,
     )
 
@@ -60,7 +60,8 @@ def start_services(app, stack):
     else:
         print(f"  redis    {config['REDIS_URL']}")
     for command in ("worker", "scheduler"):
-        stack.callback(stop_process, spawn(command))
+        stack.callback(stop_process, spawn(command, "--log-level", "WARNING"))
+    print("  worker   RQ worker on the emails, pdf and periodic queues; scheduler every 15 s")
     if config["SMTP_CATCHER"]:
         from designer.mail.catcher import start_catcher
 
@@ -73,14 +74,16 @@ def start_services(app, stack):
 
 def serve(app, host, port):
     """Run everything until Ctrl-C / SIGTERM, then stop it all."""
+    # Explicitly, since a shell may start us with SIGINT ignored (background jobs).
+    signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    print(f"Designer on http://{host}:{port}/")
-    print("  logins   admin@example.com / demo (admin), marketer@example.com / demo (marketer)")
     print(f"  database {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
     with ExitStack() as stack:
         try:
             start_services(app, stack)
-            sys.stdout.flush()
+            print(f"\nDesigner on http://{host}:{port}/  (Ctrl-C stops everything)")
+            print("  logins   admin@example.com / demo (admin), marketer@example.com / demo"
+                  " (marketer)\n", flush=True)
             run_simple(host, port, app, threaded=True, use_reloader=False)
         except KeyboardInterrupt:
             pass

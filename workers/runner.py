@@ -13,17 +13,18 @@ from workers.queues import PERIODIC, all_queues
 REAP_INTERVAL = 15
 
 
-def run_worker(app, burst=False):
+def run_worker(app, burst=False, log_level="INFO"):
     """Work the e-mail, PDF and periodic queues until stopped (or empty, with ``burst``)."""
     with app.app_context():
         connection = get_redis()
         worker = Worker(all_queues(connection), connection=connection)
-        return worker.work(burst=burst, logging_level="INFO")
+        return worker.work(burst=burst, logging_level=log_level)
 
 
-def run_scheduler(app):
+def run_scheduler(app, log_level="INFO"):
     """Enqueue the periodic jobs on time until stopped."""
     with app.app_context():
-        scheduler = CronScheduler(connection=get_redis(), logging_level=logging.INFO)
+        level = getattr(logging, log_level)
+        scheduler = CronScheduler(connection=get_redis(), logging_level=level)
         scheduler.register(jobs.reap_and_dispatch, PERIODIC, interval=REAP_INTERVAL)
         scheduler.start()
