@@ -48,6 +48,19 @@ class User(UserMixin, db.Model):
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
 
+class CustomField(db.Model):
+    """A field an installation adds to a module; values live in the record's ``custom``."""
+
+    __tablename__ = "custom_fields"
+    __table_args__ = (UniqueConstraint("module", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20), default="string")
+    example: Mapped[str] = mapped_column(String(200), default="")
+
+
 class Organisation(db.Model):
     """A company the CRM keeps: vtiger's "Organisations" (accounts)."""
 

@@ -41,13 +41,19 @@ def normalise_newlines(source):
     return (source or "").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def compile_source(source_type, source):
-    """Compile and validate ``source``; raise ``TemplateInvalid`` naming the line."""
+def compile_source(source_type, source, kind="email"):
+    """Compile and validate ``source``; raise ``TemplateInvalid`` naming the line.
+
+    PDF templates keep their stylesheet as written (WeasyPrint reads ``<style>``
+    and ``@page`` rules) and have no text part.
+    """
     source = normalise_newlines(source)
     if not source.strip():
         raise TemplateInvalid("the template is empty")
     env = build_environment()
     _check_jinja(env, source, "template")
+    if kind == "pdf":
+        return Compiled(html=source, text="")
     html = compile_mjml(source) if source_type == "mjml" else inline_html(source)
     _check_jinja(env, html, "compiled HTML")
     return Compiled(html=html, text=text_template(html))

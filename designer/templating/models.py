@@ -9,7 +9,7 @@ recipient.
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from designer.clock import utcnow
@@ -29,12 +29,21 @@ class Template(db.Model):
     source_type: Mapped[str] = mapped_column(String(10), default="mjml")
     module: Mapped[str] = mapped_column(String(30), default="contact")
     language: Mapped[str] = mapped_column(String(10), default="en")
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: The template this one is a language variant of (None for a main template).
+    variant_of_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id"), index=True)
+    #: Insert the open pixel and rewrite links for click tracking.
+    tracking: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     versions: Mapped[list["TemplateVersion"]] = relationship(
         back_populates="template", order_by="TemplateVersion.number"
     )
+    variant_of: Mapped["Template | None"] = relationship(
+        remote_side="Template.id", back_populates="variants"
+    )
+    variants: Mapped[list["Template"]] = relationship(back_populates="variant_of")
 
     @property
     def current(self):
@@ -54,6 +63,10 @@ class TemplateVersion(db.Model):
     source: Mapped[str] = mapped_column(Text)
     compiled_html: Mapped[str] = mapped_column(Text)
     text_template: Mapped[str] = mapped_column(Text, default="")
+    #: A hand-written text part; when set, it replaces the one derived from the HTML.
+    text_override: Mapped[str] = mapped_column(Text, default="")
+    #: Tracked links of the compiled HTML, in order: [{"url": ..., "text": ...}].
+    links: Mapped[list] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -50,7 +50,7 @@ def add_version(template, source, *, subject=None, preheader=None, user=None):
 
 def _build_version(template, number, source, subject, preheader, user):
     source = normalise_newlines(source)
-    compiled = compile_source(template.source_type, source)
+    compiled = compile_source(template.source_type, source, template.kind)
     check_syntax(subject, "subject")
     check_syntax(preheader, "preheader")
     return TemplateVersion(
