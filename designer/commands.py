@@ -90,7 +90,7 @@ def render_command(template_id, record_ref, locale):
     template = load_template(template_id)
     module, record = parse_record(record_ref)
     try:
-        message = mail.new_message(template.current, module=module, record=record,
+        message = mail.new_message(template, module=module, record=record,
                                    sender_user=sending_user(None), locale=locale)
         built = mail.build_message(message, tracking=False)
     except (mail.NoRecipient, templating.MergeError) as exc:
@@ -112,7 +112,7 @@ def send_command(template_id, record_ref, as_user):
     user = sending_user(as_user)
     with embedded_redis_running():
         try:
-            message = mail.queue_message(template.current, module=module, record=record,
+            message = mail.queue_message(template, module=module, record=record,
                                          sender_user=user)
         except mail.NoRecipient as exc:
             raise CommandError(str(exc)) from exc

@@ -6,7 +6,7 @@ Other parts queue mail and read outcomes through these functions only.
 from sqlalchemy import or_
 
 from designer.extensions import db
-from designer.mail.delivery import build_message, deliver_batch
+from designer.mail.delivery import build_message, deliver_batch, link_target
 from designer.mail.ledger import (
     NoRecipient,
     dispatch_due,
@@ -25,8 +25,10 @@ __all__ = [
     "build_message",
     "deliver_batch",
     "dispatch_due",
+    "find_by_token",
     "get_message",
     "get_outbox_message",
+    "link_target",
     "list_outbox",
     "messages_for_organisation",
     "new_message",
@@ -58,3 +60,8 @@ def list_outbox(limit=200):
 
 def get_outbox_message(outbox_id):
     return db.session.get(OutboxMessage, outbox_id)
+
+
+def find_by_token(token):
+    """The message with this tracking token, or None."""
+    return db.session.scalar(db.select(Message).where(Message.token == token))

@@ -23,6 +23,8 @@ from designer.mail.transport import (
 )
 from designer.records import RecordNotFound, get_record, merge_data
 from designer.templating import MergeError, build_context, render_email
+from designer.templating.render import renderer_for
+from designer.tracking.links import signer_for
 
 
 @dataclass(frozen=True)
@@ -38,18 +40,28 @@ def pixel_url(token):
     return f"{current_app.config['PUBLIC_URL']}/o/{token}.gif"
 
 
-def build_message(message, *, tracking=True):
-    """Merge and serialise one ledger row; raises ``MergeError`` / ``RecordNotFound``."""
+def message_context(message, sender):
+    """The merge data of one ledger row: its record, sender, company and locale."""
     record = get_record(message.record_module, message.record_id)
-    sender = resolve_sender(message.sender)
-    data = build_context(
+    return build_context(
         merge_data(message.record_module, record),
         sender=sender.merge,
         company=settings.company(),
         locale=message.locale,
         currency=getattr(record, "currency", None),
     )
-    rendered = render_email(message.template_version, data)
+
+
+def build_message(message, *, tracking=True):
+    """Merge and serialise one ledger row; raises ``MergeError`` / ``RecordNotFound``."""
+    sender = resolve_sender(message.sender)
+    data = message_context(message, sender)
+    version = message.template_version
+    tracking = tracking and version.template.tracking
+    links = None
+    if tracking:
+        links = signer_for(current_app).urls(message.token, len(version.links or ()))
+    rendered = render_email(version, data, tracked_links=links)
     message_id = message.message_id or new_message_id(sender.address)
     raw = build_mime(
         rendered,
@@ -61,6 +73,18 @@ def build_message(message, *, tracking=True):
     )
     message.subject = rendered.subject[:1000]
     return Built(message_id=message_id, data=raw, envelope_from=sender.envelope_from)
+
+
+def link_target(message, index):
+    """Where link ``index`` of ``message`` goes, merged for its recipient; None if none."""
+    links = message.template_version.links or []
+    if not 0 <= index < len(links):
+        return None
+    url = links[index]["url"]
+    if "{" in url:
+        data = message_context(message, resolve_sender(message.sender))
+        url = renderer_for(message.template_version).link_targets(data)[index]
+    return url if url.startswith(("https://", "http://")) else None
 
 
 def deliver_batch(ids):

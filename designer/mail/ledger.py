@@ -17,8 +17,8 @@ from designer.clock import utcnow
 from designer.extensions import db
 from designer.mail.models import Message
 from designer.mail.sender import resolve_sender
-from designer.records import recipient_of
-from designer.templating import choose_locale
+from designer.records import Recipient, recipient_of
+from designer.templating import TemplateVersion, choose_locale, version_for
 
 #: A queued message whose job has not run after this long is queued again.
 STALE_ENQUEUE = timedelta(minutes=5)
@@ -35,9 +35,20 @@ def new_token():
     return secrets.token_urlsafe(24)
 
 
-def new_message(version, *, module, record, sender_user, dedupe_key=None, locale=None):
-    """An unsaved ledger row for the recipient of ``record``."""
+def new_message(template, *, module, record, sender_user, dedupe_key=None, locale=None,
+                test_to=None):
+    """An unsaved ledger row for the recipient of ``record``.
+
+    ``template`` is a Template (the variant in the recipient's language is
+    chosen) or a pinned TemplateVersion. ``test_to`` (a user) receives the
+    message instead of the record's recipient: a test send, kept out of the
+    record's history.
+    """
     recipient = recipient_of(module, record)
+    version = template if isinstance(template, TemplateVersion) else version_for(
+        template, recipient.language)
+    if test_to is not None:
+        recipient = Recipient(test_to.email, test_to.name, recipient.language, None, None)
     if not recipient.email:
         raise NoRecipient(f"{module} {record.id} has no e-mail address")
     sender = resolve_sender(sender_user)
@@ -58,11 +69,11 @@ def new_message(version, *, module, record, sender_user, dedupe_key=None, locale
     )
 
 
-def queue_message(version, *, module, record, sender_user, dedupe_key=None, enqueue=True):
+def queue_message(template, *, module, record, sender_user, dedupe_key=None, enqueue=True,
+                  test_to=None):
     """Write the ledger row for one recipient, then queue its id."""
-    message = new_message(
-        version, module=module, record=record, sender_user=sender_user, dedupe_key=dedupe_key
-    )
+    message = new_message(template, module=module, record=record, sender_user=sender_user,
+                          dedupe_key=dedupe_key, test_to=test_to)
     db.session.add(message)
     db.session.commit()
     if enqueue:

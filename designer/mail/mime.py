@@ -1,33 +1,41 @@
 """MIME stage: a rendered e-mail becomes the exact bytes put on the wire.
 
-Serialised with CRLF line endings (``email.policy.SMTP``) and
-quoted-printable bodies, so no line exceeds 998 octets however long the
-compiled HTML lines are. Header values are cleaned of line breaks before
-they reach the header, so merge values can never add a header.
+The structure of every message is the same (multipart/alternative with a
+text and an HTML part, optionally wrapped in multipart/mixed with PDF
+attachments), so it is assembled directly rather than through the ``email``
+package, whose per-message object building costs more than the merge itself.
+Bodies are base64 in CRLF-terminated 76-character lines, so no line comes
+near the 998-octet limit however long the compiled HTML lines are. Header
+values are cleaned of line breaks and controls (also ones smuggled in as
+RFC 2047 encoded-words) before they are encoded, so merge values can never
+add a header. Tests parse the result back with the ``email`` package.
 """
 
+import base64
 import re
+import secrets
+import time
 from email.errors import HeaderParseError
-from email.header import decode_header, make_header
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formatdate, make_msgid
+from email.header import Header, decode_header, make_header
+from email.utils import formataddr, formatdate, make_msgid
+from urllib.parse import quote
 
 from markupsafe import escape
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 BODY_START = re.compile(r"<body[^>]*>", re.IGNORECASE)
+PLAIN_HEADER = re.compile(r"[\x20-\x7e]{0,900}")
+CRLF = b"\r\n"
 
 
 def clean_header(value):
     """One line of header text: line breaks and controls, real or smuggled, become spaces.
 
-    Python's email package decodes RFC 2047 encoded-words when a header is
-    set, so ``=?UTF-8?Q?=0A?=`` would turn into a real line break on the
-    wire: encoded-words are decoded and cleaned here first, and anything still
-    looking like one is broken up.
+    Python's email package decodes RFC 2047 encoded-words when it parses a
+    header, so ``=?UTF-8?Q?=0A?=`` could turn into a real line break for a
+    later reader: encoded-words are decoded and cleaned here first, and
+    anything still looking like one is broken up.
     """
     text = str(value or "")
     for _ in range(3):
@@ -50,15 +58,21 @@ def _decode_words(text):
 
 def new_message_id(address):
     """A fresh Message-ID on the sender's domain."""
-    domain = address.rpartition("@")[2] or "designer.local"
-    return make_msgid(domain=clean_header(domain))
+    domain = clean_header(address.rpartition("@")[2]) or "designer.local"
+    return make_msgid(domain=re.sub(r"[^A-Za-z0-9.-]", "", domain) or "designer.local")
+
+
+def encode_text(value):
+    """A header value as is when plain ASCII, else as UTF-8 encoded-words (folded)."""
+    value = clean_header(value)
+    if PLAIN_HEADER.fullmatch(value) and "=?" not in value:
+        return value
+    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
 
 
 def mailbox(name, address):
-    """A header-safe ``Name <address>`` value."""
-    address = clean_header(address)
-    username, _, domain = address.rpartition("@")
-    return Address(display_name=clean_header(name), username=username, domain=domain)
+    """A header-safe ``Name <address>`` value (display name encoded when needed)."""
+    return formataddr((clean_header(name), clean_header(address)), charset="utf-8")
 
 
 def with_pixel(html, pixel_url):
@@ -85,20 +99,74 @@ def with_preheader(html, preheader):
     return html[: found.end()] + block + html[found.end() :] if found else block + html
 
 
+def b64_body(text):
+    """UTF-8, base64, in CRLF lines of 76 characters."""
+    return base64.encodebytes(text.encode("utf-8")).replace(b"\n", CRLF)
+
+
+_date_cache = [0, ""]
+
+
+def date_header():
+    """RFC 5322 date of now, computed at most once a second."""
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache[:] = [now, formatdate(now, usegmt=True)]
+    return _date_cache[1]
+
+
+def _part(content_type, body):
+    return (
+        b"Content-Type: " + content_type + b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + body
+    )
+
+
+def _multipart(kind, parts):
+    boundary = b"=_" + secrets.token_hex(12).encode()
+    chunks = [b"Content-Type: multipart/" + kind + b'; boundary="' + boundary + b'"\r\n\r\n']
+    for part in parts:
+        chunks += [b"--", boundary, CRLF, part, CRLF]
+    chunks += [b"--", boundary, b"--", CRLF]
+    return b"".join(chunks)
+
+
+def attachment_part(filename, content_type, data):
+    """A base64 attachment part, its file name encoded per RFC 2231 when needed."""
+    name = clean_header(filename).replace('"', "")
+    disposition = (f'attachment; filename="{name}"' if PLAIN_HEADER.fullmatch(name)
+                   else f"attachment; filename*=utf-8''{_rfc2231(name)}")
+    return (
+        f"Content-Type: {content_type}\r\nContent-Disposition: {disposition}\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    ).encode() + base64.encodebytes(data).replace(b"\n", CRLF)
+
+
+def _rfc2231(name):
+    return quote(name, safe="")
+
+
 def build_mime(rendered, *, sender, to_name, to_address, message_id, pixel_url=None,
-               extra_headers=None):
+               extra_headers=None, attachments=()):
     """Return the message as bytes ready for SMTP and IMAP APPEND."""
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = mailbox(sender.name, sender.address)
-    msg["To"] = mailbox(to_name, to_address)
+    headers = [
+        f"From: {mailbox(sender.name, sender.address)}",
+        f"To: {mailbox(to_name, to_address)}",
+    ]
     if sender.reply_to:
-        msg["Reply-To"] = mailbox(sender.name, sender.reply_to)
-    msg["Subject"] = clean_header(rendered.subject)
-    msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = message_id
+        headers.append(f"Reply-To: {mailbox(sender.name, sender.reply_to)}")
+    headers += [
+        f"Subject: {encode_text(rendered.subject)}",
+        f"Date: {date_header()}",
+        f"Message-ID: {clean_header(message_id)}",
+        "MIME-Version: 1.0",
+    ]
     for name, value in (extra_headers or {}).items():
-        msg[name] = clean_header(value)
-    msg.set_content(rendered.text, cte="quoted-printable")
+        headers.append(f"{name}: {encode_text(value)}")
     html = with_pixel(with_preheader(rendered.html, rendered.preheader), pixel_url)
-    msg.add_alternative(html, subtype="html", cte="quoted-printable")
-    return msg.as_bytes()
+    body = _multipart(b"alternative", [
+        _part(b'text/plain; charset="utf-8"', b64_body(rendered.text)),
+        _part(b'text/html; charset="utf-8"', b64_body(html)),
+    ])
+    if attachments:
+        body = _multipart(b"mixed", [body, *(attachment_part(*a) for a in attachments)])
+    return "\r\n".join(headers).encode("utf-8") + CRLF + body

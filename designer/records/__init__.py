@@ -35,6 +35,7 @@ __all__ = [
     "list_users",
     "merge_data",
     "parse_record_ref",
+    "preview_choices",
     "recipient_of",
 ]
 
@@ -109,6 +110,40 @@ def list_organisations():
 
 def list_users():
     return db.session.scalars(db.select(User).order_by(User.name)).all()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A record offered in a picker (preview, test send), with what identifies it."""
+
+    id: int
+    full_name: str
+    email: str
+    organisation: object
+    language: str
+
+
+def preview_choices(module, limit=300):
+    """Records of ``module`` to preview a template with, as picker choices."""
+    if module == "contact":
+        return [Choice(c.id, c.full_name, c.email, c.organisation, c.language)
+                for c in list_contacts(limit)]
+    if module in ("quote", "invoice"):
+        query = (db.select(Document).where(Document.kind == module)
+                 .order_by(Document.number.desc()).limit(limit))
+        return [_document_choice(d) for d in db.session.scalars(query)]
+    if module == "organisation":
+        return [Choice(o.id, o.name, o.email, None, o.language)
+                for o, _ in list_organisations()[:limit]]
+    model = MODELS[module]
+    return [Choice(r.id, r.name, getattr(r, "email", ""), None, getattr(r, "language", ""))
+            for r in db.session.scalars(db.select(model).limit(limit))]
+
+
+def _document_choice(document):
+    recipient = recipient_of(document.kind, document)
+    label = f"{document.number} · {document.status} · {recipient.name}"
+    return Choice(document.id, label, recipient.email, document.organisation, recipient.language)
 
 
 def list_contacts(limit=500):

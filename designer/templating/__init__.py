@@ -13,7 +13,16 @@ from designer.templating.render import (
     render_email,
 )
 from designer.templating.sandbox import MergeError
-from designer.templating.versions import add_version, create_template, import_file
+from designer.templating.versions import (
+    add_version,
+    create_template,
+    create_variant,
+    diff_versions,
+    import_file,
+    lint,
+    restore_version,
+    version_for,
+)
 
 __all__ = [
     "MergeError",
@@ -27,10 +36,15 @@ __all__ = [
     "choose_locale",
     "compile_source",
     "create_template",
+    "create_variant",
+    "diff_versions",
     "get_template",
     "import_file",
+    "lint",
     "list_templates",
     "render_email",
+    "restore_version",
+    "version_for",
 ]
 
 
@@ -47,8 +61,9 @@ def get_template(template_id):
 
 
 def list_templates(kind=None):
-    """All templates, most recently changed first."""
-    query = db.select(Template).order_by(Template.updated_at.desc(), Template.id.desc())
+    """All main templates (language variants hang off them), most recently changed first."""
+    query = db.select(Template).where(Template.variant_of_id.is_(None))
+    query = query.order_by(Template.updated_at.desc(), Template.id.desc())
     if kind:
         query = query.where(Template.kind == kind)
     return db.session.scalars(query).all()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import css_inline
 from inscriptis import get_text
+from inscriptis.model.config import ParserConfig
 from mjml import mjml2html
 
 from designer.templating.sandbox import MergeError, build_environment, compile_template
@@ -23,12 +24,22 @@ class TemplateInvalid(MergeError):
     """The source cannot be saved: MJML, HTML or Jinja errors."""
 
 
+#: ``href`` values that are tracked: absolute http(s) URLs, possibly with merge fields.
+HREF = re.compile(r'(<a\b[^>]*?\bhref=)(["\'])(https?://[^"\']*|\{\{[^"\']*)\2', re.IGNORECASE)
+#: Links never tracked: the unsubscribe link and anything marked data-notrack.
+UNTRACKED = re.compile(r"unsubscribe_url|data-notrack", re.IGNORECASE)
+MARKDOWN_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\n]*)\)")
+#: The merge variable holding one recipient's tracked link URLs, by index.
+LINKS_VAR = "__tl"
+
+
 @dataclass(frozen=True)
 class Compiled:
-    """What a version stores: the HTML body and the text-part template."""
+    """What a version stores: the HTML body, the text-part template and its tracked links."""
 
     html: str
     text: str
+    links: tuple = ()
 
 
 def line_of(source, offset):
@@ -56,7 +67,27 @@ def compile_source(source_type, source, kind="email"):
         return Compiled(html=source, text="")
     html = compile_mjml(source) if source_type == "mjml" else inline_html(source)
     _check_jinja(env, html, "compiled HTML")
-    return Compiled(html=html, text=text_template(html))
+    html, links = extract_links(html)
+    return Compiled(html=html, text=text_template(html), links=tuple(links))
+
+
+def extract_links(html):
+    """Replace each trackable ``href`` by ``{{ __tl[i] }}``; return the HTML and the links.
+
+    ``mailto:``, ``tel:``, anchors and the unsubscribe link are left alone. A
+    link's URL may itself hold merge fields; it is kept as written and merged
+    when the link is followed.
+    """
+    links = []
+
+    def replace(match):
+        tag_start = match.group(1)
+        if UNTRACKED.search(tag_start) or UNTRACKED.search(match.group(3)):
+            return match.group(0)
+        links.append({"url": match.group(3)})
+        return f'{tag_start}{match.group(2)}{{{{ {LINKS_VAR}[{len(links) - 1}] }}}}{match.group(2)}'
+
+    return HREF.sub(replace, html), links
 
 
 def compile_mjml(source):
@@ -68,7 +99,8 @@ def compile_mjml(source):
             line_of(source, found.start()),
         )
     try:
-        return mjml2html(source, include_loader=_refuse_include)
+        # fonts={}: no remote font imports (Google Fonts) unless the author adds mj-font.
+        return mjml2html(source, include_loader=_refuse_include, fonts={})
     except ValueError as exc:
         raise TemplateInvalid(f"MJML error: {_mrml_message(exc)}", _mrml_line(source, exc)) from exc
 
@@ -98,8 +130,17 @@ def inline_html(source):
 
 
 def text_template(html):
-    """The plain-text part, derived once from the compiled HTML; merge fields survive."""
-    return get_text(html).strip() + "\n"
+    """The plain-text part, derived once from the compiled HTML; merge fields survive.
+
+    Links are kept as ``text <url>`` so a reader of the text part can follow them.
+    """
+    text = get_text(html, ParserConfig(display_links=True)).strip()
+    return MARKDOWN_LINK.sub(_text_link, text) + "\n"
+
+
+def _text_link(match):
+    label, url = match.group(1).strip(), match.group(2)
+    return f"{label} <{url}>" if label and label != url else f"<{url}>"
 
 
 def check_syntax(source, what):

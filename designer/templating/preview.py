@@ -26,21 +26,26 @@ def _draft_version(template, source, subject):
     check_syntax(subject or "", "subject")
     return SimpleNamespace(
         id=None, compiled_html=compiled.html, text_template=compiled.text,
-        subject=subject or "", preheader="",
+        subject=subject or "", preheader="", links=list(compiled.links), text_override="",
     )
 
 
-def preview_html(template, contact, user, source=None, subject=None):
-    """Merge ``template`` (or unsaved ``source``) for ``contact`` as ``user`` would send it."""
+def preview_html(template, record, user, source=None, subject=None):
+    """Merge ``template`` (or unsaved ``source``) for ``record`` as ``user`` would send it.
+
+    ``record`` is of the template's module; links keep their own URLs (no
+    tracking) and there is no open pixel, so previews never count.
+    """
     version = template.current
     if source is not None:
         version = _draft_version(template, source, subject if subject is not None else "")
-    recipient = recipient_of("contact", contact)
+    recipient = recipient_of(template.module, record)
     locale = choose_locale(recipient.language, template.language, user.language)
     data = build_context(
-        merge_data("contact", contact),
+        merge_data(template.module, record),
         sender=user_data(user),
         company=settings.company(),
         locale=locale,
+        currency=getattr(record, "currency", None),
     )
     return render_email(version, data)

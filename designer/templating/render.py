@@ -8,6 +8,7 @@ recipient's language when known, then the template's, then the sender's.
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from designer.templating.compiler import LINKS_VAR
 from designer.templating.sandbox import build_environment, compile_template, render
 
 CACHE_SIZE = 64
@@ -33,11 +34,21 @@ class VersionRenderer:
     def __init__(self, version):
         self.compiled_html = version.compiled_html
         self.html = compile_template(_HTML_ENV, version.compiled_html)
-        self.text = compile_template(_TEXT_ENV, version.text_template or "")
+        text = getattr(version, "text_override", "") or version.text_template or ""
+        self.text = compile_template(_TEXT_ENV, text)
         self.subject = compile_template(_TEXT_ENV, version.subject or "")
         self.preheader = compile_template(_TEXT_ENV, version.preheader or "")
+        links = getattr(version, "links", None) or []
+        self.links = [compile_template(_TEXT_ENV, link["url"]) for link in links]
 
-    def render(self, data):
+    def link_targets(self, data):
+        """Where each tracked link really goes for this recipient."""
+        return [render(link, data).strip() for link in self.links]
+
+    def render(self, data, tracked_links=None):
+        """Merge one recipient; ``tracked_links`` replace the links' own URLs."""
+        data = dict(data)
+        data[LINKS_VAR] = tracked_links if tracked_links is not None else self.link_targets(data)
         return RenderedEmail(
             subject=" ".join(render(self.subject, data).split()),
             preheader=" ".join(render(self.preheader, data).split()),
@@ -59,9 +70,9 @@ def renderer_for(version):
     return cached
 
 
-def render_email(version, data):
+def render_email(version, data, tracked_links=None):
     """Merge ``data`` into ``version``; raises ``MergeError`` on template errors."""
-    return renderer_for(version).render(data)
+    return renderer_for(version).render(data, tracked_links)
 
 
 def choose_locale(recipient_language, template_language, sender_language):

@@ -3,17 +3,22 @@
 Template authors are not trusted with the server: templates run in Jinja's
 ``SandboxedEnvironment`` with autoescaping, see only the merge data handed to
 them (plain dicts, never ORM objects), and get locale-aware filters built on
-Babel. Arithmetic that could explode (``'x' * 10**9``, ``9**99999999``) is
-refused before Python computes it.
+Babel. Work is bounded: operations that could explode (``'x' * 10**9``,
+``9**99999999``, ``'x' | center(10**9)``, huge joins and replaces) are
+refused before Python computes them, every loop iteration and call checks a
+per-render deadline, and the output size is capped.
 """
 
+import re
+import time
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
-from jinja2 import TemplateSyntaxError, nodes, pass_context
+from jinja2 import TemplateSyntaxError, nodes, pass_context, pass_eval_context
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -21,6 +26,21 @@ from jinja2.sandbox import SandboxedEnvironment
 MAX_OPERATION_SIZE = 100_000
 #: Largest rendered output of one template, in characters.
 MAX_OUTPUT_CHARS = 5_000_000
+#: Longest one merge may take, in seconds.
+MAX_RENDER_SECONDS = 2.0
+#: Name of the deadline check injected at the top of every loop body.
+TICK = "__designer_tick__"
+PADDING_METHODS = frozenset(["center", "ljust", "rjust", "zfill", "expandtabs"])
+BIG_FORMAT = re.compile(r"[%{][^%{}]*?\d{6,}")
+
+_deadline = ContextVar("merge_deadline", default=None)
+
+
+def _tick():
+    deadline = _deadline.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise SecurityError(f"the template took longer than {MAX_RENDER_SECONDS:g} s to merge")
+    return ""
 
 
 class MergeError(Exception):
@@ -36,16 +56,109 @@ class MergeError(Exception):
 
 
 class MergeEnvironment(SandboxedEnvironment):
-    """Sandbox that also bounds the size of what ``*`` and ``**`` produce."""
+    """Sandbox that bounds the size of results and the time of a merge."""
 
-    intercepted_binops = frozenset(["*", "**"])
+    intercepted_binops = frozenset(["*", "**", "%"])
 
     def call_binop(self, context, operator, left, right):
+        _tick()
         if operator == "**":
             _check_power(left, right)
             return left**right
+        if operator == "%":
+            _check_format(left)
+            return left % right
         _check_repeat(left, right)
         return left * right
+
+    def call(self, context, obj, /, *args, **kwargs):
+        _tick()
+        _check_method(obj, args)
+        return super().call(context, obj, *args, **kwargs)
+
+    def wrap_str_format(self, value):
+        """``'{:>999999999}'.format`` is refused when it is looked up."""
+        owner = getattr(value, "__self__", None)
+        if isinstance(owner, str) and getattr(value, "__name__", "") in ("format", "format_map"):
+            _check_format(owner.replace("{", "%"))
+        return super().wrap_str_format(value)
+
+    def _parse(self, source, name, filename):
+        """Put a deadline check at the top of every loop body."""
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            check = nodes.Call(nodes.Name(TICK, "load"), [], [], None, None)
+            loop.body.insert(0, nodes.Output([check]).set_lineno(loop.lineno))
+        return tree
+
+
+def _check_format(template):
+    if isinstance(template, str) and BIG_FORMAT.search(template):
+        raise SecurityError("format width too large in a template")
+
+
+def _check_method(obj, args):
+    owner = getattr(obj, "__self__", None)
+    if not isinstance(owner, str):
+        return
+    name = getattr(obj, "__name__", "")
+    if name in PADDING_METHODS:
+        _check_size(max([a for a in args if isinstance(a, int)], default=0))
+    elif name == "replace" and len(args) >= 2:
+        _check_replace(owner, args[0], args[1])
+    elif name == "join" and args:
+        _check_join(owner, args[0])
+    elif name in ("format", "format_map"):
+        _check_format(owner.replace("{", "%"))
+
+
+def _check_size(size):
+    if size > MAX_OPERATION_SIZE:
+        raise SecurityError("result too large to compute in a template")
+
+
+def _check_replace(text, old, new):
+    if isinstance(old, str) and isinstance(new, str):
+        count = text.count(old) if old else len(text) + 1
+        _check_size(len(text) + count * (len(new) - len(old)))
+
+
+def _check_join(separator, items):
+    if isinstance(items, list | tuple | str):
+        _check_size(len(str(separator)) * max(len(items) - 1, 0)
+                    + sum(len(str(item)) for item in items[:MAX_OPERATION_SIZE]))
+
+
+def bounded_filters(filters):
+    """Wrap the built-in filters whose result can be far larger than their input."""
+    center, indent, replace, join, fmt = (filters[n] for n in
+                                          ("center", "indent", "replace", "join", "format"))
+
+    def safe_center(value, width=80):
+        _check_size(width if isinstance(width, int) else 0)
+        return center(value, width)
+
+    def safe_indent(value, width=4, *args, **kwargs):
+        text = str(value)
+        pad = width if isinstance(width, int) else len(str(width))
+        _check_size(len(text) + (text.count("\n") + 1) * pad)
+        return indent(value, width, *args, **kwargs)
+
+    def safe_replace(eval_ctx, value, old, new, count=None):
+        _check_replace(str(value), str(old), str(new))
+        return replace(eval_ctx, value, old, new, count)
+
+    def safe_join(eval_ctx, value, d="", attribute=None):
+        items = list(value)[: MAX_OPERATION_SIZE + 1]
+        _check_join(d, items)
+        return join(eval_ctx, items, d, attribute)
+
+    def safe_format(value, *args, **kwargs):
+        _check_format(str(value))
+        return fmt(value, *args, **kwargs)
+
+    return {"center": safe_center, "indent": safe_indent, "format": safe_format,
+            "replace": pass_eval_context(safe_replace), "join": pass_eval_context(safe_join)}
 
 
 def _check_power(base, exponent):
@@ -69,6 +182,7 @@ def build_environment(autoescape=True):
     are not HTML), and headers are cleaned separately when the MIME is built.
     """
     env = MergeEnvironment(autoescape=autoescape, keep_trailing_newline=True)
+    env.filters.update(bounded_filters(env.filters))
     env.filters.update(
         date=filter_date,
         datetime=filter_datetime,
@@ -77,6 +191,7 @@ def build_environment(autoescape=True):
         money=filter_money,
     )
     env.globals.clear()
+    env.globals[TICK] = _tick
     return env
 
 
@@ -176,24 +291,34 @@ def compile_template(env, source):
 
 
 def render(template, data):
-    """Merge ``data`` into a compiled template, bounded in output size."""
+    """Merge ``data`` into a compiled template, bounded in time and output size."""
+    token = _deadline.set(time.monotonic() + MAX_RENDER_SECONDS)
     try:
-        pieces = []
-        size = 0
-        for piece in template.generate(data):
-            size += len(piece)
-            if size > MAX_OUTPUT_CHARS:
-                raise MergeError("the merged template is larger than 5 MB")
-            pieces.append(piece)
-        return "".join(pieces)
+        return _generate(template, data)
     except MergeError:
         raise
+    except RecursionError as exc:
+        raise MergeError("the template calls itself too deeply") from exc
     except SecurityError as exc:
         raise MergeError(f"not allowed in a template: {exc}") from exc
     except TemplateError as exc:
         raise MergeError(str(exc), getattr(exc, "lineno", None)) from exc
-    except (ArithmeticError, TypeError, ValueError, AttributeError, KeyError) as exc:
+    except (ArithmeticError, TypeError, ValueError, AttributeError, KeyError,
+            IndexError) as exc:
         raise MergeError(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        _deadline.reset(token)
+
+
+def _generate(template, data):
+    pieces = []
+    size = 0
+    for piece in template.generate(data):
+        size += len(piece)
+        if size > MAX_OUTPUT_CHARS:
+            raise MergeError("the merged template is larger than 5 MB")
+        pieces.append(piece)
+    return "".join(pieces)
 
 
 def referenced_names(env, source):

@@ -4,6 +4,7 @@ Nothing is written when validation fails; callers get ``TemplateInvalid``
 with the line at fault.
 """
 
+import difflib
 import re
 from pathlib import Path
 
@@ -35,29 +36,48 @@ def create_template(name, source, *, source_type="mjml", subject="", module="con
     return template
 
 
-def add_version(template, source, *, subject=None, preheader=None, user=None):
-    """Save a new version of ``template``; the earlier ones stay as they were."""
+def add_version(template, source, *, subject=None, preheader=None, text_override=None,
+                user=None):
+    """Save a new version of ``template``; the earlier ones stay as they were.
+
+    ``None`` keeps the current version's subject, preheader and text override.
+    """
     current = template.current
-    subject = current.subject if subject is None and current else (subject or "")
-    preheader = current.preheader if preheader is None and current else (preheader or "")
+    subject = _keep(subject, current.subject if current else "")
+    preheader = _keep(preheader, current.preheader if current else "")
+    text_override = _keep(text_override, current.text_override if current else "")
     number = (current.number if current else 0) + 1
-    version = _build_version(template, number, source, subject, preheader, user)
+    version = _build_version(template, number, source, subject, preheader, user, text_override)
     template.updated_at = utcnow()
     db.session.add(version)
     db.session.commit()
     return version
 
 
-def _build_version(template, number, source, subject, preheader, user):
+def _keep(value, current):
+    return current if value is None else value
+
+
+def _build_version(template, number, source, subject, preheader, user, text_override=""):
     source = normalise_newlines(source)
+    text_override = normalise_newlines(text_override).strip()
     compiled = compile_source(template.source_type, source, template.kind)
     check_syntax(subject, "subject")
     check_syntax(preheader, "preheader")
+    check_syntax(text_override, "plain-text part")
     return TemplateVersion(
         template=template, number=number, source=source, subject=subject,
         preheader=preheader, compiled_html=compiled.html, text_template=compiled.text,
-        created_by_id=user.id if user else None,
+        text_override=text_override + "\n" if text_override else "",
+        links=list(compiled.links), created_by_id=user.id if user else None,
     )
+
+
+def lint(template, source, subject="", preheader=""):
+    """Merge fields the template's module does not have, with suggestions (warnings)."""
+    from designer.templating.catalogue import unknown_fields
+
+    return unknown_fields(template.module, "\n".join([source, subject or "", preheader or ""]))
 
 
 def import_file(path, name=None, user=None):
@@ -79,3 +99,59 @@ def _subject_of(source):
     """Take the subject from ``<mj-title>`` or ``<title>`` when the source has one."""
     found = re.search(r"<(mj-title|title)>(.*?)</\1>", source, re.DOTALL | re.IGNORECASE)
     return found.group(2).strip() if found else ""
+
+
+def restore_version(template, number, user=None):
+    """Save an old version's content as the newest version."""
+    old = _version(template, number)
+    return add_version(template, old.source, subject=old.subject, preheader=old.preheader,
+                       text_override=old.text_override, user=user)
+
+
+def _version(template, number):
+    for version in template.versions:
+        if version.number == number:
+            return version
+    raise LookupError(f"template {template.id} has no version {number}")
+
+
+def diff_versions(template, a, b):
+    """Line diff of two versions' sources (subject first) as ``(kind, text)`` rows."""
+    old, new = _version(template, a), _version(template, b)
+    before = [f"Subject: {old.subject}", *old.source.splitlines()]
+    after = [f"Subject: {new.subject}", *new.source.splitlines()]
+    rows = []
+    for line in difflib.unified_diff(before, after, f"version {a}", f"version {b}", lineterm=""):
+        if line.startswith(("---", "+++")):
+            continue
+        kind = {"@": "hunk", "+": "add", "-": "del"}.get(line[:1], "ctx")
+        rows.append((kind, line))
+    return rows
+
+
+def create_variant(template, language, user=None):
+    """A language variant of ``template``, starting as a copy of its current version."""
+    language = (language or "").strip().lower()
+    if not language:
+        raise TemplateInvalid("a variant needs a language")
+    main = template.variant_of or template
+    if language == main.language or any(v.language == language for v in main.variants):
+        raise TemplateInvalid(f"{main.name} already has a {language} version")
+    current = main.current
+    variant = create_template(
+        f"{main.name} ({language})", current.source, source_type=main.source_type,
+        subject=current.subject, module=main.module, language=language, kind=main.kind,
+        user=user,
+    )
+    variant.variant_of = main
+    db.session.commit()
+    return variant
+
+
+def version_for(template, language):
+    """The current version of the variant in ``language``, else of the main template."""
+    main = template.variant_of or template
+    for variant in main.variants:
+        if language and variant.language == language and variant.current is not None:
+            return variant.current
+    return main.current

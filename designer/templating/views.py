@@ -1,8 +1,9 @@
-"""Template pages (list, editor, preview, send) and the template JSON API."""
+"""Template pages (list, editor, preview, versions, diff, variants, test send) and JSON API."""
 
 from flask import (
     Blueprint,
     Response,
+    abort,
     flash,
     jsonify,
     redirect,
@@ -15,6 +16,7 @@ from flask_login import current_user
 from designer import mail, records, templating
 from designer.auth import protect
 from designer.errors import error_response
+from designer.templating.catalogue import catalogue_json
 from designer.templating.preview import PREVIEW_CSP, preview_html
 
 bp = Blueprint("templating", __name__)
@@ -40,7 +42,7 @@ def new():
                 form.get("name", ""), form.get("source", ""),
                 source_type=form.get("source_type", "mjml"),
                 subject=form.get("subject", ""), language=form.get("language", "en"),
-                user=current_user,
+                module=form.get("module", "contact"), user=current_user,
             )
         except templating.TemplateInvalid as exc:
             flash(f"Not saved: {exc}", "error")
@@ -50,35 +52,53 @@ def new():
     return render_template("templating/new.html", form=form, error=None)
 
 
+def _editor_page(template, error=None, warnings=(), form=None, status=200):
+    form = form or {}
+    return render_template(
+        "templating/editor.html", template=template, version=template.current,
+        source=form.get("source"), subject=form.get("subject"),
+        preheader=form.get("preheader"), text_override=form.get("text_override"),
+        error=error, warnings=list(warnings),
+        contacts=records.preview_choices(template.module),
+        fields_url=url_for("templating.api_fields", module=template.module),
+        versions_url=url_for("templating.versions", template_id=template.id),
+        test_send_url=url_for("templating.test_send", template_id=template.id),
+    ), status
+
+
 @bp.route("/templates/<int:template_id>", methods=["GET", "POST"])
 def editor(template_id):
     template = templating.get_template(template_id)
-    error = None
-    source = subject = None
-    if request.method == "POST":
-        source, subject = request.form.get("source", ""), request.form.get("subject", "")
-        try:
-            version = templating.add_version(template, source, subject=subject, user=current_user)
-            flash(f"Saved as version {version.number}.", "success")
-            return redirect(url_for("templating.editor", template_id=template.id))
-        except templating.TemplateInvalid as exc:
-            error = exc
-    status = 400 if error else 200
-    return render_template(
-        "templating/editor.html", template=template, version=template.current,
-        source=source, subject=subject, error=error, contacts=records.list_contacts(),
-    ), status
+    if request.method == "GET":
+        warnings = templating.lint(template, template.current.source) if template.current else ()
+        return _editor_page(template, warnings=warnings)
+    form = request.form
+    try:
+        version = templating.add_version(
+            template, form.get("source", ""), subject=form.get("subject", ""),
+            preheader=form.get("preheader"), text_override=form.get("text_override"),
+            user=current_user)
+    except templating.TemplateInvalid as exc:
+        return _editor_page(template, error=exc, form=form, status=400)
+    flash(f"Saved as version {version.number}.", "success")
+    for warning in templating.lint(template, version.source, version.subject):
+        flash(f"Warning: {warning}", "warning")
+    return redirect(url_for("templating.editor", template_id=template.id))
+
+
+def _record_for(template, value):
+    return records.get_record(template.module, value or 0)
 
 
 @bp.route("/templates/<int:template_id>/preview", methods=["GET", "POST"])
 def preview(template_id):
-    """The merged HTML for a contact; POST previews unsaved source from the editor."""
+    """The merged HTML for a record; POST previews unsaved source from the editor."""
     template = templating.get_template(template_id)
-    contact = records.get_record("contact", request.values.get("contact", type=int) or 0)
+    record = _record_for(template, request.values.get("contact", type=int))
     source = request.form.get("source") if request.method == "POST" else None
     subject = request.form.get("subject") if request.method == "POST" else None
     try:
-        rendered = preview_html(template, contact, current_user, source, subject)
+        rendered = preview_html(template, record, current_user, source, subject)
     except (templating.TemplateInvalid, templating.MergeError) as exc:
         return error_response(422, "template_invalid", exc.message, {"line": exc.line},
                               as_json=request.method == "POST")
@@ -88,13 +108,10 @@ def preview(template_id):
     return Response(rendered.html, headers={"Content-Security-Policy": PREVIEW_CSP})
 
 
-@bp.route("/templates/<int:template_id>/send", methods=["POST"])
-def send(template_id):
-    template = templating.get_template(template_id)
-    contact = records.get_record("contact", request.form.get("contact", type=int) or 0)
+def _queue(template, record, test_to=None):
     try:
-        message = mail.queue_message(template.current, module="contact", record=contact,
-                                     sender_user=current_user)
+        message = mail.queue_message(template, module=template.module, record=record,
+                                     sender_user=current_user, test_to=test_to)
     except mail.NoRecipient as exc:
         flash(str(exc), "error")
     else:
@@ -102,12 +119,76 @@ def send(template_id):
     return redirect(url_for("templating.editor", template_id=template.id))
 
 
+@bp.route("/templates/<int:template_id>/send", methods=["POST"])
+def send(template_id):
+    """Send the saved template to a record's recipient."""
+    template = templating.get_template(template_id)
+    return _queue(template, _record_for(template, request.form.get("contact", type=int)))
+
+
+@bp.route("/templates/<int:template_id>/test-send", methods=["POST"])
+def test_send(template_id):
+    """Send the saved template, merged for a record, to the logged-in user."""
+    template = templating.get_template(template_id)
+    record = _record_for(template, request.form.get("contact", type=int))
+    return _queue(template, record, test_to=current_user)
+
+
+@bp.route("/templates/<int:template_id>/versions")
+def versions(template_id):
+    template = templating.get_template(template_id)
+    return render_template("templating/versions.html", template=template,
+                           versions=list(reversed(template.versions)))
+
+
+@bp.route("/templates/<int:template_id>/versions/<int:number>/restore", methods=["POST"])
+def restore(template_id, number):
+    template = templating.get_template(template_id)
+    try:
+        version = templating.restore_version(template, number, user=current_user)
+    except LookupError:
+        abort(404, description=f"template {template_id} has no version {number}")
+    flash(f"Version {number} restored as version {version.number}.", "success")
+    return redirect(url_for("templating.editor", template_id=template.id))
+
+
+@bp.route("/templates/<int:template_id>/diff")
+def diff(template_id):
+    template = templating.get_template(template_id)
+    numbers = [v.number for v in template.versions]
+    b = request.args.get("b", type=int) or numbers[-1]
+    a = request.args.get("a", type=int) or max(b - 1, numbers[0])
+    try:
+        lines = templating.diff_versions(template, a, b)
+    except LookupError as exc:
+        abort(404, description=str(exc))
+    return render_template("templating/diff.html", template=template, a=a, b=b, lines=lines,
+                           numbers=numbers)
+
+
+@bp.route("/templates/<int:template_id>/variants", methods=["POST"])
+def add_variant(template_id):
+    """Add a version of the template in another language."""
+    template = templating.get_template(template_id)
+    try:
+        variant = templating.create_variant(template, request.form.get("language"),
+                                            user=current_user)
+    except templating.TemplateInvalid as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("templating.editor", template_id=template.id))
+    flash(f"Created “{variant.name}”: recipients whose language is {variant.language} get "
+          "this one.", "success")
+    return redirect(url_for("templating.editor", template_id=variant.id))
+
+
 def template_json(template):
     version = template.current
     return {
         "id": template.id, "name": template.name, "kind": template.kind,
         "source_type": template.source_type, "module": template.module,
-        "language": template.language,
+        "language": template.language, "tracking": template.tracking,
+        "variant_of": template.variant_of_id,
+        "variants": [{"id": v.id, "language": v.language} for v in template.variants],
         "version": version.number if version else None,
         "subject": version.subject if version else "",
         "updated_at": template.updated_at.isoformat() + "Z",
@@ -125,3 +206,12 @@ def api_get(template_id):
     body = template_json(template)
     body["source"] = template.current.source if template.current else ""
     return jsonify(body)
+
+
+@bp.route("/api/fields/<module>")
+def api_fields(module):
+    """The merge-field catalogue of a module, for the editor's field picker."""
+    try:
+        return jsonify(catalogue_json(module))
+    except LookupError as exc:
+        abort(404, description=str(exc))

@@ -1,10 +1,13 @@
 """``GET /o/<token>.gif``: count an open, answer the pixel."""
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app, redirect
 
 from designer import mail
 from designer.extensions import csrf
+from designer.records import RecordNotFound
+from designer.templating import MergeError
 from designer.tracking import PIXEL_GIF
+from designer.tracking.links import signer_for
 
 bp = Blueprint("tracking", __name__)
 csrf.exempt(bp)
@@ -21,3 +24,24 @@ def pixel(token):
     if 16 <= len(token) <= 64:
         mail.record_open(token)
     return Response(PIXEL_GIF, mimetype="image/gif", headers=NO_CACHE)
+
+
+def _not_found():
+    body = "<!doctype html><title>Link not found</title><h1>Link not found</h1>"
+    return Response(body, status=404, mimetype="text/html")
+
+
+@bp.route("/c/<token>")
+def click(token):
+    """Redirect to the stored URL of a tracked link; anything unknown is a plain 404."""
+    parsed = signer_for(current_app).parse(token)
+    message = mail.find_by_token(parsed[0]) if parsed else None
+    if message is None:
+        return _not_found()
+    try:
+        target = mail.link_target(message, parsed[1])
+    except (MergeError, RecordNotFound):
+        target = None
+    if target is None:
+        return _not_found()
+    return redirect(target, code=302)

@@ -1,10 +1,16 @@
-/* Designer template editor: live preview of unsaved content.
+/* Designer template editor: live preview of unsaved content, the merge-field
+ * picker and the "Send test to me" contact.
  *
- * Sends the textarea's source and the subject (as FormData, with the CSRF
+ * Sends the source, the subject and the preheader (as FormData, with the CSRF
  * token in the X-CSRFToken header) to the preview URL and shows the merged
  * HTML in the sandboxed iframe via srcdoc. The iframe keeps sandbox="" (no
  * scripts, no same origin), so template content never runs with the
- * marketer's session. No third-party code.
+ * marketer's session.
+ *
+ * The code editor (static/dist/editor.bundle.js, CodeMirror, built from
+ * static/src/) is optional: when it is loaded, window.DesignerEditor gives the
+ * source and inserts at the cursor, and the textarea gets a "designer:change"
+ * event on every edit. Without it, the plain textarea does all of that.
  */
 (function () {
   "use strict";
@@ -17,6 +23,8 @@
     var previewUrl = wrapper.getAttribute("data-preview-url");
     var source = document.getElementById("source");
     var subject = document.getElementById("subject");
+    var preheader = document.getElementById("preheader");
+    var textOverride = document.getElementById("text_override");
     var contact = document.getElementById("preview-contact");
     var frame = document.getElementById("preview");
     var subjectBox = document.getElementById("preview-subject");
@@ -24,6 +32,13 @@
     var button = document.getElementById("preview-button");
     var meta = document.querySelector('meta[name="csrf-token"]');
     var csrfToken = meta ? meta.getAttribute("content") : "";
+
+    if (source) {
+      var errorLine = parseInt(source.getAttribute("data-error-line"), 10);
+      if (errorLine) markErrorLine(source, errorLine, true);
+      initFieldPicker(source);
+    }
+    initTestSend();
 
     if (!source || !frame || !contact) return;
 
@@ -53,12 +68,14 @@
     }
 
     function showError(message, line) {
+      if (line && window.DesignerEditor) window.DesignerEditor.setErrorLine(line, { scroll: false });
       if (!errorBox) return;
       errorBox.textContent = (line ? "Line " + line + ": " : "") + (message || "The preview failed.");
       errorBox.hidden = false;
     }
 
     function clearError() {
+      if (window.DesignerEditor) window.DesignerEditor.setErrorLine(null);
       if (!errorBox) return;
       errorBox.textContent = "";
       errorBox.hidden = true;
@@ -79,8 +96,10 @@
       var mine = ++sequence;
 
       var data = new FormData();
-      data.append("source", source.value);
+      data.append("source", sourceValue(source));
       data.append("subject", subject ? subject.value : "");
+      if (preheader) data.append("preheader", preheader.value);
+      if (textOverride) data.append("text_override", textOverride.value);
       data.append("contact", contact.value);
 
       setBusy(true);
@@ -134,7 +153,9 @@
 
     if (button) button.addEventListener("click", refresh);
     source.addEventListener("input", scheduleRefresh);
+    source.addEventListener("designer:change", scheduleRefresh);
     if (subject) subject.addEventListener("input", scheduleRefresh);
+    if (preheader) preheader.addEventListener("input", scheduleRefresh);
     contact.addEventListener("change", refresh);
 
     var widthButtons = document.querySelectorAll("[data-preview-width]");
@@ -151,6 +172,169 @@
 
     // Fill in the merged subject and language for the first contact.
     refresh();
+  }
+
+  /* The source: from the code editor when it is mounted, else the textarea. */
+  function sourceValue(textarea) {
+    var editor = window.DesignerEditor;
+    return editor && typeof editor.getValue === "function" ? editor.getValue() : textarea.value;
+  }
+
+  /* Insert at the cursor: the code editor, or the plain textarea. */
+  function insertAtCursor(textarea, text) {
+    var editor = window.DesignerEditor;
+    if (editor && typeof editor.insertAtCursor === "function") {
+      editor.insertAtCursor(text);
+      return;
+    }
+    var start = textarea.selectionStart;
+    var end = textarea.selectionEnd;
+    if (typeof start !== "number") {
+      textarea.value += text;
+    } else if (typeof textarea.setRangeText === "function") {
+      textarea.setRangeText(text, start, end, "end");
+    } else {
+      textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
+      textarea.selectionStart = textarea.selectionEnd = start + text.length;
+    }
+    textarea.focus();
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  /* The line a save failed on: highlighted in the code editor, selected in the textarea. */
+  function markErrorLine(textarea, line, scroll) {
+    var editor = window.DesignerEditor;
+    if (editor && typeof editor.setErrorLine === "function") {
+      editor.setErrorLine(line, { scroll: scroll });
+      return;
+    }
+    var lines = textarea.value.split("\n");
+    if (line > lines.length) return;
+    var start = 0;
+    for (var i = 0; i < line - 1; i++) start += lines[i].length + 1;
+    if (typeof textarea.setSelectionRange === "function") {
+      textarea.setSelectionRange(start, start + lines[line - 1].length);
+    }
+  }
+
+  /* What a click on a merge field inserts, by the field's type. */
+  function snippetFor(field) {
+    var name = field.name;
+    switch (field.type) {
+      case "date":
+        return "{{ " + name + " | date }}";
+      case "datetime":
+        return "{{ " + name + " | datetime }}";
+      case "money":
+        return "{{ " + name + " | money(currency) }}";
+      case "list":
+        return "{% for line in " + name + " %}\n  {{ line.name }}\n{% endfor %}";
+      default:
+        return "{{ " + name + " }}";
+    }
+  }
+
+  /* The merge-field picker: fetched from the catalogue once, on first open. */
+  function initFieldPicker(textarea) {
+    var picker = document.getElementById("field-picker");
+    if (!picker) return;
+    var url = picker.getAttribute("data-fields-url");
+    var search = document.getElementById("field-search");
+    var list = document.getElementById("field-list");
+    var status = document.getElementById("field-picker-status");
+    if (!url || !search || !list) return;
+
+    var fields = null;
+    var loading = false;
+
+    function setStatus(text) {
+      if (!status) return;
+      status.textContent = text;
+      status.hidden = !text;
+    }
+
+    function matches(field, terms) {
+      var haystack = (field.name + " " + (field.label || "")).toLowerCase().replace(/[._]/g, " ");
+      return terms.every(function (term) { return haystack.indexOf(term) !== -1; });
+    }
+
+    function render() {
+      var query = search.value.toLowerCase().replace(/[._]/g, " ").trim();
+      var terms = query ? query.split(/\s+/) : [];
+      list.textContent = "";
+      var shown = 0;
+      fields.forEach(function (field) {
+        if (terms.length && !matches(field, terms)) return;
+        shown++;
+        var item = document.createElement("li");
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "field-option";
+        button.setAttribute("data-field", field.name);
+        button.title = "Insert " + snippetFor(field);
+        var label = document.createElement("span");
+        label.className = "field-label";
+        label.textContent = field.label || field.name;
+        var name = document.createElement("code");
+        name.textContent = field.name;
+        button.appendChild(label);
+        button.appendChild(name);
+        if (field.example) {
+          var example = document.createElement("span");
+          example.className = "field-example muted";
+          example.textContent = "e.g. " + field.example;
+          button.appendChild(example);
+        }
+        button.addEventListener("click", function () {
+          insertAtCursor(textarea, snippetFor(field));
+        });
+        item.appendChild(button);
+        list.appendChild(item);
+      });
+      setStatus(shown ? "" : "No merge field matches “" + search.value + "”.");
+    }
+
+    function load() {
+      if (fields || loading) return;
+      loading = true;
+      setStatus("Loading merge fields…");
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (body) {
+          fields = (body && body.fields) || [];
+          render();
+        })
+        .catch(function () {
+          setStatus("Could not load the merge fields. Reload the page to try again.");
+        })
+        .then(function () { loading = false; });
+    }
+
+    picker.addEventListener("toggle", function () {
+      if (!picker.open) return;
+      load();
+      search.focus();
+    });
+    if (picker.open) load();
+    search.addEventListener("input", function () { if (fields) render(); });
+    search.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") return;
+      event.preventDefault(); // not a form submit: insert the first match instead
+      var first = list.querySelector(".field-option");
+      if (first) first.click();
+    });
+  }
+
+  /* "Send test to me" merges for the contact the preview shows. */
+  function initTestSend() {
+    var select = document.getElementById("preview-contact");
+    var hidden = document.getElementById("test-send-contact");
+    if (!select || !hidden) return;
+    hidden.value = select.value;
+    select.addEventListener("change", function () { hidden.value = select.value; });
   }
 
   if (document.readyState === "loading") {

@@ -110,3 +110,15 @@ def test_address_with_line_breaks_never_reaches_smtp(smtp_app, smtp_server, welc
     db.session.refresh(message)
     assert "not a valid e-mail address" in message.last_error
     assert smtp_server.handler.messages() == []
+
+
+def test_a_runaway_template_fails_its_message_cleanly(smtp_app, smtp_server, people):
+    from designer.templating import create_template
+
+    bomb = create_template("Bomb", "<mjml><mj-body><mj-section><mj-column><mj-text>"
+                           "{{ 'x' * 10**9 }}</mj-text></mj-column></mj-section></mj-body></mjml>")
+    message = queue(bomb, people.jan, people.admin)
+    assert mail.deliver_batch([message.id])["failed"] == 1
+    db.session.refresh(message)
+    assert "too large" in message.last_error
+    assert smtp_server.handler.messages() == []

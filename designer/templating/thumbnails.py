@@ -1,0 +1,204 @@
+"""Thumbnails: small PNG pictures of templates for the template library.
+
+A template is merged for a fixed sample context, rendered to PDF with
+WeasyPrint and its first page rasterised with pypdfium2, then scaled with
+Pillow. WeasyPrint never fetches anything while rendering: only ``data:``
+URIs are allowed, so a template cannot make the server read local files or
+call other hosts. E-mail HTML is laid out on a 640 px wide page, PDF
+templates on their own ``@page`` size.
+"""
+
+import io
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+
+import pypdfium2
+import weasyprint
+from PIL import Image
+from weasyprint.urls import URLFetcher
+
+from designer.templating.compiler import compile_source
+from designer.templating.render import VersionRenderer
+
+#: Page for e-mail HTML, which has no ``@page`` rule of its own.
+EMAIL_PAGE_CSS = "@page { size: 640px 900px; margin: 0 }"
+#: Rasterise at this multiple of the target size, then scale down (smoother text).
+OVERSAMPLE = 2
+LIBRARY = Path(__file__).resolve().parents[2] / "templates_lib"
+
+
+class DataOnlyFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher that refuses every URL except ``data:`` URIs."""
+
+    def __init__(self):
+        super().__init__(allowed_protocols=("data",), allow_redirects=False)
+
+    def fetch(self, url, headers=None):
+        if not url.lower().startswith("data:"):
+            raise ValueError(f"fetching {url[:80]!r} is not allowed in templates")
+        return super().fetch(url, headers)
+
+
+def render_pdf(html, stylesheets=()):
+    """HTML to PDF bytes with WeasyPrint, fetching nothing but ``data:`` URIs."""
+    document = weasyprint.HTML(string=html, url_fetcher=DataOnlyFetcher())
+    return document.write_pdf(stylesheets=list(stylesheets))
+
+
+def rasterise_first_page(pdf_bytes, width):
+    """Page 1 of a PDF as a Pillow image, ``width`` pixels wide."""
+    pdf = pypdfium2.PdfDocument(pdf_bytes)
+    try:
+        page = pdf[0]
+        scale = OVERSAMPLE * width / page.get_width()
+        image = page.render(scale=scale).to_pil().convert("RGB")
+        page.close()
+    finally:
+        pdf.close()
+    height = max(1, round(image.height * width / image.width))
+    return image.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def png_bytes(image):
+    """An image as a small PNG: 256-colour palette, optimised."""
+    buffer = io.BytesIO()
+    image.quantize(colors=256).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def render_thumbnail(html, width=300, email=None):
+    """PNG bytes of the first page of ``html``, ``width`` pixels wide.
+
+    E-mail HTML (``email=True``; by default: HTML without an ``@page`` rule) is
+    laid out on a 640 px wide page, as a mail client would show it.
+    """
+    if email is None:
+        email = "@page" not in html
+    stylesheets = [weasyprint.CSS(string=EMAIL_PAGE_CSS)] if email else []
+    return png_bytes(rasterise_first_page(render_pdf(html, stylesheets), width))
+
+
+def sample_context(module="contact"):
+    """Merge data for thumbnails: a fixed contact, organisation, sender and company.
+
+    For ``invoice`` and ``quote`` a sample document of that kind is added, under
+    its module's name and as ``document``, as ``records.merge_data`` does.
+    """
+    organisation = {
+        "name": "Harrington Engineering Ltd", "industry": "Manufacturing",
+        "email": "hello@harrington-eng.example", "phone": "+44 161 496 0321",
+        "website": "https://www.harrington-eng.example", "street": "42 Canal Street",
+        "postal_code": "M1 3HE", "city": "Manchester", "country": "United Kingdom",
+        "language": "en",
+    }
+    contact = {
+        "salutation": "Ms", "first_name": "Charlotte", "last_name": "Evans",
+        "full_name": "Charlotte Evans", "email": "charlotte.evans@harrington-eng.example",
+        "phone": "+44 7700 900123", "title": "Purchasing Manager", "language": "en",
+        "birthday": date(1986, 5, 14), "organisation": organisation,
+    }
+    sender = {
+        "name": "Ada Admin", "email": "admin@example.com", "title": "Customer Success Director",
+        "phone": "+44 20 7946 0101", "language": "en", "timezone": "Europe/London",
+        "currency": "GBP",
+    }
+    company = {
+        "name": "Northwind Relations BV",
+        "address": "Keizersgracht 123, 1015 CJ Amsterdam, Netherlands",
+        "email": "hello@northwind.example", "phone": "+31 20 555 0100",
+        "website": "https://northwind.example", "vat_number": "NL001234567B01",
+    }
+    data = {
+        "contact": contact, "organisation": organisation, "sender": sender,
+        "company": company, "locale": "en", "currency": "GBP",
+    }
+    if module in SAMPLE_DOCUMENTS:
+        document = _sample_document(organisation, contact, sender, module)
+        data.update(document=document, **{module: document})
+    return data
+
+
+SAMPLE_LINES = (
+    ("DSG-PRO-1Y", "Designer Pro licence (12 months)",
+     "Annual licence for the campaign designer, including updates.", "1", "1200.00", "0", "20"),
+    ("DSG-SEAT", "Additional user seat (12 months)",
+     "One extra named user for a year.", "5", "180.00", "10", "20"),
+    ("SRV-ONBOARD", "Onboarding workshop (1 day)",
+     "On-site workshop for up to 8 participants.", "1", "950.00", "0", "20"),
+    ("TRN-HANDBOOK", "Handbook: Campaign e-mail that works",
+     "Printed handbook, 212 pages.", "10", "34.50", "0", "0"),
+)
+
+
+#: kind: number, status, notes
+SAMPLE_DOCUMENTS = {
+    "invoice": ("INV-2026-0042", "sent", "Please pay within 30 days, quoting the invoice number."),
+    "quote": ("QUO-2026-0017", "sent", "This quote is valid for 30 days."),
+}
+
+
+def _sample_document(organisation, contact, sender, kind="invoice"):
+    number, status, notes = SAMPLE_DOCUMENTS[kind]
+    lines = [_sample_line(position, *spec) for position, spec in enumerate(SAMPLE_LINES, 1)]
+    subtotal = sum((line["net"] for line in lines), Decimal(0))
+    tax_total = sum((line["tax"] for line in lines), Decimal(0))
+    return {
+        "kind": kind, "number": number, "subject": "Licence renewal 2026",
+        "status": status, "issue_date": date(2026, 3, 2), "due_date": date(2026, 4, 1),
+        "currency": "GBP", "notes": notes,
+        "subtotal": subtotal, "tax_total": tax_total, "total": subtotal + tax_total,
+        "lines": lines, "organisation": organisation, "contact": contact, "owner": sender,
+    }
+
+
+def _sample_line(position, sku, name, description, quantity, price, discount, tax_rate):
+    quantity, price = Decimal(quantity), Decimal(price)
+    discount, tax_rate = Decimal(discount), Decimal(tax_rate)
+    net = (quantity * price * (100 - discount) / 100).quantize(Decimal("0.01"))
+    product = {"sku": sku, "name": name, "description": description, "unit_price": price,
+               "tax_rate": tax_rate}
+    return {
+        "position": position, "description": name, "quantity": quantity, "unit_price": price,
+        "discount_percent": discount, "tax_rate": tax_rate, "net": net,
+        "tax": (net * tax_rate / 100).quantize(Decimal("0.01")), "product": product,
+        "name": name,
+    }
+
+
+def merge_sample(entry, source):
+    """A library template merged for the sample context, as HTML."""
+    compiled = compile_source(entry["source_type"], source, entry["kind"])
+    version = SimpleNamespace(
+        id=None, compiled_html=compiled.html, text_template=compiled.text,
+        subject=entry.get("subject", ""), preheader="",
+        links=list(getattr(compiled, "links", ())),
+    )
+    data = sample_context(entry.get("module", "contact"))
+    return VersionRenderer(version).render(data).html
+
+
+def manifest(library=LIBRARY):
+    """The library's manifest entries."""
+    return json.loads((Path(library) / "manifest.json").read_text(encoding="utf-8"))
+
+
+def slug_of(entry):
+    """``email/invoice-reminder.mjml`` gives ``invoice-reminder``."""
+    return Path(entry["file"]).stem
+
+
+def library_thumbnails(out_dir, library=LIBRARY, width=300):
+    """Write ``out_dir/<slug>.png`` for every library template; return the paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for entry in manifest(library):
+        source = (Path(library) / entry["file"]).read_text(encoding="utf-8")
+        html = merge_sample(entry, source)
+        path = out_dir / f"{slug_of(entry)}.png"
+        path.write_bytes(render_thumbnail(html, width, email=entry["kind"] == "email"))
+        paths.append(path)
+    return paths
