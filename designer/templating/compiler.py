@@ -68,7 +68,47 @@ def compile_source(source_type, source, kind="email"):
     html = compile_mjml(source) if source_type == "mjml" else inline_html(source)
     _check_jinja(env, html, "compiled HTML")
     html, links = extract_links(html)
-    return Compiled(html=html, text=text_template(html), links=tuple(links))
+    text = fold_long_lines(text_template(html), TEXT_LINE)
+    return Compiled(html=fold_long_lines(html, HTML_LINE), text=text, links=tuple(links))
+
+
+#: Compiled HTML lines are folded to about this many characters (mail allows 998).
+HTML_LINE = 800
+#: Text-part lines are folded at the same width: mail clients wrap text parts for
+#: display, and fewer, longer lines keep the per-message line check cheap.
+TEXT_LINE = HTML_LINE
+JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+def fold_long_lines(text, width):
+    """Break lines longer than ``width`` at spaces outside merge tags.
+
+    A space and a line break mean the same in HTML (outside ``<pre>``) and
+    in a text part, so the result reads the same; folding once here keeps
+    every sent line under the 998-octet limit without encoding the body.
+    """
+    return "\n".join(_fold(line, width) if len(line) > width else line
+                     for line in text.split("\n"))
+
+
+def _fold(line, width):
+    tags = [m.span() for m in JINJA_TAG.finditer(line)]
+    breaks = [i for i, char in enumerate(line) if char == " " and not _inside(i, tags)]
+    pieces, start = [], 0
+    while len(line) - start > width:
+        fits = [i for i in breaks if start < i <= start + width]
+        later = [i for i in breaks if i > start + width]
+        cut = fits[-1] if fits else (later[0] if later else None)
+        if cut is None:
+            break
+        pieces.append(line[start:cut])
+        start = cut + 1
+    pieces.append(line[start:])
+    return "\n".join(pieces)
+
+
+def _inside(index, spans):
+    return any(start <= index < end for start, end in spans)
 
 
 def extract_links(html):

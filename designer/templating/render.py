@@ -1,10 +1,16 @@
 """Merge stage: a template version plus one recipient's data gives subject, HTML and text.
 
 The Jinja templates of a version are parsed once and cached; per recipient
-only the render runs. The render locale follows an explicit policy: the
-recipient's language when known, then the template's, then the sender's.
+only the render runs, and it runs once: subject, text part and HTML body
+(with the hidden preheader and the open pixel spliced in) are joined into
+one template, the first two outside autoescaping, separated by NUL
+characters, and cut apart after the merge. A merge value holding a NUL
+falls back to separate renders. Output lines end in CRLF, as mail needs
+them. The render locale follows an explicit policy: the recipient's
+language when known, then the template's, then the sender's.
 """
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -12,20 +18,42 @@ from designer.templating.compiler import LINKS_VAR
 from designer.templating.sandbox import build_environment, compile_template, render
 
 CACHE_SIZE = 64
-_HTML_ENV = build_environment(autoescape=True)
-_TEXT_ENV = build_environment(autoescape=False)
+CRLF = "\r\n"
+SEP = "\x00"
+PIXEL_VAR = "__pixel"
+_HTML_ENV = build_environment(autoescape=True, newline=CRLF)
+_TEXT_ENV = build_environment(autoescape=False, newline=CRLF)
 _cache = OrderedDict()
+BODY_START = re.compile(r"<body[^>]*>", re.IGNORECASE)
+BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+#: Expressions that can produce bare line feeds themselves; their output is normalised.
+RAW_NEWLINES = re.compile(r"\{[{%][^}]*(wordwrap|indent|\\n)", re.IGNORECASE)
+PREHEADER = ('<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">{}</div>')
+PIXEL = (f'{{% if {PIXEL_VAR} %}}<img src="{{{{ {PIXEL_VAR} }}}}" width="1" height="1" '
+         'alt="" style="display:block;border:0">{% endif %}')
 
 
 @dataclass(frozen=True)
 class RenderedEmail:
-    """One recipient's merged subject, preheader, HTML body and text part."""
+    """One recipient's merged subject, HTML body and text part."""
 
     subject: str
-    preheader: str
     html: str
     text: str
     locale: str
+
+
+def html_template(version):
+    """The compiled HTML with the preheader after ``<body>`` and the pixel before ``</body>``."""
+    html = version.compiled_html.replace(SEP, "")
+    preheader = (version.preheader or "").replace(SEP, "")
+    if preheader.strip():
+        found = BODY_START.search(html)
+        at = found.end() if found else 0
+        html = html[:at] + PREHEADER.format(preheader) + html[at:]
+    ends = list(BODY_END.finditer(html))
+    at = ends[-1].start() if ends else len(html)
+    return html[:at] + PIXEL + html[at:]
 
 
 class VersionRenderer:
@@ -33,11 +61,15 @@ class VersionRenderer:
 
     def __init__(self, version):
         self.compiled_html = version.compiled_html
-        self.html = compile_template(_HTML_ENV, version.compiled_html)
         text = getattr(version, "text_override", "") or version.text_template or ""
-        self.text = compile_template(_TEXT_ENV, text)
-        self.subject = compile_template(_TEXT_ENV, version.subject or "")
-        self.preheader = compile_template(_TEXT_ENV, version.preheader or "")
+        subject = version.subject or ""
+        html = html_template(version)
+        self.parts = [compile_template(_TEXT_ENV, subject), compile_template(_TEXT_ENV, text),
+                      compile_template(_HTML_ENV, html)]
+        plain = subject.replace(SEP, "") + SEP + text.replace(SEP, "")
+        combined = "{% autoescape false %}" + plain + "{% endautoescape %}" + SEP + html
+        self.combined = compile_template(_HTML_ENV, combined)
+        self.raw_newlines = bool(RAW_NEWLINES.search(subject + text + html))
         links = getattr(version, "links", None) or []
         self.links = [compile_template(_TEXT_ENV, link["url"]) for link in links]
 
@@ -45,17 +77,29 @@ class VersionRenderer:
         """Where each tracked link really goes for this recipient."""
         return [render(link, data).strip() for link in self.links]
 
-    def render(self, data, tracked_links=None):
+    def render(self, data, tracked_links=None, pixel_url=None):
         """Merge one recipient; ``tracked_links`` replace the links' own URLs."""
         data = dict(data)
         data[LINKS_VAR] = tracked_links if tracked_links is not None else self.link_targets(data)
-        return RenderedEmail(
-            subject=" ".join(render(self.subject, data).split()),
-            preheader=" ".join(render(self.preheader, data).split()),
-            html=render(self.html, data),
-            text=render(self.text, data),
-            locale=data.get("locale", ""),
-        )
+        data[PIXEL_VAR] = pixel_url
+        subject, text, html = self._pieces(data)
+        if self.raw_newlines:
+            text, html = crlf(text), crlf(html)
+        return RenderedEmail(subject=" ".join(subject.split()), html=html, text=text,
+                             locale=data.get("locale", ""))
+
+    def _pieces(self, data):
+        merged = render(self.combined, data)
+        first = merged.find(SEP)
+        second = merged.find(SEP, first + 1)
+        if first < 0 or second < 0 or merged.find(SEP, second + 1) >= 0:
+            return [render(part, data) for part in self.parts]  # a merge value held a NUL
+        return merged[:first], merged[first + 1 : second], merged[second + 1 :]
+
+
+def crlf(text):
+    """Every line break as CRLF."""
+    return text.replace(CRLF, "\n").replace("\r", "\n").replace("\n", CRLF)
 
 
 def renderer_for(version):
@@ -70,9 +114,9 @@ def renderer_for(version):
     return cached
 
 
-def render_email(version, data, tracked_links=None):
+def render_email(version, data, tracked_links=None, pixel_url=None):
     """Merge ``data`` into ``version``; raises ``MergeError`` on template errors."""
-    return renderer_for(version).render(data, tracked_links)
+    return renderer_for(version).render(data, tracked_links, pixel_url)
 
 
 def choose_locale(recipient_language, template_language, sender_language):
@@ -84,8 +128,18 @@ def choose_locale(recipient_language, template_language, sender_language):
 
 
 def build_context(record_data, *, sender, company, locale, currency=None):
-    """Everything a template sees for one recipient."""
-    data = dict(record_data)
-    data.update(sender=sender, company=company, locale=locale)
+    """Everything a template sees for one recipient (line breaks in values as CRLF)."""
+    data = {key: _wire_value(value) for key, value in record_data.items()}
+    data.update(sender=_wire_value(sender), company=_wire_value(company), locale=locale)
     data["currency"] = currency or company.get("currency") or "EUR"
     return data
+
+
+def _wire_value(value):
+    if isinstance(value, str):
+        return crlf(value) if ("\n" in value or "\r" in value) else value
+    if isinstance(value, dict):
+        return {key: _wire_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_wire_value(item) for item in value]
+    return value

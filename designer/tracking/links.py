@@ -1,28 +1,30 @@
 """Tracked links: ``/c/<token>`` names a message and a link index, signed.
 
-The token is ``<message token>.<index>.<signature>``; the signature is an
-HMAC of the first two parts with the app's secret, so a changed byte makes
-it worthless. The redirect only ever goes to the URL stored for that link
+The token is ``<message token>.<index>.<signature>``; the signature is a
+keyed BLAKE2b MAC (a single C call, cheap enough for every link of every
+message) of the first two parts with the app's secret, so a changed byte
+makes it worthless. The redirect only ever goes to the URL stored for that link
 in the message's template version — never to a URL taken from the request.
 """
 
-import base64
 import hashlib
 import hmac
 
-SIGNATURE_BYTES = 12
+SIGNATURE_BYTES = 10
 
 
 def _signature(secret, message_token, index):
-    digest = hmac.new(secret, f"{message_token}.{index}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:SIGNATURE_BYTES]).decode().rstrip("=")
+    data = f"{message_token}.{index}".encode()
+    return hashlib.blake2b(data, key=secret, digest_size=SIGNATURE_BYTES,
+                           person=b"designer-click").hexdigest()
 
 
 class LinkSigner:
     """Builds and checks click tokens with one app secret."""
 
     def __init__(self, secret, public_url):
-        self.secret = secret.encode() if isinstance(secret, str) else secret
+        secret = secret.encode() if isinstance(secret, str) else secret
+        self.secret = hashlib.sha256(secret).digest()  # BLAKE2b keys are at most 64 bytes
         self.base = f"{public_url.rstrip('/')}/c/"
 
     def url(self, message_token, index):
