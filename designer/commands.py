@@ -67,15 +67,38 @@ def template_group():
 @template_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--name", help="Template name (default: from the file name).")
-def import_command(file, name):
-    """Import an .mjml or .html file as a new template; prints its id."""
+@click.option("--kind", type=click.Choice(["email", "pdf"]), default="email",
+              show_default=True, help="For .html files: an e-mail or a PDF template.")
+def import_command(file, name, kind):
+    """Import .mjml/.html, a vtiger .xml export or a .zip bundle; prints the new id(s).
+
+    What a vtiger conversion could not map is listed on stderr.
+    """
     from designer import templating
+    from designer.templating.importer import import_path
 
     try:
-        template = templating.import_file(file, name=name)
+        result = import_path(file, name=name, kind=kind)
     except templating.TemplateInvalid as exc:
         raise CommandError(str(exc)) from exc
-    click.echo(template.id)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for template in result.templates:
+        click.echo(template.id)
+
+
+@template_group.command("export")
+@click.argument("template_ids", nargs=-1, type=int, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The .zip file to write.")
+def export_command(template_ids, output):
+    """Export templates (with their assets) as a .zip bundle for another installation."""
+    from designer.templating.bundle import export_bundle
+
+    templates = [load_template(template_id) for template_id in template_ids]
+    with open(output, "wb") as handle:
+        handle.write(export_bundle(templates))
+    click.echo(f"{len(templates)} template(s) written to {output}")
 
 
 @click.command("render")

@@ -46,6 +46,7 @@ def load_config(app, test_config=None):
         MAX_ATTEMPTS=DEFAULT_MAX_ATTEMPTS,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=60 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )

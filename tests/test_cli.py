@@ -102,3 +102,33 @@ def test_render_an_invoice_goes_to_its_contact(app, demo):
     assert f"Invoice {invoice.number}" in parsed.get_body(("plain",)).get_content()
     wrong_kind = run_designer(app, "render", str(template.id), "--record", f"quote:{invoice.id}")
     assert wrong_kind.returncode == 2 and "no quote with id" in wrong_kind.stderr
+
+
+def test_import_vtiger_export_reports_unmapped_variables(app, people):
+    from pathlib import Path
+
+    export = Path(__file__).parent / "fixtures" / "vtiger" / "emailmaker-export.xml"
+    result = run_designer(app, "template", "import", str(export))
+    assert result.returncode == 0, result.stderr
+    ids = [int(line) for line in result.stdout.split()]
+    assert len(ids) == 2
+    assert all(db.session.get(Template, i) is not None for i in ids)
+
+
+def test_export_and_import_a_bundle(app, welcome, tmp_path):
+    bundle = tmp_path / "welcome.zip"
+    exported = run_designer(app, "template", "export", str(welcome.id), "-o", str(bundle))
+    assert exported.returncode == 0, exported.stderr
+    imported = run_designer(app, "template", "import", str(bundle))
+    assert imported.returncode == 0, imported.stderr
+    copy = db.session.get(Template, int(imported.stdout.strip()))
+    assert copy.current.source == welcome.current.source and copy.id != welcome.id
+
+
+def test_import_pdf_kind(app, people, tmp_path):
+    path = tmp_path / "letter.html"
+    path.write_text("<html><body><p>Dear {{ contact.first_name }}</p></body></html>")
+    result = run_designer(app, "template", "import", str(path), "--kind", "pdf")
+    assert result.returncode == 0, result.stderr
+    template = db.session.get(Template, int(result.stdout.strip()))
+    assert template.kind == "pdf" and template.source_type == "html"

@@ -160,13 +160,43 @@ def _mrml_line(source, exc):
     return source.count("\n") + 1 if "end of stream" in str(exc) else None
 
 
+#: Jinja statements (``{% for %}``) and the HTML tags around them.
+STATEMENT = re.compile(r"\{%.*?%\}", re.DOTALL)
+TAG_OR_STATEMENT = re.compile(r"<[^>]*>|\{%.*?%\}", re.DOTALL)
+PROTECTED = re.compile(r"<!--designer-jinja-(\d+)-->")
+#: Statements standing between table rows, where an HTML parser would move them.
+ROW_STATEMENTS = re.compile(
+    r"((?:</tr>|<tbody[^>]*>|</thead>|<table[^>]*>)\s*)((?:\{%.*?%\}\s*)+)(?=<tr|</tbody|</table)",
+    re.DOTALL | re.IGNORECASE,
+)
+
+
 def inline_html(source):
-    """Plain HTML with its ``<style>`` rules inlined; remote stylesheets are never loaded."""
+    """Plain HTML with its ``<style>`` rules inlined; remote stylesheets are never loaded.
+
+    An HTML parser moves text that stands between table rows out of the
+    table ("foster parenting"), which would tear ``{% for %}`` loops apart:
+    statements outside tags become comments (which stay put) while inlining.
+    """
+    protected, statements = _protect_statements(source)
     try:
         inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=True)
-        return inliner.inline(source)
+        inlined = inliner.inline(protected)
     except ValueError as exc:
         raise TemplateInvalid(f"HTML/CSS error: {exc}") from exc
+    return PROTECTED.sub(lambda m: statements[int(m.group(1))], inlined)
+
+
+def _protect_statements(source):
+    statements = []
+
+    def replace(match):
+        if match.group(0).startswith("<"):
+            return match.group(0)
+        statements.append(match.group(0))
+        return f"<!--designer-jinja-{len(statements) - 1}-->"
+
+    return TAG_OR_STATEMENT.sub(replace, source), statements
 
 
 def text_template(html):
@@ -174,6 +204,7 @@ def text_template(html):
 
     Links are kept as ``text <url>`` so a reader of the text part can follow them.
     """
+    html = ROW_STATEMENTS.sub(r"\1<tr><td>\2</td></tr>", html)  # keep loops in their rows
     text = get_text(html, ParserConfig(display_links=True)).strip()
     return MARKDOWN_LINK.sub(_text_link, text) + "\n"
 

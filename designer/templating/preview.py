@@ -22,7 +22,7 @@ PREVIEW_CSP = (
 
 def _draft_version(template, source, subject):
     """An unsaved version object for previewing edited source."""
-    compiled = compile_source(template.source_type, source)
+    compiled = compile_source(template.source_type, source, template.kind)
     check_syntax(subject or "", "subject")
     return SimpleNamespace(
         id=None, compiled_html=compiled.html, text_template=compiled.text,

@@ -1,5 +1,7 @@
 """Template pages (list, editor, preview, versions, diff, variants, test send) and JSON API."""
 
+import io
+
 from flask import (
     Blueprint,
     Response,
@@ -9,14 +11,18 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_login import current_user
+from werkzeug.utils import secure_filename
 
 from designer import mail, records, templating
 from designer.auth import protect
 from designer.errors import error_response
+from designer.templating.bundle import export_bundle
 from designer.templating.catalogue import catalogue_json
+from designer.templating.importer import import_upload
 from designer.templating.preview import PREVIEW_CSP, preview_html
 
 bp = Blueprint("templating", __name__)
@@ -81,8 +87,6 @@ def editor(template_id):
     except templating.TemplateInvalid as exc:
         return _editor_page(template, error=exc, form=form, status=400)
     flash(f"Saved as version {version.number}.", "success")
-    for warning in templating.lint(template, version.source, version.subject):
-        flash(f"Warning: {warning}", "warning")
     return redirect(url_for("templating.editor", template_id=template.id))
 
 
@@ -179,6 +183,37 @@ def add_variant(template_id):
     flash(f"Created “{variant.name}”: recipients whose language is {variant.language} get "
           "this one.", "success")
     return redirect(url_for("templating.editor", template_id=variant.id))
+
+
+@bp.route("/templates/import", methods=["GET", "POST"])
+def import_page():
+    """Upload a file: .mjml/.html, a vtiger template or export, or a .zip bundle."""
+    if request.method == "GET":
+        return render_template("templating/import.html")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a file to import.", "error")
+        return render_template("templating/import.html"), 400
+    try:
+        result = import_upload(upload, name=request.form.get("name") or None,
+                               kind=request.form.get("kind", "email"), user=current_user)
+    except templating.TemplateInvalid as exc:
+        flash(f"Nothing imported: {exc}", "error")
+        return render_template("templating/import.html"), 400
+    for warning in result.warnings:
+        flash(f"Not converted: {warning}", "warning")
+    names = ", ".join(t.name for t in result.templates)
+    flash(f"Imported {len(result.templates)} template(s): {names}.", "success")
+    return redirect(url_for("templating.editor", template_id=result.templates[0].id))
+
+
+@bp.route("/templates/<int:template_id>/export")
+def export(template_id):
+    """The template (with the images it uses) as a .zip for another installation."""
+    template = templating.get_template(template_id)
+    filename = secure_filename(f"{template.name}.zip") or "template.zip"
+    return send_file(io.BytesIO(export_bundle([template])), mimetype="application/zip",
+                     as_attachment=True, download_name=filename)
 
 
 def template_json(template):

@@ -53,6 +53,9 @@ from pathlib import Path
 from typing import NamedTuple
 from xml.etree import ElementTree
 
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as DefusedET
+
 from designer.extensions import db
 from designer.templating.compiler import TemplateInvalid, check_syntax, compile_source
 from designer.templating.versions import create_template
@@ -337,9 +340,10 @@ def parse_export(path_or_bytes):
         raise TemplateInvalid("the XML file declares a DOCTYPE or ENTITY, which is refused "
                               "(exports do not need them and they can expand without bound)")
     try:
-        # Safe without defusedxml: the text checked above is exactly what is parsed, and
-        # without a DOCTYPE there are no entity declarations to expand or fetch.
-        root = ElementTree.fromstring(_XML_DECLARATION.sub("", text, count=1))  # noqa: S314
+        # defusedxml refuses entity declarations and external references itself too.
+        root = DefusedET.fromstring(_XML_DECLARATION.sub("", text, count=1))
+    except DefusedXmlException as exc:
+        raise TemplateInvalid(f"the XML file is refused: {exc}") from exc
     except ElementTree.ParseError as exc:
         raise TemplateInvalid(f"the export is not well-formed XML: {exc}") from exc
     elements = [el for el in root.iter() if _tag(el) in ("template", "emailtemplate")]

@@ -35,11 +35,12 @@ def test_log_in_open_editor_and_see_the_preview(page, served):
 def test_typing_refreshes_the_preview_and_errors_show_the_line(page, served):
     log_in(page, served)
     page.click("text=Welcome")
-    source = page.locator("#source")
-    original = source.input_value()
-    source.fill(original.replace("</mj-text>", " Typed text</mj-text>", 1))
+    expect(page.locator(".cm-editor")).to_be_visible()  # CodeMirror from the npm bundle
+    original = page.locator("#source").input_value()
+    editor = page.locator(".cm-content")
+    editor.fill(original.replace("</mj-text>", " Typed text</mj-text>", 1))
     expect(page.frame_locator("#preview").locator("body")).to_contain_text("Typed text")
-    source.fill("<mjml>\n<mj-body>\n{{ broken\n</mj-body></mjml>")
+    editor.fill("<mjml>\n<mj-body>\n{{ broken\n</mj-body></mjml>")
     expect(page.locator("#preview-error")).to_contain_text(re.compile(r"Line \d+"))
 
 

@@ -100,3 +100,36 @@ def test_crlf_from_browser_forms_is_accepted_and_stored_as_lf(app, people):
               "</mj-body>\r\n</mjml>")
     template = templating.create_template("Crlf", source)
     assert "\r" not in template.current.source
+
+
+TABLE_LOOP = """<html><head><style>td { padding: 4px }</style></head><body><table>
+<tr><th>Item</th><th>Price</th></tr>
+{% for line in invoice.lines %}
+<tr><td>{{ line.name }}</td><td>{{ line.net }}</td></tr>
+{% endfor %}
+</table></body></html>"""
+
+
+def test_loops_between_table_rows_survive_inlining_and_the_text_part():
+    from designer.templating.sandbox import build_environment, compile_template, render
+
+    compiled = compile_source("html", TABLE_LOOP)
+    data = {"invoice": {"lines": [{"name": "Tea", "net": 2}, {"name": "Cake", "net": 3}]},
+            "__tl": []}
+    html = render(compile_template(build_environment(), compiled.html), data)
+    assert html.index("<th") < html.index("Tea") < html.index("Cake") < html.index("</table>")
+    assert 'style="padding: 4px' in html
+    text = render(compile_template(build_environment(autoescape=False), compiled.text), data)
+    assert "Tea" in text and "Cake" in text
+
+
+def test_mjml_table_loop_text_part_merges():
+    from designer.templating.sandbox import build_environment, compile_template, render
+
+    source = ("<mjml><mj-body><mj-section><mj-column><mj-table><tr><th>Item</th></tr>"
+              "{% for line in invoice.lines %}<tr><td>{{ line.name }}</td></tr>{% endfor %}"
+              "</mj-table></mj-column></mj-section></mj-body></mjml>")
+    compiled = compile_source("mjml", source)
+    data = {"invoice": {"lines": [{"name": "Tea"}, {"name": "Cake"}]}, "__tl": []}
+    text = render(compile_template(build_environment(autoescape=False), compiled.text), data)
+    assert "Tea" in text and "Cake" in text

@@ -192,3 +192,89 @@ def test_company_settings_are_admin_only_and_reach_templates(ada, marketer, peop
     from designer import settings
 
     assert settings.company()["name"] == "Acme BV"
+
+
+def test_versions_history_diff_and_restore(ada, welcome):
+    from designer import templating
+
+    templating.add_version(welcome, welcome.current.source.replace("Start", "Begin"))
+    history = ada.get(f"/templates/{welcome.id}/versions")
+    assert history.status_code == 200 and "Restore" in history.text
+    diff = ada.get(f"/templates/{welcome.id}/diff?a=1&b=2")
+    assert diff.status_code == 200 and "Begin" in diff.text and "Start" in diff.text
+    assert ada.get(f"/templates/{welcome.id}/diff?a=1&b=9").status_code == 404
+    restored = ada.post(f"/templates/{welcome.id}/versions/1/restore",
+                        data={"csrf_token": csrf_token(ada, "/templates")})
+    assert restored.status_code == 302
+    db.session.refresh(welcome)
+    assert welcome.current.number == 3 and welcome.current.source == welcome.versions[0].source
+
+
+def test_language_variant_is_chosen_for_the_recipient(ada, welcome, people):
+    response = ada.post(f"/templates/{welcome.id}/variants", data={
+        "language": "nl", "csrf_token": csrf_token(ada, "/templates")})
+    assert response.status_code == 302
+    db.session.refresh(welcome)
+    [dutch] = welcome.variants
+    from designer import templating
+
+    templating.add_version(dutch, dutch.current.source.replace("Hello", "Hallo"),
+                           subject="Welkom, {{ contact.first_name }}!")
+    jan = mail.new_message(welcome, module="contact", record=people.jan, sender_user=people.admin)
+    emma = mail.new_message(welcome, module="contact", record=people.emma,
+                            sender_user=people.admin)
+    assert jan.template_version.template_id == dutch.id
+    assert emma.template_version.template_id == welcome.id
+    again = ada.post(f"/templates/{welcome.id}/variants", data={
+        "language": "nl", "csrf_token": csrf_token(ada, "/templates")})
+    assert again.status_code == 302
+    assert len(welcome.variants) == 1
+
+
+def test_test_send_goes_to_the_logged_in_user(ada, welcome, people):
+    ada.post(f"/templates/{welcome.id}/test-send", data={
+        "contact": people.jan.id, "csrf_token": csrf_token(ada, "/templates")})
+    [message] = db.session.scalars(db.select(mail.Message)).all()
+    assert message.recipient_email == "ada@example.com"
+    assert message.contact_id is None and message.organisation_id is None
+    assert message.record_id == people.jan.id
+
+
+def test_field_catalogue_api(ada):
+    body = ada.get("/api/fields/contact").get_json()
+    names = {field["name"] for field in body["fields"]}
+    assert {"contact.first_name", "organisation.name", "sender.name", "company.name"} <= names
+    fields = ada.get("/api/fields/invoice").get_json()["fields"]
+    invoice = {field["name"]: field for field in fields}
+    assert invoice["invoice.total"]["type"] == "money"
+    assert invoice["invoice.due_date"]["type"] == "date"
+    assert ada.get("/api/fields/pony").status_code == 404
+
+
+def test_unknown_fields_are_warned_with_suggestions(ada, welcome):
+    source = welcome.current.source.replace("contact.first_name", "contact.frist_name")
+    ada.post(f"/templates/{welcome.id}", data={
+        "source": source, "subject": "Hi", "csrf_token": csrf_token(ada, "/templates")})
+    page = ada.get(f"/templates/{welcome.id}").text
+    assert "contact.frist_name" in page and "contact.first_name" in page
+
+
+def test_import_page_and_export_download(ada, welcome, tmp_path):
+    import io
+
+    exported = ada.get(f"/templates/{welcome.id}/export")
+    assert exported.status_code == 200 and exported.mimetype == "application/zip"
+    assert "attachment" in exported.headers["Content-Disposition"]
+    token = csrf_token(ada, "/templates/import")
+    imported = ada.post("/templates/import", data={
+        "file": (io.BytesIO(exported.data), "welcome.zip"), "kind": "email",
+        "csrf_token": token}, content_type="multipart/form-data")
+    assert imported.status_code == 302
+    bad = ada.post("/templates/import", data={
+        "file": (io.BytesIO(b"not a zip"), "broken.zip"), "csrf_token": token},
+        content_type="multipart/form-data")
+    assert bad.status_code == 400 and "Nothing imported" in bad.text
+    vtiger = ada.post("/templates/import", data={
+        "file": (io.BytesIO(b"<p>Dear $contacts-firstname$ $custom-currentdate$</p>"), "v.html"),
+        "csrf_token": token}, content_type="multipart/form-data", follow_redirects=True)
+    assert "Not converted" in vtiger.text and "currentdate" in vtiger.text
