@@ -21,9 +21,10 @@ def create_app(test_config=None):
     load_config(app, test_config)
     _init_extensions(app)
     _register_blueprints(app)
-    from designer import cli, errors
+    from designer import cli, errors, security
 
     errors.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
     return app
 

@@ -142,7 +142,42 @@ def send_command(template_id, record_ref, as_user):
     click.echo(message.id)
 
 
+@click.group("field", cls=AppGroup)
+def field_group():
+    """Custom merge fields of organisations and contacts."""
+
+
+@field_group.command("add")
+@click.argument("module", type=click.Choice(["organisation", "contact"]))
+@click.argument("name")
+@click.option("--label", help="What the field picker shows.")
+@click.option("--type", "field_type", default="string", show_default=True,
+              type=click.Choice(["string", "number", "date", "money"]))
+@click.option("--example", default="", help="An example value for the picker.")
+def field_add_command(module, name, label, field_type, example):
+    """Declare a custom field; templates then use it as MODULE.NAME."""
+    from designer import records
+
+    try:
+        records.add_custom_field(module, name, label, field_type, example)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    click.echo(f"{module}.{name}")
+
+
+@template_group.command("thumbnails")
+@click.option("-o", "--output", default=None, type=click.Path(file_okay=False),
+              help="Folder for the PNGs (default: templates_lib/thumbnails).")
+def thumbnails_command(output):
+    """Render the starter library's thumbnails from the templates themselves."""
+    from designer import ROOT
+    from designer.templating.thumbnails import library_thumbnails
+
+    paths = library_thumbnails(output or ROOT / "templates_lib" / "thumbnails")
+    click.echo(f"{len(paths)} thumbnails written")
+
+
 def register(group):
     for command in (serve_command, worker_command, scheduler_command, demo_command,
-                    template_group, render_command, send_command):
+                    template_group, render_command, send_command, field_group):
         group.add_command(command)

@@ -132,3 +132,25 @@ def test_import_pdf_kind(app, people, tmp_path):
     assert result.returncode == 0, result.stderr
     template = db.session.get(Template, int(result.stdout.strip()))
     assert template.kind == "pdf" and template.source_type == "html"
+
+
+def test_custom_fields_reach_the_catalogue_and_templates(app, people):
+    from designer.templating import create_template
+    from designer.templating.catalogue import catalogue
+    from designer.templating.preview import preview_html
+
+    result = run_designer(app, "field", "add", "contact", "shoe_size", "--label", "Shoe size",
+                          "--type", "number")
+    assert result.returncode == 0, result.stderr
+    assert "contact.shoe_size" in {field.name for field in catalogue("contact")}
+    again = run_designer(app, "field", "add", "contact", "shoe_size")
+    assert again.returncode == 2 and "already has" in again.stderr
+    bad = run_designer(app, "field", "add", "contact", "Bad-Name")
+    assert bad.returncode == 2
+    people.jan.custom = {"shoe_size": 44}
+    db.session.commit()
+    template = create_template("Shoes", "<mjml><mj-body><mj-section><mj-column><mj-text>"
+                               "Size {{ contact.shoe_size }}</mj-text></mj-column></mj-section>"
+                               "</mj-body></mjml>")
+    html = preview_html(template, people.jan, people.admin).html
+    assert "Size 44" in " ".join(html.split())

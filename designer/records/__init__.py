@@ -4,7 +4,10 @@ Modules are named as in the CLI: ``user``, ``organisation``, ``contact``,
 ``product``, ``quote`` and ``invoice``.
 """
 
+import re
 from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
 
 from designer.extensions import db
 from designer.records.merge import merge_data
@@ -29,6 +32,7 @@ __all__ = [
     "Recipient",
     "RecordNotFound",
     "User",
+    "add_custom_field",
     "get_record",
     "list_contacts",
     "list_organisations",
@@ -106,6 +110,32 @@ def list_organisations():
     per_org = dict(db.session.execute(counts).all())
     orgs = db.session.scalars(db.select(Organisation).order_by(Organisation.name)).all()
     return [(org, per_org.get(org.id, 0)) for org in orgs]
+
+
+CUSTOM_FIELD_TYPES = ("string", "number", "date", "money")
+FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def add_custom_field(module, name, label, type="string", example=""):
+    """Declare a custom field; its values live in the records' ``custom`` dicts."""
+    from designer.records.models import CustomField
+
+    if module not in ("organisation", "contact"):
+        raise ValueError("custom fields exist for organisations and contacts")
+    if not FIELD_NAME.fullmatch(name or ""):
+        raise ValueError("a field name is lower-case letters, digits and _, starting with a letter")
+    if type not in CUSTOM_FIELD_TYPES:
+        raise ValueError(f"type must be one of {', '.join(CUSTOM_FIELD_TYPES)}")
+    if hasattr(MODELS[module], name):
+        raise ValueError(f"{module} already has a field called {name}")
+    field = CustomField(module=module, name=name, label=label or name, type=type, example=example)
+    db.session.add(field)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise ValueError(f"{module} already has a custom field {name}") from exc
+    return field
 
 
 def list_users():

@@ -278,3 +278,12 @@ def test_import_page_and_export_download(ada, welcome, tmp_path):
         "file": (io.BytesIO(b"<p>Dear $contacts-firstname$ $custom-currentdate$</p>"), "v.html"),
         "csrf_token": token}, content_type="multipart/form-data", follow_redirects=True)
     assert "Not converted" in vtiger.text and "currentdate" in vtiger.text
+
+
+def test_pages_carry_a_content_security_policy(ada, welcome, people):
+    page = ada.get(f"/templates/{welcome.id}")
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "object-src 'none'" in policy
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    preview = ada.get(f"/templates/{welcome.id}/preview?contact={people.jan.id}")
+    assert preview.headers["Content-Security-Policy"].startswith("sandbox")
