@@ -71,3 +71,68 @@ class OutboxMessage(db.Model):
     rcpt_to: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str] = mapped_column(String(1000), default="")
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class OutgoingServer(db.Model):
+    """An SMTP server mail goes out through: the default one, or one user's own."""
+
+    __tablename__ = "outgoing_servers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(default=587)
+    security: Mapped[str] = mapped_column(String(10), default="starttls")
+    username: Mapped[str] = mapped_column(String(320), default="")
+    password_encrypted: Mapped[str] = mapped_column(Text, default="")
+    timeout: Mapped[int] = mapped_column(default=30)
+    #: Messages a second through this server (0: no limit).
+    rate_limit: Mapped[float] = mapped_column(default=0.0)
+    is_default: Mapped[bool] = mapped_column(default=False)
+    #: Set for a user's own server; None for shared servers.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mailbox(db.Model):
+    """A user's own mailbox (IMAP), where copies of the mail they send are kept."""
+
+    __tablename__ = "mailboxes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(default=993)
+    security: Mapped[str] = mapped_column(String(10), default="tls")
+    username: Mapped[str] = mapped_column(String(320))
+    password_encrypted: Mapped[str] = mapped_column(Text, default="")
+    #: Empty: found through the \\Sent special-use flag, else "Sent".
+    sent_folder: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SentCopy(db.Model):
+    """The exact bytes of a sent message, waiting for (or done with) IMAP APPEND."""
+
+    __tablename__ = "sent_copies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    folder: Mapped[str] = mapped_column(String(255), default="")
+    next_attempt_at: Mapped[datetime | None]
+    appended_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DkimKey(db.Model):
+    """The DKIM signing key of one sending domain (private key encrypted at rest)."""
+
+    __tablename__ = "dkim_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    selector: Mapped[str] = mapped_column(String(63), default="designer")
+    private_key_encrypted: Mapped[str] = mapped_column(Text)
+    public_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
