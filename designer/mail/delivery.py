@@ -10,17 +10,14 @@ from dataclasses import dataclass
 from flask import current_app
 
 from designer import settings
+from designer.crypto import SecretUnreadable
 from designer.extensions import db
-from designer.mail import ledger
+from designer.mail import ledger, servers
 from designer.mail.mime import build_mime, new_message_id
 from designer.mail.models import Message
 from designer.mail.sender import resolve_sender
-from designer.mail.transport import (
-    PermanentFailure,
-    ServerSettings,
-    SmtpTransport,
-    TemporaryFailure,
-)
+from designer.mail.servers import RateLimiter
+from designer.mail.transport import PermanentFailure, SmtpTransport, TemporaryFailure
 from designer.records import RecordNotFound, get_record, merge_data
 from designer.templating import MergeError, build_context, render_email
 from designer.templating.render import renderer_for
@@ -89,24 +86,56 @@ def link_target(message, index):
 
 
 def deliver_batch(ids):
-    """Claim ``ids`` and send each claimed message; return counts by outcome."""
+    """Claim ``ids`` and send each claimed message; return counts by outcome.
+
+    Messages go through their sender's server (one reused connection per
+    server in the batch); a server that cannot be reached sends its
+    messages back to the queue for a later attempt.
+    """
     claimed = ledger.claim(ids)
     outcome = {"sent": 0, "failed": 0, "retry": 0, "skipped": len(ids) - len(claimed)}
-    if not claimed:
-        return outcome
-    settings = ServerSettings.from_url(current_app.config["SMTP_URL"])
-    with SmtpTransport(settings) as transport:
-        try:
-            transport.connect()
-        except (TemporaryFailure, PermanentFailure) as exc:
-            for message_id in claimed:
-                ledger.mark_retry(db.session.get(Message, message_id), exc)
-            outcome["retry"] = len(claimed)
-            return outcome
+    routes = {}
+    try:
         for message_id in claimed:
             message = db.session.get(Message, message_id)
-            outcome[deliver_one(message, transport)] += 1
+            route = _route(routes, message.sender)
+            if isinstance(route, Exception):
+                ledger.mark_retry(message, route)
+                outcome["retry"] += 1
+                continue
+            route.limiter.wait()
+            outcome[deliver_one(message, route.transport)] += 1
+    finally:
+        for route in routes.values():
+            if not isinstance(route, Exception):
+                route.transport.close()
     return outcome
+
+
+@dataclass
+class Route:
+    """An open connection to one outgoing server and its rate limit."""
+
+    transport: SmtpTransport
+    limiter: RateLimiter
+
+
+def _route(routes, user):
+    """The connected route for ``user``'s server (or the error connecting to it)."""
+    server = servers.server_for(user)
+    key = f"server-{server.id}" if server is not None else "env"
+    if key not in routes:
+        routes[key] = _connect(server, key)
+    return routes[key]
+
+
+def _connect(server, key):
+    try:
+        transport = SmtpTransport(servers.transport_settings(server))
+        transport.connect()
+    except (TemporaryFailure, PermanentFailure, SecretUnreadable) as exc:
+        return TemporaryFailure(str(exc))
+    return Route(transport, RateLimiter(key, server.rate_limit if server else 0))
 
 
 def deliver_one(message, transport):

@@ -1,16 +1,20 @@
 """Sender resolution: who a message is from, where replies go, which envelope sender.
 
 By default the From address is the sending user's own. When the
-administrator sets one central address for ALL outgoing mail
-(``CENTRAL_FROM``), From becomes that address with the user's name as the
-display name, and Reply-To is the user's own address.
+administrator sets one central address for ALL outgoing mail (Settings →
+Sending), From becomes that address with the user's name as the display
+name, and Reply-To is the user's own address. The envelope sender (where
+bounces go) can be set apart from both.
 """
 
 from dataclasses import dataclass, field
 
 from flask import current_app
 
+from designer import settings
 from designer.records.merge import user_data
+
+POLICY_KEY = "sending"
 
 
 @dataclass(frozen=True)
@@ -26,18 +30,36 @@ class Sender:
     merge: dict = field(default_factory=dict)
 
 
-def resolve_sender(user):
+def sending_policy():
+    """``{"central_from", "envelope_from"}`` from the settings (the config as fallback)."""
+    stored = settings.get_setting(POLICY_KEY, {}) or {}
+    return {
+        "central_from": stored.get("central_from") or current_app.config.get("CENTRAL_FROM", ""),
+        "envelope_from": stored.get("envelope_from")
+        or current_app.config.get("ENVELOPE_FROM", ""),
+    }
+
+
+def set_sending_policy(central_from="", envelope_from=""):
+    """Store the From policy; empty values mean the user's own address."""
+    for value, what in ((central_from, "central address"), (envelope_from, "envelope sender")):
+        if value and ("@" not in value or any(c.isspace() for c in value.strip())):
+            raise ValueError(f"the {what} is not an e-mail address: {value!r}")
+    settings.set_setting(POLICY_KEY, {"central_from": central_from.strip(),
+                                      "envelope_from": envelope_from.strip()})
+
+
+def resolve_sender(user, policy=None):
     """Apply the From policy to ``user`` (the sending user, or the admin for workflows)."""
-    central = current_app.config.get("CENTRAL_FROM", "")
+    policy = policy or sending_policy()
+    central = policy["central_from"]
     address = central or user.email
-    reply_to = user.email if central else ""
-    envelope = current_app.config.get("ENVELOPE_FROM", "") or address
     return Sender(
         user_id=user.id,
         name=user.name,
         address=address,
-        reply_to=reply_to,
-        envelope_from=envelope,
+        reply_to=user.email if central else "",
+        envelope_from=policy["envelope_from"] or address,
         language=user.language,
         merge=user_data(user),
     )

@@ -1,0 +1,88 @@
+"""Settings → Sending (administrators): the From policy and the outgoing servers."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from designer import records
+from designer.auth import protect
+from designer.crypto import SecretUnreadable
+from designer.mail import servers
+from designer.mail.sender import sending_policy, set_sending_policy
+from designer.mail.transport import PermanentFailure, TemporaryFailure
+
+bp = Blueprint("sending", __name__, url_prefix="/settings/sending")
+protect(bp, role="admin")
+
+
+def _server_or_404(server_id):
+    server = servers.get_server(server_id)
+    if server is None:
+        abort(404, description=f"no outgoing server with id {server_id}")
+    return server
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index():
+    if request.method == "POST":
+        central = request.form.get("central_from", "") if request.form.get(
+            "policy") == "central" else ""
+        try:
+            set_sending_policy(central, request.form.get("envelope_from", ""))
+        except ValueError as exc:
+            flash(str(exc), "error")
+        else:
+            flash("Sender settings saved.", "success")
+        return redirect(url_for("sending.index"))
+    return render_template("mail/sending.html", policy=sending_policy(),
+                           servers=servers.list_servers(), warnings=_dkim_warnings())
+
+
+def _dkim_warnings():
+    try:
+        from designer.mail.dkim import missing_key_warning
+    except ImportError:
+        return []
+    policy = sending_policy()
+    addresses = [policy["central_from"]] if policy["central_from"] else [
+        user.email for user in records.list_users()]
+    found = {missing_key_warning(address) for address in addresses}
+    return sorted(warning for warning in found if warning)
+
+
+@bp.route("/servers/new", methods=["GET", "POST"])
+@bp.route("/servers/<int:server_id>", methods=["GET", "POST"])
+def server_form(server_id=None):
+    server = _server_or_404(server_id) if server_id else None
+    if request.method == "POST":
+        try:
+            server = servers.save_server(request.form, server)
+        except servers.ServerInvalid as exc:
+            flash(str(exc), "error")
+            return render_template("mail/server_form.html", server=server, form=request.form,
+                                   users=records.list_users()), 400
+        flash(f"Server “{server.name}” saved.", "success")
+        return redirect(url_for("sending.index"))
+    return render_template("mail/server_form.html", server=server, form={},
+                           users=records.list_users())
+
+
+@bp.route("/servers/<int:server_id>/delete", methods=["POST"])
+def delete_server(server_id):
+    server = _server_or_404(server_id)
+    servers.delete_server(server)
+    flash(f"Server “{server.name}” removed.", "success")
+    return redirect(url_for("sending.index"))
+
+
+@bp.route("/servers/<int:server_id>/test", methods=["POST"])
+def test_server(server_id):
+    """Send a test message to the administrator and show the server's exact answer."""
+    server = _server_or_404(server_id)
+    to_address = request.form.get("to") or current_user.email
+    try:
+        answer = servers.send_test(server, to_address)
+    except (TemporaryFailure, PermanentFailure, SecretUnreadable) as exc:
+        flash(f"{server.name} refused the test message: {exc}", "error")
+    else:
+        flash(f"{server.name} accepted the test message to {to_address}: {answer}", "success")
+    return redirect(url_for("sending.index"))

@@ -1,0 +1,147 @@
+"""Outgoing servers: where mail goes out, chosen per sending user.
+
+A user's own server when they have one, else the default server, else the
+``SMTP_URL`` setting (the local catcher when nothing is configured).
+Passwords are stored encrypted (``designer.crypto``). Each server may have
+a messages-per-second limit, kept across all workers through Redis.
+"""
+
+import math
+import time
+from email.utils import formatdate, make_msgid
+
+from flask import current_app
+
+from designer import crypto
+from designer.broker import get_redis
+from designer.extensions import db
+from designer.mail.models import OutgoingServer
+from designer.mail.transport import ServerSettings, SmtpTransport
+
+SECURITY = ("none", "starttls", "tls")
+
+
+class ServerInvalid(ValueError):
+    """A server's settings cannot be saved; the message names the field."""
+
+
+def list_servers():
+    return db.session.scalars(db.select(OutgoingServer).order_by(OutgoingServer.name)).all()
+
+
+def get_server(server_id):
+    return db.session.get(OutgoingServer, server_id)
+
+
+def save_server(values, server=None):
+    """Create or update a server from form values; an empty password keeps the stored one."""
+    server = server or OutgoingServer()
+    server.name = _required(values, "name", "a name")
+    server.host = _required(values, "host", "the host name")
+    server.port = _number(values, "port", 1, 65535, int)
+    server.security = values.get("security", "starttls")
+    if server.security not in SECURITY:
+        raise ServerInvalid("security must be none, starttls or tls")
+    server.timeout = _number(values, "timeout", 1, 300, int, default=30)
+    server.rate_limit = _number(values, "rate_limit", 0, 100_000, float, default=0)
+    server.username = (values.get("username") or "").strip()
+    if values.get("password"):
+        server.password_encrypted = crypto.encrypt(values["password"])
+    server.user_id = int(values["user_id"]) if values.get("user_id") else None
+    if values.get("is_default") in ("on", "1", "true", True):
+        _clear_default()
+        server.is_default = True
+    db.session.add(server)
+    db.session.commit()
+    return server
+
+
+def _required(values, name, what):
+    value = (values.get(name) or "").strip()
+    if not value:
+        raise ServerInvalid(f"{name}: enter {what}")
+    return value
+
+
+def _number(values, name, low, high, kind, default=None):
+    raw = values.get(name)
+    if raw in (None, "") and default is not None:
+        return default
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise ServerInvalid(f"{name}: {raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ServerInvalid(f"{name}: must be between {low} and {high}")
+    return value
+
+
+def _clear_default():
+    for other in db.session.scalars(db.select(OutgoingServer).where(OutgoingServer.is_default)):
+        other.is_default = False
+
+
+def delete_server(server):
+    db.session.delete(server)
+    db.session.commit()
+
+
+def server_for(user):
+    """The user's own server, else the default one, else None (use ``SMTP_URL``)."""
+    if user is not None:
+        own = db.session.scalar(db.select(OutgoingServer).where(OutgoingServer.user_id == user.id))
+        if own is not None:
+            return own
+    return db.session.scalar(db.select(OutgoingServer).where(OutgoingServer.is_default))
+
+
+def transport_settings(server):
+    """Connection settings of a server row, or of ``SMTP_URL`` when ``server`` is None."""
+    if server is None:
+        return ServerSettings.from_url(current_app.config["SMTP_URL"])
+    return ServerSettings(
+        host=server.host, port=server.port, security=server.security,
+        username=server.username, password=crypto.decrypt(server.password_encrypted),
+        timeout=server.timeout,
+    )
+
+
+def send_test(server, to_address):
+    """Send a short test message; return the server's answer or raise with it."""
+    from designer.mail.mime import clean_header
+
+    sender = server.username if "@" in server.username else to_address
+    raw = (
+        f"From: {clean_header(sender)}\r\nTo: {clean_header(to_address)}\r\n"
+        f"Subject: Designer test message\r\nDate: {formatdate(usegmt=True)}\r\n"
+        f"Message-ID: {make_msgid(domain='designer.local')}\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"This is a test from Designer through {server.name}.\r\n"
+    ).encode()
+    with SmtpTransport(transport_settings(server)) as transport:
+        return transport.send(sender, to_address, raw)
+
+
+class RateLimiter:
+    """At most ``rate`` messages a second through one server, across every worker."""
+
+    def __init__(self, key, rate):
+        self.key, self.rate = key, rate
+
+    def wait(self):
+        """Block until one more message may go."""
+        if not self.rate:
+            return
+        window = 1 if self.rate >= 1 else math.ceil(1 / self.rate)
+        allowed = self.rate * window
+        redis = get_redis()
+        while True:
+            slot = int(time.time()) // window
+            bucket = f"designer:rate:{self.key}:{slot}"
+            count = redis.incr(bucket)
+            if count == 1:
+                redis.expire(bucket, window + 5)
+            if count <= allowed:
+                return
+            time.sleep(max(0.0, (slot + 1) * window - time.time()))
+

@@ -1,0 +1,139 @@
+"""Outgoing servers and the From policy, through real SMTP servers on loopback."""
+
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+from support import csrf_token, free_port, log_in
+
+from designer import mail
+from designer.extensions import db
+from designer.mail import servers
+from designer.mail.models import OutgoingServer
+from designer.mail.sender import sending_policy, set_sending_policy
+from designer.records import User
+
+
+class Keep:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 2.0.0 kept"
+
+
+@pytest.fixture
+def second_smtp():
+    handler = Keep()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    controller.keep = handler
+    yield controller
+    controller.stop()
+
+
+def add_server(name, port, **extra):
+    values = {"name": name, "host": "127.0.0.1", "port": str(port), "security": "none",
+              "timeout": "10", **extra}
+    return servers.save_server(values)
+
+
+def test_password_is_stored_encrypted_and_kept_when_left_empty(app):
+    server = add_server("Office", 25, username="crm", password="s3cret")
+    assert server.password_encrypted and "s3cret" not in server.password_encrypted
+    assert servers.transport_settings(server).password == "s3cret"
+    servers.save_server({"name": "Office", "host": "127.0.0.1", "port": "25",
+                         "security": "none", "password": ""}, server)
+    assert servers.transport_settings(server).password == "s3cret"
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("port", "99999", "port: must be between"),
+    ("port", "abc", "port: 'abc' is not a number"),
+    ("security", "ssl3", "security must be"),
+    ("host", "", "host: enter the host name"),
+])
+def test_invalid_server_settings_name_the_field(app, field, value, message):
+    values = {"name": "X", "host": "h", "port": "25", "security": "none", field: value}
+    with pytest.raises(servers.ServerInvalid, match=message):
+        servers.save_server(values)
+    assert db.session.scalar(db.select(db.func.count(OutgoingServer.id))) == 0
+
+
+def test_default_and_per_user_servers_route_mail(app, smtp_server, second_smtp, welcome, people):
+    add_server("Shared", smtp_server.port, is_default="on")
+    mia = User(name="Mia", email="mia@example.com", role="marketer", language="de")
+    db.session.add(mia)
+    db.session.commit()
+    add_server("Mia's own", second_smtp.port, user_id=str(mia.id))
+    by_admin = mail.queue_message(welcome, module="contact", record=people.jan,
+                                  sender_user=people.admin, enqueue=False)
+    by_mia = mail.queue_message(welcome, module="contact", record=people.emma,
+                                sender_user=mia, enqueue=False)
+    assert mail.deliver_batch([by_admin.id, by_mia.id])["sent"] == 2
+    assert [m["To"].addresses[0].addr_spec for m in smtp_server.handler.messages()] == [
+        "jan@devries.example"]
+    assert [e.rcpt_tos for e in second_smtp.keep.envelopes] == [["emma@devries.example"]]
+
+
+def test_unreachable_server_requeues_its_messages(app, welcome, people):
+    add_server("Down", free_port(), is_default="on")
+    message = mail.queue_message(welcome, module="contact", record=people.jan,
+                                 sender_user=people.admin, enqueue=False)
+    assert mail.deliver_batch([message.id])["retry"] == 1
+    db.session.refresh(message)
+    assert message.state == "queued" and "cannot connect" in message.last_error
+
+
+def test_send_test_reports_the_servers_answer(app, smtp_server):
+    server = add_server("Loopback", smtp_server.port)
+    assert servers.send_test(server, "ada@example.com").startswith("250")
+    [received] = smtp_server.handler.messages()
+    assert received["Subject"] == "Designer test message"
+
+
+def test_central_from_policy_and_envelope_sender(app, smtp_server, welcome, people):
+    app.config["SMTP_URL"] = smtp_server.url
+    set_sending_policy("crm@company.example", "bounces@company.example")
+    assert sending_policy()["central_from"] == "crm@company.example"
+    message = mail.queue_message(welcome, module="contact", record=people.jan,
+                                 sender_user=people.admin, enqueue=False)
+    mail.deliver_batch([message.id])
+    [envelope] = smtp_server.handler.received
+    assert envelope.mail_from == "bounces@company.example"
+    [received] = smtp_server.handler.messages()
+    assert str(received["From"]) == "Ada Admin <crm@company.example>"
+    assert str(received["Reply-To"]) == "Ada Admin <ada@example.com>"
+    with pytest.raises(ValueError, match="not an e-mail address"):
+        set_sending_policy("not an address")
+
+
+def test_rate_limit_spaces_messages_across_workers(app):
+    limiter = servers.RateLimiter("test-limit", 5)
+    started = time.monotonic()
+    for _ in range(11):
+        limiter.wait()
+    assert time.monotonic() - started >= 1.0  # 11 messages at 5/s need at least two windows
+
+
+def test_sending_page_is_for_admins(client, people, smtp_server):
+    ada = log_in(client, "ada@example.com", "secret")
+    page = ada.get("/settings/sending/")
+    assert page.status_code == 200 and "One central address for ALL outgoing mail" in page.text
+    token = csrf_token(ada, "/settings/sending/")
+    saved = ada.post("/settings/sending/servers/new", data={
+        "name": "Loopback", "host": "127.0.0.1", "port": str(smtp_server.port),
+        "security": "none", "csrf_token": token})
+    assert saved.status_code == 302
+    bad = ada.post("/settings/sending/servers/new", data={
+        "name": "Bad", "host": "h", "port": "0", "security": "none", "csrf_token": token})
+    assert bad.status_code == 400 and "port: must be between" in bad.text
+    server = db.session.scalar(db.select(OutgoingServer))
+    tested = ada.post(f"/settings/sending/servers/{server.id}/test",
+                      data={"csrf_token": token}, follow_redirects=True)
+    assert "accepted the test message" in tested.text and "250" in tested.text
+    policy = ada.post("/settings/sending/", data={
+        "policy": "central", "central_from": "crm@company.example", "envelope_from": "",
+        "csrf_token": token})
+    assert policy.status_code == 302 and sending_policy()["central_from"] == "crm@company.example"
