@@ -45,6 +45,8 @@ def _register_blueprints(app):
     from designer import health
     from designer.assets.views import bp as assets_bp
     from designer.auth.views import bp as auth_bp
+    from designer.campaigns.views import bp as campaigns_bp
+    from designer.campaigns.views import public as unsubscribe_bp
     from designer.mail.admin_views import bp as sending_bp
     from designer.mail.views import bp as mail_bp
     from designer.records.views import bp as records_bp
@@ -52,7 +54,7 @@ def _register_blueprints(app):
     from designer.templating.views import bp as templating_bp
     from designer.tracking.views import bp as tracking_bp
 
-    blueprints = (assets_bp, auth_bp, health.bp, mail_bp, records_bp, sending_bp, settings_bp,
-                  templating_bp, tracking_bp)
+    blueprints = (assets_bp, auth_bp, campaigns_bp, unsubscribe_bp, health.bp, mail_bp,
+                  records_bp, sending_bp, settings_bp, templating_bp, tracking_bp)
     for bp in blueprints:
         app.register_blueprint(bp)

@@ -1,6 +1,6 @@
 """RQ job functions: ids in, the part's API called, a small summary out."""
 
-from designer import mail
+from designer import campaigns, mail
 from designer.extensions import db
 from workers.context import job_context
 
@@ -15,10 +15,11 @@ def send_messages(message_ids):
 
 
 def reap_and_dispatch():
-    """Requeue messages of dead workers and queue every due retry."""
+    """Start due campaigns, requeue messages of dead workers, queue every due retry."""
     with job_context():
         try:
             return {
+                "campaigns_started": campaigns.start_due_campaigns(),
                 "requeued": mail.requeue_expired_leases(),
                 "dispatched": mail.dispatch_due(),
             }

@@ -5,6 +5,7 @@ from its ledger row (template version, record, sender, locale), sent over
 one reused SMTP connection and its outcome recorded at once.
 """
 
+import time
 from dataclasses import dataclass
 
 from flask import current_app
@@ -12,7 +13,7 @@ from flask import current_app
 from designer import settings
 from designer.crypto import SecretUnreadable
 from designer.extensions import db
-from designer.mail import ledger, servers
+from designer.mail import dkim, ledger, servers
 from designer.mail.mime import build_mime, new_message_id
 from designer.mail.models import Message
 from designer.mail.sender import resolve_sender
@@ -37,6 +38,13 @@ def pixel_url(token):
     return f"{current_app.config['PUBLIC_URL']}/o/{token}.gif"
 
 
+def _campaigns():
+    """The campaigns part, imported on use: it queues mail through this part."""
+    from designer.campaigns import lifecycle, queries, suppression
+
+    return lifecycle, queries, suppression
+
+
 def message_context(message, sender):
     """The merge data of one ledger row: its record, sender, company and locale."""
     record = get_record(message.record_module, message.record_id)
@@ -53,8 +61,12 @@ def build_message(message, *, tracking=True, eight_bit=False):
     """Merge and serialise one ledger row; raises ``MergeError`` / ``RecordNotFound``."""
     sender = resolve_sender(message.sender)
     data = message_context(message, sender)
+    suppression = _campaigns()[2]
+    data["unsubscribe_url"] = suppression.unsubscribe_url(message.token)
     version = message.template_version
-    tracking = tracking and version.template.tracking
+    campaign = message.campaign
+    tracking = tracking and version.template.tracking and (campaign is None or campaign.tracking)
+    headers = suppression.unsubscribe_headers(message.token, sender.address) if campaign else None
     links = None
     if tracking:
         links = signer_for(current_app).urls(message.token, len(version.links or ()))
@@ -67,8 +79,10 @@ def build_message(message, *, tracking=True, eight_bit=False):
         to_name=message.recipient_name,
         to_address=message.recipient_email,
         message_id=message_id,
+        extra_headers=headers,
         eight_bit=eight_bit,
     )
+    raw = dkim.sign_if_configured(raw, sender.address)
     message.subject = rendered.subject[:1000]
     return Built(message_id=message_id, data=raw, envelope_from=sender.envelope_from)
 
@@ -93,11 +107,22 @@ def deliver_batch(ids):
     messages back to the queue for a later attempt.
     """
     claimed = ledger.claim(ids)
-    outcome = {"sent": 0, "failed": 0, "retry": 0, "skipped": len(ids) - len(claimed)}
-    routes = {}
+    outcome = {"sent": 0, "failed": 0, "retry": 0, "skipped": len(ids) - len(claimed),
+               "suppressed": 0, "released": 0}
+    lifecycle, queries, _ = _campaigns()
+    routes, gate = {}, CampaignGate(queries.campaign_states)
+    messages = [db.session.get(Message, message_id) for message_id in claimed]
+    suppressed = queries.suppressed_among([m.recipient_email for m in messages if m.campaign_id])
     try:
-        for message_id in claimed:
-            message = db.session.get(Message, message_id)
+        for message in messages:
+            if message.campaign_id and not gate.sending(message.campaign_id):
+                ledger.release(message)
+                outcome["released"] += 1
+                continue
+            if message.campaign_id and message.recipient_email.lower() in suppressed:
+                ledger.mark_suppressed(message, "address is on the suppression list")
+                outcome["suppressed"] += 1
+                continue
             route = _route(routes, message.sender)
             if isinstance(route, Exception):
                 ledger.mark_retry(message, route)
@@ -109,7 +134,21 @@ def deliver_batch(ids):
         for route in routes.values():
             if not isinstance(route, Exception):
                 route.transport.close()
+    lifecycle.finish_done_campaigns(m.campaign_id for m in messages if m.campaign_id)
     return outcome
+
+
+class CampaignGate:
+    """Whether a campaign is still sending, looked up at most every half second."""
+
+    def __init__(self, lookup, every=0.5):
+        self.lookup, self.every, self.checked, self.states = lookup, every, 0.0, {}
+
+    def sending(self, campaign_id):
+        if time.monotonic() - self.checked > self.every or campaign_id not in self.states:
+            self.states = self.lookup()
+            self.checked = time.monotonic()
+        return self.states.get(campaign_id) == "sending"
 
 
 @dataclass

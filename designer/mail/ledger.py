@@ -21,7 +21,7 @@ from designer.records import Recipient, recipient_of
 from designer.templating import TemplateVersion, choose_locale, version_for
 
 #: A queued message whose job has not run after this long is queued again.
-STALE_ENQUEUE = timedelta(minutes=5)
+STALE_ENQUEUE = timedelta(minutes=2)
 #: First retry delay; doubles with each attempt, plus jitter.
 RETRY_BASE_SECONDS = 30
 
@@ -102,15 +102,20 @@ def _set_enqueued(ids):
 
 
 def claim(ids):
-    """Atomically move due, queued rows to sending with a lease; return the claimed ids."""
+    """Atomically move due, queued rows to sending with a lease; return the claimed ids.
+
+    Rows of a campaign that is not sending (paused, cancelled) are left alone.
+    """
     now = utcnow()
     lease = timedelta(seconds=current_app.config["LEASE_SECONDS"])
+    sending = _sending_campaigns()
     stmt = (
         update(Message)
         .where(
             Message.id.in_(ids),
             Message.state == "queued",
             or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+            or_(Message.campaign_id.is_(None), Message.campaign_id.in_(sending)),
         )
         .values(state="sending", lease_until=now + lease, attempts=Message.attempts + 1)
         .returning(Message.id)
@@ -118,6 +123,14 @@ def claim(ids):
     claimed = list(db.session.scalars(stmt, execution_options={"synchronize_session": False}))
     db.session.commit()
     return claimed
+
+
+def _sending_campaigns():
+    # Imported here: campaigns queue mail through this module, so a module-level
+    # import would be circular.
+    from designer.campaigns.models import Campaign
+
+    return db.select(Campaign.id).where(Campaign.state == "sending")
 
 
 def mark_sent(message, message_id, reply):
@@ -151,6 +164,22 @@ def mark_retry(message, error):
     db.session.commit()
 
 
+def release(message):
+    """Give a claimed message back unsent (its campaign was paused meanwhile)."""
+    message.state = "queued"
+    message.lease_until = None
+    message.enqueued_at = None
+    message.attempts = max(message.attempts - 1, 0)
+    db.session.commit()
+
+
+def mark_suppressed(message, reason):
+    message.state = "suppressed"
+    message.last_error = reason
+    message.lease_until = None
+    db.session.commit()
+
+
 def requeue_expired_leases():
     """Rows stuck in sending past their lease (a dead worker) go back to queued."""
     result = db.session.execute(
@@ -171,6 +200,8 @@ def dispatch_due():
         or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
         or_(Message.enqueued_at.is_(None), Message.enqueued_at < now - STALE_ENQUEUE),
     )
+    sending = _sending_campaigns()
+    stmt = stmt.where(or_(Message.campaign_id.is_(None), Message.campaign_id.in_(sending)))
     ids = list(db.session.scalars(stmt))
     if ids:
         enqueue_ids(ids)

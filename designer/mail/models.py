@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from designer.clock import utcnow
 from designer.extensions import db
 
-STATES = ("queued", "sending", "sent", "failed")
+STATES = ("queued", "sending", "sent", "failed", "suppressed", "cancelled")
 
 
 class Message(db.Model):
@@ -27,6 +27,7 @@ class Message(db.Model):
     __table_args__ = (Index("ix_messages_state_due", "state", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"))
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
@@ -56,6 +57,7 @@ class Message(db.Model):
     sent_at: Mapped[datetime | None]
 
     template_version = relationship("TemplateVersion")
+    campaign = relationship("Campaign")
     sender = relationship("User")
     contact = relationship("Contact")
     organisation = relationship("Organisation")

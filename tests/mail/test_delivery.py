@@ -35,7 +35,7 @@ def test_claim_is_atomic_so_a_message_is_sent_once(smtp_app, smtp_server, welcom
     message = queue(welcome, people.jan, people.admin)
     mail.deliver_batch([message.id])
     again = mail.deliver_batch([message.id])
-    assert again == {"sent": 0, "failed": 0, "retry": 0, "skipped": 1}
+    assert again["skipped"] == 1 and again["sent"] == 0
     assert len(smtp_server.handler.messages()) == 1
 
 

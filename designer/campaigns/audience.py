@@ -1,0 +1,79 @@
+"""Audiences: a segment's filters turned into a query over contacts and organisations.
+
+Only the fields listed here can be filtered on, with a fixed set of
+operators, so filters are data, never SQL.
+"""
+
+from sqlalchemy import and_, exists, func, or_
+
+from designer.extensions import db
+from designer.mail.models import Message
+from designer.records.models import Contact, Organisation
+
+FIELDS = {
+    "contact.language": Contact.language,
+    "contact.title": Contact.title,
+    "contact.email": Contact.email,
+    "organisation.industry": Organisation.industry,
+    "organisation.language": Organisation.language,
+    "organisation.country": Organisation.country,
+    "organisation.city": Organisation.city,
+    "organisation.owner_id": Organisation.owner_id,
+    "organisation.name": Organisation.name,
+}
+OPERATORS = ("eq", "ne", "in", "contains")
+SPECIAL = ("opened_campaign", "not_opened_campaign", "received_campaign")
+
+
+class FilterInvalid(ValueError):
+    """A filter names an unknown field or operator."""
+
+
+def condition(rule):
+    """One filter rule as a SQL condition."""
+    field, op, value = rule.get("field"), rule.get("op", "eq"), rule.get("value")
+    if field in SPECIAL:
+        return _campaign_condition(field, value)
+    column = FIELDS.get(field)
+    if column is None:
+        raise FilterInvalid(f"cannot filter on {field!r}; choose one of {', '.join(FIELDS)}")
+    if op == "eq":
+        return column == value
+    if op == "ne":
+        return or_(column != value, column.is_(None))
+    if op == "in":
+        return column.in_(value if isinstance(value, list) else str(value).split(","))
+    if op == "contains":
+        return func.lower(column).contains(str(value).lower())
+    raise FilterInvalid(f"unknown operator {op!r}; choose one of {', '.join(OPERATORS)}")
+
+
+def _campaign_condition(field, value):
+    try:
+        campaign_id = int(value)
+    except (TypeError, ValueError):
+        raise FilterInvalid(f"{field} needs a campaign id") from None
+    sent = and_(Message.contact_id == Contact.id, Message.campaign_id == campaign_id)
+    if field == "received_campaign":
+        return exists().where(sent)
+    opened = exists().where(sent, Message.open_count > 0)
+    return opened if field == "opened_campaign" else ~opened
+
+
+def audience_query(filters):
+    """Contacts matching every filter (with an e-mail address), as a select of Contact."""
+    query = db.select(Contact).outerjoin(Organisation, Contact.organisation_id == Organisation.id)
+    query = query.where(Contact.email != "")
+    for rule in filters or []:
+        query = query.where(condition(rule))
+    return query
+
+
+def audience_count(filters):
+    query = audience_query(filters).with_only_columns(func.count(Contact.id))
+    return db.session.scalar(query.order_by(None))
+
+
+def audience_ids(filters):
+    query = audience_query(filters).with_only_columns(Contact.id).order_by(Contact.id)
+    return list(db.session.scalars(query))

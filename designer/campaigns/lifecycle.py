@@ -1,0 +1,217 @@
+"""Campaign lifecycle: draft → scheduled → sending ⇄ paused → done | cancelled.
+
+Starting writes one ledger row per recipient (unique per campaign and
+contact, so queuing twice — or two dispatchers at once — cannot create two
+messages), leaving out suppressed addresses, then queues the ids. Pausing
+stops workers within a second (they check the campaign's state as they
+go); resuming queues exactly the messages not yet sent; cancelling leaves
+the ledger as it is and marks the unsent messages cancelled.
+"""
+
+from sqlalchemy import func, update
+from sqlalchemy.orm import selectinload
+
+from designer.campaigns.audience import audience_count, audience_query
+from designer.campaigns.models import Campaign, Segment
+from designer.campaigns.suppression import suppressed_set
+from designer.clock import utcnow
+from designer.extensions import db
+from designer.mail import ledger
+from designer.mail.models import Message
+from designer.mail.sender import resolve_sender
+from designer.records.models import Contact
+from designer.templating import choose_locale, version_for
+
+INSERT_CHUNK = 1000
+
+
+class CampaignError(ValueError):
+    """The campaign cannot do that in its current state (the message says why)."""
+
+
+def create_segment(name, filters):
+    """Save an audience; the filters are checked by counting it."""
+    if not (name or "").strip():
+        raise CampaignError("the audience needs a name")
+    audience_count(filters)
+    segment = Segment(name=name.strip(), filters=list(filters or []))
+    db.session.add(segment)
+    db.session.commit()
+    return segment
+
+
+def create_campaign(name, *, template, segment, sender, tracking=True):
+    if not (name or "").strip():
+        raise CampaignError("the campaign needs a name")
+    if template.kind != "email" or template.current is None:
+        raise CampaignError("choose a saved e-mail template")
+    campaign = Campaign(name=name.strip(), template=template, segment=segment, sender=sender,
+                        tracking=tracking)
+    db.session.add(campaign)
+    db.session.commit()
+    return campaign
+
+
+def _transition(campaign, allowed, new_state, **values):
+    """Move to ``new_state`` only from ``allowed`` states, atomically; False if it lost."""
+    result = db.session.execute(
+        update(Campaign).where(Campaign.id == campaign.id, Campaign.state.in_(allowed))
+        .values(state=new_state, **values),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    db.session.refresh(campaign)
+    return result.rowcount == 1
+
+
+def schedule(campaign, when):
+    if when <= utcnow():
+        raise CampaignError("the scheduled time is in the past; start the campaign now instead")
+    if not _transition(campaign, ("draft", "scheduled"), "scheduled", scheduled_at=when):
+        raise CampaignError(f"a {campaign.state} campaign cannot be scheduled")
+
+
+def start(campaign):
+    """Queue every recipient and send; returns how many messages were queued."""
+    if not _transition(campaign, ("draft", "scheduled"), "sending", started_at=utcnow()):
+        raise CampaignError(f"a {campaign.state} campaign cannot be started")
+    queued = queue_recipients(campaign)
+    finish_if_done(campaign)
+    return queued
+
+
+def pause(campaign):
+    if not _transition(campaign, ("sending",), "paused"):
+        raise CampaignError(f"a {campaign.state} campaign cannot be paused")
+
+
+def resume(campaign):
+    if not _transition(campaign, ("paused",), "sending"):
+        raise CampaignError(f"a {campaign.state} campaign cannot be resumed")
+    db.session.execute(
+        update(Message).where(Message.campaign_id == campaign.id, Message.state == "queued")
+        .values(enqueued_at=None), execution_options={"synchronize_session": False})
+    db.session.commit()
+    ledger.enqueue_ids(_ids(campaign, "queued"))
+
+
+def cancel(campaign):
+    if not _transition(campaign, ("draft", "scheduled", "sending", "paused"), "cancelled",
+                       finished_at=utcnow()):
+        raise CampaignError(f"a {campaign.state} campaign cannot be cancelled")
+    db.session.execute(
+        update(Message).where(Message.campaign_id == campaign.id, Message.state == "queued")
+        .values(state="cancelled"), execution_options={"synchronize_session": False})
+    db.session.commit()
+
+
+def queue_recipients(campaign):
+    """Write the campaign's ledger rows (idempotent) and queue them; return how many."""
+    rows, left_out = _recipient_rows(campaign)
+    for start_at in range(0, len(rows), INSERT_CHUNK):
+        db.session.execute(_insert_ignoring_duplicates(rows[start_at : start_at + INSERT_CHUNK]))
+    campaign.suppressed_count = left_out
+    db.session.commit()
+    ids = _ids(campaign, "queued")
+    ledger.enqueue_ids(ids)
+    return len(ids)
+
+
+def _recipient_rows(campaign):
+    query = audience_query(campaign.segment.filters).order_by(Contact.id)
+    contacts = db.session.scalars(query.options(selectinload(Contact.organisation))).all()
+    suppressed = suppressed_set()
+    sender = resolve_sender(campaign.sender)
+    versions = {}
+    rows, left_out = [], 0
+    for contact in contacts:
+        email = (contact.email or "").strip()
+        if not email or email.lower() in suppressed:
+            left_out += 1
+            continue
+        language = contact.language or (contact.organisation.language if contact.organisation
+                                        else "")
+        if language not in versions:
+            versions[language] = version_for(campaign.template, language)
+        rows.append(_row(campaign, contact, email, language, versions[language], sender))
+    return rows, left_out
+
+
+def _row(campaign, contact, email, language, version, sender):
+    return {
+        "dedupe_key": f"campaign:{campaign.id}:contact:{contact.id}",
+        "campaign_id": campaign.id,
+        "template_version_id": version.id,
+        "sender_id": campaign.sender_id,
+        "contact_id": contact.id,
+        "organisation_id": contact.organisation_id,
+        "record_module": "contact",
+        "record_id": contact.id,
+        "recipient_email": email,
+        "recipient_name": contact.full_name,
+        "from_address": f"{sender.name} <{sender.address}>",
+        "locale": choose_locale(language, version.template.language, sender.language),
+        "token": ledger.new_token(),
+        "state": "queued",
+        "created_at": utcnow(),
+    }
+
+
+def _insert_ignoring_duplicates(rows):
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(Message).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+def _ids(campaign, state):
+    query = db.select(Message.id).where(Message.campaign_id == campaign.id,
+                                        Message.state == state).order_by(Message.id)
+    return list(db.session.scalars(query))
+
+
+def finish_if_done(campaign):
+    """A sending campaign with nothing left to send is done."""
+    left = db.session.scalar(db.select(func.count(Message.id)).where(
+        Message.campaign_id == campaign.id, Message.state.in_(("queued", "sending"))))
+    if left == 0:
+        _transition(campaign, ("sending",), "done", finished_at=utcnow())
+
+
+def finish_done_campaigns(campaign_ids):
+    for campaign_id in set(campaign_ids):
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is not None and campaign.state == "sending":
+            finish_if_done(campaign)
+
+
+def start_due_campaigns():
+    """Start every scheduled campaign whose time has come; return how many."""
+    due = db.session.scalars(db.select(Campaign).where(
+        Campaign.state == "scheduled", Campaign.scheduled_at <= utcnow())).all()
+    started = 0
+    for campaign in due:
+        try:
+            start(campaign)
+            started += 1
+        except CampaignError:
+            continue  # another dispatcher started it first
+    return started
+
+
+def progress(campaign):
+    """Counts by state, for the progress bar and the API."""
+    counts = dict(db.session.execute(
+        db.select(Message.state, func.count(Message.id))
+        .where(Message.campaign_id == campaign.id).group_by(Message.state)).all())
+    total = sum(counts.values())
+    done = sum(counts.get(state, 0) for state in ("sent", "failed", "suppressed", "cancelled"))
+    return {
+        "campaign": campaign.id, "state": campaign.state, "total": total,
+        "queued": counts.get("queued", 0) + counts.get("sending", 0),
+        "sent": counts.get("sent", 0), "failed": counts.get("failed", 0),
+        "suppressed": counts.get("suppressed", 0) + campaign.suppressed_count,
+        "cancelled": counts.get("cancelled", 0),
+        "percent": round(100 * done / total, 1) if total else 100.0,
+    }

@@ -1,0 +1,57 @@
+"""Campaigns, saved audiences (segments) and the suppression list."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from designer.clock import utcnow
+from designer.extensions import db
+
+STATES = ("draft", "scheduled", "sending", "paused", "done", "cancelled")
+
+
+class Segment(db.Model):
+    """A saved audience: filters on contacts and their organisations."""
+
+    __tablename__ = "segments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: [{"field": "organisation.industry", "op": "eq", "value": "Retail"}, …], all must hold.
+    filters: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Campaign(db.Model):
+    """A template sent to a segment by a sender, now or at a set time."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    template_id: Mapped[int] = mapped_column(ForeignKey("templates.id"))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(12), default="draft", index=True)
+    tracking: Mapped[bool] = mapped_column(default=True)
+    scheduled_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    #: Recipients left out when the campaign was queued (suppressed or without address).
+    suppressed_count: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    template = relationship("Template")
+    segment: Mapped[Segment] = relationship()
+    sender = relationship("User")
+
+
+class Suppression(db.Model):
+    """An address no campaign mail goes to (unsubscribed, bounced, complained)."""
+
+    __tablename__ = "suppressions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    reason: Mapped[str] = mapped_column(String(30), default="unsubscribed")
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,72 @@
+"""The suppression list and one-click unsubscribe (RFC 8058).
+
+Campaign mail carries ``List-Unsubscribe`` (an https URL and a mailto) and
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click``. Both the POST
+endpoint and the visible link use a per-recipient token signed with the
+app's secret: ``<message token>.<signature>``.
+"""
+
+import hashlib
+import hmac
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from designer.campaigns.models import Suppression
+from designer.extensions import db
+
+
+def _key():
+    return hashlib.sha256(current_app.config["SECRET_KEY"].encode() + b"unsubscribe").digest()
+
+
+def unsubscribe_token(message_token):
+    signature = hashlib.blake2b(message_token.encode(), key=_key(), digest_size=10).hexdigest()
+    return f"{message_token}.{signature}"
+
+
+def parse_unsubscribe_token(token):
+    """The message token inside a valid unsubscribe token, else None."""
+    message_token, _, signature = (token or "").rpartition(".")
+    if not message_token or not signature:
+        return None
+    expected = unsubscribe_token(message_token).rpartition(".")[2]
+    return message_token if hmac.compare_digest(expected, signature) else None
+
+
+def unsubscribe_url(message_token):
+    return f"{current_app.config['PUBLIC_URL']}/u/{unsubscribe_token(message_token)}"
+
+
+def unsubscribe_headers(message_token, from_address):
+    """The List-Unsubscribe headers of one campaign message."""
+    domain = from_address.rpartition("@")[2] or "designer.local"
+    mailto = f"mailto:unsubscribe@{domain}?subject=unsubscribe%20{message_token}"
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url(message_token)}>, <{mailto}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def suppress(email, reason="unsubscribed", campaign_id=None):
+    """Put an address on the suppression list (once); return True if it was added."""
+    email = (email or "").strip().lower()
+    if not email:
+        return False
+    db.session.add(Suppression(email=email, reason=reason, campaign_id=campaign_id))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
+def is_suppressed(email):
+    email = (email or "").strip().lower()
+    found = db.session.scalar(db.select(Suppression.id).where(Suppression.email == email))
+    return found is not None
+
+
+def suppressed_set():
+    return set(db.session.scalars(db.select(Suppression.email)))

@@ -1,0 +1,156 @@
+"""Campaign pages, the campaign JSON API and the public unsubscribe endpoints."""
+
+from datetime import datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from designer import campaigns, mail, templating
+from designer.auth import protect
+from designer.campaigns.audience import FIELDS, SPECIAL
+from designer.campaigns.models import Campaign, Segment
+from designer.campaigns.suppression import parse_unsubscribe_token
+from designer.errors import error_response
+from designer.extensions import csrf, db
+
+bp = Blueprint("campaigns", __name__)
+protect(bp)
+public = Blueprint("unsubscribe", __name__)
+csrf.exempt(public)  # RFC 8058 one-click POSTs come from mail providers; the token is the proof
+
+ACTIONS = {"start": campaigns.start, "pause": campaigns.pause, "resume": campaigns.resume,
+           "cancel": campaigns.cancel}
+
+
+def _campaign_or_404(campaign_id):
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404, description=f"no campaign with id {campaign_id}")
+    return campaign
+
+
+def _filters_from(form):
+    """Filter rows posted as field[]/op[]/value[] lists; empty rows are ignored."""
+    rows = zip(form.getlist("field"), form.getlist("op"), form.getlist("value"), strict=False)
+    return [{"field": f, "op": o, "value": v} for f, o, v in rows if f and v != ""]
+
+
+@bp.route("/campaigns")
+def list_page():
+    rows = db.session.scalars(db.select(Campaign).order_by(Campaign.id.desc())).all()
+    return render_template("campaigns/list.html", campaigns=rows)
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+def new():
+    email_templates = templating.list_templates(kind="email")
+    if request.method == "POST":
+        try:
+            campaign = _create_from_form(request.form)
+        except (campaigns.CampaignError, campaigns.FilterInvalid, LookupError) as exc:
+            flash(f"Not saved: {exc}", "error")
+            return render_template("campaigns/new.html", templates=email_templates,
+                                   fields=FIELDS, special=SPECIAL, form=request.form), 400
+        flash(f"Campaign “{campaign.name}” saved as a draft.", "success")
+        return redirect(url_for("campaigns.page", campaign_id=campaign.id))
+    return render_template("campaigns/new.html", templates=email_templates, fields=FIELDS,
+                           special=SPECIAL, form={})
+
+
+def _create_from_form(form):
+    template = templating.get_template(int(form.get("template_id") or 0))
+    segment = campaigns.create_segment(form.get("segment_name") or form.get("name"),
+                                       _filters_from(form))
+    return campaigns.create_campaign(form.get("name"), template=template, segment=segment,
+                                     sender=current_user, tracking=bool(form.get("tracking")))
+
+
+@bp.route("/campaigns/<int:campaign_id>")
+def page(campaign_id):
+    campaign = _campaign_or_404(campaign_id)
+    return render_template("campaigns/campaign.html", campaign=campaign,
+                           progress=campaigns.progress(campaign))
+
+
+@bp.route("/campaigns/<int:campaign_id>/<action>", methods=["POST"])
+def act(campaign_id, action):
+    campaign = _campaign_or_404(campaign_id)
+    try:
+        _perform(campaign, action, request.form.get("scheduled_at"))
+    except campaigns.CampaignError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Campaign {campaign.state}.", "success")
+    return redirect(url_for("campaigns.page", campaign_id=campaign.id))
+
+
+def _perform(campaign, action, when=None):
+    if action == "schedule":
+        try:
+            moment = datetime.fromisoformat(when or "")
+        except ValueError:
+            raise campaigns.CampaignError("give the time as YYYY-MM-DDTHH:MM (UTC)") from None
+        return campaigns.schedule(campaign, moment.replace(tzinfo=None))
+    if action not in ACTIONS:
+        abort(404, description=f"unknown action {action!r}")
+    return ACTIONS[action](campaign)
+
+
+@bp.route("/api/audience/count", methods=["POST"])
+def api_audience_count():
+    """Live audience size while filtering (JSON body ``{"filters": [...]}``)."""
+    filters = (request.get_json(silent=True) or {}).get("filters") or _filters_from(request.form)
+    try:
+        return jsonify(count=campaigns.audience_count(filters))
+    except campaigns.FilterInvalid as exc:
+        return error_response(400, "invalid_filter", str(exc), as_json=True)
+
+
+@bp.route("/api/campaigns/<int:campaign_id>/progress")
+def api_progress(campaign_id):
+    return jsonify(campaigns.progress(_campaign_or_404(campaign_id)))
+
+
+@bp.route("/api/campaigns/<int:campaign_id>/<action>", methods=["POST"])
+def api_act(campaign_id, action):
+    campaign = _campaign_or_404(campaign_id)
+    body = request.get_json(silent=True) or {}
+    try:
+        _perform(campaign, action, body.get("scheduled_at"))
+    except campaigns.CampaignError as exc:
+        return error_response(409, "invalid_state", str(exc), as_json=True)
+    return jsonify(campaigns.progress(campaign))
+
+
+@bp.route("/api/segments", methods=["GET"])
+def api_segments():
+    rows = db.session.scalars(db.select(Segment).order_by(Segment.name)).all()
+    return jsonify(segments=[{"id": s.id, "name": s.name, "filters": s.filters} for s in rows])
+
+
+def _message_for(token):
+    message_token = parse_unsubscribe_token(token)
+    return mail.find_by_token(message_token) if message_token else None
+
+
+@public.route("/u/<token>", methods=["GET", "POST"])
+def unsubscribe(token):
+    """One click (POST, RFC 8058) or a visible link (GET shows a confirm button)."""
+    message = _message_for(token)
+    if message is None:
+        return render_template("campaigns/unsubscribe.html", state="unknown"), 404
+    if request.method == "POST":
+        campaigns.suppress(message.recipient_email, "unsubscribed", message.campaign_id)
+        return render_template("campaigns/unsubscribe.html", state="done",
+                               email=message.recipient_email)
+    return render_template("campaigns/unsubscribe.html", state="confirm",
+                           email=message.recipient_email, token=token)

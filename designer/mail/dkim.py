@@ -1,0 +1,231 @@
+"""DKIM: one signing key per sending domain, and signing outgoing messages with it.
+
+A receiver checks a DKIM signature against the public key the domain owner
+publishes in DNS (``dns_record``), so it knows the message really comes
+from that domain and was not changed on the way. Keys are RSA, created here
+(``generate_key``) or pasted (``import_key``); the private key is kept
+encrypted at rest (``designer.crypto``) and decrypted once per process
+(``_private_pem`` caches it until the row changes).
+
+Signing uses dkimpy with relaxed/relaxed canonicalisation over the
+``SIGNED_HEADERS`` a message actually has: dkimpy puts every name it is
+given in ``h=``, and listing an absent one would break the signature as soon
+as a relay adds that header (List-Unsubscribe, say). The signature header is
+folded with CRLF, like the rest of the message.
+"""
+
+import base64
+import re
+from email.utils import parseaddr
+
+import dkim as dkimpy
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from sqlalchemy.exc import IntegrityError
+
+from designer.clock import utcnow
+from designer.crypto import decrypt, encrypt
+from designer.extensions import db
+from designer.mail.models import DkimKey
+
+SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"reply-to",
+                  b"mime-version", b"content-type", b"list-unsubscribe",
+                  b"list-unsubscribe-post")
+DEFAULT_SELECTOR = "designer"
+MIN_BITS, MAX_BITS = 1024, 4096
+SELECTOR = re.compile(r"[a-z0-9-]{1,63}")
+LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+DOMAIN_HELP = "letters, digits and hyphens separated by dots, like example.com"
+
+#: key id -> (ciphertext, PEM bytes): the decrypted key, valid while the row is unchanged.
+_pem_cache = {}
+
+
+def normalize_domain(domain):
+    """``domain`` lower-cased and in ASCII (IDNA); ValueError when it is not a host name."""
+    text = (domain or "").strip().rstrip(".").lower()
+    if not text:
+        raise ValueError("Enter the domain you send from, such as example.com.")
+    if "@" in text:
+        raise ValueError(f"Enter only the domain ({text.rpartition('@')[2]}), "
+                         "not an e-mail address.")
+    try:
+        ascii_name = text.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_name = ""
+    labels = ascii_name.split(".")
+    if len(ascii_name) > 253 or len(labels) < 2 or not all(map(LABEL.fullmatch, labels)):
+        raise ValueError(f"“{domain.strip()}” is not a domain name: use {DOMAIN_HELP}.")
+    return ascii_name
+
+
+def normalize_selector(selector):
+    """``selector`` lower-cased; ValueError unless it is 1-63 letters, digits or hyphens."""
+    text = (selector or "").strip().lower()
+    if not SELECTOR.fullmatch(text):
+        raise ValueError(f"“{(selector or '').strip()}” is not a valid selector: use 1 to 63 "
+                         "letters, digits or hyphens, such as designer.")
+    return text
+
+
+def generate_key(domain, selector=DEFAULT_SELECTOR, bits=2048, replace=False):
+    """Create, store and return a new RSA key for ``domain`` (ValueError when not allowed)."""
+    domain, selector = normalize_domain(domain), normalize_selector(selector)
+    if not MIN_BITS <= bits <= MAX_BITS:
+        raise ValueError(f"Key size must be between {MIN_BITS} and {MAX_BITS} bits.")
+    _refuse_duplicate(domain, replace)
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return _store(domain, selector, private_key, replace)
+
+
+def import_key(domain, selector, private_pem, replace=False):
+    """Store an existing PEM private key for ``domain`` (RSA of 1024-4096 bits)."""
+    domain, selector = normalize_domain(domain), normalize_selector(selector)
+    private_key = load_private_key(private_pem)
+    _refuse_duplicate(domain, replace)
+    return _store(domain, selector, private_key, replace)
+
+
+def load_private_key(private_pem):
+    """The RSA private key in ``private_pem``; ValueError saying what is wrong otherwise."""
+    text = (private_pem or "").strip()
+    if "PUBLIC KEY" in text and "PRIVATE KEY" not in text:
+        raise ValueError("This is a public key: paste the private key "
+                         "(-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----).")
+    try:
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+    except TypeError as exc:
+        raise ValueError("This key is protected with a passphrase: remove it first "
+                         "(openssl pkey -in key.pem -out plain.pem) and paste the result."
+                         ) from exc
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ValueError("This is not a PEM private key: paste the whole key, including "
+                         "the -----BEGIN … PRIVATE KEY----- and -----END … PRIVATE KEY----- "
+                         "lines.") from exc
+    return _checked(key)
+
+
+def _checked(key):
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        raise ValueError("Ed25519 keys are not supported: signing with them needs the PyNaCl "
+                         "package, and many receivers (Gmail among them) cannot verify them "
+                         "yet. Use an RSA key of 2048 bits.")
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("Only RSA keys can sign DKIM here: use an RSA key of 2048 bits.")
+    if not MIN_BITS <= key.key_size <= MAX_BITS:
+        raise ValueError(f"This RSA key has {key.key_size} bits: DKIM keys here must have "
+                         f"{MIN_BITS} to {MAX_BITS} bits (2048 is usual).")
+    return key
+
+
+def _refuse_duplicate(domain, replace):
+    existing = _key_for_domain(domain)
+    if existing is not None and not replace:
+        raise ValueError(f"{domain} already has a DKIM key (selector {existing.selector}): "
+                         "delete it first to use another one.")
+
+
+def _store(domain, selector, private_key, replace):
+    key = (_key_for_domain(domain) if replace else None) or DkimKey(domain=domain)
+    key.selector = selector
+    key.private_key_encrypted = encrypt(private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption()).decode("ascii"))
+    key.public_key = base64.b64encode(private_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ).decode("ascii")
+    key.created_at = utcnow()
+    db.session.add(key)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise ValueError(f"{domain} already has a DKIM key: delete it first.") from exc
+    return key
+
+
+def list_keys():
+    """Every DKIM key, by domain."""
+    return db.session.scalars(db.select(DkimKey).order_by(DkimKey.domain)).all()
+
+
+def get_key(key_id):
+    return db.session.get(DkimKey, key_id)
+
+
+def delete_key(key):
+    """Remove ``key``: mail from its domain goes out unsigned from now on."""
+    _pem_cache.pop(key.id, None)
+    db.session.delete(key)
+    db.session.commit()
+
+
+def dns_record(key):
+    """``(name, value)`` of the TXT record to publish for ``key``."""
+    return (f"{key.selector}._domainkey.{key.domain}",
+            f"v=DKIM1; k=rsa; p={key.public_key}")
+
+
+def domain_of(address):
+    """The normalised domain of an e-mail address (``Name <a@b>`` too), or None."""
+    domain = parseaddr(address or "")[1].rpartition("@")[2]
+    try:
+        return normalize_domain(domain)
+    except ValueError:
+        return None
+
+
+def _key_for_domain(domain):
+    return db.session.scalar(db.select(DkimKey).where(DkimKey.domain == domain))
+
+
+def key_for(address):
+    """The DKIM key of the domain of ``address`` (exact domain, any case), or None."""
+    domain = domain_of(address)
+    return _key_for_domain(domain) if domain else None
+
+
+def _private_pem(key):
+    """The decrypted PEM of ``key``, decrypted again only when its stored ciphertext changed."""
+    cached = _pem_cache.get(key.id)
+    if cached is not None and cached[0] == key.private_key_encrypted:
+        return cached[1]
+    pem = decrypt(key.private_key_encrypted).encode("ascii")
+    _pem_cache[key.id] = (key.private_key_encrypted, pem)
+    return pem
+
+
+def header_names(raw):
+    """Lower-cased names of the header fields of the message ``raw``."""
+    end = raw.find(b"\r\n\r\n")
+    head = raw[:end] if end >= 0 else raw
+    return {line.split(b":", 1)[0].strip().lower()
+            for line in head.split(b"\r\n") if line[:1] not in (b" ", b"\t", b"")}
+
+
+def sign(raw, key):
+    """``raw`` with a DKIM-Signature header (CRLF-folded) for ``key`` prepended."""
+    present = header_names(raw)
+    include = [name for name in SIGNED_HEADERS if name in present]
+    if b"from" not in include:
+        raise ValueError("cannot DKIM-sign a message without a From header")
+    signature = dkimpy.sign(raw, key.selector.encode("ascii"), key.domain.encode("ascii"),
+                            _private_pem(key), include_headers=include,
+                            canonicalize=(b"relaxed", b"relaxed"), linesep=b"\r\n")
+    return signature + raw
+
+
+def sign_if_configured(raw, from_address):
+    """``raw`` signed with the key of the From domain, or unchanged when it has none."""
+    key = key_for(from_address)
+    return sign(raw, key) if key is not None else raw
+
+
+def missing_key_warning(from_address):
+    """What to tell the user when mail from ``from_address`` would go out unsigned, else None."""
+    domain = domain_of(from_address)
+    if domain is None or _key_for_domain(domain) is not None:
+        return None
+    return (f"No DKIM key for {domain}: receivers cannot verify mail from this domain; "
+            "add one under Settings → DKIM.")

@@ -1,0 +1,60 @@
+"""The logged-in user's own mailbox (IMAP), where copies of the mail they send are kept."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from designer.auth import protect
+from designer.mail import sentcopy
+
+bp = Blueprint("mailbox", __name__)
+protect(bp)
+
+FIELDS = ("host", "port", "security", "username", "sent_folder")
+
+
+@bp.route("/settings/mailbox", methods=["GET", "POST"])
+def settings():
+    user = current_user._get_current_object()
+    if request.method == "POST":
+        return _save(user)
+    return _page(user, {})
+
+
+def _page(user, form, status=200):
+    mailbox = sentcopy.mailbox_for(user)
+    values = {name: form.get(name, getattr(mailbox, name, "") if mailbox else "")
+              for name in FIELDS}
+    if not values["security"]:
+        values["security"] = "tls"
+    if not values["port"]:
+        values["port"] = sentcopy.DEFAULT_PORTS[values["security"]]
+    status_of_copies = sentcopy.mailbox_status(mailbox) if mailbox else None
+    return render_template("mail/mailbox.html", mailbox=mailbox, values=values,
+                           copies=status_of_copies, security=sentcopy.SECURITY), status
+
+
+def _save(user):
+    form = request.form
+    try:
+        mailbox = sentcopy.link_mailbox(
+            user, host=form.get("host", ""), port=form.get("port", ""),
+            security=form.get("security", ""), username=form.get("username", ""),
+            password=form.get("password", ""), sent_folder=form.get("sent_folder", ""))
+    except ValueError as exc:
+        flash(f"Not saved: {exc}", "error")
+        return _page(user, form, status=400)
+    if form.get("action") != "test":
+        flash("Mailbox saved.", "success")
+    else:
+        try:
+            flash(f"Saved. {sentcopy.check_mailbox(mailbox)}", "success")
+        except sentcopy.MailboxError as exc:
+            flash(f"Saved, but the connection test failed: {exc}", "error")
+    return redirect(url_for("mailbox.settings"))
+
+
+@bp.route("/settings/mailbox/remove", methods=["POST"])
+def remove():
+    if sentcopy.unlink_mailbox(current_user._get_current_object()):
+        flash("Mailbox removed: copies of the mail you send are no longer kept.", "success")
+    return redirect(url_for("mailbox.settings"))

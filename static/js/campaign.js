@@ -1,0 +1,60 @@
+/* Designer campaigns: live audience count while filtering, live progress bar while sending.
+ * Vanilla JS; the JSON endpoints are the same the API documents. */
+(function () {
+  "use strict";
+
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var csrfToken = meta ? meta.getAttribute("content") : "";
+
+  function liveAudienceCount() {
+    var form = document.getElementById("campaign-form");
+    var out = document.getElementById("audience-count");
+    if (!form || !out) return;
+    var timer = null;
+    function refresh() {
+      var data = new FormData(form);
+      fetch(form.getAttribute("data-count-url"), {
+        method: "POST", body: data, headers: { "X-CSRFToken": csrfToken },
+        credentials: "same-origin"
+      }).then(function (r) { return r.json(); }).then(function (body) {
+        out.textContent = body.error ? body.error.message : String(body.count);
+      }).catch(function () { out.textContent = "?"; });
+    }
+    form.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 300);
+    });
+    form.addEventListener("change", refresh);
+    refresh();
+  }
+
+  function liveProgress() {
+    var box = document.getElementById("progress");
+    if (!box) return;
+    var url = box.getAttribute("data-progress-url");
+    function set(id, value) {
+      var el = document.getElementById(id);
+      if (el) el.textContent = String(value);
+    }
+    function poll() {
+      fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); })
+        .then(function (p) {
+          document.getElementById("progress-bar").style.width = p.percent + "%";
+          box.querySelector("[role=progressbar]").setAttribute("aria-valuenow", p.percent);
+          set("progress-percent", p.percent);
+          set("count-sent", p.sent);
+          set("count-queued", p.queued);
+          set("count-failed", p.failed);
+          set("count-suppressed", p.suppressed);
+          set("campaign-state", p.state);
+          if (p.state === "sending" || p.state === "scheduled") setTimeout(poll, 1000);
+        }).catch(function () { setTimeout(poll, 3000); });
+    }
+    poll();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    liveAudienceCount();
+    liveProgress();
+  });
+})();

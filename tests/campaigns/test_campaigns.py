@@ -1,0 +1,188 @@
+"""Campaigns end to end against a real SMTP server on loopback: audience, lifecycle, unsubscribe."""
+
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from rq import Queue
+from support import csrf_token, log_in
+
+from designer import campaigns, mail
+from designer.broker import get_redis
+from designer.campaigns.models import Campaign
+from designer.clock import utcnow
+from designer.extensions import db
+from designer.mail.models import Message
+from designer.records import Contact
+from designer.templating import add_version
+
+DUTCH = [{"field": "contact.language", "op": "eq", "value": "nl"}]
+
+
+@pytest.fixture
+def audience(app, demo):
+    return campaigns.create_segment("Dutch contacts", DUTCH)
+
+
+@pytest.fixture
+def campaign(app, audience):
+    from designer.records import User
+    from designer.templating import Template
+
+    template = db.session.scalar(db.select(Template).where(Template.name == "Welcome"))
+    source = template.current.source.replace(
+        "</mj-body>", '<mj-section><mj-column><mj-text><a href="{{ unsubscribe_url }}">'
+        "Unsubscribe</a></mj-text></mj-column></mj-section></mj-body>")
+    add_version(template, source)
+    sender = db.session.scalar(db.select(User).where(User.email == "marketer@example.com"))
+    return campaigns.create_campaign("Spring", template=template, segment=audience,
+                                     sender=sender)
+
+
+def queued_ids(campaign):
+    query = db.select(Message.id).where(Message.campaign_id == campaign.id,
+                                        Message.state == "queued")
+    return list(db.session.scalars(query))
+
+
+def dutch_count():
+    return db.session.scalar(db.select(db.func.count(Contact.id)).where(
+        Contact.language == "nl", Contact.email != ""))
+
+
+def test_audience_count_follows_the_filters(app, demo):
+    assert campaigns.audience_count(DUTCH) == dutch_count()
+    retail = [*DUTCH, {"field": "organisation.industry", "op": "eq", "value": "Retail"}]
+    assert campaigns.audience_count(retail) < campaigns.audience_count(DUTCH)
+    with pytest.raises(campaigns.FilterInvalid, match="cannot filter on"):
+        campaigns.audience_count([{"field": "contact.password", "op": "eq", "value": "x"}])
+
+
+def test_start_writes_one_message_per_recipient_once(smtp_app, campaign):
+    suppressed = db.session.scalar(db.select(Contact).where(Contact.language == "nl"))
+    campaigns.suppress(suppressed.email.upper())
+    queued = campaigns.start(campaign)
+    assert queued == dutch_count() - 1
+    assert campaigns.progress(campaign)["suppressed"] == 1
+    assert suppressed.email not in {m.recipient_email for m in
+                                    db.session.scalars(db.select(Message))}
+    campaigns.lifecycle.queue_recipients(campaign)  # queuing again adds nothing
+    assert len(queued_ids(campaign)) == queued
+    with pytest.raises(campaigns.CampaignError, match="cannot be started"):
+        campaigns.start(campaign)
+    jobs = Queue("emails", connection=get_redis()).jobs
+    assert sum(len(job.args[0]) for job in jobs) >= queued
+
+
+def test_campaign_sends_with_unsubscribe_headers_and_finishes(smtp_app, smtp_server, campaign):
+    campaigns.start(campaign)
+    outcome = mail.deliver_batch(queued_ids(campaign))
+    assert outcome["sent"] == dutch_count()
+    db.session.refresh(campaign)
+    assert campaign.state == "done" and campaigns.progress(campaign)["percent"] == 100.0
+    received = smtp_server.handler.messages()
+    first = received[0]
+    assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "/u/" in first["List-Unsubscribe"] and "mailto:" in first["List-Unsubscribe"]
+    html = first.get_body(("html",)).get_content()
+    assert first["List-Unsubscribe"].split(">")[0].lstrip("<").split("/u/")[1] in html
+
+
+def test_one_click_unsubscribe_suppresses_at_once(smtp_app, smtp_server, campaign, client):
+    campaigns.start(campaign)
+    mail.deliver_batch(queued_ids(campaign))
+    received = smtp_server.handler.messages()[0]
+    url = received["List-Unsubscribe"].split(">")[0].lstrip("<")
+    path = url[url.index("/u/"):]
+    assert client.post(path, data="List-Unsubscribe=One-Click").status_code == 200
+    address = received["To"].addresses[0].addr_spec
+    assert campaigns.is_suppressed(address)
+    assert client.get(path[:-1] + ("0" if path[-1] != "0" else "1")).status_code == 404
+
+
+def test_pause_stops_and_resume_sends_exactly_the_rest(smtp_app, smtp_server, campaign):
+    campaigns.start(campaign)
+    ids = queued_ids(campaign)
+    first, rest = ids[:3], ids[3:]
+    assert mail.deliver_batch(first)["sent"] == 3
+    campaigns.pause(campaign)
+    outcome = mail.deliver_batch(rest)
+    assert outcome["sent"] == 0 and len(smtp_server.handler.messages()) == 3
+    campaigns.resume(campaign)
+    mail.deliver_batch(queued_ids(campaign))
+    addresses = [m["To"].addresses[0].addr_spec for m in smtp_server.handler.messages()]
+    assert len(addresses) == len(ids) == len(set(addresses))
+    db.session.refresh(campaign)
+    assert campaign.state == "done"
+
+
+def test_cancel_keeps_the_ledger(smtp_app, smtp_server, campaign):
+    campaigns.start(campaign)
+    ids = queued_ids(campaign)
+    mail.deliver_batch(ids[:2])
+    campaigns.cancel(campaign)
+    assert mail.deliver_batch(ids)["sent"] == 0
+    states = [m.state for m in db.session.scalars(db.select(Message).order_by(Message.id))]
+    assert states.count("sent") == 2 and states.count("cancelled") == len(ids) - 2
+
+
+def test_suppression_is_checked_again_before_smtp(smtp_app, smtp_server, campaign):
+    campaigns.start(campaign)
+    ids = queued_ids(campaign)
+    late = db.session.get(Message, ids[0])
+    campaigns.suppress(late.recipient_email, "bounced")
+    outcome = mail.deliver_batch(ids)
+    assert outcome["suppressed"] == 1
+    db.session.refresh(late)
+    assert late.state == "suppressed"
+    assert late.recipient_email not in [m["To"].addresses[0].addr_spec
+                                        for m in smtp_server.handler.messages()]
+
+
+def test_scheduled_campaign_starts_when_due(smtp_app, campaign):
+    campaigns.schedule(campaign, utcnow() + timedelta(hours=1))
+    assert campaigns.start_due_campaigns() == 0
+    campaign.scheduled_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert campaigns.start_due_campaigns() == 1
+    db.session.refresh(campaign)
+    assert campaign.state == "sending" and queued_ids(campaign)
+    with pytest.raises(campaigns.CampaignError, match="in the past"):
+        campaigns.schedule(campaign, utcnow() - timedelta(minutes=1))
+
+
+def test_campaign_pages_and_api(smtp_app, demo, client):
+    marketer = log_in(client, "marketer@example.com")
+    token = csrf_token(marketer, "/campaigns/new")
+    from designer.templating import Template
+
+    template = db.session.scalar(db.select(Template).where(Template.name == "Welcome"))
+    count = marketer.post("/api/audience/count", json={"filters": DUTCH},
+                          headers={"X-CSRFToken": token})
+    assert count.get_json()["count"] == dutch_count()
+    bad = marketer.post("/api/audience/count", json={"filters": [{"field": "x", "value": 1}]},
+                        headers={"X-CSRFToken": token})
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_filter"
+    created = marketer.post("/campaigns/new", data={
+        "name": "Web", "template_id": template.id, "field": ["contact.language"],
+        "op": ["eq"], "value": ["de"], "tracking": "on", "csrf_token": token})
+    assert created.status_code == 302
+    campaign = db.session.scalar(db.select(Campaign).where(Campaign.name == "Web"))
+    page = marketer.get(f"/campaigns/{campaign.id}")
+    assert page.status_code == 200 and "progressbar" in page.text
+    started = marketer.post(f"/api/campaigns/{campaign.id}/start",
+                            headers={"X-CSRFToken": token})
+    assert started.status_code == 200 and started.get_json()["state"] == "sending"
+    again = marketer.post(f"/api/campaigns/{campaign.id}/start", headers={"X-CSRFToken": token})
+    assert again.status_code == 409 and "cannot be started" in again.get_json()["error"]["message"]
+    progress = marketer.get(f"/api/campaigns/{campaign.id}/progress").get_json()
+    assert progress["queued"] == campaigns.audience_count(
+        [{"field": "contact.language", "op": "eq", "value": "de"}])
+    assert marketer.get("/campaigns/999").status_code == 404
+
+
+def test_message_bytes_parse_back(smtp_app, smtp_server, campaign):
+    campaigns.start(campaign)
+    mail.deliver_batch(queued_ids(campaign)[:1])
+    raw = smtp_server.handler.received[0].original_content
+    assert message_from_bytes(raw, policy=policy.default)["Subject"]
