@@ -48,13 +48,14 @@ def _register_blueprints(app):
     from designer.campaigns.views import bp as campaigns_bp
     from designer.campaigns.views import public as unsubscribe_bp
     from designer.mail.admin_views import bp as sending_bp
+    from designer.mail.dkim_views import bp as dkim_bp
     from designer.mail.views import bp as mail_bp
     from designer.records.views import bp as records_bp
     from designer.settings.views import bp as settings_bp
     from designer.templating.views import bp as templating_bp
     from designer.tracking.views import bp as tracking_bp
 
-    blueprints = (assets_bp, auth_bp, campaigns_bp, unsubscribe_bp, health.bp, mail_bp,
+    blueprints = (assets_bp, auth_bp, campaigns_bp, unsubscribe_bp, dkim_bp, health.bp, mail_bp,
                   records_bp, sending_bp, settings_bp, templating_bp, tracking_bp)
     for bp in blueprints:
         app.register_blueprint(bp)

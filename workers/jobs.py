@@ -25,3 +25,14 @@ def reap_and_dispatch():
             }
         finally:
             db.session.remove()
+
+
+def append_sent_copies():
+    """Append the due copies of sent mail to their senders' own mailboxes (IMAP)."""
+    from designer.mail import sentcopy
+
+    with job_context():
+        try:
+            return {"appended": sentcopy.append_due_copies()}
+        finally:
+            db.session.remove()

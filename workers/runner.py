@@ -27,4 +27,5 @@ def run_scheduler(app, log_level="INFO"):
         level = getattr(logging, log_level)
         scheduler = CronScheduler(connection=get_redis(), logging_level=level)
         scheduler.register(jobs.reap_and_dispatch, PERIODIC, interval=REAP_INTERVAL)
+        scheduler.register(jobs.append_sent_copies, PERIODIC, interval=30, job_timeout=600)
         scheduler.start()

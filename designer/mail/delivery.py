@@ -13,7 +13,7 @@ from flask import current_app
 from designer import settings
 from designer.crypto import SecretUnreadable
 from designer.extensions import db
-from designer.mail import dkim, ledger, servers
+from designer.mail import dkim, ledger, sentcopy, servers
 from designer.mail.mime import build_mime, new_message_id
 from designer.mail.models import Message
 from designer.mail.sender import resolve_sender
@@ -184,6 +184,10 @@ def deliver_one(message, transport):
     except (MergeError, RecordNotFound) as exc:
         ledger.mark_failed(message, f"cannot merge the template: {exc}")
         return "failed"
+    except (SecretUnreadable, dkim.DkimUnusable) as exc:
+        ledger.mark_retry(message, f"DKIM key cannot be used ({exc}); "
+                                   "enter it again under Settings → DKIM")
+        return "retry"
     message.message_id = built.message_id
     try:
         reply = transport.send(built.envelope_from, message.recipient_email, built.data)
@@ -194,4 +198,5 @@ def deliver_one(message, transport):
         ledger.mark_failed(message, exc)
         return "failed"
     ledger.mark_sent(message, built.message_id, reply)
+    sentcopy.record_copy(message, built.data)  # appended to the sender's mailbox on its own
     return "sent"

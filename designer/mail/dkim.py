@@ -216,10 +216,19 @@ def sign(raw, key):
     return signature + raw
 
 
+class DkimUnusable(Exception):
+    """The stored key of the From domain cannot sign (damaged or unreadable)."""
+
+
 def sign_if_configured(raw, from_address):
     """``raw`` signed with the key of the From domain, or unchanged when it has none."""
     key = key_for(from_address)
-    return sign(raw, key) if key is not None else raw
+    if key is None:
+        return raw
+    try:
+        return sign(raw, key)
+    except dkimpy.DKIMException as exc:
+        raise DkimUnusable(f"{key.domain}: {exc}") from exc
 
 
 def missing_key_warning(from_address):

@@ -267,3 +267,13 @@ def imap(dovecot):
     for user in dovecot.users:
         dovecot.empty(user)
     return dovecot
+
+
+@pytest.fixture
+def mailbox_pages(app):
+    """The mailbox settings pages on the test app (registered here until the app does it)."""
+    from designer.mail.mailbox_views import bp
+
+    if "mailbox" not in app.blueprints:
+        app.register_blueprint(bp)
+    return app
