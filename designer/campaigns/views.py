@@ -21,6 +21,8 @@ from designer.campaigns.models import Campaign, Segment
 from designer.campaigns.suppression import parse_unsubscribe_token
 from designer.errors import error_response
 from designer.extensions import csrf, db
+from designer.mail.dkim import missing_key_warning
+from designer.mail.sender import resolve_sender
 
 bp = Blueprint("campaigns", __name__)
 protect(bp)
@@ -77,8 +79,10 @@ def _create_from_form(form):
 @bp.route("/campaigns/<int:campaign_id>")
 def page(campaign_id):
     campaign = _campaign_or_404(campaign_id)
+    from_address = resolve_sender(campaign.sender).address
     return render_template("campaigns/campaign.html", campaign=campaign,
-                           progress=campaigns.progress(campaign))
+                           progress=campaigns.progress(campaign),
+                           dkim_warning=missing_key_warning(from_address))
 
 
 @bp.route("/campaigns/<int:campaign_id>/<action>", methods=["POST"])

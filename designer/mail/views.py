@@ -5,6 +5,9 @@ from email import message_from_bytes, policy
 from flask import Blueprint, Response, abort, jsonify, render_template
 
 from designer import mail
+from designer.mail import sentcopy
+from designer.records import RecordNotFound
+from designer.templating import MergeError
 from designer.auth import protect
 from designer.templating.preview import PREVIEW_CSP
 from designer.tracking import without_pixel
@@ -69,9 +72,36 @@ def _iso(value):
     return value.isoformat() + "Z" if value else None
 
 
-@bp.route("/api/messages/<int:message_id>")
-def api_message(message_id):
+def _message_or_404(message_id):
     message = mail.get_message(message_id)
     if message is None:
         abort(404, description=f"no message with id {message_id}")
-    return jsonify(message_json(message))
+    return message
+
+
+@bp.route("/messages/<int:message_id>")
+def message_page(message_id):
+    """One message: who, what, its state and history, and its sent copy."""
+    message = _message_or_404(message_id)
+    return render_template("mail/message.html", message=message,
+                           copy=sentcopy.copy_state(message))
+
+
+@bp.route("/messages/<int:message_id>/html")
+def message_html(message_id):
+    """The message merged again for display (without pixel: viewing here is no open)."""
+    message = _message_or_404(message_id)
+    try:
+        raw = mail.build_message(message, tracking=False).data
+    except (MergeError, RecordNotFound) as exc:
+        abort(404, description=f"the message cannot be shown: {exc}")
+    _, html, _ = _parts(raw)
+    return Response(html, headers={"Content-Security-Policy": PREVIEW_CSP})
+
+
+@bp.route("/api/messages/<int:message_id>")
+def api_message(message_id):
+    message = _message_or_404(message_id)
+    body = message_json(message)
+    body["sent_copy"] = sentcopy.copy_state(message)
+    return jsonify(body)

@@ -53,7 +53,6 @@ ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
-login_trusted_networks = 127.0.0.0/8
 mail_location = maildir:~/Maildir
 first_valid_uid = 1
 
@@ -77,6 +76,9 @@ service imap-login {{
   }}
 {chroot}}}
 service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 {chroot}}}
 
 namespace inbox {{

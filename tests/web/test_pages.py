@@ -287,3 +287,16 @@ def test_pages_carry_a_content_security_policy(ada, welcome, people):
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     preview = ada.get(f"/templates/{welcome.id}/preview?contact={people.jan.id}")
     assert preview.headers["Content-Security-Policy"].startswith("sandbox")
+
+
+def test_message_page_shows_state_and_content(ada, welcome, people):
+    message = mail.queue_message(welcome, module="contact", record=people.jan,
+                                 sender_user=people.admin, enqueue=False)
+    page = ada.get(f"/messages/{message.id}")
+    assert page.status_code == 200 and "jan@devries.example" in page.text
+    assert "no mailbox linked" in page.text
+    html = ada.get(f"/messages/{message.id}/html")
+    assert "Hello Jan" in " ".join(html.text.split())
+    assert f"/o/{message.token}.gif" not in html.text
+    assert ada.get("/messages/999").status_code == 404
+    assert ada.get(f"/api/messages/{message.id}").get_json()["sent_copy"] is None
