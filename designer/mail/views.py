@@ -1,14 +1,14 @@
-"""The Outbox (what the local SMTP catcher received) and the message JSON API."""
+"""The Outbox (what the local SMTP catcher received), message pages and the message JSON API."""
 
 from email import message_from_bytes, policy
 
 from flask import Blueprint, Response, abort, jsonify, render_template
 
 from designer import mail
+from designer.auth import protect
 from designer.mail import sentcopy
 from designer.records import RecordNotFound
 from designer.templating import MergeError
-from designer.auth import protect
 from designer.templating.preview import PREVIEW_CSP
 from designer.tracking import without_pixel
 
