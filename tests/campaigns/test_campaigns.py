@@ -186,3 +186,25 @@ def test_message_bytes_parse_back(smtp_app, smtp_server, campaign):
     mail.deliver_batch(queued_ids(campaign)[:1])
     raw = smtp_server.handler.received[0].original_content
     assert message_from_bytes(raw, policy=policy.default)["Subject"]
+
+
+def test_two_workers_at_once_send_each_message_once(smtp_app, smtp_server, campaign):
+    import subprocess
+    import sys
+
+    from support import child_env
+
+    campaigns.start(campaign)
+    expected = len(queued_ids(campaign))
+    # Both workers also get every id once more, as a second dispatcher would queue them.
+    mail.ledger.enqueue_ids(queued_ids(campaign))
+    db.session.commit()
+    workers = [subprocess.Popen([sys.executable, "-m", "designer", "worker", "--burst"],
+                                env=child_env(smtp_app), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for _ in range(2)]
+    for worker in workers:
+        assert worker.wait(timeout=180) == 0
+    addresses = [e.rcpt_tos[0] for e in smtp_server.handler.received]
+    assert len(addresses) == expected == len(set(addresses))
+    db.session.expire_all()
+    assert db.session.get(Campaign, campaign.id).state == "done"
