@@ -148,8 +148,12 @@ class RecordingHandler:
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
-            if self.answers:
-                return self.answers.pop(0)
+            answer = self.answers.pop(0) if self.answers else None
+            if answer == "DROP":  # read the whole message, then hang up without answering
+                server.transport.abort()
+                return "250 2.0.0 never sent"
+            if answer:
+                return answer
             self.received.append(envelope)
         return "250 2.0.0 OK queued"
 

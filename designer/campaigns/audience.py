@@ -21,8 +21,8 @@ FIELDS = {
     "organisation.owner_id": Organisation.owner_id,
     "organisation.name": Organisation.name,
 }
-OPERATORS = ("eq", "ne", "in", "contains")
-SPECIAL = ("opened_campaign", "not_opened_campaign", "received_campaign")
+OPERATORS = ("eq", "ne", "in", "contains", "has_tag")
+SPECIAL = ("contact.tags", "opened_campaign", "not_opened_campaign", "received_campaign")
 
 
 class FilterInvalid(ValueError):
@@ -32,6 +32,8 @@ class FilterInvalid(ValueError):
 def condition(rule):
     """One filter rule as a SQL condition."""
     field, op, value = rule.get("field"), rule.get("op", "eq"), rule.get("value")
+    if field == "contact.tags":
+        return _tag_condition(value)
     if field in SPECIAL:
         return _campaign_condition(field, value)
     column = FIELDS.get(field)
@@ -46,6 +48,15 @@ def condition(rule):
     if op == "contains":
         return func.lower(column).contains(str(value).lower())
     raise FilterInvalid(f"unknown operator {op!r}; choose one of {', '.join(OPERATORS)}")
+
+
+def _tag_condition(value):
+    """Contacts carrying the tag: ``,vip,`` inside ``,<tags>,`` (case-insensitive)."""
+    tag = str(value or "").strip().lower()
+    if not tag or "," in tag:
+        raise FilterInvalid("give one tag, e.g. vip")
+    padded = func.lower(func.replace("," + func.coalesce(Contact.tags, "") + ",", " ", ""))
+    return padded.contains(f",{tag},")
 
 
 def _campaign_condition(field, value):

@@ -301,9 +301,19 @@ def _contact_specs(org, count, offset, rng):
             email=_unique_email(first, last, org.website, used),
             phone=_mobile(org, rng), language=language,
             title=TITLES[language][0] if index == 0 else rng.choice(TITLES[language][1:]),
-            birthday=_birthday(rng),
+            birthday=_birthday(rng), tags=_tags(number, index),
         ))
     return specs
+
+
+def _tags(number, index):
+    """A few audience labels, from the contact's number (no random draw: data stay stable)."""
+    tags = ["decision-maker"] if index == 0 else []
+    if number % 2 == 0:
+        tags.append("newsletter")
+    if number % 7 == 0:
+        tags.append("vip")
+    return ",".join(tags)
 
 
 def _unique_email(first, last, website, used):

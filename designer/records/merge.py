@@ -12,7 +12,7 @@ ORGANISATION_FIELDS = (
 )
 CONTACT_FIELDS = (
     "salutation", "first_name", "last_name", "full_name", "email",
-    "phone", "title", "language", "birthday",
+    "phone", "title", "language", "birthday", "tags",
 )
 PRODUCT_FIELDS = ("sku", "name", "description", "unit_price", "tax_rate")
 DOCUMENT_FIELDS = (

@@ -102,6 +102,8 @@ class Contact(db.Model):
     title: Mapped[str] = mapped_column(String(100), default="")
     language: Mapped[str] = mapped_column(String(10), default="")
     birthday: Mapped[date | None] = mapped_column(default=None)
+    #: Comma-separated labels for audiences, e.g. "vip,newsletter".
+    tags: Mapped[str] = mapped_column(String(500), default="")
     custom: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -208,3 +208,20 @@ def test_two_workers_at_once_send_each_message_once(smtp_app, smtp_server, campa
     assert len(addresses) == expected == len(set(addresses))
     db.session.expire_all()
     assert db.session.get(Campaign, campaign.id).state == "done"
+
+
+def test_tag_and_opened_campaign_filters(smtp_app, smtp_server, campaign):
+    vip = campaigns.audience_count([{"field": "contact.tags", "op": "has_tag", "value": "VIP"}])
+    assert 0 < vip < db.session.scalar(db.select(db.func.count(Contact.id)))
+    with pytest.raises(campaigns.FilterInvalid, match="one tag"):
+        campaigns.audience_count([{"field": "contact.tags", "op": "has_tag", "value": "a,b"}])
+    campaigns.start(campaign)
+    ids = queued_ids(campaign)
+    mail.deliver_batch(ids)
+    opened = db.session.get(Message, ids[0])
+    mail.record_open(opened.token)
+    rule = {"field": "opened_campaign", "value": campaign.id}
+    assert campaigns.audience_count([rule]) == 1
+    not_opened = campaigns.audience_count([{"field": "not_opened_campaign", "value": campaign.id},
+                                           *DUTCH])
+    assert not_opened == len(ids) - 1

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from designer import mail
 from designer.clock import utcnow
 from designer.extensions import db
@@ -122,3 +124,20 @@ def test_a_runaway_template_fails_its_message_cleanly(smtp_app, smtp_server, peo
     db.session.refresh(message)
     assert "too large" in message.last_error
     assert smtp_server.handler.messages() == []
+
+
+@pytest.mark.parametrize("answer", ["421 4.3.2 Service shutting down", "DROP"])
+def test_421_and_a_dropped_connection_are_retried_then_sent(smtp_app, smtp_server, welcome,
+                                                             people, answer):
+    message = queue(welcome, people.jan, people.admin)
+    second = queue(welcome, people.emma, people.admin)
+    smtp_server.handler.answers.append(answer)
+    outcome = mail.deliver_batch([message.id, second.id])
+    assert outcome["retry"] == 1 and outcome["sent"] == 1  # the rest of the batch goes on
+    db.session.refresh(message)
+    assert message.state == "queued" and message.last_error
+    message.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert mail.deliver_batch([message.id])["sent"] == 1
+    received = [m["To"].addresses[0].addr_spec for m in smtp_server.handler.messages()]
+    assert sorted(received) == ["emma@devries.example", "jan@devries.example"]
