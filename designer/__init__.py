@@ -47,6 +47,7 @@ def _register_blueprints(app):
     from designer.auth.views import bp as auth_bp
     from designer.campaigns.views import bp as campaigns_bp
     from designer.campaigns.views import public as unsubscribe_bp
+    from designer.mail.admin_views import api as sending_api_bp
     from designer.mail.admin_views import bp as sending_bp
     from designer.mail.dkim_views import bp as dkim_bp
     from designer.mail.views import bp as mail_bp
@@ -56,6 +57,7 @@ def _register_blueprints(app):
     from designer.tracking.views import bp as tracking_bp
 
     blueprints = (assets_bp, auth_bp, campaigns_bp, unsubscribe_bp, dkim_bp, health.bp, mail_bp,
-                  records_bp, sending_bp, settings_bp, templating_bp, tracking_bp)
+                  records_bp, sending_bp, sending_api_bp, settings_bp, templating_bp,
+                  tracking_bp)
     for bp in blueprints:
         app.register_blueprint(bp)

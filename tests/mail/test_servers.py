@@ -137,3 +137,34 @@ def test_sending_page_is_for_admins(client, people, smtp_server):
         "policy": "central", "central_from": "crm@company.example", "envelope_from": "",
         "csrf_token": token})
     assert policy.status_code == 302 and sending_policy()["central_from"] == "crm@company.example"
+
+
+def test_sending_api(client, people, smtp_server):
+    ada = log_in(client, "ada@example.com", "secret")
+    token = csrf_token(ada, "/templates")
+    headers = {"X-CSRFToken": token}
+    created = ada.post("/api/servers", json={
+        "name": "Loopback", "host": "127.0.0.1", "port": smtp_server.port, "security": "none",
+        "password": "pw", "is_default": True}, headers=headers)
+    assert created.status_code == 201
+    body = created.get_json()
+    assert body["is_default"] and body["has_password"] and "password" not in body
+    bad = ada.post("/api/servers", json={"name": "X", "host": "h", "port": 0}, headers=headers)
+    assert bad.status_code == 400 and bad.get_json()["error"]["details"]["field"] == "port"
+    tested = ada.post(f"/api/servers/{body['id']}/test", json={}, headers=headers)
+    assert tested.get_json()["answer"].startswith("250")
+    policy = ada.post("/api/settings/sending", json={"central_from": "crm@co.example"},
+                      headers=headers)
+    assert policy.get_json()["policy"]["central_from"] == "crm@co.example"
+    refused = ada.post("/api/settings/sending", json={"central_from": "nope"}, headers=headers)
+    assert refused.status_code == 400
+
+
+def test_sending_api_is_for_admins(app, people):
+    user = User(name="Mia", email="mia@example.com", role="marketer")
+    user.set_password("secret")
+    db.session.add(user)
+    db.session.commit()
+    mia = log_in(app.test_client(), "mia@example.com", "secret")
+    assert mia.get("/api/settings/sending").status_code == 403
+    assert mia.get("/settings/sending/").status_code == 403
