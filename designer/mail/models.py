@@ -48,6 +48,10 @@ class Message(db.Model):
     message_id: Mapped[str] = mapped_column(String(300), default="")
     token: Mapped[str] = mapped_column(String(64), unique=True)
     open_count: Mapped[int] = mapped_column(default=0)
+    #: Opens that were likely a person (not a privacy proxy, scanner or prefetch).
+    human_open_count: Mapped[int] = mapped_column(default=0)
+    click_count: Mapped[int] = mapped_column(default=0)
+    human_click_count: Mapped[int] = mapped_column(default=0)
     first_opened_at: Mapped[datetime | None]
     last_opened_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

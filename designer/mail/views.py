@@ -4,7 +4,7 @@ from email import message_from_bytes, policy
 
 from flask import Blueprint, Response, abort, jsonify, render_template
 
-from designer import mail
+from designer import mail, tracking
 from designer.auth import protect
 from designer.mail import sentcopy
 from designer.records import RecordNotFound
@@ -62,6 +62,8 @@ def message_json(message):
         "template_version_id": message.template_version_id,
         "attempts": message.attempts, "last_error": message.last_error,
         "message_id": message.message_id, "open_count": message.open_count,
+        "human_open_count": message.human_open_count, "click_count": message.click_count,
+        "human_click_count": message.human_click_count,
         "first_opened_at": _iso(message.first_opened_at),
         "last_opened_at": _iso(message.last_opened_at),
         "sent_at": _iso(message.sent_at),
@@ -84,7 +86,8 @@ def message_page(message_id):
     """One message: who, what, its state and history, and its sent copy."""
     message = _message_or_404(message_id)
     return render_template("mail/message.html", message=message,
-                           copy=sentcopy.copy_state(message))
+                           copy=sentcopy.copy_state(message),
+                           events=tracking.timeline(message.id))
 
 
 @bp.route("/messages/<int:message_id>/html")

@@ -1,8 +1,8 @@
-"""``GET /o/<token>.gif``: count an open, answer the pixel."""
+"""``GET /o/<token>.gif`` counts an open; ``GET /c/<token>`` counts a click and redirects."""
 
-from flask import Blueprint, Response, current_app, redirect
+from flask import Blueprint, Response, current_app, redirect, request
 
-from designer import mail
+from designer import mail, tracking
 from designer.extensions import csrf
 from designer.records import RecordNotFound
 from designer.templating import MergeError
@@ -19,10 +19,15 @@ NO_CACHE = {
 }
 
 
+def _hit():
+    return tracking.Hit(request.method, request.headers.get("User-Agent", ""),
+                        request.remote_addr or "")
+
+
 @bp.route("/o/<token>.gif")
 def pixel(token):
     if 16 <= len(token) <= 64:
-        mail.record_open(token)
+        tracking.record_open(token, _hit())
     return Response(PIXEL_GIF, mimetype="image/gif", headers=NO_CACHE)
 
 
@@ -44,4 +49,5 @@ def click(token):
         target = None
     if target is None:
         return _not_found()
+    tracking.record_click(message, parsed[1], _hit())
     return redirect(target, code=302)

@@ -7,7 +7,7 @@ import pytest
 from rq import Queue
 from support import csrf_token, log_in
 
-from designer import campaigns, mail
+from designer import campaigns, mail, tracking
 from designer.broker import get_redis
 from designer.campaigns.models import Campaign
 from designer.clock import utcnow
@@ -219,7 +219,7 @@ def test_tag_and_opened_campaign_filters(smtp_app, smtp_server, campaign):
     ids = queued_ids(campaign)
     mail.deliver_batch(ids)
     opened = db.session.get(Message, ids[0])
-    mail.record_open(opened.token)
+    tracking.record_open(opened.token)
     rule = {"field": "opened_campaign", "value": campaign.id}
     assert campaigns.audience_count([rule]) == 1
     not_opened = campaigns.audience_count([{"field": "not_opened_campaign", "value": campaign.id},

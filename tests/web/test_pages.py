@@ -5,7 +5,7 @@ import re
 import pytest
 from support import csrf_token, log_in
 
-from designer import mail
+from designer import mail, tracking
 from designer.extensions import db
 from designer.mail.catcher import store_received
 from designer.records import User
@@ -137,8 +137,8 @@ def test_send_from_the_editor_queues_a_message(ada, welcome, people):
 def test_organisation_page_lists_mail_with_open_counts(ada, welcome, people):
     message = mail.queue_message(welcome.current, module="contact", record=people.jan,
                                  sender_user=people.admin, enqueue=False)
-    mail.record_open(message.token)
-    mail.record_open(message.token)
+    tracking.record_open(message.token)
+    tracking.record_open(message.token)
     page = ada.get(f"/organisations/{people.org.id}").text
     assert "jan@devries.example" in page
     found = re.search(rf'data-message-id="{message.id}"[^>]*>\s*(\d+)', page)

@@ -1,0 +1,97 @@
+"""Opens and clicks as classified events, counted atomically, shown honestly."""
+
+from datetime import timedelta
+
+import pytest
+from support import log_in
+
+from designer import mail, tracking
+from designer.clock import utcnow
+from designer.extensions import db
+from designer.tracking.classify import classify, reduce_address
+
+HUMAN_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Thunderbird/128.0"
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    ({"user_agent": HUMAN_AGENT, "client_ip": "203.0.113.9", "seconds_after_send": 3600},
+     "human"),
+    ({"user_agent": "Mozilla/5.0", "client_ip": "17.58.101.5", "seconds_after_send": 3600},
+     "privacy_proxy"),
+    ({"user_agent": "Barracuda Sentinel (EE)", "client_ip": "198.51.100.1"}, "scanner"),
+    ({"method": "HEAD", "user_agent": HUMAN_AGENT}, "scanner"),
+    ({"user_agent": HUMAN_AGENT, "client_ip": "203.0.113.9", "seconds_after_send": 2},
+     "prefetch"),
+])
+def test_classification(kwargs, expected):
+    assert classify(**kwargs) == expected
+
+
+def test_addresses_are_reduced_for_privacy():
+    assert reduce_address("203.0.113.77") == "203.0.113.0/24"
+    assert reduce_address("2001:db8:abcd:12::1") == "2001:db8:abcd::/48"
+    assert reduce_address("not an ip") == ""
+
+
+@pytest.fixture
+def sent(app, welcome, people):
+    message = mail.queue_message(welcome, module="contact", record=people.jan,
+                                 sender_user=people.admin, enqueue=False)
+    message.state, message.sent_at = "sent", utcnow() - timedelta(hours=1)
+    db.session.commit()
+    return message
+
+
+def test_pixel_hits_are_events_with_raw_and_human_counts(client, sent):
+    client.get(f"/o/{sent.token}.gif", headers={"User-Agent": HUMAN_AGENT})
+    client.get(f"/o/{sent.token}.gif", headers={"User-Agent": "Mozilla/5.0"},
+               environ_base={"REMOTE_ADDR": "17.1.2.3"})
+    client.head(f"/o/{sent.token}.gif")
+    db.session.refresh(sent)
+    assert sent.open_count == 3 and sent.human_open_count == 1
+    kinds = [e.classification for e in tracking.timeline(sent.id)]
+    assert kinds == ["human", "privacy_proxy", "scanner"]
+
+
+def test_clicks_are_counted_per_link_and_redirect_to_the_stored_url(app, client, sent):
+    from designer.tracking.links import signer_for
+
+    url = signer_for(app).url(sent.token, 0)
+    path = url[url.index("/c/"):]
+    response = client.get(path, headers={"User-Agent": HUMAN_AGENT})
+    assert response.status_code == 302 and response.headers["Location"] == (
+        "https://example.com/start")
+    client.get(path, headers={"User-Agent": "Proofpoint URL Defense"})
+    db.session.refresh(sent)
+    assert sent.click_count == 2 and sent.human_click_count == 1
+    assert tracking.link_clicks(sent.id) == {0: (2, 1)}
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda path: path[:-1] + ("0" if path[-1] != "0" else "1"),  # a changed byte
+    lambda path: path[:-5],  # truncated
+    lambda path: path.replace(".0.", ".7."),  # another link index, old signature
+    lambda path: path + "?next=https://evil.example",  # URL taken from the request: ignored
+])
+def test_tampered_click_tokens_are_a_plain_404(app, client, sent, mangle):
+    from designer.tracking.links import signer_for
+
+    url = signer_for(app).url(sent.token, 0)
+    path = mangle(url[url.index("/c/"):])
+    response = client.get(path)
+    if "?next=" in path:
+        assert response.headers["Location"] == "https://example.com/start"
+        return
+    assert response.status_code == 404 and "Location" not in response.headers
+    db.session.refresh(sent)
+    assert sent.click_count == 0
+
+
+def test_organisation_page_shows_raw_and_human_opens(client, sent, people):
+    client.get(f"/o/{sent.token}.gif", headers={"User-Agent": HUMAN_AGENT})
+    client.get(f"/o/{sent.token}.gif", headers={"User-Agent": "Barracuda"})
+    ada = log_in(client, "ada@example.com", "secret")
+    page = ada.get(f"/organisations/{people.org.id}").text
+    assert 'class="num human-open-count"' in page
+    message_page = ada.get(f"/messages/{sent.id}").text
+    assert "opened 2 times (1 likely human)" in message_page
