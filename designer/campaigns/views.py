@@ -4,6 +4,7 @@ from datetime import datetime
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     jsonify,
@@ -17,12 +18,13 @@ from flask_login import current_user
 from designer import campaigns, mail, templating
 from designer.auth import protect
 from designer.campaigns.audience import FIELDS, SPECIAL
-from designer.campaigns.models import Campaign, Segment
+from designer.campaigns.models import Campaign, Segment, Suppression
 from designer.campaigns.suppression import parse_unsubscribe_token
 from designer.errors import error_response
 from designer.extensions import csrf, db
 from designer.mail.dkim import missing_key_warning
 from designer.mail.sender import resolve_sender
+from designer.tracking import reports
 
 bp = Blueprint("campaigns", __name__)
 protect(bp)
@@ -83,6 +85,41 @@ def page(campaign_id):
     return render_template("campaigns/campaign.html", campaign=campaign,
                            progress=campaigns.progress(campaign),
                            dkim_warning=missing_key_warning(from_address))
+
+
+def _report(campaign):
+    unsubscribes = db.session.scalar(db.select(db.func.count(Suppression.id)).where(
+        Suppression.campaign_id == campaign.id))
+    version = campaign.template.current
+    return {
+        "figures": reports.campaign_figures(campaign.id, unsubscribes),
+        "links": reports.clicks_per_link(campaign.id, version.links if version else []),
+        "activity": reports.activity_by_hour(campaign.id),
+    }
+
+
+@bp.route("/campaigns/<int:campaign_id>/report")
+def report(campaign_id):
+    campaign = _campaign_or_404(campaign_id)
+    return render_template("campaigns/report.html", campaign=campaign, **_report(campaign))
+
+
+@bp.route("/campaigns/<int:campaign_id>/report.csv")
+def report_csv(campaign_id):
+    campaign = _campaign_or_404(campaign_id)
+    filename = f"campaign-{campaign.id}-outcomes.csv"
+    return Response(reports.outcomes_csv(campaign.id), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/api/campaigns/<int:campaign_id>/report")
+def api_report(campaign_id):
+    campaign = _campaign_or_404(campaign_id)
+    body = _report(campaign)
+    body["links"] = [{"url": url, "clicks": c, "human_clicks": h} for url, c, h in body["links"]]
+    body["activity"] = [{"hour": hour.isoformat() + "Z", "opens": o, "clicks": c}
+                        for hour, o, c in body["activity"]]
+    return jsonify(campaign=campaign.id, **body)
 
 
 @bp.route("/campaigns/<int:campaign_id>/<action>", methods=["POST"])

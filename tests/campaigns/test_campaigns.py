@@ -225,3 +225,35 @@ def test_tag_and_opened_campaign_filters(smtp_app, smtp_server, campaign):
     not_opened = campaigns.audience_count([{"field": "not_opened_campaign", "value": campaign.id},
                                            *DUTCH])
     assert not_opened == len(ids) - 1
+
+
+def test_report_figures_links_chart_and_csv(smtp_app, smtp_server, campaign, client):
+    from designer.tracking import Hit
+
+    campaigns.start(campaign)
+    ids = queued_ids(campaign)
+    mail.deliver_batch(ids)
+    first, second = db.session.get(Message, ids[0]), db.session.get(Message, ids[1])
+    for message in (first, second):
+        message.sent_at = utcnow() - timedelta(hours=1)
+    first.recipient_name = "=HYPERLINK(\"http://evil\")"
+    db.session.commit()
+    human = Hit("GET", "Mozilla/5.0 Thunderbird", "203.0.113.5")
+    tracking.record_open(first.token, human)
+    tracking.record_open(first.token, Hit("GET", "Mozilla/5.0", "17.0.0.9"))
+    tracking.record_open(second.token, human)
+    tracking.record_click(first, 0, human)
+    campaigns.suppress(second.recipient_email, campaign_id=campaign.id)
+    marketer = log_in(client, "marketer@example.com")
+    body = marketer.get(f"/api/campaigns/{campaign.id}/report").get_json()
+    figures = body["figures"]
+    assert figures["sent"] == len(ids) and figures["unique_opens"] == 2
+    assert figures["opens"] == 3 and figures["human_opens"] == 2
+    assert figures["unique_clicks"] == 1 and figures["unsubscribes"] == 1
+    assert figures["click_through_rate"] == round(100 / len(ids), 1)
+    assert body["links"][0]["clicks"] == 1 and body["activity"][0]["opens"] == 3
+    page = marketer.get(f"/campaigns/{campaign.id}/report")
+    assert page.status_code == 200 and "<svg" in page.text
+    csv_text = marketer.get(f"/campaigns/{campaign.id}/report.csv").text
+    assert csv_text.count("\n") == len(ids) + 1
+    assert "'=HYPERLINK" in csv_text  # spreadsheet formulas from recipient data are defused
