@@ -30,6 +30,7 @@ __all__ = [
     "get_outbox_message",
     "link_target",
     "list_outbox",
+    "messages_for_contact",
     "messages_for_organisation",
     "new_message",
     "queue_message",
@@ -65,3 +66,10 @@ def get_outbox_message(outbox_id):
 def find_by_token(token):
     """The message with this tracking token, or None."""
     return db.session.scalar(db.select(Message).where(Message.token == token))
+
+
+def messages_for_contact(contact_id):
+    """Every message sent to one contact, newest first."""
+    query = db.select(Message).where(Message.contact_id == contact_id).order_by(
+        Message.created_at.desc(), Message.id.desc())
+    return db.session.scalars(query).all()

@@ -22,6 +22,13 @@ def organisation(organisation_id):
     return render_template("records/organisation.html", org=org, messages=messages)
 
 
+@bp.route("/contacts/<int:contact_id>")
+def contact(contact_id):
+    person = records.get_record("contact", contact_id)
+    return render_template("records/contact.html", contact=person,
+                           messages=mail.messages_for_contact(person.id))
+
+
 @bp.route("/users")
 @require_role("admin")
 def users():

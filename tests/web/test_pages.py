@@ -300,3 +300,14 @@ def test_message_page_shows_state_and_content(ada, welcome, people):
     assert f"/o/{message.token}.gif" not in html.text
     assert ada.get("/messages/999").status_code == 404
     assert ada.get(f"/api/messages/{message.id}").get_json()["sent_copy"] is None
+
+
+def test_contact_page_lists_its_mail(ada, welcome, people):
+    message = mail.queue_message(welcome, module="contact", record=people.jan,
+                                 sender_user=people.admin, enqueue=False)
+    tracking.record_open(message.token)
+    page = ada.get(f"/contacts/{people.jan.id}")
+    assert page.status_code == 200 and "Every e-mail sent to this contact" in page.text
+    assert f'data-message-id="{message.id}"' in page.text
+    assert ada.get(f"/contacts/{people.emma.id}").text.count("data-message-id") == 0
+    assert ada.get("/contacts/999").status_code == 404
