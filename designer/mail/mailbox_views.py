@@ -57,4 +57,6 @@ def _save(user):
 def remove():
     if sentcopy.unlink_mailbox(current_user._get_current_object()):
         flash("Mailbox removed: copies of the mail you send are no longer kept.", "success")
+    else:
+        flash("No mailbox was linked.", "info")
     return redirect(url_for("mailbox.settings"))

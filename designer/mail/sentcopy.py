@@ -548,10 +548,14 @@ def append_due_copies(limit=200):
              .order_by(SentCopy.id).limit(limit))
     ids = list(db.session.scalars(query))
     connections = _Connections()
+    stored = 0
     try:
-        return sum(append_copy(copy_id, connections) == "done" for copy_id in ids)
+        for copy_id in ids:
+            with suppress(LookupError):  # its mailbox was removed meanwhile
+                stored += append_copy(copy_id, connections) == "done"
     finally:
         connections.close()
+    return stored
 
 
 # Reading the state ------------------------------------------------------------------

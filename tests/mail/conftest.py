@@ -201,6 +201,17 @@ class Dovecot:
                 self.process.wait(timeout=5)
         self.output.close()
 
+    def log_size(self):
+        return (self.root / "dovecot.log").stat().st_size
+
+    def log_since(self, offset):
+        """What Dovecot logged after ``offset`` (from ``log_size``), once it has settled."""
+        path = self.root / "dovecot.log"
+        sizes = []
+        wait_for(lambda: sizes.append(path.stat().st_size) or sizes[-1:] == sizes[-2:-1],
+                 timeout=3, interval=0.2)
+        return path.read_bytes()[offset:].decode(errors="replace")
+
     # Reading back and cleaning up, as the user would in their mail program.
 
     @contextlib.contextmanager

@@ -1,8 +1,7 @@
 """Copies of sent mail in the sender's own mailbox: a real Dovecot, a real SMTP server.
 
-Until delivery calls ``record_copy`` itself, ``sent`` does it with the bytes
-the SMTP server received (``record_copy`` returns the existing copy once
-delivery does it, so these tests hold either way).
+Mail goes out through the real ``deliver_batch``, which keeps the exact bytes
+it sent (``record_copy``); ``append_due_copies`` then stores them in Dovecot.
 """
 
 import imaplib
@@ -33,7 +32,8 @@ def sent(welcome, people, smtp_server):
     assert mail.deliver_batch([message.id])["sent"] == 1
     db.session.refresh(message)
     raw = smtp_server.handler.received[-1].original_content
-    return message, sentcopy.record_copy(message, raw), raw
+    copy = db.session.scalar(db.select(SentCopy).where(SentCopy.message_id == message.id))
+    return message, copy, raw
 
 
 def make_due(copy):
@@ -54,7 +54,8 @@ def test_the_exact_bytes_sent_land_in_the_folder_flagged_sent(smtp_app, smtp_ser
                                                               people, imap):
     link(people.admin, imap)
     message, copy, raw = sent(welcome, people, smtp_server)
-    assert copy.state == "pending" and copy.raw == raw
+    assert copy.state == "pending" and copy.raw == raw  # kept by delivery, not sent to IMAP yet
+    assert sentcopy.record_copy(message, b"again") == copy  # one copy per message
 
     assert sentcopy.append_due_copies() == 1
 
@@ -98,6 +99,24 @@ def test_a_refused_login_never_fails_or_repeats_the_send(smtp_app, smtp_server, 
     assert message.state == "sent"
     assert len(smtp_server.handler.received) == 1
     assert sentcopy.copy_state(message)["attempts"] == 2
+
+
+def test_one_login_per_mailbox_per_run(smtp_app, smtp_server, welcome, people, imap):
+    link(people.admin, imap, password="not-the-password")
+    _, first, _ = sent(welcome, people, smtp_server)
+    _, second, _ = sent(welcome, people, smtp_server)
+    offset = imap.log_size()
+    assert sentcopy.append_due_copies() == 0
+    assert imap.log_since(offset).count("auth failed") == 1  # not once per copy
+    for copy in (first, second):
+        db.session.refresh(copy)
+        assert copy.attempts == 1 and "AUTHENTICATIONFAILED" in copy.last_error
+
+    link(people.admin, imap)
+    offset = imap.log_size()
+    assert sentcopy.append_due_copies() == 2
+    assert imap.log_since(offset).count("Login: user=<ada>") == 1
+    assert len(imap.messages("ada", "Sent Items")) == 2
 
 
 def test_retries_back_off_then_give_up_and_saving_revives_them(smtp_app, smtp_server, welcome,
@@ -256,7 +275,7 @@ def test_settings_page_needs_a_login(client, mailbox_pages, people):
 
 def test_settings_page_saves_tests_and_removes(client, mailbox_pages, people, imap):
     log_in(client, "ada@example.com", "secret")
-    page = client.get("/settings/mailbox").get_data(as_text=True)
+    page = " ".join(client.get("/settings/mailbox").get_data(as_text=True).split())
     assert "appears in its Sent folder" in page and "Stored encrypted" in page
     assert 'name="csrf_token"' in page
 
@@ -275,6 +294,10 @@ def test_settings_page_saves_tests_and_removes(client, mailbox_pages, people, im
     assert response.status_code == 200
     assert "the connection test failed" in page and "Connection refused" in page
 
+    response = post(client, form(imap, action="test", host="imap.nowhere.invalid"))
+    assert response.status_code == 200
+    assert "the connection test failed" in response.get_data(as_text=True)
+
     response = post(client, form(imap, host="not a host!"))
     assert response.status_code == 400 and "is not a host name" in response.get_data(as_text=True)
 
@@ -290,3 +313,21 @@ def test_settings_page_saves_tests_and_removes(client, mailbox_pages, people, im
 def test_settings_page_refuses_a_post_without_csrf_token(client, mailbox_pages, people, imap):
     log_in(client, "ada@example.com", "secret")
     assert client.post("/settings/mailbox", data=form(imap)).status_code == 400
+
+
+def test_list_answers_with_quotes_literals_and_modified_utf7():
+    data = [b'(\\HasNoChildren \\Sent) "/" "Sent Items"',
+            (b'(\\HasNoChildren) "." {13}', b'Verzonden "x"'), b"",
+            b'(\\Noselect) NIL Archief',
+            b'(\\Sent) "/" "&AMk-l&AOk-ments envoy&AOk-s &- co"',
+            b'(\\HasNoChildren) "/" "Quote \\"d\\""']
+    assert sentcopy._parse_list(data) == [
+        sentcopy.Folder("Sent Items", frozenset({"\\hasnochildren", "\\sent"})),
+        sentcopy.Folder('Verzonden "x"', frozenset({"\\hasnochildren"})),
+        sentcopy.Folder("Archief", frozenset({"\\noselect"})),
+        sentcopy.Folder("Éléments envoyés & co", frozenset({"\\sent"})),
+        sentcopy.Folder('Quote "d"', frozenset({"\\hasnochildren"})),
+    ]
+    for name in ("Éléments envoyés & co", "送信済み", "Sent"):
+        assert sentcopy._from_imap_utf7(sentcopy._to_imap_utf7(name)) == name
+    assert sentcopy._to_imap_utf7("Éléments envoyés & co") == "&AMk-l&AOk-ments envoy&AOk-s &- co"
