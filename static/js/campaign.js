@@ -32,6 +32,8 @@
     var box = document.getElementById("progress");
     if (!box) return;
     var url = box.getAttribute("data-progress-url");
+    var stateBadge = document.getElementById("campaign-state");
+    var initialState = stateBadge ? stateBadge.textContent.trim() : "";
     function set(id, value) {
       var el = document.getElementById(id);
       if (el) el.textContent = String(value);
@@ -46,7 +48,10 @@
           set("count-queued", p.queued);
           set("count-failed", p.failed);
           set("count-suppressed", p.suppressed);
-          set("campaign-state", p.state);
+          if (initialState && p.state !== initialState) {
+            window.location.reload();  // the actions that make sense have changed
+            return;
+          }
           if (p.state === "sending" || p.state === "scheduled") setTimeout(poll, 1000);
         }).catch(function () { setTimeout(poll, 3000); });
     }
