@@ -21,6 +21,12 @@ DEFAULT_LEASE_SECONDS = 120
 DEFAULT_BATCH_SIZE = 200
 #: Upper bound for retries of a message after 4xx answers or network errors.
 DEFAULT_MAX_ATTEMPTS = 8
+#: First retry delay after a 4xx answer or a network error; doubles with each attempt.
+DEFAULT_RETRY_BASE_SECONDS = 30
+#: Seconds between runs of the lease reaper and retry dispatcher (the scheduler).
+DEFAULT_REAP_INTERVAL = 15
+#: A queued message whose job has not run after this long is queued again.
+DEFAULT_STALE_ENQUEUE_SECONDS = 120
 
 ENV_SETTINGS = (
     "DATABASE_URL",
@@ -29,6 +35,15 @@ ENV_SETTINGS = (
     "PUBLIC_URL",
     "SMTP_URL",
     "SMTP_CATCHER_PORT",
+)
+#: Numeric sending settings that may also come from the environment (tuning, benches).
+NUMERIC_ENV_SETTINGS = (
+    "LEASE_SECONDS",
+    "BATCH_SIZE",
+    "MAX_ATTEMPTS",
+    "RETRY_BASE_SECONDS",
+    "REAP_INTERVAL",
+    "STALE_ENQUEUE_SECONDS",
 )
 
 
@@ -44,6 +59,9 @@ def load_config(app, test_config=None):
         LEASE_SECONDS=DEFAULT_LEASE_SECONDS,
         BATCH_SIZE=DEFAULT_BATCH_SIZE,
         MAX_ATTEMPTS=DEFAULT_MAX_ATTEMPTS,
+        RETRY_BASE_SECONDS=DEFAULT_RETRY_BASE_SECONDS,
+        REAP_INTERVAL=DEFAULT_REAP_INTERVAL,
+        STALE_ENQUEUE_SECONDS=DEFAULT_STALE_ENQUEUE_SECONDS,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=60 * 1024 * 1024,
@@ -53,6 +71,9 @@ def load_config(app, test_config=None):
     for name in ENV_SETTINGS:
         if os.environ.get(name):
             app.config[name] = os.environ[name]
+    for name in NUMERIC_ENV_SETTINGS:
+        if os.environ.get(name):
+            app.config[name] = _number(name, os.environ[name])
     if test_config:
         app.config.update(test_config)
     _apply_defaults(app.config, instance)
@@ -73,6 +94,17 @@ def _apply_defaults(config, instance):
         config["SMTP_URL"] = f"smtp://127.0.0.1:{config['SMTP_CATCHER_PORT']}"
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance)
+
+
+def _number(name, raw):
+    """A positive number from the environment (int when it is whole)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number (got {raw!r})") from None
+    if not value > 0:
+        raise ValueError(f"{name} must be greater than 0 (got {raw!r})")
+    return int(value) if value.is_integer() else value
 
 
 def _sqlalchemy_url(url):

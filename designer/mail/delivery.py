@@ -1,14 +1,21 @@
 """Delivery: render, build and send the messages of one claimed batch.
 
-Called by the ``send_messages`` job with ids only. Each message is merged
-from its ledger row (template version, record, sender, locale), sent over
-one reused SMTP connection and its outcome recorded at once.
+Called by the ``send_messages`` job with ids only. The batch is loaded at
+once: the claimed rows with their template versions, senders and
+campaigns in one query, the contact records with their organisations in
+another, and each sender, server, DKIM key and mailbox looked up once
+(``BatchContext``). Each message is then merged from its ledger row, sent
+over one reused SMTP connection per server, and its outcome committed
+before the next one goes out, so the only message of a worker that can be
+sent without its record is the one on the wire.
 """
 
+import hashlib
 import time
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from designer import settings
 from designer.crypto import SecretUnreadable
@@ -16,11 +23,12 @@ from designer.extensions import db
 from designer.mail import dkim, ledger, sentcopy, servers
 from designer.mail.mime import build_mime, new_message_id
 from designer.mail.models import Message
-from designer.mail.sender import resolve_sender
+from designer.mail.sender import resolve_sender, sending_policy
 from designer.mail.servers import RateLimiter
 from designer.mail.transport import PermanentFailure, SmtpTransport, TemporaryFailure
 from designer.records import RecordNotFound, get_record, merge_data
-from designer.templating import MergeError, build_context, render_email
+from designer.records.models import Contact, Organisation
+from designer.templating import MergeError, TemplateVersion, build_context, render_email
 from designer.templating.render import renderer_for
 from designer.tracking.links import signer_for
 
@@ -45,34 +53,113 @@ def _campaigns():
     return lifecycle, queries, suppression
 
 
-def message_context(message, sender):
+class BatchContext:
+    """What the messages of a batch share, each looked up once: the From policy and the
+    resolved senders, the company, the records, servers, DKIM keys and mailboxes.
+
+    ``preload`` fetches the contact records of many messages in one query.
+    A context without preloading behaves exactly like separate lookups.
+    """
+
+    def __init__(self):
+        self._policy = None
+        self._company = None
+        self._senders = {}
+        self._records = {}
+        self._servers = {}
+        self._dkim = {}
+        self._mailboxes = {}
+
+    def preload(self, messages):
+        ids = {m.record_id for m in messages if m.record_module == "contact"}
+        if not ids:
+            return
+        query = db.select(Contact).where(Contact.id.in_(ids)).options(
+            selectinload(Contact.organisation).selectinload(Organisation.owner))
+        for contact in db.session.scalars(query):
+            self._records[("contact", contact.id)] = contact
+
+    def sender(self, user):
+        key = user.id if user is not None else None
+        if key not in self._senders:
+            if self._policy is None:
+                self._policy = sending_policy()
+            self._senders[key] = resolve_sender(user, self._policy)
+        return self._senders[key]
+
+    def company(self):
+        if self._company is None:
+            self._company = settings.company()
+        return self._company
+
+    def record(self, module, record_id):
+        key = (module, record_id)
+        if key not in self._records:
+            self._records[key] = get_record(module, record_id)
+        return self._records[key]
+
+    def server(self, user):
+        """The user's outgoing server row (None: ``SMTP_URL``)."""
+        key = user.id if user is not None else None
+        if key not in self._servers:
+            self._servers[key] = servers.server_for(user)
+        return self._servers[key]
+
+    def signs(self, address):
+        """Whether mail from ``address`` has a DKIM key to be signed with."""
+        if address not in self._dkim:
+            self._dkim[address] = dkim.key_for(address) is not None
+        return self._dkim[address]
+
+    def keeps_copies(self, user):
+        """Whether ``user`` has a mailbox that keeps copies of what they send."""
+        key = user.id if user is not None else None
+        if key not in self._mailboxes:
+            self._mailboxes[key] = sentcopy.mailbox_for(user) is not None
+        return self._mailboxes[key]
+
+
+def message_context(message, sender, context=None):
     """The merge data of one ledger row: its record, sender, company and locale."""
-    record = get_record(message.record_module, message.record_id)
+    context = context or BatchContext()
+    record = context.record(message.record_module, message.record_id)
     return build_context(
         merge_data(message.record_module, record),
         sender=sender.merge,
-        company=settings.company(),
+        company=context.company(),
         locale=message.locale,
         currency=getattr(record, "currency", None),
     )
 
 
-def build_message(message, *, tracking=True, eight_bit=False):
+def _tracking_allowed(message, data, context):
+    """Not for recipients whose language or country has tracking switched off."""
+    from designer.tracking.policy import tracking_allowed, tracking_policy
+
+    if not hasattr(context, "tracking_policy"):
+        context.tracking_policy = tracking_policy()
+    country = (data.get("organisation") or {}).get("country", "")
+    return tracking_allowed(message.locale, country, context.tracking_policy)
+
+
+def build_message(message, *, tracking=True, eight_bit=False, context=None):
     """Merge and serialise one ledger row; raises ``MergeError`` / ``RecordNotFound``."""
-    sender = resolve_sender(message.sender)
-    data = message_context(message, sender)
+    context = context or BatchContext()
+    sender = context.sender(message.sender)
+    data = message_context(message, sender, context)
     suppression = _campaigns()[2]
     data["unsubscribe_url"] = suppression.unsubscribe_url(message.token)
     version = message.template_version
     campaign = message.campaign
     tracking = tracking and version.template.tracking and (campaign is None or campaign.tracking)
+    tracking = tracking and _tracking_allowed(message, data, context)
     headers = suppression.unsubscribe_headers(message.token, sender.address) if campaign else None
     links = None
     if tracking:
         links = signer_for(current_app).urls(message.token, len(version.links or ()))
     pixel = pixel_url(message.token) if tracking else None
     rendered = render_email(version, data, tracked_links=links, pixel_url=pixel)
-    message_id = message.message_id or new_message_id(sender.address)
+    message_id = message.message_id or stable_message_id(message, sender.address)
     raw = build_mime(
         rendered,
         sender=sender,
@@ -82,9 +169,54 @@ def build_message(message, *, tracking=True, eight_bit=False):
         extra_headers=headers,
         eight_bit=eight_bit,
     )
-    raw = dkim.sign_if_configured(raw, sender.address)
+    if context.signs(sender.address):
+        raw = dkim.sign_if_configured(raw, sender.address)
     message.subject = rendered.subject[:1000]
     return Built(message_id=message_id, data=raw, envelope_from=sender.envelope_from)
+
+
+def load_batch(ids):
+    """The ledger rows ``ids`` (in that order) with what building them needs, and the
+    ``BatchContext`` that holds their records."""
+    query = db.select(Message).where(Message.id.in_(ids)).options(
+        selectinload(Message.template_version).joinedload(TemplateVersion.template),
+        selectinload(Message.sender), selectinload(Message.campaign))
+    found = {m.id: m for m in db.session.scalars(query)}
+    messages = [found[i] for i in dict.fromkeys(ids) if i in found]
+    context = BatchContext()
+    context.preload(messages)
+    return messages, context
+
+
+def build_batch(ids, *, eight_bit=False, tracking=True):
+    """``(message, Built)`` for each of the rows ``ids`` that can be built (benches, exports)."""
+    messages, context = load_batch(ids)
+    built = []
+    for message in messages:
+        try:
+            built.append((message, build_message(message, tracking=tracking,
+                                                 eight_bit=eight_bit, context=context)))
+        except (MergeError, RecordNotFound):
+            continue
+    return built
+
+
+def stable_message_id(message, address):
+    """The Message-ID of a ledger row, the same however often it is built.
+
+    A message sent again because its worker died before recording it (the one
+    duplicate the ledger allows) then carries the Message-ID of the first copy,
+    so receivers can tell it is one message. Derived from the row's token (which
+    the message already carries in its links), on the sender's domain; a message
+    not saved (a preview) gets a fresh one.
+    """
+    fresh = new_message_id(address)
+    if message.id is None or not message.token:
+        return fresh
+    domain = fresh.rpartition("@")[2].rstrip(">")
+    digest = hashlib.blake2b(message.token.encode(), digest_size=15,
+                             person=b"message-id").hexdigest()
+    return f"<{digest}.{message.id}@{domain}>"
 
 
 def link_target(message, index):
@@ -104,38 +236,70 @@ def deliver_batch(ids):
 
     Messages go through their sender's server (one reused connection per
     server in the batch); a server that cannot be reached sends its
-    messages back to the queue for a later attempt.
+    messages back to the queue for a later attempt. The lease on the rows
+    not yet done is renewed as the batch goes; a row whose lease was lost is
+    left alone (the reaper gives it to another worker).
     """
-    claimed = ledger.claim(ids)
-    outcome = {"sent": 0, "failed": 0, "retry": 0, "skipped": len(ids) - len(claimed),
+    lease = ledger.claim_lease(ids)
+    outcome = {"sent": 0, "failed": 0, "retry": 0, "skipped": len(ids) - len(lease.ids),
                "suppressed": 0, "released": 0}
+    if not lease.ids:
+        return outcome
     lifecycle, queries, _ = _campaigns()
-    routes, gate = {}, CampaignGate(queries.campaign_states)
-    messages = [db.session.get(Message, message_id) for message_id in claimed]
-    suppressed = queries.suppressed_among([m.recipient_email for m in messages if m.campaign_id])
+    routes, gate = {}, CampaignGate(_fresh(queries.campaign_states))
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    # The batch's rows, versions and records stay loaded while it runs.
+    session.expire_on_commit = False
+    campaign_ids = set()
     try:
-        for message in messages:
-            if message.campaign_id and not gate.sending(message.campaign_id):
-                ledger.release(message)
-                outcome["released"] += 1
-                continue
-            if message.campaign_id and message.recipient_email.lower() in suppressed:
-                ledger.mark_suppressed(message, "address is on the suppression list")
-                outcome["suppressed"] += 1
-                continue
-            route = _route(routes, message.sender)
-            if isinstance(route, Exception):
-                ledger.mark_retry(message, route)
-                outcome["retry"] += 1
-                continue
-            route.limiter.wait()
-            outcome[deliver_one(message, route.transport)] += 1
+        messages, context = load_batch(lease.ids)
+        campaign_ids = {m.campaign_id for m in messages if m.campaign_id}
+        suppressed = queries.suppressed_among([m.recipient_email for m in messages
+                                               if m.campaign_id])
+        db.session.commit()  # nothing is held open while the batch goes out
+        with ledger.Recorder() as recorder:
+            for position, message in enumerate(messages):
+                lease.renew_if_due(lambda position=position: [m.id for m in messages[position:]])
+                if not lease.holds(message.id):
+                    outcome["skipped"] += 1
+                    continue
+                if message.campaign_id and not gate.sending(message.campaign_id):
+                    ledger.release(message, recorder)
+                    outcome["released"] += 1
+                    continue
+                if message.campaign_id and message.recipient_email.lower() in suppressed:
+                    ledger.mark_suppressed(message, "address is on the suppression list",
+                                           recorder)
+                    outcome["suppressed"] += 1
+                    continue
+                route = _route(routes, context.server(message.sender))
+                if isinstance(route, Exception):
+                    ledger.mark_retry(message, route, recorder)
+                    outcome["retry"] += 1
+                    continue
+                route.limiter.wait()
+                outcome[deliver_one(message, route.transport, context, recorder)] += 1
     finally:
         for route in routes.values():
             if not isinstance(route, Exception):
                 route.transport.close()
-    lifecycle.finish_done_campaigns(m.campaign_id for m in messages if m.campaign_id)
+        session.expire_on_commit = expire_on_commit
+        db.session.expire_all()
+    lifecycle.finish_done_campaigns(campaign_ids)
     return outcome
+
+
+def _fresh(lookup):
+    """``lookup`` run in a transaction of its own, not left open afterwards."""
+
+    def run():
+        try:
+            return lookup()
+        finally:
+            db.session.commit()
+
+    return run
 
 
 class CampaignGate:
@@ -159,9 +323,8 @@ class Route:
     limiter: RateLimiter
 
 
-def _route(routes, user):
-    """The connected route for ``user``'s server (or the error connecting to it)."""
-    server = servers.server_for(user)
+def _route(routes, server):
+    """The connected route to ``server`` (None: ``SMTP_URL``), or the error connecting to it."""
     key = f"server-{server.id}" if server is not None else "env"
     if key not in routes:
         routes[key] = _connect(server, key)
@@ -177,26 +340,39 @@ def _connect(server, key):
     return Route(transport, RateLimiter(key, server.rate_limit if server else 0))
 
 
-def deliver_one(message, transport):
-    """Send one claimed message and record what happened; return the outcome name."""
+def deliver_one(message, transport, context=None, recorder=None):
+    """Send one claimed message and record what happened; return the outcome name.
+
+    With a ``recorder`` the outcome may still be on its way to the database when
+    this returns; the next message goes on the wire only once it is committed.
+    So a worker killed at any moment has at most one message sent and not
+    recorded, left in ``sending`` for the reaper: the one possible duplicate.
+    """
+    context = context or BatchContext()
     try:
-        built = build_message(message, eight_bit=transport.eight_bit)
+        built = build_message(message, eight_bit=transport.eight_bit, context=context)
     except (MergeError, RecordNotFound) as exc:
-        ledger.mark_failed(message, f"cannot merge the template: {exc}")
+        ledger.mark_failed(message, f"cannot merge the template: {exc}", recorder)
         return "failed"
     except (SecretUnreadable, dkim.DkimUnusable) as exc:
         ledger.mark_retry(message, f"DKIM key cannot be used ({exc}); "
-                                   "enter it again under Settings → DKIM")
+                                   "enter it again under Settings → DKIM", recorder)
         return "retry"
     message.message_id = built.message_id
+    if recorder is not None:
+        # The envelope may go ahead (nothing is delivered without the message); the
+        # message itself waits until the one before it is recorded.
+        transport.prepare(built.envelope_from, message.recipient_email)
+        recorder.wait()
     try:
         reply = transport.send(built.envelope_from, message.recipient_email, built.data)
     except TemporaryFailure as exc:
-        ledger.mark_retry(message, exc)
+        ledger.mark_retry(message, exc, recorder)
         return "retry"
     except PermanentFailure as exc:
-        ledger.mark_failed(message, exc)
+        ledger.mark_failed(message, exc, recorder)
         return "failed"
-    ledger.mark_sent(message, built.message_id, reply)
-    sentcopy.record_copy(message, built.data)  # appended to the sender's mailbox on its own
+    ledger.mark_sent(message, built.message_id, reply, recorder)
+    if context.keeps_copies(message.sender):
+        sentcopy.record_copy(message, built.data)  # appended to the sender's mailbox on its own
     return "sent"

@@ -1,11 +1,16 @@
-"""The bench scripts run and end with their RESULT line (tiny N: figures are not asserted)."""
+"""The bench scripts run and end with their RESULT line (tiny N: figures are not asserted,
+except that the chaos bench must keep the honest promise)."""
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+SMTP_SINK = Path("/usr/sbin/smtp-sink")
 
 
 def run_bench(name, *args):
@@ -18,3 +23,37 @@ def run_bench(name, *args):
 def test_render_bench_prints_its_result_line():
     last = run_bench("render.py", "--n", "300")
     assert re.fullmatch(r"RESULT messages_per_s=\d+ ratio_to_floor=\d+\.\d+", last), last
+
+
+def bench_env(redis_url):
+    """Where the sending benches make their own database and Redis: the test run's servers
+    (a fresh PostgreSQL database beside TEST_DATABASE_URL, else SQLite; Redis db 15)."""
+    base = redis_url.split("?")[0]
+    if base.startswith("unix://"):
+        redis = f"{base}?db=15"
+    else:
+        redis = base.rsplit("/", 1)[0] + "/15" if base.count("/") > 2 else f"{base}/15"
+    args = ["--redis-url", redis]
+    database = os.environ.get("TEST_DATABASE_URL")
+    if database:
+        args += ["--postgres-url", database.rsplit("/", 1)[0] + "/postgres"]
+    else:
+        args.append("--sqlite")
+    return args
+
+
+@pytest.mark.skipif(not SMTP_SINK.exists(), reason="Postfix's smtp-sink is missing "
+                    "(apt install postfix)")
+def test_send_bench_prints_its_result_line(redis_url):
+    last = run_bench("send.py", "--n", "300", *bench_env(redis_url))
+    assert re.fullmatch(r"RESULT messages_per_s=\d+ ratio_to_raw=\d+\.\d+", last), last
+
+
+def test_chaos_bench_loses_nothing(redis_url):
+    last = run_bench("chaos.py", "--n", "300", *bench_env(redis_url))
+    found = re.fullmatch(r"RESULT lost=(\d+) duplicates=(\d+) kills=(\d+) "
+                         r"dropped_after_data=(\d+)", last)
+    assert found, last
+    lost, duplicates, kills, dropped = map(int, found.groups())
+    assert lost == 0, last
+    assert kills == 5 and duplicates <= kills + dropped, last

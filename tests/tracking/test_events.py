@@ -95,3 +95,20 @@ def test_organisation_page_shows_raw_and_human_opens(client, sent, people):
     assert 'class="num human-open-count"' in page
     message_page = ada.get(f"/messages/{sent.id}").text
     assert "opened 2 times (1 likely human)" in message_page
+
+
+def test_tracking_off_for_a_language_inserts_no_pixel_and_keeps_links(smtp_app, smtp_server,
+                                                                       welcome, people):
+    from designer.tracking.policy import set_tracking_policy
+
+    set_tracking_policy(off_languages=["nl"])
+    dutch = mail.queue_message(welcome, module="contact", record=people.jan,
+                               sender_user=people.admin, enqueue=False)
+    english = mail.queue_message(welcome, module="contact", record=people.emma,
+                                 sender_user=people.admin, enqueue=False)
+    mail.deliver_batch([dutch.id, english.id])
+    by_address = {m["To"].addresses[0].addr_spec: m.get_body(("html",)).get_content()
+                  for m in smtp_server.handler.messages()}
+    assert "/o/" not in by_address["jan@devries.example"]
+    assert 'href="https://example.com/start"' in by_address["jan@devries.example"]
+    assert f"/o/{english.token}.gif" in by_address["emma@devries.example"]
