@@ -22,6 +22,8 @@ import time
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
+from designer.processes import descendants
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -56,25 +58,6 @@ def env_options(args):
 
 def _exit_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
-
-
-def descendants(pid):
-    """Process ids of every live descendant of ``pid`` (from /proc)."""
-    children = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def free_port():

@@ -7,6 +7,7 @@ outright.
 """
 
 import ctypes
+import os
 import signal
 import subprocess
 from contextlib import suppress
@@ -38,3 +39,22 @@ def stop_child(process, timeout=STOP_TIMEOUT):
             process.kill()
             process.wait()
     return process.returncode
+
+
+def descendants(pid):
+    """Process ids of every live descendant of ``pid`` (from /proc)."""
+    children = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found

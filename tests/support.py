@@ -64,27 +64,6 @@ def wait_for(predicate, timeout=10.0, interval=0.05):
     return False
 
 
-def descendants(pid):
-    """Process ids of every live descendant of ``pid`` (read from /proc)."""
-    children = {}
-    for stat in os.listdir("/proc"):
-        if not stat.isdigit():
-            continue
-        try:
-            with open(f"/proc/{stat}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(stat))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as handle:

@@ -5,7 +5,9 @@ import signal
 from pathlib import Path
 
 import pytest
-from support import ServedProduct, alive, descendants, wait_for
+from support import ServedProduct, alive, wait_for
+
+from designer.processes import descendants
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
