@@ -20,6 +20,7 @@ def reap_and_dispatch():
         try:
             return {
                 "campaigns_started": campaigns.start_due_campaigns(),
+                "campaigns_requeued": campaigns.finish_interrupted_queuing(),
                 "requeued": mail.requeue_expired_leases(),
                 "dispatched": mail.dispatch_due(),
             }

@@ -8,6 +8,9 @@ go); resuming queues exactly the messages not yet sent; cancelling leaves
 the ledger as it is and marks the unsent messages cancelled.
 """
 
+from datetime import timedelta
+
+from flask import current_app
 from sqlalchemy import func, update
 from sqlalchemy.orm import selectinload
 
@@ -23,6 +26,8 @@ from designer.records.models import Contact
 from designer.templating import choose_locale, version_for
 
 INSERT_CHUNK = 1000
+#: A start still writing its ledger after this long is taken to have crashed.
+QUEUING_STALE_SECONDS = 300
 
 
 class CampaignError(ValueError):
@@ -106,15 +111,43 @@ def cancel(campaign):
 
 
 def queue_recipients(campaign):
-    """Write the campaign's ledger rows (idempotent) and queue them; return how many."""
+    """Write the campaign's ledger rows (idempotent) and queue them; return how many.
+
+    Rows are written and queued a chunk at a time, so workers start on the
+    first chunk while the rest is still being written. A row committed but
+    not queued (a crash in between) is queued again by the dispatcher.
+    """
     rows, left_out = _recipient_rows(campaign)
-    for start_at in range(0, len(rows), INSERT_CHUNK):
-        db.session.execute(_insert_ignoring_duplicates(rows[start_at : start_at + INSERT_CHUNK]))
     campaign.suppressed_count = left_out
     db.session.commit()
-    ids = _ids(campaign, "queued")
-    ledger.enqueue_ids(ids)
-    return len(ids)
+    statement = _insert_ignoring_duplicates()  # compiled once, run with row lists
+    queued = 0
+    for chunk in _chunks(rows):
+        if not chunk:
+            continue
+        db.session.execute(statement, chunk)
+        db.session.commit()
+        ids = _queued_ids(campaign, [row["dedupe_key"] for row in chunk])
+        ledger.enqueue_ids(ids)
+        queued += len(ids)
+    campaign.queued_at = utcnow()
+    db.session.commit()
+    return queued
+
+
+def _chunks(rows):
+    """The first chunk is small so that sending starts at once."""
+    first = min(INSERT_CHUNK, 2 * current_app.config["BATCH_SIZE"])
+    yield rows[:first]
+    for start_at in range(first, len(rows), INSERT_CHUNK):
+        yield rows[start_at : start_at + INSERT_CHUNK]
+
+
+def _queued_ids(campaign, dedupe_keys):
+    query = db.select(Message.id).where(Message.campaign_id == campaign.id,
+                                        Message.dedupe_key.in_(dedupe_keys),
+                                        Message.state == "queued").order_by(Message.id)
+    return list(db.session.scalars(query))
 
 
 def _recipient_rows(campaign):
@@ -157,12 +190,13 @@ def _row(campaign, contact, email, language, version, sender):
     }
 
 
-def _insert_ignoring_duplicates(rows):
+def _insert_ignoring_duplicates():
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(Message).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    table = Message.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
 def _ids(campaign, state):
@@ -172,7 +206,9 @@ def _ids(campaign, state):
 
 
 def finish_if_done(campaign):
-    """A sending campaign with nothing left to send is done."""
+    """A sending campaign whose ledger is written and has nothing left to send is done."""
+    if campaign.queued_at is None:
+        return
     left = db.session.scalar(db.select(func.count(Message.id)).where(
         Message.campaign_id == campaign.id, Message.state.in_(("queued", "sending"))))
     if left == 0:
@@ -184,6 +220,18 @@ def finish_done_campaigns(campaign_ids):
         campaign = db.session.get(Campaign, campaign_id)
         if campaign is not None and campaign.state == "sending":
             finish_if_done(campaign)
+
+
+def finish_interrupted_queuing(after_seconds=QUEUING_STALE_SECONDS):
+    """Write and queue the rest of campaigns whose start was interrupted (a crash)."""
+    stale = utcnow() - timedelta(seconds=after_seconds)
+    interrupted = db.session.scalars(db.select(Campaign).where(
+        Campaign.state.in_(("sending", "paused")), Campaign.queued_at.is_(None),
+        Campaign.started_at <= stale)).all()
+    for campaign in interrupted:
+        queue_recipients(campaign)
+        finish_if_done(campaign)
+    return len(interrupted)
 
 
 def start_due_campaigns():

@@ -36,6 +36,8 @@ class Campaign(db.Model):
     scheduled_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    #: Set once every ledger row is written; until then the campaign cannot be done.
+    queued_at: Mapped[datetime | None]
     #: Recipients left out when the campaign was queued (suppressed or without address).
     suppressed_count: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -205,7 +205,8 @@ def text_template(html):
     Links are kept as ``text <url>`` so a reader of the text part can follow them.
     """
     html = ROW_STATEMENTS.sub(r"\1<tr><td>\2</td></tr>", html)  # keep loops in their rows
-    text = get_text(html, ParserConfig(display_links=True)).strip()
+    text = get_text(html, ParserConfig(display_links=True))
+    text = "\n".join(line.rstrip() for line in text.strip().splitlines())  # layout padding
     return MARKDOWN_LINK.sub(_text_link, text) + "\n"
 
 

@@ -139,6 +139,43 @@ def test_suppression_is_checked_again_before_smtp(smtp_app, smtp_server, campaig
                                         for m in smtp_server.handler.messages()]
 
 
+def test_campaign_is_not_done_before_its_ledger_is_written(smtp_app, smtp_server, campaign,
+                                                           monkeypatch):
+    monkeypatch.setattr(campaigns.lifecycle, "INSERT_CHUNK", 2)
+    smtp_app.config["BATCH_SIZE"] = 1  # first chunk: 2 rows, then chunks of 2
+    chunks = []
+    real_enqueue = mail.ledger.enqueue_ids
+
+    def deliver_each_chunk(ids):  # a fast worker finishing each chunk before the next
+        real_enqueue(ids)
+        chunks.append(mail.deliver_batch(ids)["sent"])
+        db.session.refresh(campaign)
+        assert campaign.state == "sending"
+
+    monkeypatch.setattr(mail.ledger, "enqueue_ids", deliver_each_chunk)
+    campaigns.start(campaign)
+    db.session.refresh(campaign)
+    assert len(chunks) > 1 and sum(chunks) == dutch_count()
+    assert campaign.state == "done" and campaign.queued_at is not None
+
+
+def test_interrupted_start_is_finished_by_the_dispatcher(smtp_app, campaign, monkeypatch):
+    def crash(*args, **kwargs):
+        raise ConnectionError("killed while queuing")
+
+    monkeypatch.setattr(mail.ledger, "enqueue_ids", crash)
+    with pytest.raises(ConnectionError):
+        campaigns.start(campaign)
+    monkeypatch.undo()
+    db.session.rollback()
+    assert campaigns.finish_interrupted_queuing() == 0  # too recent: maybe still running
+    assert campaigns.finish_interrupted_queuing(after_seconds=-1) == 1
+    db.session.refresh(campaign)
+    assert campaign.queued_at is not None and len(queued_ids(campaign)) == dutch_count()
+    jobs = Queue("emails", connection=get_redis()).jobs
+    assert sum(len(job.args[0]) for job in jobs) == dutch_count()
+
+
 def test_scheduled_campaign_starts_when_due(smtp_app, campaign):
     campaigns.schedule(campaign, utcnow() + timedelta(hours=1))
     assert campaigns.start_due_campaigns() == 0
