@@ -22,10 +22,12 @@ def create_app(test_config=None):
     _init_extensions(app)
     _register_blueprints(app)
     from designer import cli, errors, security
+    from designer.tracking import fastpath
 
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)
+    fastpath.init_app(app)
     return app
 
 

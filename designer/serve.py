@@ -15,9 +15,13 @@ from contextlib import ExitStack
 
 from designer.processes import start_child, stop_child
 
-#: Web server processes and threads: one process per core, a few threads each.
+#: Web server: one gevent worker process per core (at least two), each serving many
+#: connections at once. Pages wait on the database and Redis cooperatively (psycopg 3
+#: and redis-py yield under gevent), and the open pixel's hits share their Redis writes
+#: (see ``designer.tracking.pusher``), which OS threads would serialise on the GIL.
 WEB_WORKERS = max(2, min(4, os.cpu_count() or 2))
-WEB_THREADS = 4
+WEB_WORKER_CLASS = "gevent"
+WEB_CONNECTIONS = 1000
 
 
 class Interrupted(Exception):
@@ -36,7 +40,7 @@ def web_child(host, port):
     return start_child([
         sys.executable, "-m", "gunicorn", "designer.wsgi:app",
         "--bind", f"{host}:{port}", "--workers", str(WEB_WORKERS),
-        "--threads", str(WEB_THREADS), "--worker-class", "gthread",
+        "--worker-class", WEB_WORKER_CLASS, "--worker-connections", str(WEB_CONNECTIONS),
         "--graceful-timeout", "5", "--log-level", "warning",
     ])
 

@@ -121,3 +121,11 @@ class ServedProduct:
             return self.process.wait(timeout=30)
         finally:
             self.log.close()
+
+
+def pixel_path(app, message_token):
+    """The signed pixel path of a message, as its mail carries it."""
+    from designer.tracking.links import signer_for
+
+    url = signer_for(app).pixel_url(message_token)
+    return url[url.index("/o/"):]

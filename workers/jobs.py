@@ -1,6 +1,6 @@
 """RQ job functions: ids in, the part's API called, a small summary out."""
 
-from designer import campaigns, mail
+from designer import campaigns, mail, tracking
 from designer.extensions import db
 from workers.context import job_context
 
@@ -24,6 +24,15 @@ def reap_and_dispatch():
                 "requeued": mail.requeue_expired_leases(),
                 "dispatched": mail.dispatch_due(),
             }
+        finally:
+            db.session.remove()
+
+
+def flush_tracking():
+    """Write the buffered opens and clicks to their events and counters."""
+    with job_context():
+        try:
+            return {"counted": tracking.flush()}
         finally:
             db.session.remove()
 

@@ -11,7 +11,9 @@ from designer.broker import get_redis
 EMAILS = "emails"
 PDF = "pdf"
 PERIODIC = "periodic"
-ALL = (EMAILS, PDF, PERIODIC)
+#: In the order a worker takes jobs: the short housekeeping jobs first, so they
+#: are not kept waiting behind the batches of a large campaign.
+ALL = (PERIODIC, EMAILS, PDF)
 
 
 def get_queue(name, connection=None):

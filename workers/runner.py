@@ -17,7 +17,7 @@ REAP_INTERVAL = 15
 
 
 class DesignerWorker(Worker):
-    """RQ's forking worker, except for e-mail batches, which run in the worker itself.
+    """RQ's forking worker, except for e-mail batches and tracking flushes, run in the worker.
 
     Other jobs (PDF renders, housekeeping) still get a work horse of their own, so
     one that crashes or leaks cannot take the worker with it. An e-mail batch is
@@ -29,7 +29,7 @@ class DesignerWorker(Worker):
     """
 
     def execute_job(self, job, queue):
-        if job.func_name != SEND_MESSAGES:
+        if job.func_name not in IN_PROCESS:
             return super().execute_job(job, queue)
         execution = self.prepare_execution(job)
         self.perform_job(job, queue, execution)
@@ -37,12 +37,19 @@ class DesignerWorker(Worker):
         return None
 
     def get_heartbeat_ttl(self, job, working_time=0.0):
-        if job.func_name == SEND_MESSAGES:
+        if job.func_name in IN_PROCESS:
             return SimpleWorker.get_heartbeat_ttl(self, job, working_time)
         return super().get_heartbeat_ttl(job, working_time)
 
 
-SEND_MESSAGES = f"{jobs.send_messages.__module__}.{jobs.send_messages.__name__}"
+def _name(function):
+    return f"{function.__module__}.{function.__name__}"
+
+
+#: Jobs run in the worker itself: database, Redis and SMTP work that stays warm.
+IN_PROCESS = {_name(jobs.send_messages), _name(jobs.flush_tracking)}
+#: Seconds between flushes of the buffered opens and clicks.
+FLUSH_INTERVAL = 2
 
 
 def run_worker(app, burst=False, log_level="INFO"):
@@ -65,5 +72,6 @@ def run_scheduler(app, log_level="INFO"):
         scheduler = CronScheduler(connection=get_redis(), logging_level=level)
         interval = app.config.get("REAP_INTERVAL") or REAP_INTERVAL
         scheduler.register(jobs.reap_and_dispatch, PERIODIC, interval=interval)
+        scheduler.register(jobs.flush_tracking, PERIODIC, interval=FLUSH_INTERVAL)
         scheduler.register(jobs.append_sent_copies, PERIODIC, interval=30, job_timeout=600)
         scheduler.start()

@@ -15,7 +15,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from designer import campaigns, mail, templating
+from designer import campaigns, mail, templating, tracking
 from designer.auth import protect
 from designer.campaigns.audience import FIELDS, SPECIAL
 from designer.campaigns.models import Campaign, Segment, Suppression
@@ -99,12 +99,14 @@ def _report(campaign):
 
 
 @bp.route("/campaigns/<int:campaign_id>/report")
+@tracking.fresh_counts
 def report(campaign_id):
     campaign = _campaign_or_404(campaign_id)
     return render_template("campaigns/report.html", campaign=campaign, **_report(campaign))
 
 
 @bp.route("/campaigns/<int:campaign_id>/report.csv")
+@tracking.fresh_counts
 def report_csv(campaign_id):
     campaign = _campaign_or_404(campaign_id)
     filename = f"campaign-{campaign.id}-outcomes.csv"
@@ -113,6 +115,7 @@ def report_csv(campaign_id):
 
 
 @bp.route("/api/campaigns/<int:campaign_id>/report")
+@tracking.fresh_counts
 def api_report(campaign_id):
     campaign = _campaign_or_404(campaign_id)
     body = _report(campaign)

@@ -12,7 +12,6 @@ from designer.mail.ledger import (
     dispatch_due,
     new_message,
     queue_message,
-    record_open,
     requeue_expired_leases,
 )
 from designer.mail.models import Message, OutboxMessage
@@ -34,7 +33,6 @@ __all__ = [
     "messages_for_organisation",
     "new_message",
     "queue_message",
-    "record_open",
     "requeue_expired_leases",
     "resolve_sender",
 ]

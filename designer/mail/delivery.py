@@ -43,7 +43,7 @@ class Built:
 
 
 def pixel_url(token):
-    return f"{current_app.config['PUBLIC_URL']}/o/{token}.gif"
+    return signer_for(current_app).pixel_url(token)
 
 
 def _campaigns():

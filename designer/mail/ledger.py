@@ -380,20 +380,3 @@ def dispatch_due():
     if ids:
         enqueue_ids(ids)
     return len(ids)
-
-
-def record_open(token):
-    """Count one open of the message with ``token``; False when no message has it."""
-    now = utcnow()
-    result = db.session.execute(
-        update(Message)
-        .where(Message.token == token)
-        .values(
-            open_count=Message.open_count + 1,
-            first_opened_at=db.func.coalesce(Message.first_opened_at, now),
-            last_opened_at=now,
-        ),
-        execution_options={"synchronize_session": False},
-    )
-    db.session.commit()
-    return result.rowcount == 1

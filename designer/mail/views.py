@@ -82,6 +82,7 @@ def _message_or_404(message_id):
 
 
 @bp.route("/messages/<int:message_id>")
+@tracking.fresh_counts
 def message_page(message_id):
     """One message: who, what, its state and history, and its sent copy."""
     message = _message_or_404(message_id)
@@ -103,6 +104,7 @@ def message_html(message_id):
 
 
 @bp.route("/api/messages/<int:message_id>")
+@tracking.fresh_counts
 def api_message(message_id):
     message = _message_or_404(message_id)
     body = message_json(message)

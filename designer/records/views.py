@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify, render_template
 
-from designer import mail, records
+from designer import mail, records, tracking
 from designer.auth import protect, require_role
 from designer.records.merge import merge_data
 
@@ -16,6 +16,7 @@ def organisations():
 
 
 @bp.route("/organisations/<int:organisation_id>")
+@tracking.fresh_counts
 def organisation(organisation_id):
     org = records.get_record("organisation", organisation_id)
     messages = mail.messages_for_organisation(org.id, [c.id for c in org.contacts])
@@ -23,6 +24,7 @@ def organisation(organisation_id):
 
 
 @bp.route("/contacts/<int:contact_id>")
+@tracking.fresh_counts
 def contact(contact_id):
     person = records.get_record("contact", contact_id)
     return render_template("records/contact.html", contact=person,

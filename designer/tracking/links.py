@@ -1,10 +1,14 @@
-"""Tracked links: ``/c/<token>`` names a message and a link index, signed.
+"""Signed tracking URLs: ``/c/<token>`` for links, ``/o/<token>.gif`` for the pixel.
+
+A click token names a message and a link index, signed.
 
 The token is ``<message token>.<index>.<signature>``; the signature is a
 keyed BLAKE2b MAC (a single C call, cheap enough for every link of every
 message) of the first two parts with the app's secret, so a changed byte
 makes it worthless. The redirect only ever goes to the URL stored for that link
 in the message's template version — never to a URL taken from the request.
+The pixel token is ``<message token>.<signature>`` with a MAC of its own kind,
+so the open endpoint can drop forged hits without touching the database.
 """
 
 import hashlib
@@ -19,6 +23,11 @@ def _signature(secret, message_token, index):
                            person=b"designer-click").hexdigest()
 
 
+def _open_signature(secret, message_token):
+    return hashlib.blake2b(message_token.encode(), key=secret, digest_size=SIGNATURE_BYTES,
+                           person=b"designer-open").hexdigest()
+
+
 class LinkSigner:
     """Builds and checks click tokens with one app secret."""
 
@@ -26,6 +35,7 @@ class LinkSigner:
         secret = secret.encode() if isinstance(secret, str) else secret
         self.secret = hashlib.sha256(secret).digest()  # BLAKE2b keys are at most 64 bytes
         self.base = f"{public_url.rstrip('/')}/c/"
+        self.pixel_base = f"{public_url.rstrip('/')}/o/"
 
     def url(self, message_token, index):
         return f"{self.base}{message_token}.{index}.{_signature(self.secret, message_token, index)}"
@@ -42,6 +52,19 @@ class LinkSigner:
         if not hmac.compare_digest(expected, parts[2]):
             return None
         return parts[0], int(parts[1])
+
+
+    def pixel_url(self, message_token):
+        signature = _open_signature(self.secret, message_token)
+        return f"{self.pixel_base}{message_token}.{signature}.gif"
+
+    def parse_pixel(self, token):
+        """Return the message token of a pixel token, or None when it is not ours."""
+        message_token, _, signature = (token or "").partition(".")
+        if not message_token or len(message_token) > 64:
+            return None
+        expected = _open_signature(self.secret, message_token)
+        return message_token if hmac.compare_digest(expected, signature) else None
 
 
 def signer_for(app):

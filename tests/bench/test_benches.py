@@ -57,3 +57,12 @@ def test_chaos_bench_loses_nothing(redis_url):
     lost, duplicates, kills, dropped = map(int, found.groups())
     assert lost == 0, last
     assert kills == 5 and duplicates <= kills + dropped, last
+
+
+@pytest.mark.skipif(not Path("/usr/bin/wrk").exists(), reason="wrk is not installed")
+def test_pixel_bench_counts_every_hit(redis_url):
+    last = run_bench("pixel.py", "--n", "2000", *bench_env(redis_url))
+    found = re.fullmatch(r"RESULT hits_per_s=\d+ p50_ms=[\d.]+ p99_ms=[\d.]+ lost=(-?\d+) "
+                         r"ratio_to_bare=[\d.]+", last)
+    assert found, last
+    assert found.group(1) == "0", last

@@ -257,6 +257,7 @@ def test_tag_and_opened_campaign_filters(smtp_app, smtp_server, campaign):
     mail.deliver_batch(ids)
     opened = db.session.get(Message, ids[0])
     tracking.record_open(opened.token)
+    tracking.flush()
     rule = {"field": "opened_campaign", "value": campaign.id}
     assert campaigns.audience_count([rule]) == 1
     not_opened = campaigns.audience_count([{"field": "not_opened_campaign", "value": campaign.id},

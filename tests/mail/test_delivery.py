@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from support import pixel_path
 
 from designer import mail
 from designer.clock import utcnow
@@ -26,7 +27,7 @@ def test_sent_message_carries_merged_values_and_is_recorded(smtp_app, smtp_serve
     assert received["To"].addresses[0].addr_spec == "jan@devries.example"
     html = " ".join(received.get_body(("html",)).get_content().split())
     assert "Hello Jan of Bakkerij De Vries," in html
-    assert f"/o/{message.token}.gif" in html
+    assert pixel_path(smtp_app, message.token) in html
     db.session.refresh(message)
     assert message.state == "sent" and message.message_id == received["Message-ID"]
     assert message.smtp_reply.startswith("250")

@@ -1,0 +1,171 @@
+"""Render merged template HTML to PDF bytes, fetching nothing, within time and size limits.
+
+All URLs go through ``AssetFetcher`` (``data:`` URIs and stored assets only).
+
+Time limit: a watchdog thread, started per render, waits ``timeout`` seconds
+and then raises an exception *inside the rendering thread* with CPython's
+``PyThreadState_SetAsyncExc``. WeasyPrint is pure Python between short calls
+into Pango, Pillow and zlib, so the exception lands within milliseconds;
+because WeasyPrint swallows any exception while drawing an SVG image, the
+watchdog repeats it every ``RETRY_SECONDS`` until the render has stopped.
+Unlike ``signal.setitimer`` this works on any thread (threaded dev server,
+gthread workers, RQ, tests) and leaves the process's ``SIGALRM`` /
+``ITIMER_REAL`` alone, which RQ uses for its own job timeout; unlike a child
+process it costs one short-lived thread (well under a millisecond) and the
+asset lookup keeps using the caller's database session. Neither a signal nor
+this can stop a single long call inside C code; such calls are bounded by the
+input (resources are capped by the fetcher) and, as a last resort, by the
+job's or worker's own timeout.
+
+Size limit: the PDF is written into a buffer that refuses to grow past
+``max_bytes``, so an oversized document stops while it is being written.
+"""
+
+import ctypes
+import io
+import threading
+
+import weasyprint
+from weasyprint.text.fonts import FontConfiguration
+
+from designer.pdf.fetcher import AssetFetcher
+
+#: Base URL for relative asset paths when the app's public URL is not given.
+#: ``.invalid`` never resolves; nothing is fetched from it anyway.
+FALLBACK_BASE_URL = "http://designer.invalid/"
+#: After the deadline the watchdog interrupts again this often until the render stops.
+RETRY_SECONDS = 0.2
+MEGABYTE = 1024 * 1024
+
+_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+
+
+class PdfRenderError(Exception):
+    """The PDF could not be made; ``str()`` is a message for the template's author."""
+
+
+class _Timeout(BaseException):
+    """Raised in the rendering thread at the deadline (not an ``Exception``: not swallowed)."""
+
+
+class _TooLarge(BaseException):
+    """Raised while writing once the PDF passes its size limit."""
+
+
+class _CappedBuffer(io.BytesIO):
+    """A byte buffer that raises ``_TooLarge`` instead of growing past ``limit``."""
+
+    def __init__(self, limit):
+        super().__init__()
+        self.limit = limit
+
+    def write(self, data):
+        if self.tell() + len(data) > self.limit:
+            raise _TooLarge
+        return super().write(data)
+
+
+class _Watchdog:
+    """Interrupts the thread that created it once ``seconds`` have passed, until stopped."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.target = threading.get_ident()
+        self.expired = False
+        self._stopped = False
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+
+    def start(self):
+        threading.Thread(target=self._watch, name="pdf-deadline", daemon=True).start()
+
+    def _watch(self):
+        delay = self.seconds
+        while not self._done.wait(delay):
+            with self._lock:
+                if self._done.is_set():
+                    return
+                self.expired = True
+                _set_async_exc(ctypes.c_ulong(self.target), ctypes.py_object(_Timeout))
+            delay = RETRY_SECONDS
+
+    def stop(self):
+        """Stop interrupting and drop an interruption not yet delivered.
+
+        Once ``_done`` is set under the lock no new interruption can be made,
+        so clearing the pending one there leaves none behind.
+        """
+        while not self._stopped:
+            try:
+                with self._lock:
+                    self._done.set()
+                    _set_async_exc(ctypes.c_ulong(self.target), None)
+                    self._stopped = True
+            except _Timeout:
+                continue
+
+
+def call_with_deadline(seconds, function, *args):
+    """``function(*args)``, interrupted after ``seconds``: then ``TimeoutError``."""
+    watchdog = _Watchdog(seconds)
+    result = None
+    try:
+        watchdog.start()
+        result = function(*args)
+    except _Timeout:
+        pass
+    finally:
+        watchdog.stop()
+    if watchdog.expired:
+        raise TimeoutError(f"took longer than {seconds:g} s")
+    return result
+
+
+def base_url_for(public_url):
+    """The base URL relative references (``/assets/1/logo.png``) are resolved against."""
+    return public_url.rstrip("/") + "/" if public_url else FALLBACK_BASE_URL
+
+
+def _write(html, stylesheets, fetcher, base_url, max_bytes):
+    """Lay out and write the PDF into a capped buffer; return its bytes."""
+    font_config = FontConfiguration()
+    css = [weasyprint.CSS(string=source, base_url=base_url, url_fetcher=fetcher,
+                          font_config=font_config) for source in stylesheets]
+    document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+    output = _CappedBuffer(max_bytes)
+    document.write_pdf(output, stylesheets=css, font_config=font_config)
+    return output.getvalue()
+
+
+def render_pdf(html, *, lookup=None, public_url="", stylesheets=(), timeout=20.0,
+               max_bytes=50 * MEGABYTE, refused=None):
+    """PDF bytes of merged template ``html``, loading only ``data:`` URIs and stored assets.
+
+    ``lookup(asset_id) -> (bytes, content_type) | None`` reads stored assets
+    (``fetcher.stored_asset`` for the app's database; ``None``: no assets);
+    ``public_url`` is the app's ``PUBLIC_URL``. ``stylesheets`` are extra CSS
+    sources (strings). URLs that were not loaded are appended to the list
+    ``refused`` when one is given. Raises ``PdfRenderError`` when rendering
+    takes longer than ``timeout`` seconds, the PDF would exceed ``max_bytes``
+    or WeasyPrint fails.
+    """
+    if not all(isinstance(source, str) for source in stylesheets):
+        raise TypeError("stylesheets must be CSS source strings")
+    base_url = base_url_for(public_url)
+    fetcher = AssetFetcher(lookup, public_url=public_url, base_url=base_url)
+    try:
+        return call_with_deadline(timeout, _write, html, stylesheets, fetcher, base_url,
+                                  max_bytes)
+    except TimeoutError:
+        raise PdfRenderError(
+            f"The PDF took longer than {timeout:g} seconds to render. Make the template "
+            "lighter: fewer pages, smaller tables, smaller images.") from None
+    except _TooLarge:
+        raise PdfRenderError(
+            f"The PDF would be larger than {max_bytes / MEGABYTE:g} MB. Use fewer or "
+            "smaller images, or fewer pages.") from None
+    except Exception as error:
+        raise PdfRenderError(f"The PDF could not be rendered: {error}") from error
+    finally:
+        if refused is not None:
+            refused.extend(fetcher.refused)

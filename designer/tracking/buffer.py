@@ -1,0 +1,178 @@
+"""The hit buffer: opens and clicks go to a Redis list in the request, to the database in batches.
+
+A pixel or click request does one ``RPUSH`` and no database work, so a burst
+of hits never queues up on a hot message row or a table lock. ``flush()``
+(run every few seconds by the scheduler, and before a page shows counts)
+moves the list aside with ``RENAME``, writes its hits as events and adds them
+to the messages' counters — one ``UPDATE`` per message per batch — then
+trims what it wrote. Every hit carries a random key that is unique in the
+events table, and counters are raised only for events actually inserted, so
+a flush interrupted at any point (a killed process, a lost connection) is
+simply run again: no hit is lost and none is counted twice.
+"""
+
+import json
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+
+from flask import current_app
+from redis.exceptions import ResponseError
+from sqlalchemy import DateTime, Integer, bindparam, case, func, update
+
+from designer.broker import get_redis
+from designer.extensions import db
+from designer.mail.models import Message
+from designer.tracking.classify import classify, reduce_address
+from designer.tracking.models import TrackingEvent
+from designer.tracking.pusher import HitPusher
+
+PENDING = "designer:tracking:hits"
+FLUSHING = "designer:tracking:hits:flushing"
+LOCK = "designer:tracking:flush-lock"
+LOCK_MS = 60_000
+CHUNK = 5_000
+#: Rounds of "take what is pending" per flush, so a flush ends under steady load.
+ROUNDS = 4
+
+
+def push(kind, message_token, hit, link_index=None, app=None):
+    """Buffer one hit (``kind`` "open" or "click") of the message with ``message_token``.
+
+    Returns once the hit is in Redis (True), or False when Redis could not take it.
+    """
+    record = [secrets.token_hex(8), kind, message_token, link_index, time.time(),
+              hit.method, hit.client_ip, hit.user_agent[:500]]
+    return pusher_for(app or current_app).push(json.dumps(record, separators=(",", ":")))
+
+
+def pusher_for(app):
+    """The app's ``HitPusher`` (one writer thread per process)."""
+    pusher = app.extensions.get("hit_pusher")
+    if pusher is None:
+        pusher = app.extensions["hit_pusher"] = HitPusher(app.extensions["redis"], PENDING)
+    return pusher
+
+
+def pending():
+    """Hits buffered and not yet written."""
+    redis = get_redis()
+    return redis.llen(PENDING) + redis.llen(FLUSHING)
+
+
+def flush():
+    """Write buffered hits as events and counters; return how many were counted."""
+    redis = get_redis()
+    owner = uuid.uuid4().hex
+    if not redis.set(LOCK, owner, nx=True, px=LOCK_MS):
+        return 0
+    try:
+        return sum(_flush_round(redis) for _ in range(ROUNDS))
+    finally:
+        if redis.get(LOCK) == owner.encode():
+            redis.delete(LOCK)
+
+
+def _flush_round(redis):
+    if not redis.exists(FLUSHING):
+        try:
+            redis.rename(PENDING, FLUSHING)
+        except ResponseError:  # nothing pending
+            return 0
+    counted = 0
+    while items := redis.lrange(FLUSHING, 0, CHUNK - 1):
+        counted += _store(items)
+        redis.ltrim(FLUSHING, len(items), -1)
+        redis.pexpire(LOCK, LOCK_MS)
+    return counted
+
+
+def _store(items):
+    hits = [json.loads(item) for item in items]
+    messages = _messages({hit[2] for hit in hits})
+    rows = [_event_row(hit, messages[hit[2]]) for hit in hits if hit[2] in messages]
+    if not rows:
+        return 0
+    inserted = db.session.execute(_insert_events(), rows).all()
+    if inserted:
+        db.session.execute(_counter_update(), _counters(inserted))
+    db.session.commit()
+    return len(inserted)
+
+
+def _messages(tokens):
+    query = db.select(Message.token, Message.id, Message.sent_at).where(
+        Message.token.in_(tokens))
+    return {token: (message_id, sent_at) for token, message_id, sent_at
+            in db.session.execute(query)}
+
+
+def _event_row(hit, message):
+    key, kind, _, link_index, at, method, client_ip, user_agent = hit
+    message_id, sent_at = message
+    at = datetime.fromtimestamp(at, UTC).replace(tzinfo=None)
+    since = (at - sent_at).total_seconds() if sent_at else None
+    return {
+        "hit_key": key, "message_id": message_id, "kind": kind, "link_index": link_index,
+        "at": at, "user_agent": user_agent, "client_network": reduce_address(client_ip),
+        "classification": classify(method=method, user_agent=user_agent, client_ip=client_ip,
+                                   seconds_after_send=since),
+    }
+
+
+def _insert_events():
+    table = TrackingEvent.__table__
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return (insert(table).on_conflict_do_nothing(index_elements=["hit_key"])
+            .returning(table.c.message_id, table.c.kind, table.c.classification, table.c.at))
+
+
+def _counters(inserted):
+    """One parameter set per message: how much to add, first and last open."""
+    totals = {}
+    for message_id, kind, classification, at in inserted:
+        entry = totals.setdefault(message_id, {
+            "mid": message_id, "opens": 0, "human_opens": 0, "clicks": 0, "human_clicks": 0,
+            "first": None, "last": None})
+        human = classification == "human"
+        if kind == "open":
+            entry["opens"] += 1
+            entry["human_opens"] += human
+            entry["first"] = min(entry["first"] or at, at)
+            entry["last"] = max(entry["last"] or at, at)
+        else:
+            entry["clicks"] += 1
+            entry["human_clicks"] += human
+    return sorted(totals.values(), key=lambda entry: entry["mid"])
+
+
+def _counter_update():
+    messages = Message.__table__
+    column = messages.c
+    first, last = bindparam("first", type_=DateTime), bindparam("last", type_=DateTime)
+
+    def add(name, param):
+        return getattr(column, name) + bindparam(param, type_=Integer)
+
+    return update(messages).where(column.id == bindparam("mid", type_=Integer)).values(
+        open_count=add("open_count", "opens"),
+        human_open_count=add("human_open_count", "human_opens"),
+        click_count=add("click_count", "clicks"),
+        human_click_count=add("human_click_count", "human_clicks"),
+        first_opened_at=case((column.first_opened_at.is_(None), first),
+                             (first < column.first_opened_at, first),
+                             else_=column.first_opened_at),
+        last_opened_at=case((column.last_opened_at.is_(None), last),
+                            (last > column.last_opened_at, last),
+                            else_=column.last_opened_at),
+    )
+
+
+def count_now():
+    """Flush, then return how many events are stored (for checks and benchmarks)."""
+    flush()
+    return db.session.scalar(db.select(func.count(TrackingEvent.id)))
