@@ -51,6 +51,7 @@ def _register_blueprints(app):
     from designer.campaigns.views import public as unsubscribe_bp
     from designer.mail.admin_views import api as sending_api_bp
     from designer.mail.admin_views import bp as sending_bp
+    from designer.mail.bounce_views import bp as bounces_bp
     from designer.mail.dkim_views import bp as dkim_bp
     from designer.mail.mailbox_views import bp as mailbox_bp
     from designer.mail.views import bp as mail_bp
@@ -59,8 +60,8 @@ def _register_blueprints(app):
     from designer.templating.views import bp as templating_bp
     from designer.tracking.views import bp as tracking_bp
 
-    blueprints = (assets_bp, auth_bp, campaigns_bp, unsubscribe_bp, dkim_bp, health.bp,
-                  mailbox_bp, mail_bp,
+    blueprints = (assets_bp, auth_bp, bounces_bp, campaigns_bp, unsubscribe_bp, dkim_bp,
+                  health.bp, mailbox_bp, mail_bp,
                   records_bp, sending_bp, sending_api_bp, settings_bp, templating_bp,
                   tracking_bp)
     for bp in blueprints:

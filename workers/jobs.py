@@ -1,5 +1,7 @@
 """RQ job functions: ids in, the part's API called, a small summary out."""
 
+import logging
+
 from designer import campaigns, mail, tracking
 from designer.extensions import db
 from workers.context import job_context
@@ -44,5 +46,19 @@ def append_sent_copies():
     with job_context():
         try:
             return {"appended": sentcopy.append_due_copies()}
+        finally:
+            db.session.remove()
+
+
+def poll_bounces():
+    """Read the bounce mailbox: record each bounce, suppress dead addresses."""
+    from designer.mail import bounces, sentcopy
+
+    with job_context():
+        try:
+            return bounces.poll()
+        except sentcopy.MailboxError as exc:  # shown on Settings → Bounces when read by hand
+            logging.getLogger(__name__).warning("bounce mailbox not read: %s", exc)
+            return {"error": str(exc)}
         finally:
             db.session.remove()

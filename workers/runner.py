@@ -73,5 +73,6 @@ def run_scheduler(app, log_level="INFO"):
         interval = app.config.get("REAP_INTERVAL") or REAP_INTERVAL
         scheduler.register(jobs.reap_and_dispatch, PERIODIC, interval=interval)
         scheduler.register(jobs.flush_tracking, PERIODIC, interval=FLUSH_INTERVAL)
+        scheduler.register(jobs.poll_bounces, PERIODIC, interval=60, job_timeout=600)
         scheduler.register(jobs.append_sent_copies, PERIODIC, interval=30, job_timeout=600)
         scheduler.start()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from designer import settings
 from designer.crypto import SecretUnreadable
 from designer.extensions import db
-from designer.mail import dkim, ledger, sentcopy, servers
+from designer.mail import bounces, dkim, ledger, sentcopy, servers
 from designer.mail.mime import build_mime, new_message_id
 from designer.mail.models import Message
 from designer.mail.sender import resolve_sender, sending_policy
@@ -69,6 +69,7 @@ class BatchContext:
         self._servers = {}
         self._dkim = {}
         self._mailboxes = {}
+        self._verp = None
 
     def preload(self, messages):
         ids = {m.record_id for m in messages if m.record_module == "contact"}
@@ -110,6 +111,13 @@ class BatchContext:
         if address not in self._dkim:
             self._dkim[address] = dkim.key_for(address) is not None
         return self._dkim[address]
+
+    def verp(self):
+        """Whether envelope senders name their message (a bounce mailbox is set up)."""
+        if self._verp is None:
+            with db.session.no_autoflush:  # the row being built must not be written here
+                self._verp = bounces.configured()
+        return self._verp
 
     def keeps_copies(self, user):
         """Whether ``user`` has a mailbox that keeps copies of what they send."""
@@ -172,7 +180,10 @@ def build_message(message, *, tracking=True, eight_bit=False, context=None):
     if context.signs(sender.address):
         raw = dkim.sign_if_configured(raw, sender.address)
     message.subject = rendered.subject[:1000]
-    return Built(message_id=message_id, data=raw, envelope_from=sender.envelope_from)
+    envelope_from = sender.envelope_from
+    if context.verp():
+        envelope_from = bounces.verp_address(envelope_from, message.id)
+    return Built(message_id=message_id, data=raw, envelope_from=envelope_from)
 
 
 def load_batch(ids):
@@ -370,7 +381,11 @@ def deliver_one(message, transport, context=None, recorder=None):
         ledger.mark_retry(message, exc, recorder)
         return "retry"
     except PermanentFailure as exc:
-        ledger.mark_failed(message, exc, recorder)
+        hard = bounces.classify_reply(str(exc))
+        ledger.mark_failed(message, exc, recorder, bounce="hard" if hard else "soft")
+        if recorder is not None:
+            recorder.wait()
+        bounces.record_send_failure(message, str(exc))  # suppresses a dead address
         return "failed"
     ledger.mark_sent(message, built.message_id, reply, recorder)
     if context.keeps_copies(message.sender):

@@ -325,7 +325,7 @@ def _failure(fields):
     if not address or action not in FAILURE_ACTIONS:
         return None
     return Failure(address=address, action=action, status=status, diagnostic=diagnostic,
-                   hard=_is_hard(action, status))
+                   hard=is_hard(action, status))
 
 
 def _recipient_address(value):
@@ -376,7 +376,7 @@ def _diagnostic(value):
     return text[:MAX_DIAGNOSTIC].strip()
 
 
-def _is_hard(action, status):
+def is_hard(action, status):
     """True if the failure means the address is dead (the table above SOFT_PERMANENT)."""
     if action != "failed":
         return False
@@ -424,7 +424,7 @@ def _plain_failure(address, notice, addresses):
     diagnostic = paragraph[:MAX_DIAGNOSTIC]
     status = _status("", diagnostic)
     return Failure(address=address, action="failed", status=status, diagnostic=diagnostic,
-                   hard=_is_hard("failed", status))
+                   hard=is_hard("failed", status))
 
 
 def _paragraph_after(text, index, addresses):

@@ -326,8 +326,9 @@ def mark_sent(message, message_id, reply, recorder=None):
             sent_at=utcnow(), lease_until=None, last_error="")
 
 
-def mark_failed(message, error, recorder=None):
-    _record(message, recorder, state="failed", last_error=str(error), lease_until=None)
+def mark_failed(message, error, recorder=None, **values):
+    _record(message, recorder, state="failed", last_error=str(error), lease_until=None,
+            **values)
 
 
 def mark_retry(message, error, recorder=None):

@@ -54,6 +54,8 @@ class Message(db.Model):
     human_click_count: Mapped[int] = mapped_column(default=0)
     first_opened_at: Mapped[datetime | None]
     last_opened_at: Mapped[datetime | None]
+    #: "" (none known), "soft" or "hard": the worst bounce reported for this message.
+    bounce: Mapped[str] = mapped_column(String(4), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
@@ -142,3 +144,17 @@ class DkimKey(db.Model):
     private_key_encrypted: Mapped[str] = mapped_column(Text)
     public_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Bounce(db.Model):
+    """One reported failure to deliver: from a DSN in the bounce mailbox, or a 5xx at send."""
+
+    __tablename__ = "bounces"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    kind: Mapped[str] = mapped_column(String(4))  #: "hard" or "soft"
+    status: Mapped[str] = mapped_column(String(20), default="")
+    diagnostic: Mapped[str] = mapped_column(String(500), default="")
+    source: Mapped[str] = mapped_column(String(4), default="dsn")  #: "dsn" or "smtp"
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

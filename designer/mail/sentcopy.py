@@ -100,6 +100,21 @@ def link_mailbox(user, *, host, port, security, username, password, sent_folder=
     return mailbox
 
 
+def validate_mailbox_fields(host, port, security, username, folder=""):
+    """Checked IMAP fields ``{host, port, security, username, sent_folder}``, or ``ValueError``."""
+    return _validated(host, port, security, username, folder)
+
+
+def close(conn):
+    """Log out of an IMAP connection, ignoring a connection already gone."""
+    _close(conn)
+
+
+def mailbox_arg(name):
+    """A folder name as an IMAP command argument (modified UTF-7, quoted)."""
+    return _mailbox_arg(name)
+
+
 def _validated(host, port, security, username, sent_folder):
     host = (host or "").strip().strip("[]")
     if not _HOST.fullmatch(host):

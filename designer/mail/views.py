@@ -57,7 +57,8 @@ def outbox_html(outbox_id):
 
 def message_json(message):
     return {
-        "id": message.id, "state": message.state, "recipient": message.recipient_email,
+        "id": message.id, "state": message.state, "bounce": message.bounce or None,
+        "recipient": message.recipient_email,
         "from": message.from_address, "subject": message.subject,
         "template_version_id": message.template_version_id,
         "attempts": message.attempts, "last_error": message.last_error,

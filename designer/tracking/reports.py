@@ -24,19 +24,25 @@ def _flag(condition):
 
 
 def campaign_figures(campaign_id, unsubscribes=0):
-    """Sent, delivered, bounced, opens (unique/total, raw/human), clicks, CTR."""
+    """Sent, delivered, bounced, opens (unique/total, raw/human), clicks, CTR.
+
+    "Sent" counts every message that went to the server (accepted or refused);
+    "bounced" those refused with a 5xx or reported later by a bounce (DSN);
+    "delivered" the rest, less any other failure.
+    """
     row = db.session.execute(db.select(
-        _flag(Message.state == "sent"), _flag(Message.state == "failed"),
+        _flag(Message.state.in_(("sent", "failed"))), _flag(Message.bounce != ""),
+        _flag((Message.state == "failed") & (Message.bounce == "")),
         _flag(Message.open_count > 0), _sum(Message.open_count),
         _flag(Message.human_open_count > 0), _sum(Message.human_open_count),
         _flag(Message.click_count > 0), _sum(Message.click_count),
         _flag(Message.human_click_count > 0), _sum(Message.human_click_count),
     ).where(Message.campaign_id == campaign_id)).one()
-    sent, bounced, unique_opens, opens, unique_human, human_opens, clickers, clicks, \
-        human_clickers, human_clicks = (int(value) for value in row)
-    delivered = sent
+    sent, bounced, other_failures, unique_opens, opens, unique_human, human_opens, clickers, \
+        clicks, human_clickers, human_clicks = (int(value) for value in row)
+    delivered = sent - bounced - other_failures
     return {
-        "sent": sent + bounced, "delivered": delivered, "bounced": bounced,
+        "sent": sent, "delivered": delivered, "bounced": bounced,
         "unique_opens": unique_opens, "opens": opens,
         "unique_human_opens": unique_human, "human_opens": human_opens,
         "unique_clicks": clickers, "clicks": clicks,

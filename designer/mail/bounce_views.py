@@ -1,0 +1,73 @@
+"""Settings → Bounces (administrators only): the bounce mailbox and the soft bounce limit."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from designer.auth import protect
+from designer.extensions import db
+from designer.mail import bounces, sender, sentcopy
+from designer.mail.models import Bounce
+
+bp = Blueprint("bounces", __name__, url_prefix="/settings/bounces")
+protect(bp, role="admin")
+
+FIELDS = ("host", "port", "security", "username", "folder", "soft_threshold")
+
+
+def _page(form=None, status=200):
+    stored = bounces.bounce_settings()
+    values = {name: (form or {}).get(name, stored.get(name) or "") for name in FIELDS}
+    values["security"] = values["security"] or "tls"
+    values["port"] = values["port"] or sentcopy.DEFAULT_PORTS[values["security"]]
+    recent = db.session.scalars(db.select(Bounce).order_by(Bounce.id.desc()).limit(20)).all()
+    envelope = sender.sending_policy()["envelope_from"]
+    return render_template("mail/bounces.html", values=values, configured=bounces.configured(),
+                           security=sentcopy.SECURITY, recent=recent, envelope=envelope,
+                           example=bounces.verp_address(envelope, 42) if envelope else ""), status
+
+
+@bp.get("")
+def index():
+    return _page()
+
+
+@bp.post("")
+def save():
+    form = request.form
+    try:
+        bounces.save_bounce_settings(
+            host=form.get("host", ""), port=form.get("port", ""),
+            security=form.get("security", ""), username=form.get("username", ""),
+            password=form.get("password", ""), folder=form.get("folder", ""),
+            soft_threshold=form.get("soft_threshold", ""))
+    except ValueError as exc:
+        flash(f"Not saved: {exc}", "error")
+        return _page(form, status=400)
+    if form.get("action") == "check":
+        return _check(saved=True)
+    flash("Bounce mailbox saved. It is read every minute.", "success")
+    return redirect(url_for("bounces.index"))
+
+
+@bp.post("/check")
+def check():
+    return _check(saved=False)
+
+
+def _check(saved):
+    prefix = "Saved. " if saved else ""
+    try:
+        found = bounces.poll()
+    except sentcopy.MailboxError as exc:
+        flash(f"{prefix}The bounce mailbox cannot be read: {exc}", "error")
+    else:
+        flash(f"{prefix}Read {found['read']} new mail, {found['bounces']} bounces recorded.",
+              "success")
+    return redirect(url_for("bounces.index"))
+
+
+@bp.post("/remove")
+def remove():
+    bounces.remove_bounce_settings()
+    flash("Bounce mailbox removed: bounces are no longer read, envelope senders are plain.",
+          "success")
+    return redirect(url_for("bounces.index"))

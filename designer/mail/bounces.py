@@ -1,0 +1,241 @@
+"""Bounces: the bounce mailbox, VERP envelope senders, and what a bounce does to an address.
+
+With a bounce mailbox set up (Settings → Bounces), each message goes out with
+a VERP envelope sender — ``bounces+<message id>-<signature>@example.com``
+for the envelope sender ``bounces@example.com`` — so a bounce names its
+message even when the reporting server quotes nothing of it. A scheduled job
+reads the mailbox's unseen mail over IMAP, parses delivery status
+notifications (``designer.mail.dsn``), finds the message by its VERP address
+or else by the Message-ID quoted in the report, and records each failure:
+
+* a hard bounce (the address does not exist) suppresses the address at once;
+* a soft bounce (mailbox full, greylisted, policy block) is counted, and the
+  address is suppressed once it has soft-bounced ``soft_threshold`` times.
+
+A 5xx answer at send time is a bounce too, classified the same way by its
+enhanced status code (``550 5.1.1`` hard, ``552 5.2.2`` soft; a bare 5xx is
+hard). Each mail read is flagged ``\\Seen`` so it is read once.
+"""
+
+import hashlib
+import hmac
+import logging
+import re
+from types import SimpleNamespace
+
+from flask import current_app
+
+from designer import settings
+from designer.clock import utcnow
+from designer.crypto import encrypt
+from designer.extensions import db
+from designer.mail import dsn, sentcopy
+from designer.mail.models import Bounce, Message
+
+SETTINGS_KEY = "bounces"
+DEFAULT_SOFT_THRESHOLD = 3
+VERP = re.compile(r"^[^@+]+\+(\d{1,12})-([0-9a-f]{16})@", re.IGNORECASE)
+ENHANCED_STATUS = re.compile(r"\b([45])\.(\d{1,3})\.(\d{1,3})\b")
+#: At most this many unseen mails are read per run (the rest wait for the next).
+BATCH = 200
+log = logging.getLogger(__name__)
+
+
+# Settings --------------------------------------------------------------------------
+
+
+def bounce_settings():
+    """The stored bounce mailbox and thresholds (``{}`` fields empty when not set up)."""
+    stored = settings.get_setting(SETTINGS_KEY, {}) or {}
+    return {"host": "", "port": None, "security": "tls", "username": "",
+            "password_encrypted": "", "folder": "INBOX",
+            "soft_threshold": DEFAULT_SOFT_THRESHOLD, **stored}
+
+
+def configured():
+    return bool(bounce_settings()["host"])
+
+
+def save_bounce_settings(*, host, port, security, username, password, folder="INBOX",
+                         soft_threshold=DEFAULT_SOFT_THRESHOLD):
+    """Validate and store the bounce mailbox; an empty password keeps the stored one.
+
+    Raises ``ValueError`` with a sentence for the user when a field is not right.
+    """
+    fields = sentcopy.validate_mailbox_fields(host, port, security, username, folder or "INBOX")
+    stored = bounce_settings()
+    if not password and not stored["password_encrypted"]:
+        raise ValueError("Enter the password of the bounce mailbox: it is needed to log in.")
+    threshold = _threshold(soft_threshold)
+    settings.set_setting(SETTINGS_KEY, {
+        "host": fields["host"], "port": fields["port"], "security": fields["security"],
+        "username": fields["username"], "folder": fields["sent_folder"] or "INBOX",
+        "password_encrypted": encrypt(password) if password else stored["password_encrypted"],
+        "soft_threshold": threshold,
+    })
+
+
+def remove_bounce_settings():
+    settings.set_setting(SETTINGS_KEY, {})
+
+
+def _threshold(value):
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 100:
+        raise ValueError(f"The soft bounce limit must be a number from 1 to 100, not “{value}”.")
+    return number
+
+
+# VERP ------------------------------------------------------------------------------
+
+
+def _signature(message_id):
+    key = hashlib.sha256(current_app.config["SECRET_KEY"].encode()).digest()
+    return hashlib.blake2b(str(message_id).encode(), key=key, digest_size=8,
+                           person=b"designer-verp").hexdigest()
+
+
+def verp_address(envelope_from, message_id):
+    """``local+<id>-<signature>@domain`` for ``local@domain`` (lowercase: safe in any MTA)."""
+    local, _, domain = envelope_from.rpartition("@")
+    local = local.split("+", 1)[0]
+    return f"{local}+{message_id}-{_signature(message_id)}@{domain}"
+
+
+def message_id_from_verp(address):
+    """The message id a VERP address names, or None when it is not one of ours."""
+    found = VERP.match(address or "")
+    if not found or not hmac.compare_digest(_signature(found.group(1)), found.group(2).lower()):
+        return None
+    return int(found.group(1))
+
+
+# Recording -------------------------------------------------------------------------
+
+
+def classify_reply(reply):
+    """Whether an SMTP 5xx answer is a hard bounce, by its enhanced status code."""
+    found = ENHANCED_STATUS.search(reply or "")
+    return dsn.is_hard("failed", ".".join(found.groups()) if found else "")
+
+
+def record_bounce(message, address, *, hard, status="", diagnostic="", source="dsn"):
+    """Store one bounce, mark its message, suppress the address when it should be."""
+    from designer.campaigns import suppression
+
+    address = (address or (message.recipient_email if message else "")).strip().lower()
+    if not address:
+        return None
+    bounce = Bounce(message_id=message.id if message else None, email=address,
+                    kind="hard" if hard else "soft", status=status[:20],
+                    diagnostic=(diagnostic or "")[:500], source=source, received_at=utcnow())
+    db.session.add(bounce)
+    if message is not None and message.bounce != "hard":
+        message.bounce = bounce.kind
+    db.session.commit()
+    if hard:
+        suppression.suppress(address, "bounced", campaign_id=_campaign_of(message))
+    elif _soft_count(address) >= bounce_settings()["soft_threshold"]:
+        suppression.suppress(address, "soft-bounced", campaign_id=_campaign_of(message))
+    return bounce
+
+
+def record_send_failure(message, reply):
+    """A 5xx answer at send time: a bounce of its own, classified by the reply."""
+    status = ENHANCED_STATUS.search(reply or "")
+    return record_bounce(message, message.recipient_email, hard=classify_reply(reply),
+                         status=".".join(status.groups()) if status else "",
+                         diagnostic=reply, source="smtp")
+
+
+def _campaign_of(message):
+    return message.campaign_id if message is not None else None
+
+
+def _soft_count(address):
+    return db.session.scalar(db.select(db.func.count(Bounce.id)).where(
+        Bounce.email == address, Bounce.kind == "soft"))
+
+
+def process_report(raw):
+    """Parse one mail from the bounce mailbox and record what it reports; return how many."""
+    report = dsn.parse_bounce(raw)
+    if report is None:
+        return 0
+    message = _match(report)
+    for failure in report.recipients:
+        record_bounce(message if _same_address(message, failure) else None, failure.address,
+                      hard=failure.hard, status=failure.status, diagnostic=failure.diagnostic)
+    return len(report.recipients)
+
+
+def _match(report):
+    for address in report.to_addresses:
+        message_id = message_id_from_verp(address)
+        if message_id is not None:
+            message = db.session.get(Message, message_id)
+            if message is not None:
+                return message
+    if report.original_message_id:
+        return db.session.scalar(db.select(Message).where(
+            Message.message_id == f"<{report.original_message_id}>"))
+    return None
+
+
+def _same_address(message, failure):
+    return message is not None and message.recipient_email.lower() == failure.address
+
+
+# The mailbox -----------------------------------------------------------------------
+
+
+def _mailbox():
+    stored = bounce_settings()
+    return SimpleNamespace(host=stored["host"], port=stored["port"],
+                           security=stored["security"], username=stored["username"],
+                           password_encrypted=stored["password_encrypted"],
+                           folder=stored["folder"])
+
+
+def poll(limit=BATCH):
+    """Read the unseen mail of the bounce mailbox; ``{"read": n, "bounces": n}``.
+
+    Raises ``sentcopy.MailboxError`` (a sentence) when the mailbox cannot be read.
+    """
+    if not configured():
+        return {"read": 0, "bounces": 0}
+    mailbox = _mailbox()
+    conn = sentcopy.connect(mailbox)
+    try:
+        return _read_unseen(conn, mailbox.folder, limit)
+    finally:
+        sentcopy.close(conn)
+
+
+def _read_unseen(conn, folder, limit):
+    typ, data = conn.select(sentcopy.mailbox_arg(folder))
+    if typ != "OK":
+        raise sentcopy.MailboxError(f"the bounce mailbox has no folder “{folder}”")
+    typ, data = conn.uid("SEARCH", None, "UNSEEN")
+    uids = (data[0] or b"").split()[:limit] if typ == "OK" else []
+    read = bounces = 0
+    for uid in uids:
+        bounces += _read_one(conn, uid)
+        read += 1
+    return {"read": read, "bounces": bounces}
+
+
+def _read_one(conn, uid):
+    typ, data = conn.uid("FETCH", uid, "(BODY.PEEK[])")
+    raw = next((item[1] for item in data if isinstance(item, tuple)), b"") if typ == "OK" else b""
+    try:
+        found = process_report(raw)
+    except Exception:  # one unreadable mail must not stop the others
+        db.session.rollback()
+        log.exception("bounce mail %s could not be processed", uid)
+        found = 0
+    conn.uid("STORE", uid, "+FLAGS.SILENT", r"(\Seen)")
+    return found
