@@ -45,6 +45,7 @@ def _init_extensions(app):
 
 def _register_blueprints(app):
     from designer import health
+    from designer.assets.pages import bp as files_bp
     from designer.assets.views import bp as assets_bp
     from designer.auth.views import bp as auth_bp
     from designer.campaigns.views import bp as campaigns_bp
@@ -55,14 +56,17 @@ def _register_blueprints(app):
     from designer.mail.dkim_views import bp as dkim_bp
     from designer.mail.mailbox_views import bp as mailbox_bp
     from designer.mail.views import bp as mail_bp
+    from designer.pdf.export_views import bp as exports_bp
+    from designer.pdf.views import bp as pdf_bp
     from designer.records.views import bp as records_bp
     from designer.settings.views import bp as settings_bp
+    from designer.templating.attachment_views import bp as attachments_bp
     from designer.templating.views import bp as templating_bp
     from designer.tracking.views import bp as tracking_bp
 
     blueprints = (assets_bp, auth_bp, bounces_bp, campaigns_bp, unsubscribe_bp, dkim_bp,
-                  health.bp, mailbox_bp, mail_bp,
+                  health.bp, mailbox_bp, mail_bp, pdf_bp,
                   records_bp, sending_bp, sending_api_bp, settings_bp, templating_bp,
-                  tracking_bp)
+                  tracking_bp, attachments_bp, exports_bp, files_bp)
     for bp in blueprints:
         app.register_blueprint(bp)

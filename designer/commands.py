@@ -142,6 +142,37 @@ def send_command(template_id, record_ref, as_user):
     click.echo(message.id)
 
 
+@click.command("pdf")
+@with_appcontext
+@click.argument("template_id", type=int)
+@click.option("--record", "record_ref", required=True, help="MODULE:ID, e.g. invoice:42")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The .pdf file to write.")
+@click.option("--locale", help="Render locale (default: the recipient's language).")
+@click.option("--as", "as_user", help="User named as the sender (default: the admin).")
+def pdf_command(template_id, record_ref, output, locale, as_user):
+    """Render PDF template TEMPLATE_ID for a record; prints the file and its page count."""
+    from designer.pdf.documents import PdfFailed, render_record_pdf
+    from designer.pdf.pages import page_count
+
+    template = load_template(template_id)
+    if template.kind != "pdf":
+        raise CommandError(f"template {template_id} is not a PDF template")
+    module, record = parse_record(record_ref)
+    if module != (template.variant_of or template).module:
+        raise CommandError(f"template {template_id} is for {template.module} records, "
+                           f"not {module}")
+    try:
+        rendered = render_record_pdf(template, module, record, user=sending_user(as_user),
+                                     locale=locale)
+        with open(output, "wb") as handle:
+            handle.write(rendered.data)
+    except (PdfFailed, OSError) as exc:
+        raise CommandError(str(exc)) from exc
+    pages = page_count(rendered.data)
+    click.echo(f"{output} ({pages} page{'s' if pages != 1 else ''})")
+
+
 @click.group("field", cls=AppGroup)
 def field_group():
     """Custom merge fields of organisations and contacts."""
@@ -179,5 +210,5 @@ def thumbnails_command(output):
 
 def register(group):
     for command in (serve_command, worker_command, scheduler_command, demo_command,
-                    template_group, render_command, send_command, field_group):
+                    template_group, render_command, send_command, pdf_command, field_group):
         group.add_command(command)

@@ -62,3 +62,14 @@ def poll_bounces():
             return {"error": str(exc)}
         finally:
             db.session.remove()
+
+
+def render_export_chunk(export_id, item_ids):
+    """Render one chunk of a batch PDF export (the last chunk packs the download)."""
+    from designer.pdf import exports
+
+    with job_context():
+        try:
+            return {"rendered": exports.render_chunk(export_id, item_ids)}
+        finally:
+            db.session.remove()

@@ -5,6 +5,9 @@ Templates and PDFs may reference only these (``/assets/<id>/<name>``) and
 """
 
 import hashlib
+from urllib.parse import quote
+
+from sqlalchemy.orm import defer
 
 from designer.assets.models import Asset
 from designer.extensions import db
@@ -16,8 +19,8 @@ ALLOWED_TYPES = {
 }
 MAX_ASSET_BYTES = 5 * 1024 * 1024
 
-__all__ = ["ALLOWED_TYPES", "MAX_ASSET_BYTES", "Asset", "AssetRejected", "get_asset",
-           "store_asset"]
+__all__ = ["ALLOWED_TYPES", "MAX_ASSET_BYTES", "Asset", "AssetRejected", "asset_path",
+           "get_asset", "list_assets", "store_asset"]
 
 
 class AssetRejected(ValueError):
@@ -43,3 +46,14 @@ def store_asset(filename, content_type, data):
 
 def get_asset(asset_id):
     return db.session.get(Asset, asset_id)
+
+
+def asset_path(asset):
+    """The path the app serves ``asset`` at: ``/assets/<id>/<file name>``."""
+    return f"/assets/{asset.id}/{quote(asset.filename)}"
+
+
+def list_assets():
+    """Every stored asset, newest first (without loading their bytes twice)."""
+    query = db.select(Asset).options(defer(Asset.data)).order_by(Asset.id.desc())
+    return db.session.scalars(query).all()

@@ -26,9 +26,11 @@ from designer.mail.models import Message
 from designer.mail.sender import resolve_sender, sending_policy
 from designer.mail.servers import RateLimiter
 from designer.mail.transport import PermanentFailure, SmtpTransport, TemporaryFailure
+from designer.pdf.documents import PdfFailed, render_record_pdf
 from designer.records import RecordNotFound, get_record, merge_data
 from designer.records.models import Contact, Organisation
 from designer.templating import MergeError, TemplateVersion, build_context, render_email
+from designer.templating.attachments import attached
 from designer.templating.render import renderer_for
 from designer.tracking.links import signer_for
 
@@ -70,6 +72,7 @@ class BatchContext:
         self._dkim = {}
         self._mailboxes = {}
         self._verp = None
+        self._pdfs = {}
 
     def preload(self, messages):
         ids = {m.record_id for m in messages if m.record_module == "contact"}
@@ -119,6 +122,22 @@ class BatchContext:
                 self._verp = bounces.configured()
         return self._verp
 
+    def attachments(self, message, template):
+        """``(file name, type, bytes)`` of the PDFs attached to ``template``, rendered for
+        the message's record in its locale; each PDF once per batch for the same record."""
+        if not template.attach_pdf_ids:
+            return ()
+        record = self.record(message.record_module, message.record_id)
+        files = []
+        for pdf_template in attached(template):
+            key = (pdf_template.id, message.record_module, message.record_id, message.locale)
+            if key not in self._pdfs:
+                pdf = render_record_pdf(pdf_template, message.record_module, record,
+                                        user=message.sender, locale=message.locale)
+                self._pdfs[key] = (pdf.filename, "application/pdf", pdf.data)
+            files.append(self._pdfs[key])
+        return tuple(files)
+
     def keeps_copies(self, user):
         """Whether ``user`` has a mailbox that keeps copies of what they send."""
         key = user.id if user is not None else None
@@ -150,8 +169,9 @@ def _tracking_allowed(message, data, context):
     return tracking_allowed(message.locale, country, context.tracking_policy)
 
 
-def build_message(message, *, tracking=True, eight_bit=False, context=None):
-    """Merge and serialise one ledger row; raises ``MergeError`` / ``RecordNotFound``."""
+def build_message(message, *, tracking=True, eight_bit=False, context=None, attachments=True):
+    """Merge and serialise one ledger row; raises ``MergeError`` / ``RecordNotFound``,
+    or ``PdfFailed`` when an attached PDF cannot be rendered."""
     context = context or BatchContext()
     sender = context.sender(message.sender)
     data = message_context(message, sender, context)
@@ -168,6 +188,7 @@ def build_message(message, *, tracking=True, eight_bit=False, context=None):
     pixel = pixel_url(message.token) if tracking else None
     rendered = render_email(version, data, tracked_links=links, pixel_url=pixel)
     message_id = message.message_id or stable_message_id(message, sender.address)
+    files = context.attachments(message, version.template) if attachments else ()
     raw = build_mime(
         rendered,
         sender=sender,
@@ -175,6 +196,7 @@ def build_message(message, *, tracking=True, eight_bit=False, context=None):
         to_address=message.recipient_email,
         message_id=message_id,
         extra_headers=headers,
+        attachments=files,
         eight_bit=eight_bit,
     )
     if context.signs(sender.address):
@@ -364,6 +386,9 @@ def deliver_one(message, transport, context=None, recorder=None):
         built = build_message(message, eight_bit=transport.eight_bit, context=context)
     except (MergeError, RecordNotFound) as exc:
         ledger.mark_failed(message, f"cannot merge the template: {exc}", recorder)
+        return "failed"
+    except PdfFailed as exc:
+        ledger.mark_failed(message, f"cannot render the attached PDF: {exc}", recorder)
         return "failed"
     except (SecretUnreadable, dkim.DkimUnusable) as exc:
         ledger.mark_retry(message, f"DKIM key cannot be used ({exc}); "

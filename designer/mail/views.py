@@ -97,7 +97,7 @@ def message_html(message_id):
     """The message merged again for display (without pixel: viewing here is no open)."""
     message = _message_or_404(message_id)
     try:
-        raw = mail.build_message(message, tracking=False).data
+        raw = mail.build_message(message, tracking=False, attachments=False).data
     except (MergeError, RecordNotFound) as exc:
         abort(404, description=f"the message cannot be shown: {exc}")
     _, html, _ = _parts(raw)

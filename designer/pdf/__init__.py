@@ -6,8 +6,14 @@ read through a lookup callable, never over the network or from files), the
 time limit on a render and the size limit on its output.
 """
 
-from designer.pdf.fetcher import MAX_RESOURCE_BYTES, AssetFetcher, Refused, stored_asset
+from designer.pdf.fetcher import (
+    MAX_RESOURCE_BYTES,
+    AssetFetcher,
+    Refused,
+    prefetch_assets,
+    stored_asset,
+)
 from designer.pdf.render import PdfRenderError, render_pdf
 
-__all__ = ["MAX_RESOURCE_BYTES", "AssetFetcher", "PdfRenderError", "Refused", "render_pdf",
-           "stored_asset"]
+__all__ = ["MAX_RESOURCE_BYTES", "AssetFetcher", "PdfRenderError", "Refused", "prefetch_assets",
+           "render_pdf", "stored_asset"]

@@ -28,6 +28,10 @@ ASSET_PATH = re.compile(r"/assets/([0-9]{1,18})/[^/]+")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 #: Refused URLs are listed at most this long (``data:`` URIs can be megabytes).
 SHOWN_URL_CHARS = 120
+#: An asset reference anywhere in HTML or CSS, relative or absolute.
+ASSET_REFERENCE = re.compile(r"assets/([0-9]{1,18})/")
+#: At most this many distinct stored assets are read for one render.
+MAX_PREFETCHED_ASSETS = 200
 
 
 class Refused(ValueError):
@@ -43,6 +47,25 @@ def stored_asset(asset_id):
 
     asset = get_asset(asset_id)
     return None if asset is None else (asset.data, asset.content_type)
+
+
+def prefetch_assets(lookup, *sources):
+    """``{asset_id: (bytes, content_type) | None}`` for the assets ``sources`` name.
+
+    Called in the caller's thread before rendering, so the render reads a
+    dict and never the caller's database session. The scan is generous (any
+    ``assets/<id>/``); the fetcher still decides which URLs count as assets.
+    Assets past ``MAX_PREFETCHED_ASSETS`` are not read (and then refused).
+    """
+    if lookup is None:
+        return {}
+    found = {}
+    for source in sources:
+        for match in ASSET_REFERENCE.finditer(source or ""):
+            asset_id = int(match[1])
+            if asset_id not in found and len(found) < MAX_PREFETCHED_ASSETS:
+                found[asset_id] = lookup(asset_id)
+    return found
 
 
 def origin(url):

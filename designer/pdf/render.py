@@ -1,6 +1,9 @@
 """Render merged template HTML to PDF bytes, fetching nothing, within time and size limits.
 
 All URLs go through ``AssetFetcher`` (``data:`` URIs and stored assets only).
+The stored assets the HTML and CSS name are read through ``lookup`` *before*
+rendering, in the caller's thread (``fetcher.prefetch_assets``), so the render
+itself never touches the caller's database session and may run in any thread.
 
 Time limit: a watchdog thread, started per render, waits ``timeout`` seconds
 and then raises an exception *inside the rendering thread* with CPython's
@@ -11,24 +14,32 @@ watchdog repeats it every ``RETRY_SECONDS`` until the render has stopped.
 Unlike ``signal.setitimer`` this works on any thread (threaded dev server,
 gthread workers, RQ, tests) and leaves the process's ``SIGALRM`` /
 ``ITIMER_REAL`` alone, which RQ uses for its own job timeout; unlike a child
-process it costs one short-lived thread (well under a millisecond) and the
-asset lookup keeps using the caller's database session. Neither a signal nor
-this can stop a single long call inside C code; such calls are bounded by the
-input (resources are capped by the fetcher) and, as a last resort, by the
-job's or worker's own timeout.
+process it costs one short-lived thread (well under a millisecond). Neither
+a signal nor this can stop a single long call inside C code; such calls are
+bounded by the input (resources are capped by the fetcher) and, as a last
+resort, by the job's or worker's own timeout.
+
+Under gevent (``designer serve`` runs gunicorn with gevent workers) a patched
+``threading.Thread`` is a greenlet that would never run during a CPU-bound
+render, and the patched ``get_ident`` names a greenlet, not a thread. So the
+watchdog always uses the interpreter's own thread primitives (gevent's
+originals when it has patched them), and under gevent the render runs in a
+real OS thread of the hub's thread pool, which keeps the event loop free to
+serve other requests meanwhile.
 
 Size limit: the PDF is written into a buffer that refuses to grow past
 ``max_bytes``, so an oversized document stops while it is being written.
 """
 
+import _thread
 import ctypes
 import io
-import threading
+import sys
 
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 
-from designer.pdf.fetcher import AssetFetcher
+from designer.pdf.fetcher import AssetFetcher, prefetch_assets
 
 #: Base URL for relative asset paths when the app's public URL is not given.
 #: ``.invalid`` never resolves; nothing is fetched from it anyway.
@@ -65,25 +76,52 @@ class _CappedBuffer(io.BytesIO):
         return super().write(data)
 
 
+def gevent_patched():
+    """Whether gevent has monkey-patched ``threading`` in this process."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and monkey.is_module_patched("threading")
+
+
+def os_thread_api():
+    """``(start_new_thread, allocate_lock, get_ident)`` of real OS threads.
+
+    gevent's originals when it has patched them: the patched ones are greenlets.
+    """
+    if gevent_patched():
+        from gevent import monkey
+
+        return tuple(monkey.get_original(
+            "_thread", ["start_new_thread", "allocate_lock", "get_ident"]))
+    return _thread.start_new_thread, _thread.allocate_lock, _thread.get_ident
+
+
 class _Watchdog:
-    """Interrupts the thread that created it once ``seconds`` have passed, until stopped."""
+    """Interrupts the thread that created it once ``seconds`` have passed, until stopped.
+
+    Built on raw OS locks only (no ``threading.Event``, which gevent replaces):
+    ``_done`` is held until ``stop`` releases it, so waiting on it with a
+    timeout is the watchdog's sleep.
+    """
 
     def __init__(self, seconds):
+        self._start_thread, allocate_lock, get_ident = os_thread_api()
         self.seconds = seconds
-        self.target = threading.get_ident()
+        self.target = get_ident()
         self.expired = False
+        self._finished = False
         self._stopped = False
-        self._done = threading.Event()
-        self._lock = threading.Lock()
+        self._done = allocate_lock()
+        self._done.acquire()
+        self._lock = allocate_lock()
 
     def start(self):
-        threading.Thread(target=self._watch, name="pdf-deadline", daemon=True).start()
+        self._start_thread(self._watch, ())
 
     def _watch(self):
         delay = self.seconds
-        while not self._done.wait(delay):
+        while not self._done.acquire(timeout=delay):
             with self._lock:
-                if self._done.is_set():
+                if self._finished:
                     return
                 self.expired = True
                 _set_async_exc(ctypes.c_ulong(self.target), ctypes.py_object(_Timeout))
@@ -92,17 +130,18 @@ class _Watchdog:
     def stop(self):
         """Stop interrupting and drop an interruption not yet delivered.
 
-        Once ``_done`` is set under the lock no new interruption can be made,
-        so clearing the pending one there leaves none behind.
+        Once ``_finished`` is set under the lock no new interruption can be
+        made, so clearing the pending one there leaves none behind.
         """
         while not self._stopped:
             try:
                 with self._lock:
-                    self._done.set()
+                    self._finished = True
                     _set_async_exc(ctypes.c_ulong(self.target), None)
                     self._stopped = True
             except _Timeout:
                 continue
+        self._done.release()
 
 
 def call_with_deadline(seconds, function, *args):
@@ -119,6 +158,19 @@ def call_with_deadline(seconds, function, *args):
     if watchdog.expired:
         raise TimeoutError(f"took longer than {seconds:g} s")
     return result
+
+
+def call_in_os_thread(function, *args):
+    """``function(*args)`` in a real OS thread when gevent is active, else right here.
+
+    Under gevent the calling greenlet waits on the hub's thread pool, so other
+    greenlets keep running while ``function`` works.
+    """
+    if not gevent_patched():
+        return function(*args)
+    import gevent
+
+    return gevent.get_hub().threadpool.apply(function, args)
 
 
 def base_url_for(public_url):
@@ -142,7 +194,8 @@ def render_pdf(html, *, lookup=None, public_url="", stylesheets=(), timeout=20.0
     """PDF bytes of merged template ``html``, loading only ``data:`` URIs and stored assets.
 
     ``lookup(asset_id) -> (bytes, content_type) | None`` reads stored assets
-    (``fetcher.stored_asset`` for the app's database; ``None``: no assets);
+    (``fetcher.stored_asset`` for the app's database; ``None``: no assets); it
+    is called here, before rendering, for each asset the HTML and CSS name;
     ``public_url`` is the app's ``PUBLIC_URL``. ``stylesheets`` are extra CSS
     sources (strings). URLs that were not loaded are appended to the list
     ``refused`` when one is given. Raises ``PdfRenderError`` when rendering
@@ -152,10 +205,11 @@ def render_pdf(html, *, lookup=None, public_url="", stylesheets=(), timeout=20.0
     if not all(isinstance(source, str) for source in stylesheets):
         raise TypeError("stylesheets must be CSS source strings")
     base_url = base_url_for(public_url)
-    fetcher = AssetFetcher(lookup, public_url=public_url, base_url=base_url)
+    assets = prefetch_assets(lookup, html, *stylesheets)
+    fetcher = AssetFetcher(assets.get if lookup else None, public_url=public_url, base_url=base_url)
     try:
-        return call_with_deadline(timeout, _write, html, stylesheets, fetcher, base_url,
-                                  max_bytes)
+        return call_in_os_thread(call_with_deadline, timeout, _write, html, stylesheets,
+                                 fetcher, base_url, max_bytes)
     except TimeoutError:
         raise PdfRenderError(
             f"The PDF took longer than {timeout:g} seconds to render. Make the template "

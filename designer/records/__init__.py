@@ -33,6 +33,7 @@ __all__ = [
     "RecordNotFound",
     "User",
     "add_custom_field",
+    "documents_for_organisation",
     "get_record",
     "list_contacts",
     "list_organisations",
@@ -174,6 +175,13 @@ def _document_choice(document):
     recipient = recipient_of(document.kind, document)
     label = f"{document.number} · {document.status} · {recipient.name}"
     return Choice(document.id, label, recipient.email, document.organisation, recipient.language)
+
+
+def documents_for_organisation(organisation_id):
+    """The organisation's invoices and quotes, newest first."""
+    query = (db.select(Document).where(Document.organisation_id == organisation_id)
+             .order_by(Document.issue_date.desc(), Document.id.desc()))
+    return db.session.scalars(query).all()
 
 
 def list_contacts(limit=500):

@@ -20,7 +20,8 @@ def organisations():
 def organisation(organisation_id):
     org = records.get_record("organisation", organisation_id)
     messages = mail.messages_for_organisation(org.id, [c.id for c in org.contacts])
-    return render_template("records/organisation.html", org=org, messages=messages)
+    return render_template("records/organisation.html", org=org, messages=messages,
+                           documents=records.documents_for_organisation(org.id))
 
 
 @bp.route("/contacts/<int:contact_id>")

@@ -3,6 +3,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from designer import settings
+from designer.assets import AssetRejected, asset_path, store_asset
 from designer.auth import protect
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -22,10 +23,32 @@ def tracking():
     return render_template("settings/tracking.html", policy=tracking_policy())
 
 
+TEXT_FIELDS = ("name", "address", "email", "phone", "website", "vat_number")
+
+
 @bp.route("/company", methods=["GET", "POST"])
 def company():
     if request.method == "POST":
-        settings.set_company(request.form)
+        values = {field: request.form.get(field, "") for field in TEXT_FIELDS}
+        try:
+            values.update(_logo(request))
+        except AssetRejected as exc:
+            flash(f"Not saved: {exc}", "error")
+            return render_template("settings/company.html", company=settings.company()), 400
+        settings.set_company(values)
         flash("Company details saved.", "success")
         return redirect(url_for("settings.company"))
     return render_template("settings/company.html", company=settings.company())
+
+
+def _logo(req):
+    """``{"logo_url": …}`` for an uploaded or removed logo, else nothing."""
+    if req.form.get("remove_logo"):
+        return {"logo_url": ""}
+    upload = req.files.get("logo")
+    if not upload or not upload.filename:
+        return {}
+    if not (upload.mimetype or "").startswith("image/"):
+        raise AssetRejected(f"{upload.filename}: the logo must be an image (PNG, JPEG, SVG …)")
+    asset = store_asset(upload.filename, upload.mimetype, upload.read())
+    return {"logo_url": asset_path(asset)}

@@ -34,6 +34,10 @@ class Template(db.Model):
     variant_of_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id"), index=True)
     #: Insert the open pixel and rewrite links for click tracking.
     tracking: Mapped[bool] = mapped_column(default=True)
+    #: E-mail templates: ids of the PDF templates rendered for the same record and attached.
+    attach_pdf_ids: Mapped[list] = mapped_column(JSON, default=list)
+    #: PDF templates: size, orientation, margins (``designer.pdf.page_setup``); {} = the CSS's.
+    page_setup: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

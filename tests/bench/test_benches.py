@@ -25,6 +25,13 @@ def test_render_bench_prints_its_result_line():
     assert re.fullmatch(r"RESULT messages_per_s=\d+ ratio_to_floor=\d+\.\d+", last), last
 
 
+def test_pdf_bench_prints_its_result_line(redis_url):
+    last = run_bench("pdf.py", "--single", "2", "--long", "1", "--batch", "6",
+                     *bench_env(redis_url))
+    assert re.fullmatch(r"RESULT single_ms=\d+ long_ms=\d+ overhead=\d+\.\d+ "
+                        r"batch_pages_per_s=[\d.]+ batch_scaling=[\d.]+", last), last
+
+
 def bench_env(redis_url):
     """Where the sending benches make their own database and Redis: the test run's servers
     (a fresh PostgreSQL database beside TEST_DATABASE_URL, else SQLite; Redis db 15)."""

@@ -1,0 +1,99 @@
+"""A record's PDF: a PDF template merged for one record and rendered by WeasyPrint.
+
+The merge is the e-mail merge (the Jinja sandbox over plain dicts, money and
+dates in the render locale: the recipient's language, else the template's,
+else the user's; amounts in the record's currency). Stored assets the merged
+HTML names are read before rendering, so the render never uses the session.
+"""
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from flask import current_app
+
+from designer import settings
+from designer.pdf import page_setup
+from designer.pdf.fetcher import stored_asset
+from designer.pdf.filenames import pdf_filename
+from designer.pdf.render import PdfRenderError, render_pdf
+from designer.records import merge_data, recipient_of
+from designer.records.merge import user_data
+from designer.templating import MergeError, choose_locale, version_for
+from designer.templating.compiler import compile_source
+from designer.templating.render import build_context, renderer_for
+
+#: Longest a record's PDF may take to render, in seconds.
+RENDER_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    """A rendered PDF with its download name and the locale it was merged in."""
+
+    filename: str
+    data: bytes
+    locale: str
+
+
+class PdfFailed(Exception):
+    """A template could not be merged or rendered for a record; ``line`` names where."""
+
+    def __init__(self, message, line=None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+    def __str__(self):
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+def recipient_language(module, record):
+    """The language of the person the record is for, or ``None`` (products, …)."""
+    try:
+        return recipient_of(module, record).language or None
+    except ValueError:
+        return None
+
+
+def record_context(template, module, record, *, user, locale=None):
+    """Merge data for ``record`` with sender, company, locale and currency."""
+    language = recipient_language(module, record)
+    locale = locale or choose_locale(language, template.language, getattr(user, "language", ""))
+    return build_context(merge_data(module, record), sender=user_data(user),
+                         company=settings.company(), locale=locale,
+                         currency=getattr(record, "currency", None))
+
+
+def draft_version(template, source):
+    """An unsaved version of a PDF template (``TemplateInvalid`` when it does not compile)."""
+    compiled = compile_source(template.source_type, source, "pdf")
+    return SimpleNamespace(id=None, compiled_html=compiled.html, text_template="",
+                           text_override="", subject="", preheader="", links=[])
+
+
+def merge_html(version, data):
+    """The merged HTML of a PDF template version; ``MergeError`` names the line."""
+    return renderer_for(version).render(data, tracked_links=[]).html
+
+
+def render_record_pdf(template, module, record, *, user, locale=None, version=None):
+    """``RenderedPdf`` of ``template`` merged for ``record`` of ``module``.
+
+    ``version`` replaces the template's current one (the editor's unsaved
+    source). Raises ``PdfFailed`` (with the line when the merge failed).
+    """
+    data = record_context(template, module, record, user=user, locale=locale)
+    version = version or version_for(template, data["locale"])
+    if version is None:
+        raise PdfFailed(f"{template.name} has no saved version")
+    try:
+        html = merge_html(version, data)
+    except MergeError as exc:
+        raise PdfFailed(exc.message, exc.line) from exc
+    html = page_setup.apply(html, (template.variant_of or template).page_setup)
+    try:
+        pdf = render_pdf(html, lookup=stored_asset, public_url=current_app.config["PUBLIC_URL"],
+                         timeout=RENDER_TIMEOUT)
+    except PdfRenderError as exc:
+        raise PdfFailed(str(exc)) from exc
+    return RenderedPdf(pdf_filename(template.name, module, record), pdf, data["locale"])

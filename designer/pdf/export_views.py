@@ -1,0 +1,123 @@
+"""Batch PDF export pages: choose records, watch the progress bar, download the result."""
+
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from designer.auth import protect
+from designer.extensions import db
+from designer.pdf import exports
+from designer.pdf.filenames import content_disposition
+from designer.pdf.models import PdfExport
+from designer.records.models import Document
+from designer.templating import Template
+
+bp = Blueprint("exports", __name__)
+protect(bp)
+
+DOCUMENT_MODULES = ("invoice", "quote")
+
+
+def _export_or_404(export_id):
+    export = db.session.get(PdfExport, export_id)
+    if export is None or (export.user_id != current_user.id and current_user.role != "admin"):
+        abort(404, description=f"no export with id {export_id}")
+    return export
+
+
+def _day(value, what):
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise exports.ExportInvalid(f"the {what} date must look like 2026-11-30") from None
+
+
+def matching_documents(module, start, end, status=""):
+    """Documents of ``module`` issued from ``start`` to ``end`` (inclusive), oldest first."""
+    query = db.select(Document).where(Document.kind == module)
+    if start:
+        query = query.where(Document.issue_date >= start)
+    if end:
+        query = query.where(Document.issue_date <= end)
+    if status:
+        query = query.where(Document.status == status)
+    return db.session.scalars(query.order_by(Document.issue_date, Document.id)).all()
+
+
+@bp.route("/exports/new", methods=["GET", "POST"])
+def new():
+    form = request.values
+    module = form.get("module", "invoice")
+    if module not in DOCUMENT_MODULES:
+        module = "invoice"
+    try:
+        start, end = _day(form.get("start"), "first"), _day(form.get("end"), "last")
+    except exports.ExportInvalid as exc:
+        flash(str(exc), "error")
+        start = end = None
+    documents = matching_documents(module, start, end, form.get("status", ""))
+    if request.method == "POST" and form.get("action") == "export":
+        return _start(module, documents, form)
+    templates = db.session.scalars(db.select(Template).where(
+        Template.kind == "pdf", Template.module == module).order_by(Template.name)).all()
+    return render_template("pdf/export_new.html", module=module, modules=DOCUMENT_MODULES,
+                           documents=documents, templates=templates, form=form)
+
+
+def _start(module, documents, form):
+    chosen = form.getlist("record") or [d.id for d in documents]
+    template_id = form.get("template") or None
+    try:
+        export = exports.start_export(current_user, module, chosen,
+                                      template_id=int(template_id) if template_id else None,
+                                      packing=form.get("packing", "zip"))
+    except exports.ExportInvalid as exc:
+        flash(f"Not started: {exc}", "error")
+        return redirect(url_for("exports.new", module=module))
+    return redirect(url_for("exports.page", export_id=export.id))
+
+
+@bp.route("/exports/<int:export_id>")
+def page(export_id):
+    export = _export_or_404(export_id)
+    return render_template("pdf/export.html", export=export,
+                           progress=exports.progress(export))
+
+
+@bp.route("/exports/<int:export_id>/download")
+def download(export_id):
+    export = _export_or_404(export_id)
+    if export.state != "done" or export.result is None:
+        abort(409, description="the export is not finished yet")
+    kind = "application/zip" if export.filename.endswith(".zip") else "application/pdf"
+    return Response(export.result, mimetype=kind,
+                    headers={"Content-Disposition": content_disposition(export.filename)})
+
+
+@bp.route("/api/exports", methods=["POST"])
+def api_start():
+    body = request.get_json(silent=True) or {}
+    try:
+        export = exports.start_export(current_user, body.get("module", ""),
+                                      body.get("record_ids") or [],
+                                      template_id=body.get("template_id"),
+                                      packing=body.get("packing", "zip"))
+    except exports.ExportInvalid as exc:
+        return jsonify(error={"code": "invalid", "message": str(exc), "details": {}}), 422
+    return jsonify(exports.progress(export)), 202
+
+
+@bp.route("/api/exports/<int:export_id>")
+def api_progress(export_id):
+    return jsonify(exports.progress(_export_or_404(export_id)))

@@ -1,0 +1,53 @@
+"""PDF attachments of e-mail templates: which PDF templates go along with the mail.
+
+An e-mail template can name PDF templates of its own module (an invoice
+e-mail attaching the invoice PDF); each is rendered for the same record as
+the mail, in the mail's locale, when the message is built.
+"""
+
+from designer.extensions import db
+from designer.templating.models import Template
+
+
+class AttachmentInvalid(ValueError):
+    """The chosen PDF template cannot be attached to this e-mail template (says why)."""
+
+
+def attachable(template):
+    """The PDF templates that may be attached to ``template``: same module."""
+    return db.session.scalars(db.select(Template).where(
+        Template.kind == "pdf", Template.module == template.module).order_by(Template.name)).all()
+
+
+def set_attachments(template, pdf_template_ids):
+    """Attach these PDF templates (in this order) to the e-mail ``template``."""
+    if template.kind != "email":
+        raise AttachmentInvalid("only e-mail templates carry attachments")
+    ids = []
+    for value in pdf_template_ids:
+        pdf = db.session.get(Template, _int(value))
+        if pdf is None or pdf.kind != "pdf":
+            raise AttachmentInvalid(f"there is no PDF template with id {value}")
+        if pdf.module != template.module:
+            raise AttachmentInvalid(
+                f"“{pdf.name}” is made for {pdf.module} records, this e-mail for "
+                f"{template.module} records: both must be for the same record")
+        if pdf.id not in ids:
+            ids.append(pdf.id)
+    template.attach_pdf_ids = ids
+    db.session.commit()
+    return ids
+
+
+def attached(template):
+    """The PDF templates attached to ``template``, in order (deleted ones left out)."""
+    found = {t.id: t for t in db.session.scalars(
+        db.select(Template).where(Template.id.in_(template.attach_pdf_ids or [])))}
+    return [found[i] for i in template.attach_pdf_ids or [] if i in found]
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise AttachmentInvalid(f"“{value}” is not a template id") from None

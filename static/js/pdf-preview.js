@@ -1,0 +1,109 @@
+/* PDF editor preview: renders the unsaved source for the chosen record and shows one page
+   as a picture; errors appear with their line. */
+(function () {
+  "use strict";
+
+  var DEBOUNCE_MS = 800;
+
+  function init() {
+    var pane = document.querySelector("[data-pdf-preview-url]");
+    if (!pane) return;
+    var url = pane.getAttribute("data-pdf-preview-url");
+    var source = document.getElementById("source");
+    var record = document.getElementById("pdf-record");
+    var image = document.getElementById("pdf-page");
+    var label = document.getElementById("pdf-page-label");
+    var errorBox = document.getElementById("pdf-error");
+    var download = document.getElementById("pdf-download");
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    var csrfToken = meta ? meta.getAttribute("content") : "";
+    if (!source || !record || !image) return;
+    var page = 1;
+    var pages = 1;
+    var timer = null;
+    var sequence = 0;
+
+    function showError(message, line) {
+      if (line && window.DesignerEditor) window.DesignerEditor.setErrorLine(line, { scroll: false });
+      errorBox.textContent = (line ? "Line " + line + ": " : "") + (message || "The preview failed.");
+      errorBox.hidden = false;
+    }
+
+    function clearError() {
+      if (window.DesignerEditor) window.DesignerEditor.setErrorLine(null);
+      errorBox.textContent = "";
+      errorBox.hidden = true;
+    }
+
+    function sourceValue() {
+      return window.DesignerEditor && window.DesignerEditor.getValue
+        ? window.DesignerEditor.getValue() : source.value;
+    }
+
+    function refresh() {
+      if (timer) { clearTimeout(timer); timer = null; }
+      var mine = ++sequence;
+      var data = new FormData();
+      data.append("source", sourceValue());
+      data.append("record", record.value);
+      data.append("page", String(page));
+      pane.classList.add("is-loading");
+      fetch(url, {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken, "Accept": "application/json" }
+      })
+        .then(function (response) {
+          return response.json().then(function (body) { return { ok: response.ok, body: body }; },
+            function () { return { ok: false, body: null, status: response.status }; });
+        })
+        .then(function (result) {
+          if (mine !== sequence) return;
+          if (result.ok) {
+            clearError();
+            pages = result.body.pages;
+            page = Math.min(page, pages);
+            image.src = result.body.image;
+            image.alt = "Page " + page + " of " + pages + " of the PDF";
+            label.textContent = "Page " + page + " of " + pages;
+            return;
+          }
+          var err = result.body && result.body.error;
+          showError(err ? err.message : "The preview failed (HTTP " + result.status + ").",
+            err && err.details && err.details.line);
+        })
+        .catch(function () {
+          if (mine === sequence) showError("Could not reach the server for a preview.");
+        })
+        .then(function () { if (mine === sequence) pane.classList.remove("is-loading"); });
+    }
+
+    function schedule() {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(refresh, DEBOUNCE_MS);
+    }
+
+    function go(step) {
+      var next = Math.min(Math.max(page + step, 1), pages);
+      if (next !== page) { page = next; refresh(); }
+    }
+
+    source.addEventListener("input", schedule);
+    source.addEventListener("designer:change", schedule);
+    record.addEventListener("change", function () {
+      page = 1;
+      if (download) {
+        var parts = record.value.split(":");
+        download.href = download.href.replace(/\/records\/[^/]+\/\d+\/pdf/,
+          "/records/" + parts[0] + "/" + parts[1] + "/pdf");
+      }
+      refresh();
+    });
+    document.getElementById("pdf-prev").addEventListener("click", function () { go(-1); });
+    document.getElementById("pdf-next").addEventListener("click", function () { go(1); });
+    document.getElementById("pdf-refresh").addEventListener("click", refresh);
+    refresh();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
