@@ -27,6 +27,9 @@ DEFAULT_RETRY_BASE_SECONDS = 30
 DEFAULT_REAP_INTERVAL = 15
 #: A queued message whose job has not run after this long is queued again.
 DEFAULT_STALE_ENQUEUE_SECONDS = 120
+#: Workers lower their CPU priority by this much (``nice``): on a machine shared with
+#: the web server, background work then never holds up pages, pixels or clicks.
+DEFAULT_WORKER_NICE = 5
 
 ENV_SETTINGS = (
     "DATABASE_URL",
@@ -43,6 +46,7 @@ NUMERIC_ENV_SETTINGS = (
     "MAX_ATTEMPTS",
     "RETRY_BASE_SECONDS",
     "REAP_INTERVAL",
+    "WORKER_NICE",
     "STALE_ENQUEUE_SECONDS",
 )
 
@@ -61,6 +65,7 @@ def load_config(app, test_config=None):
         MAX_ATTEMPTS=DEFAULT_MAX_ATTEMPTS,
         RETRY_BASE_SECONDS=DEFAULT_RETRY_BASE_SECONDS,
         REAP_INTERVAL=DEFAULT_REAP_INTERVAL,
+        WORKER_NICE=DEFAULT_WORKER_NICE,
         STALE_ENQUEUE_SECONDS=DEFAULT_STALE_ENQUEUE_SECONDS,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         WTF_CSRF_TIME_LIMIT=None,
@@ -96,13 +101,17 @@ def _apply_defaults(config, instance):
         config["SECRET_KEY"] = _instance_secret(instance)
 
 
+#: Settings where 0 is meaningful (no change of priority).
+ZERO_ALLOWED = ("WORKER_NICE",)
+
+
 def _number(name, raw):
     """A positive number from the environment (int when it is whole)."""
     try:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a number (got {raw!r})") from None
-    if not value > 0:
+    if not (value > 0 or (value == 0 and name in ZERO_ALLOWED)):
         raise ValueError(f"{name} must be greater than 0 (got {raw!r})")
     return int(value) if value.is_integer() else value
 

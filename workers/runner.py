@@ -2,6 +2,7 @@
 
 import gc
 import logging
+import os
 
 from rq import SimpleWorker, Worker
 from rq.cron import CronScheduler
@@ -55,6 +56,8 @@ FLUSH_INTERVAL = 2
 def run_worker(app, burst=False, log_level="INFO"):
     """Work the e-mail, PDF and periodic queues until stopped (or empty, with ``burst``)."""
     with app.app_context():
+        if app.config.get("WORKER_NICE"):
+            os.nice(app.config["WORKER_NICE"])  # pages and pixel hits come first
         configure_mappers()
         # What exists now is never garbage: keep the collector in each forked horse off it,
         # or its first collection writes to (copies) every page of the inherited heap.

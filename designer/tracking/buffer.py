@@ -4,11 +4,11 @@ A pixel or click request does one ``RPUSH`` and no database work, so a burst
 of hits never queues up on a hot message row or a table lock. ``flush()``
 (run every few seconds by the scheduler, and before a page shows counts)
 moves the list aside with ``RENAME``, writes its hits as events and adds them
-to the messages' counters — one ``UPDATE`` per message per batch — then
-trims what it wrote. Every hit carries a random key that is unique in the
-events table, and counters are raised only for events actually inserted, so
-a flush interrupted at any point (a killed process, a lost connection) is
-simply run again: no hit is lost and none is counted twice.
+to the messages' counters — one ``UPDATE`` per message per batch, in the
+same transaction — then trims what it wrote. Every hit carries a random key
+that is unique in the events table, and hits whose key is already stored are
+left out, so a flush interrupted at any point (a killed process, a lost
+connection) is simply run again: no hit is lost and none is counted twice.
 """
 
 import json
@@ -94,11 +94,24 @@ def _store(items):
     rows = [_event_row(hit, messages[hit[2]]) for hit in hits if hit[2] in messages]
     if not rows:
         return 0
-    inserted = db.session.execute(_insert_events(), rows).all()
-    if inserted:
-        db.session.execute(_counter_update(), _counters(inserted))
+    rows = _not_stored_yet(rows)
+    if rows:
+        db.session.execute(_insert_events(), rows)  # executemany: prepared, pipelined
+        db.session.execute(_counter_update(), _counters(rows))
     db.session.commit()
-    return len(inserted)
+    return len(rows)
+
+
+def _not_stored_yet(rows):
+    """The rows whose hit is not in the events table (a repeated flush stored it before).
+
+    Only one flush runs at a time (``LOCK``), so nothing else inserts these keys
+    meanwhile; the insert still ignores a key already there.
+    """
+    keys = [row["hit_key"] for row in rows]
+    stored = set(db.session.scalars(db.select(TrackingEvent.hit_key).where(
+        TrackingEvent.hit_key.in_(keys))))
+    return [row for row in rows if row["hit_key"] not in stored]
 
 
 def _messages(tokens):
@@ -127,14 +140,15 @@ def _insert_events():
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return (insert(table).on_conflict_do_nothing(index_elements=["hit_key"])
-            .returning(table.c.message_id, table.c.kind, table.c.classification, table.c.at))
+    return insert(table).on_conflict_do_nothing(index_elements=["hit_key"])
 
 
-def _counters(inserted):
+def _counters(rows):
     """One parameter set per message: how much to add, first and last open."""
     totals = {}
-    for message_id, kind, classification, at in inserted:
+    for row in rows:
+        message_id, kind, classification, at = (row["message_id"], row["kind"],
+                                                 row["classification"], row["at"])
         entry = totals.setdefault(message_id, {
             "mid": message_id, "opens": 0, "human_opens": 0, "clicks": 0, "human_clicks": 0,
             "first": None, "last": None})

@@ -10,6 +10,7 @@
   the human count is the honest one beside it.
 """
 
+import functools
 import ipaddress
 import re
 
@@ -27,7 +28,7 @@ PREFETCH_SECONDS = 10
 
 def classify(*, method="GET", user_agent="", client_ip="", seconds_after_send=None):
     """``human``, ``privacy_proxy``, ``scanner`` or ``prefetch``."""
-    if method.upper() == "HEAD" or SCANNER_AGENTS.search(user_agent or ""):
+    if method.upper() == "HEAD" or _scanner_agent(user_agent or ""):
         return "scanner"
     if _from_apple(client_ip):
         return "privacy_proxy"
@@ -36,6 +37,12 @@ def classify(*, method="GET", user_agent="", client_ip="", seconds_after_send=No
     return "human"
 
 
+@functools.lru_cache(maxsize=4096)  # hits come in bursts from few agents and networks
+def _scanner_agent(user_agent):
+    return SCANNER_AGENTS.search(user_agent) is not None
+
+
+@functools.lru_cache(maxsize=4096)
 def _from_apple(client_ip):
     try:
         return ipaddress.ip_address(client_ip) in APPLE_NETWORK
@@ -43,6 +50,7 @@ def _from_apple(client_ip):
         return False
 
 
+@functools.lru_cache(maxsize=4096)
 def reduce_address(client_ip):
     """The client's network, not the client: IPv4 /24, IPv6 /48."""
     try:
