@@ -143,10 +143,12 @@ def record_bounce(message, address, *, hard, status="", diagnostic="", source="d
     return bounce
 
 
-def record_send_failure(message, reply):
-    """A 5xx answer at send time: a bounce of its own, classified by the reply."""
+def record_send_failure(message, reply, hard=None):
+    """A 5xx answer at send time: a bounce of its own, classified by the reply
+    (``hard``: that classification, when the caller has it already)."""
     status = ENHANCED_STATUS.search(reply or "")
-    return record_bounce(message, message.recipient_email, hard=classify_reply(reply),
+    hard = classify_reply(reply) if hard is None else hard
+    return record_bounce(message, message.recipient_email, hard=hard,
                          status=".".join(status.groups()) if status else "",
                          diagnostic=reply, source="smtp")
 

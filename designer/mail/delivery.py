@@ -410,7 +410,7 @@ def deliver_one(message, transport, context=None, recorder=None):
         ledger.mark_failed(message, exc, recorder, bounce="hard" if hard else "soft")
         if recorder is not None:
             recorder.wait()
-        bounces.record_send_failure(message, str(exc))  # suppresses a dead address
+        bounces.record_send_failure(message, str(exc), hard)  # suppresses a dead address
         return "failed"
     ledger.mark_sent(message, built.message_id, reply, recorder)
     if context.keeps_copies(message.sender):

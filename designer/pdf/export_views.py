@@ -16,6 +16,7 @@ from flask import (
 from flask_login import current_user
 
 from designer.auth import protect
+from designer.errors import error_response
 from designer.extensions import db
 from designer.pdf import exports
 from designer.pdf.filenames import content_disposition
@@ -114,7 +115,7 @@ def api_start():
                                       template_id=body.get("template_id"),
                                       packing=body.get("packing", "zip"))
     except exports.ExportInvalid as exc:
-        return jsonify(error={"code": "invalid", "message": str(exc), "details": {}}), 422
+        return error_response(422, "invalid", str(exc), as_json=True)
     return jsonify(exports.progress(export)), 202
 
 

@@ -4,6 +4,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 
 from designer import templating
 from designer.auth import protect
+from designer.errors import error_response
 from designer.templating.attachments import (
     AttachmentInvalid,
     attachable,
@@ -42,7 +43,7 @@ def api(template_id):
         try:
             set_attachments(template, body.get("pdf_template_ids") or [])
         except AttachmentInvalid as exc:
-            return jsonify(error={"code": "invalid", "message": str(exc),
-                                  "details": {"field": "pdf_template_ids"}}), 422
+            return error_response(422, "invalid", str(exc), {"field": "pdf_template_ids"},
+                                  as_json=True)
     return jsonify(template=template.id, pdf_templates=[
         {"id": t.id, "name": t.name} for t in attached(template)])

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from redis.exceptions import ResponseError
-from sqlalchemy import DateTime, Integer, bindparam, case, func, update
+from sqlalchemy import DateTime, Integer, bindparam, case, update
 
 from designer.broker import get_redis
 from designer.extensions import db
@@ -184,9 +184,3 @@ def _counter_update():
                             (last > column.last_opened_at, last),
                             else_=column.last_opened_at),
     )
-
-
-def count_now():
-    """Flush, then return how many events are stored (for checks and benchmarks)."""
-    flush()
-    return db.session.scalar(db.select(func.count(TrackingEvent.id)))

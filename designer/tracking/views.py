@@ -15,13 +15,6 @@ from designer.tracking.links import signer_for
 bp = Blueprint("tracking", __name__)
 csrf.exempt(bp)
 
-NO_CACHE = {
-    "Cache-Control": "no-store, no-cache, must-revalidate, private, max-age=0",
-    "Pragma": "no-cache",
-    "Expires": "0",
-}
-
-
 def _hit():
     return tracking.Hit(request.method, request.headers.get("User-Agent", ""),
                         request.remote_addr or "")
