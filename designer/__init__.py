@@ -33,6 +33,7 @@ def create_app(test_config=None):
 
 def _init_extensions(app):
     from designer import broker
+    from designer.auth import csrf as csrf_check
     from designer.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -40,6 +41,7 @@ def _init_extensions(app):
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
+    csrf_check.init_app(app)
     broker.init_app(app)
 
 
@@ -47,6 +49,7 @@ def _register_blueprints(app):
     from designer import health
     from designer.assets.pages import bp as files_bp
     from designer.assets.views import bp as assets_bp
+    from designer.auth.token_views import bp as tokens_bp
     from designer.auth.views import bp as auth_bp
     from designer.campaigns.views import bp as campaigns_bp
     from designer.campaigns.views import public as unsubscribe_bp
@@ -61,12 +64,20 @@ def _register_blueprints(app):
     from designer.records.views import bp as records_bp
     from designer.settings.views import bp as settings_bp
     from designer.templating.attachment_views import bp as attachments_bp
+    from designer.templating.builder_views import bp as builder_bp
     from designer.templating.views import bp as templating_bp
     from designer.tracking.views import bp as tracking_bp
+    from designer.workflows.hook_views import bp as hooks_bp
+    from designer.workflows.source_views import bp as hook_sources_bp
+    from designer.workflows.views import bp as workflows_bp
 
     blueprints = (assets_bp, auth_bp, bounces_bp, campaigns_bp, unsubscribe_bp, dkim_bp,
                   health.bp, mailbox_bp, mail_bp, pdf_bp,
                   records_bp, sending_bp, sending_api_bp, settings_bp, templating_bp,
-                  tracking_bp, attachments_bp, exports_bp, files_bp)
+                  tracking_bp, attachments_bp, builder_bp, exports_bp, files_bp, hooks_bp,
+                  hook_sources_bp, workflows_bp, tokens_bp)
     for bp in blueprints:
         app.register_blueprint(bp)
+    from designer import api
+
+    api.init_app(app)

@@ -208,7 +208,36 @@ def thumbnails_command(output):
     click.echo(f"{len(paths)} thumbnails written")
 
 
+@click.group("hooks", cls=AppGroup)
+def hooks_group():
+    """Sources allowed to post events to /hooks/events."""
+
+
+@hooks_group.command("add-source")
+@click.argument("name")
+def add_source_command(name):
+    """Create a hook source and print its signing secret (shown this once)."""
+    from designer import workflows
+
+    try:
+        _, secret = workflows.add_source(name)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    click.echo(secret)
+
+
+@hooks_group.command("list")
+def list_sources_command():
+    """The hook sources and when each last posted an event."""
+    from designer import workflows
+
+    for source in workflows.list_sources():
+        last = f"{source.last_event_at:%Y-%m-%d %H:%M} UTC" if source.last_event_at else "never"
+        click.echo(f"{source.name}\tlast event: {last}")
+
+
 def register(group):
     for command in (serve_command, worker_command, scheduler_command, demo_command,
-                    template_group, render_command, send_command, pdf_command, field_group):
+                    template_group, render_command, send_command, pdf_command, field_group,
+                    hooks_group):
         group.add_command(command)

@@ -30,6 +30,9 @@ DEFAULT_STALE_ENQUEUE_SECONDS = 120
 #: Workers lower their CPU priority by this much (``nice``): on a machine shared with
 #: the web server, background work then never holds up pages, pixels or clicks.
 DEFAULT_WORKER_NICE = 5
+#: The time zone of recipients whose contact and organisation name none (date-based
+#: workflows send "at 09:00" in the recipient's time zone).
+DEFAULT_TIMEZONE = "UTC"
 
 ENV_SETTINGS = (
     "DATABASE_URL",
@@ -38,6 +41,7 @@ ENV_SETTINGS = (
     "PUBLIC_URL",
     "SMTP_URL",
     "SMTP_CATCHER_PORT",
+    "DEFAULT_TIMEZONE",
 )
 #: Numeric sending settings that may also come from the environment (tuning, benches).
 NUMERIC_ENV_SETTINGS = (
@@ -66,6 +70,7 @@ def load_config(app, test_config=None):
         RETRY_BASE_SECONDS=DEFAULT_RETRY_BASE_SECONDS,
         REAP_INTERVAL=DEFAULT_REAP_INTERVAL,
         WORKER_NICE=DEFAULT_WORKER_NICE,
+        DEFAULT_TIMEZONE=DEFAULT_TIMEZONE,
         STALE_ENQUEUE_SECONDS=DEFAULT_STALE_ENQUEUE_SECONDS,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         WTF_CSRF_TIME_LIMIT=None,

@@ -1,20 +1,36 @@
 """Error pages and JSON errors.
 
-API paths (``/api/...``) and clients asking for JSON get
-``{"error": {"code", "message", "details"}}``; browsers get a page that says
-what went wrong.
+API paths (``/api/...``), requests with an API token and clients asking for
+JSON get ``{"error": {"code", "message", "details"}}``; browsers get a page that says
+what went wrong. Invalid request data (422, or 400 for a body that is no
+JSON) lists the fields at fault in ``details.fields`` and names them in the
+message.
 """
 
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from designer.auth.tokens import bearer_token
 from designer.records import RecordNotFound
 from designer.templating import TemplateNotFound
 
+#: Response headers an error keeps from its exception (e.g. WWW-Authenticate, Allow).
+KEPT_HEADERS = ("WWW-Authenticate", "Allow", "Retry-After")
+
+
+class ApiError(HTTPException):
+    """An error answered as JSON with our own ``code`` (e.g. ``invalid_state``) and details."""
+
+    def __init__(self, status, error_code, message, details=None):
+        super().__init__(description=message)
+        self.code = status
+        self.error_code = error_code
+        self.details = details or {}
+
 
 def wants_json():
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") or bearer_token(request) is not None:
         return True
     accept = request.accept_mimetypes
     best = accept.best_match(["application/json", "text/html"])
@@ -29,6 +45,57 @@ def error_response(status, code, message, details=None, as_json=None):
     return render_template("error.html", status=status, message=message), status
 
 
+def field_errors(messages):
+    """webargs/marshmallow messages by location (``{"json": {"name": [...]}}``) as one dict."""
+    fields = {}
+    for location, errors in messages.items():
+        if isinstance(errors, dict):
+            fields.update(errors)
+        else:
+            fields[location] = errors
+    return fields
+
+
+def _paths(errors, prefix=""):
+    """``("filters.0.field", "Must be one of …")`` for every message, depth first."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            name = "body" if key == "_schema" else str(key)
+            yield from _paths(value, f"{prefix}.{name}" if prefix else name)
+    elif isinstance(errors, list | tuple):
+        for item in errors:
+            if isinstance(item, dict | list | tuple):
+                yield from _paths(item, prefix)
+            else:
+                yield prefix, str(item)
+    else:
+        yield prefix, str(errors)
+
+
+def describe_fields(fields, limit=3):
+    """One sentence naming the fields at fault: ``name: Missing data for required field.``"""
+    found = list(_paths(fields))
+    text = "; ".join(f"{path}: {message.rstrip('.')}" if path else message.rstrip(".")
+                     for path, message in found[:limit])
+    return text + (f" (and {len(found) - limit} more)." if len(found) > limit else ".")
+
+
+def http_error(exc):
+    """Any HTTP error (ours, Werkzeug's, webargs' validation errors) in our shape."""
+    status = exc.code or 500
+    code = getattr(exc, "error_code", None) or (exc.name or "error").lower().replace(" ", "_")
+    message = exc.description or exc.name
+    details = dict(getattr(exc, "details", None) or {})
+    messages = (getattr(exc, "data", None) or {}).get("messages")
+    if messages:
+        details["fields"] = field_errors(messages)
+        code = "invalid_request" if status == 422 else code
+        message = describe_fields(details["fields"])
+    headers = [(name, value) for name, value in exc.get_headers() if name in KEPT_HEADERS]
+    body, status = error_response(status, code, message, details)
+    return body, status, headers
+
+
 def init_app(app):
     @app.errorhandler(RecordNotFound)
     @app.errorhandler(TemplateNotFound)
@@ -40,7 +107,4 @@ def init_app(app):
         message = f"{exc.description} Reload the page and try again."
         return error_response(400, "csrf_failed", message)
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc):
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+    app.register_error_handler(HTTPException, http_error)

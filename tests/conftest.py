@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import g
 from sqlalchemy import create_engine, text
-from support import free_port, log_in, run_designer
+from support import bearer_client, free_port, log_in, run_designer
 
 from designer import create_app
 from designer.embedded import EmbeddedRedis
@@ -91,7 +91,7 @@ def _fresh_request_globals():
 @pytest.fixture
 def app(base_config, migrated):
     app = create_app(dict(base_config))
-    app.before_request(_fresh_request_globals)
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
     with app.app_context():
         yield app
         db.session.remove()
@@ -238,3 +238,35 @@ def welcome(app, people):
 
     return create_template("Welcome", WELCOME_MJML, subject="Welcome, {{ contact.first_name }}!",
                            user=people.admin)
+
+
+def _token_for(email):
+    from designer.auth.tokens import create_token
+    from designer.records import User
+
+    user = db.session.scalar(db.select(User).where(User.email == email))
+    return create_token(user, "tests")[1]
+
+
+@pytest.fixture
+def admin_token(demo):
+    """An API token of the demo admin."""
+    return _token_for("admin@example.com")
+
+
+@pytest.fixture
+def marketer_token(demo):
+    """An API token of the demo marketer."""
+    return _token_for("marketer@example.com")
+
+
+@pytest.fixture
+def admin_api(app, admin_token):
+    """A client sending the demo admin's API token (and no cookie) with every request."""
+    return bearer_client(app, admin_token)
+
+
+@pytest.fixture
+def marketer_api(app, marketer_token):
+    """A client sending the demo marketer's API token with every request."""
+    return bearer_client(app, marketer_token)

@@ -33,6 +33,13 @@ def log_in(client, email="admin@example.com", password="demo"):
     return client
 
 
+def bearer_client(app, token):
+    """A test client that sends ``Authorization: Bearer <token>`` with every request."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
 def child_env(app):
     """Environment that points a child ``designer`` process at the test app's parts."""
     env = dict(os.environ)

@@ -73,3 +73,26 @@ def render_export_chunk(export_id, item_ids):
             return {"rendered": exports.render_chunk(export_id, item_ids)}
         finally:
             db.session.remove()
+
+
+def process_event(event_id):
+    """Run the workflows a stored event triggers."""
+    from designer import workflows
+
+    with job_context():
+        try:
+            return {"runs": len(workflows.process_event(event_id))}
+        finally:
+            db.session.remove()
+
+
+def run_workflow_schedules():
+    """Run the date-based workflows whose moment has come; queue lost events again."""
+    from designer import workflows
+
+    with job_context():
+        try:
+            return {"runs": workflows.run_due_schedules(),
+                    "events_requeued": workflows.requeue_pending_events()}
+        finally:
+            db.session.remove()

@@ -1,7 +1,8 @@
 """The queues, created in one place with an explicit Redis connection.
 
 ``emails`` carries batches of message ids, ``pdf`` PDF renders and exports,
-``periodic`` the scheduler's housekeeping (lease reaper, retry dispatcher).
+``periodic`` the scheduler's housekeeping (lease reaper, retry dispatcher),
+``workflows`` the processing of stored events.
 """
 
 from rq import Queue
@@ -11,9 +12,10 @@ from designer.broker import get_redis
 EMAILS = "emails"
 PDF = "pdf"
 PERIODIC = "periodic"
-#: In the order a worker takes jobs: the short housekeeping jobs first, so they
-#: are not kept waiting behind the batches of a large campaign.
-ALL = (PERIODIC, EMAILS, PDF)
+WORKFLOWS = "workflows"
+#: In the order a worker takes jobs: the short housekeeping jobs first, then the
+#: workflows' events, so neither waits behind the batches of a large campaign.
+ALL = (PERIODIC, WORKFLOWS, EMAILS, PDF)
 
 
 def get_queue(name, connection=None):

@@ -65,7 +65,7 @@ def run_worker(app, burst=False, log_level="INFO"):
         gc.freeze()
         connection = get_redis()
         worker = DesignerWorker(all_queues(connection), connection=connection)
-        return worker.work(burst=burst, logging_level=log_level)
+        return worker.work(burst=burst, logging_level=log_level, with_scheduler=True)
 
 
 def run_scheduler(app, log_level="INFO"):
@@ -78,4 +78,5 @@ def run_scheduler(app, log_level="INFO"):
         scheduler.register(jobs.flush_tracking, PERIODIC, interval=FLUSH_INTERVAL)
         scheduler.register(jobs.poll_bounces, PERIODIC, interval=60, job_timeout=600)
         scheduler.register(jobs.append_sent_copies, PERIODIC, interval=30, job_timeout=600)
+        scheduler.register(jobs.run_workflow_schedules, PERIODIC, interval=60, job_timeout=600)
         scheduler.start()

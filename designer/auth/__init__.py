@@ -1,32 +1,56 @@
-"""Logins and roles: who may use which page.
+"""Logins, roles and API tokens: who may use which page.
 
 Every blueprint calls ``protect(bp)`` (or ``protect(bp, role="admin")``), so
-the rule holds for each of its routes; only the login page, the health check
-and the tracking endpoints are public.
+the rule holds for each of its routes; only the login page, the health check,
+the API's description (``/api/openapi.json``, ``/api/docs``) and the tracking
+endpoints are public.
+
+A request is someone's either by the session cookie of a login or by an API
+token (``Authorization: Bearer <token>``); a request that names a token is
+that token's user whatever cookie it carries, and has that user's role.
 """
 
 from functools import wraps
 
 from flask import abort, request
 from flask_login import current_user
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
 
+from designer.auth.tokens import bearer_token, user_for_token
 from designer.extensions import db, login_manager
 from designer.records.models import ROLES, User
 
-__all__ = ["ROLES", "authenticate", "protect", "require_role"]
+__all__ = ["ROLES", "authenticate", "protect", "require_role", "signed_in_by_token"]
 
 
 @login_manager.user_loader
 def load_user(user_id):
+    if bearer_token(request) is not None:
+        return None  # the token decides (see load_token_user)
     return db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+
+
+@login_manager.request_loader
+def load_token_user(req):
+    return user_for_token(bearer_token(req))
+
+
+def signed_in_by_token():
+    """True when the request's user comes from a valid API token (not a cookie)."""
+    return bearer_token(request) is not None and current_user.is_authenticated
 
 
 @login_manager.unauthorized_handler
 def unauthorized():
     from flask import redirect, url_for
 
+    if bearer_token(request) is not None:
+        raise Unauthorized("The API token is unknown or has been revoked.",
+                           www_authenticate=WWWAuthenticate("bearer"))
     if request.path.startswith("/api/"):
-        abort(401)
+        raise Unauthorized("Send an API token (Authorization: Bearer <token>) or log in.",
+                           www_authenticate=WWWAuthenticate("bearer"))
     return redirect(url_for("auth.login", next=request.full_path))
 
 
@@ -40,7 +64,7 @@ def _allowed(role):
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if role and current_user.role != role:
-        abort(403)
+        abort(403, description=f"This is for {role} users only.")
     return None
 
 

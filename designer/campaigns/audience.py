@@ -4,7 +4,7 @@ Only the fields listed here can be filtered on, with a fixed set of
 operators, so filters are data, never SQL.
 """
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import Integer, and_, exists, func, or_
 
 from designer.extensions import db
 from designer.mail.models import Message
@@ -40,14 +40,26 @@ def condition(rule):
     if column is None:
         raise FilterInvalid(f"cannot filter on {field!r}; choose one of {', '.join(FIELDS)}")
     if op == "eq":
-        return column == value
+        return column == _typed(field, column, value)
     if op == "ne":
-        return or_(column != value, column.is_(None))
+        return or_(column != _typed(field, column, value), column.is_(None))
     if op == "in":
-        return column.in_(value if isinstance(value, list) else str(value).split(","))
-    if op == "contains":
+        items = value if isinstance(value, list) else str(value).split(",")
+        return column.in_([_typed(field, column, item) for item in items])
+    if op == "contains" and not isinstance(column.type, Integer):
         return func.lower(column).contains(str(value).lower())
-    raise FilterInvalid(f"unknown operator {op!r}; choose one of {', '.join(OPERATORS)}")
+    raise FilterInvalid(f"{field} cannot use the operator {op!r}; choose one of "
+                        f"{', '.join(o for o in OPERATORS if o != 'has_tag')}")
+
+
+def _typed(field, column, value):
+    """``value`` as the column compares it: ids are whole numbers."""
+    if not isinstance(column.type, Integer):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise FilterInvalid(f"{field} takes an id, a whole number (got {value!r})") from None
 
 
 def _tag_condition(value):

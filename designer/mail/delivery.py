@@ -125,11 +125,11 @@ class BatchContext:
     def attachments(self, message, template):
         """``(file name, type, bytes)`` of the PDFs attached to ``template``, rendered for
         the message's record in its locale; each PDF once per batch for the same record."""
-        if not template.attach_pdf_ids:
+        if not template.attach_pdf_ids and not message.attach_pdf_ids:
             return ()
         record = self.record(message.record_module, message.record_id)
         files = []
-        for pdf_template in attached(template):
+        for pdf_template in attached(template, message.attach_pdf_ids):
             key = (pdf_template.id, message.record_module, message.record_id, message.locale)
             if key not in self._pdfs:
                 pdf = render_record_pdf(pdf_template, message.record_module, record,

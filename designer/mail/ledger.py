@@ -11,7 +11,7 @@ import random
 import re
 import secrets
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, or_, update
@@ -41,15 +41,15 @@ def new_token():
 
 
 def new_message(template, *, module, record, sender_user, dedupe_key=None, locale=None,
-                test_to=None):
-    """An unsaved ledger row for the recipient of ``record``.
+                test_to=None, to=None):
+    """An unsaved ledger row for the recipient of ``record`` (or ``to``, a Recipient).
 
     ``template`` is a Template (the variant in the recipient's language is
     chosen) or a pinned TemplateVersion. ``test_to`` (a user) receives the
     message instead of the record's recipient: a test send, kept out of the
-    record's history.
+    record's history. ``sender_user`` None sends from the system.
     """
-    recipient = recipient_of(module, record)
+    recipient = to or recipient_of(module, record)
     version = template if isinstance(template, TemplateVersion) else version_for(
         template, recipient.language)
     if test_to is not None:
@@ -103,6 +103,22 @@ def enqueue_ids(ids):
     queue.enqueue_many([queue.prepare_data("workers.jobs.send_messages", (batch,), timeout=600)
                         for batch in batches])
     _set_enqueued(ids)
+
+
+def enqueue_at(message_id, when):
+    """Queue one message id for ``when`` (naive UTC) through RQ's scheduler.
+
+    The row's ``enqueued_at`` is its due time, so the dispatcher queues it
+    again only if the scheduled job has not run a while after it was due.
+    """
+    from workers.queues import email_queue
+
+    email_queue().enqueue_at(when.replace(tzinfo=UTC), "workers.jobs.send_messages",
+                             [message_id], job_timeout=600)
+    db.session.execute(update(Message).where(Message.id == message_id)
+                       .values(enqueued_at=when),
+                       execution_options={"synchronize_session": False})
+    db.session.commit()
 
 
 def _set_enqueued(ids):

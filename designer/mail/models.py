@@ -11,7 +11,7 @@ server is configured.
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from designer.clock import utcnow
@@ -56,6 +56,8 @@ class Message(db.Model):
     last_opened_at: Mapped[datetime | None]
     #: "" (none known), "soft" or "hard": the worst bounce reported for this message.
     bounce: Mapped[str] = mapped_column(String(4), default="")
+    #: PDF templates attached to this message besides its template's own (workflows).
+    attach_pdf_ids: Mapped[list | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from designer import settings
-from designer.records.merge import user_data
+from designer.records.merge import USER_FIELDS, user_data
 
 POLICY_KEY = "sending"
 
@@ -49,9 +49,31 @@ def set_sending_policy(central_from="", envelope_from=""):
                                       "envelope_from": envelope_from.strip()})
 
 
-def resolve_sender(user, policy=None):
-    """Apply the From policy to ``user`` (the sending user, or the admin for workflows)."""
+class NoSystemAddress(ValueError):
+    """Mail "from the system" needs a central address or the company's e-mail."""
+
+
+def system_sender(policy=None):
+    """The system as sender: the central address (else the company's e-mail), under the
+    company's name; no user, so no sent copy."""
     policy = policy or sending_policy()
+    company = settings.company()
+    address = policy["central_from"] or company["email"]
+    if not address:
+        raise NoSystemAddress("mail from the system needs a central address (Settings → "
+                              "Sending) or the company's e-mail (Settings → Company)")
+    return Sender(user_id=None, name=company["name"] or "Designer", address=address,
+                  reply_to="", envelope_from=policy["envelope_from"] or address,
+                  language="", merge={**dict.fromkeys(USER_FIELDS, ""),
+                                      "name": company["name"], "email": address})
+
+
+def resolve_sender(user, policy=None):
+    """Apply the From policy to ``user`` (the sending user, or the admin for workflows);
+    ``None`` is the system (``system_sender``)."""
+    policy = policy or sending_policy()
+    if user is None:
+        return system_sender(policy)
     central = policy["central_from"]
     address = central or user.email
     return Sender(

@@ -261,6 +261,11 @@ def _owner(users, handle):
     return users[by_handle[handle]]
 
 
+#: Where the demo organisations are, for date-based workflows ("at 09:00 their time").
+TIMEZONES = {"Netherlands": "Europe/Amsterdam", "Germany": "Europe/Berlin",
+             "Ireland": "Europe/Dublin", "United Kingdom": "Europe/London"}
+
+
 def _load_organisations(users):
     """The 24 demo organisations, keyed by external id."""
     specs = []
@@ -271,7 +276,7 @@ def _load_organisations(users):
             email=f"{'hello' if language == 'en' else 'info'}@{domain}.example",
             phone=phone, website=f"https://www.{domain}.example", street=street,
             postal_code=postal, city=city, country=country, language=language,
-            owner=_owner(users, owner),
+            timezone=TIMEZONES[country], owner=_owner(users, owner),
         ))
     rows = _upsert(Organisation, "external_id", specs)
     return {key: row for key, (row, _) in rows.items()}

@@ -77,6 +77,8 @@ class Organisation(db.Model):
     city: Mapped[str] = mapped_column(String(100), default="")
     country: Mapped[str] = mapped_column(String(100), default="")
     language: Mapped[str] = mapped_column(String(10), default="en")
+    #: IANA name ("Europe/Amsterdam"); empty: the installation's default.
+    timezone: Mapped[str] = mapped_column(String(64), default="")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     custom: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -101,6 +103,8 @@ class Contact(db.Model):
     phone: Mapped[str] = mapped_column(String(50), default="")
     title: Mapped[str] = mapped_column(String(100), default="")
     language: Mapped[str] = mapped_column(String(10), default="")
+    #: IANA name; empty: the organisation's, else the installation's default.
+    timezone: Mapped[str] = mapped_column(String(64), default="")
     birthday: Mapped[date | None] = mapped_column(default=None)
     #: Comma-separated labels for audiences, e.g. "vip,newsletter".
     tags: Mapped[str] = mapped_column(String(500), default="")

@@ -39,11 +39,13 @@ def set_attachments(template, pdf_template_ids):
     return ids
 
 
-def attached(template):
-    """The PDF templates attached to ``template``, in order (deleted ones left out)."""
+def attached(template, extra_ids=()):
+    """The PDF templates attached to ``template`` (then ``extra_ids``, chosen for one
+    message by a workflow), in order, each once, deleted ones left out."""
+    ids = list(dict.fromkeys([*(template.attach_pdf_ids or []), *(extra_ids or [])]))
     found = {t.id: t for t in db.session.scalars(
-        db.select(Template).where(Template.id.in_(template.attach_pdf_ids or [])))}
-    return [found[i] for i in template.attach_pdf_ids or [] if i in found]
+        db.select(Template).where(Template.id.in_(ids), Template.kind == "pdf"))}
+    return [found[i] for i in ids if i in found]
 
 
 def _int(value):

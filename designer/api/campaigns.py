@@ -1,0 +1,189 @@
+"""Campaigns: create (with a saved audience or filters), start, pause, resume, cancel, progress."""
+
+from flask import abort
+from flask_login import current_user
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from designer import campaigns, templating
+from designer.api.schemas import Id, Name, Text, UtcDateTime
+from designer.api.spec import ApiBlueprint
+from designer.auth import protect
+from designer.campaigns.audience import FIELDS, OPERATORS, SPECIAL
+from designer.campaigns.models import STATES, Campaign, Segment
+from designer.errors import ApiError
+from designer.extensions import db
+
+bp = ApiBlueprint("Campaigns", __name__, url_prefix="/api/v1/campaigns",
+                  description="Campaigns: a template sent to an audience, with its progress.")
+protect(bp)
+
+CAMPAIGN_PATH = "/<int(max=2147483647):campaign_id>"
+
+
+class FilterSchema(Schema):
+    field = Text(required=True, validate=validate.OneOf([*FIELDS, *SPECIAL]))
+    op = Text(load_default="eq", validate=validate.OneOf(OPERATORS))
+    value = Text(required=True, validate=validate.Length(1, 500), metadata={
+        "description": "Compared as text; `in` takes a comma-separated list; "
+                       "campaign filters and organisation.owner_id take an id."})
+
+
+class NewCampaignSchema(Schema):
+    name = Name(required=True)
+    template_id = Id(required=True, metadata={"description": "A saved e-mail template."})
+    segment_id = Id(metadata={"description": "A saved audience; or give `filters`."})
+    filters = fields.List(fields.Nested(FilterSchema), validate=validate.Length(max=50),
+                          metadata={"description": "All must hold; [] is every contact "
+                                                   "with an address."})
+    tracking = fields.Boolean(load_default=True)
+
+    @validates_schema
+    def _one_audience(self, data, **kwargs):
+        if "segment_id" in data and "filters" in data:
+            raise ValidationError("Give segment_id or filters, not both.", "filters")
+
+
+class ProgressSchema(Schema):
+    campaign = fields.Integer(required=True)
+    state = fields.String(required=True, metadata={"enum": list(STATES)})
+    total = fields.Integer(required=True)
+    queued = fields.Integer(required=True)
+    sent = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    suppressed = fields.Integer(required=True)
+    cancelled = fields.Integer(required=True)
+    percent = fields.Float(required=True)
+
+
+class CampaignSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    state = fields.String(required=True, metadata={"enum": list(STATES)})
+    template_id = fields.Integer(required=True)
+    segment_id = fields.Integer(required=True)
+    sender_id = fields.Integer(required=True)
+    tracking = fields.Boolean(required=True)
+    scheduled_at = UtcDateTime(required=True, allow_none=True)
+    started_at = UtcDateTime(required=True, allow_none=True)
+    finished_at = UtcDateTime(required=True, allow_none=True)
+    created_at = UtcDateTime(required=True)
+
+
+class CampaignListSchema(Schema):
+    campaigns = fields.List(fields.Nested(CampaignSchema), required=True)
+
+
+def _campaign(campaign_id):
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404, description=f"no campaign with id {campaign_id}")
+    return campaign
+
+
+def _invalid(field, message):
+    return ApiError(422, "invalid_request", f"{field}: {message}",
+                    {"fields": {field: [message]}})
+
+
+def _audience(body):
+    if "segment_id" in body:
+        segment = db.session.get(Segment, body["segment_id"])
+        if segment is None:
+            raise _invalid("segment_id", f"no audience with id {body['segment_id']}")
+        return segment
+    try:
+        return campaigns.create_segment(body["name"], body.get("filters", []))
+    except (campaigns.FilterInvalid, campaigns.CampaignError) as exc:
+        raise _invalid("filters", str(exc)) from exc
+
+
+def _template(template_id):
+    try:
+        return templating.get_template(template_id)
+    except templating.TemplateNotFound as exc:
+        raise _invalid("template_id", str(exc)) from exc
+
+
+@bp.route("")
+@bp.response(200, CampaignListSchema)
+def list_campaigns():
+    """Every campaign, newest first."""
+    rows = db.session.scalars(db.select(Campaign).order_by(Campaign.id.desc())).all()
+    return {"campaigns": rows}
+
+
+@bp.route("", methods=["POST"])
+@bp.arguments(NewCampaignSchema)
+@bp.response(201, CampaignSchema)
+def create_campaign(body):
+    """Save a draft campaign sent by you: a template and its audience."""
+    template = _template(body["template_id"])
+    if template.kind != "email" or template.current is None:
+        raise _invalid("template_id", "choose a saved e-mail template")
+    segment = _audience(body)
+    try:
+        return campaigns.create_campaign(body["name"], template=template, segment=segment,
+                                         sender=current_user, tracking=body["tracking"])
+    except campaigns.CampaignError as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from exc
+
+
+@bp.route(CAMPAIGN_PATH)
+@bp.response(200, CampaignSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def get_campaign(campaign_id):
+    """One campaign."""
+    return _campaign(campaign_id)
+
+
+@bp.route(CAMPAIGN_PATH + "/progress")
+@bp.response(200, ProgressSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def progress(campaign_id):
+    """Messages by state, and how far the campaign is."""
+    return campaigns.progress(_campaign(campaign_id))
+
+
+def _act(action, campaign_id):
+    campaign = _campaign(campaign_id)
+    try:
+        action(campaign)
+    except campaigns.CampaignError as exc:
+        raise ApiError(409, "invalid_state", str(exc)) from exc
+    return campaigns.progress(campaign)
+
+
+@bp.route(CAMPAIGN_PATH + "/start", methods=["POST"])
+@bp.response(200, ProgressSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def start(campaign_id):
+    """Write the ledger and start sending (a draft or scheduled campaign)."""
+    return _act(campaigns.start, campaign_id)
+
+
+@bp.route(CAMPAIGN_PATH + "/pause", methods=["POST"])
+@bp.response(200, ProgressSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def pause(campaign_id):
+    """Pause sending; workers stop within a second."""
+    return _act(campaigns.pause, campaign_id)
+
+
+@bp.route(CAMPAIGN_PATH + "/resume", methods=["POST"])
+@bp.response(200, ProgressSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def resume(campaign_id):
+    """Send exactly what is left of a paused campaign."""
+    return _act(campaigns.resume, campaign_id)
+
+
+@bp.route(CAMPAIGN_PATH + "/cancel", methods=["POST"])
+@bp.response(200, ProgressSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def cancel(campaign_id):
+    """Cancel; the ledger is kept and unsent messages are cancelled."""
+    return _act(campaigns.cancel, campaign_id)

@@ -1,0 +1,95 @@
+"""CRM records: upsert by the CRM's own id (admins only), get with their merge data."""
+
+from datetime import date
+from decimal import Decimal
+
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from designer import records
+from designer.api.schemas import Text
+from designer.api.spec import ApiBlueprint
+from designer.auth import protect, require_role
+from designer.errors import ApiError
+from designer.workflows import InvalidRecord, save_record
+
+bp = ApiBlueprint("Records", __name__, url_prefix="/api/v1/records",
+                  description="CRM records (organisations, contacts, quotes, invoices, …).")
+protect(bp)
+
+#: Modules a CRM writes through the API.
+UPSERT_MODULES = ("organisation", "contact", "quote", "invoice")
+MODULE_PATH = "<any({}):module>"
+
+
+class RecordDataSchema(Schema):
+    """The CRM's view of a record: its id plus the fields to set (others are kept)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    id = Text(required=True, validate=validate.Length(1, 100),
+              metadata={"description": "The record's id in the CRM (our external id)."})
+
+
+class RecordSchema(Schema):
+    module = fields.String(required=True)
+    id = fields.Integer(required=True, metadata={"description": "Designer's id of the record."})
+    external_id = fields.String(required=True, allow_none=True,
+                                metadata={"description": "The CRM's id, when it has one."})
+    data = fields.Dict(required=True, metadata={
+        "description": "What templates see of the record (its merge data)."})
+
+
+class SavedRecordSchema(RecordSchema):
+    created = fields.Boolean(required=True, metadata={"description": "False when updated."})
+
+
+def plain(value):
+    """Merge data as JSON: dates in ISO 8601, amounts as decimal strings."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def record_json(module, record):
+    return {"module": module, "id": record.id, "external_id": getattr(record, "external_id", None),
+            "data": plain(records.merge_data(module, record))}
+
+
+@bp.route(MODULE_PATH.format(",".join(UPSERT_MODULES)), methods=["PUT"])
+@require_role("admin")
+@bp.arguments(RecordDataSchema)
+@bp.response(200, SavedRecordSchema, description="Updated")
+@bp.alt_response(201, schema=SavedRecordSchema, description="Created", success=True)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND", description="No such module")
+@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+def upsert(data, module):
+    """Create or update a record by its CRM id (admins only).
+
+    Fields left out keep their values. Related records are named by their CRM ids
+    (`organisation`, `contact`) or given as nested objects; `owner` is a user's e-mail
+    address; a document's `lines`, when given, replace its lines. Answers 201 when the
+    record was created, 200 when it was updated.
+    """
+    try:
+        record, created = save_record(module, data)
+    except InvalidRecord as exc:
+        problem = str(exc).removeprefix(f"{exc.field}: ")
+        raise ApiError(422, "invalid_record", str(exc), {"fields": {exc.field: [problem]}}) \
+            from exc
+    return {**record_json(module, record), "created": created}, 201 if created else 200
+
+
+@bp.route(MODULE_PATH.format(",".join(records.MODULES)) + "/<int(max=2147483647):record_id>")
+@bp.response(200, RecordSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def get_record(module, record_id):
+    """One record with its merge data, by Designer's id."""
+    return record_json(module, records.get_record(module, record_id))

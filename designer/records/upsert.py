@@ -1,0 +1,337 @@
+"""Record upsert: a CRM's view of a record (a JSON object) written into our store.
+
+Records are matched by ``id``, the CRM's own id (our ``external_id``). Fields
+not given are left as they are; related records (``organisation``,
+``contact``) are named by their CRM id or given as nested objects (upserted
+first); ``owner`` is a user's e-mail; document ``lines``, when given,
+replace the document's lines. Each bad value raises ``InvalidRecord`` naming
+its field, before anything is written. What changed is returned as
+``{field: {"from": old, "to": new}}``, the way events carry it.
+"""
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+
+from designer.extensions import db
+from designer.records.models import (
+    Contact,
+    Document,
+    DocumentLine,
+    Organisation,
+    Product,
+    User,
+)
+
+UPSERT_MODULES = ("organisation", "contact", "quote", "invoice")
+TEXT = {"name": 200, "industry": 100, "email": 320, "phone": 50, "website": 300,
+        "street": 200, "postal_code": 20, "city": 100, "country": 100, "salutation": 20,
+        "first_name": 100, "last_name": 100, "title": 100, "tags": 500, "number": 50,
+        "subject": 200, "status": 30, "notes": 20000, "description": 5000}
+ORGANISATION_FIELDS = ("name", "industry", "email", "phone", "website", "street",
+                       "postal_code", "city", "country", "language", "timezone")
+CONTACT_FIELDS = ("salutation", "first_name", "last_name", "email", "phone", "title",
+                  "language", "timezone", "birthday", "tags")
+DOCUMENT_FIELDS = ("number", "subject", "status", "issue_date", "due_date", "currency",
+                   "notes")
+CUSTOM_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+EXTERNAL_ID = 100
+
+
+class InvalidRecord(ValueError):
+    """A record's field has a value we cannot store; ``field`` names it."""
+
+    def __init__(self, field, message):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def upsert_record(module, data):
+    """Create or update the record ``data`` describes; ``(record, created, changes)``.
+
+    Nothing is committed: the caller commits with whatever else it writes.
+    """
+    if module not in UPSERT_MODULES:
+        raise InvalidRecord("module", f"must be one of {', '.join(UPSERT_MODULES)}")
+    if not isinstance(data, dict):
+        raise InvalidRecord("record", "must be a JSON object")
+    with db.session.no_autoflush:
+        return UPSERTS[module](module, data)
+
+
+def _external_id(data, field="id"):
+    value = data.get(field)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRecord(field, "the CRM's id of the record is required (a string)")
+    if len(value) > EXTERNAL_ID:
+        raise InvalidRecord(field, f"at most {EXTERNAL_ID} characters")
+    return value.strip()
+
+
+def _find(model, external_id, **extra):
+    query = db.select(model).where(model.external_id == external_id)
+    for name, value in extra.items():
+        query = query.where(getattr(model, name) == value)
+    return db.session.scalar(query)
+
+
+def _assign(record, data, fields, changes, prefix=""):
+    for name in fields:
+        if name not in data:
+            continue
+        value = clean_value(name, data[name], prefix)
+        old = getattr(record, name)
+        if old != value:
+            changes[name] = {"from": _plain(old), "to": _plain(value)}
+            setattr(record, name, value)
+
+
+def clean_value(name, value, prefix=""):
+    """``value`` checked and converted for field ``name``; ``InvalidRecord`` if bad."""
+    field = prefix + name
+    if name in ("issue_date", "due_date", "birthday"):
+        return _date(field, value)
+    if name == "language":
+        return _language(field, value)
+    if name == "timezone":
+        return _timezone(field, value)
+    if name == "currency":
+        return _currency(field, value)
+    return _text(field, name, value)
+
+
+def _text(field, name, value):
+    if value is None:
+        value = ""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidRecord(field, "must be a string")
+    value = value.strip()
+    if len(value) > TEXT.get(name, 200):
+        raise InvalidRecord(field, f"at most {TEXT.get(name, 200)} characters")
+    if name == "email" and value and (value.count("@") != 1 or any(c.isspace() for c in value)):
+        raise InvalidRecord(field, f"not an e-mail address: {value!r}")
+    return value.lower() if name == "email" else value
+
+
+def _date(field, value):
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise InvalidRecord(field, f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _language(field, value):
+    value = (value or "").strip().replace("-", "_")
+    if not value:
+        return ""
+    try:
+        Locale.parse(value)
+    except (ValueError, UnknownLocaleError):
+        raise InvalidRecord(field, f"unknown language {value!r} (use e.g. nl, en, de_CH)") from None
+    return value[:10]
+
+
+def _timezone(field, value):
+    value = (value or "").strip()
+    if not value:
+        return ""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidRecord(field, f"unknown time zone {value!r} (e.g. Europe/Amsterdam)") from None
+    return value
+
+
+def _currency(field, value):
+    value = (value or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise InvalidRecord(field, f"a currency is a 3-letter ISO code such as EUR (got {value!r})")
+    return value
+
+
+def _decimal(field, value, default):
+    if value in (None, ""):
+        return default
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidRecord(field, f"not a number: {value!r}") from None
+    if not number.is_finite() or abs(number) >= Decimal("1e9"):
+        raise InvalidRecord(field, f"out of range: {value!r}")
+    return number
+
+
+def _plain(value):
+    if isinstance(value, date | Decimal):
+        return str(value)
+    return value
+
+
+def _owner(data, changes, record, prefix=""):
+    if "owner" not in data:
+        return
+    email = data["owner"]
+    owner = None
+    if email:
+        owner = db.session.scalar(db.select(User).where(User.email == str(email).lower()))
+        if owner is None:
+            raise InvalidRecord(prefix + "owner", f"no user with e-mail {email!r}")
+    if record.owner_id != (owner.id if owner else None):
+        changes["owner"] = {"from": record.owner.email if record.owner else None,
+                            "to": owner.email if owner else None}
+        record.owner = owner
+
+
+def _custom(record, data, known, changes):
+    custom = dict(record.custom or {})
+    for name, value in data.items():
+        if name in known or not CUSTOM_NAME.fullmatch(name) or hasattr(type(record), name):
+            continue
+        if isinstance(value, dict | list):
+            continue
+        if custom.get(name) != value:
+            changes[name] = {"from": custom.get(name), "to": value}
+            custom[name] = value
+    record.custom = custom
+
+
+def _related(model_module, value, field):
+    """A related record named by CRM id, or given as an object (upserted)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dict):
+        try:
+            related = UPSERTS[model_module](model_module, value)[0]
+        except InvalidRecord as exc:
+            raise InvalidRecord(f"{field}.{exc.field}", str(exc).split(": ", 1)[1]) from None
+        db.session.flush()  # so that later fields can name it by its CRM id
+        return related
+    external_id = _external_id({"id": value}, "id")
+    found = _find(Organisation if model_module == "organisation" else Contact, external_id)
+    if found is None:
+        raise InvalidRecord(field, f"no {model_module} with id {external_id!r}; send it first "
+                                   "or give it as an object")
+    return found
+
+
+def _upsert_organisation(module, data):
+    external_id = _external_id(data)
+    org = _find(Organisation, external_id)
+    created = org is None
+    if created:
+        if not str(data.get("name") or "").strip():
+            raise InvalidRecord("name", "a new organisation needs a name")
+        org = Organisation(external_id=external_id, name="", custom={})
+    changes = {}
+    _assign(org, data, ORGANISATION_FIELDS, changes)
+    _owner(data, changes, org)
+    _custom(org, data, {"id", "owner", *ORGANISATION_FIELDS}, changes)
+    db.session.add(org)
+    return org, created, changes
+
+
+def _upsert_contact(module, data):
+    external_id = _external_id(data)
+    contact = _find(Contact, external_id)
+    created = contact is None
+    if created:
+        contact = Contact(external_id=external_id, custom={})
+    changes = {}
+    _assign(contact, data, CONTACT_FIELDS, changes)
+    if "organisation" in data:
+        org = _related("organisation", data["organisation"], "organisation")
+        if contact.organisation is not org:
+            changes["organisation"] = {
+                "from": contact.organisation.external_id if contact.organisation else None,
+                "to": org.external_id if org else None}
+            contact.organisation = org
+    _custom(contact, data, {"id", "organisation", *CONTACT_FIELDS}, changes)
+    db.session.add(contact)
+    return contact, created, changes
+
+
+def _upsert_document(module, data):
+    external_id = _external_id(data)
+    document = _find(Document, external_id)
+    if document is not None and document.kind != module:
+        raise InvalidRecord("id", f"{external_id!r} is a {document.kind}, not a {module}")
+    created = document is None
+    if created:
+        if not str(data.get("number") or "").strip():
+            raise InvalidRecord("number", f"a new {module} needs a number")
+        document = Document(external_id=external_id, kind=module, issue_date=date.today())
+    changes = {}
+    _assign(document, data, DOCUMENT_FIELDS, changes)
+    if document.issue_date is None:
+        raise InvalidRecord("issue_date", "a document needs an issue date")
+    for name, module_name in (("organisation", "organisation"), ("contact", "contact")):
+        if name in data:
+            related = _related(module_name, data[name], name)
+            if getattr(document, name) is not related:
+                changes[name] = {"from": _ref(getattr(document, name)), "to": _ref(related)}
+                setattr(document, name, related)
+    _owner(data, changes, document)
+    if "lines" in data:
+        _replace_lines(document, data["lines"], changes)
+    db.session.add(document)
+    return document, created, changes
+
+
+def _ref(record):
+    return record.external_id if record is not None else None
+
+
+def _replace_lines(document, lines, changes):
+    if not isinstance(lines, list):
+        raise InvalidRecord("lines", "must be a list of line objects")
+    new = [_line(index, line) for index, line in enumerate(lines)]
+    old = [_line_summary(line) for line in document.lines]
+    document.lines = new
+    if old != [_line_summary(line) for line in new]:
+        changes["lines"] = {"from": len(old), "to": len(new)}
+
+
+def _line(index, data):
+    prefix = f"lines[{index}]."
+    if not isinstance(data, dict):
+        raise InvalidRecord(f"lines[{index}]", "must be an object")
+    product = None
+    if data.get("product"):
+        product = db.session.scalar(db.select(Product).where(Product.sku == str(data["product"])))
+        if product is None:
+            raise InvalidRecord(prefix + "product", f"no product with SKU {data['product']!r}")
+    price_default = product.unit_price if product else Decimal(0)
+    tax_default = product.tax_rate if product else Decimal(0)
+    return DocumentLine(
+        position=index + 1,
+        product=product,
+        description=_text(prefix + "description", "description", data.get("description")),
+        quantity=_decimal(prefix + "quantity", data.get("quantity"), Decimal(1)),
+        unit_price=_decimal(prefix + "unit_price", data.get("unit_price"), price_default),
+        discount_percent=_decimal(prefix + "discount_percent", data.get("discount_percent"),
+                                  Decimal(0)),
+        tax_rate=_decimal(prefix + "tax_rate", data.get("tax_rate"), tax_default),
+    )
+
+
+def _line_summary(line):
+    return (line.product.sku if line.product else None, line.description,
+            Decimal(line.quantity), Decimal(line.unit_price), Decimal(line.discount_percent),
+            Decimal(line.tax_rate))
+
+
+UPSERTS = {
+    "organisation": _upsert_organisation,
+    "contact": _upsert_contact,
+    "quote": _upsert_document,
+    "invoice": _upsert_document,
+}

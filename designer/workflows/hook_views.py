@@ -1,0 +1,66 @@
+"""``POST /hooks/events``: where a CRM posts its record events, signed with its secret.
+
+Answers 202 once the event is stored (200 when the same event id was
+stored before, which runs nothing again); 401 for a bad or stale
+signature, 409 for a replayed request, 422 naming the field of a bad event.
+"""
+
+import json
+
+from flask import Blueprint, jsonify, request
+
+from designer import workflows
+from designer.clock import utcnow
+from designer.errors import error_response
+from designer.extensions import csrf, db
+from designer.workflows import sources
+
+bp = Blueprint("hooks", __name__)
+#: Largest event body accepted.
+MAX_BODY = 1024 * 1024
+
+
+@bp.route("/hooks/events", methods=["POST"])
+@csrf.exempt  # signed with the source's secret (HMAC), not a browser form
+def receive_event():
+    if (request.content_length or 0) > MAX_BODY:
+        return _error(413, "too_large", f"an event body is at most {MAX_BODY} bytes")
+    body = request.get_data(cache=True)
+    try:
+        source = sources.verify(request.headers, body)
+    except sources.BadSignature as exc:
+        return _error(409 if exc.code == "replayed" else 401, exc.code, str(exc))
+    try:
+        event, duplicate = _store(source, body)
+    except _Rejected as exc:
+        sources.forget_signature(source, request.headers["X-Designer-Signature"].strip())
+        return exc.response
+    except Exception:
+        sources.forget_signature(source, request.headers["X-Designer-Signature"].strip())
+        raise
+    status = "duplicate" if duplicate else "accepted"
+    return jsonify({"status": status, "event": event.id, "type": event.type}), (
+        200 if duplicate else 202)
+
+
+class _Rejected(Exception):
+    def __init__(self, response):
+        self.response = response
+
+
+def _store(source, body):
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise _Rejected(_error(400, "bad_json", "the body is not JSON")) from None
+    try:
+        event, duplicate = workflows.receive_event(payload, source.name)
+    except workflows.InvalidEvent as exc:
+        raise _Rejected(_error(422, "invalid_event", str(exc), {"field": exc.field})) from None
+    source.last_event_at = utcnow()
+    db.session.commit()
+    return event, duplicate
+
+
+def _error(status, code, message, details=None):
+    return error_response(status, code, message, details, as_json=True)

@@ -1,0 +1,124 @@
+"""Running a workflow for one record, with repeat protection and a run log.
+
+A run is logged whatever happens: the conditions as evaluated (true or
+false each), what each action did (messages queued, to whom, from whom, in
+which locale) or why it did nothing, and errors. The run row is written
+first under its fire key (an event, a due date), which is unique per
+workflow: what fired once never fires again, and a run cut short (a dead
+worker) is finished when its event is processed again, without sending
+twice (message dedupe keys name the fire key).
+"""
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from designer.clock import utcnow
+from designer.extensions import db
+from designer.workflows import actions
+from designer.workflows.conditions import as_log, evaluate
+from designer.workflows.models import WorkflowRun
+
+log = logging.getLogger(__name__)
+
+
+def run_workflow(workflow, module, record, *, cause, fire_key=None, event=None):
+    """Run ``workflow`` for ``record``; the ``WorkflowRun``, or None if it ran before."""
+    run = _claim(workflow, module, record, cause, fire_key, event)
+    if run is None:
+        return None
+    try:
+        _carry_out(run, workflow, module, record)
+    except Exception as exc:  # logged on the run; the other workflows still run
+        db.session.rollback()
+        log.exception("workflow %s failed for %s %s", workflow.id, module, record.id)
+        run = db.session.get(WorkflowRun, run.id)
+        run.outcome, run.error = "failed", f"{type(exc).__name__}: {exc}"
+    db.session.commit()
+    return run
+
+
+def _claim(workflow, module, record, cause, fire_key, event):
+    if fire_key:
+        existing = db.session.scalar(db.select(WorkflowRun).where(
+            WorkflowRun.workflow_id == workflow.id, WorkflowRun.fire_key == fire_key))
+        if existing is not None:
+            return existing if existing.outcome == "running" else None
+    run = WorkflowRun(workflow_id=workflow.id, event_id=event.id if event else None,
+                      cause=cause, fire_key=fire_key, module=module, record_id=record.id,
+                      outcome="running", conditions=[], actions=[], message_ids=[])
+    db.session.add(run)
+    try:
+        db.session.commit()
+    except IntegrityError:  # fired at the same moment by another worker
+        db.session.rollback()
+        return None
+    return run
+
+
+def _carry_out(run, workflow, module, record):
+    matched, checked = evaluate(workflow.conditions, module, record)
+    run.conditions = as_log(checked)
+    if not matched:
+        run.outcome = "no_match"
+        return
+    blocked = repeat_blocked(workflow, record.id, exclude=run.id)
+    if blocked:
+        run.outcome, run.actions = "repeat", [{"note": blocked}]
+        return
+    log_entries, message_ids = [], []
+    prefix = f"wf{workflow.id}:{run.fire_key or f'run{run.id}'}"
+    for index, action in enumerate(workflow.actions):
+        entry, ids = _run_action(action, index, module, record, prefix)
+        log_entries.append(entry)
+        message_ids.extend(ids)
+    run.actions, run.message_ids = log_entries, message_ids
+    run.outcome = "sent" if message_ids else "nothing"
+
+
+def _run_action(action, index, module, record, prefix):
+    try:
+        planned = actions.plan(action, index, module, record)
+    except actions.ActionFailed as exc:
+        return {"action": index, "error": str(exc), "messages": []}, []
+    ids = actions.queue(planned, prefix, module, record)
+    return {"action": index, "messages": ids, "sent": [describe(p) for p in planned],
+            "notes": sorted({n for p in planned for n in p.notes})}, ids
+
+
+def describe(item):
+    """A planned message as the run log and the test page show it."""
+    return {"to": item.recipient.email, "to_name": item.recipient.name,
+            "from": item.from_address, "sender": item.sender_label,
+            "template": item.template.name, "locale": item.locale,
+            "locale_reason": item.locale_reason, "attachments": item.attach_pdf_ids,
+            "delay_minutes": item.delay_minutes, "notes": item.notes}
+
+
+def repeat_blocked(workflow, record_id, exclude=None):
+    """Why repeat protection stops ``workflow`` for this record now, or None."""
+    mode = (workflow.repeat or {}).get("mode", "once")
+    if mode == "every":
+        return None
+    query = db.select(WorkflowRun.created_at).where(
+        WorkflowRun.workflow_id == workflow.id, WorkflowRun.record_id == record_id,
+        WorkflowRun.outcome == "sent", WorkflowRun.cause != "manual")
+    if exclude is not None:
+        query = query.where(WorkflowRun.id != exclude)
+    if mode == "once_per_days":
+        days = workflow.repeat.get("days") or 1
+        query = query.where(WorkflowRun.created_at >= utcnow() - timedelta(days=days))
+    last = db.session.scalar(query.order_by(WorkflowRun.created_at.desc()).limit(1))
+    if last is None:
+        return None
+    if mode == "once":
+        return f"already ran for this record on {last:%Y-%m-%d %H:%M} UTC (once per record)"
+    return (f"already ran for this record on {last:%Y-%m-%d %H:%M} UTC "
+            f"(once per {workflow.repeat.get('days')} days)")
+
+
+def runs_for(workflow_id, limit=100):
+    query = (db.select(WorkflowRun).where(WorkflowRun.workflow_id == workflow_id)
+             .order_by(WorkflowRun.id.desc()).limit(limit))
+    return db.session.scalars(query).all()

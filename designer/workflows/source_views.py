@@ -1,0 +1,53 @@
+"""Settings → Hook sources (administrators): who may post events, their secrets, recent events."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from designer import workflows
+from designer.auth import protect
+from designer.workflows import events
+from designer.workflows.sources import TOLERANCE
+
+bp = Blueprint("hook_sources", __name__, url_prefix="/settings/hooks")
+protect(bp, role="admin")
+
+
+def _page(new_secret=None, source_name=None, status=200):
+    return render_template("workflows/sources.html", sources=workflows.list_sources(),
+                           recent=events.recent_events(), new_secret=new_secret,
+                           source_name=source_name, tolerance=TOLERANCE), status
+
+
+def _source_or_404(source_id):
+    source = workflows.get_source(source_id)
+    if source is None:
+        abort(404, description=f"no hook source with id {source_id}")
+    return source
+
+
+@bp.get("")
+def index():
+    return _page()
+
+
+@bp.post("")
+def add():
+    try:
+        source, secret = workflows.add_source(request.form.get("name", ""))
+    except ValueError as exc:
+        flash(f"Not added: {exc}", "error")
+        return _page(status=400)
+    return _page(new_secret=secret, source_name=source.name)
+
+
+@bp.post("/<int:source_id>/rotate")
+def rotate(source_id):
+    source = _source_or_404(source_id)
+    return _page(new_secret=workflows.rotate_secret(source), source_name=source.name)
+
+
+@bp.post("/<int:source_id>/delete")
+def delete(source_id):
+    source = _source_or_404(source_id)
+    workflows.delete_source(source)
+    flash(f"Source “{source.name}” removed: its requests are refused from now on.", "success")
+    return redirect(url_for("hook_sources.index"))

@@ -1,0 +1,84 @@
+"""The OpenAPI document and the docs page: public, complete, and loading nothing from elsewhere."""
+
+import re
+from pathlib import Path
+
+from designer import ROOT
+
+OPERATIONS = {
+    ("get", "/api/v1/templates"), ("post", "/api/v1/templates"),
+    ("get", "/api/v1/templates/{template_id}"),
+    ("post", "/api/v1/templates/{template_id}/versions"),
+    ("get", "/api/v1/templates/{template_id}/preview"),
+    ("put", "/api/v1/records/{module}"), ("get", "/api/v1/records/{module}/{record_id}"),
+    ("get", "/api/v1/campaigns"), ("post", "/api/v1/campaigns"),
+    ("get", "/api/v1/campaigns/{campaign_id}"),
+    ("get", "/api/v1/campaigns/{campaign_id}/progress"),
+    ("post", "/api/v1/campaigns/{campaign_id}/start"),
+    ("post", "/api/v1/campaigns/{campaign_id}/pause"),
+    ("post", "/api/v1/campaigns/{campaign_id}/resume"),
+    ("post", "/api/v1/campaigns/{campaign_id}/cancel"),
+    ("get", "/api/v1/messages/{message_id}"), ("get", "/api/v1/messages/{message_id}/outcomes"),
+    ("get", "/api/v1/pdfs/{module}/{record_id}"),
+}
+
+
+def operations(spec):
+    return {(method, path): operation for path, item in spec["paths"].items()
+            for method, operation in item.items() if method != "parameters"}
+
+
+def test_document_is_public_openapi_3_with_every_operation(client):
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    spec = response.get_json()
+    assert spec["openapi"].startswith("3.")
+    assert spec["info"]["title"] == "Designer API"
+    assert set(operations(spec)) >= OPERATIONS
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer",
+        "description": "An API token from /account/tokens, e.g. `dsn_…`."}
+    assert spec["security"] == [{"bearerAuth": []}]
+
+
+def test_every_operation_documents_its_errors_in_our_shape(client):
+    spec = client.get("/api/openapi.json").get_json()
+    for (method, path), operation in operations(spec).items():
+        responses = operation["responses"]
+        assert "default" not in responses, path
+        assert responses["401"] == {"$ref": "#/components/responses/UNAUTHORIZED"}, path
+        if "{" in path:
+            assert "404" in responses, (method, path)
+        if "requestBody" in operation:
+            assert {"400", "422"} <= set(responses), (method, path)
+    error = spec["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    detail = spec["components"]["schemas"]["ErrorDetail"]
+    assert set(detail["required"]) == {"code", "message", "details"}
+    assert operations(spec)[("put", "/api/v1/records/{module}")]["responses"]["403"]
+
+
+def test_the_internal_api_is_not_in_the_document(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert all(path.startswith("/api/v1/") for path in paths)
+
+
+def test_docs_page_loads_swagger_ui_from_the_app_only(client, demo):
+    response = client.get("/api/docs")
+    assert response.status_code == 200
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    scripts = re.findall(r"<script([^>]*)>", response.text)
+    assert scripts and all('src="/static/' in attributes for attributes in scripts)
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', response.text)
+    assert "/static/dist/swagger-ui/swagger-ui-bundle.js" in assets
+    assert "/static/dist/swagger-ui/swagger-ui.css" in assets
+    for asset in assets:
+        built = Path(ROOT, asset.lstrip("/"))
+        assert built.is_file(), f"{built} is missing: `make assets` builds it"
+        assert client.get(asset).status_code == 200
+    assert 'data-spec-url="/api/openapi.json"' in response.text
+
+
+def test_docs_page_points_logged_in_users_to_their_tokens(admin_client):
+    page = admin_client.get("/api/docs").text
+    assert 'href="/account/tokens"' in page and "Authorization: Bearer" in page

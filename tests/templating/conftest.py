@@ -1,0 +1,16 @@
+"""Fixtures of the templating tests: a logged-in client and its CSRF token."""
+
+import pytest
+from support import csrf_token, log_in
+
+
+@pytest.fixture
+def ada(client, people):
+    """The test client, logged in as the admin of the ``people`` cast."""
+    return log_in(client, "ada@example.com", "secret")
+
+
+@pytest.fixture
+def ada_csrf(ada):
+    """Headers carrying ``ada``'s CSRF token, as the builder's JSON requests send it."""
+    return {"X-CSRFToken": csrf_token(ada, "/templates")}

@@ -1,0 +1,200 @@
+"""POST /hooks/events: signed, stored before answered, each event once, bad input refused."""
+
+import json
+import time
+
+from support import run_designer
+from workflow_support import dutch_invoice_event, signature
+
+from designer import workflows
+from designer.extensions import db
+from designer.records.models import Contact, Document, Organisation
+from designer.workflows.models import Event
+
+
+def count(model):
+    return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def test_a_signed_event_is_stored_and_its_records_upserted(post_event):
+    answer = post_event(dutch_invoice_event())
+    assert answer.status_code == 202
+    event = db.session.get(Event, answer.json["event"])
+    assert (event.source, event.event_id, event.type, event.state) == (
+        "crm", "evt-1", "invoice.created", "pending")
+    invoice = db.session.get(Document, event.record_id)
+    assert invoice.number == "2026-0042" and invoice.contact.first_name == "Sanne"
+    assert invoice.organisation.external_id == "ORG-77"
+    assert invoice.contact.organisation is invoice.organisation
+    assert [str(line.net) for line in invoice.lines] == ["1000.00", "20.66"]
+    assert invoice.owner.email == "admin@example.com"
+
+
+def test_an_update_changes_the_record_and_reports_what_changed(post_event):
+    before = count(Document), count(Contact), count(Organisation)
+    post_event(dutch_invoice_event())
+    update = {"id": "evt-2", "type": "invoice.updated",
+              "record": {"id": "INV-2026-0042", "status": "paid"}}
+    answer = post_event(update)
+    assert answer.status_code == 202
+    event = db.session.get(Event, answer.json["event"])
+    assert event.changes == {"status": {"from": "sent", "to": "paid"}}
+    assert db.session.get(Document, event.record_id).status == "paid"
+    assert (count(Document), count(Contact), count(Organisation)) == tuple(
+        n + 1 for n in before)
+
+
+def test_the_same_event_id_runs_once_even_when_signed_again(post_event):
+    now = int(time.time())
+    first = post_event(dutch_invoice_event(), timestamp=now)
+    second = post_event(dutch_invoice_event(), timestamp=now + 1)
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert second.json == {"status": "duplicate", "event": first.json["event"],
+                           "type": "invoice.created"}
+    assert count(Event) == 1
+
+
+def test_a_replayed_request_is_refused(client, post_event, hook_secret):
+    body = json.dumps(dutch_invoice_event()).encode()
+    now = int(time.time())
+    assert post_event(body=body, timestamp=now).status_code == 202
+    replay = post_event(body=body, timestamp=now)
+    assert replay.status_code == 409
+    assert replay.json["error"]["code"] == "replayed"
+
+
+def test_a_tampered_body_is_refused_and_nothing_is_stored(client, hook_secret):
+    documents = count(Document)
+    body = json.dumps(dutch_invoice_event()).encode()
+    now = int(time.time())
+    signed = signature(hook_secret, now, body)
+    tampered = body.replace(b"1000.00", b"1.00")
+    answer = client.post("/hooks/events", data=tampered, content_type="application/json",
+                         headers={"X-Designer-Timestamp": str(now),
+                                  "X-Designer-Signature": signed})
+    assert answer.status_code == 401
+    assert answer.json["error"]["code"] == "bad_signature"
+    assert "tampered" in answer.json["error"]["message"]
+    assert count(Event) == 0 and count(Document) == documents
+
+
+def test_a_stale_or_future_timestamp_is_refused(post_event):
+    for skew in (-301, 301):
+        answer = post_event(dutch_invoice_event(), timestamp=int(time.time()) + skew)
+        assert answer.status_code == 401
+        assert answer.json["error"]["code"] == "stale_timestamp"
+    assert count(Event) == 0
+
+
+def test_a_wrong_secret_or_missing_headers_are_refused(client, post_event):
+    assert post_event(dutch_invoice_event(), secret="whsec_guess").status_code == 401
+    bare = client.post("/hooks/events", json=dutch_invoice_event())
+    assert bare.status_code == 401 and bare.json["error"]["code"] == "bad_timestamp"
+    unsigned = post_event(dutch_invoice_event(), headers={"X-Designer-Signature": "deadbeef"})
+    assert unsigned.status_code == 401
+    assert "sha256=" in unsigned.json["error"]["message"]
+
+
+def test_the_source_header_picks_the_secret(post_event):
+    assert post_event(dutch_invoice_event(), headers={"X-Designer-Source": "other"}
+                      ).status_code == 401
+    assert post_event(dutch_invoice_event(), headers={"X-Designer-Source": "crm"}
+                      ).status_code == 202
+
+
+def test_bad_events_name_their_field_and_store_nothing(post_event):
+    before = count(Contact), count(Document)
+    cases = [
+        ({"type": "invoice.created", "record": {"id": "1"}}, "id"),
+        ({"id": "e", "type": "invoice", "record": {"id": "1"}}, "type"),
+        ({"id": "e", "type": "spaceship.created", "record": {"id": "1"}}, "type"),
+        ({"id": "e", "type": "invoice.created"}, "record"),
+        ({"id": "e", "type": "invoice.created", "record": {"id": "1"}}, "record.number"),
+        ({"id": "e", "type": "invoice.created",
+          "record": {"id": "1", "number": "7", "due_date": "soon"}}, "record.due_date"),
+        ({"id": "e", "type": "contact.created",
+          "record": {"id": "1", "email": "not an address"}}, "record.email"),
+        ({"id": "e", "type": "contact.created",
+          "record": {"id": "1", "language": "klingon"}}, "record.language"),
+        ({"id": "e", "type": "contact.created",
+          "record": {"id": "1", "timezone": "Mars/Olympus"}}, "record.timezone"),
+        ({"id": "e", "type": "invoice.created", "record": {"id": "1", "number": "7",
+          "lines": [{"quantity": "lots"}]}}, "record.lines[0].quantity"),
+        ({"id": "e", "type": "contact.created", "occurred_at": "yesterday",
+          "record": {"id": "1"}}, "occurred_at"),
+    ]
+    for payload, field in cases:
+        answer = post_event(payload)
+        assert answer.status_code == 422, (payload, answer.text)
+        assert answer.json["error"]["details"]["field"] == field, answer.json
+        assert answer.json["error"]["message"].startswith(field)
+    assert count(Event) == 0 and (count(Contact), count(Document)) == before
+
+
+def test_a_rejected_event_may_be_sent_again_with_the_same_signature(post_event):
+    """A 4xx for bad content must not make the corrected retry look like a replay."""
+    body = json.dumps({"id": "e", "type": "contact.created", "record": {"id": "1"}}).encode()
+    now = int(time.time())
+    assert post_event(body=b"{not json", timestamp=now).status_code == 400
+    assert post_event(body=body, timestamp=now).status_code == 202
+
+
+def test_cli_adds_a_source_whose_secret_signs_events(app, client):
+    made = run_designer(app, "hooks", "add-source", "vtiger")
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    assert secret.startswith("whsec_") and len(secret) > 40
+    body = json.dumps({"id": "x1", "type": "organisation.created",
+                       "record": {"id": "O1", "name": "Acme"}}).encode()
+    now = int(time.time())
+    answer = client.post("/hooks/events", data=body, content_type="application/json",
+                         headers={"X-Designer-Timestamp": str(now),
+                                  "X-Designer-Signature": signature(secret, now, body)})
+    assert answer.status_code == 202
+    assert db.session.get(Event, answer.json["event"]).source == "vtiger"
+    again = run_designer(app, "hooks", "add-source", "vtiger")
+    assert again.returncode == 2 and "exists already" in again.stderr
+    listed = run_designer(app, "hooks", "list")
+    assert "vtiger" in listed.stdout and "last event: 20" in listed.stdout
+
+
+def test_emit_raises_an_event_in_process(demo):
+    event, duplicate = workflows.emit({"id": "py-1", "type": "contact.created",
+                                       "record": {"id": "P1", "first_name": "Piet",
+                                                  "email": "piet@example.nl"}})
+    assert not duplicate and event.source == "app" and event.state == "pending"
+    assert workflows.emit({"id": "py-1", "type": "contact.created",
+                           "record": {"id": "P1"}})[1] is True
+
+
+def test_record_changes_in_the_app_raise_events(demo):
+    record, created = workflows.save_record("contact", {"id": "C9", "first_name": "Els",
+                                                        "email": "els@example.nl"})
+    assert created
+    workflows.save_record("contact", {"id": "C9", "first_name": "Els"})  # no change
+    workflows.save_record("contact", {"id": "C9", "language": "nl"})
+    found = db.session.scalars(db.select(Event).where(Event.record_id == record.id)
+                               .order_by(Event.id)).all()
+    assert [(e.source, e.type) for e in found] == [("app", "contact.created"),
+                                                   ("app", "contact.updated")]
+    assert found[1].changes == {"language": {"from": "", "to": "nl"}}
+
+
+def test_an_event_whose_job_was_lost_is_queued_again(post_event):
+    from datetime import timedelta
+
+    from workers.queues import WORKFLOWS, get_queue
+
+    queue = get_queue(WORKFLOWS)
+    event_id = post_event(dutch_invoice_event()).json["event"]
+    assert queue.count == 1
+    queue.empty()  # the job is lost
+    assert workflows.requeue_pending_events() == 0  # too early to tell
+    event = db.session.get(Event, event_id)
+    event.received_at -= timedelta(minutes=3)
+    db.session.commit()
+    assert workflows.requeue_pending_events() == 1
+    assert queue.job_ids and queue.fetch_job(queue.job_ids[0]).args == (event_id,)
+    workflows.process_event(event_id)
+    assert db.session.get(Event, event_id).state == "done"
+    assert workflows.requeue_pending_events() == 0

@@ -1,0 +1,43 @@
+"""Helpers of the workflow tests: a CRM's signature, templates by name, a Dutch invoice event."""
+
+import hashlib
+import hmac
+
+from designer.extensions import db
+from designer.templating import Template
+
+
+def signature(secret, timestamp, body):
+    """The signature a CRM computes: HMAC-SHA256 of "<timestamp>.<body>", hex."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def template_named(name):
+    return db.session.scalar(db.select(Template).where(Template.name == name))
+
+
+def dutch_invoice_event(event_id="evt-1", number="2026-0042", due="2026-12-04"):
+    """``invoice.created`` for a Dutch contact at a Dutch organisation, two lines."""
+    return {
+        "id": event_id,
+        "type": "invoice.created",
+        "occurred_at": "2026-11-27T10:00:00Z",
+        "record": {
+            "id": f"INV-{number}", "number": number, "subject": "Onderhoud",
+            "status": "sent", "issue_date": "2026-11-20", "due_date": due, "currency": "EUR",
+            "organisation": {"id": "ORG-77", "name": "Kaasboerderij Hendriks",
+                             "language": "nl", "country": "Netherlands",
+                             "timezone": "Europe/Amsterdam", "email": "info@hendriks.example"},
+            "contact": {"id": "CON-77", "first_name": "Sanne", "last_name": "Hendriks",
+                        "email": "sanne@hendriks.example", "language": "nl",
+                        "organisation": "ORG-77"},
+            "owner": "admin@example.com",
+            "lines": [
+                {"description": "Onderhoudscontract", "quantity": 1, "unit_price": "1000.00",
+                 "tax_rate": "21"},
+                {"description": "Voorrijkosten", "quantity": 2, "unit_price": "10.33",
+                 "tax_rate": "0"},
+            ],
+        },
+    }
