@@ -30,7 +30,7 @@ def serve_command(host, port):
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
 def worker_command(burst, log_level):
-    """Run an RQ worker on the emails, pdf and periodic queues."""
+    """Run an RQ worker on the periodic, workflows, emails and pdf queues."""
     from workers.runner import run_worker
 
     with embedded_redis_running():

@@ -76,7 +76,7 @@ def start_children(stack, host, port):
     }
     for child in children.values():
         stack.callback(stop_child, child)
-    print("  worker   RQ worker on the emails, pdf and periodic queues; scheduler every 15 s")
+    print("  worker   RQ worker on the periodic, workflows, emails and pdf queues; scheduler")
     return children
 
 

@@ -8,11 +8,11 @@ here, with its relations nested as dicts.
 USER_FIELDS = ("name", "email", "title", "phone", "language", "timezone", "currency")
 ORGANISATION_FIELDS = (
     "name", "industry", "email", "phone", "website",
-    "street", "postal_code", "city", "country", "language",
+    "street", "postal_code", "city", "country", "language", "timezone",
 )
 CONTACT_FIELDS = (
     "salutation", "first_name", "last_name", "full_name", "email",
-    "phone", "title", "language", "birthday", "tags",
+    "phone", "title", "language", "timezone", "birthday", "tags",
 )
 PRODUCT_FIELDS = ("sku", "name", "description", "unit_price", "tax_rate")
 DOCUMENT_FIELDS = (

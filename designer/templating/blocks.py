@@ -13,11 +13,17 @@ re-quote. Everything else (Jinja statements around sections, comments,
 ``mj-raw``, sections the builder cannot represent) is a *locked* block that the
 builder shows as code and writes back verbatim. Whitespace between blocks is a
 ``space`` block.
+
+For the builder, ``builder_document`` folds a ``{% if … %}`` directly before
+an editable section and its ``{% endif %}`` directly after it (likewise
+``{% for … %}`` / ``{% endfor %}``, the loop inside the condition) into that
+section's block, as its ``condition`` / ``loop``: the settings panel shows
+them and an unchanged block still writes back its exact source.
 """
 
 import html
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 #: Top-level elements the builder can edit as a whole.
 SECTION_TAGS = frozenset({"mj-section", "mj-wrapper", "mj-hero"})
@@ -50,6 +56,15 @@ ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"
 MJ_ATTRIBUTES = re.compile(r"<mj-attributes\b[^>]*>.*?</mj-attributes\s*>",
                            re.DOTALL | re.IGNORECASE)
 JINJA_IN_TEXT = re.compile(r"\{%.*?%\}|\{#.*?#\}|\{\{.*?\}\}", re.DOTALL)
+#: Statements the builder writes around a section (no whitespace control, no else/elif).
+OPENING = {
+    "condition": re.compile(r"\{%\s*if\s+(.*?[^-\s])\s*%\}\Z", re.DOTALL),
+    "loop": re.compile(r"\{%\s*for\s+(.*?[^-\s])\s*%\}\Z", re.DOTALL),
+}
+CLOSING = {
+    "condition": re.compile(r"\{%\s*endif\s*%\}\Z"),
+    "loop": re.compile(r"\{%\s*endfor\s*%\}\Z"),
+}
 
 
 class BlocksUnavailable(ValueError):
@@ -69,6 +84,11 @@ class Block:
     reason: str = ""
     #: The element name of a section-like block (``mj-section`` …), else "".
     tag: str = ""
+    #: Folded blocks (see ``fold_statements``): the ``if`` expression and ``for`` target.
+    condition: str = ""
+    loop: str = ""
+    #: Folded blocks: the section's own source, without the statements around it.
+    section: str = ""
 
     def as_json(self):
         return asdict(self)
@@ -261,7 +281,7 @@ def builder_document(source):
     reads it (``<mj-image/>`` written out as ``<mj-image></mj-image>``) with
     merge fields and statements in text as ``<span data-designer-field>`` chips.
     """
-    blocks = split_blocks(source)
+    blocks = fold_statements(split_blocks(source))
     head = blocks[0].source
     body_tag = list(_tokens(head))[-1]
     attributes = MJ_ATTRIBUTES.findall(head)
@@ -269,13 +289,62 @@ def builder_document(source):
     for block in blocks:
         row = block.as_json()
         if block.editable:
-            row["markup"] = builder_markup(block.source)
+            row["markup"] = builder_markup(block.section or block.source)
         rows.append(row)
     return {
         "blocks": rows,
         "body_attributes": _attributes(body_tag.group("attrs")),
         "canvas_head": f"<mj-head>{''.join(attributes)}</mj-head>" if attributes else "",
     }
+
+
+def fold_statements(blocks):
+    """``blocks`` with each editable section's condition and loop folded into it.
+
+    ``{% for … %}`` folds into a section with neither; ``{% if … %}`` into one
+    without a condition (its loop stays inside). Joining still gives the source.
+    """
+    blocks = list(blocks)
+    folded = True
+    while folded:
+        folded = False
+        for index, block in enumerate(blocks):
+            if not (block.kind == "section" and block.editable):
+                continue
+            for kind in ("loop", "condition"):
+                span = _wrapping(blocks, index, kind)
+                if span:
+                    blocks[span[0]:span[1]] = [_fold(blocks[span[0]:span[1]], block, kind)]
+                    folded = True
+                    break
+            if folded:
+                break
+    result = [replace(block, id=number) for number, block in enumerate(blocks)]
+    assert join_blocks(result) == join_blocks(blocks)
+    return result
+
+
+def _wrapping(blocks, index, kind):
+    """``(start, stop)`` of the statements of ``kind`` right around ``blocks[index]``, or None."""
+    section = blocks[index]
+    if section.condition or (kind == "loop" and section.loop):
+        return None
+    before = index - 1 if index and blocks[index - 1].kind == "space" else index
+    after = index + 1 if index + 1 < len(blocks) and blocks[index + 1].kind == "space" else index
+    if before < 1 or after + 1 >= len(blocks):
+        return None
+    opening, closing = blocks[before - 1], blocks[after + 1]
+    if opening.kind != "locked" or closing.kind != "locked":
+        return None
+    if not (OPENING[kind].match(opening.source) and CLOSING[kind].match(closing.source)):
+        return None
+    return before - 1, after + 2
+
+
+def _fold(pieces, section, kind):
+    expression = OPENING[kind].match(pieces[0].source).group(1).strip()
+    return replace(section, start=pieces[0].start, source=join_blocks(pieces),
+                   section=section.section or section.source, **{kind: expression})
 
 
 def builder_markup(text):

@@ -1,9 +1,11 @@
-"""The visual builder's pages and JSON: open an MJML template visually, save it, pick images.
+"""The visual builder's pages and JSON: open an MJML template visually, save it, pick images,
+save sections as blocks for every template.
 
 The builder (static/src/builder.js) edits the same MJML the code editor
 does: it loads the blocks ``designer.templating.blocks`` cuts the source into
 and posts back the whole source, which is saved as a new version through
-``templating.add_version`` like any other save.
+``templating.add_version`` like any other save. Saved blocks are kept by
+``designer.templating.saved_blocks``.
 """
 
 from flask import (
@@ -23,6 +25,13 @@ from designer.assets import AssetRejected, asset_path, list_assets, store_asset
 from designer.auth import protect
 from designer.errors import error_response
 from designer.templating.blocks import BlocksUnavailable, builder_document
+from designer.templating.saved_blocks import (
+    BlockInvalid,
+    block_json,
+    create_block,
+    delete_block,
+    list_blocks,
+)
 
 bp = Blueprint("builder", __name__)
 protect(bp)
@@ -52,6 +61,7 @@ def page(template_id):
         "save_url": url_for("builder.save", template_id=template.id),
         "preview_url": url_for("templating.preview", template_id=template.id),
         "images_url": url_for("builder.images"),
+        "saved_blocks_url": url_for("builder.saved_blocks"),
         "editor_url": url_for("templating.editor", template_id=template.id),
     }
     return render_template("templating/visual.html", template=template,
@@ -119,3 +129,32 @@ def images():
         except AssetRejected as exc:
             return error_response(422, "asset_rejected", str(exc), as_json=True)
     return jsonify(data=[_image_json(a) for a in stored])
+
+
+@bp.route("/builder/blocks")
+def saved_blocks():
+    """Every saved block (JSON), for the block manager's "Saved blocks"."""
+    return jsonify(data=[block_json(block) for block in list_blocks()])
+
+
+@bp.route("/builder/blocks", methods=["POST"])
+def save_block():
+    """Save a section as a block: ``{"name", "mjml"}`` in JSON, one mj-section or mj-wrapper."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return error_response(400, "bad_request", 'send the block as JSON {"name": …, "mjml": …}',
+                              as_json=True)
+    try:
+        block = create_block(body.get("name"), body.get("mjml"), user=current_user)
+    except BlockInvalid as exc:
+        return error_response(422, "block_invalid", f"Not saved: {exc.message}",
+                              {"fields": {exc.field: [exc.message]}}, as_json=True)
+    return jsonify(data=block_json(block)), 201
+
+
+@bp.route("/builder/blocks/<int:block_id>", methods=["DELETE"])
+def remove_block(block_id):
+    """Delete a saved block (it leaves the templates it was dropped into as they are)."""
+    if not delete_block(block_id):
+        return error_response(404, "not_found", "there is no such saved block", as_json=True)
+    return "", 204

@@ -75,3 +75,15 @@ class TemplateVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     template: Mapped[Template] = relationship(back_populates="versions")
+
+
+class SavedBlock(db.Model):
+    """A section saved from the visual builder, offered in the block manager of every template."""
+
+    __tablename__ = "saved_blocks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: One ``<mj-section>`` or ``<mj-wrapper>`` element (see ``designer.templating.saved_blocks``).
+    mjml: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -163,11 +163,12 @@ def test_workflow(workflow, module, record):
               "repeat": runs.repeat_blocked(workflow, record.id) if workflow.id else None}
     for index, action in enumerate(workflow.actions):
         try:
-            planned = actions.plan(action, index, module, record)
+            planned, notes = actions.plan(action, index, module, record)
         except actions.ActionFailed as exc:
-            result["actions"].append({"action": index, "error": str(exc), "messages": []})
+            result["actions"].append({"action": index, "error": str(exc), "messages": [],
+                                      "notes": []})
             continue
-        result["actions"].append({"action": index, "error": None,
+        result["actions"].append({"action": index, "error": None, "notes": notes,
                                   "messages": [_preview(p, module, record) for p in planned]})
     return result
 

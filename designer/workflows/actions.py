@@ -48,7 +48,8 @@ def admin_user():
 
 
 def plan(action, index, module, record):
-    """``[Planned, …]`` for ``action`` (the ``index``-th) on ``record``; ``ActionFailed``."""
+    """``([Planned, …], notes)`` for ``action`` (the ``index``-th) on ``record``: the
+    messages, and what kept some from being sent (no owner, no address); ``ActionFailed``."""
     try:
         template = get_template(action["template_id"])
     except TemplateNotFound:
@@ -61,7 +62,7 @@ def plan(action, index, module, record):
         raise ActionFailed(str(exc)) from None
     recipients = _recipients(action, module, record, notes)
     return [_planned(index, action, template, recipient, sender_user, label, sender, notes)
-            for recipient in recipients]
+            for recipient in recipients], notes
 
 
 def _planned(index, action, template, recipient, sender_user, label, sender, notes):
@@ -110,6 +111,9 @@ def _recipients(action, module, record, notes):
         return [Recipient(owner.email, owner.name, owner.language, None, None)]
     if to == "related_contacts":
         return _related_contacts(module, record, notes)
+    if module in ("quote", "invoice") and record.contact is None and record.organisation is None:
+        notes.append(f"the {module} has neither a contact nor an organisation to send to")
+        return []
     recipient = recipient_of(module, record)
     if not recipient.email:
         notes.append(f"the {module} has no e-mail address")

@@ -23,6 +23,8 @@ from designer.workflows.sources import APP_SOURCE
 #: Pending events older than this are queued again (their job was lost).
 STALE_PENDING = timedelta(minutes=2)
 EVENT_ID_MAX = 200
+#: Tries to store an event whose record a concurrent event was creating at the same time.
+UPSERT_ATTEMPTS = 3
 
 
 class InvalidEvent(ValueError):
@@ -39,9 +41,20 @@ def receive(payload, source=APP_SOURCE):
     Raises ``InvalidEvent`` naming the field at fault; nothing is stored then.
     """
     parsed = parse(payload)
-    existing = _find(source, parsed["event_id"])
-    if existing is not None:
-        return existing, True
+    for attempt in range(UPSERT_ATTEMPTS):
+        existing = _find(source, parsed["event_id"])
+        if existing is not None:
+            return existing, True
+        try:
+            return _store(parsed, payload, source)
+        except IntegrityError:  # a concurrent event created the same record (or event)
+            db.session.rollback()
+            if attempt == UPSERT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _store(parsed, payload, source):
     try:
         record, _, changes = upsert_record(parsed["module"], parsed["record"])
     except InvalidRecord as exc:
@@ -53,11 +66,7 @@ def receive(payload, source=APP_SOURCE):
                   record_ref=record.external_id or "", occurred_at=parsed["occurred_at"],
                   changes={**changes, **parsed["changes"]}, payload=payload)
     db.session.add(event)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same event, stored meanwhile by a concurrent delivery
-        db.session.rollback()
-        return _find(source, parsed["event_id"]), True
+    db.session.commit()
     return event, False
 
 

@@ -19,7 +19,7 @@ def definition(form):
         "trigger": _trigger(form),
         "conditions": {"match": form.get("match", "all"), "items": _rows(form, "cond", _cond)},
         "actions": _rows(form, "action", _action),
-        "repeat": {"mode": form.get("repeat_mode", "once"),
+        "repeat": {"mode": form.get("repeat_mode", ""),
                    "days": form.get("repeat_days", "") or 0},
     }
 

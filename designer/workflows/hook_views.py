@@ -53,12 +53,13 @@ def _store(source, body):
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise _Rejected(_error(400, "bad_json", "the body is not JSON")) from None
+    source.last_event_at = utcnow()  # committed with the event
     try:
         event, duplicate = workflows.receive_event(payload, source.name)
     except workflows.InvalidEvent as exc:
         raise _Rejected(_error(422, "invalid_event", str(exc), {"field": exc.field})) from None
-    source.last_event_at = utcnow()
-    db.session.commit()
+    if duplicate:
+        db.session.commit()
     return event, duplicate
 
 

@@ -80,14 +80,15 @@ def validate(values):
     module = values.get("module")
     if module not in UPSERT_MODULES:
         raise InvalidWorkflow("module", f"must be one of {', '.join(UPSERT_MODULES)}")
+    trigger = _trigger(module, values.get("trigger"))
     return {
         "name": name,
         "module": module,
         "enabled": bool(values.get("enabled", True)),
-        "trigger": _trigger(module, values.get("trigger")),
+        "trigger": trigger,
         "conditions": _conditions(module, values.get("conditions")),
         "actions": _actions(module, values.get("actions")),
-        "repeat": _repeat(values.get("repeat")),
+        "repeat": _repeat(values.get("repeat"), trigger),
     }
 
 
@@ -268,9 +269,12 @@ def _sender(action, where):
     return {"sender": sender, "sender_user_id": user_id}
 
 
-def _repeat(repeat):
+def _repeat(repeat, trigger):
+    """Once per record by default; a date trigger fires once per date anyway, so its
+    default is every time (a moved due date reminds again)."""
     repeat = _object(repeat, "repeat")
-    mode = _choice(repeat.get("mode") or "once", REPEATS, "repeat.mode")
+    default = "every" if trigger["type"] == "date" else "once"
+    mode = _choice(repeat.get("mode") or default, REPEATS, "repeat.mode")
     days = 0
     if mode == "once_per_days":
         days = _integer(repeat.get("days") or 0, "repeat.days", 1, 3650)

@@ -79,12 +79,12 @@ def _carry_out(run, workflow, module, record):
 
 def _run_action(action, index, module, record, prefix):
     try:
-        planned = actions.plan(action, index, module, record)
+        planned, notes = actions.plan(action, index, module, record)
     except actions.ActionFailed as exc:
         return {"action": index, "error": str(exc), "messages": []}, []
     ids = actions.queue(planned, prefix, module, record)
     return {"action": index, "messages": ids, "sent": [describe(p) for p in planned],
-            "notes": sorted({n for p in planned for n in p.notes})}, ids
+            "notes": notes}, ids
 
 
 def describe(item):

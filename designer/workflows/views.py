@@ -50,7 +50,7 @@ def new():
         return render_template("workflows/choose_module.html", modules=UPSERT_MODULES)
     values = {"name": "", "module": module, "enabled": True, "trigger": {"type": "created"},
               "conditions": {"match": "all", "items": []}, "actions": [],
-              "repeat": {"mode": "once"}}
+              "repeat": {"mode": ""}}
     return _editor(None, values)
 
 

@@ -17,6 +17,10 @@
  * Merge fields and Jinja statements inside text show as chips in the canvas
  * and are written back as the plain {{ … }} / {% … %} they came from.
  *
+ * Blocks dropped on the canvas land where the pointer is released
+ * (builder-drop.js); sections can be saved as blocks for every template
+ * (builder-saved-blocks.js).
+ *
  * Exposes window.DesignerBuilder = {editor, source(), save()} and dispatches
  * "designer:builder-ready" on document once the template is loaded.
  */
@@ -24,6 +28,8 @@ import grapesjs from "grapesjs";
 import "grapesjs/dist/css/grapes.min.css";
 import mjmlPlugin from "grapesjs-mjml";
 import mjml2html from "mjml-browser";
+import { settleDropsOnRelease } from "./builder-drop.js";
+import { initSavedBlocks } from "./builder-saved-blocks.js";
 
 const SECTION_TYPES = ["mj-section", "mj-wrapper", "mj-hero"];
 const ENDING_TAGS = new Set(["mj-text", "mj-button", "mj-navbar-link", "mj-social-element", "mj-raw"]);
@@ -349,7 +355,8 @@ function componentDefinitions(editor, doc) {
       const parsed = editor.Parser.parseHtml(block.markup, { keepEmptyTextNodes: true }).html;
       const list = prepareDefinitions(Array.isArray(parsed) ? parsed : [parsed]);
       if (list.length === 1) {
-        out.push({ ...list[0], designerBlock: block.id });
+        // A condition or loop around the section (blocks.py folds them in) shows in its settings.
+        out.push({ ...list[0], designerBlock: block.id, designerCondition: block.condition || "", designerLoop: block.loop || "" });
         continue;
       }
     }
@@ -586,6 +593,7 @@ function init() {
       doc.baseline.set(component, withWrappers(component, toMjml(component, indentOf(lead)), indentOf(lead)));
     }
     editor.UndoManager.clear();
+    settleDropsOnRelease(editor);
     fetch(config.images_url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then((response) => (response.ok ? response.json() : { data: [] }))
       .then((body) => editor.AssetManager.add(body.data || []))
@@ -600,14 +608,15 @@ function init() {
   const builder = {
     editor,
     source: () => doc.source(bodyOf(editor).components().models),
-    /** The builder's own MJML for every loaded block, as if each had been edited. */
+    /** The builder's own MJML for every loaded block (with its condition and loop), as if
+     * each had been edited. */
     builderMjml() {
       return bodyOf(editor)
         .components()
         .filter((c) => c.get("designerBlock") !== undefined && c.get("type") !== LOCKED)
         .map((c) => {
           const lead = doc.lead.get(c.get("designerBlock"));
-          return { id: c.get("designerBlock"), mjml: toMjml(c, indentOf(lead)) };
+          return { id: c.get("designerBlock"), mjml: withWrappers(c, toMjml(c, indentOf(lead)), indentOf(lead)) };
         });
     },
     /** Finish inline text editing, so the components hold what the canvas shows. */
@@ -642,6 +651,7 @@ function init() {
     },
   };
   window.DesignerBuilder = builder;
+  initSavedBlocks(editor, config, { toMjml, flush: builder.flush, setStatus, csrfToken });
 
   const save = document.getElementById("builder-save");
   if (save) save.addEventListener("click", () => builder.save().catch(() => {}));

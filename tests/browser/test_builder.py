@@ -3,8 +3,11 @@
 Opening a template visually and saving it unchanged stores byte-identical
 MJML (every starter template and hand-written edge cases), each block the
 builder can edit compiles to equivalent HTML when written by the builder,
-editing one block leaves every other byte alone, and a marketer can drag in a
-button, set its label and link, insert a merge field, save and send it.
+editing one block leaves every other byte alone, content blocks dropped on a
+column land in that column, and a marketer can drag a button into a column,
+set its label and link, insert a merge field, save and send it. Conditions and
+loops set on a section are that section's settings again when reopened, and
+sections saved as blocks drop into other templates.
 """
 
 import json
@@ -16,7 +19,7 @@ import pytest
 from mjml_equivalence import EDGE_CASES, canonical_html
 from playwright.sync_api import expect
 
-from designer.templating.blocks import split_blocks
+from designer.templating.blocks import fold_statements, split_blocks
 from designer.templating.compiler import compile_mjml
 
 pytestmark = pytest.mark.browser
@@ -78,7 +81,7 @@ def save(page, version):
 
 def assert_builder_blocks_compile_equivalent(page, source):
     """Every editable block, written by the builder instead of its author, compiles the same."""
-    blocks = split_blocks(source)
+    blocks = fold_statements(split_blocks(source))
     expected = canonical_html(compile_mjml(source))
     rows = page.evaluate("window.DesignerBuilder.builderMjml()")
     assert {row["id"] for row in rows} == {b.id for b in blocks if b.editable}
@@ -109,7 +112,7 @@ def test_edge_cases_keep_locked_code_and_untouched_blocks_byte_for_byte(marketer
     open_builder(page, served, template_id)
     canvas = page.frame_locator(".gjs-frame")
     # Statements, comments, mj-raw and the sections the builder cannot hold show as code.
-    expect(canvas.locator(".designer-locked")).to_have_count(11)
+    expect(canvas.locator(".designer-locked")).to_have_count(9)  # the loop is the section's
     expect(canvas.locator(".designer-locked", has_text="{% if contact.language")).to_be_visible()
     assert_builder_blocks_compile_equivalent(page, original)
     save(page, 2)
@@ -129,29 +132,82 @@ def test_edge_cases_keep_locked_code_and_untouched_blocks_byte_for_byte(marketer
     assert "en welkom" in middle and 'mj-class="note"' in middle
     assert "{{ contact.first_name }}" in middle
 
+    # The loop around a section shows in its settings; changing it rewrites that block only.
+    page.evaluate("() => { const ed = window.DesignerBuilder.editor; ed.select(ed.getWrapper()"
+                  ".findType('mj-section').find((c) => c.get('designerLoop')));}")
+    page.click(".gjs-pn-btn:has-text('Settings')")
+    loop = page.locator(".gjs-trt-trait", has_text="Repeat for each").locator("input")
+    expect(loop).to_have_value("line in invoice.lines")
+    condition = page.locator(".gjs-trt-trait", has_text="Show only when").locator("input")
+    expect(condition).to_have_value("")
+    loop.fill("line in invoice.items")
+    loop.press("Enter")
+    save(page, 4)
+    start = edited.index("{% for line in invoice.lines %}")
+    end = edited.index("{% endfor %}", start) + len("{% endfor %}")
+    changed = stored_source(page, served, template_id)
+    assert changed.startswith(edited[:start]) and changed.endswith(edited[end:])
+    middle = changed[start:len(changed) - len(edited) + end]
+    assert middle.startswith("{% for line in invoice.items %}\n    <mj-section>")
+    assert middle.endswith("</mj-section>\n    {% endfor %}") and "{{ line.name }}" in middle
 
-def test_drag_a_button_insert_a_merge_field_save_and_send(marketer, served):
+
+def drag_block(page, label, target, at=(0.5, 0.5)):
+    """Drag the block called ``label`` and release it over ``target`` (a canvas locator), at
+    ``at`` (fractions of its width and height)."""
+    page.locator("#gjs").scroll_into_view_if_needed()
+    name = re.compile(rf"^\s*{re.escape(label)}\s*$")
+    block = page.locator(".gjs-block").filter(has=page.locator(".gjs-block-label", has_text=name))
+    block.scroll_into_view_if_needed()
+    target.scroll_into_view_if_needed()
+    box, goal = block.bounding_box(), target.bounding_box()
+    start = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    end = (goal["x"] + goal["width"] * at[0], goal["y"] + goal["height"] * at[1])
+    page.mouse.move(*start)
+    page.mouse.down()
+    for step in range(1, 13):
+        page.mouse.move(start[0] + (end[0] - start[0]) * step / 12,
+                        start[1] + (end[1] - start[1]) * step / 12)
+        page.wait_for_timeout(25)
+    page.mouse.up()
+
+
+def parents_of(page, component_type):
+    """The type of each ``component_type`` component's parent, in document order."""
+    return page.evaluate("(type) => window.DesignerBuilder.editor.getWrapper().findType(type)"
+                         ".map((c) => c.parent().get('type'))", component_type)
+
+
+def test_content_blocks_drop_into_the_columns_of_a_starter_template(marketer, served):
+    page = marketer
+    open_builder(page, served, template_ids(page, served)["Welcome"])
+    canvas = page.frame_locator(".gjs-frame")
+    page.click(".gjs-pn-btn:has-text('Blocks')")
+    columns = canvas.locator("[data-gjs-type='mj-column']")
+    blocks = [("Text", "mj-text"), ("Button", "mj-button"), ("Image", "mj-image"),
+              ("Divider", "mj-divider"), ("Spacer", "mj-spacer"), ("Group Social", "mj-social")]
+    for number, (label, component_type) in enumerate(blocks):
+        before = parents_of(page, component_type).count("mj-column")
+        column = columns.nth(3 + number % 3)  # the three 33% columns
+        drag_block(page, label, column, at=(0.5, 0.15))
+        if component_type == "mj-image":  # the image block opens the image picker
+            page.click(".gjs-mdl-btn-close")
+        assert parents_of(page, component_type).count("mj-column") == before + 1, label
+    assert "mj-body" not in parents_of(page, "mj-button")
+
+
+def test_drag_a_button_into_a_column_insert_a_merge_field_save_and_send(marketer, served):
     page = marketer
     template_id = create_template(page, served, "Builder proof", PROOF_MJML)
     open_builder(page, served, template_id)
     canvas = page.frame_locator(".gjs-frame")
 
-    # Drag the button block from the block manager below the existing section.
+    # Drag the bare button block into the template's column, below its text.
     page.click(".gjs-pn-btn:has-text('Blocks')")
-    block = page.locator(".gjs-block", has_text="Button section").bounding_box()
-    section = canvas.locator("[data-gjs-type='mj-section']").first.bounding_box()
-    start = (block["x"] + 30, block["y"] + 30)
-    end = (section["x"] + section["width"] / 2, section["y"] + section["height"] + 40)
-    page.mouse.move(*start)
-    page.mouse.down()
-    for step in range(1, 16):
-        page.mouse.move(start[0] + (end[0] - start[0]) * step / 15,
-                        start[1] + (end[1] - start[1]) * step / 15)
-        page.wait_for_timeout(30)
-    page.wait_for_timeout(300)
-    page.mouse.up()
+    drag_block(page, "Button", canvas.locator("[data-gjs-type='mj-text']").first, at=(0.5, 0.8))
     button = canvas.locator("[data-gjs-type='mj-button']")
     expect(button).to_have_count(1)
+    assert parents_of(page, "mj-button") == ["mj-column"]
 
     # Its link from the settings panel, its label typed in place.
     button.click()
@@ -159,7 +215,7 @@ def test_drag_a_button_insert_a_merge_field_save_and_send(marketer, served):
     link = page.locator(".gjs-trt-trait input").first
     link.fill("https://example.com/demo")
     link.press("Enter")
-    # Only for contacts with an address: a condition on the button's section, from the settings.
+    # Only for contacts with an address: a condition on the section, from the settings.
     page.evaluate("() => { const ed = window.DesignerBuilder.editor; "
                   "ed.select(ed.getSelected().parent().parent()); }")
     condition = page.locator(".gjs-trt-trait", has_text="Show only when").locator("input")
@@ -180,16 +236,28 @@ def test_drag_a_button_insert_a_merge_field_save_and_send(marketer, served):
     save(page, 2)
 
     source = stored_source(page, served, template_id)
-    assert '<mj-button href="https://example.com/demo">Book a demo</mj-button>' in source
-    assert ("    {% if contact.email %}\n    <mj-section>\n      <mj-column>\n        <mj-button"
-            in source)
-    assert "</mj-section>\n    {% endif %}\n  </mj-body>" in source
-    assert "<mj-text>Hello there,&nbsp;{{ contact.first_name }}</mj-text>" in source
+    assert source.count("<mj-section>") == 1 and source.count("<mj-column>") == 1
+    assert ("    {% if contact.email %}\n    <mj-section>\n      <mj-column>\n"
+            "        <mj-text>Hello there,&nbsp;{{ contact.first_name }}</mj-text>\n"
+            '        <mj-button href="https://example.com/demo">Book a demo</mj-button>\n'
+            "      </mj-column>\n    </mj-section>\n    {% endif %}\n  </mj-body>") in source
     assert "designer-field" not in source and "data-gjs" not in source
 
-    # Version 2 renders: the code editor shows it, the preview merges the name.
+    # Reopened, the condition is the section's setting again; unchanged, it saves every byte.
+    open_builder(page, served, template_id)
+    expect(canvas.locator(".designer-locked")).to_have_count(0)
+    canvas.locator("text=Hello there,").click()
+    page.evaluate("() => { const ed = window.DesignerBuilder.editor; "
+                  "ed.select(ed.getSelected().parent().parent()); }")
+    page.click(".gjs-pn-btn:has-text('Settings')")
+    expect(page.locator(".gjs-trt-trait", has_text="Show only when").locator("input")
+           ).to_have_value("contact.email")
+    save(page, 3)
+    assert stored_source(page, served, template_id) == source
+
+    # The saved version renders: the code editor shows it, the preview merges the name.
     page.click("a:has-text('Code')")
-    expect(page.locator(".page-header")).to_contain_text("Version 2")
+    expect(page.locator(".page-header")).to_contain_text("Version 3")
     chosen = page.locator("#preview-contact option:checked").inner_text()
     preview = page.frame_locator("#preview")
     expect(preview.locator("body")).to_contain_text(
@@ -215,3 +283,34 @@ def test_drag_a_button_insert_a_merge_field_save_and_send(marketer, served):
     assert re.search(rf"Hello\s+there,(&nbsp;|\s)+{re.escape(first_name)}", html)
     tracked = re.search(r'<a\b[^>]*\bhref="([^"]+)"[^>]*>\s*Book a demo', html)
     assert tracked and "/c/" in tracked.group(1)
+
+
+def test_a_section_saved_as_a_block_drops_into_another_template(marketer, served):
+    page = marketer
+    banner = PROOF_MJML.replace("Hello there,", "Visit the {{ company.name }} shop")
+    open_builder(page, served, create_template(page, served, "Block source", banner))
+    canvas = page.frame_locator(".gjs-frame")
+    canvas.locator("text=Visit the").click()
+    page.click("#builder-save-block")
+    page.fill("#builder-block-name", "Shop <banner>")  # a name, never HTML
+    page.click("#builder-block-form button[type=submit]")
+    expect(page.locator("#builder-status")).to_contain_text("Saved the section as the block")
+
+    template_id = create_template(page, served, "Block target", PROOF_MJML)
+    open_builder(page, served, template_id)
+    page.click(".gjs-pn-btn:has-text('Blocks')")
+    expect(page.locator(".gjs-block-category", has_text="Saved blocks")).to_be_visible()
+    drag_block(page, "Shop <banner>", canvas.locator("[data-gjs-type='mj-section']").first,
+               at=(0.5, 1.5))
+    expect(canvas.locator("[data-gjs-type='mj-section']")).to_have_count(2)
+    expect(canvas.locator(".designer-field")).to_have_text("Company: name")
+    save(page, 2)
+    source = stored_source(page, served, template_id)
+    hello, shop = source.index("Hello there,"), source.index("Visit the {{ company.name }} shop")
+    assert hello < shop and source.count("<mj-section>") == 2
+
+    # Its delete button removes it, for every template.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(".gjs-block", has_text="Shop <banner>").locator(".designer-block-delete").click()
+    expect(page.locator(".gjs-block", has_text="Shop <banner>")).to_have_count(0)
+    assert page.request.get(f"{served.url}/builder/blocks").json() == {"data": []}

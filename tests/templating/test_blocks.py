@@ -12,6 +12,7 @@ from designer.templating.blocks import (
     BlocksUnavailable,
     builder_document,
     builder_markup,
+    fold_statements,
     join_blocks,
     split_blocks,
 )
@@ -139,11 +140,75 @@ def test_builder_document_carries_body_attributes_and_only_the_heads_defaults():
     json.dumps(document)  # the page embeds it as JSON
 
 
+SECTION = ("<mj-section><mj-column><mj-text>Hi {{ contact.first_name }}</mj-text>"
+           "</mj-column></mj-section>")
+
+
+def body(inner):
+    return f"<mjml>\n  <mj-body>\n    {inner}\n  </mj-body>\n</mjml>\n"
+
+
+def test_a_condition_and_a_loop_around_a_section_fold_into_it():
+    source = body(f"{{% if contact.email %}}\n    {{%  for line in invoice.lines %}}{SECTION}\n"
+                  "    {% endfor %}\n    {% endif  %}\n    <mj-section />")
+    document = builder_document(source)
+    rows = [b for b in document["blocks"] if b["kind"] != "space"]
+    assert [(b["kind"], b["condition"], b["loop"]) for b in rows] == [
+        ("head", "", ""), ("section", "contact.email", "line in invoice.lines"),
+        ("section", "", ""), ("tail", "", "")]
+    folded = rows[1]
+    assert folded["source"].startswith("{% if contact.email %}")
+    assert folded["source"].endswith("{% endfor %}\n    {% endif  %}")
+    assert folded["section"] == SECTION and folded["editable"] and folded["tag"] == "mj-section"
+    assert folded["markup"] == builder_markup(SECTION)
+    assert "".join(b["source"] for b in document["blocks"]) == source
+    assert [b["id"] for b in document["blocks"]] == list(range(len(document["blocks"])))
+    assert all(source[b["start"]:b["start"] + len(b["source"])] == b["source"]
+               for b in document["blocks"])
+
+
+def test_a_loop_alone_folds_and_split_blocks_itself_keeps_the_statements_apart():
+    source = body(f"{{% for item in items %}}{SECTION}{{% endfor %}}")
+    (folded,) = [b for b in builder_document(source)["blocks"] if b["kind"] == "section"]
+    assert (folded["condition"], folded["loop"]) == ("", "item in items")
+    assert kinds(split_blocks(source)) == ["head", "locked", "section", "locked", "tail"]
+
+
+@pytest.mark.parametrize("inner", [
+    f"{{% if a %}}{SECTION}{{% else %}}{SECTION}{{% endif %}}",  # else: not one condition
+    f"{{%- if a %}}{SECTION}{{% endif %}}",  # whitespace control the builder would drop
+    f"{{% if a -%}}{SECTION}{{% endif %}}",
+    f"{{% if a %}}{SECTION}{{%- endif %}}",
+    f"{{% if a %}}<!-- c -->{SECTION}{{% endif %}}",  # not directly before
+    f"{{% if a %}}{SECTION}{SECTION}{{% endif %}}",  # around two sections
+    f"{{% if a %}}{SECTION}",  # no endif
+    "{% if a %}<mj-section><mj-column><!-- c --></mj-column></mj-section>{% endif %}",  # locked
+    f"{{% for x in y %}}{SECTION}{{% endif %}}",  # mismatched
+    f"{{% elif a %}}{SECTION}{{% endif %}}",
+    f"{{% if %}}{SECTION}{{% endif %}}",  # no expression
+])
+def test_statements_the_builder_cannot_own_stay_locked(inner):
+    source = body(inner)
+    blocks = fold_statements(split_blocks(source))
+    assert not any(b.condition or b.loop for b in blocks)
+    assert join_blocks(blocks) == source
+
+
+def test_a_loop_outside_a_condition_stays_locked_around_the_folded_condition():
+    source = body(f"{{% for x in y %}}{{% if x.ok %}}{SECTION}{{% endif %}}{{% endfor %}}")
+    blocks = fold_statements(split_blocks(source))
+    assert [(b.kind, b.condition, b.loop) for b in blocks if b.kind != "space"] == [
+        ("head", "", ""), ("locked", "", ""), ("section", "x.ok", ""), ("locked", "", ""),
+        ("tail", "", "")]
+    assert join_blocks(blocks) == source
+
+
 FRAGMENTS = st.sampled_from([
     "\n    ", " ", "<mj-section><mj-column><mj-text>a</mj-text></mj-column></mj-section>",
     "<mj-section />", "{% if a %}", "{% endif %}", "<!-- c -->", "<mj-raw><b>x</b></mj-raw>",
     "{{ contact.first_name }}", "text", "<mj-wrapper><mj-section /></mj-wrapper>", "<", ">",
     "<mj-section>", "</mj-section>", '<mj-hero a="1">', "</mj-hero>", "&amp;", "\r\n",
+    "{% for x in y %}", "{% endfor %}", "{% if b -%}",
 ])
 
 
@@ -152,3 +217,5 @@ FRAGMENTS = st.sampled_from([
 def test_any_body_joins_back_byte_for_byte(parts):
     source = "<mjml>\n  <mj-body>" + "".join(parts) + "</mj-body>\n</mjml>\n"
     assert join_blocks(split_blocks(source)) == source
+    blocks = builder_document(source)["blocks"]
+    assert "".join(b["source"] for b in blocks) == source

@@ -31,6 +31,8 @@ def test_the_code_editor_links_to_the_visual_builder_and_back(ada, welcome):
     config = builder_config(html)
     assert config["version"] == 1
     assert config["fields_url"] == "/api/fields/contact"
+    assert config["saved_blocks_url"] == "/builder/blocks"
+    assert 'id="builder-save-block"' in html and 'id="builder-block-name"' in html
     blocks = config["document"]["blocks"]
     assert "".join(b["source"] for b in blocks) == welcome.current.source
     assert [b["kind"] for b in blocks if b["kind"] != "space"] == ["head", "section", "tail"]

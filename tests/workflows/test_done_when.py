@@ -12,6 +12,7 @@ from designer import workflows
 from designer.extensions import db
 from designer.mail.models import Message
 from designer.records.models import Document, User
+from designer.workflows.models import WorkflowRun
 
 
 def pdf_text(data):
@@ -83,3 +84,7 @@ def test_a_date_rule_fires_at_nine_in_the_recipients_time_zone(smtp_app, smtp_se
     invoice.due_date = invoice.due_date.replace(day=14)  # moved: fires again for the new date
     db.session.commit()
     assert workflows.run_due_schedules(now=datetime(2026, 12, 11, 8, 0)) == 1
+    last = db.session.scalars(db.select(WorkflowRun).order_by(WorkflowRun.id.desc())).first()
+    assert last.outcome == "sent" and last.fire_key.endswith(":due_date:2026-12-14")
+    run_worker_burst()
+    assert len(smtp_server.handler.messages()) == 2

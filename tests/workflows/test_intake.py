@@ -198,3 +198,39 @@ def test_an_event_whose_job_was_lost_is_queued_again(post_event):
     workflows.process_event(event_id)
     assert db.session.get(Event, event_id).state == "done"
     assert workflows.requeue_pending_events() == 0
+
+
+def test_an_event_racing_another_for_the_same_new_record_is_stored(app, hook_secret):
+    """Another transaction creates the same contact while the event is being stored: the
+    event waits for it, then retries as an update, answered 202 with one contact."""
+    import threading
+
+    from workflow_support import signature
+
+    if db.engine.dialect.name != "postgresql":
+        return  # SQLite has one writer at a time: no such race
+    other = db.engine.connect()
+    other.begin()
+    other.execute(Contact.__table__.insert().values(external_id="RACE", first_name="First"))
+    body = json.dumps({"id": "race-1", "type": "contact.updated",
+                       "record": {"id": "RACE", "last_name": "Second"}}).encode()
+    now = int(time.time())
+    answers = []
+
+    def post():
+        with app.app_context():
+            answers.append(app.test_client().post(
+                "/hooks/events", data=body, content_type="application/json",
+                headers={"X-Designer-Timestamp": str(now),
+                         "X-Designer-Signature": signature(hook_secret, now, body)}))
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    time.sleep(1)  # the event's INSERT now waits on the other transaction's row
+    other.commit()
+    other.close()
+    thread.join(30)
+    assert answers[0].status_code == 202, answers[0].text
+    [contact] = db.session.scalars(db.select(Contact).where(Contact.external_id == "RACE"))
+    assert (contact.first_name, contact.last_name) == ("First", "Second")
+    assert db.session.get(Event, answers[0].json["event"]).action == "updated"

@@ -235,3 +235,12 @@ def test_actions_check_addresses_pdfs_and_modules(demo):
         with pytest.raises(InvalidWorkflow) as caught:
             rule(actions=[action])
         assert caught.value.field == field, action
+
+
+def test_an_invoice_without_contact_or_organisation_is_a_note_not_a_crash(demo):
+    workflows.save_workflow({"name": "Invoices", "module": "invoice",
+                             "actions": [{"template_id": template_named("Invoice reminder").id}]})
+    workflows.save_record("invoice", {"id": "LONE-1", "number": "L-1"})
+    [run] = process_all()
+    assert run.outcome == "nothing" and run.error == ""
+    assert "neither a contact nor an organisation" in run.actions[0]["notes"][0]
