@@ -147,19 +147,20 @@ def _locale(policy, recipient, template, sender):
 
 def queue(planned, dedupe_prefix, module, record):
     """Write the planned messages to the ledger and queue them; their ids."""
-    due = {}
+    keys = [f"{dedupe_prefix}:{item.action}:{item.recipient.email.lower()}"[:200]
+            for item in planned]
+    done = _existing(keys)  # written by an earlier, interrupted run of the same fire key
     messages = []
-    for item in planned:
-        key = f"{dedupe_prefix}:{item.action}:{item.recipient.email.lower()}"[:200]
-        if key in due or _exists(key):
+    for item, key in zip(planned, keys, strict=True):
+        if key in done:
             continue
+        done.add(key)
         message = ledger.new_message(item.template, module=module, record=record,
                                      sender_user=item.sender_user, dedupe_key=key,
                                      locale=item.locale, to=item.recipient)
         message.attach_pdf_ids = item.attach_pdf_ids or None
         if item.delay_minutes:
             message.next_attempt_at = utcnow() + timedelta(minutes=item.delay_minutes)
-        due[key] = item.delay_minutes
         messages.append(message)
     db.session.add_all(messages)
     db.session.commit()
@@ -167,10 +168,14 @@ def queue(planned, dedupe_prefix, module, record):
     return [m.id for m in messages]
 
 
-def _exists(dedupe_key):
+def _existing(dedupe_keys):
+    """Which of ``dedupe_keys`` the ledger holds already (one query)."""
     from designer.mail.models import Message
 
-    return db.session.scalar(db.select(Message.id).where(Message.dedupe_key == dedupe_key))
+    if not dedupe_keys:
+        return set()
+    return set(db.session.scalars(db.select(Message.dedupe_key)
+                                  .where(Message.dedupe_key.in_(dedupe_keys))))
 
 
 def _enqueue(messages):

@@ -1,5 +1,7 @@
 """Workflow pages (administrators): the list, the editor with its dry run, the run log."""
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -91,10 +93,9 @@ def _invalid(workflow, values, exc):
 
 def field_label(field):
     """``actions[0].template_id`` as "Action 1, template"."""
-    label = field
-    for index in range(20):
-        label = label.replace(f"actions[{index}].", f"Action {index + 1}, ")
-        label = label.replace(f"conditions.items[{index}].", f"Condition {index + 1}, ")
+    label = re.sub(r"actions\[(\d+)\]\.", lambda m: f"Action {int(m[1]) + 1}, ", field)
+    label = re.sub(r"conditions\.items\[(\d+)\]\.",
+                   lambda m: f"Condition {int(m[1]) + 1}, ", label)
     return label.replace("_id", "").replace("_", " ").replace(".", " ")
 
 
