@@ -1,7 +1,8 @@
 """The ``designer`` command line: a Flask CLI group.
 
 Errors a user can cause (unknown ids, bad arguments, invalid templates) end
-with one line on stderr and exit status 2.
+with one line on stderr and exit status 2. Every command runs with a private
+umask and first makes the instance folder private (``designer.instance``).
 """
 
 import sys
@@ -20,9 +21,17 @@ class CommandError(click.ClickException):
     exit_code = 2
 
 
+def _cli_app():
+    from designer.instance import make_private
+
+    app = create_app()
+    make_private(app.config["INSTANCE_PATH"])
+    return app
+
+
 def _make_group():
     return FlaskGroup(
-        create_app=lambda: create_app(),
+        create_app=_cli_app,
         add_version_option=False,
         load_dotenv=False,
         help="Designer: campaign e-mail and PDF templates with merge fields for CRMs.",
@@ -34,6 +43,9 @@ cli = _make_group()
 
 def main(argv=None):
     """Console-script entry point: run the CLI, one-line errors with exit status 2."""
+    from designer.instance import use_private_umask
+
+    use_private_umask()  # before anything is written: the database, Redis' files, logs
     try:
         result = cli.main(args=argv, prog_name="designer", standalone_mode=False)
     except click.ClickException as exc:

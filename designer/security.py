@@ -3,7 +3,8 @@
 Pages load scripts only from the app itself; previews of user templates
 (in sandboxed iframes) may show remote images and styles, as mail clients
 would, but never run scripts. Responses that set their own policy (template
-previews, assets) keep it.
+previews, assets) keep it. With an https ``PUBLIC_URL`` every page also
+tells browsers to come back over https only (HSTS).
 """
 
 PAGE_POLICY = "; ".join([
@@ -19,8 +20,13 @@ PAGE_POLICY = "; ".join([
     "frame-ancestors 'self'",
 ])
 
+#: A year: the usual HSTS lifetime. Subdomains are left alone (they may be other sites).
+HSTS = "max-age=31536000"
+
 
 def init_app(app):
+    https = app.config["PUBLIC_URL"].startswith("https://")
+
     @app.after_request
     def secure_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -28,4 +34,6 @@ def init_app(app):
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
             response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        if https:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response

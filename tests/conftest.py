@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import g
 from sqlalchemy import create_engine, text
-from support import bearer_client, free_port, log_in, run_designer
+from support import BannerServer, ServedProduct, bearer_client, free_port, log_in, run_designer
 
 from designer import create_app
 from designer.embedded import EmbeddedRedis
@@ -67,6 +67,8 @@ def base_config(database_url, redis_url, instance_path):
         "INSTANCE_PATH": str(instance_path),
         "PUBLIC_URL": "http://designer.test",
         "SMTP_URL": "smtp://127.0.0.1:9",
+        # The tests' SMTP and IMAP servers listen on loopback (refusals: test_netguard.py).
+        "ALLOWED_MAIL_HOSTS": "127.0.0.1",
     }
 
 
@@ -122,6 +124,39 @@ def runner(app):
 
 
 @pytest.fixture
+def app_with(app, base_config):
+    """``app_with(PUBLIC_URL=…)``: another app on the test database and Redis, other settings."""
+    made = []
+
+    def make(**settings):
+        other = create_app({**base_config, **settings})
+        other.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def served_behind_proxy(tmp_path_factory):
+    """``designer serve`` (real gunicorn) trusting 127.0.0.1 as its proxy; its instance folder
+    starts with files an earlier version or ``make run`` left readable to everyone."""
+    instance = tmp_path_factory.mktemp("served")
+    instance.chmod(0o755)
+    for name in ("designer.db", ".demo-loaded"):
+        (instance / name).touch()
+        (instance / name).chmod(0o644)
+    served = ServedProduct(instance)
+    served.env["TRUSTED_PROXIES"] = "127.0.0.1"
+    served.start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture
 def demo(app):
     from designer.records.demo import load_demo
 
@@ -172,6 +207,20 @@ def smtp_server():
     controller.url = f"smtp://127.0.0.1:{controller.port}"
     yield controller
     controller.stop()
+
+
+@pytest.fixture
+def banner_server():
+    """Start ``support.BannerServer``s: ``banner_server(b"SSH-2.0-…")``; closed after."""
+    started = []
+
+    def start(banner=b"", answer=None):
+        started.append(BannerServer(banner, answer))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.close()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -49,6 +50,7 @@ def child_env(app):
         SECRET_KEY=app.config["SECRET_KEY"],
         PUBLIC_URL=app.config["PUBLIC_URL"],
         SMTP_URL=app.config["SMTP_URL"],
+        ALLOWED_MAIL_HOSTS=app.config["ALLOWED_MAIL_HOSTS"],
         DESIGNER_INSTANCE_PATH=app.config["INSTANCE_PATH"],
     )
     return env
@@ -136,3 +138,44 @@ def pixel_path(app, message_token):
 
     url = signer_for(app).pixel_url(message_token)
     return url[url.index("/o/"):]
+
+
+class BannerServer:
+    """A TCP service on loopback that is not what the client expects.
+
+    Each connection is counted, greeted with ``banner`` and every line it sends
+    answered with ``answer(line)`` (bytes, or None to say nothing); it stands for
+    whatever else listens on a machine (SSH, a database) or a server that
+    answers garbage.
+    """
+
+    def __init__(self, banner=b"", answer=None):
+        self.banner, self.answer = banner, answer
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # closed
+                return
+            self.connections += 1
+            with conn:
+                self._talk(conn)
+
+    def _talk(self, conn):
+        conn.settimeout(5)
+        try:
+            conn.sendall(self.banner)
+            for line in conn.makefile("rb"):
+                reply = self.answer(line) if self.answer else None
+                if reply:
+                    conn.sendall(reply)
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()

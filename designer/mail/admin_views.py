@@ -77,13 +77,13 @@ def delete_server(server_id):
 
 @bp.route("/servers/<int:server_id>/test", methods=["POST"])
 def test_server(server_id):
-    """Send a test message to the administrator and show the server's exact answer."""
+    """Send a test message to the administrator and show the server's answer."""
     server = _server_or_404(server_id)
     to_address = request.form.get("to") or current_user.email
     try:
         answer = servers.send_test(server, to_address)
     except (TemporaryFailure, PermanentFailure, SecretUnreadable) as exc:
-        flash(f"{server.name} refused the test message: {exc}", "error")
+        flash(f"The test message through {server.name} was not sent: {exc}", "error")
     else:
         flash(f"{server.name} accepted the test message to {to_address}: {answer}", "success")
     return redirect(url_for("sending.index"))

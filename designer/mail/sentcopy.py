@@ -14,6 +14,11 @@ failed copies due at once.
 The Sent folder is the configured one, else the folder the server flags
 ``\\Sent`` (RFC 6154 special use), else "Sent" (created when missing).
 Folder names are kept readable here and sent in modified UTF-7 (RFC 3501).
+
+Every connection (a copy, a bounce-mailbox read, a "test" click) goes only
+where ``designer.netguard`` allows: a user cannot make the product reach its
+own machine or private network. Errors carry the server's words cleaned and
+short (``designer.mail.reasons``), never the greeting of whatever answered.
 """
 
 import base64
@@ -25,13 +30,16 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, timedelta
 from typing import NamedTuple
 
+from flask import current_app
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from designer import netguard
 from designer.clock import utcnow
 from designer.crypto import SecretUnreadable, decrypt, encrypt
 from designer.extensions import db
 from designer.mail.models import Mailbox, Message, SentCopy
+from designer.mail.reasons import cleaned
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +62,8 @@ _NAMESPACE = re.compile(rb'\(\("((?:[^"\\]|\\.)*)"')
 
 
 class MailboxError(Exception):
-    """The mailbox cannot be reached or refused; the message says why, in the server's words."""
+    """The mailbox cannot be reached or refused; the message says why (the server's words
+    cleaned)."""
 
     def __init__(self, message, broken=False):
         super().__init__(message)
@@ -190,10 +199,41 @@ def connect(mailbox, timeout=TIMEOUT):
     return conn
 
 
+class GuardedIMAP4(imaplib.IMAP4):
+    """imaplib's client, its socket connected by the guard."""
+
+    def __init__(self, host, port, *, guard, timeout):
+        self.guard = guard
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return self.guard.connect(self.host, self.port, timeout)
+
+
+class GuardedIMAP4SSL(imaplib.IMAP4_SSL):
+    """Implicit TLS over the guarded socket; the certificate is checked against ``host``."""
+
+    def __init__(self, host, port, *, guard, timeout):
+        self.guard = guard
+        super().__init__(host, port, ssl_context=_tls(), timeout=timeout)
+
+    def _create_socket(self, timeout):
+        sock = self.guard.connect(self.host, self.port, timeout)
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _greeted(mailbox, timeout):
+    """A connection that got an IMAP greeting; anything else is said in our words only."""
+    guard = netguard.mail_guard(current_app.config)
+    kind = GuardedIMAP4SSL if mailbox.security == "tls" else GuardedIMAP4
+    try:
+        return kind(mailbox.host, mailbox.port, guard=guard, timeout=timeout)
+    except (imaplib.IMAP4.error, UnicodeError) as exc:  # another service's banner
+        raise ConnectionError("the server did not answer as an IMAP server") from exc
+
+
 def _open(mailbox, timeout):
-    if mailbox.security == "tls":
-        return imaplib.IMAP4_SSL(mailbox.host, mailbox.port, ssl_context=_tls(), timeout=timeout)
-    conn = imaplib.IMAP4(mailbox.host, mailbox.port, timeout=timeout)
+    conn = _greeted(mailbox, timeout)
     if mailbox.security == "starttls":
         try:
             conn.starttls(ssl_context=_tls())
@@ -235,13 +275,14 @@ def _explained(action):
                            f"({exc.verify_message})", True) from exc
     except TimeoutError as exc:
         raise MailboxError(f"{action}: no answer in time ({exc})", True) from exc
+    except UnicodeError as exc:  # imaplib reads some answers as ASCII only
+        raise MailboxError(f"{action}: the server did not answer as an IMAP server", True) from exc
     except OSError as exc:
         raise MailboxError(f"{action}: {exc.strerror or exc}", True) from exc
 
 
 def _text(exc):
-    answer = exc.args[0] if exc.args else ""
-    return _decoded(answer)
+    return cleaned(exc.args[0] if exc.args else "")
 
 
 def _decoded(answer):
@@ -252,7 +293,7 @@ def _decoded(answer):
 
 def _ok(typ, data, action):
     if typ != "OK":
-        raise MailboxError(f"{action}: {typ} {_decoded(data[-1] if data else '')}".rstrip())
+        raise MailboxError(f"{action}: {typ} {cleaned(data[-1] if data else '')}".rstrip())
 
 
 # The Sent folder --------------------------------------------------------------------

@@ -3,7 +3,9 @@
 A user's own server when they have one, else the default server, else the
 ``SMTP_URL`` setting (the local catcher when nothing is configured).
 Passwords are stored encrypted (``designer.crypto``). Each server may have
-a messages-per-second limit, kept across all workers through Redis.
+a messages-per-second limit, kept across all workers through Redis. Servers
+stored here are reached only at addresses ``designer.netguard`` allows;
+``SMTP_URL`` is the operator's own and trusted as is.
 """
 
 import math
@@ -12,7 +14,7 @@ from email.utils import formatdate, make_msgid
 
 from flask import current_app
 
-from designer import crypto
+from designer import crypto, netguard
 from designer.broker import get_redis
 from designer.extensions import db
 from designer.mail.models import OutgoingServer
@@ -102,7 +104,7 @@ def transport_settings(server):
     return ServerSettings(
         host=server.host, port=server.port, security=server.security,
         username=server.username, password=crypto.decrypt(server.password_encrypted),
-        timeout=server.timeout,
+        timeout=server.timeout, guard=netguard.mail_guard(current_app.config, smtp=True),
     )
 
 

@@ -2,7 +2,9 @@
 
 The same client talks to a real server and to the local catcher. Outcomes
 are sorted for the ledger: 2xx sent, 4xx / network trouble retried later,
-5xx failed for that recipient only.
+5xx failed for that recipient only. Servers entered in the browser are reached
+only where ``designer.netguard`` allows; what they answer reaches people as a
+short, cleaned reason (``designer.mail.reasons``).
 """
 
 import re
@@ -10,6 +12,9 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from designer.mail.reasons import cleaned
+from designer.netguard import Guard
 
 DEFAULT_TIMEOUT = 30
 #: What may go into MAIL FROM / RCPT TO: no spaces, no controls, one @.
@@ -34,6 +39,8 @@ class ServerSettings:
     username: str = ""
     password: str = ""
     timeout: float = DEFAULT_TIMEOUT
+    #: Where connections may go; None for the operator's own ``SMTP_URL`` (trusted as is).
+    guard: Guard | None = None
 
     @classmethod
     def from_url(cls, url):
@@ -50,6 +57,35 @@ class ServerSettings:
             password=unquote(parts.password or ""),
             timeout=float(query.get("timeout", [DEFAULT_TIMEOUT])[0]),
         )
+
+
+class GuardedSMTP(smtplib.SMTP):
+    """smtplib's client, its socket connected by the guard (None: smtplib's own way)."""
+
+    def __init__(self, host, port, *, guard, **options):
+        self.guard = guard
+        super().__init__(host, port, **options)
+
+    def _get_socket(self, host, port, timeout):
+        if self.guard is None:
+            return super()._get_socket(host, port, timeout)
+        return self.guard.connect(host, port, timeout)
+
+
+class GuardedSMTPSSL(smtplib.SMTP_SSL, GuardedSMTP):
+    """Implicit TLS over the guarded socket; the certificate is checked against ``host``."""
+
+    def __init__(self, host, port, *, guard, **options):
+        self.guard = guard
+        smtplib.SMTP_SSL.__init__(self, host, port, **options)
+
+
+def _client(s):
+    """A connected, greeted client for ``ServerSettings`` ``s``."""
+    if s.security == "tls":
+        return GuardedSMTPSSL(s.host, s.port, guard=s.guard, timeout=s.timeout,
+                              context=ssl.create_default_context())
+    return GuardedSMTP(s.host, s.port, guard=s.guard, timeout=s.timeout)
 
 
 class SmtpTransport:
@@ -76,11 +112,7 @@ class SmtpTransport:
     def connect(self):
         s = self.settings
         try:
-            if s.security == "tls":
-                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                          context=ssl.create_default_context())
-            else:
-                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            client = _client(s)
             if s.security == "starttls":
                 client.starttls(context=ssl.create_default_context())
             if s.username:
@@ -90,7 +122,7 @@ class SmtpTransport:
             self.pipelining = client.has_extn("pipelining")
             self.utf8 = client.has_extn("smtputf8")
         except smtplib.SMTPResponseException as exc:
-            raise _classify(exc.smtp_code, exc.smtp_error) from exc
+            raise _classify(exc.smtp_code, exc.smtp_error, f"{s.host}:{s.port}") from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise TemporaryFailure(f"cannot connect to {s.host}:{s.port}: {exc}") from exc
         self.client, self.opened = client, None
@@ -186,7 +218,7 @@ class SmtpTransport:
             if code == 421:
                 self.close()
             raise _classify(code, reply)
-        return f"{code} {_text(reply)}"
+        return _answer(code, reply)
 
     def _reset(self):
         try:
@@ -234,10 +266,15 @@ def _data_block(data):
     return data + b".\r\n"
 
 
-def _text(reply):
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+def _answer(code, reply):
+    """``"250 2.0.0 OK …"``: the code and the server's words, cleaned and short."""
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return cleaned(f"{code} {text}")
 
 
-def _classify(code, reply):
-    message = f"{code} {_text(reply)}"
+def _classify(code, reply, where="the server"):
+    """The failure for an SMTP answer, with the server's words cleaned (never a banner)."""
+    if not 200 <= code < 600:  # smtplib's -1: the line was no SMTP reply at all
+        return TemporaryFailure(f"{where} did not answer as an SMTP server")
+    message = _answer(code, reply)
     return PermanentFailure(message) if 500 <= code < 600 else TemporaryFailure(message)

@@ -4,12 +4,11 @@ Raw counts are what CRM users know; "human" counts leave out privacy
 proxies, scanners and prefetching. Failed 5xx answers count as hard bounces.
 """
 
-import csv
-import io
 from collections import Counter
 
 from sqlalchemy import case, func
 
+from designer.csvexport import csv_text
 from designer.extensions import db
 from designer.mail.models import Message
 from designer.tracking.models import TrackingEvent
@@ -85,20 +84,9 @@ CSV_COLUMNS = ("message_id", "recipient", "name", "state", "sent_at", "opens", "
 
 
 def outcomes_csv(campaign_id):
-    """Every recipient's outcome as CSV text."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    """Every recipient's outcome as CSV text (formula-safe: ``designer.csvexport``)."""
     query = db.select(Message).where(Message.campaign_id == campaign_id).order_by(Message.id)
-    for m in db.session.scalars(query):
-        writer.writerow([m.id, m.recipient_email, _safe(m.recipient_name), m.state,
-                         m.sent_at or "", m.open_count, m.human_open_count,
-                         m.first_opened_at or "", m.click_count, m.human_click_count,
-                         _safe(m.last_error)])
-    return out.getvalue()
-
-
-def _safe(text):
-    """No spreadsheet formulas from recipient data (CSV injection)."""
-    text = text or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    rows = ([m.id, m.recipient_email, m.recipient_name, m.state, m.sent_at, m.open_count,
+             m.human_open_count, m.first_opened_at, m.click_count, m.human_click_count,
+             m.last_error] for m in db.session.scalars(query))
+    return csv_text([CSV_COLUMNS, *rows])

@@ -1,5 +1,7 @@
 """Campaigns end to end against a real SMTP server on loopback: audience, lifecycle, unsubscribe."""
 
+import csv
+import io
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -275,6 +277,7 @@ def test_report_figures_links_chart_and_csv(smtp_app, smtp_server, campaign, cli
     for message in (first, second):
         message.sent_at = utcnow() - timedelta(hours=1)
     first.recipient_name = "=HYPERLINK(\"http://evil\")"
+    first.recipient_email = "@SUM(1+1)@example.com"  # any column may carry a formula
     db.session.commit()
     human = Hit("GET", "Mozilla/5.0 Thunderbird", "203.0.113.5")
     tracking.record_open(first.token, human)
@@ -295,3 +298,6 @@ def test_report_figures_links_chart_and_csv(smtp_app, smtp_server, campaign, cli
     csv_text = marketer.get(f"/campaigns/{campaign.id}/report.csv").text
     assert csv_text.count("\n") == len(ids) + 1
     assert "'=HYPERLINK" in csv_text  # spreadsheet formulas from recipient data are defused
+    assert "'@SUM(1+1)@example.com" in csv_text
+    cells = [cell for row in csv.reader(io.StringIO(csv_text)) for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]

@@ -290,3 +290,10 @@ def mailbox_pages(app):
     if "mailbox" not in app.blueprints:
         app.register_blueprint(bp)
     return app
+
+
+@pytest.fixture
+def nothing_allowed(app):
+    """``ALLOWED_MAIL_HOSTS`` unset, as on a fresh installation: loopback is refused."""
+    app.config["ALLOWED_MAIL_HOSTS"] = ""
+    return app
