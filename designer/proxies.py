@@ -55,6 +55,7 @@ class TrustedProxies:
             ip = ipaddress.ip_address(address)
         except ValueError:  # a unix socket has no address
             return False
+        ip = getattr(ip, "ipv4_mapped", None) or ip  # a dual-stack listener's IPv4 peer
         return any(ip in network for network in self.networks)
 
     def hops(self, environ):

@@ -42,6 +42,10 @@ def test_a_trusted_proxy_says_who_the_client_is(proxied):
         "address": "198.51.100.7", "scheme": "https", "host": "designer.example.com"}
 
 
+def test_a_proxy_seen_through_a_dual_stack_listener_is_trusted(proxied):
+    assert seen(proxied, "::ffff:10.0.0.1", FORWARDED)["address"] == "198.51.100.7"
+
+
 def test_anyone_else_cannot_choose_their_address(proxied):
     assert seen(proxied, "192.0.2.50", FORWARDED) == {
         "address": "192.0.2.50", "scheme": "http", "host": "localhost"}

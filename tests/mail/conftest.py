@@ -113,8 +113,8 @@ def _identity():
     return lines, os.getuid(), os.getgid(), "  chroot =\n"
 
 
-def _write_certificate(root):
-    """A self-signed certificate for 127.0.0.1 and localhost (cert.pem, key.pem)."""
+def _write_certificate(root, with_address=True):
+    """A self-signed certificate for localhost and 127.0.0.1 (cert.pem, key.pem)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -123,7 +123,9 @@ def _write_certificate(root):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
-    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    names = [x509.DNSName("localhost")]
+    if with_address:
+        names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1))
@@ -297,3 +299,23 @@ def nothing_allowed(app):
     """``ALLOWED_MAIL_HOSTS`` unset, as on a fresh installation: loopback is refused."""
     app.config["ALLOWED_MAIL_HOSTS"] = ""
     return app
+
+
+@pytest.fixture
+def smtps_server(tmp_path, monkeypatch):
+    """An SMTP server with implicit TLS on 127.0.0.1 whose trusted certificate names only
+    ``localhost``: connecting by name works, by address fails verification."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    _write_certificate(tmp_path, with_address=False)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+    controller = Controller(Sink(), hostname="127.0.0.1", port=free_port(),
+                            ssl_context=context)
+    controller.start()
+    yield controller
+    controller.stop()

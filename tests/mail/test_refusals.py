@@ -177,3 +177,13 @@ def test_a_long_garbage_imap_answer_is_cut_to_a_clean_reason(app, people, banner
     reason = str(failed.value)
     assert reason.startswith(f"127.0.0.1:{noisy.port} refused the login of ada: Anmeldung fur")
     assert reason.endswith("...") and is_clean(reason, 220)
+
+
+def test_tls_is_verified_against_the_host_name_while_connecting_to_the_checked_address(
+        app, smtps_server):
+    app.config["ALLOWED_MAIL_HOSTS"] = "localhost, 127.0.0.1"
+    by_name = add_server(smtps_server.port, host="localhost", security="tls")
+    assert servers.send_test(by_name, "ada@example.com").startswith("250")
+    by_address = add_server(smtps_server.port, security="tls")  # not in the certificate
+    with pytest.raises(TemporaryFailure, match="certificate"):
+        servers.send_test(by_address, "ada@example.com")
