@@ -32,3 +32,19 @@ def test_environment_overrides(tmp_path, monkeypatch):
     assert app.config["SECRET_KEY"] == "from-env"
     assert app.config["PUBLIC_URL"] == "https://mail.example.com"
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_an_https_public_url_makes_cookies_secure_and_http_leaves_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("DESIGNER_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("PUBLIC_URL", "https://mail.example.com")
+    monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1")
+    monkeypatch.setenv("ALLOWED_MAIL_HOSTS", "imap.internal, 10.0.5.0/24")
+    config = create_app().config
+    assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
+    assert config["PREFERRED_URL_SCHEME"] == "https"
+    assert config["TRUSTED_PROXIES"] == "127.0.0.1"
+    assert config["ALLOWED_MAIL_HOSTS"] == "imap.internal, 10.0.5.0/24"
+    monkeypatch.setenv("PUBLIC_URL", "http://127.0.0.1:5000")
+    config = create_app().config
+    assert not config["SESSION_COOKIE_SECURE"] and not config.get("REMEMBER_COOKIE_SECURE")
+    assert config["PREFERRED_URL_SCHEME"] == "http"
