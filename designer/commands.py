@@ -237,7 +237,9 @@ def list_sources_command():
 
 
 def register(group):
+    from designer.auth.commands import user_group
+
     for command in (serve_command, worker_command, scheduler_command, demo_command,
                     template_group, render_command, send_command, pdf_command, field_group,
-                    hooks_group):
+                    hooks_group, user_group):
         group.add_command(command)

@@ -5,8 +5,12 @@ Starts the embedded Redis (when no ``REDIS_URL``) and the local SMTP catcher
 (gunicorn) as child processes, and watches them. Ctrl-C or SIGTERM stops
 everything; if one part dies, the rest is stopped too and the exit status
 says so. Children die with this process even if it is killed outright.
+
+On any address but loopback it refuses to start while an account still has
+the demo data's password; on loopback (``make run``) it prints those logins.
 """
 
+import ipaddress
 import os
 import signal
 import sys
@@ -30,6 +34,41 @@ class Interrupted(Exception):
 
 def _interrupt(signum, frame):
     raise Interrupted
+
+
+def is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def demo_logins(host):
+    """``(email, role)`` of the accounts with the demo password, to print on loopback; on
+    any other address their existence stops ``serve`` (``CommandError``, one line)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from designer.auth.accounts import demo_password_users
+    from designer.cli import CommandError
+    from designer.extensions import db
+
+    try:
+        logins = [(user.email, user.role) for user in demo_password_users()]
+    except SQLAlchemyError as exc:
+        if is_loopback(host):
+            return []
+        raise CommandError("cannot check the accounts for demo passwords (run `designer db "
+                           f"upgrade` first): {str(exc).splitlines()[0]}") from None
+    finally:
+        db.session.remove()
+    if logins and not is_loopback(host):
+        emails = ", ".join(email for email, _ in logins)
+        raise CommandError(f"not serving on {host}: {emails} still use the demo password "
+                           "`demo`; set real passwords with `designer user passwd EMAIL` "
+                           "(or serve on 127.0.0.1)")
+    return logins
 
 
 def designer_child(command, *args):
@@ -91,6 +130,7 @@ def watch(children):
 
 def serve(app, host, port):
     """Run everything until Ctrl-C / SIGTERM (exit 0) or until a part dies (exit 1)."""
+    logins = demo_logins(host)
     # Explicitly, since a shell may start us with SIGINT ignored (background jobs).
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -101,8 +141,9 @@ def serve(app, host, port):
             start_services(app, stack)
             children = start_children(stack, host, port)
             print(f"\nDesigner on http://{host}:{port}/  (Ctrl-C stops everything)")
-            print("  logins   admin@example.com / demo (admin), marketer@example.com / demo"
-                  " (marketer)\n", flush=True)
+            for number, (email, role) in enumerate(logins):
+                print(f"  {'logins' if number == 0 else '':9}{email} / demo ({role})")
+            print(flush=True)
             failed = watch(children)
             print(f"\nThe {failed} process stopped unexpectedly.", file=sys.stderr)
         except Interrupted:

@@ -1,6 +1,7 @@
 """Messages: one sent (or queued) e-mail, and its outcomes: delivery, opens and clicks."""
 
 from flask import abort
+from flask_login import current_user
 from marshmallow import Schema, fields
 
 from designer import mail, tracking
@@ -79,7 +80,7 @@ class OutcomesSchema(Schema):
 
 def _message(message_id):
     message = mail.get_message(message_id)
-    if message is None:
+    if message is None or (mail.is_system_mail(message) and not current_user.is_admin):
         abort(404, description=f"no message with id {message_id}")
     return message
 

@@ -1,13 +1,15 @@
 """Logins, roles and API tokens: who may use which page.
 
 Every blueprint calls ``protect(bp)`` (or ``protect(bp, role="admin")``), so
-the rule holds for each of its routes; only the login page, the health check,
-the API's description (``/api/openapi.json``, ``/api/docs``) and the tracking
-endpoints are public.
+the rule holds for each of its routes; only the login page, the page a
+set-password link opens, the health check, the API's description
+(``/api/openapi.json``, ``/api/docs``) and the tracking endpoints are public.
 
-A request is someone's either by the session cookie of a login or by an API
+A request is someone's either by the session cookie of a login (checked
+against its server-side session, ``designer.auth.sessions``) or by an API
 token (``Authorization: Bearer <token>``); a request that names a token is
 that token's user whatever cookie it carries, and has that user's role.
+Disabled users are nobody's: their sessions and tokens stop working.
 """
 
 from functools import wraps
@@ -17,18 +19,19 @@ from flask_login import current_user
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
+from designer.auth.sessions import user_of_current_session
 from designer.auth.tokens import bearer_token, user_for_token
-from designer.extensions import db, login_manager
-from designer.records.models import ROLES, User
+from designer.extensions import login_manager
+from designer.records.models import ROLES
 
-__all__ = ["ROLES", "authenticate", "protect", "require_role", "signed_in_by_token"]
+__all__ = ["ROLES", "protect", "require_role", "signed_in_by_token"]
 
 
 @login_manager.user_loader
 def load_user(user_id):
     if bearer_token(request) is not None:
         return None  # the token decides (see load_token_user)
-    return db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    return user_of_current_session(user_id)
 
 
 @login_manager.request_loader
@@ -52,12 +55,6 @@ def unauthorized():
         raise Unauthorized("Send an API token (Authorization: Bearer <token>) or log in.",
                            www_authenticate=WWWAuthenticate("bearer"))
     return redirect(url_for("auth.login", next=request.full_path))
-
-
-def authenticate(email, password):
-    """Return the user whose e-mail and password match, else None."""
-    user = db.session.scalar(db.select(User).where(User.email == (email or "").strip().lower()))
-    return user if user and user.check_password(password or "") else None
 
 
 def _allowed(role):

@@ -1,4 +1,4 @@
-"""API tokens: a user's keys for scripts and CRMs calling the REST API.
+"""Account tables: API tokens (a user's keys for the REST API) and set-password links.
 
 Only a SHA-256 digest of each token is stored; the token itself is shown once,
 when it is created. ``prefix`` (its first characters) lets people tell their
@@ -33,3 +33,24 @@ class ApiToken(db.Model):
     @property
     def active(self):
         return self.revoked_at is None
+
+
+class PasswordLink(db.Model):
+    """A signed, single-use, expiring link that lets its user choose a password.
+
+    ``purpose`` is ``invite`` (a new user's first password) or ``reset``. The
+    link itself is never stored: it is signed from ``id`` and ``nonce``
+    (``designer.auth.links``), and merged only into the mail on its way to the user.
+    """
+
+    __tablename__ = "password_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(10))
+    nonce: Mapped[str] = mapped_column(String(32))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user = relationship("User", foreign_keys=[user_id])

@@ -2,7 +2,8 @@
 
 A token looks like ``dsn_`` followed by 43 random URL-safe characters. The
 database keeps its SHA-256 digest and its first characters (the prefix people
-recognise it by); a revoked token never authenticates again.
+recognise it by); a revoked token never authenticates again, nor does any
+token of a disabled user.
 """
 
 import hashlib
@@ -62,11 +63,11 @@ def revoke_token(user, token_id):
 
 
 def user_for_token(token):
-    """The user an active token belongs to (noting when it was used), else ``None``."""
+    """The active user an unrevoked token belongs to (noting when it was used), else ``None``."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == digest(token)))
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL:

@@ -1,13 +1,18 @@
-"""Login and logout pages."""
+"""Public account pages: log in, log out, and choose a password through a link."""
 
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
 
-from designer.auth import authenticate
+from designer.auth import accounts, sessions
+from designer.auth.links import LinkInvalid, find_link
+from designer.auth.login import LoginRefused, log_in, log_out
+from designer.auth.password_changes import PasswordNotChanged, redeem_link
+from designer.auth.passwords import MIN_LENGTH
 
 bp = Blueprint("auth", __name__)
+
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def _safe_next(target):
@@ -20,18 +25,48 @@ def _safe_next(target):
     return target
 
 
+def _login_page(error=None, status=200):
+    page = render_template("auth/login.html", error=error,
+                           demo_logins=accounts.demo_password_users())
+    return page, status
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    if request.method == "POST":
-        user = authenticate(request.form.get("email"), request.form.get("password"))
-        if user:
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
-        flash("Wrong e-mail address or password.", "error")
-    return render_template("auth/login.html"), 200 if request.method == "GET" else 401
+    if request.method == "GET":
+        return _login_page()
+    try:
+        log_in(request.form.get("email"), request.form.get("password"), request.remote_addr)
+    except LoginRefused as exc:
+        return _login_page(str(exc), exc.status)
+    return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
+    log_out()
     return redirect(url_for("auth.login"))
+
+
+def _link_page(token, error=None, field=None, status=200):
+    page = render_template("auth/set_password.html", token=token, error=error, field=field,
+                           link=find_link(token), min_length=MIN_LENGTH)
+    return page, status, NO_STORE
+
+
+@bp.route("/account/password/<token>", methods=["GET", "POST"])
+def set_password(token):
+    """The page a set-password link opens; only the form's POST uses the link up (mail
+    scanners that follow links do not)."""
+    try:
+        if request.method == "GET":
+            return _link_page(token)
+        user = redeem_link(token, request.form.get("password"), request.form.get("confirmation"))
+    except LinkInvalid as exc:
+        page = render_template("auth/link_invalid.html", message=str(exc))
+        return page, 410, NO_STORE
+    except PasswordNotChanged as exc:
+        return _link_page(token, str(exc), exc.field, exc.status)
+    sessions.start(user)
+    flash("Your password is set. Welcome to Designer.", "success")
+    return redirect(url_for("templating.list_page"))

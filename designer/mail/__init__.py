@@ -27,6 +27,7 @@ __all__ = [
     "find_by_token",
     "get_message",
     "get_outbox_message",
+    "is_system_mail",
     "link_target",
     "list_outbox",
     "messages_for_contact",
@@ -52,9 +53,20 @@ def messages_for_organisation(organisation_id, contact_ids=()):
     return db.session.scalars(query).all()
 
 
-def list_outbox(limit=200):
+def list_outbox(limit=200, system_mail=True):
+    """What the local catcher received, newest first; ``system_mail=False`` leaves out the
+    product's own mail (set-password links are for their recipient and administrators)."""
     query = db.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if not system_mail:
+        query = query.where(OutboxMessage.system_mail.is_(False))
     return db.session.scalars(query).all()
+
+
+def is_system_mail(message):
+    """Whether the ledger row is mail the product sent itself (a built-in template)."""
+    from designer.templating.system import is_system
+
+    return is_system(message.template_version.template)
 
 
 def get_outbox_message(outbox_id):

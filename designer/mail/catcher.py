@@ -11,6 +11,7 @@ from aiosmtpd.controller import Controller
 
 from designer.extensions import db
 from designer.mail.models import OutboxMessage
+from designer.templating.system import SYSTEM_MAIL_HEADER
 
 
 class OutboxHandler:
@@ -35,6 +36,7 @@ def store_received(app, mail_from, rcpt_tos, raw):
                 rcpt_to=", ".join(rcpt_tos),
                 subject=str(parsed.get("Subject", ""))[:1000],
                 raw=raw,
+                system_mail=parsed.get(SYSTEM_MAIL_HEADER) is not None,
             )
         )
         db.session.commit()

@@ -81,6 +81,8 @@ class OutboxMessage(db.Model):
     rcpt_to: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str] = mapped_column(String(1000), default="")
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Mail the product sent itself (e.g. a set-password link): shown to administrators only.
+    system_mail: Mapped[bool] = mapped_column(default=False)
 
 
 class OutgoingServer(db.Model):

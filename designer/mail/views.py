@@ -3,6 +3,7 @@
 from email import message_from_bytes, policy
 
 from flask import Blueprint, Response, abort, jsonify, render_template
+from flask_login import current_user
 
 from designer import mail, tracking
 from designer.auth import protect
@@ -18,7 +19,7 @@ protect(bp)
 
 def _outbox_or_404(outbox_id):
     item = mail.get_outbox_message(outbox_id)
-    if item is None:
+    if item is None or (item.system_mail and not current_user.is_admin):
         abort(404, description=f"no outbox message with id {outbox_id}")
     return item
 
@@ -36,7 +37,8 @@ def _parts(raw):
 
 @bp.route("/outbox")
 def outbox():
-    return render_template("mail/outbox.html", items=mail.list_outbox())
+    items = mail.list_outbox(system_mail=current_user.is_admin)
+    return render_template("mail/outbox.html", items=items)
 
 
 @bp.route("/outbox/<int:outbox_id>")
@@ -77,7 +79,7 @@ def _iso(value):
 
 def _message_or_404(message_id):
     message = mail.get_message(message_id)
-    if message is None:
+    if message is None or (mail.is_system_mail(message) and not current_user.is_admin):
         abort(404, description=f"no message with id {message_id}")
     return message
 

@@ -241,7 +241,8 @@ def _upsert(model, key, specs):
 
 
 def _load_users():
-    """The admin and three marketers; passwords are only set on creation."""
+    """The admin and three marketers; passwords are only set on creation, marked as the
+    demo password (see ``User.demo_password``)."""
     specs = [
         dict(email=email, name=name, role=role, title=title, phone=phone, language=language,
              timezone=timezone, currency=currency, date_format="medium")
@@ -251,6 +252,7 @@ def _load_users():
     for email, (user, created) in _upsert(User, "email", specs).items():
         if created:
             user.set_password("demo")
+            user.demo_password = True
         users[email] = user
     return users
 

@@ -36,13 +36,32 @@ class User(UserMixin, db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     date_format: Mapped[str] = mapped_column(String(20), default="medium")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set while the user may not log in; their templates, messages and history stay.
+    disabled_at: Mapped[datetime | None]
+    #: Raised to end every login session of the user (password change, disabling).
+    session_version: Mapped[int] = mapped_column(default=1)
+    #: The password is still the demo data's: ``designer serve`` keeps off the network.
+    demo_password: Mapped[bool] = mapped_column(default=False)
 
     @property
     def is_admin(self):
         return self.role == "admin"
 
+    @property
+    def is_active(self):
+        """Flask-Login's question: may this user log in (not disabled)?"""
+        return self.disabled_at is None
+
+    @property
+    def has_password(self):
+        """False for an invited user who has not chosen a password yet."""
+        return bool(self.password_hash)
+
     def set_password(self, password):
-        self.password_hash = generate_password_hash(password)
+        """Store the scrypt hash of ``password`` (rules for chosen passwords are
+        ``designer.auth.passwords``'); any change ends the demo password."""
+        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.demo_password = False
 
     def check_password(self, password):
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)

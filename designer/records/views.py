@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify, render_template
 
 from designer import mail, records, tracking
-from designer.auth import protect, require_role
+from designer.auth import protect
 from designer.records.merge import merge_data
 
 bp = Blueprint("records", __name__)
@@ -30,13 +30,6 @@ def contact(contact_id):
     person = records.get_record("contact", contact_id)
     return render_template("records/contact.html", contact=person,
                            messages=mail.messages_for_contact(person.id))
-
-
-@bp.route("/users")
-@require_role("admin")
-def users():
-    """Who can log in, with the settings applied to mail they send (admin only)."""
-    return render_template("records/users.html", users=records.list_users())
 
 
 @bp.route("/api/records/<module>/<int:record_id>")

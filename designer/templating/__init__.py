@@ -53,16 +53,18 @@ class TemplateNotFound(LookupError):
 
 
 def get_template(template_id):
-    """Return the template or raise ``TemplateNotFound``."""
+    """Return the template or raise ``TemplateNotFound`` (also for the built-in ones of
+    ``designer.templating.system``, which nobody opens, edits or sends by id)."""
     template = db.session.get(Template, template_id)
-    if template is None:
+    if template is None or template.system_key is not None:
         raise TemplateNotFound(f"no template with id {template_id}")
     return template
 
 
 def list_templates(kind=None):
     """All main templates (language variants hang off them), most recently changed first."""
-    query = db.select(Template).where(Template.variant_of_id.is_(None))
+    query = db.select(Template).where(Template.variant_of_id.is_(None),
+                                      Template.system_key.is_(None))
     query = query.order_by(Template.updated_at.desc(), Template.id.desc())
     if kind:
         query = query.where(Template.kind == kind)

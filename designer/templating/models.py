@@ -38,6 +38,9 @@ class Template(db.Model):
     attach_pdf_ids: Mapped[list] = mapped_column(JSON, default=list)
     #: PDF templates: size, orientation, margins (``designer.pdf.page_setup``); {} = the CSS's.
     page_setup: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: Set on the product's own built-in templates (``designer.templating.system``),
+    #: which no list shows and no one edits.
+    system_key: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

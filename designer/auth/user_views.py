@@ -1,0 +1,84 @@
+"""The Users page (administrators): invite, change roles, disable and enable, send links."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from designer.auth import accounts, protect
+from designer.auth.links import VALID_FOR
+from designer.records.models import ROLES
+
+bp = Blueprint("users", __name__)
+protect(bp, role="admin")
+
+
+def _page(error=None, invite_error=None, status=200):
+    page = render_template("auth/users.html", users=accounts.list_users(), roles=ROLES,
+                           error=error, invite_error=invite_error,
+                           invite_days=VALID_FOR["invite"].days)
+    return page, status
+
+
+def _user_or_404(user_id):
+    try:
+        return accounts.get_user(user_id)
+    except LookupError as exc:
+        abort(404, description=str(exc))
+
+
+def _done(message):
+    flash(message, "success")
+    return redirect(url_for("users.list_page"))
+
+
+@bp.route("/users")
+def list_page():
+    """Who can log in, and the settings applied to mail they send."""
+    return _page()
+
+
+@bp.route("/users", methods=["POST"])
+def invite():
+    form = request.form
+    try:
+        user = accounts.invite(form.get("email"), form.get("name"), form.get("role"),
+                               current_user._get_current_object())
+    except accounts.AccountError as exc:
+        return _page(invite_error=str(exc), status=400)
+    days = VALID_FOR["invite"].days
+    return _done(f"Invitation sent to {user.email}: its link works once, for {days} days.")
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+def change_role(user_id):
+    user = _user_or_404(user_id)
+    try:
+        accounts.set_role(user, request.form.get("role"))
+    except accounts.AccountError as exc:
+        return _page(error=str(exc), status=409)
+    return _done(f"{user.name} is now {'an' if user.is_admin else 'a'} {user.role}.")
+
+
+@bp.route("/users/<int:user_id>/disable", methods=["POST"])
+def disable(user_id):
+    user = _user_or_404(user_id)
+    try:
+        accounts.disable(user, current_user._get_current_object())
+    except accounts.AccountError as exc:
+        return _page(error=str(exc), status=409)
+    return _done(f"{user.email} is disabled: logged out, and their API tokens stopped working.")
+
+
+@bp.route("/users/<int:user_id>/enable", methods=["POST"])
+def enable(user_id):
+    user = accounts.enable(_user_or_404(user_id))
+    return _done(f"{user.email} can log in again.")
+
+
+@bp.route("/users/<int:user_id>/password-link", methods=["POST"])
+def send_link(user_id):
+    user = _user_or_404(user_id)
+    try:
+        accounts.send_reset(user, current_user._get_current_object())
+    except accounts.AccountError as exc:
+        return _page(error=str(exc), status=409)
+    return _done(f"A link to choose a password was sent to {user.email}.")
