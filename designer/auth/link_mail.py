@@ -48,6 +48,19 @@ INVITE_SOURCE = """<mjml>
         <mj-button href="{{ set_password_url }}">Choose your password</mj-button>
 """ + _FOOTER
 
+INVITE_TEXT = """Hello {{ user.name }},
+
+{{ requested_by }} created an account for you ({{ user.email }}) in Designer, where
+{{ company.name or "your company" }} designs its e-mail and PDF templates.
+Choose your password to start:
+
+{{ set_password_url }}
+
+The link works once, until {{ link_expires }}.
+
+{{ footnote }}
+"""
+
 RESET_SOURCE = """<mjml>
   <mj-body background-color="#f4f5f7">
     <mj-section background-color="#ffffff" padding="24px">
@@ -57,6 +70,18 @@ RESET_SOURCE = """<mjml>
           Designer account ({{ user.email }}).</mj-text>
         <mj-button href="{{ set_password_url }}">Choose a new password</mj-button>
 """ + _FOOTER
+
+RESET_TEXT = """Hello {{ user.name }},
+
+{{ requested_by }} sent you this link to choose a new password for your Designer
+account ({{ user.email }}):
+
+{{ set_password_url }}
+
+The link works once, until {{ link_expires }}.
+
+{{ footnote }}
+"""
 
 
 def _link_of(message):
@@ -90,10 +115,10 @@ def link_merge_values(message):
 
 register(SystemTemplate(key=KEYS["invite"], name="Account invitation", module="user",
                         subject="Your Designer account: choose a password",
-                        source=INVITE_SOURCE, merge=link_merge_values))
+                        source=INVITE_SOURCE, text=INVITE_TEXT, merge=link_merge_values))
 register(SystemTemplate(key=KEYS["reset"], name="Password reset", module="user",
                         subject="Choose a new password for Designer",
-                        source=RESET_SOURCE, merge=link_merge_values))
+                        source=RESET_SOURCE, text=RESET_TEXT, merge=link_merge_values))
 
 
 class MailUnsendable(ValueError):

@@ -20,11 +20,13 @@ which is the safe way to fail. API tokens do not use sessions.
 
 import hashlib
 import json
+import logging
 import secrets
 import time
 
 from flask import current_app, session
 from flask_login import login_user, logout_user
+from redis.exceptions import RedisError
 
 from designer.broker import get_redis
 from designer.extensions import db
@@ -33,6 +35,8 @@ from designer.records.models import User
 #: Where the session id is kept in Flask's (cookie) session.
 COOKIE_KEY = "login_session"
 PREFIX = "login-session"
+
+log = logging.getLogger(__name__)
 
 
 def _key(session_id):
@@ -73,7 +77,11 @@ def user_of_current_session(user_id):
     session_id = session.get(COOKIE_KEY)
     if not session_id or not str(user_id).isdigit():
         return None
-    raw = get_redis().getex(_key(session_id), px=_idle_ms())
+    try:
+        raw = get_redis().getex(_key(session_id), px=_idle_ms())
+    except RedisError as exc:  # no way to tell a live session from an ended one
+        log.warning("login sessions unavailable: %s", exc)
+        return None
     state = json.loads(raw) if raw else None
     if state is None or state["user"] != int(user_id):
         return None

@@ -3,15 +3,18 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from redis.exceptions import RedisError
 
-from designer.auth import accounts, sessions
+from designer.auth import sessions
 from designer.auth.links import LinkInvalid, find_link
-from designer.auth.login import LoginRefused, log_in, log_out
+from designer.auth.login import LoginRefused, demo_logins, log_in, log_out
 from designer.auth.password_changes import PasswordNotChanged, redeem_link
 from designer.auth.passwords import MIN_LENGTH
 
 bp = Blueprint("auth", __name__)
 
+STORE_DOWN = ("Logging in is not possible right now: the session store (Redis) does not "
+              "answer. Try again in a moment.")
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -27,7 +30,7 @@ def _safe_next(target):
 
 def _login_page(error=None, status=200):
     page = render_template("auth/login.html", error=error,
-                           demo_logins=accounts.demo_password_users())
+                           demo_logins=demo_logins(request.remote_addr))
     return page, status
 
 
@@ -39,6 +42,8 @@ def login():
         log_in(request.form.get("email"), request.form.get("password"), request.remote_addr)
     except LoginRefused as exc:
         return _login_page(str(exc), exc.status)
+    except RedisError:
+        return _login_page(STORE_DOWN, 503)
     return redirect(_safe_next(request.args.get("next")))
 
 

@@ -27,7 +27,8 @@ SYSTEM_MAIL_HEADER = "X-Designer-System-Mail"
 
 @dataclass(frozen=True)
 class SystemTemplate:
-    """One built-in e-mail; ``merge(message)`` gives its extra merge values."""
+    """One built-in e-mail; ``merge(message)`` gives its extra merge values, ``text`` its
+    plain-text part (derived from the HTML when empty)."""
 
     key: str
     name: str
@@ -35,6 +36,7 @@ class SystemTemplate:
     subject: str
     source: str
     merge: Callable[[object], dict]
+    text: str = ""
 
 
 _registry = {}
@@ -51,8 +53,10 @@ def current_version(key):
     definition = _registry[key]
     template = _find(key) or _create(definition)
     current = template.current
-    if (current.source, current.subject) != (definition.source, definition.subject):
-        return add_version(template, definition.source, subject=definition.subject)
+    stored = (current.source, current.subject, current.text_override.strip())
+    if stored != (definition.source, definition.subject, definition.text.strip()):
+        return add_version(template, definition.source, subject=definition.subject,
+                           text_override=definition.text)
     return current
 
 
@@ -64,7 +68,8 @@ def _create(definition):
     template = Template(name=definition.name, kind="email", source_type="mjml",
                         module=definition.module, language="en", tracking=False,
                         system_key=definition.key)
-    version = _build_version(template, 1, definition.source, definition.subject, "", None)
+    version = _build_version(template, 1, definition.source, definition.subject, "", None,
+                             definition.text)
     db.session.add_all([template, version])
     try:
         db.session.commit()

@@ -75,3 +75,14 @@ def test_wrong_current_passwords_count_towards_the_lock_out(admin_client):
     locked = change(admin_client, "guess", STRONG)
     assert locked.status_code == 429 and "Too many failed attempts" in locked.text
     assert change(admin_client, "demo", STRONG).status_code == 429
+
+
+def test_the_demo_password_works_only_from_this_machine(app, demo, designer_cli):
+    for ip in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
+        assert try_login(app.test_client(), "admin@example.com", "demo", ip).status_code == 302
+    refused = try_login(app.test_client(), "admin@example.com", "demo", "192.0.2.7")
+    assert refused.status_code == 403 and "designer user passwd EMAIL" in refused.text
+    assert "They use the password" not in refused.text
+    assert "They use the password" in app.test_client().get("/login").text
+    designer_cli("user", "passwd", "admin@example.com", input=f"{STRONG}\n{STRONG}\n")
+    assert try_login(app.test_client(), "admin@example.com", STRONG, "192.0.2.7").status_code == 302

@@ -3,8 +3,9 @@
 import hashlib
 import time
 
-from account_steps import copy_cookie, logged_in, post_form
-from support import bearer_client
+from account_steps import copy_cookie, logged_in, post_form, try_login
+from redis import Redis
+from support import bearer_client, free_port
 
 from designer.auth.sessions import COOKIE_KEY, PREFIX
 
@@ -45,3 +46,14 @@ def test_api_tokens_need_no_session(app, admin_token, admin_client):
     app.extensions["redis"].flushdb()  # every session gone
     assert not logged_in(admin_client)
     assert bearer_client(app, admin_token).get("/api/v1/templates").status_code == 200
+
+
+def test_without_redis_nobody_is_logged_in_and_the_login_page_says_why(app, admin_client):
+    working = app.extensions["redis"]
+    app.extensions["redis"] = Redis(port=free_port(), socket_connect_timeout=1, retry=None)
+    try:
+        assert not logged_in(admin_client)
+        response = try_login(app.test_client(), "admin@example.com", "demo")
+        assert response.status_code == 503 and "Redis" in response.text
+    finally:
+        app.extensions["redis"] = working

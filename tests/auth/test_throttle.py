@@ -45,22 +45,22 @@ def test_unknown_addresses_are_locked_out_alike(client, demo):
     assert answers == [401] * 4 + [429] * 2
 
 
-def test_a_network_is_locked_out_across_accounts(app, client, demo):
+def test_a_network_is_locked_out_across_accounts(app, client, people):
     limit = app.config["LOGIN_NETWORK_LOCK_AFTER"]
     for n in range(limit):
         try_login(client, f"person{n}@example.com", "x", ip=f"203.0.113.{n + 1}")
-    refused = try_login(client, "marketer@example.com", "demo", ip="203.0.113.200")
+    refused = try_login(client, "ada@example.com", "secret", ip="203.0.113.200")
     assert refused.status_code == 429 and "from your network" in refused.text
-    assert try_login(client, "marketer@example.com", "demo", ip="203.0.114.1").status_code == 302
+    assert try_login(client, "ada@example.com", "secret", ip="203.0.114.1").status_code == 302
 
 
-def test_ipv6_networks_are_slash_48(app, client, demo):
+def test_ipv6_networks_are_slash_48(app, client, people):
     app.config["LOGIN_NETWORK_LOCK_AFTER"] = 3
     for n in range(3):
         try_login(client, f"person{n}@example.com", "x", ip=f"2001:db8:7:{n}::1")
-    assert try_login(client, "admin@example.com", "demo",
+    assert try_login(client, "ada@example.com", "secret",
                      ip="2001:db8:7:ffff::9").status_code == 429
-    assert try_login(client, "admin@example.com", "demo", ip="2001:db8:8::1").status_code == 302
+    assert try_login(client, "ada@example.com", "secret", ip="2001:db8:8::1").status_code == 302
 
 
 def test_an_unknown_address_takes_as_long_as_a_known_one(app, client, demo):
