@@ -30,7 +30,7 @@ class ApiError(HTTPException):
 
 
 def wants_json():
-    if request.path.startswith("/api/") or bearer_token(request) is not None:
+    if request.path.startswith(("/api/", "/hooks/")) or bearer_token(request) is not None:
         return True
     accept = request.accept_mimetypes
     best = accept.best_match(["application/json", "text/html"])

@@ -8,6 +8,7 @@ app's secret: ``<message token>.<signature>``.
 
 import hashlib
 import hmac
+import re
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
@@ -25,11 +26,16 @@ def unsubscribe_token(message_token):
     return f"{message_token}.{signature}"
 
 
+#: ``<message token>.<signature>``, each in its own ASCII alphabet.
+UNSUBSCRIBE_TOKEN = re.compile(r"([A-Za-z0-9_-]{1,64})\.([0-9a-f]{20})")
+
+
 def parse_unsubscribe_token(token):
     """The message token inside a valid unsubscribe token, else None."""
-    message_token, _, signature = (token or "").rpartition(".")
-    if not message_token or not signature:
+    found = UNSUBSCRIBE_TOKEN.fullmatch(token or "")
+    if found is None:
         return None
+    message_token, signature = found.groups()
     expected = unsubscribe_token(message_token).rpartition(".")[2]
     return message_token if hmac.compare_digest(expected, signature) else None
 

@@ -11,16 +11,16 @@ from types import SimpleNamespace
 
 from flask import current_app
 
-from designer import settings
+from designer import isolation, settings
 from designer.pdf import page_setup
-from designer.pdf.fetcher import stored_asset
+from designer.pdf.fetcher import prefetch_assets, stored_asset
 from designer.pdf.filenames import pdf_filename
 from designer.pdf.render import PdfRenderError, render_pdf
 from designer.records import merge_data, recipient_of
 from designer.records.merge import user_data
 from designer.templating import MergeError, choose_locale, version_for
 from designer.templating.compiler import compile_source
-from designer.templating.render import build_context, renderer_for
+from designer.templating.render import build_context, plain_version, renderer_for
 
 #: Longest a record's PDF may take to render, in seconds.
 RENDER_TIMEOUT = 20.0
@@ -45,6 +45,9 @@ class PdfFailed(Exception):
 
     def __str__(self):
         return f"line {self.line}: {self.message}" if self.line else self.message
+
+    def __reduce__(self):
+        return type(self), (self.message, self.line)
 
 
 def recipient_language(module, record):
@@ -86,14 +89,53 @@ def render_record_pdf(template, module, record, *, user, locale=None, version=No
     version = version or version_for(template, data["locale"])
     if version is None:
         raise PdfFailed(f"{template.name} has no saved version")
+    job = PdfJob(plain_version(version), data, (template.variant_of or template).page_setup,
+                 current_app.config["PUBLIC_URL"])
+    if isolation.wanted():
+        job.assets = prefetch_assets(stored_asset, version.compiled_html, *_strings(data))
+    else:
+        job.lookup = stored_asset
     try:
-        html = merge_html(version, data)
-    except MergeError as exc:
-        raise PdfFailed(exc.message, exc.line) from exc
-    html = page_setup.apply(html, (template.variant_of or template).page_setup)
-    try:
-        pdf = render_pdf(html, lookup=stored_asset, public_url=current_app.config["PUBLIC_URL"],
-                         timeout=RENDER_TIMEOUT)
-    except PdfRenderError as exc:
+        pdf = isolation.run(produce_pdf, job, timeout=RENDER_TIMEOUT + 5,
+                            what="rendering the PDF")
+    except isolation.IsolatedFailure as exc:
         raise PdfFailed(str(exc)) from exc
     return RenderedPdf(pdf_filename(template.name, module, record), pdf, data["locale"])
+
+
+@dataclass
+class PdfJob:
+    """What rendering a record's PDF needs, as plain data (it may cross to a child)."""
+
+    version: object
+    data: dict
+    setup: dict | None
+    public_url: str
+    assets: dict | None = None
+    lookup: object = None
+
+
+def produce_pdf(job):
+    """Merge, set up the page and render: the PDF bytes of a ``PdfJob``."""
+    try:
+        html = merge_html(job.version, job.data)
+    except MergeError as exc:
+        raise PdfFailed(exc.message, exc.line) from exc
+    html = page_setup.apply(html, job.setup)
+    try:
+        return render_pdf(html, lookup=job.lookup, assets=job.assets,
+                          public_url=job.public_url, timeout=RENDER_TIMEOUT)
+    except PdfRenderError as exc:
+        raise PdfFailed(str(exc)) from exc
+
+
+def _strings(value):
+    """Every string in merge data (asset URLs such as the company logo's are among them)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)

@@ -39,7 +39,9 @@ import sys
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 
+from designer import isolation
 from designer.pdf.fetcher import AssetFetcher, prefetch_assets
+from designer.templating.nesting import TooDeep, check_nesting
 
 #: Base URL for relative asset paths when the app's public URL is not given.
 #: ``.invalid`` never resolves; nothing is fetched from it anyway.
@@ -173,6 +175,14 @@ def call_in_os_thread(function, *args):
     return gevent.get_hub().threadpool.apply(function, args)
 
 
+def _check_nesting(html):
+    try:
+        check_nesting(html, "html")
+    except TooDeep as exc:
+        raise PdfRenderError(f"The PDF cannot be laid out: line {exc.line} of the merged "
+                             f"document: {exc}.") from None
+
+
 def base_url_for(public_url):
     """The base URL relative references (``/assets/1/logo.png``) are resolved against."""
     return public_url.rstrip("/") + "/" if public_url else FALLBACK_BASE_URL
@@ -190,7 +200,7 @@ def _write(html, stylesheets, fetcher, base_url, max_bytes):
 
 
 def render_pdf(html, *, lookup=None, public_url="", stylesheets=(), timeout=20.0,
-               max_bytes=50 * MEGABYTE, refused=None):
+               max_bytes=50 * MEGABYTE, refused=None, assets=None):
     """PDF bytes of merged template ``html``, loading only ``data:`` URIs and stored assets.
 
     ``lookup(asset_id) -> (bytes, content_type) | None`` reads stored assets
@@ -198,16 +208,23 @@ def render_pdf(html, *, lookup=None, public_url="", stylesheets=(), timeout=20.0
     is called here, before rendering, for each asset the HTML and CSS name;
     ``public_url`` is the app's ``PUBLIC_URL``. ``stylesheets`` are extra CSS
     sources (strings). URLs that were not loaded are appended to the list
-    ``refused`` when one is given. Raises ``PdfRenderError`` when rendering
-    takes longer than ``timeout`` seconds, the PDF would exceed ``max_bytes``
-    or WeasyPrint fails.
+    ``refused`` when one is given. ``assets`` (``{asset_id: (bytes, type) | None}``)
+    are assets read beforehand, for a render that cannot read the database (in a
+    child process). Raises ``PdfRenderError`` when rendering takes longer than
+    ``timeout`` seconds, the PDF would exceed ``max_bytes``, the markup nests
+    deeper than WeasyPrint can lay out, or WeasyPrint fails.
     """
     if not all(isinstance(source, str) for source in stylesheets):
         raise TypeError("stylesheets must be CSS source strings")
+    _check_nesting(html)
     base_url = base_url_for(public_url)
-    assets = prefetch_assets(lookup, html, *stylesheets)
-    fetcher = AssetFetcher(assets.get if lookup else None, public_url=public_url, base_url=base_url)
+    if assets is None:
+        assets = prefetch_assets(lookup, html, *stylesheets) if lookup else None
+    fetcher = AssetFetcher(assets.get if assets is not None else None, public_url=public_url,
+                           base_url=base_url)
     try:
+        if isolation.in_child():  # the parent stops the whole process at its deadline
+            return _write(html, stylesheets, fetcher, base_url, max_bytes)
         return call_in_os_thread(call_with_deadline, timeout, _write, html, stylesheets,
                                  fetcher, base_url, max_bytes)
     except TimeoutError:

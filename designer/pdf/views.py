@@ -5,7 +5,7 @@ import base64
 from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
 
-from designer import records, templating
+from designer import isolation, records, templating
 from designer.auth import protect
 from designer.errors import error_response
 from designer.extensions import db
@@ -70,9 +70,10 @@ def preview(template_id):
         version = draft_version(template, request.form.get("source", "")) if posted else None
         rendered = render_record_pdf(template, module, record, user=current_user,
                                      version=version)
-    except (PdfFailed, templating.TemplateInvalid) as exc:
+        png, pages = isolation.run(page_png, rendered.data,
+                                   request.values.get("page", 1, type=int), what="drawing the page")
+    except (PdfFailed, templating.TemplateInvalid, isolation.IsolatedFailure) as exc:
         return _failed(exc, as_json=True if posted else None)
-    png, pages = page_png(rendered.data, request.values.get("page", 1, type=int))
     if posted:
         image = "data:image/png;base64," + base64.b64encode(png).decode()
         return jsonify(image=image, pages=pages, locale=rendered.locale,

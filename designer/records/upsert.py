@@ -120,39 +120,60 @@ def _text(field, name, value):
     return value.lower() if name == "email" else value
 
 
+def _short_string(field, value, limit, example):
+    """A string field of at most ``limit`` characters (``None`` is empty), stripped."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidRecord(field, f"must be a string such as {example!r}")
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidRecord(field, f"at most {limit} characters (e.g. {example!r})")
+    return value
+
+
 def _date(field, value):
     if value in (None, ""):
         return None
+    if not isinstance(value, str):
+        raise InvalidRecord(field, "must be a date as a string (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(str(value)[:10])
+        return date.fromisoformat(value[:10])
     except ValueError:
-        raise InvalidRecord(field, f"not a date (YYYY-MM-DD): {value!r}") from None
+        raise InvalidRecord(field, f"not a date (YYYY-MM-DD): {value[:40]!r}") from None
 
 
 def _language(field, value):
-    value = (value or "").strip().replace("-", "_")
+    value = _short_string(field, value, 10, "nl").replace("-", "_")
     if not value:
         return ""
     try:
         Locale.parse(value)
     except (ValueError, UnknownLocaleError):
         raise InvalidRecord(field, f"unknown language {value!r} (use e.g. nl, en, de_CH)") from None
-    return value[:10]
+    return value
+
+
+#: Longest IANA time zone name ("America/Argentina/ComodRivadavia" is 32).
+TIMEZONE_LENGTH = 64
+TIMEZONE_NAME = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
 
 
 def _timezone(field, value):
-    value = (value or "").strip()
+    value = _short_string(field, value, TIMEZONE_LENGTH, "Europe/Amsterdam")
     if not value:
         return ""
     try:
+        if not TIMEZONE_NAME.fullmatch(value):
+            raise ValueError(value)
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidRecord(field, f"unknown time zone {value!r} (e.g. Europe/Amsterdam)") from None
     return value
 
 
 def _currency(field, value):
-    value = (value or "").strip().upper()
+    value = _short_string(field, value, 3, "EUR").upper()
     if not re.fullmatch(r"[A-Z]{3}", value):
         raise InvalidRecord(field, f"a currency is a 3-letter ISO code such as EUR (got {value!r})")
     return value
@@ -161,6 +182,10 @@ def _currency(field, value):
 def _decimal(field, value, default):
     if value in (None, ""):
         return default
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise InvalidRecord(field, "must be a number")
+    if isinstance(value, str) and len(value) > 40:
+        raise InvalidRecord(field, f"not a number: {value[:40]!r}…")
     try:
         number = Decimal(str(value))
     except InvalidOperation:
@@ -179,10 +204,10 @@ def _plain(value):
 def _owner(data, changes, record, prefix=""):
     if "owner" not in data:
         return
-    email = data["owner"]
+    email = _short_string(prefix + "owner", data["owner"], 320, "ann@example.com")
     owner = None
     if email:
-        owner = db.session.scalar(db.select(User).where(User.email == str(email).lower()))
+        owner = db.session.scalar(db.select(User).where(User.email == email.lower()))
         if owner is None:
             raise InvalidRecord(prefix + "owner", f"no user with e-mail {email!r}")
     if record.owner_id != (owner.id if owner else None):

@@ -7,13 +7,17 @@ template is rejected at save time with the line at fault.
 """
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
+from html import unescape
 
 import css_inline
 from inscriptis import get_text
 from inscriptis.model.config import ParserConfig
 from mjml import mjml2html
 
+from designer import isolation
+from designer.templating.nesting import TooDeep, check_nesting
 from designer.templating.sandbox import MergeError, build_environment, compile_template
 
 INCLUDE_TAG = re.compile(r"<\s*mj-include\b", re.IGNORECASE)
@@ -56,17 +60,34 @@ def compile_source(source_type, source, kind="email"):
     """Compile and validate ``source``; raise ``TemplateInvalid`` naming the line.
 
     PDF templates keep their stylesheet as written (WeasyPrint reads ``<style>``
-    and ``@page`` rules) and have no text part.
+    and ``@page`` rules) and have no text part. For a web request the compile
+    runs in a child process (``designer.isolation``): MRML and css-inline are
+    native code that a hostile template must not crash the web worker with.
     """
+    try:
+        return isolation.run(_compile, source_type, source, kind, timeout=COMPILE_TIMEOUT,
+                             what="compiling the template")
+    except isolation.IsolatedFailure as exc:
+        raise TemplateInvalid(str(exc)) from exc
+
+
+#: Longest a compile may take before it is stopped, in seconds (a 2 MB template
+#: takes about one).
+COMPILE_TIMEOUT = 30.0
+
+
+def _compile(source_type, source, kind):
     source = normalise_newlines(source)
     if not source.strip():
         raise TemplateInvalid("the template is empty")
+    check_depth(source, "mjml" if source_type == "mjml" and kind != "pdf" else "html")
     env = build_environment()
     _check_jinja(env, source, "template")
     if kind == "pdf":
         return Compiled(html=source, text="")
     html = compile_mjml(source) if source_type == "mjml" else inline_html(source)
-    _check_jinja(env, html, "compiled HTML")
+    if merge_tags(html) != merge_tags(source):  # the same tags in order compile the same
+        _check_jinja(env, html, "compiled HTML")
     html, links = extract_links(html)
     text = fold_long_lines(text_template(html), TEXT_LINE)
     return Compiled(html=fold_long_lines(html, HTML_LINE), text=text, links=tuple(links))
@@ -78,6 +99,15 @@ HTML_LINE = 800
 #: display, and fewer, longer lines keep the per-message line check cheap.
 TEXT_LINE = HTML_LINE
 JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+SPACE = re.compile(" ")
+
+
+def check_depth(source, syntax):
+    """Refuse markup nested deeper than the parsers can take, naming the line."""
+    try:
+        check_nesting(source, syntax)
+    except TooDeep as exc:
+        raise TemplateInvalid(str(exc), exc.line) from exc
 
 
 def fold_long_lines(text, width):
@@ -92,14 +122,17 @@ def fold_long_lines(text, width):
 
 
 def _fold(line, width):
-    tags = [m.span() for m in JINJA_TAG.finditer(line)]
-    breaks = [i for i, char in enumerate(line) if char == " " and not _inside(i, tags)]
+    """Cut at the last break that keeps a piece within ``width``, else at the next one;
+    each cut is a binary search, so a line of any length folds in linear time."""
+    breaks = _breaks(line)
     pieces, start = [], 0
     while len(line) - start > width:
-        fits = [i for i in breaks if start < i <= start + width]
-        later = [i for i in breaks if i > start + width]
-        cut = fits[-1] if fits else (later[0] if later else None)
-        if cut is None:
+        fits = bisect_right(breaks, start + width)
+        if fits and breaks[fits - 1] > start:
+            cut = breaks[fits - 1]
+        elif fits < len(breaks):
+            cut = breaks[fits]
+        else:
             break
         pieces.append(line[start:cut])
         start = cut + 1
@@ -107,8 +140,17 @@ def _fold(line, width):
     return "\n".join(pieces)
 
 
-def _inside(index, spans):
-    return any(start <= index < end for start, end in spans)
+def _breaks(line):
+    """Positions of the spaces outside merge tags, in order (one pass over both)."""
+    breaks, tags = [], JINJA_TAG.finditer(line)
+    tag = next(tags, None)
+    for space in SPACE.finditer(line):
+        at = space.start()
+        while tag is not None and tag.end() <= at:
+            tag = next(tags, None)
+        if tag is None or at < tag.start():
+            breaks.append(at)
+    return breaks
 
 
 def extract_links(html):
@@ -124,7 +166,7 @@ def extract_links(html):
         tag_start = match.group(1)
         if UNTRACKED.search(tag_start) or UNTRACKED.search(match.group(3)):
             return match.group(0)
-        links.append({"url": match.group(3)})
+        links.append({"url": unescape(match.group(3))})  # an href is HTML: &amp; is &
         return f'{tag_start}{match.group(2)}{{{{ {LINKS_VAR}[{len(links) - 1}] }}}}{match.group(2)}'
 
     return HREF.sub(replace, html), links
@@ -221,8 +263,55 @@ def check_syntax(source, what):
 
 
 def _check_jinja(env, source, what):
+    """Compile the template's merge tags (its skeleton: see ``jinja_skeleton``); only
+    when that fails is the whole source compiled, for Jinja's exact message."""
+    try:
+        compile_template(env, jinja_skeleton(source))
+        return
+    except MergeError:
+        pass
     try:
         compile_template(env, source)
     except MergeError as exc:
         message = f"merge field syntax error in {what}: {exc.message}"
         raise TemplateInvalid(message, exc.line) from exc
+
+
+OPENERS = re.compile(r"\{[{%#]")
+CLOSERS = {"{{": "}}", "{%": "%}", "{#": "#}"}
+
+
+def tag_spans(source):
+    """Where the merge tags (``{{ }}``, ``{% %}``, ``{# #}``) are, in one pass that finds
+    each closer once; an unclosed tag runs to the end."""
+    spans, at = [], 0
+    for opener in OPENERS.finditer(source):
+        if opener.start() < at:
+            continue
+        end = source.find(CLOSERS[opener.group(0)], opener.end())
+        at = len(source) if end < 0 else end + 2
+        spans.append((opener.start(), at))
+    return spans
+
+
+def merge_tags(source):
+    return [source[start:end] for start, end in tag_spans(source)]
+
+
+def jinja_skeleton(source):
+    """The source's merge tags as written, with the text between them reduced to its
+    line breaks.
+
+    Jinja compiles the skeleton exactly when it compiles the source (the text
+    between tags is data to it), with the same line numbers, in a fraction of
+    the time for a large template. A tag with a ``}}`` inside a string is cut
+    short here, which only makes the skeleton fail: the caller then compiles
+    the source itself.
+    """
+    pieces, at = [], 0
+    for start, end in tag_spans(source):
+        pieces.append("\n" * source.count("\n", at, start))
+        pieces.append(source[start:end])
+        at = end
+    pieces.append("\n" * source.count("\n", at))
+    return "".join(pieces)

@@ -8,11 +8,18 @@ marketer's session.
 
 from types import SimpleNamespace
 
-from designer import settings
+from designer import isolation, settings
 from designer.records import merge_data, recipient_of
 from designer.records.merge import user_data
 from designer.templating.compiler import check_syntax, compile_source
-from designer.templating.render import build_context, choose_locale, render_email
+from designer.templating.render import (
+    MERGE_TIMEOUT,
+    build_context,
+    choose_locale,
+    plain_version,
+    render_email,
+)
+from designer.templating.sandbox import MergeError
 
 PREVIEW_CSP = (
     "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline' *; "
@@ -20,14 +27,22 @@ PREVIEW_CSP = (
 )
 
 
-def _draft_version(template, source, subject):
+def _draft_version(source_type, kind, source, subject):
     """An unsaved version object for previewing edited source."""
-    compiled = compile_source(template.source_type, source, template.kind)
+    compiled = compile_source(source_type, source, kind)
     check_syntax(subject or "", "subject")
     return SimpleNamespace(
         id=None, compiled_html=compiled.html, text_template=compiled.text,
         subject=subject or "", preheader="", links=list(compiled.links), text_override="",
     )
+
+
+def _merge(version, draft, data):
+    """Compile the draft (``(source_type, kind, source, subject)``) when there is one,
+    then merge: one piece of work, in one child process for a request."""
+    if draft is not None:
+        version = _draft_version(*draft)
+    return render_email(version, data)
 
 
 def preview_html(template, record, user, source=None, subject=None):
@@ -36,9 +51,10 @@ def preview_html(template, record, user, source=None, subject=None):
     ``record`` is of the template's module; links keep their own URLs (no
     tracking) and there is no open pixel, so previews never count.
     """
-    version = template.current
+    version = plain_version(template.current) if source is None else None
+    draft = None
     if source is not None:
-        version = _draft_version(template, source, subject if subject is not None else "")
+        draft = (template.source_type, template.kind, source, subject or "")
     recipient = recipient_of(template.module, record)
     locale = choose_locale(recipient.language, template.language, user.language)
     data = build_context(
@@ -48,4 +64,8 @@ def preview_html(template, record, user, source=None, subject=None):
         locale=locale,
         currency=getattr(record, "currency", None),
     )
-    return render_email(version, data)
+    try:
+        return isolation.run(_merge, version, draft, data, timeout=MERGE_TIMEOUT,
+                             what="the preview")
+    except isolation.IsolatedFailure as exc:
+        raise MergeError(str(exc)) from exc

@@ -13,9 +13,13 @@ language when known, then the template's, then the sender's.
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
+from html import unescape
+from types import SimpleNamespace
 
+from designer import isolation
 from designer.templating.compiler import LINKS_VAR
-from designer.templating.sandbox import build_environment, compile_template, render
+from designer.templating.sandbox import MergeError, build_environment, compile_template, render
 
 CACHE_SIZE = 64
 CRLF = "\r\n"
@@ -64,18 +68,29 @@ class VersionRenderer:
         text = getattr(version, "text_override", "") or version.text_template or ""
         subject = version.subject or ""
         html = html_template(version)
-        self.parts = [compile_template(_TEXT_ENV, subject), compile_template(_TEXT_ENV, text),
-                      compile_template(_HTML_ENV, html)]
+        self.sources = (subject, text, html)
         plain = subject.replace(SEP, "") + SEP + text.replace(SEP, "")
         combined = "{% autoescape false %}" + plain + "{% endautoescape %}" + SEP + html
         self.combined = compile_template(_HTML_ENV, combined)
         self.raw_newlines = bool(RAW_NEWLINES.search(subject + text + html))
         links = getattr(version, "links", None) or []
-        self.links = [compile_template(_TEXT_ENV, link["url"]) for link in links]
+        # Only URLs with merge fields are templates; the others are used as written.
+        self.links = [compile_template(_TEXT_ENV, link["url"]) if "{" in link["url"]
+                      else link["url"] for link in links]
+
+    @cached_property
+    def parts(self):
+        """Subject, text and HTML as separate templates: parsed only when a merge value
+        holds a NUL (the combined render cannot be cut apart then)."""
+        subject, text, html = self.sources
+        return [compile_template(_TEXT_ENV, subject), compile_template(_TEXT_ENV, text),
+                compile_template(_HTML_ENV, html)]
 
     def link_targets(self, data):
-        """Where each tracked link really goes for this recipient."""
-        return [render(link, data).strip() for link in self.links]
+        """Where each tracked link really goes for this recipient (as a URL, not HTML:
+        versions saved before links were stored unescaped still hold ``&amp;``)."""
+        return [unescape(link if isinstance(link, str) else render(link, data).strip())
+                for link in self.links]
 
     def render(self, data, tracked_links=None, pixel_url=None):
         """Merge one recipient; ``tracked_links`` replace the links' own URLs."""
@@ -114,9 +129,58 @@ def renderer_for(version):
     return cached
 
 
+def merged_link_targets(version, data):
+    """``{index: URL}`` of the links whose URL holds merge fields, merged for ``data``;
+    only http(s) URLs short enough to travel in a click token are kept."""
+    templates = _link_templates.get(version.id) if version.id is not None else None
+    if templates is None:
+        templates = {index: compile_template(_TEXT_ENV, link["url"])
+                     for index, link in enumerate(version.links or []) if "{" in link["url"]}
+        if version.id is not None:
+            _link_templates[version.id] = templates
+            while len(_link_templates) > CACHE_SIZE:
+                _link_templates.popitem(last=False)
+    merged = {index: unescape(render(template, data).strip())
+              for index, template in templates.items()}
+    return {index: url for index, url in merged.items()
+            if url.startswith(("https://", "http://")) and len(url) <= MAX_LINK_LENGTH}
+
+
+#: Longest merged link URL (longer ones are not tracked: their click finds nothing).
+MAX_LINK_LENGTH = 4000
+_link_templates = OrderedDict()
+
+
 def render_email(version, data, tracked_links=None, pixel_url=None):
-    """Merge ``data`` into ``version``; raises ``MergeError`` on template errors."""
-    return renderer_for(version).render(data, tracked_links, pixel_url)
+    """Merge ``data`` into ``version``; raises ``MergeError`` on template errors.
+
+    For a web request (a preview, a message page) the merge runs in a child
+    process (``designer.isolation``), so a merge at its time limit never holds
+    up the web worker's other requests.
+    """
+    if not isolation.wanted():
+        return renderer_for(version).render(data, tracked_links, pixel_url)
+    try:
+        return isolation.run(_render_plain, plain_version(version), data, tracked_links,
+                             pixel_url, timeout=MERGE_TIMEOUT, what="merging the template")
+    except isolation.IsolatedFailure as exc:
+        raise MergeError(str(exc)) from exc
+
+
+#: Longest an isolated merge may take, compile included (the merge itself stops at
+#: its own limit, two seconds).
+MERGE_TIMEOUT = 30.0
+VERSION_FIELDS = ("id", "compiled_html", "text_template", "text_override", "subject",
+                  "preheader", "links")
+
+
+def plain_version(version):
+    """The fields of a version a merge reads, as a plain object (no database access)."""
+    return SimpleNamespace(**{name: getattr(version, name, None) for name in VERSION_FIELDS})
+
+
+def _render_plain(version, data, tracked_links, pixel_url):
+    return VersionRenderer(version).render(data, tracked_links, pixel_url)
 
 
 def choose_locale(recipient_language, template_language, sender_language):

@@ -2,46 +2,55 @@
 
 Template authors are not trusted with the server: templates run in Jinja's
 ``SandboxedEnvironment`` with autoescaping, see only the merge data handed to
-them (plain dicts, never ORM objects), and get locale-aware filters built on
-Babel. Work is bounded: operations that could explode (``'x' * 10**9``,
-``9**99999999``, ``'x' | center(10**9)``, huge joins and replaces) are
-refused before Python computes them, every loop iteration and call checks a
-per-render deadline, and the output size is capped.
+them (plain dicts, never ORM objects), and get the locale formats of
+``designer.templating.formats``. Methods of built-in types are allowed from a
+list (``ALLOWED_METHODS``: no ``to_bytes``, ``translate`` or ``encode``).
+Work is bounded by ``designer.templating.limits``: every operator, concatenation,
+slice, call, filter and test checks the merge's deadline, sizes its result
+before computing it and charges what it built to the merge's budget; the
+output is capped too.
 """
 
-import re
-import time
-from contextvars import ContextVar
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+import functools
+from collections.abc import Iterator
 from itertools import islice
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal, format_percent
-from jinja2 import TemplateSyntaxError, nodes, pass_context, pass_eval_context
+from jinja2 import TemplateSyntaxError, nodes, pass_environment, pass_eval_context
 from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.filters import make_attrgetter, sync_do_slice
+from jinja2.runtime import markup_join, str_join
+from jinja2.sandbox import SandboxedEnvironment, SandboxedEscapeFormatter, SandboxedFormatter
+from markupsafe import Markup, soft_str
 
-#: Largest string, list or number of digits one operation may produce.
-MAX_OPERATION_SIZE = 100_000
+from designer.templating import limits
+from designer.templating.formats import FILTERS as FORMAT_FILTERS
+
 #: Largest rendered output of one template, in characters.
-MAX_OUTPUT_CHARS = 5_000_000
-#: Longest one merge may take, in seconds.
-MAX_RENDER_SECONDS = 2.0
+MAX_OUTPUT_CHARS = 10_000_000
 #: Name of the deadline check injected at the top of every loop body.
 TICK = "__designer_tick__"
-PADDING_METHODS = frozenset(["center", "ljust", "rjust", "zfill", "expandtabs"])
-BIG_FORMAT = re.compile(r"[%{][^%{}]*?\d{6,}")
+#: Filters the compiler puts in place of ``a ~ b`` and ``a[i:j]``, so both are bounded.
+CONCAT, SLICE = "__designer_concat__", "__designer_slice__"
 
-_deadline = ContextVar("merge_deadline", default=None)
-
-
-def _tick():
-    deadline = _deadline.get()
-    if deadline is not None and time.monotonic() > deadline:
-        raise SecurityError(f"the template took longer than {MAX_RENDER_SECONDS:g} s to merge")
-    return ""
+_STRING_METHODS = frozenset("""
+    capitalize casefold center count endswith find format format_map index isalnum isalpha
+    isascii isdecimal isdigit isidentifier islower isnumeric isprintable isspace istitle
+    isupper join ljust lower lstrip partition removeprefix removesuffix replace rfind rindex
+    rjust rpartition rsplit rstrip split splitlines startswith strip swapcase title upper
+    zfill expandtabs""".split())
+#: Methods and attributes of built-in types a template may use; every other one of
+#: these types is refused. Order matters: subclasses before their bases.
+ALLOWED_METHODS = (
+    (Markup, _STRING_METHODS | {"striptags", "unescape"}),
+    (str, _STRING_METHODS),
+    (bytes | bytearray, frozenset()),
+    (list, frozenset("append clear copy count extend index insert pop remove reverse sort"
+                     .split())),
+    (dict, frozenset("clear copy get items keys pop popitem setdefault update values".split())),
+    (tuple, frozenset(["count", "index"])),
+    (set | frozenset, frozenset(["isdisjoint", "issubset", "issuperset"])),
+    (bool | int | float | complex, frozenset(["real", "imag", "is_integer", "bit_length"])),
+)
 
 
 class MergeError(Exception):
@@ -55,153 +64,213 @@ class MergeError(Exception):
     def __str__(self):
         return f"line {self.line}: {self.message}" if self.line else self.message
 
+    def __reduce__(self):
+        return type(self), (self.message, self.line)
+
+
+class BoundedFormatter(SandboxedFormatter):
+    """``str.format`` in templates: each field's width and precision are sized first."""
+
+    def format_field(self, value, format_spec):
+        limits.check_format_spec(format_spec)
+        return super().format_field(value, format_spec)
+
+
+class BoundedEscapeFormatter(SandboxedEscapeFormatter):
+    """``Markup.format``: escaping, and each field sized first."""
+
+    def format_field(self, value, format_spec):
+        limits.check_format_spec(format_spec)
+        return super().format_field(value, format_spec)
+
 
 class MergeEnvironment(SandboxedEnvironment):
     """Sandbox that bounds the size of results and the time of a merge."""
 
-    intercepted_binops = frozenset(["*", "**", "%"])
+    intercepted_binops = frozenset(["*", "**", "%", "+"])
 
     def call_binop(self, context, operator, left, right):
-        _tick()
-        if operator == "**":
-            _check_power(left, right)
-            return left**right
-        if operator == "%":
-            _check_format(left)
-            return left % right
-        _check_repeat(left, right)
-        return left * right
+        limits.tick()
+        limits.check_binop(operator, left, right)
+        return limits.charge(self.binop_table[operator](left, right))
 
     def call(self, context, obj, /, *args, **kwargs):
-        _tick()
-        _check_method(obj, args)
-        return super().call(context, obj, *args, **kwargs)
+        limits.tick()
+        owner = getattr(obj, "__self__", None)
+        if owner is not None:
+            limits.check_method(owner, getattr(obj, "__name__", ""), args)
+        return limits.charge(super().call(context, obj, *args, **kwargs))
+
+    def is_safe_attribute(self, obj, attr, value):
+        for kind, names in ALLOWED_METHODS:
+            if isinstance(obj, kind):
+                return attr in names
+        return super().is_safe_attribute(obj, attr, value)
 
     def wrap_str_format(self, value):
-        """``'{:>999999999}'.format`` is refused when it is looked up."""
+        """``'{:{}}'.format(…)`` through a formatter that sizes every field."""
         owner = getattr(value, "__self__", None)
-        if isinstance(owner, str) and getattr(value, "__name__", "") in ("format", "format_map"):
-            _check_format(owner.replace("{", "%"))
-        return super().wrap_str_format(value)
+        name = getattr(value, "__name__", "")
+        if not isinstance(owner, str) or name not in ("format", "format_map"):
+            return None
+        if isinstance(owner, Markup):
+            formatter = BoundedEscapeFormatter(self, escape=owner.escape)
+        else:
+            formatter = BoundedFormatter(self)
+
+        def bounded_format(*args, **kwargs):
+            limits.tick()
+            if name == "format_map":
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one mapping")
+                args, kwargs = (), args[0]
+            return limits.charge(type(owner)(formatter.vformat(owner, args, kwargs)))
+
+        return functools.update_wrapper(bounded_format, value)
 
     def _generate(self, source, name, filename, defer_init=False):
-        """Compile with a deadline check in every loop and dict-first field lookups.
+        """Compile with the work checks in place and dict-first field lookups.
 
         ``parse`` still returns the template as written (the field catalogue
         reads it); only the generated code differs.
         """
-        for loop in source.find_all(nodes.For):
-            check = nodes.Call(nodes.Name(TICK, "load"), [], [], None, None)
-            loop.body.insert(0, nodes.Output([check]).set_lineno(loop.lineno))
-        _lookups_as_items(source)
+        _rewrite(source)
         return super()._generate(source, name, filename, defer_init)
 
 
-def _lookups_as_items(node):
-    """Turn ``contact.first_name`` into ``contact["first_name"]`` throughout the tree.
+def _rewrite(node):
+    """In one pass over the tree: a deadline check at the top of every loop body,
+    concatenations and slices bounded, and ``contact.first_name`` turned into
+    ``contact["first_name"]``.
 
     Merge data are dicts, and the sandbox's ``getitem`` tries the key first
     (falling back to a checked attribute, as ``getattr`` does), while
     ``getattr`` first raises inside ``getattr(dict, name)``: half the cost of
     a merge goes away.
     """
-    for child in node.iter_child_nodes():
-        _lookups_as_items(child)
+    if isinstance(node, nodes.For):
+        check = nodes.Call(nodes.Name(TICK, "load"), [], [], None, None)
+        node.body.insert(0, nodes.Output([check]).set_lineno(node.lineno))
     for field in node.fields:
         value = getattr(node, field, None)
-        if isinstance(value, list):
-            setattr(node, field, [_as_item(item) for item in value])
-        else:
-            setattr(node, field, _as_item(value))
+        if isinstance(value, nodes.Node):
+            _rewrite(value)
+            setattr(node, field, _rewritten(value))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, nodes.Node):
+                    _rewrite(item)
+                    value[index] = _rewritten(item)
 
 
-def _as_item(node):
+def _rewritten(node):
     if isinstance(node, nodes.Getattr) and node.ctx == "load":
         return nodes.Getitem(node.node, nodes.Const(node.attr), "load", lineno=node.lineno)
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Slice):
+        bounds = [
+            part or nodes.Const(None) for part in (node.arg.start, node.arg.stop, node.arg.step)
+        ]
+        return nodes.Filter(node.node, SLICE, bounds, [], None, None, lineno=node.lineno)
+    if isinstance(node, nodes.Concat):
+        parts = nodes.List(node.nodes, lineno=node.lineno)
+        return nodes.Filter(parts, CONCAT, [], [], None, None, lineno=node.lineno)
     return node
 
 
-def _check_format(template):
-    if isinstance(template, str) and BIG_FORMAT.search(template):
-        raise SecurityError("format width too large in a template")
+@pass_eval_context
+def bounded_concat(eval_ctx, parts):
+    """``a ~ b ~ c``, sized before it is joined."""
+    parts = [soft_str(part) for part in parts]
+    limits.check_size(sum(map(len, parts)))
+    return markup_join(parts) if eval_ctx.autoescape else str_join(parts)
 
 
-def _check_method(obj, args):
-    owner = getattr(obj, "__self__", None)
-    if not isinstance(owner, str):
-        return
-    name = getattr(obj, "__name__", "")
-    if name in PADDING_METHODS:
-        _check_size(max([a for a in args if isinstance(a, int)], default=0))
-    elif name == "replace" and len(args) >= 2:
-        _check_replace(owner, args[0], args[1])
-    elif name == "join" and args:
-        _check_join(owner, args[0])
-    elif name in ("format", "format_map"):
-        _check_format(owner.replace("{", "%"))
+def bounded_slice(value, start, stop, step):
+    """``value[start:stop:step]`` (the copy is charged like any new value)."""
+    return value[start:stop:step]
 
 
-def _check_size(size):
-    if size > MAX_OPERATION_SIZE:
-        raise SecurityError("result too large to compute in a template")
+def bounded(function):
+    """A filter or test that checks the deadline, and charges what it returns.
 
+    A generator it returns checks the deadline at every item, so ``sum`` or
+    ``list`` over ``map``, ``select`` or ``batch`` stops in time too.
+    """
 
-def _check_replace(text, old, new):
-    if isinstance(old, str) and isinstance(new, str):
-        count = text.count(old) if old else len(text) + 1
-        _check_size(len(text) + count * (len(new) - len(old)))
+    def run(*args, **kwargs):
+        limits.tick()
+        result = function(*args, **kwargs)
+        if isinstance(result, Iterator):
+            return limits.ticking(result)
+        return limits.charge(result)
 
-
-def _check_join(separator, items):
-    if isinstance(items, list | tuple | str):
-        _check_size(len(str(separator)) * max(len(items) - 1, 0)
-                    + sum(len(str(item)) for item in items[:MAX_OPERATION_SIZE]))
+    return functools.update_wrapper(run, function)
 
 
 def bounded_filters(filters):
-    """Wrap the built-in filters whose result can be far larger than their input."""
-    center, indent, replace, join, fmt = (filters[n] for n in
-                                          ("center", "indent", "replace", "join", "format"))
+    """Replace the built-in filters whose result or work can far exceed their input."""
+    center, indent, replace, join, fmt, wordwrap, batch = (
+        filters[n] for n in ("center", "indent", "replace", "join", "format", "wordwrap", "batch")
+    )
 
     def safe_center(value, width=80):
-        _check_size(width if isinstance(width, int) else 0)
+        limits.check_size(width if isinstance(width, int) else 0)
         return center(value, width)
 
     def safe_indent(value, width=4, *args, **kwargs):
         text = str(value)
         pad = width if isinstance(width, int) else len(str(width))
-        _check_size(len(text) + (text.count("\n") + 1) * pad)
+        limits.check_size(len(text) + (text.count("\n") + 1) * pad)
         return indent(value, width, *args, **kwargs)
 
     def safe_replace(eval_ctx, value, old, new, count=None):
-        _check_replace(str(value), str(old), str(new))
+        limits.check_replace(str(value), str(old), str(new))
         return replace(eval_ctx, value, old, new, count)
 
     def safe_join(eval_ctx, value, d="", attribute=None):
-        items = list(value)[: MAX_OPERATION_SIZE + 1]
-        _check_join(d, items)
+        items = list(islice(value, limits.MAX_OPERATION_SIZE + 1))
+        limits.check_join(d, items)
         return join(eval_ctx, items, d, attribute)
 
     def safe_format(value, *args, **kwargs):
-        _check_format(str(value))
+        limits.check_percent(str(value), kwargs or args)
         return fmt(value, *args, **kwargs)
 
-    return {"center": safe_center, "indent": safe_indent, "format": safe_format,
-            "replace": pass_eval_context(safe_replace), "join": pass_eval_context(safe_join)}
+    def safe_wordwrap(
+        environment, s, width=79, break_long_words=True, wrapstring=None, break_on_hyphens=True
+    ):
+        limits.check_wordwrap(str(s), width, wrapstring)
+        return wordwrap(environment, s, width, break_long_words, wrapstring, break_on_hyphens)
 
+    def safe_batch(value, linecount, fill_with=None):
+        limits.check_size(linecount if isinstance(linecount, int) else 0)
+        return batch(value, linecount, fill_with)
 
-def _check_power(base, exponent):
-    if isinstance(base, int | float) and isinstance(exponent, int | float):
-        magnitude = abs(exponent) * max(len(str(int(abs(base)))) if base else 1, 1)
-        if magnitude > MAX_OPERATION_SIZE:
-            raise SecurityError("number too large to compute in a template")
+    def safe_slice(value, slices, fill_with=None):
+        limits.check_size(slices if isinstance(slices, int) else 0)
+        return sync_do_slice(value, slices, fill_with)
 
+    def safe_sum(environment, iterable, attribute=None, start=0):
+        if attribute is not None:
+            iterable = map(make_attrgetter(environment, attribute), iterable)
+        total = start
+        for value in iterable:
+            limits.tick()
+            limits.check_binop("+", total, value)
+            total = limits.charge(total + value)
+        return total
 
-def _check_repeat(left, right):
-    for value, times in ((left, right), (right, left)):
-        repeats = isinstance(value, str | list | tuple) and isinstance(times, int)
-        if repeats and len(value) * times > MAX_OPERATION_SIZE:
-            raise SecurityError("result too large to compute in a template")
+    return {
+        "center": safe_center,
+        "indent": safe_indent,
+        "format": safe_format,
+        "replace": pass_eval_context(safe_replace),
+        "join": pass_eval_context(safe_join),
+        "wordwrap": pass_environment(safe_wordwrap),
+        "batch": safe_batch,
+        "slice": safe_slice,
+        "sum": pass_environment(safe_sum),
+    }
 
 
 def build_environment(autoescape=True, newline="\n"):
@@ -212,106 +281,22 @@ def build_environment(autoescape=True, newline="\n"):
     ``newline="\r\n"`` makes the template's own line breaks come out as mail
     needs them.
     """
-    env = MergeEnvironment(autoescape=autoescape, keep_trailing_newline=True,
-                           newline_sequence=newline)
-    env.filters.update(bounded_filters(env.filters))
-    env.filters.update(
-        date=filter_date,
-        datetime=filter_datetime,
-        number=filter_number,
-        percent=filter_percent,
-        money=filter_money,
+    env = MergeEnvironment(
+        autoescape=autoescape, keep_trailing_newline=True, newline_sequence=newline
     )
+    env.filters.update(bounded_filters(env.filters))
+    env.filters.update(FORMAT_FILTERS)
+    env.filters.update({CONCAT: bounded_concat, SLICE: bounded_slice})
+    env.filters = {name: bounded(function) for name, function in env.filters.items()}
+    env.tests = {name: bounded(function) for name, function in env.tests.items()}
     env.globals.clear()
-    env.globals[TICK] = _tick
+    env.globals[TICK] = limits.tick
     return env
 
 
-def locale_of(context_locale):
-    """Return a Babel locale for a language tag, English when unknown."""
-    try:
-        return Locale.parse((context_locale or "en").replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        return Locale.parse("en")
-
-
-def _render_locale(ctx):
-    return locale_of(ctx.get("locale"))
-
-
-@pass_context
-def filter_date(ctx, value, format="numeric"):
-    """``{{ invoice.due_date | date }}`` in the render locale: 27-11-2026 / 11/27/2026.
-
-    ``numeric`` is the locale's short date with the full year; ``short``,
-    ``medium``, ``long``, ``full`` or a CLDR pattern may be given instead.
-    """
-    value = _as_date(value)
-    if not value:
-        return ""
-    locale = _render_locale(ctx)
-    if format == "numeric":
-        format = _full_year(locale.date_formats["short"].pattern)
-    return format_date(value, format=format, locale=locale)
-
-
-def _full_year(pattern):
-    """CLDR short patterns often use a 2-digit year (yy); letters say the full one (y)."""
-    return pattern.replace("yyyy", "y").replace("yy", "y")
-
-
-@pass_context
-def filter_datetime(ctx, value, format="short"):
-    """``{{ message.sent_at | datetime }}`` in the render locale."""
-    if not isinstance(value, datetime):
-        return ""
-    return format_datetime(value, format=format, locale=_render_locale(ctx))
-
-
-@pass_context
-def filter_number(ctx, value, format=None):
-    """``{{ line.quantity | number }}`` with the locale's separators."""
-    number = _as_decimal(value)
-    return "" if number is None else format_decimal(number, format, locale=_render_locale(ctx))
-
-
-@pass_context
-def filter_percent(ctx, value, format=None):
-    """``{{ 0.21 | percent }}`` as ``21%`` / ``21 %``."""
-    number = _as_decimal(value)
-    return "" if number is None else format_percent(number, format, locale=_render_locale(ctx))
-
-
-@pass_context
-def filter_money(ctx, value, currency=None):
-    """``{{ invoice.total | money(invoice.currency) }}`` as ``€ 1.234,50`` / ``€1,234.50``."""
-    number = _as_decimal(value)
-    if number is None:
-        return ""
-    currency = (currency or ctx.get("currency") or "EUR").upper()
-    return format_currency(number, currency, locale=_render_locale(ctx))
-
-
-def _as_decimal(value):
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def _as_date(value):
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
+#: Errors Python itself raises on sources it cannot compile (an integer literal of
+#: more than 4,300 digits, nesting too deep for the parser or the compiler).
+COMPILE_ERRORS = (RecursionError, MemoryError, ValueError, SyntaxError, OverflowError)
 
 
 def compile_template(env, source):
@@ -320,27 +305,38 @@ def compile_template(env, source):
         return env.from_string(source)
     except TemplateSyntaxError as exc:
         raise MergeError(exc.message or "syntax error", exc.lineno) from exc
+    except COMPILE_ERRORS as exc:
+        raise MergeError(f"the template cannot be compiled: {_reason(exc)}") from exc
+
+
+def _reason(exc):
+    if isinstance(exc, RecursionError):
+        return "its merge fields are nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "it is too large"
+    return str(exc).split("\n")[0][:200]
 
 
 def render(template, data):
-    """Merge ``data`` into a compiled template, bounded in time and output size."""
-    token = _deadline.set(time.monotonic() + MAX_RENDER_SECONDS)
+    """Merge ``data`` into a compiled template, bounded in time, work and output size."""
+    token = limits.start()
     try:
         return _generate(template, data)
     except MergeError:
         raise
     except RecursionError as exc:
         raise MergeError("the template calls itself too deeply") from exc
+    except MemoryError as exc:
+        raise MergeError("the template needs too much memory to merge") from exc
     except SecurityError as exc:
-        raise MergeError(f"not allowed in a template: {exc}") from exc
+        raise MergeError(f"not allowed: {exc}", _template_line(exc)) from exc
     except TemplateError as exc:
         raise MergeError(str(exc), getattr(exc, "lineno", None) or _template_line(exc)) from exc
-    except (ArithmeticError, TypeError, ValueError, AttributeError, KeyError,
-            IndexError) as exc:
+    except (ArithmeticError, TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
         message = f"{type(exc).__name__}: {exc}"
         raise MergeError(message, _template_line(exc)) from exc
     finally:
-        _deadline.reset(token)
+        limits.finish(token)
 
 
 #: Pieces joined at a time: few enough to bound memory, many enough to be fast.
@@ -358,7 +354,8 @@ def _generate(template, data):
         block = "".join(chunk)
         size += len(block)
         if size > MAX_OUTPUT_CHARS:
-            raise MergeError("the merged template is larger than 5 MB")
+            raise MergeError(
+                f"the merged template is larger than {MAX_OUTPUT_CHARS // 1_000_000} MB")
         blocks.append(block)
 
 

@@ -1,26 +1,63 @@
 """Signed tracking URLs: ``/c/<token>`` for links, ``/o/<token>.gif`` for the pixel.
 
-A click token names a message and a link index, signed.
+A click token names a message and a link index, signed:
+``<message token>.<index>.<signature>``. A link whose URL holds merge fields
+(``https://shop.example.com/?id={{ contact.id }}``) is merged when the message
+is built, and the merged URL travels in the token itself, signed with the
+rest: ``<message token>.<index>.<URL, base64url>.<signature>``. So a click
+never merges a template: it checks a MAC and redirects.
 
-The token is ``<message token>.<index>.<signature>``; the signature is a
-keyed BLAKE2b MAC (a single C call, cheap enough for every link of every
-message) of the first two parts with the app's secret, so a changed byte
-makes it worthless. The redirect only ever goes to the URL stored for that link
-in the message's template version — never to a URL taken from the request.
-The pixel token is ``<message token>.<signature>`` with a MAC of its own kind,
-so the open endpoint can drop forged hits without touching the database.
+The signature is a keyed BLAKE2b MAC (a single C call, cheap enough for every
+link of every message) of everything before it with the app's secret, so a
+changed byte makes it worthless. The redirect only ever goes to the URL
+stored for that link in the message's template version, or to the merged URL
+signed when the message was built — never to a URL a request made up. The
+pixel token is ``<message token>.<signature>`` with a MAC of its own kind, so
+the open endpoint can drop forged hits without touching the database.
+Tokens of any other shape or alphabet are simply not ours.
 """
 
+import base64
+import binascii
 import hashlib
 import hmac
+import re
+from typing import NamedTuple
 
 SIGNATURE_BYTES = 10
+#: Longest link index a token may name (templates have far fewer links).
+MAX_INDEX_DIGITS = 4
+#: Longest merged URL carried in a token.
+MAX_TARGET_LENGTH = 4000
+TOKEN_PART = re.compile(r"[A-Za-z0-9_-]{1,64}")
+INDEX = re.compile(rf"[0-9]{{1,{MAX_INDEX_DIGITS}}}")
+SIGNATURE = re.compile(rf"[0-9a-f]{{{2 * SIGNATURE_BYTES}}}")
+ENCODED = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_TARGET_LENGTH * 4 // 3 + 4}}}")
 
 
-def _signature(secret, message_token, index):
-    data = f"{message_token}.{index}".encode()
-    return hashlib.blake2b(data, key=secret, digest_size=SIGNATURE_BYTES,
+class Click(NamedTuple):
+    """What a valid click token names; ``target`` is the merged URL, if it carries one."""
+
+    message_token: str
+    index: int
+    target: str | None = None
+
+
+def _signature(secret, message_token, index, encoded=None):
+    data = f"{message_token}.{index}" + (f".{encoded}" if encoded else "")
+    return hashlib.blake2b(data.encode(), key=secret, digest_size=SIGNATURE_BYTES,
                            person=b"designer-click").hexdigest()
+
+
+def _encode(url):
+    return base64.urlsafe_b64encode(url.encode()).rstrip(b"=").decode()
+
+
+def _decode(encoded):
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
 
 
 def _open_signature(secret, message_token):
@@ -37,22 +74,32 @@ class LinkSigner:
         self.base = f"{public_url.rstrip('/')}/c/"
         self.pixel_base = f"{public_url.rstrip('/')}/o/"
 
-    def url(self, message_token, index):
-        return f"{self.base}{message_token}.{index}.{_signature(self.secret, message_token, index)}"
+    def url(self, message_token, index, target=None):
+        """The click URL of link ``index``; ``target`` is its merged URL when it has
+        merge fields (carried in the token, signed)."""
+        encoded = _encode(target) if target else None
+        signature = _signature(self.secret, message_token, index, encoded)
+        middle = f"{index}.{encoded}" if encoded else f"{index}"
+        return f"{self.base}{message_token}.{middle}.{signature}"
 
-    def urls(self, message_token, count):
-        return [self.url(message_token, index) for index in range(count)]
+    def urls(self, message_token, count, targets=None):
+        """Click URLs of ``count`` links; ``targets`` maps indexes to merged URLs."""
+        targets = targets or {}
+        return [self.url(message_token, index, targets.get(index)) for index in range(count)]
 
     def parse(self, token):
-        """Return ``(message_token, index)`` or None when the token is not ours."""
+        """Return the ``Click`` a token names, or None when the token is not ours."""
         parts = (token or "").split(".")
-        if len(parts) != 3 or not parts[1].isdigit() or len(parts[1]) > 4:
+        if len(parts) not in (3, 4) or not _shaped(parts):
             return None
-        expected = _signature(self.secret, parts[0], int(parts[1]))
-        if not hmac.compare_digest(expected, parts[2]):
+        encoded = parts[2] if len(parts) == 4 else None
+        expected = _signature(self.secret, parts[0], int(parts[1]), encoded)
+        if not hmac.compare_digest(expected.encode(), parts[-1].encode()):
             return None
-        return parts[0], int(parts[1])
-
+        target = _decode(encoded) if encoded else None
+        if encoded and target is None:
+            return None
+        return Click(parts[0], int(parts[1]), target)
 
     def pixel_url(self, message_token):
         signature = _open_signature(self.secret, message_token)
@@ -61,10 +108,17 @@ class LinkSigner:
     def parse_pixel(self, token):
         """Return the message token of a pixel token, or None when it is not ours."""
         message_token, _, signature = (token or "").partition(".")
-        if not message_token or len(message_token) > 64:
+        if not TOKEN_PART.fullmatch(message_token) or not SIGNATURE.fullmatch(signature):
             return None
         expected = _open_signature(self.secret, message_token)
         return message_token if hmac.compare_digest(expected, signature) else None
+
+
+def _shaped(parts):
+    """Every part in its own ASCII alphabet (``str.isdigit`` would take ``²``)."""
+    return (TOKEN_PART.fullmatch(parts[0]) is not None and INDEX.fullmatch(parts[1]) is not None
+            and SIGNATURE.fullmatch(parts[-1]) is not None
+            and (len(parts) == 3 or ENCODED.fullmatch(parts[2]) is not None))
 
 
 def signer_for(app):

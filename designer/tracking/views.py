@@ -8,8 +8,6 @@ from flask import Blueprint, Response, current_app, redirect, request
 
 from designer import mail, tracking
 from designer.extensions import csrf
-from designer.records import RecordNotFound
-from designer.templating import MergeError
 from designer.tracking.links import signer_for
 
 bp = Blueprint("tracking", __name__)
@@ -27,16 +25,12 @@ def _not_found():
 
 @bp.route("/c/<token>")
 def click(token):
-    """Redirect to the stored URL of a tracked link; anything unknown is a plain 404."""
+    """Redirect to the stored (or signed, merged) URL of a tracked link; anything unknown
+    is a plain 404."""
     parsed = signer_for(current_app).parse(token)
-    message = mail.find_by_token(parsed[0]) if parsed else None
-    if message is None:
-        return _not_found()
-    try:
-        target = mail.link_target(message, parsed[1])
-    except (MergeError, RecordNotFound):
-        target = None
+    message = mail.find_by_token(parsed.message_token) if parsed else None
+    target = mail.link_target(message, parsed.index, parsed.target) if message else None
     if target is None:
         return _not_found()
-    tracking.record_click(message, parsed[1], _hit())
+    tracking.record_click(message, parsed.index, _hit())
     return redirect(target, code=302)

@@ -83,15 +83,21 @@ def verify(headers, body, now=None):
     """The ``HookSource`` that signed this request; ``BadSignature`` otherwise."""
     timestamp = _timestamp(headers.get("X-Designer-Timestamp"), now)
     given = (headers.get("X-Designer-Signature") or "").strip()
-    if not given.startswith("sha256="):
+    if not SIGNATURE.fullmatch(given):
         raise BadSignature("bad_signature", "X-Designer-Signature must be 'sha256=<hex HMAC>'")
     source = _matching_source(headers.get("X-Designer-Source"), timestamp, body, given)
     _refuse_replay(source, given)
     return source
 
 
+#: A signature header: the hex HMAC-SHA256 (``str.isdigit`` and non-ASCII never get in).
+SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}")
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
 def _timestamp(value, now):
-    if not value or not value.strip().isdigit():
+    value = (value or "").strip()
+    if not TIMESTAMP.fullmatch(value):
         raise BadSignature("bad_timestamp",
                            "X-Designer-Timestamp must be the Unix time in seconds")
     timestamp = int(value)
@@ -108,7 +114,8 @@ def _matching_source(name, timestamp, body, given):
         candidates = [s for s in candidates if s.name == name.strip().lower()]
     found = None
     for source in candidates:  # each compared in full, in constant time
-        if hmac.compare_digest(sign(decrypt(source.secret_encrypted), timestamp, body), given):
+        expected = sign(decrypt(source.secret_encrypted), timestamp, body)
+        if hmac.compare_digest(expected.encode(), given.lower().encode()):
             found = source
     if found is None:
         raise BadSignature("bad_signature", "the signature does not match the body under any "

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from support import click_paths
 
 from designer import mail, tracking
 from designer.clock import utcnow
@@ -237,11 +238,8 @@ def sent_message(app, demo, welcome_id):
 
 
 def test_message_and_its_outcomes(app, client, admin_api, sent_message):
-    from designer.tracking.links import signer_for
-
-    url = signer_for(app).url(sent_message.token, 0)
-    assert client.get(url[url.index("/c/"):], headers={"User-Agent": HUMAN_AGENT}).status_code \
-        == 302
+    path = click_paths(sent_message)[0]  # the link to {{ company.website }}, merged
+    assert client.get(path, headers={"User-Agent": HUMAN_AGENT}).status_code == 302
     body = admin_api.get(f"/api/v1/messages/{sent_message.id}").get_json()
     assert body["state"] == "sent" and body["recipient"] == sent_message.recipient_email
     assert body["from"] == sent_message.from_address and body["click_count"] == 1
@@ -250,7 +248,7 @@ def test_message_and_its_outcomes(app, client, admin_api, sent_message):
     assert outcomes["smtp_reply"] == "250 2.0.0 OK queued" and outcomes["clicks"] == 1
     [event] = outcomes["events"]
     assert event["kind"] == "click"
-    assert event["url"] == sent_message.template_version.links[0]["url"]
+    assert event["url"] == sent_message.template_version.links[0]["url"]  # as written
     assert event["classification"] == "human" and event["at"].endswith("Z")
     assert tracking.timeline(sent_message.id)
     assert error_of(admin_api.get("/api/v1/messages/999999/outcomes"), 404)["message"] == \

@@ -73,3 +73,17 @@ def test_pixel_bench_counts_every_hit(redis_url):
                          r"ratio_to_bare=[\d.]+", last)
     assert found, last
     assert found.group(1) == "0", last
+
+
+def test_abuse_bench_crashes_no_web_worker():
+    """The deepest payloads against the served product: each a clear 422, no worker lost."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "abuse.py"), "--only",
+                             "20,000"], capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    payloads = [line for line in lines if "20,000" in line]
+    statuses = [re.findall(r" (\d{3}) +\d+ ms", line) for line in payloads]
+    assert len(payloads) == 5 and all(codes == ["422", "422"] for codes in statuses), lines
+    found = re.fullmatch(r"RESULT payloads=5 worker_crashes=(\d+) max_ms=\d+ "
+                         r"healthz_p99_ms=\d+ fold_2mb_ms=\d+", lines[-1])
+    assert found and found.group(1) == "0", lines[-1]

@@ -1,0 +1,185 @@
+"""Bounded merges: every way of stalling or exhausting a process is refused in time.
+
+Each payload must end with a ``MergeError`` within the merge's time limit plus
+half a second, without allocating past the limits (the process's peak memory
+is checked for the allocation payloads).
+"""
+
+import resource
+import time
+
+import pytest
+
+from designer.templating import limits
+from designer.templating.sandbox import (
+    MAX_OUTPUT_CHARS,
+    MergeError,
+    build_environment,
+    compile_template,
+    render,
+)
+
+WITHIN = limits.MAX_RENDER_SECONDS + 0.5
+
+
+def merge(source, **data):
+    return render(compile_template(build_environment(), source), data)
+
+
+def refused(source, match=None, **data):
+    """Merge ``source``; assert it fails with a MergeError within the limit; return it."""
+    started = time.monotonic()
+    with pytest.raises(MergeError, match=match) as caught:
+        merge(source, **data)
+    assert time.monotonic() - started < WITHIN, source
+    return caught.value
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# Each seen to take 10 s to minutes, or gigabytes, before the bounds existed.
+ALLOCATIONS = {
+    "slice then map and sum": "{{ [1]|slice(8000000)|map('length')|sum }}",
+    "nested width in str.format": "{{ '{0:{1}}'.format('x', 10000000) }}",
+    "format_map width": "{{ '{a:>{w}}'.format_map({'a': 'x', 'w': 10000000}) }}",
+    "star width in %": "{{ '%*s' % (10000000, 'x') }}",
+    "star precision in %": "{{ '%.*f' % (10000000, 1.5) }}",
+    "star width in format filter": "{{ '%*s'|format(10000000, 'x') }}",
+    "mapping key width": "{{ '%(a)999999999s' % {'a': 'x'} }}",
+    "plus doubling": "{% set a = ['x' * 60000] %}{{ a[0] + a[0] }}",
+    "tilde doubling": "{% set a = 'x' * 60000 %}{{ a ~ a }}",
+    "list plus doubling": "{% set a = [1] * 60000 %}{{ (a + a)|length }}",
+    "wordwrap with a huge wrapstring": "{{ ('ab ' * 3000)|wordwrap(1, true, 'y' * 10000) }}",
+    "wordwrap one long word narrowly": "{{ ('y' * 99999)|wordwrap(1) }}",
+    "batch with fill": "{{ [1]|batch(10000000, 0)|list|length }}",
+    "list extend doubling": ("{% set l = [1] * 60000 %}"
+                             "{% for i in 'xxxxxxxxxx' %}{% if l.extend(l) %}{% endif %}"
+                             "{% endfor %}{{ l|length }}"),
+    "list append of itself": "{% set l = [1] * 99999 %}{{ l.append(1) }}{{ l.append(2) }}",
+    "dict update": "{% set d = {} %}{{ d.update(big) }}",
+    "int to_bytes": "{{ (1).to_bytes(1000000000, 'big') }}",
+    "str translate": "{{ ('x' * 99999).translate({120: 'y' * 99999}) }}",
+    "str encode then center": "{{ 'x'.encode().center(1000000000) }}",
+    "power then squared": "{% set a = 9**99999 %}{{ a * a }}",
+    "power of a power": "{{ (2**10000)**2 }}",
+    "huge hex int then multiplied": "{% set n = ('f' * 5000)|int(base=16) %}{{ n * n }}",
+    "int filter of a huge hex": "{{ ('f' * 99999)|int(base=16) }}",
+    "sum of lists": "{{ ([[1] * 1000] * 1000)|sum(start=[])|length }}",
+    "expandtabs": "{{ ('\t' * 1000).expandtabs(100000) }}",
+    "number far out of range": "{{ '1e999999'|number }}",
+    "money far out of range": "{{ '1e99'|money('EUR') }}",
+}
+
+
+@pytest.mark.parametrize("source", ALLOCATIONS.values(), ids=ALLOCATIONS.keys())
+def test_allocations_past_the_limits_are_refused_before_they_happen(source):
+    before = peak_mb()
+    refused(source, big={str(i): i for i in range(limits.MAX_OPERATION_SIZE + 1)})
+    assert peak_mb() - before < 200, "the payload allocated before it was refused"
+
+
+def test_small_steps_are_stopped_by_the_allocation_budget():
+    # Each step builds only 99,999 characters, but the loop keeps them all.
+    source = ("{% set kept = [] %}{% for i in 'x' * 1000 %}"
+              "{% if kept.append(('y' * 99999)|upper) %}{% endif %}{% endfor %}")
+    error = refused(source, match="million characters")
+    assert error.line == 1
+
+
+@pytest.mark.parametrize("source", [
+    "{{ ('x' * 99999)[1:] }}",
+    "{{ 'y' * 99999 ~ 'x' }}",
+    "{{ ('y' * 99999)|upper }}",
+])
+def test_every_way_of_building_text_counts_against_the_budget(source):
+    loop = "{% set kept = [] %}{% for i in 'x' * 1000 %}{% if kept.append(" \
+           + source.strip("{} ") + ") %}{% endif %}{% endfor %}"
+    refused(loop, match="million characters")
+
+
+TIMEOUTS = {
+    "sum over a long map": "{{ ('x' * 99999)|map('upper')|map('lower')|list|length }}"
+                           "{% for i in 'x' * 99999 %}{{ ('x' * 999)|map('length')|sum }}"
+                           "{% endfor %}",
+    "select in nested loops": "{% for a in 'x' * 99999 %}{{ ('x' * 9999)|select('eq', 'y')"
+                              "|list|length }}{% endfor %}",
+    "tests in nested loops": "{% for a in 'x' * 99999 %}{% for b in 'x' * 99999 %}"
+                             "{% if b is divisibleby 3 %}{% endif %}{% endfor %}{% endfor %}",
+    "methods in nested loops": "{% for a in 'x' * 99999 %}{% for b in 'x' * 99999 %}"
+                               "{{ b.upper() }}{% endfor %}{% endfor %}",
+    "nested empty loops": "{% for a in [1] * 99999 %}{% for b in [1] * 99999 %}"
+                          "{% endfor %}{% endfor %}",
+}
+
+
+@pytest.mark.parametrize("source", TIMEOUTS.values(), ids=TIMEOUTS.keys())
+def test_long_work_stops_at_the_deadline(source):
+    refused(source)
+
+
+def test_output_cap_is_enforced_just_past_the_limit():
+    chunk = "x" * 50_000
+    times = MAX_OUTPUT_CHARS // len(chunk)
+    fits = "{% for i in items %}{{ chunk }}{% endfor %}"
+    assert len(merge(fits, chunk=chunk, items=[0] * times)) == MAX_OUTPUT_CHARS
+    refused(fits, match="larger than 10 MB", chunk=chunk + "x", items=[0] * times)
+
+
+@pytest.mark.parametrize(("source", "allowed"), [
+    ("{{ 'x' * %d }}", limits.MAX_OPERATION_SIZE),
+    ("{{ 'x'|center(%d) }}", limits.MAX_OPERATION_SIZE),
+    ("{{ '%%%ds' %% 'x' }}", limits.MAX_OPERATION_SIZE - 7),  # the template counts too
+    ("{{ '{:>%d}'.format('x') }}", limits.MAX_OPERATION_SIZE),
+])
+def test_each_size_limit_holds_exactly_at_its_bound(source, allowed):
+    assert len(merge(source % allowed)) == allowed
+    refused(source % (allowed + 1), match="too large")
+
+
+def test_integers_are_capped_at_their_bound():
+    assert merge("{{ (2 ** 14299).bit_length() }}") == "14300"
+    refused("{{ 2 ** 14300 }}", match="number would be too large")
+
+
+@pytest.mark.parametrize("source", [
+    "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+    "{{ 1" + "9" * 5000 + " }}",
+    "{% if x %}" * 3000 + "{% endif %}" * 3000,
+    "{% for a in b %}" * 30 + "{% endfor %}" * 30,
+])
+def test_sources_python_cannot_compile_give_a_merge_error(source):
+    with pytest.raises(MergeError, match=r"cannot be compiled|nested|syntax|too"):
+        compile_template(build_environment(), source)
+
+
+def test_errors_name_the_line_they_happened_on():
+    source = "line one\nline two\n{{ 'x' * 10**9 }}\n"
+    assert refused(source).line == 3
+    source = "a\n{% for i in items %}\n{{ 1 // i }}\n{% endfor %}"
+    with pytest.raises(MergeError) as caught:
+        merge(source, items=[1, 0])
+    assert caught.value.line == 3 and "ZeroDivisionError" in caught.value.message
+
+
+def test_methods_outside_the_allow_list_are_refused():
+    for source in ("{{ 'x'.encode() }}", "{{ (5).to_bytes(2, 'big') }}",
+                   "{{ 'x'.maketrans('x', 'y') }}", "{{ b.hex() }}"):
+        refused(source, match="unsafe", b=b"x")
+
+
+def test_ordinary_methods_and_filters_still_work():
+    source = ("{{ 'a,b'.split(',')|join('+') }} {{ '{:>4}|{:.2f}'.format('x', 2.5) }} "
+              "{{ '%-3s|%05.1f' % ('y', 3.14159) }} {{ 'ab cd ef'|wordwrap(5) }} "
+              "{{ [1, 2, 3, 4]|batch(3, 0)|list }} {{ [1, 2, 3]|slice(2)|list }} "
+              "{{ items|sum(attribute='n') }} {{ ('abc' ~ 'def')[1:4] }} "
+              "{{ {'a': 1}.get('a') }} {{ 'x'.zfill(3) }} {{ [3, 1, 2]|sort|list }}")
+    out = merge(source, items=[{"n": 2}, {"n": 3}])
+    assert out == ("a+b    x|2.50 y  |003.1 ab cd\nef [[1, 2, 3], [4, 0, 0]] "
+                   "[[1, 2], [3]] 5 bcd 1 00x [1, 2, 3]")
+
+
+def test_markup_stays_escaped_through_bounded_operations():
+    source = "{{ ('<b>' ~ name) }}|{{ '<i>{}</i>'|safe|attr('format')(name) }}"
+    assert merge(source, name="<x>") == "&lt;b&gt;&lt;x&gt;|<i>&lt;x&gt;</i>"
