@@ -4,7 +4,7 @@ Both are built-in templates (``designer.templating.system``) sent through the
 ledger like any other mail: one ``Message`` row, queued, sent by a worker,
 retried on a 4xx. Tracking is off. The link is merged in only while a worker
 sends the message (state ``sending``); anywhere else (the message page, a
-re-render) the mail shows ``HIDDEN_URL`` instead, and the message and its
+re-render) the mail shows ``hidden_url()`` instead, and the message and its
 copy in the local outbox are shown to administrators only. A message whose
 link was used or replaced before it went out fails rather than carry a dead link.
 
@@ -30,7 +30,8 @@ _FOOTER = """
         <mj-text font-size="13px" color="#555555">The link works once, until
           {{ link_expires }}. If the button does not work, copy this address into your
           browser: {{ set_password_url }}</mj-text>
-        <mj-text font-size="13px" color="#555555">{{ footnote }}</mj-text>
+        <mj-text font-size="13px" color="#555555">Not expecting this? You can ignore this
+          e-mail: nothing changes until the link is used.</mj-text>
       </mj-column>
     </mj-section>
   </mj-body>
@@ -58,7 +59,8 @@ Choose your password to start:
 
 The link works once, until {{ link_expires }}.
 
-{{ footnote }}
+Not expecting this? You can ignore this e-mail: nothing changes until the
+link is used.
 """
 
 RESET_SOURCE = """<mjml>
@@ -80,7 +82,8 @@ account ({{ user.email }}):
 
 The link works once, until {{ link_expires }}.
 
-{{ footnote }}
+Not expecting this? You can ignore this e-mail: nothing changes until the
+link is used.
 """
 
 
@@ -99,6 +102,8 @@ def hidden_url():
 def link_merge_values(message):
     """The merge values of a set-password mail (see the module's docstring)."""
     link = _link_of(message)
+    if link is None:
+        raise MergeError("the set-password link of this message no longer exists")
     sending = message.state == "sending"
     if sending and not usable(link):
         raise MergeError("the set-password link was used, replaced or expired before "
@@ -108,8 +113,6 @@ def link_merge_values(message):
         "set_password_url": url_for_link(link) if sending else hidden_url(),
         "link_expires": f"{link.expires_at:%Y-%m-%d %H:%M} UTC",
         "requested_by": creator.name if creator else "An administrator",
-        "footnote": ("Not expecting this? You can ignore this e-mail: nothing changes "
-                     "until the link is used."),
     }
 
 
