@@ -21,18 +21,19 @@ def create_app(test_config=None):
     load_config(app, test_config)
     _init_extensions(app)
     _register_blueprints(app)
-    from designer import cli, errors, security
+    from designer import cli, errors, proxies, security
     from designer.tracking import fastpath
 
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)
     fastpath.init_app(app)
+    proxies.init_app(app)  # outermost: the pixel fast path sees the client's address too
     return app
 
 
 def _init_extensions(app):
-    from designer import broker
+    from designer import broker, request_limits
     from designer.auth import csrf as csrf_check
     from designer.extensions import csrf, db, login_manager, migrate
 
@@ -41,6 +42,7 @@ def _init_extensions(app):
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
+    request_limits.init_app(app)  # before the CSRF check reads any body
     csrf_check.init_app(app)
     broker.init_app(app)
 
@@ -49,7 +51,9 @@ def _register_blueprints(app):
     from designer import health
     from designer.assets.pages import bp as files_bp
     from designer.assets.views import bp as assets_bp
+    from designer.auth.account_views import bp as account_bp
     from designer.auth.token_views import bp as tokens_bp
+    from designer.auth.user_views import bp as users_bp
     from designer.auth.views import bp as auth_bp
     from designer.campaigns.views import bp as campaigns_bp
     from designer.campaigns.views import public as unsubscribe_bp
@@ -75,7 +79,7 @@ def _register_blueprints(app):
                   health.bp, mailbox_bp, mail_bp, pdf_bp,
                   records_bp, sending_bp, sending_api_bp, settings_bp, templating_bp,
                   tracking_bp, attachments_bp, builder_bp, exports_bp, files_bp, hooks_bp,
-                  hook_sources_bp, workflows_bp, tokens_bp)
+                  hook_sources_bp, workflows_bp, tokens_bp, account_bp, users_bp)
     for bp in blueprints:
         app.register_blueprint(bp)
     from designer import api

@@ -10,6 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
+from designer import netguard
+
 #: Where links in outgoing mail point (tracking pixel, clicks, unsubscribe).
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
 #: Port of the local SMTP catcher started by ``designer serve`` when no
@@ -33,6 +35,28 @@ DEFAULT_WORKER_NICE = 5
 #: The time zone of recipients whose contact and organisation name none (date-based
 #: workflows send "at 09:00" in the recipient's time zone).
 DEFAULT_TIMEZONE = "UTC"
+#: A login session not used for this long ends (the next request asks to log in again).
+DEFAULT_SESSION_IDLE_MINUTES = 120
+#: A login session ends this long after the login, however busy (a working day).
+DEFAULT_SESSION_MAX_HOURS = 12
+#: Failed logins to one account before it is locked out for a while (a login resets it).
+DEFAULT_LOGIN_LOCK_AFTER = 5
+#: Failed logins from one client network (IPv4 /24, IPv6 /48) before it is locked out;
+#: higher than per account, since a whole office often shares one network.
+DEFAULT_LOGIN_NETWORK_LOCK_AFTER = 20
+#: The first lock-out; each further failure doubles it, up to ``LOGIN_LOCK_MAX_SECONDS``.
+DEFAULT_LOGIN_LOCK_SECONDS = 60
+DEFAULT_LOGIN_LOCK_MAX_SECONDS = 3600
+#: Mail hosts users may reach although they are not public: comma-separated host names,
+#: addresses and networks (``imap.internal, 10.0.5.0/24``). Otherwise My mailbox, the
+#: bounce mailbox and outgoing servers entered in the browser never connect to loopback,
+#: private, link-local, shared (CGNAT), unspecified, multicast or reserved addresses
+#: (``designer.netguard``). ``SMTP_URL`` is the operator's own and trusted as it is.
+DEFAULT_ALLOWED_MAIL_HOSTS = ""
+#: Reverse proxies in front of the app, as comma-separated addresses and networks
+#: (``127.0.0.1``): their ``X-Forwarded-For``/``-Proto``/``-Host`` say who the client is;
+#: anyone else's are ignored (``designer.proxies``). Empty: no proxy is trusted.
+DEFAULT_TRUSTED_PROXIES = ""
 
 ENV_SETTINGS = (
     "DATABASE_URL",
@@ -42,6 +66,8 @@ ENV_SETTINGS = (
     "SMTP_URL",
     "SMTP_CATCHER_PORT",
     "DEFAULT_TIMEZONE",
+    "ALLOWED_MAIL_HOSTS",
+    "TRUSTED_PROXIES",
 )
 #: Numeric sending settings that may also come from the environment (tuning, benches).
 NUMERIC_ENV_SETTINGS = (
@@ -52,6 +78,12 @@ NUMERIC_ENV_SETTINGS = (
     "REAP_INTERVAL",
     "WORKER_NICE",
     "STALE_ENQUEUE_SECONDS",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_MAX_HOURS",
+    "LOGIN_LOCK_AFTER",
+    "LOGIN_NETWORK_LOCK_AFTER",
+    "LOGIN_LOCK_SECONDS",
+    "LOGIN_LOCK_MAX_SECONDS",
 )
 
 
@@ -72,6 +104,14 @@ def load_config(app, test_config=None):
         WORKER_NICE=DEFAULT_WORKER_NICE,
         DEFAULT_TIMEZONE=DEFAULT_TIMEZONE,
         STALE_ENQUEUE_SECONDS=DEFAULT_STALE_ENQUEUE_SECONDS,
+        SESSION_IDLE_MINUTES=DEFAULT_SESSION_IDLE_MINUTES,
+        SESSION_MAX_HOURS=DEFAULT_SESSION_MAX_HOURS,
+        LOGIN_LOCK_AFTER=DEFAULT_LOGIN_LOCK_AFTER,
+        LOGIN_NETWORK_LOCK_AFTER=DEFAULT_LOGIN_NETWORK_LOCK_AFTER,
+        LOGIN_LOCK_SECONDS=DEFAULT_LOGIN_LOCK_SECONDS,
+        LOGIN_LOCK_MAX_SECONDS=DEFAULT_LOGIN_LOCK_MAX_SECONDS,
+        ALLOWED_MAIL_HOSTS=DEFAULT_ALLOWED_MAIL_HOSTS,
+        TRUSTED_PROXIES=DEFAULT_TRUSTED_PROXIES,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=60 * 1024 * 1024,
@@ -104,6 +144,15 @@ def _apply_defaults(config, instance):
         config["SMTP_URL"] = f"smtp://127.0.0.1:{config['SMTP_CATCHER_PORT']}"
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance)
+    _apply_https(config)
+    netguard.mail_guard(config)  # a bad ALLOWED_MAIL_HOSTS entry stops the start, named
+
+
+def _apply_https(config):
+    """Served over https: cookies never travel in the clear (HSTS: ``designer.security``)."""
+    if config["PUBLIC_URL"].startswith("https://"):
+        config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True,
+                      PREFERRED_URL_SCHEME="https")
 
 
 #: Settings where 0 is meaningful (no change of priority).
@@ -134,7 +183,7 @@ def _instance_secret(instance):
     path = instance / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_hex(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

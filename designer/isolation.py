@@ -14,14 +14,18 @@ Outside a request (workers, the command line, the child itself) the work
 runs in the calling process: workers have their own bounds (the sandbox's
 limits, WeasyPrint's watchdog, the job timeout).
 
-The child must not use the database connections it inherited (they belong to
-the parent): work handed to ``run`` takes plain data, and the child forgets
-the parent's session and pool first, so a stray query opens a connection of
-its own.
+The child shares the parent's open sockets (database, Redis, the request's
+client), and anything that touches one of them — a query, or merely a
+finalizer closing a connection — would corrupt the parent's. So work handed
+to ``run`` takes plain data; the garbage collector is off in the child (it
+would finalize the parent's idle connections); a query in the child is
+refused before anything is sent; and the child ends with ``os._exit``,
+closing nothing.
 """
 
 import contextlib
 import faulthandler
+import gc
 import os
 import pickle
 import resource
@@ -29,7 +33,9 @@ import select
 import signal
 import time
 
-from flask import current_app, has_app_context, has_request_context
+from flask import current_app, has_request_context
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 #: Memory a child may use on top of what the web worker already has, in MB.
 CHILD_MEMORY_MB = 1024
@@ -68,10 +74,14 @@ def run(function, *args, timeout=30.0, what="the work"):
 
 def _run_in_child(function, args, timeout, what):
     read_end, write_end = os.pipe()
+    collecting = gc.isenabled()
+    gc.disable()  # not for a moment in the child: see the module's docstring
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         os.close(read_end)
         _child(write_end, function, args)
+    if collecting:
+        gc.enable()
     os.close(write_end)
     try:
         data = _receive(read_end, time.monotonic() + timeout)
@@ -93,7 +103,6 @@ def _child(write_end, function, args):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         faulthandler.disable()  # a crash is reported by the parent, in words
-        _forget_database()
         _limit_memory(CHILD_MEMORY_MB)
         os.nice(CHILD_NICE)
         try:
@@ -105,15 +114,12 @@ def _child(write_end, function, args):
         os._exit(0)
 
 
-def _forget_database():
-    """Drop the parent's session and pool without closing them (that would close the
-    parent's connections): a query made here opens a connection of its own."""
-    if not has_app_context():
-        return
-    from designer.extensions import db
-
-    db.session.registry.clear()
-    db.engine.dispose(close=False)
+@event.listens_for(Engine, "before_cursor_execute")
+def _refuse_queries_in_child(connection, cursor, statement, parameters, context, executemany):
+    """The database connections belong to the parent: a query here would interleave
+    with the parent's on the same socket."""
+    if _in_child:
+        raise IsolatedFailure("work in a child process cannot use the database")
 
 
 def _limit_memory(megabytes):

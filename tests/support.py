@@ -179,3 +179,11 @@ class BannerServer:
 
     def close(self):
         self.sock.close()
+
+
+def click_paths(message):
+    """The ``/c/…`` paths of ``message``'s tracked links, as its built mail carries them."""
+    from designer import mail
+
+    body = mail.build_message(message).data.decode()
+    return re.findall(r"/c/[A-Za-z0-9_.-]+", body)

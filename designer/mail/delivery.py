@@ -13,6 +13,7 @@ sent without its record is the one on the wire.
 import hashlib
 import time
 from dataclasses import dataclass
+from html import unescape
 
 from flask import current_app
 from sqlalchemy.orm import selectinload
@@ -31,7 +32,8 @@ from designer.records import RecordNotFound, get_record, merge_data
 from designer.records.models import Contact, Organisation
 from designer.templating import MergeError, TemplateVersion, build_context, render_email
 from designer.templating.attachments import attached
-from designer.templating.render import renderer_for
+from designer.templating.render import merged_link_targets
+from designer.templating.system import mail_headers, merge_values
 from designer.tracking.links import signer_for
 
 
@@ -150,13 +152,15 @@ def message_context(message, sender, context=None):
     """The merge data of one ledger row: its record, sender, company and locale."""
     context = context or BatchContext()
     record = context.record(message.record_module, message.record_id)
-    return build_context(
+    data = build_context(
         merge_data(message.record_module, record),
         sender=sender.merge,
         company=context.company(),
         locale=message.locale,
         currency=getattr(record, "currency", None),
     )
+    data.update(merge_values(message))  # what a built-in template adds (a set-password link)
+    return data
 
 
 def _tracking_allowed(message, data, context):
@@ -181,10 +185,12 @@ def build_message(message, *, tracking=True, eight_bit=False, context=None, atta
     campaign = message.campaign
     tracking = tracking and version.template.tracking and (campaign is None or campaign.tracking)
     tracking = tracking and _tracking_allowed(message, data, context)
-    headers = suppression.unsubscribe_headers(message.token, sender.address) if campaign else None
+    headers = (suppression.unsubscribe_headers(message.token, sender.address) if campaign
+               else mail_headers(version.template))
     links = None
     if tracking:
-        links = signer_for(current_app).urls(message.token, len(version.links or ()))
+        links = signer_for(current_app).urls(message.token, len(version.links or ()),
+                                             merged_link_targets(version, data))
     pixel = pixel_url(message.token) if tracking else None
     rendered = render_email(version, data, tracked_links=links, pixel_url=pixel)
     message_id = message.message_id or stable_message_id(message, sender.address)
@@ -252,15 +258,19 @@ def stable_message_id(message, address):
     return f"<{digest}.{message.id}@{domain}>"
 
 
-def link_target(message, index):
-    """Where link ``index`` of ``message`` goes, merged for its recipient; None if none."""
+def link_target(message, index, target=None):
+    """Where link ``index`` of ``message`` goes; None if nowhere.
+
+    A link with merge fields goes to ``target``, its URL merged when the
+    message was built (carried, signed, in the click token): a click never
+    merges a template.
+    """
     links = message.template_version.links or []
     if not 0 <= index < len(links):
         return None
-    url = links[index]["url"]
+    url = unescape(links[index]["url"])  # versions of old stored hrefs with &amp;
     if "{" in url:
-        data = message_context(message, resolve_sender(message.sender))
-        url = renderer_for(message.template_version).link_targets(data)[index]
+        url = target or ""
     return url if url.startswith(("https://", "http://")) else None
 
 

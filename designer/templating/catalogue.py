@@ -24,6 +24,7 @@ from designer.records.models import (
     User,
 )
 from designer.settings import COMPANY_FIELDS
+from designer.templating.compiler import jinja_skeleton
 from designer.templating.sandbox import build_environment
 
 MODULES = ("contact", "organisation", "user", "product", "quote", "invoice")
@@ -158,7 +159,7 @@ class UnknownField:
 def unknown_fields(module, source):
     """Merge fields in ``source`` that ``module``'s records do not have, with suggestions."""
     env = build_environment()
-    ast = env.parse(source)
+    ast = env.parse(jinja_skeleton(source))  # the tags alone, on their own lines
     known = {field.name for field in catalogue(module)}
     prefixes = {name.rsplit(".", i)[0] for name in known for i in range(name.count(".") + 1)}
     roots = meta.find_undeclared_variables(ast)
