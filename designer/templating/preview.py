@@ -27,9 +27,9 @@ PREVIEW_CSP = (
 )
 
 
-def _draft_version(source_type, kind, source, subject):
+def _draft_version(source_type, kind, source, subject, text_part=True):
     """An unsaved version object for previewing edited source."""
-    compiled = compile_source(source_type, source, kind)
+    compiled = compile_source(source_type, source, kind, text_part)
     check_syntax(subject or "", "subject")
     return SimpleNamespace(
         id=None, compiled_html=compiled.html, text_template=compiled.text,
@@ -38,23 +38,25 @@ def _draft_version(source_type, kind, source, subject):
 
 
 def _merge(version, draft, data):
-    """Compile the draft (``(source_type, kind, source, subject)``) when there is one,
-    then merge: one piece of work, in one child process for a request."""
+    """Compile the draft (``(source_type, kind, source, subject, text_part)``) when there
+    is one, then merge: one piece of work, in one child process for a request."""
     if draft is not None:
         version = _draft_version(*draft)
     return render_email(version, data)
 
 
-def preview_html(template, record, user, source=None, subject=None):
+def preview_html(template, record, user, source=None, subject=None, text_part=True):
     """Merge ``template`` (or unsaved ``source``) for ``record`` as ``user`` would send it.
 
     ``record`` is of the template's module; links keep their own URLs (no
     tracking) and there is no open pixel, so previews never count.
+    ``text_part=False`` leaves the text part of unsaved source out (the
+    editor shows the HTML): a large template previews in half the time.
     """
     version = plain_version(template.current) if source is None else None
     draft = None
     if source is not None:
-        draft = (template.source_type, template.kind, source, subject or "")
+        draft = (template.source_type, template.kind, source, subject or "", text_part)
     recipient = recipient_of(template.module, record)
     locale = choose_locale(recipient.language, template.language, user.language)
     data = build_context(

@@ -309,6 +309,23 @@ def compile_template(env, source):
         raise MergeError(f"the template cannot be compiled: {_reason(exc)}") from exc
 
 
+def parse_template(env, source):
+    """Parse a template and look up every filter and test it names (no code is generated);
+    ``MergeError`` naming the line otherwise."""
+    try:
+        tree = env.parse(source)
+    except TemplateSyntaxError as exc:
+        raise MergeError(exc.message or "syntax error", exc.lineno) from exc
+    except COMPILE_ERRORS as exc:
+        raise MergeError(f"the template cannot be compiled: {_reason(exc)}") from exc
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        names = env.filters if isinstance(node, nodes.Filter) else env.tests
+        if node.name not in names:
+            kind = "filter" if isinstance(node, nodes.Filter) else "test"
+            raise MergeError(f"No {kind} named {node.name!r}.", node.lineno)
+    return tree
+
+
 def _reason(exc):
     if isinstance(exc, RecursionError):
         return "its merge fields are nested too deeply"

@@ -102,13 +102,13 @@ def preview(template_id):
     source = request.form.get("source") if request.method == "POST" else None
     subject = request.form.get("subject") if request.method == "POST" else None
     try:
-        rendered = preview_html(template, record, current_user, source, subject)
+        rendered = preview_html(template, record, current_user, source, subject,
+                                text_part=request.method != "POST")
     except (templating.TemplateInvalid, templating.MergeError) as exc:
         return error_response(422, "template_invalid", exc.message, {"line": exc.line},
                               as_json=request.method == "POST")
     if request.method == "POST":
-        return jsonify(subject=rendered.subject, html=rendered.html, text=rendered.text,
-                       locale=rendered.locale)
+        return jsonify(subject=rendered.subject, html=rendered.html, locale=rendered.locale)
     return Response(rendered.html, headers={"Content-Security-Policy": PREVIEW_CSP})
 
 

@@ -85,5 +85,5 @@ def test_abuse_bench_crashes_no_web_worker():
     statuses = [re.findall(r" (\d{3}) +\d+ ms", line) for line in payloads]
     assert len(payloads) == 5 and all(codes == ["422", "422"] for codes in statuses), lines
     found = re.fullmatch(r"RESULT payloads=5 worker_crashes=(\d+) max_ms=\d+ "
-                         r"healthz_p99_ms=\d+ fold_2mb_ms=\d+", lines[-1])
+                         r"healthz_p99_ms=\d+ fold_2mb_ms=\d+ fold_2mb_html_ms=\d+", lines[-1])
     assert found and found.group(1) == "0", lines[-1]
