@@ -1,12 +1,43 @@
-"""The Redis connection behind RQ: one client per app, created lazily.
+"""Redis behind RQ, the queues, and the names of the jobs parts put on them.
+
+Parts queue work through this module and never import ``workers``: a job is
+named here by its dotted path (RQ imports it in the worker), so the parts
+stay below the worker layer that calls them.
 
 Nothing connects at import or in ``create_app``; redis-py opens its first
 connection on first use. With no ``REDIS_URL`` the URL names the embedded
 server's unix socket in the instance folder (see ``designer.embedded``).
+
+Queues: ``emails`` carries batches of message ids, ``pdf`` PDF renders and
+exports, ``periodic`` the scheduler's housekeeping (lease reaper, retry
+dispatcher, tracking flush), ``workflows`` the processing of stored events.
 """
+
+from datetime import UTC
 
 from flask import current_app
 from redis import Redis
+from rq import Queue
+
+EMAILS = "emails"
+PDF = "pdf"
+PERIODIC = "periodic"
+WORKFLOWS = "workflows"
+#: In the order a worker takes jobs: the short housekeeping jobs first, then the
+#: workflows' events, so neither waits behind the batches of a large campaign.
+QUEUES = (PERIODIC, WORKFLOWS, EMAILS, PDF)
+
+#: Jobs the parts queue, by the dotted path RQ imports them by in the worker.
+SEND_MESSAGES = "workers.jobs.send_messages"
+RENDER_EXPORT_CHUNK = "workers.jobs.render_export_chunk"
+PROCESS_EVENT = "workers.jobs.process_event"
+FLUSH_TRACKING = "workers.jobs.flush_tracking"
+#: Jobs a worker runs in its own process instead of a forked work horse: database,
+#: Redis and SMTP work that stays warm from one job to the next.
+IN_PROCESS = frozenset([SEND_MESSAGES, FLUSH_TRACKING])
+
+#: Longest a job may run before RQ stops it, in seconds, by job.
+TIMEOUTS = {SEND_MESSAGES: 600, RENDER_EXPORT_CHUNK: 900, PROCESS_EVENT: 600}
 
 
 def init_app(app):
@@ -19,3 +50,33 @@ def init_app(app):
 def get_redis():
     """Return the current app's Redis client."""
     return current_app.extensions["redis"]
+
+
+def get_queue(name, connection=None):
+    """The queue called ``name`` on the app's Redis (or ``connection``)."""
+    if name not in QUEUES:
+        raise ValueError(f"unknown queue {name!r}")
+    return Queue(name, connection=connection or get_redis())
+
+
+def all_queues(connection=None):
+    return [get_queue(name, connection) for name in QUEUES]
+
+
+def enqueue(queue_name, job, *args):
+    """Put one ``job`` (a name above) with ``args`` on the queue called ``queue_name``."""
+    return get_queue(queue_name).enqueue(job, *args, job_timeout=TIMEOUTS.get(job))
+
+
+def enqueue_many(queue_name, job, argument_lists):
+    """Put one ``job`` per argument list on ``queue_name``, all in one round trip."""
+    queue = get_queue(queue_name)
+    timeout = TIMEOUTS.get(job)
+    return queue.enqueue_many([queue.prepare_data(job, tuple(args), timeout=timeout)
+                               for args in argument_lists])
+
+
+def enqueue_at(queue_name, when, job, *args):
+    """Put ``job`` on ``queue_name`` for ``when`` (naive UTC), through RQ's scheduler."""
+    return get_queue(queue_name).enqueue_at(when.replace(tzinfo=UTC), job, *args,
+                                            job_timeout=TIMEOUTS.get(job))

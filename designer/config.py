@@ -27,6 +27,8 @@ DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_RETRY_BASE_SECONDS = 30
 #: Seconds between runs of the lease reaper and retry dispatcher (the scheduler).
 DEFAULT_REAP_INTERVAL = 15
+#: Seconds between writes of the buffered opens and clicks to the database (the scheduler).
+DEFAULT_TRACKING_FLUSH_SECONDS = 2
 #: A queued message whose job has not run after this long is queued again.
 DEFAULT_STALE_ENQUEUE_SECONDS = 120
 #: Workers lower their CPU priority by this much (``nice``): on a machine shared with
@@ -101,6 +103,7 @@ def load_config(app, test_config=None):
         MAX_ATTEMPTS=DEFAULT_MAX_ATTEMPTS,
         RETRY_BASE_SECONDS=DEFAULT_RETRY_BASE_SECONDS,
         REAP_INTERVAL=DEFAULT_REAP_INTERVAL,
+        TRACKING_FLUSH_SECONDS=DEFAULT_TRACKING_FLUSH_SECONDS,
         WORKER_NICE=DEFAULT_WORKER_NICE,
         DEFAULT_TIMEZONE=DEFAULT_TIMEZONE,
         STALE_ENQUEUE_SECONDS=DEFAULT_STALE_ENQUEUE_SECONDS,

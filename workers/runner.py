@@ -9,12 +9,8 @@ from rq.cron import CronScheduler
 from rq.worker import WorkerStatus
 from sqlalchemy.orm import configure_mappers
 
-from designer.broker import get_redis
+from designer.broker import IN_PROCESS, PERIODIC, all_queues, get_redis
 from workers import jobs
-from workers.queues import PERIODIC, all_queues
-
-#: Seconds between runs of the lease reaper and retry dispatcher (``REAP_INTERVAL`` setting).
-REAP_INTERVAL = 15
 
 
 class DesignerWorker(Worker):
@@ -43,16 +39,6 @@ class DesignerWorker(Worker):
         return super().get_heartbeat_ttl(job, working_time)
 
 
-def _name(function):
-    return f"{function.__module__}.{function.__name__}"
-
-
-#: Jobs run in the worker itself: database, Redis and SMTP work that stays warm.
-IN_PROCESS = {_name(jobs.send_messages), _name(jobs.flush_tracking)}
-#: Seconds between flushes of the buffered opens and clicks.
-FLUSH_INTERVAL = 2
-
-
 def run_worker(app, burst=False, log_level="INFO"):
     """Work the e-mail, PDF and periodic queues until stopped (or empty, with ``burst``)."""
     with app.app_context():
@@ -73,9 +59,10 @@ def run_scheduler(app, log_level="INFO"):
     with app.app_context():
         level = getattr(logging, log_level)
         scheduler = CronScheduler(connection=get_redis(), logging_level=level)
-        interval = app.config.get("REAP_INTERVAL") or REAP_INTERVAL
-        scheduler.register(jobs.reap_and_dispatch, PERIODIC, interval=interval)
-        scheduler.register(jobs.flush_tracking, PERIODIC, interval=FLUSH_INTERVAL)
+        scheduler.register(jobs.reap_and_dispatch, PERIODIC,
+                           interval=app.config["REAP_INTERVAL"])
+        scheduler.register(jobs.flush_tracking, PERIODIC,
+                           interval=app.config["TRACKING_FLUSH_SECONDS"])
         scheduler.register(jobs.poll_bounces, PERIODIC, interval=60, job_timeout=600)
         scheduler.register(jobs.append_sent_copies, PERIODIC, interval=30, job_timeout=600)
         scheduler.register(jobs.run_workflow_schedules, PERIODIC, interval=60, job_timeout=600)

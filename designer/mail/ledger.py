@@ -11,24 +11,19 @@ import random
 import re
 import secrets
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from designer import broker
 from designer.clock import utcnow
 from designer.extensions import db
 from designer.mail.models import Message
 from designer.mail.sender import resolve_sender
 from designer.records import Recipient, recipient_of
 from designer.templating import TemplateVersion, choose_locale, version_for
-
-#: A queued message whose job has not run after this long is queued again
-#: (``STALE_ENQUEUE_SECONDS`` setting).
-STALE_ENQUEUE = timedelta(minutes=2)
-#: First retry delay; doubles with each attempt, plus jitter (``RETRY_BASE_SECONDS`` setting).
-RETRY_BASE_SECONDS = 30
 
 
 class NoRecipient(ValueError):
@@ -92,16 +87,12 @@ def enqueue_ids(ids):
     All the jobs go to Redis in one round trip, then the rows are marked as
     queued in one transaction: workers start on the first batch at once.
     """
-    from workers.queues import email_queue
-
     ids = list(ids)
     if not ids:
         return
     size = current_app.config["BATCH_SIZE"]
-    queue = email_queue()
     batches = [ids[start : start + size] for start in range(0, len(ids), size)]
-    queue.enqueue_many([queue.prepare_data("workers.jobs.send_messages", (batch,), timeout=600)
-                        for batch in batches])
+    broker.enqueue_many(broker.EMAILS, broker.SEND_MESSAGES, [(batch,) for batch in batches])
     _set_enqueued(ids)
 
 
@@ -111,10 +102,7 @@ def enqueue_at(message_id, when):
     The row's ``enqueued_at`` is its due time, so the dispatcher queues it
     again only if the scheduled job has not run a while after it was due.
     """
-    from workers.queues import email_queue
-
-    email_queue().enqueue_at(when.replace(tzinfo=UTC), "workers.jobs.send_messages",
-                             [message_id], job_timeout=600)
+    broker.enqueue_at(broker.EMAILS, when, broker.SEND_MESSAGES, [message_id])
     db.session.execute(update(Message).where(Message.id == message_id)
                        .values(enqueued_at=when),
                        execution_options={"synchronize_session": False})
@@ -352,7 +340,7 @@ def mark_retry(message, error, recorder=None):
     if message.attempts >= current_app.config["MAX_ATTEMPTS"]:
         mark_failed(message, f"gave up after {message.attempts} attempts: {error}", recorder)
         return
-    base = current_app.config.get("RETRY_BASE_SECONDS", RETRY_BASE_SECONDS)
+    base = current_app.config["RETRY_BASE_SECONDS"]
     delay = base * 2 ** (message.attempts - 1)
     _record(message, recorder, state="queued", last_error=str(error), lease_until=None,
             enqueued_at=None,
@@ -384,8 +372,7 @@ def requeue_expired_leases():
 def dispatch_due():
     """Queue every queued row that is due and has no live job; return how many."""
     now = utcnow()
-    stale = current_app.config.get("STALE_ENQUEUE_SECONDS")
-    stale = timedelta(seconds=stale) if stale else STALE_ENQUEUE
+    stale = timedelta(seconds=current_app.config["STALE_ENQUEUE_SECONDS"])
     stmt = db.select(Message.id).where(
         Message.state == "queued",
         or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),

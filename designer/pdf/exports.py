@@ -15,6 +15,7 @@ import zipfile
 import pypdfium2
 from sqlalchemy import update
 
+from designer import broker
 from designer.clock import utcnow
 from designer.extensions import db
 from designer.pdf.defaults import pdf_template_for
@@ -71,13 +72,9 @@ def _checked(module, record_ids, template_id, packing):
 
 
 def _enqueue(export, item_ids):
-    from workers.queues import get_queue
-
-    queue = get_queue("pdf")
     chunks = [item_ids[i : i + CHUNK] for i in range(0, len(item_ids), CHUNK)]
-    queue.enqueue_many([
-        queue.prepare_data("workers.jobs.render_export_chunk", (export.id, chunk), timeout=900)
-        for chunk in chunks])
+    broker.enqueue_many(broker.PDF, broker.RENDER_EXPORT_CHUNK,
+                        [(export.id, chunk) for chunk in chunks])
 
 
 def render_chunk(export_id, item_ids):

@@ -8,6 +8,7 @@ workflows are run by the clock (``run_due_schedules``). ``test_workflow``
 shows what a workflow would send for a record, without sending.
 """
 
+from designer import broker
 from designer.clock import utcnow
 from designer.extensions import db
 from designer.records import RecordNotFound, get_record
@@ -82,9 +83,7 @@ def save_record(module, data):
 
 
 def enqueue_event(event_id):
-    from workers.queues import WORKFLOWS, get_queue
-
-    get_queue(WORKFLOWS).enqueue("workers.jobs.process_event", event_id, job_timeout=600)
+    broker.enqueue(broker.WORKFLOWS, broker.PROCESS_EVENT, event_id)
 
 
 def process_event(event_id):

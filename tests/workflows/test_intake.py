@@ -184,7 +184,7 @@ def test_record_changes_in_the_app_raise_events(demo):
 def test_an_event_whose_job_was_lost_is_queued_again(post_event):
     from datetime import timedelta
 
-    from workers.queues import WORKFLOWS, get_queue
+    from designer.broker import WORKFLOWS, get_queue
 
     queue = get_queue(WORKFLOWS)
     event_id = post_event(dutch_invoice_event()).json["event"]

@@ -166,7 +166,10 @@ def test_locale_template_or_sender_instead_of_the_recipients(demo):
 def test_a_delayed_action_waits_in_rq_scheduler_and_the_ledger(app, demo):
     from rq.registry import ScheduledJobRegistry
 
-    from workers.queues import email_queue
+    from designer.broker import EMAILS, get_queue
+
+    def email_queue():
+        return get_queue(EMAILS)
 
     rule(actions=[{"template_id": template_named("Welcome").id, "delay_minutes": 90}])
     new_contact()
