@@ -12,9 +12,10 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature
 from sqlalchemy import update
 
+from designer import signing
 from designer.auth.models import PasswordLink
 from designer.clock import utcnow
 from designer.extensions import db
@@ -31,7 +32,7 @@ class LinkInvalid(ValueError):
 
 
 def _serializer():
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return signing.serializer(SALT)
 
 
 def create_link(user, purpose, created_by=None):

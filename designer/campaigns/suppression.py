@@ -13,16 +13,14 @@ import re
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from designer import signing
 from designer.campaigns.models import Suppression
 from designer.extensions import db
 
 
-def _key():
-    return hashlib.sha256(current_app.config["SECRET_KEY"].encode() + b"unsubscribe").digest()
-
-
 def unsubscribe_token(message_token):
-    signature = hashlib.blake2b(message_token.encode(), key=_key(), digest_size=10).hexdigest()
+    signature = hashlib.blake2b(message_token.encode(), key=signing.unsubscribe_key(),
+                                digest_size=10).hexdigest()
     return f"{message_token}.{signature}"
 
 

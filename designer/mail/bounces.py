@@ -17,15 +17,12 @@ enhanced status code (``550 5.1.1`` hard, ``552 5.2.2`` soft; a bare 5xx is
 hard). Each mail read is flagged ``\\Seen`` so it is read once.
 """
 
-import hashlib
 import hmac
 import logging
 import re
 from types import SimpleNamespace
 
-from flask import current_app
-
-from designer import settings
+from designer import settings, signing
 from designer.clock import utcnow
 from designer.crypto import encrypt
 from designer.extensions import db
@@ -93,9 +90,7 @@ def _threshold(value):
 
 
 def _signature(message_id):
-    key = hashlib.sha256(current_app.config["SECRET_KEY"].encode()).digest()
-    return hashlib.blake2b(str(message_id).encode(), key=key, digest_size=8,
-                           person=b"designer-verp").hexdigest()
+    return signing.mac(signing.mac_key(), str(message_id), b"designer-verp", 8)
 
 
 def verp_address(envelope_from, message_id):

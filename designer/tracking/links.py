@@ -19,10 +19,11 @@ Tokens of any other shape or alphabet are simply not ours.
 
 import base64
 import binascii
-import hashlib
 import hmac
 import re
 from typing import NamedTuple
+
+from designer import signing
 
 SIGNATURE_BYTES = 10
 #: Longest link index a token may name (templates have far fewer links).
@@ -43,10 +44,9 @@ class Click(NamedTuple):
     target: str | None = None
 
 
-def _signature(secret, message_token, index, encoded=None):
+def _signature(key, message_token, index, encoded=None):
     data = f"{message_token}.{index}" + (f".{encoded}" if encoded else "")
-    return hashlib.blake2b(data.encode(), key=secret, digest_size=SIGNATURE_BYTES,
-                           person=b"designer-click").hexdigest()
+    return signing.mac(key, data, b"designer-click", SIGNATURE_BYTES)
 
 
 def _encode(url):
@@ -60,17 +60,15 @@ def _decode(encoded):
         return None
 
 
-def _open_signature(secret, message_token):
-    return hashlib.blake2b(message_token.encode(), key=secret, digest_size=SIGNATURE_BYTES,
-                           person=b"designer-open").hexdigest()
+def _open_signature(key, message_token):
+    return signing.mac(key, message_token, b"designer-open", SIGNATURE_BYTES)
 
 
 class LinkSigner:
     """Builds and checks click tokens with one app secret."""
 
     def __init__(self, secret, public_url):
-        secret = secret.encode() if isinstance(secret, str) else secret
-        self.secret = hashlib.sha256(secret).digest()  # BLAKE2b keys are at most 64 bytes
+        self.secret = signing.mac_key(secret)
         self.base = f"{public_url.rstrip('/')}/c/"
         self.pixel_base = f"{public_url.rstrip('/')}/o/"
 
