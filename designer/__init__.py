@@ -49,7 +49,7 @@ def _init_extensions(app):
 
 def _register_blueprints(app):
     from designer import health
-    from designer.assets.pages import bp as files_bp
+    from designer.assets.file_views import bp as files_bp
     from designer.assets.views import bp as assets_bp
     from designer.auth.account_views import bp as account_bp
     from designer.auth.token_views import bp as tokens_bp

@@ -53,7 +53,7 @@ def scheduler_command(log_level):
 @with_appcontext
 def demo_command():
     """Load the demo data set (safe to run again: it adds nothing twice)."""
-    from designer.records.demo import load_demo
+    from designer.demo import load_demo
 
     counts = load_demo()
     click.echo(", ".join(f"{count} {name}" for name, count in counts.items()))
@@ -153,7 +153,7 @@ def send_command(template_id, record_ref, as_user):
 def pdf_command(template_id, record_ref, output, locale, as_user):
     """Render PDF template TEMPLATE_ID for a record; prints the file and its page count."""
     from designer.pdf.documents import PdfFailed, render_record_pdf
-    from designer.pdf.pages import page_count
+    from designer.pdf.pictures import page_count
 
     template = load_template(template_id)
     if template.kind != "pdf":

@@ -158,7 +158,7 @@ def served_behind_proxy(tmp_path_factory):
 
 @pytest.fixture
 def demo(app):
-    from designer.records.demo import load_demo
+    from designer.demo import load_demo
 
     return load_demo()
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from designer.broker import get_redis
-from designer.tracking.classify import reduce_address
+from designer.networks import client_network
 
 #: Failures are forgotten this long after the last one.
 FAILURE_MEMORY_SECONDS = 24 * 3600
@@ -69,7 +69,7 @@ def _account(email):
 def _scopes(email, client_ip):
     config = current_app.config
     scopes = [("account", _account(email), config["LOGIN_LOCK_AFTER"])]
-    network = reduce_address(client_ip or "")
+    network = client_network(client_ip or "")
     if network:
         scopes.append(("network", network, config["LOGIN_NETWORK_LOCK_AFTER"]))
     return scopes

@@ -21,7 +21,7 @@ from designer.extensions import db
 from designer.pdf.defaults import pdf_template_for
 from designer.pdf.documents import PdfFailed, recipient_language, render_record_pdf
 from designer.pdf.models import PdfExport, PdfExportItem
-from designer.pdf.pages import page_count
+from designer.pdf.pictures import page_count
 from designer.records import MODULES, RecordNotFound, get_record
 from designer.templating import TemplateNotFound, get_template
 

@@ -18,7 +18,7 @@ from designer.pdf.documents import (
     render_record_pdf,
 )
 from designer.pdf.filenames import content_disposition
-from designer.pdf.pages import page_png
+from designer.pdf.pictures import page_png
 
 bp = Blueprint("pdf", __name__)
 protect(bp)

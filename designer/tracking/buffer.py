@@ -24,7 +24,8 @@ from sqlalchemy import DateTime, Integer, bindparam, case, update
 from designer.broker import get_redis
 from designer.extensions import db
 from designer.mail.models import Message
-from designer.tracking.classify import classify, reduce_address
+from designer.networks import client_network
+from designer.tracking.classify import classify
 from designer.tracking.models import TrackingEvent
 from designer.tracking.pusher import HitPusher
 
@@ -128,7 +129,7 @@ def _event_row(hit, message):
     since = (at - sent_at).total_seconds() if sent_at else None
     return {
         "hit_key": key, "message_id": message_id, "kind": kind, "link_index": link_index,
-        "at": at, "user_agent": user_agent, "client_network": reduce_address(client_ip),
+        "at": at, "user_agent": user_agent, "client_network": client_network(client_ip),
         "classification": classify(method=method, user_agent=user_agent, client_ip=client_ip,
                                    seconds_after_send=since),
     }

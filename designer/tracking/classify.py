@@ -50,12 +50,3 @@ def _from_apple(client_ip):
         return False
 
 
-@functools.lru_cache(maxsize=4096)
-def reduce_address(client_ip):
-    """The client's network, not the client: IPv4 /24, IPv6 /48."""
-    try:
-        address = ipaddress.ip_address(client_ip)
-    except ValueError:
-        return ""
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))

@@ -8,7 +8,8 @@ from support import log_in, pixel_path
 from designer import mail, tracking
 from designer.clock import utcnow
 from designer.extensions import db
-from designer.tracking.classify import classify, reduce_address
+from designer.networks import client_network
+from designer.tracking.classify import classify
 
 HUMAN_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Thunderbird/128.0"
 
@@ -28,9 +29,9 @@ def test_classification(kwargs, expected):
 
 
 def test_addresses_are_reduced_for_privacy():
-    assert reduce_address("203.0.113.77") == "203.0.113.0/24"
-    assert reduce_address("2001:db8:abcd:12::1") == "2001:db8:abcd::/48"
-    assert reduce_address("not an ip") == ""
+    assert client_network("203.0.113.77") == "203.0.113.0/24"
+    assert client_network("2001:db8:abcd:12::1") == "2001:db8:abcd::/48"
+    assert client_network("not an ip") == ""
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ down_revision = '0016'
 branch_labels = None
 depends_on = None
 
-# The demo loader's users, created with the password "demo" (designer/records/demo.py).
+# The demo loader's users, created with the password "demo" (designer/demo.py).
 DEMO_EMAILS = ('admin@example.com', 'marketer@example.com', 'sabine.krueger@example.com',
                'liam.walsh@example.com')
 

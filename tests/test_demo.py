@@ -3,9 +3,9 @@
 from decimal import Decimal
 
 from designer import settings
+from designer.demo import load_demo
 from designer.extensions import db
 from designer.records import Contact, Document, Organisation, User, recipient_of
-from designer.records.demo import load_demo
 from designer.templating import Template
 
 
