@@ -230,12 +230,6 @@ def looks_like_vtiger(text):
     return bool(VARIABLE.search(text or ""))
 
 
-def expression_for(variable):
-    """Our Jinja expression for one vtiger variable (with or without ``$``), or None."""
-    found = VARIABLE.fullmatch(variable.strip())
-    return _lookup(found) if found else None
-
-
 def _lookup(found):
     module, inner = found["module"].lower(), (found["inner"] or "").lower()
     name, related = found["field"].lower(), (found["related"] or "").lower()

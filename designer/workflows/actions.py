@@ -17,7 +17,7 @@ from designer.mail import ledger
 from designer.mail.sender import NoSystemAddress, resolve_sender
 from designer.records import Recipient, recipient_of
 from designer.records.models import Contact, User
-from designer.templating import TemplateNotFound, choose_locale, get_template, version_for
+from designer.templating import TemplateNotFound, choose_locale, get_template
 
 
 @dataclass
@@ -185,7 +185,3 @@ def _enqueue(messages):
         if message.next_attempt_at is not None:
             ledger.enqueue_at(message.id, message.next_attempt_at)
 
-
-def version_used(item):
-    """The template version ``item`` would be merged with (the recipient's variant)."""
-    return version_for(item.template, item.recipient.language)
