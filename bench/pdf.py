@@ -44,7 +44,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from designer.pdf import render_pdf
 from designer.pdf.documents import merge_html
-from designer.pdf.pages import page_count
+from designer.pdf.pictures import page_count
 from designer.templating.compiler import compile_source
 from designer.templating.render import build_context
 from designer.templating.thumbnails import SAMPLE_LINES, _sample_line, sample_context
