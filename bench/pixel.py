@@ -120,7 +120,7 @@ def sent_messages(env):
 
 
 def pixel_paths(app, tokens):
-    from designer.tracking.links import signer_for
+    from designer.mail.links import signer_for
 
     signer = signer_for(app)
     return [signer.pixel_url(token).split("/o/", 1)[1] for token in tokens]

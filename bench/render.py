@@ -18,11 +18,11 @@ from types import SimpleNamespace
 
 from jinja2 import Environment
 
+from designer.mail.links import LinkSigner
 from designer.mail.mime import build_mime, new_message_id
 from designer.mail.sender import Sender
 from designer.templating.compiler import LINKS_VAR, compile_source
 from designer.templating.render import VersionRenderer, build_context
-from designer.tracking.links import LinkSigner
 
 SECTION = """
 <mj-section background-color="#ffffff" padding="20px 0">

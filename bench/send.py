@@ -83,6 +83,7 @@ def sending_window(campaign):
 
 def prebuilt_messages(campaign):
     """The campaign's messages built again as the workers built them: (from, to, bytes)."""
+    from designer import campaigns
     from designer.extensions import db
     from designer.mail import delivery
     from designer.mail.models import Message
@@ -91,7 +92,8 @@ def prebuilt_messages(campaign):
                                   .order_by(Message.id)))
     built = []
     for start in range(0, len(ids), 500):
-        for message, item in delivery.build_batch(ids[start : start + 500], eight_bit=True):
+        for message, item in delivery.build_batch(ids[start : start + 500], eight_bit=True,
+                                                  gate=campaigns.sending_gate):
             built.append((item.envelope_from, message.recipient_email, item.data))
         db.session.rollback()
     return built

@@ -31,6 +31,15 @@ DEFAULT_REAP_INTERVAL = 15
 DEFAULT_TRACKING_FLUSH_SECONDS = 2
 #: A queued message whose job has not run after this long is queued again.
 DEFAULT_STALE_ENQUEUE_SECONDS = 120
+#: Tries to store a sent copy in the sender's own mailbox before it is marked failed
+#: (saving the mailbox settings again starts over).
+DEFAULT_SENT_COPY_MAX_ATTEMPTS = 10
+#: First wait after a copy could not be stored; doubles with each try, up to the maximum.
+DEFAULT_SENT_COPY_RETRY_BASE_SECONDS = 60
+DEFAULT_SENT_COPY_RETRY_MAX_SECONDS = 3600
+#: A copy being appended is not taken by another worker for this long (its worker may
+#: have died).
+DEFAULT_SENT_COPY_CLAIM_SECONDS = 600
 #: Workers lower their CPU priority by this much (``nice``): on a machine shared with
 #: the web server, background work then never holds up pages, pixels or clicks.
 DEFAULT_WORKER_NICE = 5
@@ -80,6 +89,10 @@ NUMERIC_ENV_SETTINGS = (
     "REAP_INTERVAL",
     "WORKER_NICE",
     "STALE_ENQUEUE_SECONDS",
+    "SENT_COPY_MAX_ATTEMPTS",
+    "SENT_COPY_RETRY_BASE_SECONDS",
+    "SENT_COPY_RETRY_MAX_SECONDS",
+    "SENT_COPY_CLAIM_SECONDS",
     "SESSION_IDLE_MINUTES",
     "SESSION_MAX_HOURS",
     "LOGIN_LOCK_AFTER",
@@ -107,6 +120,10 @@ def load_config(app, test_config=None):
         WORKER_NICE=DEFAULT_WORKER_NICE,
         DEFAULT_TIMEZONE=DEFAULT_TIMEZONE,
         STALE_ENQUEUE_SECONDS=DEFAULT_STALE_ENQUEUE_SECONDS,
+        SENT_COPY_MAX_ATTEMPTS=DEFAULT_SENT_COPY_MAX_ATTEMPTS,
+        SENT_COPY_RETRY_BASE_SECONDS=DEFAULT_SENT_COPY_RETRY_BASE_SECONDS,
+        SENT_COPY_RETRY_MAX_SECONDS=DEFAULT_SENT_COPY_RETRY_MAX_SECONDS,
+        SENT_COPY_CLAIM_SECONDS=DEFAULT_SENT_COPY_CLAIM_SECONDS,
         SESSION_IDLE_MINUTES=DEFAULT_SESSION_IDLE_MINUTES,
         SESSION_MAX_HOURS=DEFAULT_SESSION_MAX_HOURS,
         LOGIN_LOCK_AFTER=DEFAULT_LOGIN_LOCK_AFTER,

@@ -1,9 +1,9 @@
 """Every key the app derives from ``SECRET_KEY``, one per purpose, in one place.
 
-- tracking MACs (clicks, opens, VERP addresses; ``tracking.links``,
+- tracking MACs (clicks, opens, VERP addresses; ``mail.links``,
   ``mail.bounces``): SHA-256 of the secret as a BLAKE2b key, each MAC naming
   its purpose in BLAKE2b's personalisation;
-- unsubscribe tokens: SHA-256 of the secret and ``unsubscribe``;
+- unsubscribe tokens (``mail.suppression``): SHA-256 of the secret and ``unsubscribe``;
 - secrets at rest (``designer.crypto``: passwords, DKIM keys): HKDF-SHA256,
   salt ``designer-secrets``, info ``fernet``;
 - set-password links (``auth.links``): itsdangerous with a salt of their own.

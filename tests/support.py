@@ -134,7 +134,7 @@ class ServedProduct:
 
 def pixel_path(app, message_token):
     """The signed pixel path of a message, as its mail carries it."""
-    from designer.tracking.links import signer_for
+    from designer.mail.links import signer_for
 
     url = signer_for(app).pixel_url(message_token)
     return url[url.index("/o/"):]

@@ -11,7 +11,7 @@ from support import pixel_path, wait_for
 from designer import create_app, mail, tracking
 from designer.clock import utcnow
 from designer.extensions import db
-from designer.tracking.links import signer_for
+from designer.mail.links import signer_for
 from designer.tracking.models import TrackingEvent
 
 PROXIES = "10.0.0.1, 10.9.0.0/16"

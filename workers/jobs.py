@@ -8,10 +8,10 @@ from workers.context import job_context
 
 
 def send_messages(message_ids):
-    """Send a batch of queued messages by id."""
+    """Send a batch of queued messages by id, campaign mail as the campaigns' gate allows."""
     with job_context():
         try:
-            return mail.deliver_batch(message_ids)
+            return mail.deliver_batch(message_ids, campaigns.sending_gate)
         finally:
             db.session.remove()
 
@@ -24,7 +24,7 @@ def reap_and_dispatch():
                 "campaigns_started": campaigns.start_due_campaigns(),
                 "campaigns_requeued": campaigns.finish_interrupted_queuing(),
                 "requeued": mail.requeue_expired_leases(),
-                "dispatched": mail.dispatch_due(),
+                "dispatched": mail.dispatch_due(campaigns.sending_gate),
             }
         finally:
             db.session.remove()
@@ -52,12 +52,12 @@ def append_sent_copies():
 
 def poll_bounces():
     """Read the bounce mailbox: record each bounce, suppress dead addresses."""
-    from designer.mail import bounces, sentcopy
+    from designer.mail import bounces, imap
 
     with job_context():
         try:
             return bounces.poll()
-        except sentcopy.MailboxError as exc:  # shown on Settings → Bounces when read by hand
+        except imap.MailboxError as exc:  # shown on Settings → Bounces when read by hand
             logging.getLogger(__name__).warning("bounce mailbox not read: %s", exc)
             return {"error": str(exc)}
         finally:

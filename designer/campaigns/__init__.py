@@ -1,6 +1,8 @@
-"""Campaigns: audiences (segments), the lifecycle, progress and the suppression list."""
+"""Campaigns: audiences (segments), the lifecycle, progress, and the gate mail's sending
+loop asks about them (``sending_gate``)."""
 
 from designer.campaigns.audience import FilterInvalid, audience_count
+from designer.campaigns.gate import sending_gate
 from designer.campaigns.lifecycle import (
     CampaignError,
     cancel,
@@ -14,26 +16,30 @@ from designer.campaigns.lifecycle import (
     start,
     start_due_campaigns,
 )
-from designer.campaigns.models import Campaign, Segment, Suppression
-from designer.campaigns.suppression import is_suppressed, suppress
+from designer.campaigns.models import Campaign, Segment
+from designer.extensions import db
 
 __all__ = [
     "Campaign",
     "CampaignError",
     "FilterInvalid",
     "Segment",
-    "Suppression",
     "audience_count",
     "cancel",
     "create_campaign",
     "create_segment",
     "finish_interrupted_queuing",
-    "is_suppressed",
+    "get_campaign",
     "pause",
     "progress",
     "resume",
     "schedule",
+    "sending_gate",
     "start",
     "start_due_campaigns",
-    "suppress",
 ]
+
+
+def get_campaign(campaign_id):
+    """The campaign with this id, or None."""
+    return db.session.get(Campaign, campaign_id) if campaign_id else None

@@ -96,7 +96,3 @@ def audience_count(filters):
     query = audience_query(filters).with_only_columns(func.count(Contact.id))
     return db.session.scalar(query.order_by(None))
 
-
-def audience_ids(filters):
-    query = audience_query(filters).with_only_columns(Contact.id).order_by(Contact.id)
-    return list(db.session.scalars(query))

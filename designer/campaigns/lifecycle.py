@@ -1,29 +1,29 @@
 """Campaign lifecycle: draft → scheduled → sending ⇄ paused → done | cancelled.
 
-Starting writes one ledger row per recipient (unique per campaign and
-contact, so queuing twice — or two dispatchers at once — cannot create two
-messages), leaving out suppressed addresses, then queues the ids. Pausing
-stops workers within a second (they check the campaign's state as they
-go); resuming queues exactly the messages not yet sent; cancelling leaves
-the ledger as it is and marks the unsent messages cancelled.
+Starting writes one ledger row per recipient through mail's ledger (unique
+per campaign and contact, so queuing twice — or two dispatchers at once —
+cannot create two messages), leaving out suppressed addresses, then queues
+the ids. Pausing stops workers within a second (they ask the campaigns'
+gate as they go: ``designer.campaigns.gate``); resuming queues exactly the
+messages not yet sent; cancelling leaves the ledger as it is and marks the
+unsent messages cancelled.
 """
 
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
 from designer.campaigns.audience import audience_count, audience_query
 from designer.campaigns.models import Campaign, Segment
-from designer.campaigns.suppression import suppressed_set
 from designer.clock import utcnow
 from designer.extensions import db
 from designer.mail import ledger
-from designer.mail.models import Message
-from designer.mail.sender import resolve_sender
+from designer.mail.suppression import suppressed_set
+from designer.records import recipient_of
 from designer.records.models import Contact
-from designer.templating import choose_locale, version_for
 
 INSERT_CHUNK = 1000
 #: A start still writing its ledger after this long is taken to have crashed.
@@ -93,21 +93,14 @@ def pause(campaign):
 def resume(campaign):
     if not _transition(campaign, ("paused",), "sending"):
         raise CampaignError(f"a {campaign.state} campaign cannot be resumed")
-    db.session.execute(
-        update(Message).where(Message.campaign_id == campaign.id, Message.state == "queued")
-        .values(enqueued_at=None), execution_options={"synchronize_session": False})
-    db.session.commit()
-    ledger.enqueue_ids(_ids(campaign, "queued"))
+    ledger.queue_again(campaign.id)
 
 
 def cancel(campaign):
     if not _transition(campaign, ("draft", "scheduled", "sending", "paused"), "cancelled",
                        finished_at=utcnow()):
         raise CampaignError(f"a {campaign.state} campaign cannot be cancelled")
-    db.session.execute(
-        update(Message).where(Message.campaign_id == campaign.id, Message.state == "queued")
-        .values(state="cancelled"), execution_options={"synchronize_session": False})
-    db.session.commit()
+    ledger.cancel_queued(campaign.id)
 
 
 def queue_recipients(campaign):
@@ -120,14 +113,9 @@ def queue_recipients(campaign):
     rows, left_out = _recipient_rows(campaign)
     campaign.suppressed_count = left_out
     db.session.commit()
-    statement = _insert_ignoring_duplicates()  # compiled once, run with row lists
     queued = 0
     for chunk in _chunks(rows):
-        if not chunk:
-            continue
-        db.session.execute(statement, chunk)
-        db.session.commit()
-        ids = _queued_ids(campaign, [row["dedupe_key"] for row in chunk])
+        ids = ledger.write_rows(chunk)  # one insert statement per chunk
         ledger.enqueue_ids(ids)
         queued += len(ids)
     campaign.queued_at = utcnow()
@@ -143,75 +131,32 @@ def _chunks(rows):
         yield rows[start_at : start_at + INSERT_CHUNK]
 
 
-def _queued_ids(campaign, dedupe_keys):
-    query = db.select(Message.id).where(Message.campaign_id == campaign.id,
-                                        Message.dedupe_key.in_(dedupe_keys),
-                                        Message.state == "queued").order_by(Message.id)
-    return list(db.session.scalars(query))
-
-
 def _recipient_rows(campaign):
+    """The ledger rows of the campaign's audience, and how many contacts were left out
+    (suppressed, or without an address)."""
     query = audience_query(campaign.segment.filters).order_by(Contact.id)
     contacts = db.session.scalars(query.options(selectinload(Contact.organisation))).all()
     suppressed = suppressed_set()
-    sender = resolve_sender(campaign.sender)
-    versions = {}
+    builder = ledger.RowBuilder(campaign.template, campaign.sender, campaign.id)
     rows, left_out = [], 0
     for contact in contacts:
         email = (contact.email or "").strip()
         if not email or email.lower() in suppressed:
             left_out += 1
             continue
-        language = contact.language or (contact.organisation.language if contact.organisation
-                                        else "")
-        if language not in versions:
-            versions[language] = version_for(campaign.template, language)
-        rows.append(_row(campaign, contact, email, language, versions[language], sender))
+        recipient = recipient_of("contact", contact)
+        if recipient.email != email:
+            recipient = replace(recipient, email=email)
+        rows.append(builder.row(recipient, module="contact", record_id=contact.id,
+                                dedupe_key=f"campaign:{campaign.id}:contact:{contact.id}"))
     return rows, left_out
-
-
-def _row(campaign, contact, email, language, version, sender):
-    return {
-        "dedupe_key": f"campaign:{campaign.id}:contact:{contact.id}",
-        "campaign_id": campaign.id,
-        "template_version_id": version.id,
-        "sender_id": campaign.sender_id,
-        "contact_id": contact.id,
-        "organisation_id": contact.organisation_id,
-        "record_module": "contact",
-        "record_id": contact.id,
-        "recipient_email": email,
-        "recipient_name": contact.full_name,
-        "from_address": f"{sender.name} <{sender.address}>",
-        "locale": choose_locale(language, version.template.language, sender.language),
-        "token": ledger.new_token(),
-        "state": "queued",
-        "created_at": utcnow(),
-    }
-
-
-def _insert_ignoring_duplicates():
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = Message.__table__
-    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-
-
-def _ids(campaign, state):
-    query = db.select(Message.id).where(Message.campaign_id == campaign.id,
-                                        Message.state == state).order_by(Message.id)
-    return list(db.session.scalars(query))
 
 
 def finish_if_done(campaign):
     """A sending campaign whose ledger is written and has nothing left to send is done."""
     if campaign.queued_at is None:
         return
-    left = db.session.scalar(db.select(func.count(Message.id)).where(
-        Message.campaign_id == campaign.id, Message.state.in_(("queued", "sending"))))
-    if left == 0:
+    if not ledger.counts(campaign.id, ("queued", "sending")):
         _transition(campaign, ("sending",), "done", finished_at=utcnow())
 
 
@@ -250,11 +195,9 @@ def start_due_campaigns():
 
 def progress(campaign):
     """Counts by state, for the progress bar and the API."""
-    counts = dict(db.session.execute(
-        db.select(Message.state, func.count(Message.id))
-        .where(Message.campaign_id == campaign.id).group_by(Message.state)).all())
+    counts = ledger.counts(campaign.id)
     total = sum(counts.values())
-    done = sum(counts.get(state, 0) for state in ("sent", "failed", "suppressed", "cancelled"))
+    done = sum(counts.get(state, 0) for state in ledger.DONE)
     return {
         "campaign": campaign.id, "state": campaign.state, "total": total,
         "queued": counts.get("queued", 0) + counts.get("sending", 0),

@@ -1,4 +1,4 @@
-"""Campaigns, saved audiences (segments) and the suppression list."""
+"""Campaigns and saved audiences (segments)."""
 
 from datetime import datetime
 
@@ -47,13 +47,3 @@ class Campaign(db.Model):
     segment: Mapped[Segment] = relationship()
     sender = relationship("User")
 
-
-class Suppression(db.Model):
-    """An address no campaign mail goes to (unsubscribed, bounced, complained)."""
-
-    __tablename__ = "suppressions"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    reason: Mapped[str] = mapped_column(String(30), default="unsubscribed")
-    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

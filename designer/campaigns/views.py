@@ -18,12 +18,12 @@ from flask_login import current_user
 from designer import campaigns, mail, templating, tracking
 from designer.auth import protect
 from designer.campaigns.audience import FIELDS, SPECIAL
-from designer.campaigns.models import Campaign, Segment, Suppression
-from designer.campaigns.suppression import parse_unsubscribe_token
+from designer.campaigns.models import Campaign, Segment
 from designer.errors import error_response
 from designer.extensions import csrf, db
 from designer.mail.dkim import missing_key_warning
 from designer.mail.sender import resolve_sender
+from designer.mail.suppression import parse_unsubscribe_token, suppressions_from
 from designer.tracking import reports
 
 bp = Blueprint("campaigns", __name__)
@@ -88,8 +88,7 @@ def page(campaign_id):
 
 
 def _report(campaign):
-    unsubscribes = db.session.scalar(db.select(db.func.count(Suppression.id)).where(
-        Suppression.campaign_id == campaign.id))
+    unsubscribes = suppressions_from(campaign.id)
     version = campaign.template.current
     return {
         "figures": reports.campaign_figures(campaign.id, unsubscribes),
@@ -193,7 +192,7 @@ def unsubscribe(token):
     if message is None:
         return render_template("campaigns/unsubscribe.html", state="unknown"), 404
     if request.method == "POST":
-        campaigns.suppress(message.recipient_email, "unsubscribed", message.campaign_id)
+        mail.suppress(message.recipient_email, "unsubscribed", message.campaign_id)
         return render_template("campaigns/unsubscribe.html", state="done",
                                email=message.recipient_email)
     return render_template("campaigns/unsubscribe.html", state="confirm",

@@ -1,23 +1,25 @@
-"""Mail: the sending ledger, sender resolution, MIME, SMTP transport and the local outbox.
+"""Mail: the sending ledger, sender resolution, MIME, SMTP transport, the suppression list
+and unsubscribe, signed tracking links, and the local outbox.
 
-Other parts queue mail and read outcomes through these functions only.
+Other parts queue mail and read outcomes through these functions only. The
+sending loop knows no campaign: what it asks of campaigns reaches it as a
+gate (``designer.mail.gate``).
 """
 
 from sqlalchemy import or_
 
 from designer.extensions import db
 from designer.mail.delivery import build_message, deliver_batch, link_target
-from designer.mail.ledger import (
-    NoRecipient,
-    dispatch_due,
-    new_message,
-    queue_message,
-    requeue_expired_leases,
-)
+from designer.mail.gate import CLOSED, CampaignGate
+from designer.mail.lease import requeue_expired_leases
+from designer.mail.ledger import NoRecipient, dispatch_due, new_message, queue_message
 from designer.mail.models import Message, OutboxMessage
 from designer.mail.sender import resolve_sender
+from designer.mail.suppression import is_suppressed, suppress
 
 __all__ = [
+    "CLOSED",
+    "CampaignGate",
     "Message",
     "NoRecipient",
     "OutboxMessage",
@@ -27,6 +29,7 @@ __all__ = [
     "find_by_token",
     "get_message",
     "get_outbox_message",
+    "is_suppressed",
     "is_system_mail",
     "link_target",
     "list_outbox",
@@ -36,6 +39,7 @@ __all__ = [
     "queue_message",
     "requeue_expired_leases",
     "resolve_sender",
+    "suppress",
 ]
 
 

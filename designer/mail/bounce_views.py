@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from designer.auth import protect
 from designer.extensions import db
-from designer.mail import bounces, sender, sentcopy
+from designer.mail import bounces, imap, sender
 from designer.mail.models import Bounce
 
 bp = Blueprint("bounces", __name__, url_prefix="/settings/bounces")
@@ -17,11 +17,11 @@ def _page(form=None, status=200):
     stored = bounces.bounce_settings()
     values = {name: (form or {}).get(name, stored.get(name) or "") for name in FIELDS}
     values["security"] = values["security"] or "tls"
-    values["port"] = values["port"] or sentcopy.DEFAULT_PORTS[values["security"]]
+    values["port"] = values["port"] or imap.DEFAULT_PORTS[values["security"]]
     recent = db.session.scalars(db.select(Bounce).order_by(Bounce.id.desc()).limit(20)).all()
     envelope = sender.sending_policy()["envelope_from"]
     return render_template("mail/bounces.html", values=values, configured=bounces.configured(),
-                           security=sentcopy.SECURITY, recent=recent, envelope=envelope,
+                           security=imap.SECURITY, recent=recent, envelope=envelope,
                            example=bounces.verp_address(envelope, 42) if envelope else ""), status
 
 
@@ -57,7 +57,7 @@ def _check(saved):
     prefix = "Saved. " if saved else ""
     try:
         found = bounces.poll()
-    except sentcopy.MailboxError as exc:
+    except imap.MailboxError as exc:
         flash(f"{prefix}The bounce mailbox cannot be read: {exc}", "error")
     else:
         flash(f"{prefix}Read {found['read']} new mail, {found['bounces']} bounces recorded.",

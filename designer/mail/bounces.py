@@ -26,7 +26,7 @@ from designer import settings, signing
 from designer.clock import utcnow
 from designer.crypto import encrypt
 from designer.extensions import db
-from designer.mail import dsn, sentcopy
+from designer.mail import dsn, imap, suppression
 from designer.mail.models import Bounce, Message
 
 SETTINGS_KEY = "bounces"
@@ -59,7 +59,7 @@ def save_bounce_settings(*, host, port, security, username, password, folder="IN
 
     Raises ``ValueError`` with a sentence for the user when a field is not right.
     """
-    fields = sentcopy.validate_mailbox_fields(host, port, security, username, folder or "INBOX")
+    fields = imap.validate_mailbox_fields(host, port, security, username, folder or "INBOX")
     stored = bounce_settings()
     if not password and not stored["password_encrypted"]:
         raise ValueError("Enter the password of the bounce mailbox: it is needed to log in.")
@@ -119,8 +119,6 @@ def classify_reply(reply):
 
 def record_bounce(message, address, *, hard, status="", diagnostic="", source="dsn"):
     """Store one bounce, mark its message, suppress the address when it should be."""
-    from designer.campaigns import suppression
-
     address = (address or (message.recipient_email if message else "")).strip().lower()
     if not address:
         return None
@@ -200,22 +198,22 @@ def _mailbox():
 def poll(limit=BATCH):
     """Read the unseen mail of the bounce mailbox; ``{"read": n, "bounces": n}``.
 
-    Raises ``sentcopy.MailboxError`` (a sentence) when the mailbox cannot be read.
+    Raises ``imap.MailboxError`` (a sentence) when the mailbox cannot be read.
     """
     if not configured():
         return {"read": 0, "bounces": 0}
     mailbox = _mailbox()
-    conn = sentcopy.connect(mailbox)
+    conn = imap.connect(mailbox)
     try:
         return _read_unseen(conn, mailbox.folder, limit)
     finally:
-        sentcopy.close(conn)
+        imap.close(conn)
 
 
 def _read_unseen(conn, folder, limit):
-    typ, data = conn.select(sentcopy.mailbox_arg(folder))
+    typ, data = conn.select(imap.mailbox_arg(folder))
     if typ != "OK":
-        raise sentcopy.MailboxError(f"the bounce mailbox has no folder “{folder}”")
+        raise imap.MailboxError(f"the bounce mailbox has no folder “{folder}”")
     typ, data = conn.uid("SEARCH", None, "UNSEEN")
     uids = (data[0] or b"").split()[:limit] if typ == "OK" else []
     read = bounces = 0

@@ -1,13 +1,14 @@
 """Delivery: render, build and send the messages of one claimed batch.
 
-Called by the ``send_messages`` job with ids only. The batch is loaded at
-once: the claimed rows with their template versions, senders and
-campaigns in one query, the contact records with their organisations in
-another, and each sender, server, DKIM key and mailbox looked up once
-(``BatchContext``). Each message is then merged from its ledger row, sent
-over one reused SMTP connection per server, and its outcome committed
-before the next one goes out, so the only message of a worker that can be
-sent without its record is the one on the wire.
+Called by the ``send_messages`` job with ids only, and the campaigns' gate
+(``designer.mail.gate``): which campaigns may send, which go untracked, and
+the finish step after the batch. The batch is loaded at once: the claimed
+rows with their template versions and senders, the contact records with
+their organisations, and each sender, server, DKIM key, mailbox and
+campaign looked up once (``BatchContext``). Each message is then merged from
+its ledger row, sent over one reused SMTP connection per server, and its
+outcome committed before the next one goes out, so the only message of a
+worker that can be sent without its record is the one on the wire.
 """
 
 import hashlib
@@ -21,11 +22,17 @@ from sqlalchemy.orm import selectinload
 from designer import settings
 from designer.crypto import SecretUnreadable
 from designer.extensions import db
-from designer.mail import bounces, dkim, ledger, sentcopy, servers
+from designer.mail import bounces, dkim, ledger, sentcopy, servers, suppression
+from designer.mail.gate import CLOSED, sending_now
+from designer.mail.lease import claim_lease
+from designer.mail.links import signer_for
+from designer.mail.mailbox import mailbox_for
 from designer.mail.mime import build_mime, new_message_id
 from designer.mail.models import Message
+from designer.mail.recorder import Recorder
 from designer.mail.sender import resolve_sender, sending_policy
 from designer.mail.servers import RateLimiter
+from designer.mail.tracking_policy import tracking_allowed, tracking_policy
 from designer.mail.transport import PermanentFailure, SmtpTransport, TemporaryFailure
 from designer.pdf.documents import PdfFailed, render_record_pdf
 from designer.records import RecordNotFound, get_record, merge_data
@@ -34,7 +41,6 @@ from designer.templating import MergeError, TemplateVersion, build_context, rend
 from designer.templating.attachments import attached
 from designer.templating.render import merged_link_targets
 from designer.templating.system import mail_headers, merge_values
-from designer.tracking.links import signer_for
 
 
 @dataclass(frozen=True)
@@ -50,22 +56,19 @@ def pixel_url(token):
     return signer_for(current_app).pixel_url(token)
 
 
-def _campaigns():
-    """The campaigns part, imported on use: it queues mail through this part."""
-    from designer.campaigns import lifecycle, queries, suppression
-
-    return lifecycle, queries, suppression
-
-
 class BatchContext:
     """What the messages of a batch share, each looked up once: the From policy and the
-    resolved senders, the company, the records, servers, DKIM keys and mailboxes.
+    resolved senders, the company, the records, servers, DKIM keys, mailboxes, the
+    tracking policy and which campaigns go untracked (asked of ``gate``).
 
-    ``preload`` fetches the contact records of many messages in one query.
-    A context without preloading behaves exactly like separate lookups.
+    ``preload`` fetches the contact records and the campaigns of many messages in one
+    query each. A context without preloading behaves exactly like separate lookups.
     """
 
-    def __init__(self):
+    def __init__(self, gate=CLOSED):
+        self.gate = gate
+        self._untracked = {}
+        self._tracking_policy = None
         self._policy = None
         self._company = None
         self._senders = {}
@@ -77,6 +80,7 @@ class BatchContext:
         self._pdfs = {}
 
     def preload(self, messages):
+        self._ask_about_campaigns({m.campaign_id for m in messages if m.campaign_id})
         ids = {m.record_id for m in messages if m.record_module == "contact"}
         if not ids:
             return
@@ -140,12 +144,31 @@ class BatchContext:
             files.append(self._pdfs[key])
         return tuple(files)
 
-    def keeps_copies(self, user):
-        """Whether ``user`` has a mailbox that keeps copies of what they send."""
+    def mailbox(self, user):
+        """The mailbox of ``user`` that keeps copies of what they send, or None."""
         key = user.id if user is not None else None
         if key not in self._mailboxes:
-            self._mailboxes[key] = sentcopy.mailbox_for(user) is not None
+            self._mailboxes[key] = mailbox_for(user)
         return self._mailboxes[key]
+
+    def campaign_tracked(self, campaign_id):
+        """Whether mail of ``campaign_id`` may be tracked (mail of no campaign may)."""
+        if campaign_id is None:
+            return True
+        if campaign_id not in self._untracked:
+            self._ask_about_campaigns({campaign_id})
+        return not self._untracked[campaign_id]
+
+    def _ask_about_campaigns(self, campaign_ids):
+        untracked = self.gate.untracked(campaign_ids) if campaign_ids else set()
+        self._untracked.update({i: i in untracked for i in campaign_ids})
+
+    def tracking_allowed(self, message, data):
+        """Not for recipients whose language or country has tracking switched off."""
+        if self._tracking_policy is None:
+            self._tracking_policy = tracking_policy()
+        country = (data.get("organisation") or {}).get("country", "")
+        return tracking_allowed(message.locale, country, self._tracking_policy)
 
 
 def message_context(message, sender, context=None):
@@ -163,30 +186,19 @@ def message_context(message, sender, context=None):
     return data
 
 
-def _tracking_allowed(message, data, context):
-    """Not for recipients whose language or country has tracking switched off."""
-    from designer.tracking.policy import tracking_allowed, tracking_policy
-
-    if not hasattr(context, "tracking_policy"):
-        context.tracking_policy = tracking_policy()
-    country = (data.get("organisation") or {}).get("country", "")
-    return tracking_allowed(message.locale, country, context.tracking_policy)
-
-
 def build_message(message, *, tracking=True, eight_bit=False, context=None, attachments=True):
     """Merge and serialise one ledger row; raises ``MergeError`` / ``RecordNotFound``,
     or ``PdfFailed`` when an attached PDF cannot be rendered."""
     context = context or BatchContext()
     sender = context.sender(message.sender)
     data = message_context(message, sender, context)
-    suppression = _campaigns()[2]
     data["unsubscribe_url"] = suppression.unsubscribe_url(message.token)
     version = message.template_version
-    campaign = message.campaign
-    tracking = tracking and version.template.tracking and (campaign is None or campaign.tracking)
-    tracking = tracking and _tracking_allowed(message, data, context)
-    headers = (suppression.unsubscribe_headers(message.token, sender.address) if campaign
-               else mail_headers(version.template))
+    tracking = (tracking and version.template.tracking
+                and context.campaign_tracked(message.campaign_id)
+                and context.tracking_allowed(message, data))
+    headers = (suppression.unsubscribe_headers(message.token, sender.address)
+               if message.campaign_id else mail_headers(version.template))
     links = None
     if tracking:
         links = signer_for(current_app).urls(message.token, len(version.links or ()),
@@ -214,22 +226,22 @@ def build_message(message, *, tracking=True, eight_bit=False, context=None, atta
     return Built(message_id=message_id, data=raw, envelope_from=envelope_from)
 
 
-def load_batch(ids):
+def load_batch(ids, gate=CLOSED):
     """The ledger rows ``ids`` (in that order) with what building them needs, and the
-    ``BatchContext`` that holds their records."""
+    ``BatchContext`` that holds their records and what ``gate`` said of their campaigns."""
     query = db.select(Message).where(Message.id.in_(ids)).options(
         selectinload(Message.template_version).joinedload(TemplateVersion.template),
-        selectinload(Message.sender), selectinload(Message.campaign))
+        selectinload(Message.sender))
     found = {m.id: m for m in db.session.scalars(query)}
     messages = [found[i] for i in dict.fromkeys(ids) if i in found]
-    context = BatchContext()
+    context = BatchContext(gate)
     context.preload(messages)
     return messages, context
 
 
-def build_batch(ids, *, eight_bit=False, tracking=True):
+def build_batch(ids, *, eight_bit=False, tracking=True, gate=CLOSED):
     """``(message, Built)`` for each of the rows ``ids`` that can be built (benches, exports)."""
-    messages, context = load_batch(ids)
+    messages, context = load_batch(ids, gate)
     built = []
     for message in messages:
         try:
@@ -274,40 +286,41 @@ def link_target(message, index, target=None):
     return url if url.startswith(("https://", "http://")) else None
 
 
-def deliver_batch(ids):
+def deliver_batch(ids, gate=CLOSED):
     """Claim ``ids`` and send each claimed message; return counts by outcome.
 
     Messages go through their sender's server (one reused connection per
     server in the batch); a server that cannot be reached sends its
     messages back to the queue for a later attempt. The lease on the rows
     not yet done is renewed as the batch goes; a row whose lease was lost is
-    left alone (the reaper gives it to another worker).
+    left alone (the reaper gives it to another worker). ``gate`` says which
+    campaigns may send (asked again as the batch goes, so a pause holds
+    within a second) and is told which campaigns the batch sent for.
     """
-    lease = ledger.claim_lease(ids)
+    lease = claim_lease(ids, gate)
     outcome = {"sent": 0, "failed": 0, "retry": 0, "skipped": len(ids) - len(lease.ids),
                "suppressed": 0, "released": 0}
     if not lease.ids:
         return outcome
-    lifecycle, queries, _ = _campaigns()
-    routes, gate = {}, CampaignGate(_fresh(queries.campaign_states))
+    routes, sending = {}, SendingCampaigns(_fresh(lambda: sending_now(gate)))
     session = db.session()
     expire_on_commit = session.expire_on_commit
     # The batch's rows, versions and records stay loaded while it runs.
     session.expire_on_commit = False
     campaign_ids = set()
     try:
-        messages, context = load_batch(lease.ids)
+        messages, context = load_batch(lease.ids, gate)
         campaign_ids = {m.campaign_id for m in messages if m.campaign_id}
-        suppressed = queries.suppressed_among([m.recipient_email for m in messages
-                                               if m.campaign_id])
+        suppressed = suppression.suppressed_among([m.recipient_email for m in messages
+                                                   if m.campaign_id])
         db.session.commit()  # nothing is held open while the batch goes out
-        with ledger.Recorder() as recorder:
+        with Recorder() as recorder:
             for position, message in enumerate(messages):
                 lease.renew_if_due(lambda position=position: [m.id for m in messages[position:]])
                 if not lease.holds(message.id):
                     outcome["skipped"] += 1
                     continue
-                if message.campaign_id and not gate.sending(message.campaign_id):
+                if message.campaign_id and not sending.includes(message.campaign_id):
                     ledger.release(message, recorder)
                     outcome["released"] += 1
                     continue
@@ -329,7 +342,7 @@ def deliver_batch(ids):
                 route.transport.close()
         session.expire_on_commit = expire_on_commit
         db.session.expire_all()
-    lifecycle.finish_done_campaigns(campaign_ids)
+    gate.finish(campaign_ids)
     return outcome
 
 
@@ -345,17 +358,17 @@ def _fresh(lookup):
     return run
 
 
-class CampaignGate:
-    """Whether a campaign is still sending, looked up at most every half second."""
+class SendingCampaigns:
+    """The campaigns that may send now, looked up again at most every half second."""
 
     def __init__(self, lookup, every=0.5):
-        self.lookup, self.every, self.checked, self.states = lookup, every, 0.0, {}
+        self.lookup, self.every, self.checked, self.ids = lookup, every, 0.0, frozenset()
 
-    def sending(self, campaign_id):
-        if time.monotonic() - self.checked > self.every or campaign_id not in self.states:
-            self.states = self.lookup()
+    def includes(self, campaign_id):
+        if time.monotonic() - self.checked > self.every:
+            self.ids = self.lookup()
             self.checked = time.monotonic()
-        return self.states.get(campaign_id) == "sending"
+        return campaign_id in self.ids
 
 
 @dataclass
@@ -423,6 +436,7 @@ def deliver_one(message, transport, context=None, recorder=None):
         bounces.record_send_failure(message, str(exc), hard)  # suppresses a dead address
         return "failed"
     ledger.mark_sent(message, built.message_id, reply, recorder)
-    if context.keeps_copies(message.sender):
-        sentcopy.record_copy(message, built.data)  # appended to the sender's mailbox on its own
+    copies_to = context.mailbox(message.sender)
+    if copies_to is not None:  # appended to the sender's mailbox on its own
+        sentcopy.record_copy(message, built.data, copies_to)
     return "sent"

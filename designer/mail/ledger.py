@@ -1,29 +1,39 @@
 """The ledger: Message rows are written first, then their ids are queued.
 
-State moves queued -> sending (claimed with a lease) -> sent | failed, or back
-to queued with a later ``next_attempt_at`` after a temporary failure. The
-periodic dispatcher re-queues rows that are due and rows whose lease expired
-(a worker died), so no message is lost even when a job or a worker is.
+State moves queued -> sending (claimed with a lease: ``designer.mail.lease``)
+-> sent | failed, or back to queued with a later ``next_attempt_at`` after a
+temporary failure. The periodic dispatcher re-queues rows that are due and
+rows whose lease expired (a worker died), so no message is lost even when a
+job or a worker is.
+
+Only mail writes the ``messages`` table. Other parts write their rows through
+these functions: one message (``queue_message``, ``queue_messages``), the rows
+of a whole campaign a chunk at a time (``RowBuilder``, ``write_rows``), its
+queued rows cancelled or queued again, and tracking's counters
+(``designer.mail.counters``). Who a row is from and the locale its formats
+use are decided in one place, ``_sender_and_locale``.
 """
 
-import hashlib
 import random
-import re
 import secrets
-import time
-from datetime import datetime, timedelta
+from datetime import timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from designer import broker
 from designer.clock import utcnow
 from designer.extensions import db
+from designer.mail.gate import CLOSED, may_go_out
 from designer.mail.models import Message
 from designer.mail.sender import resolve_sender
 from designer.records import Recipient, recipient_of
 from designer.templating import TemplateVersion, choose_locale, version_for
+
+#: States of a row that is done with (it will not be sent, or was).
+DONE = ("sent", "failed", "suppressed", "cancelled")
 
 
 class NoRecipient(ValueError):
@@ -35,14 +45,26 @@ def new_token():
     return secrets.token_urlsafe(24)
 
 
+def _sender_and_locale(version, sender, recipient_language, locale=None):
+    """The From of a row, and its locale: the recipient's language, else the template's,
+    else the sender's (``locale`` when the caller chose one)."""
+    return {
+        "from_address": f"{sender.name} <{sender.address}>",
+        "locale": locale or choose_locale(recipient_language, version.template.language,
+                                          sender.language),
+    }
+
+
 def new_message(template, *, module, record, sender_user, dedupe_key=None, locale=None,
-                test_to=None, to=None):
+                test_to=None, to=None, attach_pdf_ids=None, not_before=None):
     """An unsaved ledger row for the recipient of ``record`` (or ``to``, a Recipient).
 
     ``template`` is a Template (the variant in the recipient's language is
     chosen) or a pinned TemplateVersion. ``test_to`` (a user) receives the
     message instead of the record's recipient: a test send, kept out of the
     record's history. ``sender_user`` None sends from the system.
+    ``attach_pdf_ids`` adds PDF templates to the template's own attachments;
+    ``not_before`` (naive UTC) holds the message back until then.
     """
     recipient = to or recipient_of(module, record)
     version = template if isinstance(template, TemplateVersion) else version_for(
@@ -51,7 +73,6 @@ def new_message(template, *, module, record, sender_user, dedupe_key=None, local
         recipient = Recipient(test_to.email, test_to.name, recipient.language, None, None)
     if not recipient.email:
         raise NoRecipient(f"{module} {record.id} has no e-mail address")
-    sender = resolve_sender(sender_user)
     return Message(
         dedupe_key=dedupe_key,
         template_version=version,
@@ -62,10 +83,10 @@ def new_message(template, *, module, record, sender_user, dedupe_key=None, local
         record_id=record.id,
         recipient_email=recipient.email,
         recipient_name=recipient.name,
-        from_address=f"{sender.name} <{sender.address}>",
-        locale=locale
-        or choose_locale(recipient.language, version.template.language, sender.language),
+        **_sender_and_locale(version, resolve_sender(sender_user), recipient.language, locale),
         token=new_token(),
+        attach_pdf_ids=attach_pdf_ids or None,
+        next_attempt_at=not_before,
     )
 
 
@@ -79,6 +100,123 @@ def queue_message(template, *, module, record, sender_user, dedupe_key=None, enq
     if enqueue:
         enqueue_ids([message.id])
     return message
+
+
+def queue_messages(messages):
+    """Write the rows ``messages`` (from ``new_message``), then queue them: at once, or
+    those held back (``not_before``) for their time."""
+    db.session.add_all(messages)
+    db.session.commit()
+    enqueue_ids([m.id for m in messages if m.next_attempt_at is None])
+    for message in messages:
+        if message.next_attempt_at is not None:
+            enqueue_at(message.id, message.next_attempt_at)
+
+
+def known_dedupe_keys(dedupe_keys):
+    """Which of ``dedupe_keys`` the ledger holds already (one query)."""
+    if not dedupe_keys:
+        return set()
+    return set(db.session.scalars(db.select(Message.dedupe_key)
+                                  .where(Message.dedupe_key.in_(dedupe_keys))))
+
+
+class RowBuilder:
+    """Ledger rows, as plain values for ``write_rows``, of many recipients of one template
+    from one sender (a campaign's audience).
+
+    Each recipient gets the version in their language and the From and locale a
+    single message would (``new_message``); the sender and each version are
+    looked up once.
+    """
+
+    def __init__(self, template, sender_user, campaign_id=None):
+        self.template, self.sender_user, self.campaign_id = template, sender_user, campaign_id
+        self.sender = resolve_sender(sender_user)
+        self.versions = {}
+
+    def row(self, recipient, *, module, record_id, dedupe_key):
+        """The row of ``recipient`` (a Recipient), for record ``module`` ``record_id``."""
+        version = self._version(recipient.language)
+        return {
+            "dedupe_key": dedupe_key,
+            "campaign_id": self.campaign_id,
+            "template_version_id": version.id,
+            "sender_id": self.sender_user.id if self.sender_user is not None else None,
+            "contact_id": recipient.contact_id,
+            "organisation_id": recipient.organisation_id,
+            "record_module": module,
+            "record_id": record_id,
+            "recipient_email": recipient.email,
+            "recipient_name": recipient.name,
+            **_sender_and_locale(version, self.sender, recipient.language),
+            "token": new_token(),
+            "state": "queued",
+            "created_at": utcnow(),
+        }
+
+    def _version(self, language):
+        if language not in self.versions:
+            self.versions[language] = version_for(self.template, language)
+        return self.versions[language]
+
+
+def write_rows(rows):
+    """Insert ``rows`` (from ``RowBuilder``) in one statement and commit; return the ids of
+    those rows still queued, in order.
+
+    A row whose dedupe key the ledger holds already is left as it is, so writing
+    the same rows twice (a start run again, two dispatchers at once) adds nothing.
+    """
+    if not rows:
+        return []
+    db.session.execute(_insert_ignoring_duplicates(db.engine.dialect.name), rows)
+    db.session.commit()
+    query = db.select(Message.id).where(
+        Message.dedupe_key.in_([row["dedupe_key"] for row in rows]),
+        Message.state == "queued").order_by(Message.id)
+    return list(db.session.scalars(query))
+
+
+@cache
+def _insert_ignoring_duplicates(dialect):
+    """The insert of ``write_rows``, built once (its compiled form is cached with it)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(Message.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+def counts(campaign_id, states=None):
+    """``{state: rows}`` of the campaign's ledger (only ``states``, when given)."""
+    query = (db.select(Message.state, func.count(Message.id))
+             .where(Message.campaign_id == campaign_id).group_by(Message.state))
+    if states is not None:
+        query = query.where(Message.state.in_(states))
+    return dict(db.session.execute(query).all())
+
+
+def cancel_queued(campaign_id):
+    """Mark the campaign's rows not yet claimed cancelled; the rest stay as they are."""
+    _update_queued(campaign_id, state="cancelled")
+
+
+def queue_again(campaign_id):
+    """Queue every queued row of the campaign now (it was paused); return how many."""
+    _update_queued(campaign_id, enqueued_at=None)
+    query = db.select(Message.id).where(Message.campaign_id == campaign_id,
+                                        Message.state == "queued").order_by(Message.id)
+    ids = list(db.session.scalars(query))
+    enqueue_ids(ids)
+    return len(ids)
+
+
+def _update_queued(campaign_id, **values):
+    db.session.execute(
+        update(Message).where(Message.campaign_id == campaign_id, Message.state == "queued")
+        .values(**values), execution_options={"synchronize_session": False})
+    db.session.commit()
 
 
 def enqueue_ids(ids):
@@ -120,183 +258,23 @@ def _set_enqueued(ids):
     db.session.commit()
 
 
-def claim(ids):
-    """Atomically move due, queued rows to sending with a lease; return the claimed ids.
+def dispatch_due(gate=CLOSED):
+    """Queue every queued row that is due and has no live job; return how many.
 
-    Rows of a campaign that is not sending (paused, cancelled) are left alone.
+    Rows of a campaign that ``gate`` does not let send now wait for it.
     """
-    return claim_lease(ids).ids
-
-
-class Lease:
-    """The rows one worker claimed, and until when they are its own.
-
-    The lease's end time doubles as the holder's mark: a row is still ours
-    while it is ``sending`` with exactly that ``lease_until``. ``renew``
-    pushes the end of the rows not yet done further out before it comes, so
-    a long batch (a slow server, a rate limit) never sees its rows requeued
-    under it; ``holds`` says whether a row may still be sent.
-    """
-
-    def __init__(self, ids, until, seconds):
-        self.ids, self.until, self.seconds = ids, until, seconds
-        self.lost = set()
-        self.renewed_at = time.monotonic()
-
-    def holds(self, message_id):
-        return message_id not in self.lost and time.monotonic() < self.renewed_at + self.seconds
-
-    def renew_if_due(self, open_ids):
-        """Renew once a third of the lease has passed; ``open_ids()`` gives the rows not
-        yet done."""
-        if time.monotonic() - self.renewed_at < self.seconds / 3:
-            return
-        open_ids = [i for i in open_ids() if i not in self.lost]
-        until = utcnow() + timedelta(seconds=self.seconds)
-        renewed = set()
-        for start in range(0, len(open_ids), 1000):
-            chunk = open_ids[start : start + 1000]
-            renewed.update(db.session.scalars(
-                update(Message)
-                .where(Message.id.in_(chunk), Message.state == "sending",
-                       Message.lease_until == self.until)
-                .values(lease_until=until).returning(Message.id),
-                execution_options={"synchronize_session": False}))
-        db.session.commit()
-        self.lost.update(set(open_ids) - renewed)
-        self.until, self.renewed_at = until, time.monotonic()
-
-
-def claim_lease(ids):
-    """``claim``, returning the ``Lease`` that holds the claimed rows."""
     now = utcnow()
-    seconds = current_app.config["LEASE_SECONDS"]
-    until = now + timedelta(seconds=seconds)
-    started = time.monotonic()
-    sending = _sending_campaigns()
-    stmt = (
-        update(Message)
-        .where(
-            Message.id.in_(ids),
-            Message.state == "queued",
-            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
-            or_(Message.campaign_id.is_(None), Message.campaign_id.in_(sending)),
-        )
-        .values(state="sending", lease_until=until, attempts=Message.attempts + 1)
-        .returning(Message.id)
+    stale = timedelta(seconds=current_app.config["STALE_ENQUEUE_SECONDS"])
+    stmt = db.select(Message.id).where(
+        Message.state == "queued",
+        or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+        or_(Message.enqueued_at.is_(None), Message.enqueued_at < now - stale),
+        may_go_out(gate),
     )
-    claimed = list(db.session.scalars(stmt, execution_options={"synchronize_session": False}))
-    db.session.commit()
-    lease = Lease(claimed, until, seconds)
-    lease.renewed_at = started
-    return lease
-
-
-def _sending_campaigns():
-    # Imported here: campaigns queue mail through this module, so a module-level
-    # import would be circular.
-    from designer.campaigns.models import Campaign
-
-    return db.select(Campaign.id).where(Campaign.state == "sending")
-
-
-class Recorder:
-    """Outcome writes of one batch on a connection of their own, each one statement
-    committed on its own (autocommit, synchronous commit: one round trip).
-
-    On PostgreSQL a write goes out without waiting for its answer (libpq's
-    asynchronous calls on a prepared statement), so the next message is merged
-    while the database commits; ``wait`` blocks until that commit is done, and
-    delivery calls it before the next message goes on the wire. Every other
-    write, and leaving the ``with`` block, waits for the one before it. So a
-    worker never has more than one message sent and not yet recorded, as with
-    a plain write and commit per message.
-    """
-
-    def __init__(self):
-        self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        self.pgconn = None
-        if self.connection.dialect.driver == "psycopg":
-            self.pgconn = self.connection.connection.dbapi_connection.pgconn
-        self.prepared = {}
-        self.pending = False
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, traceback):
-        try:
-            self.wait()
-        except Exception:
-            if exc is None:
-                raise
-        finally:
-            self.connection.close()
-
-    def execute(self, statement, params):
-        """Write and commit (on PostgreSQL possibly still under way: see ``wait``)."""
-        if self.pgconn is None:
-            self.connection.execute(statement, params)
-            return
-        self.wait()
-        name, names = self._prepare(statement)
-        self.pgconn.send_query_prepared(name, [_pg_text(params[n]) for n in names])
-        self.pending = True
-
-    def wait(self):
-        """Return once the last write is committed; raise the database's error if it failed."""
-        if not self.pending:
-            return
-        self.pending = False
-        self._result(lambda: None)
-
-    def _prepare(self, statement):
-        found = self.prepared.get(statement)
-        if found is None:
-            names = []
-
-            def placeholder(match):
-                names.append(match.group(1))
-                return f"${len(names)}"
-
-            sql = str(statement.compile(dialect=self.connection.dialect))
-            sql = _PYFORMAT.sub(placeholder, sql).replace("%%", "%")
-            # Named after its text: the connection (pooled) may have it from a batch before.
-            digest = hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()
-            name = f"designer_ledger_{digest}".encode()
-            try:
-                self._result(lambda: self.pgconn.send_prepare(name, sql.encode()))
-            except Exception as exc:
-                if getattr(exc, "sqlstate", None) != DUPLICATE_PREPARED_STATEMENT:
-                    raise
-            found = self.prepared[statement] = (name, names)
-        return found
-
-    def _result(self, send):
-        from psycopg import errors, pq
-
-        send()
-        failed = None
-        while (result := self.pgconn.get_result()) is not None:
-            if result.status != pq.ExecStatus.COMMAND_OK and failed is None:
-                failed = result
-        if failed is not None:
-            raise errors.error_from_result(failed)
-
-
-_PYFORMAT = re.compile(r"%\((\w+)\)s")
-DUPLICATE_PREPARED_STATEMENT = "42P05"
-
-
-def _pg_text(value):
-    """A parameter in PostgreSQL's text format."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return b"true" if value else b"false"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ").encode()
-    return str(value).encode()
+    ids = list(db.session.scalars(stmt))
+    if ids:
+        enqueue_ids(ids)
+    return len(ids)
 
 
 _updates = {}
@@ -357,30 +335,3 @@ def mark_suppressed(message, reason, recorder=None):
     _record(message, recorder, state="suppressed", last_error=reason, lease_until=None)
 
 
-def requeue_expired_leases():
-    """Rows stuck in sending past their lease (a dead worker) go back to queued."""
-    result = db.session.execute(
-        update(Message)
-        .where(Message.state == "sending", Message.lease_until < utcnow())
-        .values(state="queued", lease_until=None, enqueued_at=None, next_attempt_at=None),
-        execution_options={"synchronize_session": False},
-    )
-    db.session.commit()
-    return result.rowcount
-
-
-def dispatch_due():
-    """Queue every queued row that is due and has no live job; return how many."""
-    now = utcnow()
-    stale = timedelta(seconds=current_app.config["STALE_ENQUEUE_SECONDS"])
-    stmt = db.select(Message.id).where(
-        Message.state == "queued",
-        or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
-        or_(Message.enqueued_at.is_(None), Message.enqueued_at < now - stale),
-    )
-    sending = _sending_campaigns()
-    stmt = stmt.where(or_(Message.campaign_id.is_(None), Message.campaign_id.in_(sending)))
-    ids = list(db.session.scalars(stmt))
-    if ids:
-        enqueue_ids(ids)
-    return len(ids)

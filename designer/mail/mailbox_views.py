@@ -4,7 +4,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from designer.auth import protect
-from designer.mail import sentcopy
+from designer.mail import imap, sentcopy
+from designer.mail.mailbox import check_mailbox, link_mailbox, mailbox_for, unlink_mailbox
 
 bp = Blueprint("mailbox", __name__)
 protect(bp)
@@ -21,22 +22,22 @@ def settings():
 
 
 def _page(user, form, status=200):
-    mailbox = sentcopy.mailbox_for(user)
+    mailbox = mailbox_for(user)
     values = {name: form.get(name, getattr(mailbox, name, "") if mailbox else "")
               for name in FIELDS}
     if not values["security"]:
         values["security"] = "tls"
     if not values["port"]:
-        values["port"] = sentcopy.DEFAULT_PORTS[values["security"]]
+        values["port"] = imap.DEFAULT_PORTS[values["security"]]
     status_of_copies = sentcopy.mailbox_status(mailbox) if mailbox else None
     return render_template("mail/mailbox.html", mailbox=mailbox, values=values,
-                           copies=status_of_copies, security=sentcopy.SECURITY), status
+                           copies=status_of_copies, security=imap.SECURITY), status
 
 
 def _save(user):
     form = request.form
     try:
-        mailbox = sentcopy.link_mailbox(
+        mailbox = link_mailbox(
             user, host=form.get("host", ""), port=form.get("port", ""),
             security=form.get("security", ""), username=form.get("username", ""),
             password=form.get("password", ""), sent_folder=form.get("sent_folder", ""))
@@ -47,15 +48,15 @@ def _save(user):
         flash("Mailbox saved.", "success")
     else:
         try:
-            flash(f"Saved. {sentcopy.check_mailbox(mailbox)}", "success")
-        except sentcopy.MailboxError as exc:
+            flash(f"Saved. {check_mailbox(mailbox)}", "success")
+        except imap.MailboxError as exc:
             flash(f"Saved, but the connection test failed: {exc}", "error")
     return redirect(url_for("mailbox.settings"))
 
 
 @bp.route("/settings/mailbox/remove", methods=["POST"])
 def remove():
-    if sentcopy.unlink_mailbox(current_user._get_current_object()):
+    if unlink_mailbox(current_user._get_current_object()):
         flash("Mailbox removed: copies of the mail you send are no longer kept.", "success")
     else:
         flash("No mailbox was linked.", "info")

@@ -6,7 +6,10 @@ row (queued -> sending with a lease), sends it and records the outcome. Rows
 whose lease expired (a worker died) are requeued by the reaper.
 
 ``OutboxMessage`` holds what the local SMTP catcher received when no outgoing
-server is configured.
+server is configured; ``Suppression`` the addresses no campaign mail goes to.
+
+A message or suppression names its campaign by a plain ``campaign_id``: campaigns
+use mail, so mail's tables refer to no campaign table.
 """
 
 from datetime import datetime
@@ -27,7 +30,9 @@ class Message(db.Model):
     __table_args__ = (Index("ix_messages_state_due", "state", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    #: The campaign the message belongs to, if any (what the sending loop asks about it
+    #: reaches it through ``designer.mail.gate``).
+    campaign_id: Mapped[int | None] = mapped_column(index=True)
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"))
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
@@ -65,7 +70,6 @@ class Message(db.Model):
     sent_at: Mapped[datetime | None]
 
     template_version = relationship("TemplateVersion")
-    campaign = relationship("Campaign")
     sender = relationship("User")
     contact = relationship("Contact")
     organisation = relationship("Organisation")
@@ -162,3 +166,15 @@ class Bounce(db.Model):
     diagnostic: Mapped[str] = mapped_column(String(500), default="")
     source: Mapped[str] = mapped_column(String(4), default="dsn")  #: "dsn" or "smtp"
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Suppression(db.Model):
+    """An address no campaign mail goes to (unsubscribed, bounced, complained)."""
+
+    __tablename__ = "suppressions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    reason: Mapped[str] = mapped_column(String(30), default="unsubscribed")
+    #: The campaign whose mail led to it (an unsubscribe link, a bounce), if any.
+    campaign_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,7 @@ from email import message_from_bytes, policy
 from flask import Blueprint, Response, abort, jsonify, render_template
 from flask_login import current_user
 
-from designer import mail, tracking
+from designer import campaigns, mail, tracking
 from designer.auth import protect
 from designer.mail import sentcopy
 from designer.records import RecordNotFound
@@ -90,6 +90,7 @@ def message_page(message_id):
     """One message: who, what, its state and history, and its sent copy."""
     message = _message_or_404(message_id)
     return render_template("mail/message.html", message=message,
+                           campaign=campaigns.get_campaign(message.campaign_id),
                            copy=sentcopy.copy_state(message),
                            events=tracking.timeline(message.id))
 

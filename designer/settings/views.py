@@ -13,7 +13,7 @@ protect(bp, role="admin")
 @bp.route("/tracking", methods=["GET", "POST"])
 def tracking():
     """Languages and countries whose recipients get no open pixel and no tracked links."""
-    from designer.tracking.policy import set_tracking_policy, tracking_policy
+    from designer.mail.tracking_policy import set_tracking_policy, tracking_policy
 
     if request.method == "POST":
         set_tracking_policy(request.form.get("off_languages", "").split(","),

@@ -4,11 +4,12 @@ A pixel or click request does one ``RPUSH`` and no database work, so a burst
 of hits never queues up on a hot message row or a table lock. ``flush()``
 (run every few seconds by the scheduler, and before a page shows counts)
 moves the list aside with ``RENAME``, writes its hits as events and adds them
-to the messages' counters — one ``UPDATE`` per message per batch, in the
-same transaction — then trims what it wrote. Every hit carries a random key
-that is unique in the events table, and hits whose key is already stored are
-left out, so a flush interrupted at any point (a killed process, a lost
-connection) is simply run again: no hit is lost and none is counted twice.
+to the messages' counters through mail (``designer.mail.counters``: one
+``UPDATE`` per message per batch, in the same transaction), then trims what
+it wrote. Every hit carries a random key that is unique in the events table,
+and hits whose key is already stored are left out, so a flush interrupted at
+any point (a killed process, a lost connection) is simply run again: no hit
+is lost and none is counted twice.
 """
 
 import json
@@ -19,11 +20,10 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from redis.exceptions import ResponseError
-from sqlalchemy import DateTime, Integer, bindparam, case, update
 
 from designer.broker import get_redis
 from designer.extensions import db
-from designer.mail.models import Message
+from designer.mail import counters
 from designer.networks import client_network
 from designer.tracking.classify import classify
 from designer.tracking.models import TrackingEvent
@@ -91,14 +91,14 @@ def _flush_round(redis):
 
 def _store(items):
     hits = [json.loads(item) for item in items]
-    messages = _messages({hit[2] for hit in hits})
+    messages = counters.messages_by_token({hit[2] for hit in hits})
     rows = [_event_row(hit, messages[hit[2]]) for hit in hits if hit[2] in messages]
     if not rows:
         return 0
     rows = _not_stored_yet(rows)
     if rows:
         db.session.execute(_insert_events(), rows)  # executemany: prepared, pipelined
-        db.session.execute(_counter_update(), _counters(rows))
+        counters.add_counts(_counters(rows))
     db.session.commit()
     return len(rows)
 
@@ -113,13 +113,6 @@ def _not_stored_yet(rows):
     stored = set(db.session.scalars(db.select(TrackingEvent.hit_key).where(
         TrackingEvent.hit_key.in_(keys))))
     return [row for row in rows if row["hit_key"] not in stored]
-
-
-def _messages(tokens):
-    query = db.select(Message.token, Message.id, Message.sent_at).where(
-        Message.token.in_(tokens))
-    return {token: (message_id, sent_at) for token, message_id, sent_at
-            in db.session.execute(query)}
 
 
 def _event_row(hit, message):
@@ -164,24 +157,3 @@ def _counters(rows):
             entry["human_clicks"] += human
     return sorted(totals.values(), key=lambda entry: entry["mid"])
 
-
-def _counter_update():
-    messages = Message.__table__
-    column = messages.c
-    first, last = bindparam("first", type_=DateTime), bindparam("last", type_=DateTime)
-
-    def add(name, param):
-        return getattr(column, name) + bindparam(param, type_=Integer)
-
-    return update(messages).where(column.id == bindparam("mid", type_=Integer)).values(
-        open_count=add("open_count", "opens"),
-        human_open_count=add("human_open_count", "human_opens"),
-        click_count=add("click_count", "clicks"),
-        human_click_count=add("human_click_count", "human_clicks"),
-        first_opened_at=case((column.first_opened_at.is_(None), first),
-                             (first < column.first_opened_at, first),
-                             else_=column.first_opened_at),
-        last_opened_at=case((column.last_opened_at.is_(None), last),
-                            (last > column.last_opened_at, last),
-                            else_=column.last_opened_at),
-    )

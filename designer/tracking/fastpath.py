@@ -10,8 +10,8 @@ would cost more than the counting. Every other path goes to Flask unchanged. Any
 not, gets the same GIF: the endpoint tells nothing about which tokens exist.
 """
 
+from designer.mail.links import signer_for
 from designer.tracking import PIXEL_GIF, Hit, buffer
-from designer.tracking.links import signer_for
 
 PREFIX, SUFFIX = "/o/", ".gif"
 HEADERS = [

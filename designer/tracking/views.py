@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, redirect, request
 
 from designer import mail, tracking
 from designer.extensions import csrf
-from designer.tracking.links import signer_for
+from designer.mail.links import signer_for
 
 bp = Blueprint("tracking", __name__)
 csrf.exempt(bp)

@@ -149,39 +149,18 @@ def queue(planned, dedupe_prefix, module, record):
     """Write the planned messages to the ledger and queue them; their ids."""
     keys = [f"{dedupe_prefix}:{item.action}:{item.recipient.email.lower()}"[:200]
             for item in planned]
-    done = _existing(keys)  # written by an earlier, interrupted run of the same fire key
+    done = ledger.known_dedupe_keys(keys)  # an earlier, interrupted run of the same fire key
     messages = []
     for item, key in zip(planned, keys, strict=True):
         if key in done:
             continue
         done.add(key)
-        message = ledger.new_message(item.template, module=module, record=record,
-                                     sender_user=item.sender_user, dedupe_key=key,
-                                     locale=item.locale, to=item.recipient)
-        message.attach_pdf_ids = item.attach_pdf_ids or None
-        if item.delay_minutes:
-            message.next_attempt_at = utcnow() + timedelta(minutes=item.delay_minutes)
-        messages.append(message)
-    db.session.add_all(messages)
-    db.session.commit()
-    _enqueue(messages)
+        delay = item.delay_minutes
+        messages.append(ledger.new_message(
+            item.template, module=module, record=record, sender_user=item.sender_user,
+            dedupe_key=key, locale=item.locale, to=item.recipient,
+            attach_pdf_ids=item.attach_pdf_ids,
+            not_before=utcnow() + timedelta(minutes=delay) if delay else None))
+    ledger.queue_messages(messages)
     return [m.id for m in messages]
-
-
-def _existing(dedupe_keys):
-    """Which of ``dedupe_keys`` the ledger holds already (one query)."""
-    from designer.mail.models import Message
-
-    if not dedupe_keys:
-        return set()
-    return set(db.session.scalars(db.select(Message.dedupe_key)
-                                  .where(Message.dedupe_key.in_(dedupe_keys))))
-
-
-def _enqueue(messages):
-    now = [m.id for m in messages if m.next_attempt_at is None]
-    ledger.enqueue_ids(now)
-    for message in messages:
-        if message.next_attempt_at is not None:
-            ledger.enqueue_at(message.id, message.next_attempt_at)
 

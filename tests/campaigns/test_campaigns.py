@@ -41,6 +41,11 @@ def campaign(app, audience):
                                      sender=sender)
 
 
+def deliver(ids):
+    """Send a batch as the ``send_messages`` job does: through the campaigns' gate."""
+    return mail.deliver_batch(ids, campaigns.sending_gate)
+
+
 def queued_ids(campaign):
     query = db.select(Message.id).where(Message.campaign_id == campaign.id,
                                         Message.state == "queued")
@@ -62,7 +67,7 @@ def test_audience_count_follows_the_filters(app, demo):
 
 def test_start_writes_one_message_per_recipient_once(smtp_app, campaign):
     suppressed = db.session.scalar(db.select(Contact).where(Contact.language == "nl"))
-    campaigns.suppress(suppressed.email.upper())
+    mail.suppress(suppressed.email.upper())
     queued = campaigns.start(campaign)
     assert queued == dutch_count() - 1
     assert campaigns.progress(campaign)["suppressed"] == 1
@@ -78,7 +83,7 @@ def test_start_writes_one_message_per_recipient_once(smtp_app, campaign):
 
 def test_campaign_sends_with_unsubscribe_headers_and_finishes(smtp_app, smtp_server, campaign):
     campaigns.start(campaign)
-    outcome = mail.deliver_batch(queued_ids(campaign))
+    outcome = deliver(queued_ids(campaign))
     assert outcome["sent"] == dutch_count()
     db.session.refresh(campaign)
     assert campaign.state == "done" and campaigns.progress(campaign)["percent"] == 100.0
@@ -92,13 +97,13 @@ def test_campaign_sends_with_unsubscribe_headers_and_finishes(smtp_app, smtp_ser
 
 def test_one_click_unsubscribe_suppresses_at_once(smtp_app, smtp_server, campaign, client):
     campaigns.start(campaign)
-    mail.deliver_batch(queued_ids(campaign))
+    deliver(queued_ids(campaign))
     received = smtp_server.handler.messages()[0]
     url = received["List-Unsubscribe"].split(">")[0].lstrip("<")
     path = url[url.index("/u/"):]
     assert client.post(path, data="List-Unsubscribe=One-Click").status_code == 200
     address = received["To"].addresses[0].addr_spec
-    assert campaigns.is_suppressed(address)
+    assert mail.is_suppressed(address)
     assert client.get(path[:-1] + ("0" if path[-1] != "0" else "1")).status_code == 404
 
 
@@ -106,24 +111,41 @@ def test_pause_stops_and_resume_sends_exactly_the_rest(smtp_app, smtp_server, ca
     campaigns.start(campaign)
     ids = queued_ids(campaign)
     first, rest = ids[:3], ids[3:]
-    assert mail.deliver_batch(first)["sent"] == 3
+    assert deliver(first)["sent"] == 3
     campaigns.pause(campaign)
-    outcome = mail.deliver_batch(rest)
+    outcome = deliver(rest)
     assert outcome["sent"] == 0 and len(smtp_server.handler.messages()) == 3
     campaigns.resume(campaign)
-    mail.deliver_batch(queued_ids(campaign))
+    deliver(queued_ids(campaign))
     addresses = [m["To"].addresses[0].addr_spec for m in smtp_server.handler.messages()]
     assert len(addresses) == len(ids) == len(set(addresses))
     db.session.refresh(campaign)
     assert campaign.state == "done"
 
 
+def test_without_the_campaigns_gate_campaign_mail_waits(smtp_app, smtp_server, campaign):
+    campaigns.start(campaign)
+    ids = queued_ids(campaign)
+    assert mail.deliver_batch(ids)["skipped"] == len(ids)  # the loop alone sends no campaign
+    assert smtp_server.handler.messages() == [] and len(queued_ids(campaign)) == len(ids)
+    assert deliver(ids)["sent"] == len(ids)
+
+
+def test_a_campaign_without_tracking_sends_plain_links(smtp_app, smtp_server, campaign):
+    campaign.tracking = False
+    db.session.commit()
+    campaigns.start(campaign)
+    deliver(queued_ids(campaign)[:1])
+    html = smtp_server.handler.messages()[0].get_body(("html",)).get_content()
+    assert "/o/" not in html and "/c/" not in html and "href=" in html
+
+
 def test_cancel_keeps_the_ledger(smtp_app, smtp_server, campaign):
     campaigns.start(campaign)
     ids = queued_ids(campaign)
-    mail.deliver_batch(ids[:2])
+    deliver(ids[:2])
     campaigns.cancel(campaign)
-    assert mail.deliver_batch(ids)["sent"] == 0
+    assert deliver(ids)["sent"] == 0
     states = [m.state for m in db.session.scalars(db.select(Message).order_by(Message.id))]
     assert states.count("sent") == 2 and states.count("cancelled") == len(ids) - 2
 
@@ -132,8 +154,8 @@ def test_suppression_is_checked_again_before_smtp(smtp_app, smtp_server, campaig
     campaigns.start(campaign)
     ids = queued_ids(campaign)
     late = db.session.get(Message, ids[0])
-    campaigns.suppress(late.recipient_email, "bounced")
-    outcome = mail.deliver_batch(ids)
+    mail.suppress(late.recipient_email, "bounced")
+    outcome = deliver(ids)
     assert outcome["suppressed"] == 1
     db.session.refresh(late)
     assert late.state == "suppressed"
@@ -150,7 +172,7 @@ def test_campaign_is_not_done_before_its_ledger_is_written(smtp_app, smtp_server
 
     def deliver_each_chunk(ids):  # a fast worker finishing each chunk before the next
         real_enqueue(ids)
-        chunks.append(mail.deliver_batch(ids)["sent"])
+        chunks.append(deliver(ids)["sent"])
         db.session.refresh(campaign)
         assert campaign.state == "sending"
 
@@ -222,7 +244,7 @@ def test_campaign_pages_and_api(smtp_app, demo, client):
 
 def test_message_bytes_parse_back(smtp_app, smtp_server, campaign):
     campaigns.start(campaign)
-    mail.deliver_batch(queued_ids(campaign)[:1])
+    deliver(queued_ids(campaign)[:1])
     raw = smtp_server.handler.received[0].original_content
     assert message_from_bytes(raw, policy=policy.default)["Subject"]
 
@@ -256,7 +278,7 @@ def test_tag_and_opened_campaign_filters(smtp_app, smtp_server, campaign):
         campaigns.audience_count([{"field": "contact.tags", "op": "has_tag", "value": "a,b"}])
     campaigns.start(campaign)
     ids = queued_ids(campaign)
-    mail.deliver_batch(ids)
+    deliver(ids)
     opened = db.session.get(Message, ids[0])
     tracking.record_open(opened.token)
     tracking.flush()
@@ -272,7 +294,7 @@ def test_report_figures_links_chart_and_csv(smtp_app, smtp_server, campaign, cli
 
     campaigns.start(campaign)
     ids = queued_ids(campaign)
-    mail.deliver_batch(ids)
+    deliver(ids)
     first, second = db.session.get(Message, ids[0]), db.session.get(Message, ids[1])
     for message in (first, second):
         message.sent_at = utcnow() - timedelta(hours=1)
@@ -284,7 +306,7 @@ def test_report_figures_links_chart_and_csv(smtp_app, smtp_server, campaign, cli
     tracking.record_open(first.token, Hit("GET", "Mozilla/5.0", "17.0.0.9"))
     tracking.record_open(second.token, human)
     tracking.record_click(first, 0, human)
-    campaigns.suppress(second.recipient_email, campaign_id=campaign.id)
+    mail.suppress(second.recipient_email, campaign_id=campaign.id)
     marketer = log_in(client, "marketer@example.com")
     body = marketer.get(f"/api/campaigns/{campaign.id}/report").get_json()
     figures = body["figures"]

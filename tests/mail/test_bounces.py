@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from support import csrf_token, log_in
 
-from designer import campaigns, mail
+from designer import mail
 from designer.extensions import db
 from designer.mail import bounces
+from designer.mail.imap import MailboxError
 from designer.mail.models import Bounce
 from designer.mail.sender import set_sending_policy
 from designer.records import Contact
@@ -93,9 +94,9 @@ def test_polled_bounces_suppress_hard_and_count_soft(sent_three, bounce_box):
     for message in sent_three:
         db.session.refresh(message)
     assert (jan.bounce, emma.bounce, piet.bounce) == ("hard", "hard", "soft")
-    assert campaigns.is_suppressed(jan.recipient_email)
-    assert campaigns.is_suppressed(emma.recipient_email)  # matched by Message-ID alone
-    assert not campaigns.is_suppressed(piet.recipient_email)
+    assert mail.is_suppressed(jan.recipient_email)
+    assert mail.is_suppressed(emma.recipient_email)  # matched by Message-ID alone
+    assert not mail.is_suppressed(piet.recipient_email)
     assert all(rb"\Seen" in flags for flags, _ in bounce_box.messages("ada", "INBOX"))
     assert bounces.poll() == {"read": 0, "bounces": 0}  # each mail is read once
 
@@ -108,10 +109,10 @@ def test_soft_bounces_suppress_at_the_limit(sent_three, bounce_box):
                  verp=bounces.verp_address(ENVELOPE, piet.id))
     deliver_to_box(bounce_box, report)
     bounces.poll()
-    assert not campaigns.is_suppressed(piet.recipient_email)
+    assert not mail.is_suppressed(piet.recipient_email)
     deliver_to_box(bounce_box, report)
     bounces.poll()
-    assert campaigns.is_suppressed(piet.recipient_email)
+    assert mail.is_suppressed(piet.recipient_email)
     kinds = db.session.scalars(db.select(Bounce.kind).where(
         Bounce.email == piet.recipient_email)).all()
     assert kinds == ["soft", "soft"]
@@ -120,7 +121,7 @@ def test_soft_bounces_suppress_at_the_limit(sent_three, bounce_box):
 def test_an_unmatched_bounce_still_suppresses_the_address(bounce_box):
     deliver_to_box(bounce_box, dsn("postfix-hard.eml", recipient="gone@nowhere.example"))
     assert bounces.poll()["bounces"] == 1
-    assert campaigns.is_suppressed("gone@nowhere.example")
+    assert mail.is_suppressed("gone@nowhere.example")
     assert db.session.scalar(db.select(Bounce.message_id)) is None
 
 
@@ -137,7 +138,7 @@ def test_a_5xx_at_send_is_a_bounce(smtp_app, smtp_server, welcome, people, answe
     assert mail.deliver_batch([message.id])["failed"] == 1
     db.session.refresh(message)
     assert message.state == "failed" and message.bounce == kind
-    assert campaigns.is_suppressed(people.jan.email) is suppressed
+    assert mail.is_suppressed(people.jan.email) is suppressed
     bounce = db.session.scalar(db.select(Bounce))
     assert bounce.source == "smtp" and bounce.message_id == message.id
 
@@ -145,7 +146,7 @@ def test_a_5xx_at_send_is_a_bounce(smtp_app, smtp_server, welcome, people, answe
 def test_wrong_mailbox_password_is_a_clear_error(bounce_box):
     bounces.save_bounce_settings(host=bounce_box.host, port=bounce_box.port, security="none",
                                  username="ada", password="wrong")
-    with pytest.raises(mail.sentcopy.MailboxError, match="refused the login"):
+    with pytest.raises(MailboxError, match="refused the login"):
         bounces.poll()
 
 

@@ -9,7 +9,9 @@ from support import csrf_token
 
 from designer import mail
 from designer.extensions import db
-from designer.mail import sentcopy, servers
+from designer.mail import servers
+from designer.mail.imap import MailboxError
+from designer.mail.mailbox import check_mailbox, link_mailbox
 from designer.mail.transport import PermanentFailure, TemporaryFailure
 
 SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3 secret-build\r\n"
@@ -61,10 +63,10 @@ def test_a_marketers_mailbox_test_cannot_reach_a_local_service(marketer_client, 
     ("::1", "a loopback"), ("fd00::25", "a private"),
 ])
 def test_mailbox_connections_refuse_every_internal_kind(app, people, nothing_allowed, host, kind):
-    mailbox = sentcopy.link_mailbox(people.admin, host=host, port=993, security="tls",
-                                    username="ada", password="pw")
-    with pytest.raises(sentcopy.MailboxError, match=re.escape(f"{host} is {kind} address; ask an")):
-        sentcopy.check_mailbox(mailbox)
+    mailbox = link_mailbox(people.admin, host=host, port=993, security="tls",
+                           username="ada", password="pw")
+    with pytest.raises(MailboxError, match=re.escape(f"{host} is {kind} address; ask an")):
+        check_mailbox(mailbox)
 
 
 def test_the_bounce_mailbox_check_is_refused(admin_client, nothing_allowed, banner_server):
@@ -117,10 +119,10 @@ def test_the_local_catcher_is_allowed_at_its_port_only(app, nothing_allowed, smt
     with pytest.raises(TemporaryFailure, match=LOOPBACK_REFUSED):
         servers.send_test(add_server(smtp_server.port), "ada@example.com")
     app.config["SMTP_CATCHER"] = True
-    mailbox = sentcopy.link_mailbox(people.admin, host="127.0.0.1", port=smtp_server.port,
-                                    security="none", username="ada", password="pw")
-    with pytest.raises(sentcopy.MailboxError, match=LOOPBACK_REFUSED):  # IMAP never
-        sentcopy.check_mailbox(mailbox)
+    mailbox = link_mailbox(people.admin, host="127.0.0.1", port=smtp_server.port,
+                           security="none", username="ada", password="pw")
+    with pytest.raises(MailboxError, match=LOOPBACK_REFUSED):  # IMAP never
+        check_mailbox(mailbox)
     assert connections(other) == 0
 
 
@@ -162,18 +164,18 @@ def test_a_server_answering_unreadable_bytes_is_said_so(app, people, banner_serv
         return b"* CAPABILITY IMAP4rev1 \xc3\x28\r\n" + line.split(b" ")[0] + b" OK done\r\n"
 
     odd = banner_server(b"* OK ready\r\n", capability)
-    mailbox = sentcopy.link_mailbox(people.admin, host="127.0.0.1", port=odd.port,
-                                    security="none", username="ada", password="pw")
-    with pytest.raises(sentcopy.MailboxError, match="did not answer as an IMAP server"):
-        sentcopy.check_mailbox(mailbox)
+    mailbox = link_mailbox(people.admin, host="127.0.0.1", port=odd.port,
+                           security="none", username="ada", password="pw")
+    with pytest.raises(MailboxError, match="did not answer as an IMAP server"):
+        check_mailbox(mailbox)
 
 
 def test_a_long_garbage_imap_answer_is_cut_to_a_clean_reason(app, people, banner_server):
     noisy = banner_server(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n", tagged_no)
-    mailbox = sentcopy.link_mailbox(people.admin, host="127.0.0.1", port=noisy.port,
-                                    security="none", username="ada", password="pw")
-    with pytest.raises(sentcopy.MailboxError) as failed:
-        sentcopy.check_mailbox(mailbox)
+    mailbox = link_mailbox(people.admin, host="127.0.0.1", port=noisy.port,
+                           security="none", username="ada", password="pw")
+    with pytest.raises(MailboxError) as failed:
+        check_mailbox(mailbox)
     reason = str(failed.value)
     assert reason.startswith(f"127.0.0.1:{noisy.port} refused the login of ada: Anmeldung fur")
     assert reason.endswith("...") and is_clean(reason, 220)

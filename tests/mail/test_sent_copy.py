@@ -14,7 +14,10 @@ from designer import mail
 from designer.clock import utcnow
 from designer.crypto import decrypt, encrypt
 from designer.extensions import db
+from designer.mail import imap as imap_client
 from designer.mail import sentcopy
+from designer.mail.imap import MailboxError
+from designer.mail.mailbox import check_mailbox, link_mailbox, mailbox_for, unlink_mailbox
 from designer.mail.models import Mailbox, SentCopy
 
 
@@ -22,7 +25,7 @@ def link(user, imap, login="ada", **changes):
     fields = {"host": imap.host, "port": imap.port, "security": "none", "username": login,
               "password": imap.users[login]}
     fields.update(changes)
-    return sentcopy.link_mailbox(user, **fields)
+    return link_mailbox(user, **fields)
 
 
 def sent(welcome, people, smtp_server):
@@ -55,7 +58,8 @@ def test_the_exact_bytes_sent_land_in_the_folder_flagged_sent(smtp_app, smtp_ser
     link(people.admin, imap)
     message, copy, raw = sent(welcome, people, smtp_server)
     assert copy.state == "pending" and copy.raw == raw  # kept by delivery, not sent to IMAP yet
-    assert sentcopy.record_copy(message, b"again") == copy  # one copy per message
+    again = sentcopy.record_copy(message, b"again", mailbox_for(people.admin))
+    assert again == copy  # one copy per message
 
     assert sentcopy.append_due_copies() == 1
 
@@ -128,7 +132,7 @@ def test_retries_back_off_then_give_up_and_saving_revives_them(smtp_app, smtp_se
     assert sentcopy.append_copy(copy.id) == "pending"
     db.session.refresh(copy)
     assert "Connection refused" in copy.last_error
-    copy.attempts = sentcopy.MAX_ATTEMPTS - 1
+    copy.attempts = smtp_app.config["SENT_COPY_MAX_ATTEMPTS"] - 1
     db.session.commit()
     make_due(copy)
     assert sentcopy.append_copy(copy.id) == "failed"
@@ -184,13 +188,13 @@ def mailbox_of(user, imap, login):
 
 
 def test_sent_folder_is_configured_flagged_or_created(app, people, imap):
-    with sentcopy.connect(mailbox_of(people.admin, imap, "ada")) as conn:
-        assert sentcopy.find_sent_folder(conn) == "Sent Items"  # flagged \Sent
-        assert sentcopy.find_sent_folder(conn, "My sent mail") == "My sent mail"
+    with imap_client.connect(mailbox_of(people.admin, imap, "ada")) as conn:
+        assert imap_client.find_sent_folder(conn) == "Sent Items"  # flagged \Sent
+        assert imap_client.find_sent_folder(conn, "My sent mail") == "My sent mail"
     assert "Sent" not in imap.folders("bob")
-    with sentcopy.connect(mailbox_of(people.admin, imap, "bob")) as conn:
-        assert sentcopy.find_sent_folder(conn) == "Sent"  # nothing flagged: created
-        assert sentcopy.find_sent_folder(conn) == "Sent"  # found the second time
+    with imap_client.connect(mailbox_of(people.admin, imap, "bob")) as conn:
+        assert imap_client.find_sent_folder(conn) == "Sent"  # nothing flagged: created
+        assert imap_client.find_sent_folder(conn) == "Sent"  # found the second time
     assert "Sent" in imap.folders("bob")
 
 
@@ -198,7 +202,7 @@ def test_a_configured_folder_is_created_on_the_first_copy(smtp_app, smtp_server,
                                                           people, imap):
     link(people.admin, imap, login="bob", sent_folder="Éléments envoyés")
     message, _, raw = sent(welcome, people, smtp_server)
-    assert sentcopy.check_mailbox(sentcopy.mailbox_for(people.admin)) == (
+    assert check_mailbox(mailbox_for(people.admin)) == (
         "Connected; copies go to the folder “Éléments envoyés”, created with the first copy.")
     assert sentcopy.append_due_copies() == 1
     assert "&AMk-l&AOk-ments envoy&AOk-s" in imap.folders("bob")  # modified UTF-7
@@ -209,48 +213,48 @@ def test_a_configured_folder_is_created_on_the_first_copy(smtp_app, smtp_server,
 
 def test_check_mailbox_says_what_happened(app, people, imap):
     mailbox = link(people.admin, imap)
-    assert sentcopy.check_mailbox(mailbox) == "Connected; copies go to the folder “Sent Items”."
+    assert check_mailbox(mailbox) == "Connected; copies go to the folder “Sent Items”."
     mailbox = link(people.admin, imap, password="wrong")
-    with pytest.raises(sentcopy.MailboxError, match=r"refused the login of ada: "
+    with pytest.raises(MailboxError, match=r"refused the login of ada: "
                                                     r"\[AUTHENTICATIONFAILED\]"):
-        sentcopy.check_mailbox(mailbox)
+        check_mailbox(mailbox)
     mailbox = link(people.admin, imap, port=free_port())
-    with pytest.raises(sentcopy.MailboxError, match=r"cannot connect to .*Connection refused"):
-        sentcopy.check_mailbox(mailbox)
+    with pytest.raises(MailboxError, match=r"cannot connect to .*Connection refused"):
+        check_mailbox(mailbox)
 
 
 @pytest.mark.parametrize("security", ["tls", "starttls"])
 def test_tls_is_verified(app, people, imap, monkeypatch, security):
     port = imap.imaps_port if security == "tls" else imap.port
     mailbox = link(people.admin, imap, security=security, port=port)
-    with pytest.raises(sentcopy.MailboxError, match="certificate is not trusted"):
-        sentcopy.check_mailbox(mailbox)
+    with pytest.raises(MailboxError, match="certificate is not trusted"):
+        check_mailbox(mailbox)
     monkeypatch.setenv("SSL_CERT_FILE", imap.cafile)  # trust the test server's certificate
-    assert sentcopy.check_mailbox(mailbox) == "Connected; copies go to the folder “Sent Items”."
+    assert check_mailbox(mailbox) == "Connected; copies go to the folder “Sent Items”."
 
 
 def test_link_mailbox_validates_and_encrypts(app, people):
     with pytest.raises(ValueError, match="not a host name"):
-        sentcopy.link_mailbox(people.admin, host="imap example.com", port=993, security="tls",
-                              username="ada", password="x")
+        link_mailbox(people.admin, host="imap example.com", port=993, security="tls",
+                     username="ada", password="x")
     with pytest.raises(ValueError, match="port must be a number"):
-        sentcopy.link_mailbox(people.admin, host="imap.example.com", port="99999",
-                              security="tls", username="ada", password="x")
+        link_mailbox(people.admin, host="imap.example.com", port="99999",
+                     security="tls", username="ada", password="x")
     with pytest.raises(ValueError, match="Security must be"):
-        sentcopy.link_mailbox(people.admin, host="imap.example.com", port=993, security="ssl",
-                              username="ada", password="x")
+        link_mailbox(people.admin, host="imap.example.com", port=993, security="ssl",
+                     username="ada", password="x")
     with pytest.raises(ValueError, match="password"):
-        sentcopy.link_mailbox(people.admin, host="imap.example.com", port=993, security="tls",
-                              username="ada", password="")
-    mailbox = sentcopy.link_mailbox(people.admin, host="imap.example.com", port="",
-                                    security="tls", username="ada", password="s3cret")
+        link_mailbox(people.admin, host="imap.example.com", port=993, security="tls",
+                     username="ada", password="")
+    mailbox = link_mailbox(people.admin, host="imap.example.com", port="",
+                           security="tls", username="ada", password="s3cret")
     assert mailbox.port == 993 and mailbox.password_encrypted != "s3cret"
     assert decrypt(mailbox.password_encrypted) == "s3cret"
-    sentcopy.link_mailbox(people.admin, host="imap.example.com", port=143,
-                          security="starttls", username="ada", password="")
+    link_mailbox(people.admin, host="imap.example.com", port=143,
+                 security="starttls", username="ada", password="")
     assert decrypt(mailbox.password_encrypted) == "s3cret"  # empty keeps it
-    assert sentcopy.unlink_mailbox(people.admin) is True
-    assert sentcopy.mailbox_for(people.admin) is None
+    assert unlink_mailbox(people.admin) is True
+    assert mailbox_for(people.admin) is None
 
 
 # The settings page --------------------------------------------------------------------
@@ -321,13 +325,14 @@ def test_list_answers_with_quotes_literals_and_modified_utf7():
             b'(\\Noselect) NIL Archief',
             b'(\\Sent) "/" "&AMk-l&AOk-ments envoy&AOk-s &- co"',
             b'(\\HasNoChildren) "/" "Quote \\"d\\""']
-    assert sentcopy._parse_list(data) == [
-        sentcopy.Folder("Sent Items", frozenset({"\\hasnochildren", "\\sent"})),
-        sentcopy.Folder('Verzonden "x"', frozenset({"\\hasnochildren"})),
-        sentcopy.Folder("Archief", frozenset({"\\noselect"})),
-        sentcopy.Folder("Éléments envoyés & co", frozenset({"\\sent"})),
-        sentcopy.Folder('Quote "d"', frozenset({"\\hasnochildren"})),
+    assert imap_client._parse_list(data) == [
+        imap_client.Folder("Sent Items", frozenset({"\\hasnochildren", "\\sent"})),
+        imap_client.Folder('Verzonden "x"', frozenset({"\\hasnochildren"})),
+        imap_client.Folder("Archief", frozenset({"\\noselect"})),
+        imap_client.Folder("Éléments envoyés & co", frozenset({"\\sent"})),
+        imap_client.Folder('Quote "d"', frozenset({"\\hasnochildren"})),
     ]
     for name in ("Éléments envoyés & co", "送信済み", "Sent"):
-        assert sentcopy._from_imap_utf7(sentcopy._to_imap_utf7(name)) == name
-    assert sentcopy._to_imap_utf7("Éléments envoyés & co") == "&AMk-l&AOk-ments envoy&AOk-s &- co"
+        assert imap_client._from_imap_utf7(imap_client._to_imap_utf7(name)) == name
+    encoded = imap_client._to_imap_utf7("Éléments envoyés & co")
+    assert encoded == "&AMk-l&AOk-ments envoy&AOk-s &- co"

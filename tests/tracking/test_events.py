@@ -57,7 +57,7 @@ def test_pixel_hits_are_events_with_raw_and_human_counts(app, client, sent):
 
 
 def test_clicks_are_counted_per_link_and_redirect_to_the_stored_url(app, client, sent):
-    from designer.tracking.links import signer_for
+    from designer.mail.links import signer_for
 
     url = signer_for(app).url(sent.token, 0)
     path = url[url.index("/c/"):]
@@ -78,7 +78,7 @@ def test_clicks_are_counted_per_link_and_redirect_to_the_stored_url(app, client,
     lambda path: path + "?next=https://evil.example",  # URL taken from the request: ignored
 ])
 def test_tampered_click_tokens_are_a_plain_404(app, client, sent, mangle):
-    from designer.tracking.links import signer_for
+    from designer.mail.links import signer_for
 
     url = signer_for(app).url(sent.token, 0)
     path = mangle(url[url.index("/c/"):])
@@ -102,7 +102,7 @@ def test_organisation_page_shows_raw_and_human_opens(app, client, sent, people):
 
 def test_tracking_off_for_a_language_inserts_no_pixel_and_keeps_links(smtp_app, smtp_server,
                                                                        welcome, people):
-    from designer.tracking.policy import set_tracking_policy
+    from designer.mail.tracking_policy import set_tracking_policy
 
     set_tracking_policy(off_languages=["nl"])
     dutch = mail.queue_message(welcome, module="contact", record=people.jan,

@@ -6,7 +6,7 @@ import pytest
 
 from designer import mail, templating
 from designer.extensions import db
-from designer.tracking.links import LinkSigner, signer_for
+from designer.mail.links import LinkSigner, signer_for
 
 OFFER = ("https://shop.example.com/offer?who={{ contact.first_name }}"
          "&amp;lang={{ contact.language }}")

@@ -1,5 +1,9 @@
 """The suppression list and one-click unsubscribe (RFC 8058).
 
+No campaign mail goes to an address on the list: campaigns leave it out when
+they write their ledger, and the sending loop checks again right before SMTP.
+Mail of no campaign (a set-password link, a workflow's mail) still goes out.
+
 Campaign mail carries ``List-Unsubscribe`` (an https URL and a mailto) and
 ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``. Both the POST
 endpoint and the visible link use a per-recipient token signed with the
@@ -14,8 +18,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from designer import signing
-from designer.campaigns.models import Suppression
 from designer.extensions import db
+from designer.mail.models import Suppression
 
 
 def unsubscribe_token(message_token):
@@ -73,4 +77,20 @@ def is_suppressed(email):
 
 
 def suppressed_set():
+    """Every address on the list (lower-cased)."""
     return set(db.session.scalars(db.select(Suppression.email)))
+
+
+def suppressed_among(emails):
+    """The (lower-cased) addresses of ``emails`` on the suppression list."""
+    wanted = {email.strip().lower() for email in emails if email}
+    if not wanted:
+        return set()
+    query = db.select(Suppression.email).where(Suppression.email.in_(wanted))
+    return set(db.session.scalars(query))
+
+
+def suppressions_from(campaign_id):
+    """How many addresses were suppressed because of mail of ``campaign_id``."""
+    return db.session.scalar(db.select(db.func.count(Suppression.id)).where(
+        Suppression.campaign_id == campaign_id))

@@ -1,5 +1,9 @@
 """Signed tracking URLs: ``/c/<token>`` for links, ``/o/<token>.gif`` for the pixel.
 
+Mail signs them into each message it builds; tracking's endpoints check them
+(``designer.tracking``). The formats below are those of every mail ever sent:
+a changed byte would break the links in mail already delivered.
+
 A click token names a message and a link index, signed:
 ``<message token>.<index>.<signature>``. A link whose URL holds merge fields
 (``https://shop.example.com/?id={{ contact.id }}``) is merged when the message

@@ -1,5 +1,9 @@
 """Where tracking is switched off: by template, by campaign, and by the recipient's
 language or country (some markets expect no open or click tracking at all).
+
+Mail reads it when it builds a message (tracked links and the open pixel or
+plain ones); the administrators set the languages and countries under
+Settings → Tracking.
 """
 
 from designer import settings

@@ -1,0 +1,98 @@
+"""Claiming: a worker takes queued rows with a lease, and loses them when it dies.
+
+A claim moves due, queued rows to ``sending`` in one statement, so two workers
+given the same ids never both get a row. The lease ends at ``lease_until``; a
+worker renews it as its batch goes, and the reaper (``requeue_expired_leases``)
+puts the rows of a worker that died back in the queue. Rows of a campaign the
+gate does not let send (``designer.mail.gate``) are never claimed.
+"""
+
+import time
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, update
+
+from designer.clock import utcnow
+from designer.extensions import db
+from designer.mail.gate import CLOSED, may_go_out
+from designer.mail.models import Message
+
+
+class Lease:
+    """The rows one worker claimed, and until when they are its own.
+
+    The lease's end time doubles as the holder's mark: a row is still ours
+    while it is ``sending`` with exactly that ``lease_until``. ``renew``
+    pushes the end of the rows not yet done further out before it comes, so
+    a long batch (a slow server, a rate limit) never sees its rows requeued
+    under it; ``holds`` says whether a row may still be sent.
+    """
+
+    def __init__(self, ids, until, seconds):
+        self.ids, self.until, self.seconds = ids, until, seconds
+        self.lost = set()
+        self.renewed_at = time.monotonic()
+
+    def holds(self, message_id):
+        return message_id not in self.lost and time.monotonic() < self.renewed_at + self.seconds
+
+    def renew_if_due(self, open_ids):
+        """Renew once a third of the lease has passed; ``open_ids()`` gives the rows not
+        yet done."""
+        if time.monotonic() - self.renewed_at < self.seconds / 3:
+            return
+        open_ids = [i for i in open_ids() if i not in self.lost]
+        until = utcnow() + timedelta(seconds=self.seconds)
+        renewed = set()
+        for start in range(0, len(open_ids), 1000):
+            chunk = open_ids[start : start + 1000]
+            renewed.update(db.session.scalars(
+                update(Message)
+                .where(Message.id.in_(chunk), Message.state == "sending",
+                       Message.lease_until == self.until)
+                .values(lease_until=until).returning(Message.id),
+                execution_options={"synchronize_session": False}))
+        db.session.commit()
+        self.lost.update(set(open_ids) - renewed)
+        self.until, self.renewed_at = until, time.monotonic()
+
+
+def claim_lease(ids, gate=CLOSED):
+    """Atomically move the due, queued rows of ``ids`` to sending with a lease; return the
+    ``Lease`` that holds the rows claimed.
+
+    Rows of a campaign that ``gate`` does not let send (paused, cancelled) are left alone.
+    """
+    now = utcnow()
+    seconds = current_app.config["LEASE_SECONDS"]
+    until = now + timedelta(seconds=seconds)
+    started = time.monotonic()
+    stmt = (
+        update(Message)
+        .where(
+            Message.id.in_(ids),
+            Message.state == "queued",
+            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+            may_go_out(gate),
+        )
+        .values(state="sending", lease_until=until, attempts=Message.attempts + 1)
+        .returning(Message.id)
+    )
+    claimed = list(db.session.scalars(stmt, execution_options={"synchronize_session": False}))
+    db.session.commit()
+    lease = Lease(claimed, until, seconds)
+    lease.renewed_at = started
+    return lease
+
+
+def requeue_expired_leases():
+    """Rows stuck in sending past their lease (a dead worker) go back to queued."""
+    result = db.session.execute(
+        update(Message)
+        .where(Message.state == "sending", Message.lease_until < utcnow())
+        .values(state="queued", lease_until=None, enqueued_at=None, next_attempt_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    return result.rowcount
