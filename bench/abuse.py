@@ -102,9 +102,10 @@ class Browser:
         self.staying = urllib.request.build_opener(cookies, StayHere())
         self.csrf = None
 
-    def request(self, path, data=None, timeout=60, follow=True):
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        req = urllib.request.Request(self.base + path, data=body)  # noqa: S310 - loopback
+    def request(self, path, data=None, timeout=60, follow=True, headers=None):
+        body = urllib.parse.urlencode(data).encode() if isinstance(data, dict) else data
+        req = urllib.request.Request(self.base + path, data=body,  # noqa: S310 - loopback
+                                     headers=headers or {})
         try:
             with (self.opener if follow else self.staying).open(req, timeout=timeout) as reply:
                 return reply.status, reply.read().decode("utf-8", "replace")
@@ -123,6 +124,11 @@ class Browser:
 
     def post(self, path, fields, timeout=60, follow=True):
         return self.request(path, {**fields, "csrf_token": self.csrf}, timeout, follow)
+
+    def post_json(self, path, body, timeout=60):
+        """A page script's call to the REST API: JSON, the CSRF token in ``X-CSRFToken``."""
+        headers = {"Content-Type": "application/json", "X-CSRFToken": self.csrf}
+        return self.request(path, json.dumps(body).encode(), timeout, headers=headers)
 
 
 class StayHere(urllib.request.HTTPRedirectHandler):
@@ -217,30 +223,30 @@ class HealthPoller(threading.Thread):
 
 def template_ids(browser):
     """Ids of a demo MJML e-mail, a new HTML e-mail, a PDF template and a record for it."""
-    _, body = browser.request("/api/templates")
+    _, body = browser.request("/api/v1/templates")
     templates = json.loads(body)["templates"]
     mjml = next(t["id"] for t in templates if t["kind"] == "email" and t["source_type"] == "mjml")
     pdf = next(t for t in templates if t["kind"] == "pdf" and t["module"] == "invoice")
     browser.post("/templates/new", {"name": "Plain HTML", "source_type": "html",
                                     "source": "<p>Hi {{ contact.first_name }}</p>",
                                     "subject": "Hi", "module": "contact", "language": "en"})
-    _, body = browser.request("/api/templates")
+    _, body = browser.request("/api/v1/templates")
     html = next(t["id"] for t in json.loads(body)["templates"] if t["name"] == "Plain HTML")
     _, editor = browser.request(f"/templates/{pdf['id']}")
-    record = re.search(r'<option value="(invoice:\d+)"', editor).group(1)
+    record = re.search(r'<option value="invoice:(\d+)"', editor).group(1)
     contact = re.search(r'<option value="(\d+)"', browser.request(f"/templates/{mjml}")[1])
-    return {"mjml": mjml, "html": html, "pdf": pdf["id"]}, record, contact.group(1)
+    return {"mjml": mjml, "html": html, "pdf": pdf["id"]}, int(record), int(contact.group(1))
 
 
 def preview(browser, ids, record, contact, kind, source):
     """Post one preview; return ``(status, milliseconds)``."""
     started = time.monotonic()
     if kind == "pdf":
-        status, _ = browser.post(f"/templates/{ids['pdf']}/pdf-preview",
-                                 {"source": source, "record": record})
+        status, _ = browser.post_json(f"/api/v1/templates/{ids['pdf']}/pdf-preview",
+                                      {"source": source, "record_id": record})
     else:
-        status, _ = browser.post(f"/templates/{ids[kind]}/preview",
-                                 {"source": source, "subject": "x", "contact": contact})
+        status, _ = browser.post_json(f"/api/v1/templates/{ids[kind]}/preview",
+                                      {"source": source, "subject": "x", "record_id": contact})
     return status, (time.monotonic() - started) * 1000
 
 

@@ -57,7 +57,6 @@ def _register_blueprints(app):
     from designer.auth.views import bp as auth_bp
     from designer.campaigns.views import bp as campaigns_bp
     from designer.campaigns.views import public as unsubscribe_bp
-    from designer.mail.admin_views import api as sending_api_bp
     from designer.mail.admin_views import bp as sending_bp
     from designer.mail.bounce_views import bp as bounces_bp
     from designer.mail.dkim_views import bp as dkim_bp
@@ -77,7 +76,7 @@ def _register_blueprints(app):
 
     blueprints = (assets_bp, auth_bp, bounces_bp, campaigns_bp, unsubscribe_bp, dkim_bp,
                   health.bp, mailbox_bp, mail_bp, pdf_bp,
-                  records_bp, sending_bp, sending_api_bp, settings_bp, templating_bp,
+                  records_bp, sending_bp, settings_bp, templating_bp,
                   tracking_bp, attachments_bp, builder_bp, exports_bp, files_bp, hooks_bp,
                   hook_sources_bp, workflows_bp, tokens_bp, account_bp, users_bp)
     for bp in blueprints:

@@ -1,14 +1,16 @@
 """The documented REST API under ``/api/v1``, its OpenAPI 3 description and docs page.
 
-One module per resource (``templates``, ``records``, ``campaigns``,
-``messages``, ``pdfs``, ``workflows``), each an ``ApiBlueprint`` named ``bp`` with its
-marshmallow schemas beside its views; a view parses its input, calls the
-part's Python API and returns. A new resource is a new module listed in
-``RESOURCES``. The document is served at ``/api/openapi.json`` and shown at
-``/api/docs``; both are public, every operation needs a token or a login.
+One module per resource (``templates``, ``fields``, ``images``, ``blocks``,
+``records``, ``segments``, ``campaigns``, ``messages``, ``pdfs``, ``exports``,
+``workflows``, ``sending``), each an ``ApiBlueprint`` named ``bp`` with its
+marshmallow schemas beside its views (shared pieces in ``schemas`` and
+``pagination``); a view parses its input, calls the part's Python API and
+returns. A new resource is a new module listed in ``RESOURCES``. The document
+is served at ``/api/openapi.json`` and shown at ``/api/docs``; both are public,
+every operation needs a token or a login.
 
-(The un-versioned ``/api/...`` routes belong to the pages' JavaScript and are
-not part of this API.)
+This is the app's only JSON API: the pages' scripts call it too, with their
+login session and the page's CSRF token (``designer.auth.csrf``).
 """
 
 from importlib import import_module
@@ -16,7 +18,8 @@ from importlib import import_module
 from designer.api.spec import DESCRIPTION, DesignerApi
 
 #: Modules of ``designer.api`` holding a resource blueprint ``bp``, in the docs' order.
-RESOURCES = ("templates", "records", "campaigns", "messages", "pdfs", "workflows")
+RESOURCES = ("templates", "fields", "images", "blocks", "records", "segments", "campaigns",
+             "messages", "pdfs", "exports", "workflows", "sending")
 
 SETTINGS = {
     "API_TITLE": "Designer API",

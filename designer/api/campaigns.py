@@ -1,15 +1,19 @@
-"""Campaigns: create (with a saved audience or filters), start, pause, resume, cancel, progress."""
+"""Campaigns: create (with a saved audience or filters), start, schedule, pause, resume,
+cancel, progress and report."""
+
+from datetime import UTC, datetime
 
 from flask import abort
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from designer import campaigns, templating
+from designer import campaigns, templating, tracking
 from designer.api.schemas import Id, Name, Text, UtcDateTime
 from designer.api.spec import ApiBlueprint
 from designer.auth import protect
 from designer.campaigns.audience import FIELDS, OPERATORS, SPECIAL
 from designer.campaigns.models import STATES, Campaign, Segment
+from designer.campaigns.views import campaign_report
 from designer.errors import ApiError
 from designer.extensions import db
 
@@ -71,6 +75,59 @@ class CampaignSchema(Schema):
 
 class CampaignListSchema(Schema):
     campaigns = fields.List(fields.Nested(CampaignSchema), required=True)
+
+
+#: Times a schedule may name (a bound keeps offsets from leaving the calendar).
+SCHEDULE_RANGE = validate.Range(datetime(2000, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC),
+                                error="Give a time from 2000 to 9998.")
+
+
+class ScheduleSchema(Schema):
+    scheduled_at = fields.AwareDateTime(
+        required=True, default_timezone=UTC, validate=SCHEDULE_RANGE,
+        metadata={"description": "When to start, in the future (ISO 8601; without an offset: "
+                                 "UTC).", "example": "2026-05-04T09:00:00Z"})
+
+
+class FiguresSchema(Schema):
+    sent = fields.Integer(required=True, metadata={"example": 120})
+    delivered = fields.Integer(required=True, metadata={"example": 118})
+    bounced = fields.Integer(required=True, metadata={"example": 2})
+    unique_opens = fields.Integer(required=True, metadata={"example": 64})
+    opens = fields.Integer(required=True, metadata={"example": 90})
+    unique_human_opens = fields.Integer(required=True, metadata={"example": 51})
+    human_opens = fields.Integer(required=True, metadata={"example": 70})
+    unique_clicks = fields.Integer(required=True, metadata={"example": 12})
+    clicks = fields.Integer(required=True, metadata={"example": 15})
+    unique_human_clicks = fields.Integer(required=True, metadata={"example": 11})
+    human_clicks = fields.Integer(required=True, metadata={"example": 14})
+    click_through_rate = fields.Float(required=True, metadata={
+        "description": "Percent of delivered messages clicked.", "example": 10.2})
+    open_rate = fields.Float(required=True, metadata={
+        "description": "Percent of delivered messages opened.", "example": 54.2})
+    unsubscribes = fields.Integer(required=True, metadata={"example": 1})
+
+
+class LinkClicksSchema(Schema):
+    url = fields.String(required=True, metadata={"example": "https://example.com/spring"})
+    clicks = fields.Integer(required=True, metadata={"example": 15})
+    human_clicks = fields.Integer(required=True, metadata={"example": 14})
+
+
+class HourSchema(Schema):
+    hour = fields.String(required=True, metadata={"format": "date-time",
+                                                  "example": "2026-05-04T09:00:00Z"})
+    opens = fields.Integer(required=True, metadata={"example": 40})
+    clicks = fields.Integer(required=True, metadata={"example": 6})
+
+
+class ReportSchema(Schema):
+    campaign = fields.Integer(required=True, metadata={"example": 5})
+    figures = fields.Nested(FiguresSchema, required=True)
+    links = fields.List(fields.Nested(LinkClicksSchema), required=True, metadata={
+        "description": "Clicks per link, in the template's order."})
+    activity = fields.List(fields.Nested(HourSchema), required=True, metadata={
+        "description": "Opens and clicks per hour, oldest first."})
 
 
 def _campaign(campaign_id):
@@ -162,6 +219,17 @@ def start(campaign_id):
     return _act(campaigns.start, campaign_id)
 
 
+@bp.route(CAMPAIGN_PATH + "/schedule", methods=["POST"])
+@bp.arguments(ScheduleSchema)
+@bp.response(200, ProgressSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def schedule(body, campaign_id):
+    """Start a draft (or scheduled) campaign at a later time."""
+    moment = body["scheduled_at"].astimezone(UTC).replace(tzinfo=None)
+    return _act(lambda campaign: campaigns.schedule(campaign, moment), campaign_id)
+
+
 @bp.route(CAMPAIGN_PATH + "/pause", methods=["POST"])
 @bp.response(200, ProgressSchema)
 @bp.alt_response(404, response="NOT_FOUND")
@@ -187,3 +255,20 @@ def resume(campaign_id):
 def cancel(campaign_id):
     """Cancel; the ledger is kept and unsent messages are cancelled."""
     return _act(campaigns.cancel, campaign_id)
+
+
+@bp.route(CAMPAIGN_PATH + "/report")
+@tracking.fresh_counts
+@bp.response(200, ReportSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def report(campaign_id):
+    """Delivery, opens (all and human), clicks per link and activity per hour."""
+    campaign = _campaign(campaign_id)
+    body = campaign_report(campaign)
+    return {
+        "campaign": campaign.id, "figures": body["figures"],
+        "links": [{"url": url, "clicks": clicks, "human_clicks": human}
+                  for url, clicks, human in body["links"]],
+        "activity": [{"hour": hour.isoformat() + "Z", "opens": opens, "clicks": clicks}
+                     for hour, opens, clicks in body["activity"]],
+    }

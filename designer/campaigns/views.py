@@ -1,4 +1,9 @@
-"""Campaign pages, the campaign JSON API and the public unsubscribe endpoints."""
+"""Campaign pages (list, new, one campaign with its actions, report) and the public
+unsubscribe endpoints.
+
+The pages' scripts count the audience and follow the progress through the REST API
+(``/api/v1``); the action buttons are form posts here.
+"""
 
 from datetime import datetime
 
@@ -7,7 +12,6 @@ from flask import (
     Response,
     abort,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -18,8 +22,7 @@ from flask_login import current_user
 from designer import campaigns, mail, templating, tracking
 from designer.auth import protect
 from designer.campaigns.audience import FIELDS, SPECIAL
-from designer.campaigns.models import Campaign, Segment
-from designer.errors import error_response
+from designer.campaigns.models import Campaign
 from designer.extensions import csrf, db
 from designer.mail.dkim import missing_key_warning
 from designer.mail.sender import resolve_sender
@@ -87,7 +90,8 @@ def page(campaign_id):
                            dkim_warning=missing_key_warning(from_address))
 
 
-def _report(campaign):
+def campaign_report(campaign):
+    """Figures, clicks per link and activity by hour (the report page and the API's)."""
     unsubscribes = suppressions_from(campaign.id)
     version = campaign.template.current
     return {
@@ -101,7 +105,8 @@ def _report(campaign):
 @tracking.fresh_counts
 def report(campaign_id):
     campaign = _campaign_or_404(campaign_id)
-    return render_template("campaigns/report.html", campaign=campaign, **_report(campaign))
+    return render_template("campaigns/report.html", campaign=campaign,
+                           **campaign_report(campaign))
 
 
 @bp.route("/campaigns/<int:campaign_id>/report.csv")
@@ -111,17 +116,6 @@ def report_csv(campaign_id):
     filename = f"campaign-{campaign.id}-outcomes.csv"
     return Response(reports.outcomes_csv(campaign.id), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-@bp.route("/api/campaigns/<int:campaign_id>/report")
-@tracking.fresh_counts
-def api_report(campaign_id):
-    campaign = _campaign_or_404(campaign_id)
-    body = _report(campaign)
-    body["links"] = [{"url": url, "clicks": c, "human_clicks": h} for url, c, h in body["links"]]
-    body["activity"] = [{"hour": hour.isoformat() + "Z", "opens": o, "clicks": c}
-                        for hour, o, c in body["activity"]]
-    return jsonify(campaign=campaign.id, **body)
 
 
 @bp.route("/campaigns/<int:campaign_id>/<action>", methods=["POST"])
@@ -146,38 +140,6 @@ def _perform(campaign, action, when=None):
     if action not in ACTIONS:
         abort(404, description=f"unknown action {action!r}")
     return ACTIONS[action](campaign)
-
-
-@bp.route("/api/audience/count", methods=["POST"])
-def api_audience_count():
-    """Live audience size while filtering (JSON body ``{"filters": [...]}``)."""
-    filters = (request.get_json(silent=True) or {}).get("filters") or _filters_from(request.form)
-    try:
-        return jsonify(count=campaigns.audience_count(filters))
-    except campaigns.FilterInvalid as exc:
-        return error_response(400, "invalid_filter", str(exc), as_json=True)
-
-
-@bp.route("/api/campaigns/<int:campaign_id>/progress")
-def api_progress(campaign_id):
-    return jsonify(campaigns.progress(_campaign_or_404(campaign_id)))
-
-
-@bp.route("/api/campaigns/<int:campaign_id>/<action>", methods=["POST"])
-def api_act(campaign_id, action):
-    campaign = _campaign_or_404(campaign_id)
-    body = request.get_json(silent=True) or {}
-    try:
-        _perform(campaign, action, body.get("scheduled_at"))
-    except campaigns.CampaignError as exc:
-        return error_response(409, "invalid_state", str(exc), as_json=True)
-    return jsonify(campaigns.progress(campaign))
-
-
-@bp.route("/api/segments", methods=["GET"])
-def api_segments():
-    rows = db.session.scalars(db.select(Segment).order_by(Segment.name)).all()
-    return jsonify(segments=[{"id": s.id, "name": s.name, "filters": s.filters} for s in rows])
 
 
 def _message_for(token):

@@ -1,12 +1,14 @@
-"""Settings → Sending (administrators): the From policy and the outgoing servers."""
+"""Settings → Sending (administrators): the From policy and the outgoing servers.
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+The same settings are in the REST API (``/api/v1/sending``, administrators only).
+"""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from designer import records
 from designer.auth import protect
 from designer.crypto import SecretUnreadable
-from designer.errors import error_response
 from designer.mail import servers
 from designer.mail.sender import sending_policy, set_sending_policy
 from designer.mail.transport import PermanentFailure, TemporaryFailure
@@ -87,54 +89,3 @@ def test_server(server_id):
     else:
         flash(f"{server.name} accepted the test message to {to_address}: {answer}", "success")
     return redirect(url_for("sending.index"))
-
-
-api = Blueprint("sending_api", __name__, url_prefix="/api")
-protect(api, role="admin")
-
-
-def server_json(server):
-    return {
-        "id": server.id, "name": server.name, "host": server.host, "port": server.port,
-        "security": server.security, "username": server.username, "timeout": server.timeout,
-        "rate_limit": server.rate_limit, "is_default": server.is_default,
-        "user_id": server.user_id, "has_password": bool(server.password_encrypted),
-    }
-
-
-@api.route("/settings/sending", methods=["GET", "POST"])
-def api_sending():
-    """The From policy and the servers; POST ``{central_from, envelope_from}`` to change it."""
-    if request.method == "POST":
-        body = request.get_json(silent=True) or {}
-        try:
-            set_sending_policy(body.get("central_from", ""), body.get("envelope_from", ""))
-        except ValueError as exc:
-            return error_response(400, "invalid", str(exc), as_json=True)
-    return jsonify(policy=sending_policy(),
-                   servers=[server_json(s) for s in servers.list_servers()])
-
-
-@api.route("/servers", methods=["POST"])
-@api.route("/servers/<int:server_id>", methods=["PUT"])
-def api_save_server(server_id=None):
-    server = _server_or_404(server_id) if server_id else None
-    body = {key: value for key, value in (request.get_json(silent=True) or {}).items()
-            if value is not None}
-    try:
-        server = servers.save_server({key: str(value) if not isinstance(value, bool) else value
-                                      for key, value in body.items()}, server)
-    except servers.ServerInvalid as exc:
-        field = str(exc).split(":", 1)[0]
-        return error_response(400, "invalid", str(exc), {"field": field}, as_json=True)
-    return jsonify(server_json(server)), 200 if server_id else 201
-
-
-@api.route("/servers/<int:server_id>/test", methods=["POST"])
-def api_test_server(server_id):
-    server = _server_or_404(server_id)
-    to_address = (request.get_json(silent=True) or {}).get("to") or current_user.email
-    try:
-        return jsonify(answer=servers.send_test(server, to_address))
-    except (TemporaryFailure, PermanentFailure, SecretUnreadable) as exc:
-        return error_response(502, "server_refused", str(exc), as_json=True)

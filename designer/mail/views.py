@@ -1,8 +1,8 @@
-"""The Outbox (what the local SMTP catcher received), message pages and the message JSON API."""
+"""The Outbox (what the local SMTP catcher received) and message pages."""
 
 from email import message_from_bytes, policy
 
-from flask import Blueprint, Response, abort, jsonify, render_template
+from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user
 
 from designer import campaigns, mail, tracking
@@ -105,12 +105,3 @@ def message_html(message_id):
         abort(404, description=f"the message cannot be shown: {exc}")
     _, html, _ = _parts(raw)
     return Response(html, headers={"Content-Security-Policy": PREVIEW_CSP})
-
-
-@bp.route("/api/messages/<int:message_id>")
-@tracking.fresh_counts
-def api_message(message_id):
-    message = _message_or_404(message_id)
-    body = message_json(message)
-    body["sent_copy"] = sentcopy.copy_state(message)
-    return jsonify(body)

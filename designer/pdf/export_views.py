@@ -1,4 +1,7 @@
-"""Batch PDF export pages: choose records, watch the progress bar, download the result."""
+"""Batch PDF export pages: choose records, watch the progress bar, download the result.
+
+The export page's script follows the progress through the REST API (``/api/v1/exports``).
+"""
 
 from datetime import date
 
@@ -7,7 +10,6 @@ from flask import (
     Response,
     abort,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -16,7 +18,6 @@ from flask import (
 from flask_login import current_user
 
 from designer.auth import protect
-from designer.errors import error_response
 from designer.extensions import db
 from designer.pdf import exports
 from designer.pdf.filenames import content_disposition
@@ -30,7 +31,7 @@ protect(bp)
 DOCUMENT_MODULES = ("invoice", "quote")
 
 
-def _export_or_404(export_id):
+def export_or_404(export_id):
     export = db.session.get(PdfExport, export_id)
     if export is None or (export.user_id != current_user.id and current_user.role != "admin"):
         abort(404, description=f"no export with id {export_id}")
@@ -91,34 +92,16 @@ def _start(module, documents, form):
 
 @bp.route("/exports/<int:export_id>")
 def page(export_id):
-    export = _export_or_404(export_id)
+    export = export_or_404(export_id)
     return render_template("pdf/export.html", export=export,
                            progress=exports.progress(export))
 
 
 @bp.route("/exports/<int:export_id>/download")
 def download(export_id):
-    export = _export_or_404(export_id)
+    export = export_or_404(export_id)
     if export.state != "done" or export.result is None:
         abort(409, description="the export is not finished yet")
     kind = "application/zip" if export.filename.endswith(".zip") else "application/pdf"
     return Response(export.result, mimetype=kind,
                     headers={"Content-Disposition": content_disposition(export.filename)})
-
-
-@bp.route("/api/exports", methods=["POST"])
-def api_start():
-    body = request.get_json(silent=True) or {}
-    try:
-        export = exports.start_export(current_user, body.get("module", ""),
-                                      body.get("record_ids") or [],
-                                      template_id=body.get("template_id"),
-                                      packing=body.get("packing", "zip"))
-    except exports.ExportInvalid as exc:
-        return error_response(422, "invalid", str(exc), as_json=True)
-    return jsonify(exports.progress(export)), 202
-
-
-@bp.route("/api/exports/<int:export_id>")
-def api_progress(export_id):
-    return jsonify(exports.progress(_export_or_404(export_id)))

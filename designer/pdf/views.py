@@ -1,8 +1,6 @@
-"""PDF pages: a record's PDF download, the editor's page preview, the default template."""
+"""PDF pages: a record's PDF download, the editor's page pictures, the default template."""
 
-import base64
-
-from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_login import current_user
 
 from designer import isolation, records, templating
@@ -24,9 +22,8 @@ bp = Blueprint("pdf", __name__)
 protect(bp)
 
 
-def _failed(exc, as_json=None):
-    return error_response(422, "pdf_failed", str(exc), {"line": getattr(exc, "line", None)},
-                          as_json=as_json)
+def _failed(exc):
+    return error_response(422, "pdf_failed", str(exc), {"line": getattr(exc, "line", None)})
 
 
 @bp.route("/records/<module>/<int:record_id>/pdf")
@@ -59,25 +56,27 @@ def _preview_record(template):
     return module, records.get_record(module, record_id)
 
 
-@bp.route("/templates/<int:template_id>/pdf-preview", methods=["GET", "POST"])
+def page_picture(template, module, record, page, source=None):
+    """``(rendered, png, page_count)``: page ``page`` of the PDF for ``record``, of the saved
+    version or of unsaved ``source`` (``PdfFailed``, ``TemplateInvalid`` or
+    ``IsolatedFailure`` when it cannot be drawn)."""
+    version = draft_version(template, source) if source is not None else None
+    rendered = render_record_pdf(template, module, record, user=current_user, version=version)
+    png, pages = isolation.run(page_png, rendered.data, page, what="drawing the page")
+    return rendered, png, pages
+
+
+@bp.route("/templates/<int:template_id>/pdf-preview")
 def preview(template_id):
-    """Page ``?page=N`` of the PDF for a record: a PNG (GET, saved version) or JSON with the
-    page as a data URI and the page count (POST, the editor's unsaved ``source``)."""
+    """Page ``?page=N`` of the saved version's PDF for a record, as a PNG (the editor's
+    script shows unsaved source through the REST API)."""
     template = templating.get_template(template_id)
     module, record = _preview_record(template)
-    posted = request.method == "POST"
     try:
-        version = draft_version(template, request.form.get("source", "")) if posted else None
-        rendered = render_record_pdf(template, module, record, user=current_user,
-                                     version=version)
-        png, pages = isolation.run(page_png, rendered.data,
-                                   request.values.get("page", 1, type=int), what="drawing the page")
+        _, png, pages = page_picture(template, module, record,
+                                     request.args.get("page", 1, type=int))
     except (PdfFailed, templating.TemplateInvalid, isolation.IsolatedFailure) as exc:
-        return _failed(exc, as_json=True if posted else None)
-    if posted:
-        image = "data:image/png;base64," + base64.b64encode(png).decode()
-        return jsonify(image=image, pages=pages, locale=rendered.locale,
-                       filename=rendered.filename)
+        return _failed(exc)
     return Response(png, mimetype="image/png", headers={"X-Page-Count": str(pages),
                                                         "Cache-Control": "no-store"})
 

@@ -1,10 +1,9 @@
-"""Organisation pages and the records JSON API."""
+"""Organisation and contact pages, with the mail sent to them."""
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, render_template
 
 from designer import mail, records, tracking
 from designer.auth import protect
-from designer.records.merge import merge_data
 
 bp = Blueprint("records", __name__)
 protect(bp)
@@ -30,12 +29,3 @@ def contact(contact_id):
     person = records.get_record("contact", contact_id)
     return render_template("records/contact.html", contact=person,
                            messages=mail.messages_for_contact(person.id))
-
-
-@bp.route("/api/records/<module>/<int:record_id>")
-def api_record(module, record_id):
-    if module not in records.MODULES:
-        raise records.RecordNotFound(f"unknown module {module!r}")
-    record = records.get_record(module, record_id)
-    data = merge_data(module, record)
-    return jsonify(module=module, id=record.id, data=data)

@@ -1,10 +1,9 @@
-"""The PDF attachments of an e-mail template: a page and its JSON API."""
+"""The PDF attachments of an e-mail template: its page (the REST API has them too)."""
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from designer import templating
 from designer.auth import protect
-from designer.errors import error_response
 from designer.templating.attachments import (
     AttachmentInvalid,
     attachable,
@@ -33,17 +32,3 @@ def page(template_id):
     return render_template("templating/attachments.html", template=template,
                            choices=attachable(template),
                            chosen={t.id for t in attached(template)}), status
-
-
-@bp.route("/api/templates/<int:template_id>/attachments", methods=["GET", "PUT"])
-def api(template_id):
-    template = templating.get_template(template_id)
-    if request.method == "PUT":
-        body = request.get_json(silent=True) or {}
-        try:
-            set_attachments(template, body.get("pdf_template_ids") or [])
-        except AttachmentInvalid as exc:
-            return error_response(422, "invalid", str(exc), {"field": "pdf_template_ids"},
-                                  as_json=True)
-    return jsonify(template=template.id, pdf_templates=[
-        {"id": t.id, "name": t.name} for t in attached(template)])

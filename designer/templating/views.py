@@ -1,4 +1,8 @@
-"""Template pages (list, editor, preview, versions, diff, variants, test send) and JSON API."""
+"""Template pages: list, editor, preview, versions, diff, variants, test send, import, export.
+
+The editor's script previews unsaved source and loads the merge fields through the
+REST API (``/api/v1``) with the page's session.
+"""
 
 import io
 
@@ -7,7 +11,6 @@ from flask import (
     Response,
     abort,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -21,7 +24,6 @@ from designer import mail, records, templating
 from designer.auth import protect
 from designer.errors import error_response
 from designer.templating.bundle import export_bundle
-from designer.templating.catalogue import catalogue_json
 from designer.templating.importer import import_upload
 from designer.templating.preview import PREVIEW_CSP, preview_html
 
@@ -66,7 +68,7 @@ def _editor_page(template, error=None, warnings=(), form=None, status=200):
         preheader=form.get("preheader"), text_override=form.get("text_override"),
         error=error, warnings=list(warnings),
         contacts=records.preview_choices(template.module),
-        fields_url=url_for("templating.api_fields", module=template.module),
+        fields_url=url_for("Fields.catalogue", module=template.module),
         versions_url=url_for("templating.versions", template_id=template.id),
         test_send_url=url_for("templating.test_send", template_id=template.id),
     ), status
@@ -94,21 +96,16 @@ def _record_for(template, value):
     return records.get_record(template.module, value or 0)
 
 
-@bp.route("/templates/<int:template_id>/preview", methods=["GET", "POST"])
+@bp.route("/templates/<int:template_id>/preview")
 def preview(template_id):
-    """The merged HTML for a record; POST previews unsaved source from the editor."""
+    """The saved version merged for a record, as a page (the editor's live preview of unsaved
+    source goes through the REST API)."""
     template = templating.get_template(template_id)
-    record = _record_for(template, request.values.get("contact", type=int))
-    source = request.form.get("source") if request.method == "POST" else None
-    subject = request.form.get("subject") if request.method == "POST" else None
+    record = _record_for(template, request.args.get("contact", type=int))
     try:
-        rendered = preview_html(template, record, current_user, source, subject,
-                                text_part=request.method != "POST")
+        rendered = preview_html(template, record, current_user)
     except (templating.TemplateInvalid, templating.MergeError) as exc:
-        return error_response(422, "template_invalid", exc.message, {"line": exc.line},
-                              as_json=request.method == "POST")
-    if request.method == "POST":
-        return jsonify(subject=rendered.subject, html=rendered.html, locale=rendered.locale)
+        return error_response(422, "template_invalid", exc.message, {"line": exc.line})
     return Response(rendered.html, headers={"Content-Security-Policy": PREVIEW_CSP})
 
 
@@ -214,39 +211,3 @@ def export(template_id):
     filename = secure_filename(f"{template.name}.zip") or "template.zip"
     return send_file(io.BytesIO(export_bundle([template])), mimetype="application/zip",
                      as_attachment=True, download_name=filename)
-
-
-def template_json(template):
-    version = template.current
-    return {
-        "id": template.id, "name": template.name, "kind": template.kind,
-        "source_type": template.source_type, "module": template.module,
-        "language": template.language, "tracking": template.tracking,
-        "variant_of": template.variant_of_id,
-        "variants": [{"id": v.id, "language": v.language} for v in template.variants],
-        "version": version.number if version else None,
-        "subject": version.subject if version else "",
-        "updated_at": template.updated_at.isoformat() + "Z",
-    }
-
-
-@bp.route("/api/templates")
-def api_list():
-    return jsonify(templates=[template_json(t) for t in templating.list_templates()])
-
-
-@bp.route("/api/templates/<int:template_id>")
-def api_get(template_id):
-    template = templating.get_template(template_id)
-    body = template_json(template)
-    body["source"] = template.current.source if template.current else ""
-    return jsonify(body)
-
-
-@bp.route("/api/fields/<module>")
-def api_fields(module):
-    """The merge-field catalogue of a module, for the editor's field picker."""
-    try:
-        return jsonify(catalogue_json(module))
-    except LookupError as exc:
-        abort(404, description=str(exc))

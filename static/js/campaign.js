@@ -1,5 +1,5 @@
 /* Designer campaigns: live audience count while filtering, live progress bar while sending.
- * Vanilla JS; the JSON endpoints are the same the API documents. */
+ * Vanilla JS calling the REST API (/api/v1) with the page's session and CSRF token. */
 (function () {
   "use strict";
 
@@ -11,14 +11,29 @@
     var out = document.getElementById("audience-count");
     if (!form || !out) return;
     var timer = null;
-    function refresh() {
+    var sequence = 0;
+    /* The filter rows as the API takes them; rows without a field or a value are left out. */
+    function filters() {
       var data = new FormData(form);
+      var fields = data.getAll("field"), ops = data.getAll("op"), values = data.getAll("value");
+      var rows = [];
+      for (var i = 0; i < fields.length; i++) {
+        if (fields[i] && values[i] !== "" && values[i] !== undefined) {
+          rows.push({ field: fields[i], op: ops[i] || "eq", value: values[i] });
+        }
+      }
+      return rows;
+    }
+    function refresh() {
+      var mine = ++sequence;
       fetch(form.getAttribute("data-count-url"), {
-        method: "POST", body: data, headers: { "X-CSRFToken": csrfToken },
-        credentials: "same-origin"
+        method: "POST", body: JSON.stringify({ filters: filters() }), credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json",
+                   "X-CSRFToken": csrfToken }
       }).then(function (r) { return r.json(); }).then(function (body) {
+        if (mine !== sequence) return;
         out.textContent = body.error ? body.error.message : String(body.count);
-      }).catch(function () { out.textContent = "?"; });
+      }).catch(function () { if (mine === sequence) out.textContent = "?"; });
     }
     form.addEventListener("input", function () {
       clearTimeout(timer);
@@ -39,7 +54,8 @@
       if (el) el.textContent = String(value);
     }
     function poll() {
-      fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); })
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.json(); })
         .then(function (p) {
           document.getElementById("progress-bar").style.width = p.percent + "%";
           box.querySelector("[role=progressbar]").setAttribute("aria-valuenow", p.percent);

@@ -1,9 +1,10 @@
 /* Designer template editor: live preview of unsaved content, the merge-field
  * picker and the "Send test to me" contact.
  *
- * Sends the source, the subject and the preheader (as FormData, with the CSRF
- * token in the X-CSRFToken header) to the preview URL and shows the merged
- * HTML in the sandboxed iframe via srcdoc. The iframe keeps sandbox="" (no
+ * Sends the source and the subject as JSON to the REST API's preview of the
+ * template (/api/v1/templates/<id>/preview, with the page's session and its
+ * CSRF token in the X-CSRFToken header) and shows the merged HTML in the
+ * sandboxed iframe via srcdoc; the field picker loads /api/v1/fields/<module>. The iframe keeps sandbox="" (no
  * scripts, no same origin), so template content never runs with the
  * marketer's session.
  *
@@ -24,7 +25,6 @@
     var source = document.getElementById("source");
     var subject = document.getElementById("subject");
     var preheader = document.getElementById("preheader");
-    var textOverride = document.getElementById("text_override");
     var contact = document.getElementById("preview-contact");
     var frame = document.getElementById("preview");
     var subjectBox = document.getElementById("preview-subject");
@@ -95,19 +95,19 @@
       controller = typeof AbortController === "function" ? new AbortController() : null;
       var mine = ++sequence;
 
-      var data = new FormData();
-      data.append("source", sourceValue(source));
-      data.append("subject", subject ? subject.value : "");
-      if (preheader) data.append("preheader", preheader.value);
-      if (textOverride) data.append("text_override", textOverride.value);
-      data.append("contact", contact.value);
+      var body = JSON.stringify({
+        record_id: parseInt(contact.value, 10),
+        source: sourceValue(source),
+        subject: subject ? subject.value : ""
+      });
 
       setBusy(true);
       fetch(previewUrl, {
         method: "POST",
-        body: data,
+        body: body,
         credentials: "same-origin",
-        headers: { "X-CSRFToken": csrfToken, "Accept": "application/json" },
+        headers: { "Content-Type": "application/json", "Accept": "application/json",
+                   "X-CSRFToken": csrfToken },
         signal: controller ? controller.signal : undefined
       })
         .then(function (response) {

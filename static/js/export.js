@@ -1,4 +1,5 @@
-/* Designer PDF export: the progress bar follows the export until its download is ready. */
+/* Designer PDF export: the progress bar follows the export (through the REST API,
+ * /api/v1/exports/<id>, with the page's session) until its download is ready. */
 (function () {
   "use strict";
   var box = document.getElementById("export-progress");
@@ -25,7 +26,8 @@
   }
 
   function poll() {
-    fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); })
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json(); })
       .then(function (p) {
         document.getElementById("export-bar").style.width = p.percent + "%";
         box.querySelector(".progress").setAttribute("aria-valuenow", p.percent);

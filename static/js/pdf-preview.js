@@ -1,5 +1,6 @@
 /* PDF editor preview: renders the unsaved source for the chosen record and shows one page
-   as a picture; errors appear with their line. */
+   as a picture; errors appear with their line. Calls the REST API
+   (/api/v1/templates/<id>/pdf-preview) with the page's session and CSRF token. */
 (function () {
   "use strict";
 
@@ -43,14 +44,16 @@
     function refresh() {
       if (timer) { clearTimeout(timer); timer = null; }
       var mine = ++sequence;
-      var data = new FormData();
-      data.append("source", sourceValue());
-      data.append("record", record.value);
-      data.append("page", String(page));
+      var body = JSON.stringify({
+        record_id: parseInt(record.value.split(":").pop(), 10),  // "invoice:12"
+        source: sourceValue(),
+        page: page
+      });
       pane.classList.add("is-loading");
       fetch(url, {
-        method: "POST", body: data, credentials: "same-origin",
-        headers: { "X-CSRFToken": csrfToken, "Accept": "application/json" }
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json",
+                   "X-CSRFToken": csrfToken }
       })
         .then(function (response) {
           return response.json().then(function (body) { return { ok: response.ok, body: body }; },

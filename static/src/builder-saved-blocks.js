@@ -1,12 +1,14 @@
 /* Designer visual builder: saved blocks.
  *
  * "Save section as block" posts the selected section's MJML (the section, or
- * the wrapper, around the selection) with a name to config.saved_blocks_url;
- * the server checks it is one section that compiles
+ * the wrapper, around the selection) with a name to config.saved_blocks_url
+ * (/api/v1/blocks); the server checks it is one section that compiles
  * (designer/templating/saved_blocks.py). Every saved block shows in the block
  * manager of every template under "Saved blocks" and drops as that section;
  * its × button deletes it (for every template, after a confirmation).
  */
+
+import { allPages, requestJson } from "./api.js";
 
 const CATEGORY = "Saved blocks";
 const SAVABLE = ["mj-section", "mj-wrapper"];
@@ -47,35 +49,28 @@ function selectedSection(editor) {
   return component || null;
 }
 
-function requestJson(url, options) {
-  return fetch(url, { credentials: "same-origin", ...options }).then((response) =>
-    response.json().then((body) => {
-      if (!response.ok) throw new Error((body && body.error && body.error.message) || "The request failed.");
-      return body;
-    })
-  );
-}
-
 /**
  * Load the saved blocks and wire the save form. ``tools``: toMjml(component, indent),
- * flush() (ends text editing), setStatus(text, kind) and csrfToken().
+ * flush() (ends text editing) and setStatus(text, kind).
  */
 export function initSavedBlocks(editor, config, tools) {
   if (!config.saved_blocks_url) return;
-  const headers = () => ({ Accept: "application/json", "X-CSRFToken": tools.csrfToken() });
+  const removed = (block) => {
+    editor.Blocks.remove(`designer-saved-${block.id}`);
+    tools.setStatus(`Deleted the saved block “${block.name}”.`, "success");
+  };
   const remove = (block) => {
     if (!window.confirm(`Delete the saved block “${block.name}” for every template?`)) return;
-    fetch(`${config.saved_blocks_url}/${block.id}`, { method: "DELETE", credentials: "same-origin", headers: headers() })
-      .then((response) => {
-        if (!response.ok && response.status !== 404) throw new Error("The block was not deleted.");
-        editor.Blocks.remove(`designer-saved-${block.id}`);
-        tools.setStatus(`Deleted the saved block “${block.name}”.`, "success");
-      })
-      .catch((error) => tools.setStatus(error.message, "error"));
+    requestJson(`${config.saved_blocks_url}/${block.id}`, { method: "DELETE" })
+      .then(() => removed(block))
+      .catch((error) => {
+        if (error.status === 404) removed(block); // someone deleted it already
+        else tools.setStatus(`The block was not deleted: ${error.message}`, "error");
+      });
   };
   const add = (block) => addSavedBlock(editor, block, remove);
-  requestJson(config.saved_blocks_url, { headers: { Accept: "application/json" } })
-    .then((body) => (body.data || []).forEach(add))
+  allPages(config.saved_blocks_url, "blocks")
+    .then((blocks) => blocks.forEach(add))
     .catch(() => tools.setStatus("Could not load the saved blocks.", "error"));
 
   const open = document.getElementById("builder-save-block");
@@ -108,15 +103,14 @@ export function initSavedBlocks(editor, config, tools) {
     await tools.flush();
     requestJson(config.saved_blocks_url, {
       method: "POST",
-      headers: { ...headers(), "Content-Type": "application/json" },
-      body: JSON.stringify({ name: name.value, mjml: tools.toMjml(section, "") }),
+      body: { name: name.value, mjml: tools.toMjml(section, "") },
     })
-      .then((body) => {
-        add(body.data);
-        tools.setStatus(`Saved the section as the block “${body.data.name}” (under ${CATEGORY}).`, "success");
+      .then((block) => {
+        add(block);
+        tools.setStatus(`Saved the section as the block “${block.name}” (under ${CATEGORY}).`, "success");
         name.value = "";
         show(false);
       })
-      .catch((error) => tools.setStatus(error.message, "error"));
+      .catch((error) => tools.setStatus(`Not saved: ${error.message}`, "error"));
   });
 }

@@ -21,6 +21,9 @@
  * (builder-drop.js); sections can be saved as blocks for every template
  * (builder-saved-blocks.js).
  *
+ * Saving, previewing, merge fields, images and saved blocks go through the REST
+ * API (/api/v1, api.js) with the page's session and CSRF token.
+ *
  * Exposes window.DesignerBuilder = {editor, source(), save()} and dispatches
  * "designer:builder-ready" on document once the template is loaded.
  */
@@ -28,6 +31,7 @@ import grapesjs from "grapesjs";
 import "grapesjs/dist/css/grapes.min.css";
 import mjmlPlugin from "grapesjs-mjml";
 import mjml2html from "mjml-browser";
+import { allPages, csrfToken, requestJson } from "./api.js";
 import { settleDropsOnRelease } from "./builder-drop.js";
 import { initSavedBlocks } from "./builder-saved-blocks.js";
 
@@ -367,11 +371,6 @@ function componentDefinitions(editor, doc) {
 
 /* ---- The page around the editor. ---- */
 
-function csrfToken() {
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  return meta ? meta.getAttribute("content") : "";
-}
-
 function setStatus(text, kind) {
   const status = document.getElementById("builder-status");
   if (!status) return;
@@ -450,8 +449,7 @@ function initFieldPicker(editor, config, labels) {
   }
 
   search.addEventListener("input", render);
-  return fetch(config.fields_url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-    .then((response) => (response.ok ? response.json() : { fields: [] }))
+  return requestJson(config.fields_url)
     .then((body) => {
       fields = (body && body.fields) || [];
       for (const field of fields) labels.set(field.name, field.label || field.name);
@@ -468,18 +466,11 @@ function initPreview(builder, config) {
   if (!button || !frame || !contact) return;
   button.addEventListener("click", async () => {
     await builder.flush();
-    const data = new FormData();
-    data.append("source", builder.source());
-    data.append("contact", contact.value);
-    fetch(config.preview_url, {
+    requestJson(config.preview_url, {
       method: "POST",
-      body: data,
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      body: { record_id: parseInt(contact.value, 10), source: builder.source() },
     })
-      .then((response) => response.json().then((body) => ({ ok: response.ok, body })))
-      .then(({ ok, body }) => {
-        if (!ok) throw new Error((body && body.error && body.error.message) || "The preview failed.");
+      .then((body) => {
         errorBox.hidden = true;
         frame.hidden = false;
         frame.setAttribute("sandbox", "");
@@ -554,9 +545,13 @@ function init() {
       upload: config.images_url,
       uploadName: "files",
       multiUpload: true,
+      multiUploadSuffix: "", // the API reads every file from `files`
       autoAdd: true,
       headers: { "X-CSRFToken": csrfToken() },
       credentials: "same-origin",
+      // The API answers {"images": [...]}; the asset manager adds {"data": [...]}.
+      customFetch: (url, options) =>
+        requestJson(url, { method: "POST", body: options.body }).then((body) => ({ data: body.images.map(imageAsset) })),
     },
   });
 
@@ -594,9 +589,8 @@ function init() {
     }
     editor.UndoManager.clear();
     settleDropsOnRelease(editor);
-    fetch(config.images_url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then((response) => (response.ok ? response.json() : { data: [] }))
-      .then((body) => editor.AssetManager.add(body.data || []))
+    allPages(config.images_url, "images")
+      .then((images) => editor.AssetManager.add(images.map(imageAsset)))
       .catch(() => {});
     initFieldPicker(editor, config, labels).then(() => {
       for (const chip of allComponents(body, FIELD)) chip.view && chip.view.render();
@@ -628,30 +622,23 @@ function init() {
       await builder.flush();
       const source = builder.source();
       setStatus("Saving…");
-      return fetch(config.save_url, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify({ source, base_version: version }),
-      })
-        .then((response) => response.json().then((body) => ({ ok: response.ok, body })))
-        .then(({ ok, body }) => {
-          if (!ok) throw new Error((body && body.error && body.error.message) || "Not saved.");
-          version = body.version;
+      return requestJson(config.save_url, { method: "POST", body: { source, base_version: version } })
+        .then((body) => {
+          version = body.number;
           const label = document.getElementById("builder-version");
           if (label) label.textContent = String(version);
           const warnings = (body.warnings || []).length ? ` Check: ${body.warnings.join("; ")}` : "";
-          setStatus(`Saved as version ${body.version}.${warnings}`, "success");
+          setStatus(`Saved as version ${body.number}.${warnings}`, "success");
           return body;
         })
         .catch((error) => {
-          setStatus(error.message, "error");
+          setStatus(`Not saved: ${error.message}`, "error");
           throw error;
         });
     },
   };
   window.DesignerBuilder = builder;
-  initSavedBlocks(editor, config, { toMjml, flush: builder.flush, setStatus, csrfToken });
+  initSavedBlocks(editor, config, { toMjml, flush: builder.flush, setStatus });
 
   const save = document.getElementById("builder-save");
   if (save) save.addEventListener("click", () => builder.save().catch(() => {}));
@@ -669,6 +656,11 @@ function init() {
     });
   }
   initPreview(builder, config);
+}
+
+/** An image as the API lists it, as the asset manager shows it. */
+function imageAsset(image) {
+  return { src: image.src, name: image.name, type: "image" };
 }
 
 function bodyOf(editor) {

@@ -1,9 +1,10 @@
-"""Each REST API resource: its happy path, and bad input answered in our error shape."""
+"""Each REST API resource: its happy path, and bad input answered in our error shape; the
+pages' own calls with a session and a CSRF token."""
 
 from datetime import timedelta
 
 import pytest
-from support import click_paths
+from support import click_paths, csrf_token
 
 from designer import mail, tracking
 from designer.clock import utcnow
@@ -105,6 +106,57 @@ def test_preview_merges_for_a_record(admin_api, welcome_id):
     invoice_pdf = template_named("Invoice (PDF)") or first(Template, Template.kind == "pdf")
     error = error_of(admin_api.get(f"/api/v1/templates/{invoice_pdf.id}/preview?record_id=1"), 422)
     assert error["code"] == "not_an_email_template"
+
+
+def test_draft_preview_merges_unsaved_source_and_names_the_bad_line(admin_api, welcome_id):
+    contact = first(Contact, Contact.email != "")
+    url = f"/api/v1/templates/{welcome_id}/preview"
+    body = admin_api.post(url, json={"record_id": contact.id, "source": MJML,
+                                     "subject": "Hi {{ contact.first_name }}"}).get_json()
+    assert body["subject"] == f"Hi {contact.first_name}"
+    assert f"Hello {contact.first_name}" in " ".join(body["html"].split())
+    assert "text" not in body
+    saved = admin_api.post(url, json={"record_id": contact.id}).get_json()
+    assert contact.first_name in saved["html"]
+    error = error_of(admin_api.post(url, json={"record_id": contact.id,
+                                               "source": "<mjml>\n{{ oops"}), 422)
+    assert error["code"] == "template_invalid" and error["details"]["line"] == 2
+    assert error_of(admin_api.post(url, json={"source": MJML}), 422)["details"]["fields"] == {
+        "record_id": ["Missing data for required field."]}
+    pdf = first(Template, Template.kind == "pdf")
+    assert error_of(admin_api.post(f"/api/v1/templates/{pdf.id}/preview",
+                                   json={"record_id": 1}), 422)["code"] == "not_an_email_template"
+    assert error_of(admin_api.post(f"/api/v1/templates/{welcome_id}/pdf-preview",
+                                   json={"record_id": 1}), 422)["code"] == "not_a_pdf_template"
+
+
+def test_a_save_on_an_older_version_is_a_conflict(admin_api, welcome_id):
+    url = f"/api/v1/templates/{welcome_id}/versions"
+    current = admin_api.get(f"/api/v1/templates/{welcome_id}").get_json()["version"]
+    saved = admin_api.post(url, json={"source": MJML, "base_version": current})
+    assert saved.status_code == 201 and saved.get_json()["number"] == current + 1
+    error = error_of(admin_api.post(url, json={"source": MJML, "base_version": current}), 409)
+    assert error["code"] == "version_conflict" and error["details"] == {"version": current + 1}
+
+
+def test_attachments_of_a_template(admin_api):
+    reminder, invoice_pdf = template_named("Invoice reminder"), template_named("Invoice (PDF)")
+    url = f"/api/v1/templates/{reminder.id}/attachments"
+    chosen = admin_api.put(url, json={"pdf_template_ids": [invoice_pdf.id]}).get_json()
+    assert chosen["pdf_templates"] == [{"id": invoice_pdf.id, "name": "Invoice (PDF)"}]
+    assert admin_api.get(url).get_json() == chosen
+    error = error_of(admin_api.put(url, json={"pdf_template_ids": [reminder.id]}), 422)
+    assert "pdf_template_ids" in error["details"]["fields"]
+
+
+# Merge fields
+
+
+def test_merge_fields_of_a_module(admin_api):
+    fields = admin_api.get("/api/v1/fields/quote").get_json()["fields"]
+    by_name = {field["name"]: field for field in fields}
+    assert by_name["quote.total"]["type"] == "money" and by_name["line.name"]["label"]
+    assert error_of(admin_api.get("/api/v1/fields/pony"), 404)["code"] == "not_found"
 
 
 # Records
@@ -220,6 +272,47 @@ def test_campaign_bad_input_names_the_field(admin_api, welcome_id, body, field):
     assert field in error["details"]["fields"] and error["message"].startswith(field)
 
 
+def test_audiences_count_filters_and_list_saved_ones_in_pages(admin_api):
+    from designer import campaigns
+
+    for name in ("Dutch", "All", "Berlin"):
+        campaigns.create_segment(name, DUTCH if name == "Dutch" else [])
+    count = admin_api.post("/api/v1/segments/count", json={"filters": DUTCH}).get_json()["count"]
+    everyone = admin_api.post("/api/v1/segments/count", json={"filters": []}).get_json()["count"]
+    assert 0 < count < everyone
+    first_page = admin_api.get("/api/v1/segments?per_page=2").get_json()
+    assert [s["name"] for s in first_page["segments"]] == ["All", "Berlin"]
+    assert (first_page["page"], first_page["per_page"], first_page["total"]) == (1, 2, 3)
+    last = admin_api.get("/api/v1/segments?per_page=2&page=2").get_json()["segments"]
+    assert last == [{"id": last[0]["id"], "name": "Dutch", "filters": DUTCH}]
+    assert admin_api.get("/api/v1/segments?page=9").get_json()["segments"] == []
+    error = error_of(admin_api.get("/api/v1/segments?page=0"), 422)
+    assert list(error["details"]["fields"]) == ["page"]
+    error = error_of(admin_api.post("/api/v1/segments/count", json={
+        "filters": [{"field": "contact.tags", "op": "has_tag", "value": "a,b"}]}), 422)
+    assert error["code"] == "invalid_filter" and "filters" in error["details"]["fields"]
+
+
+def test_schedule_a_campaign_and_read_its_report(admin_api, welcome_id):
+    campaign = admin_api.post("/api/v1/campaigns", json={
+        "name": "Later", "template_id": welcome_id, "filters": DUTCH}).get_json()
+    base = f"/api/v1/campaigns/{campaign['id']}"
+    when = (utcnow() + timedelta(days=2)).replace(microsecond=0)
+    scheduled = admin_api.post(f"{base}/schedule",
+                               json={"scheduled_at": when.isoformat() + "+02:00"})
+    assert scheduled.status_code == 200 and scheduled.get_json()["state"] == "scheduled"
+    stored = admin_api.get(base).get_json()["scheduled_at"]
+    assert stored == (when - timedelta(hours=2)).isoformat() + "Z"
+    past = error_of(admin_api.post(f"{base}/schedule", json={"scheduled_at": "2001-01-01T00:00"}),
+                    409)
+    assert "in the past" in past["message"]
+    assert error_of(admin_api.post(f"{base}/schedule", json={"scheduled_at": "0001-01-01T00:00"}),
+                    422)["details"]["fields"]["scheduled_at"]
+    report = admin_api.get(f"{base}/report").get_json()
+    assert report["campaign"] == campaign["id"] and report["figures"]["sent"] == 0
+    assert report["links"] and report["activity"] == []
+
+
 # Messages
 
 
@@ -278,13 +371,73 @@ def test_pdf_bad_input(admin_api, welcome_id):
     assert "locale" in error["details"]["fields"]
 
 
+# PDF exports
+
+
+def test_exports_are_started_and_followed_by_their_owner(admin_api, marketer_api):
+    invoices = [d.id for d in db.session.scalars(db.select(Document).where(
+        Document.kind == "invoice").order_by(Document.id).limit(2))]
+    started = admin_api.post("/api/v1/exports", json={"module": "invoice", "record_ids": invoices})
+    assert started.status_code == 202
+    export = started.get_json()
+    assert export["state"] == "queued" and export["total"] == 2 and not export["download"]
+    assert admin_api.get(f"/api/v1/exports/{export['id']}").get_json()["id"] == export["id"]
+    assert error_of(marketer_api.get(f"/api/v1/exports/{export['id']}"), 404)
+    error = error_of(admin_api.post("/api/v1/exports", json={"module": "invoice",
+                                                             "record_ids": [1],
+                                                             "packing": "tar"}), 422)
+    assert list(error["details"]["fields"]) == ["packing"]
+
+
+# Sending
+
+
+def test_sending_settings_are_for_admins_only(admin_api, marketer_api):
+    policy = admin_api.get("/api/v1/sending/policy").get_json()
+    assert set(policy) == {"central_from", "envelope_from"}
+    for path in ("/api/v1/sending/policy", "/api/v1/sending/servers", "/api/v1/sending/servers/1"):
+        assert error_of(marketer_api.get(path), 403)["code"] == "forbidden", path
+    error_of(marketer_api.put("/api/v1/sending/policy", json={"central_from": "x@y.example"}), 403)
+    error = error_of(admin_api.post("/api/v1/sending/servers", json={
+        "name": "Odd", "host": "smtp..example.com", "port": 25}), 422)
+    assert list(error["details"]["fields"]) == ["host"]
+    error = error_of(admin_api.post("/api/v1/sending/servers", json={
+        "name": "Mine", "host": "smtp.example.com", "port": 25, "user_id": 999999}), 422)
+    assert list(error["details"]["fields"]) == ["user_id"]
+    assert error_of(admin_api.post("/api/v1/sending/servers/999999/test"), 404)
+
+
 # Everyone
 
 
 def test_without_a_token_every_operation_is_401(client, demo):
     for path in ("/api/v1/templates", "/api/v1/records/contact/1", "/api/v1/campaigns",
-                 "/api/v1/messages/1", "/api/v1/pdfs/invoice/1"):
+                 "/api/v1/messages/1", "/api/v1/pdfs/invoice/1", "/api/v1/fields/contact",
+                 "/api/v1/images", "/api/v1/blocks", "/api/v1/segments", "/api/v1/exports/1",
+                 "/api/v1/sending/policy"):
         assert error_of(client.get(path), 401)["code"] == "unauthorized"
+    assert error_of(client.post("/api/v1/segments/count", json={"filters": []}), 401)
+
+
+def test_pages_call_the_api_with_their_session_and_csrf_token(admin_client, welcome_id):
+    token = csrf_token(admin_client, "/campaigns/new")
+    url = f"/api/v1/templates/{welcome_id}/versions"
+    forged = admin_client.post(url, json={"source": MJML})
+    assert error_of(forged, 400)["code"] == "csrf_failed"
+    assert admin_client.post(url, json={"source": MJML},
+                             headers={"X-CSRFToken": token}).status_code == 201
+    assert error_of(admin_client.post("/api/v1/segments/count", json={"filters": []}), 400)
+    assert admin_client.post("/api/v1/segments/count", json={"filters": []},
+                             headers={"X-CSRFToken": token}).status_code == 200
+    assert admin_client.get("/api/v1/fields/contact").status_code == 200  # reading needs none
+
+
+def test_the_old_page_json_routes_are_gone(admin_client, welcome_id):
+    for path in ("/api/templates", f"/api/templates/{welcome_id}", "/api/fields/contact",
+                 "/api/records/contact/1", "/api/messages/1", "/api/exports/1",
+                 "/api/campaigns/1/progress", "/api/segments", "/api/settings/sending",
+                 "/builder/images", "/builder/blocks", f"/templates/{welcome_id}/blocks"):
+        assert admin_client.get(path).status_code == 404, path
 
 
 def test_marketers_use_everything_but_admin_operations(marketer_api, welcome_id):
@@ -294,3 +447,5 @@ def test_marketers_use_everything_but_admin_operations(marketer_api, welcome_id)
     assert created.status_code == 201
     error = error_of(marketer_api.put("/api/v1/records/contact", json={"id": "c"}), 403)
     assert error["code"] == "forbidden"
+    assert marketer_api.post("/api/v1/segments/count", json={"filters": DUTCH}).status_code == 200
+    assert marketer_api.get("/api/v1/fields/contact").status_code == 200

@@ -20,7 +20,25 @@ OPERATIONS = {
     ("post", "/api/v1/campaigns/{campaign_id}/cancel"),
     ("get", "/api/v1/messages/{message_id}"), ("get", "/api/v1/messages/{message_id}/outcomes"),
     ("get", "/api/v1/pdfs/{module}/{record_id}"),
+    ("post", "/api/v1/templates/{template_id}/preview"),
+    ("post", "/api/v1/templates/{template_id}/pdf-preview"),
+    ("get", "/api/v1/templates/{template_id}/attachments"),
+    ("put", "/api/v1/templates/{template_id}/attachments"),
+    ("get", "/api/v1/templates/{template_id}/blocks"),
+    ("get", "/api/v1/fields/{module}"),
+    ("get", "/api/v1/images"), ("post", "/api/v1/images"),
+    ("get", "/api/v1/blocks"), ("post", "/api/v1/blocks"), ("delete", "/api/v1/blocks/{block_id}"),
+    ("get", "/api/v1/segments"), ("post", "/api/v1/segments/count"),
+    ("post", "/api/v1/campaigns/{campaign_id}/schedule"),
+    ("get", "/api/v1/campaigns/{campaign_id}/report"),
+    ("post", "/api/v1/exports"), ("get", "/api/v1/exports/{export_id}"),
+    ("get", "/api/v1/sending/policy"), ("put", "/api/v1/sending/policy"),
+    ("get", "/api/v1/sending/servers"), ("post", "/api/v1/sending/servers"),
+    ("get", "/api/v1/sending/servers/{server_id}"), ("put", "/api/v1/sending/servers/{server_id}"),
+    ("post", "/api/v1/sending/servers/{server_id}/test"),
 }
+#: Lists that grow: each answers one page (``page``, ``per_page``, ``total``).
+PAGED = ("/api/v1/images", "/api/v1/blocks", "/api/v1/segments", "/api/v1/sending/servers")
 
 
 def operations(spec):
@@ -58,9 +76,30 @@ def test_every_operation_documents_its_errors_in_our_shape(client):
     assert operations(spec)[("put", "/api/v1/records/{module}")]["responses"]["403"]
 
 
-def test_the_internal_api_is_not_in_the_document(client):
+def test_the_document_holds_only_the_versioned_api(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
     assert all(path.startswith("/api/v1/") for path in paths)
+
+
+def test_the_app_has_no_other_json_api(app):
+    """The pages' scripts use /api/v1 too: nothing else answers under /api/."""
+    others = {rule.rule for rule in app.url_map.iter_rules()
+              if rule.rule.startswith("/api/") and not rule.rule.startswith("/api/v1/")}
+    assert others == {"/api/openapi.json", "/api/docs"}
+
+
+def test_growing_lists_come_in_pages_and_admin_operations_say_403(client):
+    spec = client.get("/api/openapi.json").get_json()
+    for path in PAGED:
+        operation = spec["paths"][path]["get"]
+        assert {p["name"] for p in operation["parameters"]} >= {"page", "per_page"}, path
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        name = schema["$ref"].rsplit("/", 1)[1]
+        assert {"page", "per_page", "total"} <= set(spec["components"]["schemas"][name][
+            "required"]), path
+    for (method, path), operation in operations(spec).items():
+        if path.startswith("/api/v1/sending/"):
+            assert "403" in operation["responses"], (method, path)
 
 
 def test_docs_page_loads_swagger_ui_from_the_app_only(client, demo):

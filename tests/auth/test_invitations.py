@@ -120,7 +120,7 @@ def test_other_users_never_see_the_link(app, invited, marketer_client, marketer_
     received, _, link = invited
     message = db.session.scalar(db.select(Message))
     for path in (f"/messages/{message.id}", f"/messages/{message.id}/html",
-                 f"/api/messages/{message.id}"):
+                 f"/api/v1/messages/{message.id}"):
         assert marketer_client.get(path).status_code == 404, path
     api = bearer_client(app, marketer_token)
     assert api.get(f"/api/v1/messages/{message.id}").status_code == 404

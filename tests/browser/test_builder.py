@@ -6,7 +6,8 @@ builder can edit compiles to equivalent HTML when written by the builder,
 editing one block leaves every other byte alone, content blocks dropped on a
 column land in that column, and a marketer can drag a button into a column,
 set its label and link, insert a merge field, save and send it. Conditions and
-loops set on a section are that section's settings again when reopened, and
+loops set on a section are that section's settings again when reopened, images
+uploaded in the asset manager are stored and offered in every template, and
 sections saved as blocks drop into other templates.
 """
 
@@ -28,6 +29,10 @@ LIBRARY = Path(__file__).resolve().parents[2] / "templates_lib"
 STARTER_NAMES = [entry["name"] for entry in json.loads((LIBRARY / "manifest.json").read_text())
                  if entry["kind"] == "email"]
 
+#: A 1x1 PNG.
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+       b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7"
+       b"\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
 PROOF_MJML = """<mjml>
   <mj-body>
     <mj-section>
@@ -51,12 +56,12 @@ def marketer(page, served):
 
 
 def template_ids(page, served):
-    templates = page.request.get(f"{served.url}/api/templates").json()["templates"]
+    templates = page.request.get(f"{served.url}/api/v1/templates").json()["templates"]
     return {t["name"]: t["id"] for t in templates}
 
 
 def stored_source(page, served, template_id):
-    return page.request.get(f"{served.url}/api/templates/{template_id}").json()["source"]
+    return page.request.get(f"{served.url}/api/v1/templates/{template_id}").json()["source"]
 
 
 def create_template(page, served, name, source):
@@ -98,7 +103,7 @@ def test_every_starter_template_saves_unchanged_byte_for_byte(marketer, served):
     for name in STARTER_NAMES:
         template_id = ids[name]
         original = stored_source(page, served, template_id)
-        version = page.request.get(f"{served.url}/templates/{template_id}/blocks").json()["version"]
+        version = page.request.get(f"{served.url}/api/v1/templates/{template_id}").json()["version"]
         open_builder(page, served, template_id)
         assert_builder_blocks_compile_equivalent(page, original)
         save(page, version + 1)
@@ -285,6 +290,24 @@ def test_drag_a_button_into_a_column_insert_a_merge_field_save_and_send(marketer
     assert tracked and "/c/" in tracked.group(1)
 
 
+def test_an_image_uploaded_in_the_asset_manager_is_stored_and_offered(marketer, served,
+                                                                     tmp_path):
+    page = marketer
+    open_builder(page, served, create_template(page, served, "Builder image", PROOF_MJML))
+    page.evaluate("() => window.DesignerBuilder.editor.AssetManager.open()")
+    image = tmp_path / "pixel-upload.png"
+    image.write_bytes(PNG)
+    page.set_input_files("input[type=file][data-input]", str(image))
+    page.wait_for_function("() => window.DesignerBuilder.editor.AssetManager.getAll()"
+                           ".some((a) => a.get('src').endsWith('/pixel-upload.png'))")
+    stored = page.request.get(f"{served.url}/api/v1/images?per_page=100").json()["images"]
+    (uploaded,) = [i for i in stored if i["name"] == "pixel-upload.png"]
+    assert uploaded["src"] == f"{served.url}/assets/{uploaded['id']}/pixel-upload.png"
+    open_builder(page, served, create_template(page, served, "Builder image 2", PROOF_MJML))
+    page.wait_for_function("() => window.DesignerBuilder.editor.AssetManager.getAll()"
+                           ".some((a) => a.get('src').endsWith('/pixel-upload.png'))")
+
+
 def test_a_section_saved_as_a_block_drops_into_another_template(marketer, served):
     page = marketer
     banner = PROOF_MJML.replace("Hello there,", "Visit the {{ company.name }} shop")
@@ -313,4 +336,4 @@ def test_a_section_saved_as_a_block_drops_into_another_template(marketer, served
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator(".gjs-block", has_text="Shop <banner>").locator(".designer-block-delete").click()
     expect(page.locator(".gjs-block", has_text="Shop <banner>")).to_have_count(0)
-    assert page.request.get(f"{served.url}/builder/blocks").json() == {"data": []}
+    assert page.request.get(f"{served.url}/api/v1/blocks").json()["blocks"] == []

@@ -1,7 +1,8 @@
 """The demo flow as a new user tries it, in a real Chromium against ``designer serve``.
 
-Log in, open a template, preview it for a contact, send it, see it in the
-Outbox, load the pixel twice, see 2 on the organisation page.
+Log in, open a template, preview it for a contact, pick a merge field from the
+catalogue, send it, see it in the Outbox, load the pixel twice, see 2 on the
+organisation page.
 """
 
 import re
@@ -42,6 +43,24 @@ def test_typing_refreshes_the_preview_and_errors_show_the_line(page, served):
     expect(page.frame_locator("#preview").locator("body")).to_contain_text("Typed text")
     editor.fill("<mjml>\n<mj-body>\n{{ broken\n</mj-body></mjml>")
     expect(page.locator("#preview-error")).to_contain_text(re.compile(r"Line \d+"))
+
+
+def test_the_field_picker_lists_the_catalogue_and_inserts_a_field(page, served):
+    log_in(page, served)
+    page.click("text=Welcome")
+    expect(page.locator(".cm-editor")).to_be_visible()
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/fields/contact")) as loaded:
+        page.click("#field-picker summary")
+    assert loaded.value.ok
+    page.fill("#field-search", "organisation name")
+    option = page.locator("#field-list .field-option[data-field='organisation.name']")
+    expect(option).to_contain_text("Organisation: name")
+    before = page.evaluate("window.DesignerEditor.getValue()").count("{{ organisation.name }}")
+    option.click()
+    after = page.evaluate("window.DesignerEditor.getValue()").count("{{ organisation.name }}")
+    assert after == before + 1
+    page.fill("#field-search", "no such field at all")
+    expect(page.locator("#field-picker-status")).to_contain_text("No merge field matches")
 
 
 def test_send_see_outbox_open_twice_and_count_on_organisation(page, served):

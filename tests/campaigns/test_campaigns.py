@@ -218,12 +218,18 @@ def test_campaign_pages_and_api(smtp_app, demo, client):
     from designer.templating import Template
 
     template = db.session.scalar(db.select(Template).where(Template.name == "Welcome"))
-    count = marketer.post("/api/audience/count", json={"filters": DUTCH},
+    assert 'data-count-url="/api/v1/segments/count"' in marketer.get("/campaigns/new").text
+    count = marketer.post("/api/v1/segments/count", json={"filters": DUTCH},
                           headers={"X-CSRFToken": token})
     assert count.get_json()["count"] == dutch_count()
-    bad = marketer.post("/api/audience/count", json={"filters": [{"field": "x", "value": 1}]},
+    bad = marketer.post("/api/v1/segments/count",
+                        json={"filters": [{"field": "x", "value": "1"}]},
                         headers={"X-CSRFToken": token})
-    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_filter"
+    assert bad.status_code == 422 and "filters.0.field" in bad.get_json()["error"]["message"]
+    two_tags = [{"field": "contact.tags", "op": "has_tag", "value": "a,b"}]
+    refused = marketer.post("/api/v1/segments/count", json={"filters": two_tags},
+                            headers={"X-CSRFToken": token})
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "invalid_filter"
     created = marketer.post("/campaigns/new", data={
         "name": "Web", "template_id": template.id, "field": ["contact.language"],
         "op": ["eq"], "value": ["de"], "tracking": "on", "csrf_token": token})
@@ -231,12 +237,15 @@ def test_campaign_pages_and_api(smtp_app, demo, client):
     campaign = db.session.scalar(db.select(Campaign).where(Campaign.name == "Web"))
     page = marketer.get(f"/campaigns/{campaign.id}")
     assert page.status_code == 200 and "progressbar" in page.text
-    started = marketer.post(f"/api/campaigns/{campaign.id}/start",
+    progress_url = f"/api/v1/campaigns/{campaign.id}/progress"
+    assert f'data-progress-url="{progress_url}"' in page.text
+    started = marketer.post(f"/api/v1/campaigns/{campaign.id}/start",
                             headers={"X-CSRFToken": token})
     assert started.status_code == 200 and started.get_json()["state"] == "sending"
-    again = marketer.post(f"/api/campaigns/{campaign.id}/start", headers={"X-CSRFToken": token})
+    again = marketer.post(f"/api/v1/campaigns/{campaign.id}/start",
+                          headers={"X-CSRFToken": token})
     assert again.status_code == 409 and "cannot be started" in again.get_json()["error"]["message"]
-    progress = marketer.get(f"/api/campaigns/{campaign.id}/progress").get_json()
+    progress = marketer.get(progress_url).get_json()
     assert progress["queued"] == campaigns.audience_count(
         [{"field": "contact.language", "op": "eq", "value": "de"}])
     assert marketer.get("/campaigns/999").status_code == 404
@@ -308,7 +317,7 @@ def test_report_figures_links_chart_and_csv(smtp_app, smtp_server, campaign, cli
     tracking.record_click(first, 0, human)
     mail.suppress(second.recipient_email, campaign_id=campaign.id)
     marketer = log_in(client, "marketer@example.com")
-    body = marketer.get(f"/api/campaigns/{campaign.id}/report").get_json()
+    body = marketer.get(f"/api/v1/campaigns/{campaign.id}/report").get_json()
     figures = body["figures"]
     assert figures["sent"] == len(ids) and figures["unique_opens"] == 2
     assert figures["opens"] == 3 and figures["human_opens"] == 2

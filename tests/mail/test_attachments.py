@@ -89,10 +89,14 @@ def test_attachments_page_and_api(app, client, demo):
     saved = admin.post(f"/templates/{reminder.id}/attachments",
                        data={"pdf": str(invoice_pdf.id), "csrf_token": token})
     assert saved.status_code == 302
-    body = admin.get(f"/api/templates/{reminder.id}/attachments").get_json()
+    body = admin.get(f"/api/v1/templates/{reminder.id}/attachments").get_json()
     assert body["pdf_templates"] == [{"id": invoice_pdf.id, "name": "Invoice (PDF)"}]
-    bad = admin.put(f"/api/templates/{reminder.id}/attachments",
+    bad = admin.put(f"/api/v1/templates/{reminder.id}/attachments",
                     json={"pdf_template_ids": [template_named("Quotation (PDF)").id]},
                     headers={"X-CSRFToken": token})
-    assert bad.status_code == 422 and bad.get_json()["error"]["details"]["field"]
+    assert bad.status_code == 422
+    assert list(bad.get_json()["error"]["details"]["fields"]) == ["pdf_template_ids"]
+    cleared = admin.put(f"/api/v1/templates/{reminder.id}/attachments",
+                        json={"pdf_template_ids": []}, headers={"X-CSRFToken": token})
+    assert cleared.get_json() == {"template": reminder.id, "pdf_templates": []}
     assert db.session.scalar(db.select(Message.id)) is None

@@ -143,21 +143,32 @@ def test_sending_api(client, people, smtp_server):
     ada = log_in(client, "ada@example.com", "secret")
     token = csrf_token(ada, "/templates")
     headers = {"X-CSRFToken": token}
-    created = ada.post("/api/servers", json={
+    created = ada.post("/api/v1/sending/servers", json={
         "name": "Loopback", "host": "127.0.0.1", "port": smtp_server.port, "security": "none",
         "password": "pw", "is_default": True}, headers=headers)
     assert created.status_code == 201
     body = created.get_json()
     assert body["is_default"] and body["has_password"] and "password" not in body
-    bad = ada.post("/api/servers", json={"name": "X", "host": "h", "port": 0}, headers=headers)
-    assert bad.status_code == 400 and bad.get_json()["error"]["details"]["field"] == "port"
-    tested = ada.post(f"/api/servers/{body['id']}/test", json={}, headers=headers)
-    assert tested.get_json()["answer"].startswith("250")
-    policy = ada.post("/api/settings/sending", json={"central_from": "crm@co.example"},
-                      headers=headers)
-    assert policy.get_json()["policy"]["central_from"] == "crm@co.example"
-    refused = ada.post("/api/settings/sending", json={"central_from": "nope"}, headers=headers)
-    assert refused.status_code == 400
+    listed = ada.get("/api/v1/sending/servers").get_json()
+    assert listed["servers"] == [body] and listed["total"] == 1
+    bad = ada.post("/api/v1/sending/servers", json={"name": "X", "host": "h", "port": 0},
+                   headers=headers)
+    assert bad.status_code == 422 and list(bad.get_json()["error"]["details"]["fields"]) == ["port"]
+    kept = ada.put(f"/api/v1/sending/servers/{body['id']}", json={
+        "name": "Loopback 2", "host": "127.0.0.1", "port": smtp_server.port,
+        "security": "none"}, headers=headers)
+    assert kept.get_json()["name"] == "Loopback 2" and kept.get_json()["has_password"]
+    tested = ada.post(f"/api/v1/sending/servers/{body['id']}/test", json={}, headers=headers)
+    assert tested.get_json()["accepted"] and tested.get_json()["answer"].startswith("250")
+    policy = ada.put("/api/v1/sending/policy", json={"central_from": "crm@co.example"},
+                     headers=headers)
+    assert policy.get_json()["central_from"] == "crm@co.example"
+    assert ada.get("/api/v1/sending/policy").get_json()["central_from"] == "crm@co.example"
+    refused = ada.put("/api/v1/sending/policy", json={"central_from": "nope"}, headers=headers)
+    assert refused.status_code == 422 and "not an e-mail address" in refused.get_json()[
+        "error"]["message"]
+    forged = ada.put("/api/v1/sending/policy", json={"central_from": ""})
+    assert forged.status_code == 400 and sending_policy()["central_from"] == "crm@co.example"
 
 
 def test_sending_api_is_for_admins(app, people):
@@ -166,5 +177,6 @@ def test_sending_api_is_for_admins(app, people):
     db.session.add(user)
     db.session.commit()
     mia = log_in(app.test_client(), "mia@example.com", "secret")
-    assert mia.get("/api/settings/sending").status_code == 403
+    assert mia.get("/api/v1/sending/policy").status_code == 403
+    assert mia.get("/api/v1/sending/servers").status_code == 403
     assert mia.get("/settings/sending/").status_code == 403

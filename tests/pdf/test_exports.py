@@ -80,11 +80,18 @@ def test_export_pages_and_api(app, client, admin, run_worker_burst):
     assert user.get(f"/exports/{export_id}").status_code == 200
     assert user.get(f"/exports/{export_id}/download").status_code == 409  # not finished
     run_worker_burst()
-    body = user.get(f"/api/exports/{export_id}").get_json()
+    assert f'data-progress-url="/api/v1/exports/{export_id}"' in user.get(
+        f"/exports/{export_id}").text
+    body = user.get(f"/api/v1/exports/{export_id}").get_json()
     assert body["download"] and body["rendered"] == 2
+    assert body["download_url"] == f"/exports/{export_id}/download"
     download = user.get(f"/exports/{export_id}/download")
     assert download.mimetype == "application/zip"
     assert "attachment" in download.headers["Content-Disposition"]
-    bad = user.post("/api/exports", json={"module": "invoice", "record_ids": []},
+    bad = user.post("/api/v1/exports", json={"module": "invoice", "record_ids": []},
                     headers={"X-CSRFToken": token})
     assert bad.status_code == 422 and "nothing to export" in bad.get_json()["error"]["message"]
+    again = user.post("/api/v1/exports", json={"module": "invoice", "record_ids": ids},
+                      headers={"X-CSRFToken": token})
+    assert again.status_code == 202 and again.get_json()["state"] == "queued"
+    assert again.get_json()["download_url"] is None

@@ -19,6 +19,7 @@ def test_editor_of_a_pdf_template_shows_the_page_preview(admin_client):
     template = invoice_template()
     page = admin_client.get(f"/templates/{template.id}").get_data(as_text=True)
     assert f"/templates/{template.id}/pdf-preview?record=invoice" in page
+    assert f'data-pdf-preview-url="/api/v1/templates/{template.id}/pdf-preview"' in page
     assert "js/pdf-preview.js" in page
     assert "Send to contact" not in page
 
@@ -37,17 +38,21 @@ def test_preview_page_is_a_png(admin_client):
 def test_preview_of_unsaved_source_and_its_errors(admin_client):
     template, document = invoice_template(), invoice_in("en")
     token = csrf_token(admin_client, f"/templates/{template.id}")
-    url = f"/templates/{template.id}/pdf-preview"
-    good = admin_client.post(url, data={"source": "<h1>{{ organisation.name }}</h1>",
-                                        "record": f"invoice:{document.id}"},
+    url = f"/api/v1/templates/{template.id}/pdf-preview"
+    good = admin_client.post(url, json={"source": "<h1>{{ organisation.name }}</h1>",
+                                        "record_id": document.id},
                              headers={"X-CSRFToken": token})
     assert good.status_code == 200, good.get_data(as_text=True)
     assert good.json["pages"] == 1 and good.json["image"].startswith("data:image/png;base64,")
-    bad = admin_client.post(url, data={"source": "<p>\n{{ organisation.name | nope }}</p>",
-                                       "record": f"invoice:{document.id}"},
+    assert good.json["filename"].endswith(".pdf")
+    bad = admin_client.post(url, json={"source": "<p>\n{{ organisation.name | nope }}</p>",
+                                       "record_id": document.id},
                             headers={"X-CSRFToken": token})
     assert bad.status_code == 422
     assert bad.json["error"]["details"]["line"] == 2
+    saved = admin_client.post(url, json={"record_id": document.id, "page": 99},
+                              headers={"X-CSRFToken": token})
+    assert saved.json["page"] == saved.json["pages"]  # past the last page: the last
 
 
 def test_preview_for_a_record_of_another_module_is_404(admin_client):

@@ -1,4 +1,5 @@
-"""Saved blocks: sections saved from the visual builder, listed for every template, deleted."""
+"""Saved blocks (``/api/v1/blocks``): sections saved from the visual builder, listed for every
+template, deleted."""
 
 import pytest
 from support import csrf_token, log_in
@@ -16,21 +17,28 @@ SECTION = """<mj-section background-color="#ffffff">
 </mj-section>"""
 
 
+URL = "/api/v1/blocks"
+
+
+def listed(client):
+    return client.get(URL).json["blocks"]
+
+
 def test_a_saved_section_is_listed_as_markup_and_can_be_deleted(ada, ada_csrf):
-    assert ada.get("/builder/blocks").json == {"data": []}
-    created = ada.post("/builder/blocks", json={"name": "  Greeting  ", "mjml": f"\n{SECTION}\n"},
+    assert ada.get(URL).json == {"blocks": [], "page": 1, "per_page": 50, "total": 0}
+    created = ada.post(URL, json={"name": "  Greeting  ", "mjml": f"\n{SECTION}\n"},
                        headers=ada_csrf)
     assert created.status_code == 201, created.get_data(as_text=True)
-    block = created.json["data"]
+    block = created.json
     assert block["name"] == "Greeting" and block["mjml"] == SECTION
     assert '<span data-designer-field="{{ contact.first_name }}"></span>' in block["markup"]
     assert '<mj-image src="https://example.com/a.png"></mj-image>' in block["markup"]
-    assert ada.get("/builder/blocks").json == {"data": [block]}
+    assert listed(ada) == [block]
 
-    deleted = ada.delete(f"/builder/blocks/{block['id']}", headers=ada_csrf)
+    deleted = ada.delete(f"{URL}/{block['id']}", headers=ada_csrf)
     assert deleted.status_code == 204
-    assert ada.get("/builder/blocks").json == {"data": []}
-    again = ada.delete(f"/builder/blocks/{block['id']}", headers=ada_csrf)
+    assert listed(ada) == []
+    again = ada.delete(f"{URL}/{block['id']}", headers=ada_csrf)
     assert again.status_code == 404 and again.json["error"]["code"] == "not_found"
 
 
@@ -42,19 +50,16 @@ def test_a_wrapper_can_be_saved_and_any_user_may_save(client, people):
     log_in(client, "max@example.com", "secret")
     headers = {"X-CSRFToken": csrf_token(client, "/templates")}
     wrapper = f'<mj-wrapper padding="4px">{SECTION}</mj-wrapper>'
-    response = client.post("/builder/blocks", json={"name": "Boxed", "mjml": wrapper},
-                           headers=headers)
+    response = client.post(URL, json={"name": "Boxed", "mjml": wrapper}, headers=headers)
     assert response.status_code == 201
-    assert db.session.get(SavedBlock, response.json["data"]["id"]).created_by_id == marketer.id
+    assert db.session.get(SavedBlock, response.json["id"]).created_by_id == marketer.id
 
 
 @pytest.mark.parametrize("name, mjml, field, message", [
     ("", SECTION, "name", "give the block a name"),
     ("   ", SECTION, "name", "give the block a name"),
-    (None, SECTION, "name", "give the block a name"),
     ("x" * 101, SECTION, "name", "longer than 100 characters"),
     ("Block", "", "mjml", "send the section's MJML"),
-    ("Block", 5, "mjml", "send the section's MJML"),
     ("Block", "<mj-text>Hi</mj-text>", "mjml", "exactly one <mj-section> or <mj-wrapper>"),
     ("Block", "<mj-column><mj-text>Hi</mj-text></mj-column>", "mjml", "exactly one"),
     ("Block", SECTION + SECTION, "mjml", "exactly one"),
@@ -68,7 +73,7 @@ def test_a_wrapper_can_be_saved_and_any_user_may_save(client, people):
      f"larger than {MAX_MJML:,} characters"),
 ])
 def test_bad_blocks_are_refused_and_nothing_is_saved(ada, ada_csrf, name, mjml, field, message):
-    response = ada.post("/builder/blocks", json={"name": name, "mjml": mjml}, headers=ada_csrf)
+    response = ada.post(URL, json={"name": name, "mjml": mjml}, headers=ada_csrf)
     assert response.status_code == 422
     error = response.json["error"]
     assert error["code"] == "block_invalid" and message in error["message"]
@@ -76,18 +81,36 @@ def test_bad_blocks_are_refused_and_nothing_is_saved(ada, ada_csrf, name, mjml, 
     assert db.session.scalar(db.select(db.func.count(SavedBlock.id))) == 0
 
 
+@pytest.mark.parametrize("name, mjml, field", [(None, SECTION, "name"), ("Block", 5, "mjml")])
+def test_blocks_that_are_not_text_are_refused_naming_the_field(ada, ada_csrf, name, mjml, field):
+    response = ada.post(URL, json={"name": name, "mjml": mjml}, headers=ada_csrf)
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["message"].startswith(f"{field}: ")
+    assert list(error["details"]["fields"]) == [field]
+    assert db.session.scalar(db.select(db.func.count(SavedBlock.id))) == 0
+
+
 def test_bad_requests_and_missing_csrf_tokens_are_refused(ada, ada_csrf):
-    assert ada.post("/builder/blocks", data="nope", headers=ada_csrf).status_code == 400
-    assert ada.post("/builder/blocks", json=["x"], headers=ada_csrf).status_code == 400
-    no_token = ada.post("/builder/blocks", json={"name": "Block", "mjml": SECTION})
-    assert no_token.status_code == 400
-    saved = ada.post("/builder/blocks", json={"name": "Block", "mjml": SECTION}, headers=ada_csrf)
-    assert ada.delete(f"/builder/blocks/{saved.json['data']['id']}").status_code == 400
-    assert len(ada.get("/builder/blocks").json["data"]) == 1
+    assert ada.post(URL, data="nope", headers=ada_csrf).status_code == 422
+    assert ada.post(URL, json=["x"], headers=ada_csrf).status_code == 422
+    no_token = ada.post(URL, json={"name": "Block", "mjml": SECTION})
+    assert no_token.status_code == 400 and no_token.json["error"]["code"] == "csrf_failed"
+    saved = ada.post(URL, json={"name": "Block", "mjml": SECTION}, headers=ada_csrf)
+    assert ada.delete(f"{URL}/{saved.json['id']}").status_code == 400
+    assert len(listed(ada)) == 1
+
+
+def test_saved_blocks_come_in_pages(ada, ada_csrf):
+    for number in range(3):
+        ada.post(URL, json={"name": f"Block {number}", "mjml": SECTION}, headers=ada_csrf)
+    second = ada.get(f"{URL}?page=2&per_page=2").json
+    assert [b["name"] for b in second["blocks"]] == ["Block 2"]
+    assert (second["page"], second["per_page"], second["total"]) == (2, 2, 3)
+    assert ada.get(f"{URL}?per_page=101").status_code == 422
 
 
 def test_saved_blocks_need_a_login(client, people):
-    assert client.get("/builder/blocks").status_code in (302, 401)
-    assert client.post("/builder/blocks", json={"name": "x", "mjml": SECTION}).status_code in (
-        302, 400, 401)
+    assert client.get(URL).status_code == 401
+    assert client.post(URL, json={"name": "x", "mjml": SECTION}).status_code == 401
     assert db.session.scalar(db.select(db.func.count(SavedBlock.id))) == 0

@@ -1,4 +1,5 @@
-"""Pages and JSON API: login, roles, CSRF, the editor, the organisation page, the outbox."""
+"""Pages and the API they call: login, roles, CSRF, the editor, the organisation page, the
+outbox."""
 
 import re
 
@@ -34,7 +35,7 @@ def test_pages_need_a_login(client, people, path):
 
 
 def test_api_without_login_is_401_json(client, people):
-    response = client.get("/api/templates")
+    response = client.get("/api/v1/templates")
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
 
@@ -111,17 +112,22 @@ def test_preview_merges_for_the_chosen_contact_in_a_sandbox(ada, welcome, people
 
 def test_live_preview_of_unsaved_source(ada, welcome, people):
     token = csrf_token(ada, "/templates")
-    response = ada.post(f"/templates/{welcome.id}/preview", headers={"X-CSRFToken": token},
-                        data={"source": welcome.current.source.replace("Hello", "Howdy"),
+    editor = ada.get(f"/templates/{welcome.id}").text
+    url = f"/api/v1/templates/{welcome.id}/preview"
+    assert f'data-preview-url="{url}"' in editor
+    response = ada.post(url, headers={"X-CSRFToken": token},
+                        json={"source": welcome.current.source.replace("Hello", "Howdy"),
                               "subject": "Yo {{ contact.first_name }}",
-                              "contact": people.emma.id})
+                              "record_id": people.emma.id})
     body = response.get_json()
     assert body["subject"] == "Yo Emma" and "Howdy Emma" in " ".join(body["html"].split())
     assert body["locale"] == "en"
-    broken = ada.post(f"/templates/{welcome.id}/preview", headers={"X-CSRFToken": token},
-                      data={"source": "<mjml>\n{{ oops", "contact": people.emma.id})
+    broken = ada.post(url, headers={"X-CSRFToken": token},
+                      json={"source": "<mjml>\n{{ oops", "record_id": people.emma.id})
     assert broken.status_code == 422
     assert broken.get_json()["error"]["details"]["line"] == 2
+    forged = ada.post(url, json={"source": "<mjml></mjml>", "record_id": people.emma.id})
+    assert forged.status_code == 400 and forged.get_json()["error"]["code"] == "csrf_failed"
     db.session.refresh(welcome)
     assert len(welcome.versions) == 1
 
@@ -148,19 +154,19 @@ def test_organisation_page_lists_mail_with_open_counts(ada, welcome, people):
 def test_unknown_records_are_404_page_or_json(ada):
     page = ada.get("/organisations/999")
     assert page.status_code == 404 and "no organisation with id 999" in page.text
-    api = ada.get("/api/records/contact/999")
+    api = ada.get("/api/v1/records/contact/999")
     assert api.status_code == 404
     assert api.get_json() == {"error": {"code": "not_found",
                                         "message": "no contact with id 999", "details": {}}}
-    assert ada.get("/api/templates/999").get_json()["error"]["code"] == "not_found"
+    assert ada.get("/api/v1/templates/999").get_json()["error"]["code"] == "not_found"
     assert ada.get("/templates/999").status_code == 404
-    assert ada.get("/api/records/pony/1").status_code == 404
+    assert ada.get("/api/v1/records/pony/1").status_code == 404
 
 
 def test_api_returns_templates_and_records(ada, welcome, people):
-    listing = ada.get("/api/templates").get_json()["templates"]
+    listing = ada.get("/api/v1/templates").get_json()["templates"]
     assert listing[0]["name"] == "Welcome" and listing[0]["version"] == 1
-    record = ada.get(f"/api/records/contact/{people.jan.id}").get_json()
+    record = ada.get(f"/api/v1/records/contact/{people.jan.id}").get_json()
     assert record["data"]["contact"]["first_name"] == "Jan"
     assert "password_hash" not in str(record)
 
@@ -240,15 +246,17 @@ def test_test_send_goes_to_the_logged_in_user(ada, welcome, people):
     assert message.record_id == people.jan.id
 
 
-def test_field_catalogue_api(ada):
-    body = ada.get("/api/fields/contact").get_json()
+def test_field_catalogue_api(ada, welcome):
+    editor = ada.get(f"/templates/{welcome.id}").text
+    assert 'data-fields-url="/api/v1/fields/contact"' in editor
+    body = ada.get("/api/v1/fields/contact").get_json()
     names = {field["name"] for field in body["fields"]}
     assert {"contact.first_name", "organisation.name", "sender.name", "company.name"} <= names
-    fields = ada.get("/api/fields/invoice").get_json()["fields"]
+    fields = ada.get("/api/v1/fields/invoice").get_json()["fields"]
     invoice = {field["name"]: field for field in fields}
     assert invoice["invoice.total"]["type"] == "money"
     assert invoice["invoice.due_date"]["type"] == "date"
-    assert ada.get("/api/fields/pony").status_code == 404
+    assert ada.get("/api/v1/fields/pony").status_code == 404
 
 
 def test_unknown_fields_are_warned_with_suggestions(ada, welcome):
@@ -299,7 +307,7 @@ def test_message_page_shows_state_and_content(ada, welcome, people):
     assert "Hello Jan" in " ".join(html.text.split())
     assert f"/o/{message.token}." not in html.text
     assert ada.get("/messages/999").status_code == 404
-    assert ada.get(f"/api/messages/{message.id}").get_json()["sent_copy"] is None
+    assert ada.get(f"/api/v1/messages/{message.id}").get_json()["sent_copy"] is None
 
 
 def test_contact_page_lists_its_mail(ada, welcome, people):
