@@ -67,10 +67,12 @@ run: $(VENV)/.installed $(ASSETS)
 
 test: $(VENV)/.installed-test $(ASSETS)
 	$(BIN)/ruff check designer workers tests bench
+	$(BIN)/ruff format --check designer workers tests bench
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check designer workers tests bench
+	$(BIN)/ruff format --check designer workers tests bench
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format designer workers tests bench

@@ -301,7 +301,7 @@ def test_time_limit_stops_a_huge_render():
     started = time.monotonic()
     with pytest.raises(PdfRenderError, match="longer than 1 seconds"):
         render_pdf(html, timeout=1)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 1 + 5 * RETRY_SECONDS + 0.5
     # Nothing is left to interrupt this thread later.
     time.sleep(3 * RETRY_SECONDS)
 
@@ -322,7 +322,9 @@ def test_time_limit_works_off_the_main_thread():
     thread.start()
     thread.join(10)
     assert isinstance(outcome.get("error"), PdfRenderError)
-    assert outcome["seconds"] < 2.0
+    # The deadline, and at worst a few retries when the first interruption
+    # lands in a destructor (which Python ignores) on a busy machine.
+    assert outcome["seconds"] < 1 + 5 * RETRY_SECONDS + 0.5
 
 
 def test_pdf_over_max_bytes_is_an_error():
