@@ -38,57 +38,90 @@ sys.path.insert(0, str(ROOT))
 from designer.processes import descendants  # noqa: E402
 
 DEEP = 20_000
-MJML_TEXT = ("<mjml><mj-body><mj-section><mj-column><mj-text>{}</mj-text></mj-column>"
-             "</mj-section></mj-body></mjml>")
+MJML_TEXT = (
+    "<mjml><mj-body><mj-section><mj-column><mj-text>{}</mj-text></mj-column>"
+    "</mj-section></mj-body></mjml>"
+)
 ORDINARY_SECTION = (
     "<mj-section><mj-column><mj-text>Hello {{{{ contact.first_name }}}}, item {i} for "
     "{{{{ organisation.name }}}}. Lorem ipsum dolor sit amet, consectetur adipiscing elit, "
     "sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. <a href="
     '"https://example.com/p/{i}">Read more</a></mj-text><mj-button href='
-    '"https://shop.example.com/{i}">Buy</mj-button></mj-column></mj-section>\n')
+    '"https://shop.example.com/{i}">Buy</mj-button></mj-column></mj-section>\n'
+)
 ORDINARY_ROW = (
     '<tr><td style="padding:8px">Hello {{{{ contact.first_name }}}}, item {i} for '
     "{{{{ organisation.name }}}}. Lorem ipsum dolor sit amet, consectetur adipiscing elit, "
     "sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. <a href="
     '"https://example.com/p/{i}">Read more</a> <a href="https://shop.example.com/{i}">Buy</a>'
-    "</td></tr>\n")
+    "</td></tr>\n"
+)
 
 #: name -> (kind, source): "mjml" and "html" are e-mail previews, "pdf" a PDF preview.
 PAYLOADS = {
-    "slice then map and sum": ("mjml", MJML_TEXT.format(
-        "{{ [1]|slice(8000000)|map('length')|sum }}")),
+    "slice then map and sum": (
+        "mjml",
+        MJML_TEXT.format("{{ [1]|slice(8000000)|map('length')|sum }}"),
+    ),
     "9**99999 squared": ("mjml", MJML_TEXT.format("{% set a = 9**99999 %}{{ a * a }}")),
     "nested format width": ("mjml", MJML_TEXT.format("{{ '{0:{1}}'.format('x', 10000000) }}")),
     "%*s with %": ("mjml", MJML_TEXT.format("{{ '%*s' % (10000000, 'x') }}")),
     "%*s with format": ("mjml", MJML_TEXT.format("{{ '%*s'|format(10000000, 'x') }}")),
-    "a + a doubling": ("mjml", MJML_TEXT.format(
-        "{% set l = ['x' * 60000] %}{% for i in 'x' * 30 %}{% if l.append(l[-1] + l[-1]) %}"
-        "{% endif %}{% endfor %}")),
+    "a + a doubling": (
+        "mjml",
+        MJML_TEXT.format(
+            "{% set l = ['x' * 60000] %}{% for i in 'x' * 30 %}{% if l.append(l[-1] + l[-1]) %}"
+            "{% endif %}{% endfor %}"
+        ),
+    ),
     "wordwrap": ("mjml", MJML_TEXT.format("{{ ('ab ' * 3000)|wordwrap(1, true, 'y' * 10000) }}")),
     "batch": ("mjml", MJML_TEXT.format("{{ [1]|batch(10000000, 0)|list|length }}")),
-    "list.extend doubling": ("mjml", MJML_TEXT.format(
-        "{% set l = [1] * 60000 %}{% for i in 'x' * 30 %}{% if l.extend(l) %}{% endif %}"
-        "{% endfor %}")),
+    "list.extend doubling": (
+        "mjml",
+        MJML_TEXT.format(
+            "{% set l = [1] * 60000 %}{% for i in 'x' * 30 %}{% if l.extend(l) %}{% endif %}"
+            "{% endfor %}"
+        ),
+    ),
     "to_bytes": ("mjml", MJML_TEXT.format("{{ (1).to_bytes(1000000000, 'big') }}")),
     "translate": ("mjml", MJML_TEXT.format("{{ ('x' * 99999).translate({120: 'y' * 99999}) }}")),
-    "nested loops to the deadline": ("mjml", MJML_TEXT.format(
-        "{% for a in 'x' * 99999 %}{% for b in 'x' * 99999 %}{{ b.upper() }}{% endfor %}"
-        "{% endfor %}")),
+    "nested loops to the deadline": (
+        "mjml",
+        MJML_TEXT.format(
+            "{% for a in 'x' * 99999 %}{% for b in 'x' * 99999 %}{{ b.upper() }}{% endfor %}"
+            "{% endfor %}"
+        ),
+    ),
     "20,000 nested divs in MJML": ("mjml", MJML_TEXT.format("<div>" * DEEP + "</div>" * DEEP)),
-    "20,000 nested mj-wrappers": ("mjml", "<mjml><mj-body>" + "<mj-wrapper>" * DEEP
-                                  + "</mj-wrapper>" * DEEP + "</mj-body></mjml>"),
-    "20,000 nested divs in HTML": ("html", "<html><body>" + "<div>" * DEEP + "x"
-                                   + "</div>" * DEEP + "</body></html>"),
+    "20,000 nested mj-wrappers": (
+        "mjml",
+        "<mjml><mj-body>" + "<mj-wrapper>" * DEEP + "</mj-wrapper>" * DEEP + "</mj-body></mjml>",
+    ),
+    "20,000 nested divs in HTML": (
+        "html",
+        "<html><body>" + "<div>" * DEEP + "x" + "</div>" * DEEP + "</body></html>",
+    ),
     "20,000 unclosed <p> in MJML": ("mjml", MJML_TEXT.format("<p>" * DEEP)),
-    "0.8 MB ordinary MJML": ("mjml", "<mjml><mj-body>" + "".join(
-        ORDINARY_SECTION.format(i=i) for i in range(1900)) + "</mj-body></mjml>"),
-    "3,000 nested divs in a PDF": ("pdf", "<html><body>" + "<div>" * 3000 + "x"
-                                   + "</div>" * 3000 + "</body></html>"),
-    "20,000 nested divs in a PDF": ("pdf", "<html><body>" + "<div>" * DEEP + "x"
-                                    + "</div>" * DEEP + "</body></html>"),
-    "PDF merge at its deadline": ("pdf", "<html><body>{% for a in 'x' * 99999 %}"
-                                  "{% for b in 'x' * 99999 %}{% endfor %}{% endfor %}"
-                                  "</body></html>"),
+    "0.8 MB ordinary MJML": (
+        "mjml",
+        "<mjml><mj-body>"
+        + "".join(ORDINARY_SECTION.format(i=i) for i in range(1900))
+        + "</mj-body></mjml>",
+    ),
+    "3,000 nested divs in a PDF": (
+        "pdf",
+        "<html><body>" + "<div>" * 3000 + "x" + "</div>" * 3000 + "</body></html>",
+    ),
+    "20,000 nested divs in a PDF": (
+        "pdf",
+        "<html><body>" + "<div>" * DEEP + "x" + "</div>" * DEEP + "</body></html>",
+    ),
+    "PDF merge at its deadline": (
+        "pdf",
+        "<html><body>{% for a in 'x' * 99999 %}"
+        "{% for b in 'x' * 99999 %}{% endfor %}{% endfor %}"
+        "</body></html>",
+    ),
 }
 
 
@@ -104,8 +137,11 @@ class Browser:
 
     def request(self, path, data=None, timeout=60, follow=True, headers=None):
         body = urllib.parse.urlencode(data).encode() if isinstance(data, dict) else data
-        req = urllib.request.Request(self.base + path, data=body,  # noqa: S310 - loopback
-                                     headers=headers or {})
+        req = urllib.request.Request(
+            self.base + path,
+            data=body,
+            headers=headers or {},
+        )
         try:
             with (self.opener if follow else self.staying).open(req, timeout=timeout) as reply:
                 return reply.status, reply.read().decode("utf-8", "replace")
@@ -114,10 +150,12 @@ class Browser:
 
     def log_in(self, email, password):
         _, page = self.request("/login")
-        self.csrf = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
-                              page).group(1)
-        status, _ = self.request("/login", {"email": email, "password": password,
-                                            "csrf_token": self.csrf})
+        self.csrf = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(
+            1
+        )
+        status, _ = self.request(
+            "/login", {"email": email, "password": password, "csrf_token": self.csrf}
+        )
         _, page = self.request("/templates")
         self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
         return status
@@ -144,15 +182,26 @@ class Served:
     def __init__(self, instance):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY")}
-        self.env.update(DESIGNER_INSTANCE_PATH=str(instance), PUBLIC_URL=self.base,
-                        SMTP_CATCHER_PORT=str(_free_port()))
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY")
+        }
+        self.env.update(
+            DESIGNER_INSTANCE_PATH=str(instance),
+            PUBLIC_URL=self.base,
+            SMTP_CATCHER_PORT=str(_free_port()),
+        )
         self.instance = instance
 
     def designer(self, *args):
-        subprocess.run([sys.executable, "-m", "designer", *args], env=self.env, check=True,
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            [sys.executable, "-m", "designer", *args],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
 
     def start(self):
         self.designer("db", "upgrade")
@@ -160,18 +209,22 @@ class Served:
         self.log = open(self.instance / "serve.log", "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "designer", "serve", "--port", str(self.port)],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.healthz() is not None:
                 return
             time.sleep(0.25)
-        raise SystemExit("designer serve did not start: " + (self.instance / "serve.log")
-                         .read_text()[-2000:])
+        raise SystemExit(
+            "designer serve did not start: " + (self.instance / "serve.log").read_text()[-2000:]
+        )
 
     def healthz(self):
         try:
-            with urllib.request.urlopen(self.base + "/healthz", timeout=5) as response:  # noqa: S310
+            with urllib.request.urlopen(self.base + "/healthz", timeout=5) as response:
                 return json.load(response)
         except OSError:
             return None
@@ -227,9 +280,17 @@ def template_ids(browser):
     templates = json.loads(body)["templates"]
     mjml = next(t["id"] for t in templates if t["kind"] == "email" and t["source_type"] == "mjml")
     pdf = next(t for t in templates if t["kind"] == "pdf" and t["module"] == "invoice")
-    browser.post("/templates/new", {"name": "Plain HTML", "source_type": "html",
-                                    "source": "<p>Hi {{ contact.first_name }}</p>",
-                                    "subject": "Hi", "module": "contact", "language": "en"})
+    browser.post(
+        "/templates/new",
+        {
+            "name": "Plain HTML",
+            "source_type": "html",
+            "source": "<p>Hi {{ contact.first_name }}</p>",
+            "subject": "Hi",
+            "module": "contact",
+            "language": "en",
+        },
+    )
     _, body = browser.request("/api/v1/templates")
     html = next(t["id"] for t in json.loads(body)["templates"] if t["name"] == "Plain HTML")
     _, editor = browser.request(f"/templates/{pdf['id']}")
@@ -242,11 +303,14 @@ def preview(browser, ids, record, contact, kind, source):
     """Post one preview; return ``(status, milliseconds)``."""
     started = time.monotonic()
     if kind == "pdf":
-        status, _ = browser.post_json(f"/api/v1/templates/{ids['pdf']}/pdf-preview",
-                                      {"source": source, "record_id": record})
+        status, _ = browser.post_json(
+            f"/api/v1/templates/{ids['pdf']}/pdf-preview", {"source": source, "record_id": record}
+        )
     else:
-        status, _ = browser.post_json(f"/api/v1/templates/{ids[kind]}/preview",
-                                      {"source": source, "subject": "x", "record_id": contact})
+        status, _ = browser.post_json(
+            f"/api/v1/templates/{ids[kind]}/preview",
+            {"source": source, "subject": "x", "record_id": contact},
+        )
     return status, (time.monotonic() - started) * 1000
 
 
@@ -275,11 +339,15 @@ def save_2mb(browser, template_id, kind):
         size += len(section)
         count += 1
     body = "".join(sections)
-    source = (f"<mjml><mj-body>{body}</mj-body></mjml>" if kind == "mjml"
-              else f"<html><body><table>{body}</table></body></html>")
+    source = (
+        f"<mjml><mj-body>{body}</mj-body></mjml>"
+        if kind == "mjml"
+        else f"<html><body><table>{body}</table></body></html>"
+    )
     started = time.monotonic()
-    status, page = browser.post(f"/templates/{template_id}", {"source": source, "subject": "x"},
-                                timeout=120, follow=False)
+    status, page = browser.post(
+        f"/templates/{template_id}", {"source": source, "subject": "x"}, timeout=120, follow=False
+    )
     elapsed = (time.monotonic() - started) * 1000
     if status != 302:
         raise SystemExit(f"the 2 MB {kind} template was not saved ({status}): {page[:300]}")
@@ -291,8 +359,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=1, help="times each payload is posted")
     parser.add_argument("--only", help="payload names containing this text")
     args = parser.parse_args()
-    payloads = {name: value for name, value in PAYLOADS.items()
-                if not args.only or args.only in name}
+    payloads = {
+        name: value for name, value in PAYLOADS.items() if not args.only or args.only in name
+    }
     with tempfile.TemporaryDirectory(prefix="designer-abuse-") as folder:
         served = Served(Path(folder))
         served.start()
@@ -315,8 +384,11 @@ def run(served, payloads, rounds):
             results = twice_at_once(browser, ids, record, contact, kind, source)
             statuses[name] = [status for status, _ in results]
             slowest = max([slowest] + [ms for _, ms in results])
-            print(f"{name:32} {results[0][0]} {results[0][1]:7.0f} ms  {results[1][0]} "
-                  f"{results[1][1]:7.0f} ms", flush=True)
+            print(
+                f"{name:32} {results[0][0]} {results[0][1]:7.0f} ms  {results[1][0]} "
+                f"{results[1][1]:7.0f} ms",
+                flush=True,
+            )
     poller.stopped.set()
     poller.join()
     fold_ms = save_2mb(browser, ids["mjml"], "mjml")
@@ -328,11 +400,15 @@ def run(served, payloads, rounds):
         print("answered 5xx: " + ", ".join(server_errors), file=sys.stderr)
     load = "/".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"healthz polled {len(poller.latencies)} times; load {load}")
-    print(f"saving a 2 MB template: MJML {fold_ms:.0f} ms (about 11 MB of HTML once "
-          f"compiled), HTML {fold_html_ms:.0f} ms")
-    print(f"RESULT payloads={len(payloads)} worker_crashes={crashes} max_ms={slowest:.0f} "
-          f"healthz_p99_ms={p99:.0f} fold_2mb_ms={fold_ms:.0f} "
-          f"fold_2mb_html_ms={fold_html_ms:.0f}")
+    print(
+        f"saving a 2 MB template: MJML {fold_ms:.0f} ms (about 11 MB of HTML once "
+        f"compiled), HTML {fold_html_ms:.0f} ms"
+    )
+    print(
+        f"RESULT payloads={len(payloads)} worker_crashes={crashes} max_ms={slowest:.0f} "
+        f"healthz_p99_ms={p99:.0f} fold_2mb_ms={fold_ms:.0f} "
+        f"fold_2mb_html_ms={fold_html_ms:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -43,17 +43,21 @@ CONTACTS_PER_ORG = 10
 def add_arguments(parser):
     """The options every sending bench takes: where its database and Redis are."""
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
-    parser.add_argument("--postgres-url", default=PG_ADMIN_URL,
-                        help="a PostgreSQL server database to create the bench database from "
-                        f"(default {PG_ADMIN_URL})")
-    parser.add_argument("--redis-url", default=REDIS_URL,
-                        help=f"a Redis database, emptied at the start and the end "
-                        f"(default {REDIS_URL})")
+    parser.add_argument(
+        "--postgres-url",
+        default=PG_ADMIN_URL,
+        help="a PostgreSQL server database to create the bench database from "
+        f"(default {PG_ADMIN_URL})",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=REDIS_URL,
+        help=f"a Redis database, emptied at the start and the end (default {REDIS_URL})",
+    )
 
 
 def env_options(args):
-    return {"sqlite": args.sqlite, "postgres_url": args.postgres_url,
-            "redis_url": args.redis_url}
+    return {"sqlite": args.sqlite, "postgres_url": args.postgres_url, "redis_url": args.redis_url}
 
 
 def _exit_on_sigterm(signum, frame):
@@ -86,8 +90,15 @@ def newsletter_source():
 class BenchEnv:
     """Database, Redis, instance folder and the app context the bench talks through."""
 
-    def __init__(self, *, sqlite=False, smtp_url="smtp://127.0.0.1:9", settings=None,
-                 postgres_url=PG_ADMIN_URL, redis_url=REDIS_URL):
+    def __init__(
+        self,
+        *,
+        sqlite=False,
+        smtp_url="smtp://127.0.0.1:9",
+        settings=None,
+        postgres_url=PG_ADMIN_URL,
+        redis_url=REDIS_URL,
+    ):
         self.stack = ExitStack()
         self.children = []
         self.pg_admin_url, self.redis_url = postgres_url, redis_url
@@ -100,9 +111,13 @@ class BenchEnv:
         self.settings = {name: str(value) for name, value in (settings or {}).items()}
         self.env = dict(os.environ)
         self.env.update(
-            DATABASE_URL=database_url, REDIS_URL=redis_url, SECRET_KEY=secrets.token_hex(16),
-            PUBLIC_URL="https://designer.example", SMTP_URL=smtp_url,
-            DESIGNER_INSTANCE_PATH=str(self.instance), PYTHONUNBUFFERED="1",
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            SECRET_KEY=secrets.token_hex(16),
+            PUBLIC_URL="https://designer.example",
+            SMTP_URL=smtp_url,
+            DESIGNER_INSTANCE_PATH=str(self.instance),
+            PYTHONUNBUFFERED="1",
             **self.settings,
         )
         self.database = "PostgreSQL" if not sqlite else "SQLite"
@@ -140,8 +155,9 @@ class BenchEnv:
 
         name = f"{DATABASE_PREFIX}{os.getpid()}"
         with psycopg.connect(self.pg_admin_url, autocommit=True) as conn:
-            existing = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
-                                    (DATABASE_PREFIX + "%",)).fetchall()
+            existing = conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (DATABASE_PREFIX + "%",)
+            ).fetchall()
             for (old,) in existing:  # this run's name, or a run that died
                 pid = old.removeprefix(DATABASE_PREFIX)
                 if old == name or (pid.isdigit() and not os.path.exists(f"/proc/{pid}")):
@@ -165,8 +181,14 @@ class BenchEnv:
 
     def designer(self, *args, timeout=300):
         """Run the real CLI against this installation; raise with its stderr on failure."""
-        result = subprocess.run([sys.executable, "-m", "designer", *args], env=self.env,
-                                capture_output=True, text=True, timeout=timeout, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "designer", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"designer {' '.join(args)} failed:\n{result.stderr[-3000:]}")
         return result.stdout
@@ -174,8 +196,15 @@ class BenchEnv:
     def open_app(self):
         """Migrate with the real CLI, then create the app here and push its context."""
         self.designer("db", "upgrade")
-        for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PUBLIC_URL", "SMTP_URL",
-                     "DESIGNER_INSTANCE_PATH", *self.settings):
+        for name in (
+            "DATABASE_URL",
+            "REDIS_URL",
+            "SECRET_KEY",
+            "PUBLIC_URL",
+            "SMTP_URL",
+            "DESIGNER_INSTANCE_PATH",
+            *self.settings,
+        ):
             os.environ[name] = self.env[name]
         from designer import create_app
 
@@ -194,12 +223,16 @@ class BenchEnv:
         return child
 
     def start_worker(self, index, *args):
-        return self.start_process([sys.executable, "-m", "designer", "worker",
-                                   "--log-level", "WARNING", *args], f"worker-{index}.log")
+        return self.start_process(
+            [sys.executable, "-m", "designer", "worker", "--log-level", "WARNING", *args],
+            f"worker-{index}.log",
+        )
 
     def start_scheduler(self):
-        return self.start_process([sys.executable, "-m", "designer", "scheduler",
-                                   "--log-level", "WARNING"], "scheduler.log")
+        return self.start_process(
+            [sys.executable, "-m", "designer", "scheduler", "--log-level", "WARNING"],
+            "scheduler.log",
+        )
 
     def wait_for_workers(self, count, timeout=60):
         from rq import Worker
@@ -217,8 +250,10 @@ class BenchEnv:
         raise RuntimeError(f"{count} workers did not register in {timeout} s\n{self.logs()}")
 
     def logs(self, tail=2000):
-        return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-tail:]}"
-                         for path in sorted(self.instance.glob("*.log")))
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-tail:]}"
+            for path in sorted(self.instance.glob("*.log"))
+        )
 
     def start_smtp_sink(self):
         """Postfix's ``smtp-sink`` on a free loopback port; returns the port."""
@@ -240,34 +275,68 @@ class BenchEnv:
         from designer.records.models import Contact, Organisation, User
         from designer.templating import create_template
 
-        sender = User(name="Mark Marketer", email="mark@northwind.example", role="marketer",
-                      title="Marketing", phone="+31 20 555 0101", language="nl")
+        sender = User(
+            name="Mark Marketer",
+            email="mark@northwind.example",
+            role="marketer",
+            title="Marketing",
+            phone="+31 20 555 0101",
+            language="nl",
+        )
         db.session.add(sender)
         db.session.commit()
-        settings.set_company({"name": "Northwind Relations BV", "phone": "+31 20 555 0100",
-                              "address": "Keizersgracht 123, Amsterdam",
-                              "website": "https://northwind.example"})
-        orgs = [{"name": f"Bakkerij {i:05d}", "industry": INDUSTRIES[i % len(INDUSTRIES)],
-                 "city": CITIES[i % len(CITIES)], "street": f"Oudegracht {i}",
-                 "postal_code": "3511 AB", "country": "Netherlands",
-                 "language": "nl" if i % 3 else "en", "owner_id": sender.id, "custom": {}}
-                for i in range(max(1, -(-n // CONTACTS_PER_ORG)))]
-        org_ids = list(db.session.scalars(insert(Organisation).returning(Organisation.id,
-                                                                         sort_by_parameter_order=True), orgs))
-        contacts = [{"organisation_id": org_ids[i // CONTACTS_PER_ORG], "salutation": "Mr",
-                     "first_name": f"{FIRST[i % len(FIRST)]}", "last_name": LAST[i % len(LAST)],
-                     "email": f"c{i + 1:05d}@bench.example", "title": "Owner",
-                     "language": "", "custom": {}, "tags": ""}
-                    for i in range(n)]
+        settings.set_company(
+            {
+                "name": "Northwind Relations BV",
+                "phone": "+31 20 555 0100",
+                "address": "Keizersgracht 123, Amsterdam",
+                "website": "https://northwind.example",
+            }
+        )
+        orgs = [
+            {
+                "name": f"Bakkerij {i:05d}",
+                "industry": INDUSTRIES[i % len(INDUSTRIES)],
+                "city": CITIES[i % len(CITIES)],
+                "street": f"Oudegracht {i}",
+                "postal_code": "3511 AB",
+                "country": "Netherlands",
+                "language": "nl" if i % 3 else "en",
+                "owner_id": sender.id,
+                "custom": {},
+            }
+            for i in range(max(1, -(-n // CONTACTS_PER_ORG)))
+        ]
+        org_ids = list(
+            db.session.scalars(
+                insert(Organisation).returning(Organisation.id, sort_by_parameter_order=True), orgs
+            )
+        )
+        contacts = [
+            {
+                "organisation_id": org_ids[i // CONTACTS_PER_ORG],
+                "salutation": "Mr",
+                "first_name": f"{FIRST[i % len(FIRST)]}",
+                "last_name": LAST[i % len(LAST)],
+                "email": f"c{i + 1:05d}@bench.example",
+                "title": "Owner",
+                "language": "",
+                "custom": {},
+                "tags": "",
+            }
+            for i in range(n)
+        ]
         for start in range(0, n, 5000):
             db.session.execute(insert(Contact), contacts[start : start + 5000])
         db.session.commit()
-        template = create_template("Bench newsletter", newsletter_source(),
-                                   subject="{{ contact.first_name }}, the {{ company.name }} news",
-                                   user=sender)
+        template = create_template(
+            "Bench newsletter",
+            newsletter_source(),
+            subject="{{ contact.first_name }}, the {{ company.name }} news",
+            user=sender,
+        )
         segment = campaigns.create_segment("Everyone", [])
-        return campaigns.create_campaign("Bench", template=template, segment=segment,
-                                         sender=sender)
+        return campaigns.create_campaign("Bench", template=template, segment=segment, sender=sender)
 
     def campaign_state(self, campaign_id):
         from designer.campaigns.models import Campaign
@@ -282,9 +351,11 @@ class BenchEnv:
         from designer.extensions import db
         from designer.mail.models import Message
 
-        rows = db.session.execute(db.select(Message.state, db.func.count(Message.id))
-                                  .where(Message.campaign_id == campaign_id)
-                                  .group_by(Message.state)).all()
+        rows = db.session.execute(
+            db.select(Message.state, db.func.count(Message.id))
+            .where(Message.campaign_id == campaign_id)
+            .group_by(Message.state)
+        ).all()
         db.session.rollback()
         return dict(rows)
 

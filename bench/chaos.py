@@ -148,8 +148,11 @@ def run(env, args, rng):
     env.wait_for_workers(args.workers)
     # Kill while sending: at random points between 5% and 80% of the messages sent.
     thresholds = sorted(rng.uniform(0.05, 0.8) * args.n for _ in range(args.kills))
-    print(f"{args.n:,} recipients, {args.workers} workers, lease {args.lease_seconds} s, "
-          f"retries from 1 s; {args.kills} kills planned", flush=True)
+    print(
+        f"{args.n:,} recipients, {args.workers} workers, lease {args.lease_seconds} s, "
+        f"retries from 1 s; {args.kills} kills planned",
+        flush=True,
+    )
     started = time.monotonic()
     campaigns.start(campaign)
     deadline = started + args.timeout
@@ -159,8 +162,11 @@ def run(env, args, rng):
             thresholds.pop(0)
             time.sleep(rng.uniform(0, 0.05))
             supervisor.kill_one()
-            print(f"  {time.monotonic() - started:6.1f} s  killed a worker "
-                  f"({counts.get('sent', 0):,} sent)", flush=True)
+            print(
+                f"  {time.monotonic() - started:6.1f} s  killed a worker "
+                f"({counts.get('sent', 0):,} sent)",
+                flush=True,
+            )
         elif env.campaign_state(campaign.id) == "done":
             break
         supervisor.check()
@@ -176,9 +182,11 @@ def compare(env, campaign, log_path):
     from designer.extensions import db
     from designer.mail.models import Message
 
-    rows = db.session.execute(db.select(Message.recipient_email, Message.state,
-                                        Message.message_id)
-                              .where(Message.campaign_id == campaign.id)).all()
+    rows = db.session.execute(
+        db.select(Message.recipient_email, Message.state, Message.message_id).where(
+            Message.campaign_id == campaign.id
+        )
+    ).all()
     db.session.rollback()
     receipts = read_receipts(log_path)
     received = Counter(recipient for _, recipient, _ in receipts)
@@ -196,10 +204,18 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--kills", type=int, default=5, help="SIGKILLs (default 5)")
     parser.add_argument("--seed", type=int, default=1, help="RNG seed (default 1)")
-    parser.add_argument("--lease-seconds", type=int, default=10,
-                        help="how long a dead worker's messages wait (default 10)")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="message ids per job (default: N/50, 20 to 200)")
+    parser.add_argument(
+        "--lease-seconds",
+        type=int,
+        default=10,
+        help="how long a dead worker's messages wait (default 10)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="message ids per job (default: N/50, 20 to 200)",
+    )
     parser.add_argument("--timeout", type=int, default=600, help="give up after (default 600)")
     add_arguments(parser)
     args = parser.parse_args(argv)
@@ -215,17 +231,22 @@ def main(argv=None):
         campaign, kills, server, log_path, elapsed = run(env, args, rng)
         lost, duplicates, same_id, states = compare(env, campaign, log_path)
     dropped = server["dropped"]
-    print(f"done in {elapsed:.1f} s; ledger: "
-          + ", ".join(f"{count:,} {state}" for state, count in sorted(states.items())))
-    print(f"SMTP server: {server['accepted']:,} accepted, "
-          f"{server['451 at RCPT'] + server['451 after DATA']:,} answered 451 "
-          f"({server['451 at RCPT']:,} at RCPT), {dropped:,} dropped after DATA")
+    print(
+        f"done in {elapsed:.1f} s; ledger: "
+        + ", ".join(f"{count:,} {state}" for state, count in sorted(states.items()))
+    )
+    print(
+        f"SMTP server: {server['accepted']:,} accepted, "
+        f"{server['451 at RCPT'] + server['451 after DATA']:,} answered 451 "
+        f"({server['451 at RCPT']:,} at RCPT), {dropped:,} dropped after DATA"
+    )
     print(f"duplicates with the Message-ID of the first copy: {same_id:,} of {duplicates:,}")
     holds = lost == 0 and duplicates <= kills + dropped
-    print(f"lost={lost} duplicates={duplicates} kills={kills} "
-          f"(promise {'holds' if holds else 'BROKEN'}: at most {kills + dropped} duplicates)")
-    print(f"RESULT lost={lost} duplicates={duplicates} kills={kills} "
-          f"dropped_after_data={dropped}")
+    print(
+        f"lost={lost} duplicates={duplicates} kills={kills} "
+        f"(promise {'holds' if holds else 'BROKEN'}: at most {kills + dropped} duplicates)"
+    )
+    print(f"RESULT lost={lost} duplicates={duplicates} kills={kills} dropped_after_data={dropped}")
     return 0 if holds else 1
 
 

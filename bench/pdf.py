@@ -70,8 +70,15 @@ def invoice_version():
     source = (LIBRARY / "pdf" / "invoice.html").read_text(encoding="utf-8")
     assert MARK in source, "the invoice template changed: update the bench"
     compiled = compile_source("html", source.replace(MARK, LOGO), "pdf")
-    return SimpleNamespace(id=-2, compiled_html=compiled.html, text_template="",
-                           text_override="", subject="", preheader="", links=[])
+    return SimpleNamespace(
+        id=-2,
+        compiled_html=compiled.html,
+        text_template="",
+        text_override="",
+        subject="",
+        preheader="",
+        links=[],
+    )
 
 
 def invoice_context(lines):
@@ -86,10 +93,15 @@ def invoice_context(lines):
     document["subtotal"] = sum((line["net"] for line in document["lines"]), Decimal(0))
     document["tax_total"] = sum((line["tax"] for line in document["lines"]), Decimal(0))
     document["total"] = document["subtotal"] + document["tax_total"]
-    record = {"document": document, "invoice": document, "contact": data["contact"],
-              "organisation": data["organisation"]}
-    return build_context(record, sender=data["sender"], company=data["company"], locale="nl",
-                         currency="EUR")
+    record = {
+        "document": document,
+        "invoice": document,
+        "contact": data["contact"],
+        "organisation": data["organisation"],
+    }
+    return build_context(
+        record, sender=data["sender"], company=data["company"], locale="nl", currency="EUR"
+    )
 
 
 def render_designer(version, data):
@@ -108,8 +120,9 @@ class DictFetcher(URLFetcher):
 
 def render_floor(html):
     """Plain WeasyPrint on the final HTML."""
-    return weasyprint.HTML(string=html, base_url=PUBLIC_URL + "/",
-                           url_fetcher=DictFetcher()).write_pdf()
+    return weasyprint.HTML(
+        string=html, base_url=PUBLIC_URL + "/", url_fetcher=DictFetcher()
+    ).write_pdf()
 
 
 def timed(function, *args):
@@ -150,15 +163,35 @@ def batch_invoices(env, count):
     logo = assets.store_asset("logo.png", "image/png", logo_png())
     source = (LIBRARY / "pdf" / "invoice.html").read_text(encoding="utf-8")
     source = source.replace(MARK, f'<img class="mark" src="/assets/{logo.id}/logo.png" alt="">')
-    template = create_template("Bench invoice", source, source_type="html", module="invoice",
-                               language="nl", kind="pdf", user=user)
+    template = create_template(
+        "Bench invoice",
+        source,
+        source_type="html",
+        module="invoice",
+        language="nl",
+        kind="pdf",
+        user=user,
+    )
     ids = []
     for n in range(count):
-        document = Document(kind="invoice", number=f"2026-{n + 1:04d}", organisation=org,
-                            owner=user, issue_date=date(2026, 11, 1), currency="EUR")
-        document.lines = [DocumentLine(position=i, description=f"Article {i}",
-                                       quantity=Decimal(i), unit_price=Decimal("12.50"),
-                                       tax_rate=Decimal(21)) for i in range(1, 11)]
+        document = Document(
+            kind="invoice",
+            number=f"2026-{n + 1:04d}",
+            organisation=org,
+            owner=user,
+            issue_date=date(2026, 11, 1),
+            currency="EUR",
+        )
+        document.lines = [
+            DocumentLine(
+                position=i,
+                description=f"Article {i}",
+                quantity=Decimal(i),
+                unit_price=Decimal("12.50"),
+                tax_rate=Decimal(21),
+            )
+            for i in range(1, 11)
+        ]
         db.session.add(document)
         db.session.flush()
         ids.append(document.id)
@@ -188,9 +221,11 @@ def run_batch(count, single_ms, options):
         pages = _pages(export)
     rate = pages / elapsed
     ideal = 2 * 1000 / single_ms
-    print(f"batch: {count} invoices, {pages} pages, 2 workers: {elapsed:.1f} s = "
-          f"{rate:.1f} pages/s; ideal for two cores at {single_ms:.0f} ms a page: "
-          f"{ideal:.1f} pages/s")
+    print(
+        f"batch: {count} invoices, {pages} pages, 2 workers: {elapsed:.1f} s = "
+        f"{rate:.1f} pages/s; ideal for two cores at {single_ms:.0f} ms a page: "
+        f"{ideal:.1f} pages/s"
+    )
     return rate, rate / ideal
 
 
@@ -213,8 +248,11 @@ def _pages(export):
     from designer.extensions import db
     from designer.pdf.models import PdfExportItem
 
-    return int(db.session.scalar(db.select(db.func.sum(PdfExportItem.pages)).where(
-        PdfExportItem.export_id == export.id)))
+    return int(
+        db.session.scalar(
+            db.select(db.func.sum(PdfExportItem.pages)).where(PdfExportItem.export_id == export.id)
+        )
+    )
 
 
 def main(argv=None):
@@ -229,15 +267,21 @@ def main(argv=None):
     version = invoice_version()
     single, long = invoice_context(10), invoice_context(400)
     designer_single, floor_single, pages = median_ms(version, single, args.single)
-    print(f"{pages} page(s), 10 lines: designer {designer_single:.0f} ms, "
-          f"WeasyPrint alone {floor_single:.0f} ms (median of {args.single})")
+    print(
+        f"{pages} page(s), 10 lines: designer {designer_single:.0f} ms, "
+        f"WeasyPrint alone {floor_single:.0f} ms (median of {args.single})"
+    )
     designer_long, floor_long, pages = median_ms(version, long, args.long)
-    print(f"{pages} pages, 400 lines: designer {designer_long:.0f} ms, "
-          f"WeasyPrint alone {floor_long:.0f} ms (median of {args.long})")
+    print(
+        f"{pages} pages, 400 lines: designer {designer_long:.0f} ms, "
+        f"WeasyPrint alone {floor_long:.0f} ms (median of {args.long})"
+    )
     batch_rate, scaling = run_batch(args.batch, designer_single, env_options(args))
-    print(f"RESULT single_ms={designer_single:.0f} long_ms={designer_long:.0f} "
-          f"overhead={designer_single / floor_single:.2f} batch_pages_per_s={batch_rate:.1f} "
-          f"batch_scaling={scaling:.2f}")
+    print(
+        f"RESULT single_ms={designer_single:.0f} long_ms={designer_long:.0f} "
+        f"overhead={designer_single / floor_single:.2f} batch_pages_per_s={batch_rate:.1f} "
+        f"batch_scaling={scaling:.2f}"
+    )
 
 
 if __name__ == "__main__":

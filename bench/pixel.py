@@ -129,11 +129,27 @@ def pixel_paths(app, tokens):
 def start_web(env, port):
     from designer.serve import WEB_CONNECTIONS, WEB_WORKER_CLASS, WEB_WORKERS
 
-    child = env.start_process([
-        sys.executable, "-m", "gunicorn", "pixel_app:app", "--pythonpath", str(ROOT / "bench"),
-        "--bind", f"127.0.0.1:{port}", "--workers", str(WEB_WORKERS),
-        "--worker-class", WEB_WORKER_CLASS, "--worker-connections", str(WEB_CONNECTIONS),
-        "--log-level", "warning"], "gunicorn.log")
+    child = env.start_process(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "pixel_app:app",
+            "--pythonpath",
+            str(ROOT / "bench"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(WEB_WORKERS),
+            "--worker-class",
+            WEB_WORKER_CLASS,
+            "--worker-connections",
+            str(WEB_CONNECTIONS),
+            "--log-level",
+            "warning",
+        ],
+        "gunicorn.log",
+    )
     wait_for_port(port, timeout=30)
     deadline = time.monotonic() + 60
     while True:  # the workers build the app after binding: wait until one answers
@@ -155,28 +171,67 @@ def run_wrk(env, port, paths, n, connections, seconds):
     """
     quota = n // THREADS
     script = env.instance / f"wrk-{len(paths)}-{n}.lua"
-    script.write_text(WRK_SCRIPT % {"paths": "{" + ",".join(json.dumps(p) for p in paths) + "}",
-                                    "quota": quota, "agent": AGENT})
-    result = subprocess.run([WRK, "-t", str(THREADS), "-c", str(connections),
-                             "-d", f"{seconds:.0f}s", "--latency", "-s", str(script),
-                             f"http://127.0.0.1:{port}"],
-                            capture_output=True, text=True, timeout=seconds + 60, check=True)
-    found = re.search(r"WRK answered=(\d+) duration_us=(-?\d+) p50_us=(\d+) p99_us=(\d+) "
-                      r"socket_errors=(\d+)", result.stdout)
+    script.write_text(
+        WRK_SCRIPT
+        % {
+            "paths": "{" + ",".join(json.dumps(p) for p in paths) + "}",
+            "quota": quota,
+            "agent": AGENT,
+        }
+    )
+    result = subprocess.run(
+        [
+            WRK,
+            "-t",
+            str(THREADS),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds:.0f}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
+    found = re.search(
+        r"WRK answered=(\d+) duration_us=(-?\d+) p50_us=(\d+) p99_us=(\d+) "
+        r"socket_errors=(\d+)",
+        result.stdout,
+    )
     if not found:
         raise RuntimeError(f"wrk said:\n{result.stdout}\n{result.stderr}")
     answered, duration, p50, p99, errors = map(int, found.groups())
     if errors or duration < 0 or answered != quota * THREADS:
-        raise RuntimeError(f"{answered} of {quota * THREADS} answered in {seconds:.0f} s, "
-                           f"{errors} socket errors:\n{result.stdout}\n{env.logs()}")
+        raise RuntimeError(
+            f"{answered} of {quota * THREADS} answered in {seconds:.0f} s, "
+            f"{errors} socket errors:\n{result.stdout}\n{env.logs()}"
+        )
     return duration / 1e6, p50 / 1000, p99 / 1000, answered
 
 
 def warm_up(port, connections):
     """A few seconds of the bare route; returns its rate, to size the timed runs."""
-    result = subprocess.run([WRK, "-t", str(THREADS), "-c", str(connections), "-d", "3s",
-                             f"http://127.0.0.1:{port}/bench/bare.gif"],
-                            capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [
+            WRK,
+            "-t",
+            str(THREADS),
+            "-c",
+            str(connections),
+            "-d",
+            "3s",
+            f"http://127.0.0.1:{port}/bench/bare.gif",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
 
 
@@ -209,11 +264,14 @@ def main(argv=None):
         env.start_scheduler()
         port = free_port()
         _, workers = start_web(env, port)
-        print(f"gunicorn: {workers}; wrk: {THREADS} threads, "
-              f"{args.connections} connections; {env.database}, Redis; {len(paths)} messages")
+        print(
+            f"gunicorn: {workers}; wrk: {THREADS} threads, "
+            f"{args.connections} connections; {env.database}, Redis; {len(paths)} messages"
+        )
         rate = warm_up(port, args.connections)
-        bare = run_wrk(env, port, ["/bench/bare.gif"], args.n, args.connections,
-                       args.n / (0.5 * rate) + 3)
+        bare = run_wrk(
+            env, port, ["/bench/bare.gif"], args.n, args.connections, args.n / (0.5 * rate) + 3
+        )
         pixel = run_wrk(env, port, paths, args.n, args.connections, args.n / (0.15 * rate) + 3)
         counted = counted_opens()
     report(bare, pixel, counted)
@@ -223,12 +281,18 @@ def report(bare, pixel, counted):
     bare_rate = bare[3] / bare[0]
     rate = pixel[3] / pixel[0]
     lost = pixel[3] - counted
-    print(f"bare route (same GIF, no storage): {bare_rate:,.0f} requests/s, "
-          f"p50 {bare[1]:.1f} ms, p99 {bare[2]:.1f} ms")
-    print(f"pixel: {pixel[3]:,} hits in {pixel[0]:.2f} s = {rate:,.0f} hits/s, "
-          f"p50 {pixel[1]:.1f} ms, p99 {pixel[2]:.1f} ms; counted {counted:,} after the flush")
-    print(f"RESULT hits_per_s={rate:.0f} p50_ms={pixel[1]:.1f} p99_ms={pixel[2]:.1f} "
-          f"lost={lost} ratio_to_bare={rate / bare_rate:.2f}")
+    print(
+        f"bare route (same GIF, no storage): {bare_rate:,.0f} requests/s, "
+        f"p50 {bare[1]:.1f} ms, p99 {bare[2]:.1f} ms"
+    )
+    print(
+        f"pixel: {pixel[3]:,} hits in {pixel[0]:.2f} s = {rate:,.0f} hits/s, "
+        f"p50 {pixel[1]:.1f} ms, p99 {pixel[2]:.1f} ms; counted {counted:,} after the flush"
+    )
+    print(
+        f"RESULT hits_per_s={rate:.0f} p50_ms={pixel[1]:.1f} p99_ms={pixel[2]:.1f} "
+        f"lost={lost} ratio_to_bare={rate / bare_rate:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -65,26 +65,55 @@ def build_version():
     sections = "".join(SECTION.format(i=i) for i in range(1, 11))
     compiled = compile_source("mjml", TEMPLATE.replace("__SECTIONS__", sections))
     return SimpleNamespace(
-        id=-1, compiled_html=compiled.html, text_template=compiled.text, text_override="",
+        id=-1,
+        compiled_html=compiled.html,
+        text_template=compiled.text,
+        text_override="",
         subject="{{ contact.first_name }}, the {{ company.name }} news",
-        preheader="News for {{ organisation.name }}", links=list(compiled.links),
+        preheader="News for {{ organisation.name }}",
+        links=list(compiled.links),
     )
 
 
 def recipients(n):
-    company = {"name": "Northwind Relations BV", "address": "Keizersgracht 123, Amsterdam",
-               "phone": "+31 20 555 0100", "website": "https://northwind.example"}
-    sender = {"name": "Mark Marketer", "title": "Marketing", "email": "mark@northwind.example",
-              "phone": "+31 20 555 0101"}
+    company = {
+        "name": "Northwind Relations BV",
+        "address": "Keizersgracht 123, Amsterdam",
+        "phone": "+31 20 555 0100",
+        "website": "https://northwind.example",
+    }
+    sender = {
+        "name": "Mark Marketer",
+        "title": "Marketing",
+        "email": "mark@northwind.example",
+        "phone": "+31 20 555 0101",
+    }
     people = []
     for i in range(n):
-        org = {"name": f"Bakkerij {i}", "industry": "Retail", "city": "Utrecht",
-               "street": f"Oudegracht {i}", "postal_code": "3511 AB", "country": "Netherlands"}
-        contact = {"first_name": f"Jan{i}", "last_name": f"de Vries {i}", "salutation": "Mr",
-                   "full_name": f"Jan{i} de Vries {i}", "email": f"jan{i}@bakkerij.example",
-                   "title": "Owner", "organisation": org}
-        data = build_context({"contact": contact, "organisation": org}, sender=sender,
-                             company=company, locale="nl", currency="EUR")
+        org = {
+            "name": f"Bakkerij {i}",
+            "industry": "Retail",
+            "city": "Utrecht",
+            "street": f"Oudegracht {i}",
+            "postal_code": "3511 AB",
+            "country": "Netherlands",
+        }
+        contact = {
+            "first_name": f"Jan{i}",
+            "last_name": f"de Vries {i}",
+            "salutation": "Mr",
+            "full_name": f"Jan{i} de Vries {i}",
+            "email": f"jan{i}@bakkerij.example",
+            "title": "Owner",
+            "organisation": org,
+        }
+        data = build_context(
+            {"contact": contact, "organisation": org},
+            sender=sender,
+            company=company,
+            locale="nl",
+            currency="EUR",
+        )
         data["unsubscribe_url"] = f"https://designer.example/u/token{i}"
         people.append(data)
     return people
@@ -93,18 +122,27 @@ def recipients(n):
 def run_designer(version, people):
     renderer = VersionRenderer(version)
     signer = LinkSigner("bench-secret", "https://designer.example")
-    sender = Sender(1, "Mark Marketer", "mark@northwind.example", "", "mark@northwind.example",
-                    "nl")
+    sender = Sender(
+        1, "Mark Marketer", "mark@northwind.example", "", "mark@northwind.example", "nl"
+    )
     links = len(version.links)
     size = 0
     started = time.perf_counter()
     for i, data in enumerate(people):
         token = f"tok{i:029d}"
-        rendered = renderer.render(data, tracked_links=signer.urls(token, links),
-                                   pixel_url=f"https://designer.example/o/{token}.gif")
-        raw = build_mime(rendered, sender=sender, to_name=data["contact"]["full_name"],
-                         to_address=data["contact"]["email"],
-                         message_id=new_message_id(sender.address), eight_bit=True)
+        rendered = renderer.render(
+            data,
+            tracked_links=signer.urls(token, links),
+            pixel_url=f"https://designer.example/o/{token}.gif",
+        )
+        raw = build_mime(
+            rendered,
+            sender=sender,
+            to_name=data["contact"]["full_name"],
+            to_address=data["contact"]["email"],
+            message_id=new_message_id(sender.address),
+            eight_bit=True,
+        )
         size += len(raw)
     return time.perf_counter() - started, size
 
@@ -130,8 +168,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     version = build_version()
     people = recipients(args.n)
-    print(f"compiled HTML {len(version.compiled_html) / 1024:.1f} KB, "
-          f"{len(version.links)} tracked links, {args.n} recipients")
+    print(
+        f"compiled HTML {len(version.compiled_html) / 1024:.1f} KB, "
+        f"{len(version.links)} tracked links, {args.n} recipients"
+    )
     run_designer(version, people[:200])  # warm-up: parse once, caches filled
     floor = run_floor(version, people)
     elapsed, size = run_designer(version, people)

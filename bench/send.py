@@ -54,15 +54,20 @@ def run_designer(env, campaign, n, workers):
     deadline = started + TIMEOUT
     while env.campaign_state(campaign.id) != "done":
         if time.perf_counter() > deadline:
-            raise RuntimeError(f"not done after {TIMEOUT} s: {env.counts(campaign.id)}\n"
-                               f"{env.logs()}")
+            raise RuntimeError(
+                f"not done after {TIMEOUT} s: {env.counts(campaign.id)}\n{env.logs()}"
+            )
         if any(child.poll() is not None for child in env.children):
             raise RuntimeError(f"a child process exited early\n{env.logs()}")
         time.sleep(0.02)
     elapsed = time.perf_counter() - started
     cpu_after = cpu_seconds(PARTS)
-    print("CPU ms per message: " + ", ".join(
-        f"{part} {(cpu_after[part] - cpu_before[part]) * 1000 / n:.2f}" for part in PARTS))
+    print(
+        "CPU ms per message: "
+        + ", ".join(
+            f"{part} {(cpu_after[part] - cpu_before[part]) * 1000 / n:.2f}" for part in PARTS
+        )
+    )
     counts = env.counts(campaign.id)
     if queued != n or counts.get("sent") != n:
         raise RuntimeError(f"expected {n} sent, got {counts} (queued {queued})\n{env.logs()}")
@@ -75,8 +80,10 @@ def sending_window(campaign):
     from designer.mail.models import Message
 
     first, last = db.session.execute(
-        db.select(db.func.min(Message.sent_at), db.func.max(Message.sent_at))
-        .where(Message.campaign_id == campaign.id)).one()
+        db.select(db.func.min(Message.sent_at), db.func.max(Message.sent_at)).where(
+            Message.campaign_id == campaign.id
+        )
+    ).one()
     db.session.rollback()
     return (last - first).total_seconds()
 
@@ -88,12 +95,16 @@ def prebuilt_messages(campaign):
     from designer.mail import delivery
     from designer.mail.models import Message
 
-    ids = list(db.session.scalars(db.select(Message.id).where(Message.campaign_id == campaign.id)
-                                  .order_by(Message.id)))
+    ids = list(
+        db.session.scalars(
+            db.select(Message.id).where(Message.campaign_id == campaign.id).order_by(Message.id)
+        )
+    )
     built = []
     for start in range(0, len(ids), 500):
-        for message, item in delivery.build_batch(ids[start : start + 500], eight_bit=True,
-                                                  gate=campaigns.sending_gate):
+        for message, item in delivery.build_batch(
+            ids[start : start + 500], eight_bit=True, gate=campaigns.sending_gate
+        ):
             built.append((item.envelope_from, message.recipient_email, item.data))
         db.session.rollback()
     return built
@@ -115,8 +126,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="recipients (default 10000)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="message ids per RQ job (default: the product's BATCH_SIZE)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="message ids per RQ job (default: the product's BATCH_SIZE)",
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     settings = {"BATCH_SIZE": args.batch_size} if args.batch_size else {}
@@ -125,20 +140,26 @@ def main(argv=None):
         env.env["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
         app = env.open_app()
         campaign = env.populate(args.n)
-        print(f"{args.n:,} recipients, {args.workers} workers, batches of "
-              f"{app.config['BATCH_SIZE']}, {env.database}, Redis, smtp-sink on loopback",
-              flush=True)
+        print(
+            f"{args.n:,} recipients, {args.workers} workers, batches of "
+            f"{app.config['BATCH_SIZE']}, {env.database}, Redis, smtp-sink on loopback",
+            flush=True,
+        )
         elapsed, queue_seconds, window = run_designer(env, campaign, args.n, args.workers)
         messages = prebuilt_messages(campaign)
         size = sum(len(data) for _, _, data in messages) / len(messages)
         raw_elapsed = run_raw(port, messages)
     rate, raw_rate = args.n / elapsed, len(messages) / raw_elapsed
-    print(f"designer: {rate:,.0f} messages/s ({elapsed:.2f} s from start() to done, "
-          f"{queue_seconds:.2f} s of it in start() writing and queueing the ledger; "
-          f"{size / 1024:.1f} KB each)")
+    print(
+        f"designer: {rate:,.0f} messages/s ({elapsed:.2f} s from start() to done, "
+        f"{queue_seconds:.2f} s of it in start() writing and queueing the ledger; "
+        f"{size / 1024:.1f} KB each)"
+    )
     if window > 0:
-        print(f"  workers alone: {(args.n - 1) / window:,.0f} messages/s from the first "
-              f"message sent to the last ({window:.2f} s)")
+        print(
+            f"  workers alone: {(args.n - 1) / window:,.0f} messages/s from the first "
+            f"message sent to the last ({window:.2f} s)"
+        )
     print(f"raw smtplib loop, one connection, same messages: {raw_rate:,.0f} messages/s")
     print(f"RESULT messages_per_s={rate:.0f} ratio_to_raw={rate / raw_rate:.2f}")
 

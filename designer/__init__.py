@@ -74,11 +74,33 @@ def _register_blueprints(app):
     from designer.workflows.source_views import bp as hook_sources_bp
     from designer.workflows.views import bp as workflows_bp
 
-    blueprints = (assets_bp, auth_bp, bounces_bp, campaigns_bp, unsubscribe_bp, dkim_bp,
-                  health.bp, mailbox_bp, mail_bp, pdf_bp,
-                  records_bp, sending_bp, settings_bp, templating_bp,
-                  tracking_bp, attachments_bp, builder_bp, exports_bp, files_bp, hooks_bp,
-                  hook_sources_bp, workflows_bp, tokens_bp, account_bp, users_bp)
+    blueprints = (
+        assets_bp,
+        auth_bp,
+        bounces_bp,
+        campaigns_bp,
+        unsubscribe_bp,
+        dkim_bp,
+        health.bp,
+        mailbox_bp,
+        mail_bp,
+        pdf_bp,
+        records_bp,
+        sending_bp,
+        settings_bp,
+        templating_bp,
+        tracking_bp,
+        attachments_bp,
+        builder_bp,
+        exports_bp,
+        files_bp,
+        hooks_bp,
+        hook_sources_bp,
+        workflows_bp,
+        tokens_bp,
+        account_bp,
+        users_bp,
+    )
     for bp in blueprints:
         app.register_blueprint(bp)
     from designer import api

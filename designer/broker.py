@@ -72,11 +72,13 @@ def enqueue_many(queue_name, job, argument_lists):
     """Put one ``job`` per argument list on ``queue_name``, all in one round trip."""
     queue = get_queue(queue_name)
     timeout = TIMEOUTS.get(job)
-    return queue.enqueue_many([queue.prepare_data(job, tuple(args), timeout=timeout)
-                               for args in argument_lists])
+    return queue.enqueue_many(
+        [queue.prepare_data(job, tuple(args), timeout=timeout) for args in argument_lists]
+    )
 
 
 def enqueue_at(queue_name, when, job, *args):
     """Put ``job`` on ``queue_name`` for ``when`` (naive UTC), through RQ's scheduler."""
-    return get_queue(queue_name).enqueue_at(when.replace(tzinfo=UTC), job, *args,
-                                            job_timeout=TIMEOUTS.get(job))
+    return get_queue(queue_name).enqueue_at(
+        when.replace(tzinfo=UTC), job, *args, job_timeout=TIMEOUTS.get(job)
+    )

@@ -27,8 +27,12 @@ def serve_command(host, port):
 @click.command("worker")
 @with_appcontext
 @click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+)
 def worker_command(burst, log_level):
     """Run an RQ worker on the periodic, workflows, emails and pdf queues."""
     from workers.runner import run_worker
@@ -39,8 +43,12 @@ def worker_command(burst, log_level):
 
 @click.command("scheduler")
 @with_appcontext
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+)
 def scheduler_command(log_level):
     """Run the scheduler that enqueues periodic jobs (lease reaper, retries)."""
     from workers.runner import run_scheduler
@@ -67,8 +75,13 @@ def template_group():
 @template_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--name", help="Template name (default: from the file name).")
-@click.option("--kind", type=click.Choice(["email", "pdf"]), default="email",
-              show_default=True, help="For .html files: an e-mail or a PDF template.")
+@click.option(
+    "--kind",
+    type=click.Choice(["email", "pdf"]),
+    default="email",
+    show_default=True,
+    help="For .html files: an e-mail or a PDF template.",
+)
 def import_command(file, name, kind):
     """Import .mjml/.html, a vtiger .xml export or a .zip bundle; prints the new id(s).
 
@@ -89,8 +102,9 @@ def import_command(file, name, kind):
 
 @template_group.command("export")
 @click.argument("template_ids", nargs=-1, type=int, required=True)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="The .zip file to write.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .zip file to write."
+)
 def export_command(template_ids, output):
     """Export templates (with their assets) as a .zip bundle for another installation."""
     from designer.templating.bundle import export_bundle
@@ -113,8 +127,9 @@ def render_command(template_id, record_ref, locale):
     template = load_template(template_id)
     module, record = parse_record(record_ref)
     try:
-        message = mail.new_message(template, module=module, record=record,
-                                   sender_user=sending_user(None), locale=locale)
+        message = mail.new_message(
+            template, module=module, record=record, sender_user=sending_user(None), locale=locale
+        )
         built = mail.build_message(message, tracking=False)
     except (mail.NoRecipient, templating.MergeError) as exc:
         raise CommandError(str(exc)) from exc
@@ -135,8 +150,7 @@ def send_command(template_id, record_ref, as_user):
     user = sending_user(as_user)
     with embedded_redis_running():
         try:
-            message = mail.queue_message(template, module=module, record=record,
-                                         sender_user=user)
+            message = mail.queue_message(template, module=module, record=record, sender_user=user)
         except mail.NoRecipient as exc:
             raise CommandError(str(exc)) from exc
     click.echo(message.id)
@@ -146,8 +160,9 @@ def send_command(template_id, record_ref, as_user):
 @with_appcontext
 @click.argument("template_id", type=int)
 @click.option("--record", "record_ref", required=True, help="MODULE:ID, e.g. invoice:42")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="The .pdf file to write.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .pdf file to write."
+)
 @click.option("--locale", help="Render locale (default: the recipient's language).")
 @click.option("--as", "as_user", help="User named as the sender (default: the admin).")
 def pdf_command(template_id, record_ref, output, locale, as_user):
@@ -160,11 +175,11 @@ def pdf_command(template_id, record_ref, output, locale, as_user):
         raise CommandError(f"template {template_id} is not a PDF template")
     module, record = parse_record(record_ref)
     if module != (template.variant_of or template).module:
-        raise CommandError(f"template {template_id} is for {template.module} records, "
-                           f"not {module}")
+        raise CommandError(f"template {template_id} is for {template.module} records, not {module}")
     try:
-        rendered = render_record_pdf(template, module, record, user=sending_user(as_user),
-                                     locale=locale)
+        rendered = render_record_pdf(
+            template, module, record, user=sending_user(as_user), locale=locale
+        )
         with open(output, "wb") as handle:
             handle.write(rendered.data)
     except (PdfFailed, OSError) as exc:
@@ -182,8 +197,13 @@ def field_group():
 @click.argument("module", type=click.Choice(["organisation", "contact"]))
 @click.argument("name")
 @click.option("--label", help="What the field picker shows.")
-@click.option("--type", "field_type", default="string", show_default=True,
-              type=click.Choice(["string", "number", "date", "money"]))
+@click.option(
+    "--type",
+    "field_type",
+    default="string",
+    show_default=True,
+    type=click.Choice(["string", "number", "date", "money"]),
+)
 @click.option("--example", default="", help="An example value for the picker.")
 def field_add_command(module, name, label, field_type, example):
     """Declare a custom field; templates then use it as MODULE.NAME."""
@@ -197,8 +217,13 @@ def field_add_command(module, name, label, field_type, example):
 
 
 @template_group.command("thumbnails")
-@click.option("-o", "--output", default=None, type=click.Path(file_okay=False),
-              help="Folder for the PNGs (default: templates_lib/thumbnails).")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder for the PNGs (default: templates_lib/thumbnails).",
+)
 def thumbnails_command(output):
     """Render the starter library's thumbnails from the templates themselves."""
     from designer import ROOT
@@ -239,7 +264,17 @@ def list_sources_command():
 def register(group):
     from designer.auth.commands import user_group
 
-    for command in (serve_command, worker_command, scheduler_command, demo_command,
-                    template_group, render_command, send_command, pdf_command, field_group,
-                    hooks_group, user_group):
+    for command in (
+        serve_command,
+        worker_command,
+        scheduler_command,
+        demo_command,
+        template_group,
+        render_command,
+        send_command,
+        pdf_command,
+        field_group,
+        hooks_group,
+        user_group,
+    ):
         group.add_command(command)

@@ -171,8 +171,9 @@ def _apply_defaults(config, instance):
 def _apply_https(config):
     """Served over https: cookies never travel in the clear (HSTS: ``designer.security``)."""
     if config["PUBLIC_URL"].startswith("https://"):
-        config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True,
-                      PREFERRED_URL_SCHEME="https")
+        config.update(
+            SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https"
+        )
 
 
 #: Settings where 0 is meaningful (no change of priority).

@@ -34,5 +34,6 @@ def decrypt(ciphertext):
     try:
         return _fernet().decrypt(ciphertext.encode()).decode()
     except InvalidToken as exc:
-        raise SecretUnreadable("a stored secret cannot be read (SECRET_KEY changed?): "
-                               "enter the password or key again") from exc
+        raise SecretUnreadable(
+            "a stored secret cannot be read (SECRET_KEY changed?): enter the password or key again"
+        ) from exc

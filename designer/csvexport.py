@@ -13,8 +13,19 @@ import csv
 import io
 
 #: First characters that make a spreadsheet read a cell as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n",
-                  "\uff1d", "\uff0b", "\uff0d", "\uff20")  # full-width = + - @
+FORMULA_STARTS = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "\n",
+    "\uff1d",
+    "\uff0b",
+    "\uff0d",
+    "\uff20",
+)  # full-width = + - @
 
 
 def formula_safe(value):

@@ -59,23 +59,29 @@ class EmbeddedRedis:
 
     def _arguments(self):
         return [
-            "--port", "0",
-            "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700",
-            "--dir", str(self.dir),
-            "--appendonly", "yes",
-            "--appendfilename", "redis.aof",
-            "--save", "",
-            "--logfile", str(self.dir / "redis.log"),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.dir),
+            "--appendonly",
+            "yes",
+            "--appendfilename",
+            "redis.aof",
+            "--save",
+            "",
+            "--logfile",
+            str(self.dir / "redis.log"),
         ]
 
     def _wait_until_answering(self):
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"embedded Redis exited at start; see {self.dir / 'redis.log'}"
-                )
+                raise RuntimeError(f"embedded Redis exited at start; see {self.dir / 'redis.log'}")
             if self.answering():
                 return
             time.sleep(0.05)

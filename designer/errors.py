@@ -75,8 +75,10 @@ def _paths(errors, prefix=""):
 def describe_fields(fields, limit=3):
     """One sentence naming the fields at fault: ``name: Missing data for required field.``"""
     found = list(_paths(fields))
-    text = "; ".join(f"{path}: {message.rstrip('.')}" if path else message.rstrip(".")
-                     for path, message in found[:limit])
+    text = "; ".join(
+        f"{path}: {message.rstrip('.')}" if path else message.rstrip(".")
+        for path, message in found[:limit]
+    )
     return text + (f" (and {len(found) - limit} more)." if len(found) > limit else ".")
 
 

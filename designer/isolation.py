@@ -53,8 +53,9 @@ class IsolatedFailure(Exception):
 def wanted():
     """Whether work asked for now runs in a child: while serving a request (and not in a
     child already), unless the ``ISOLATE_REQUESTS`` setting is off."""
-    return (not _in_child and has_request_context()
-            and current_app.config.get("ISOLATE_REQUESTS", True))
+    return (
+        not _in_child and has_request_context() and current_app.config.get("ISOLATE_REQUESTS", True)
+    )
 
 
 def in_child():
@@ -87,8 +88,9 @@ def _run_in_child(function, args, timeout, what):
         data = _receive(read_end, time.monotonic() + timeout)
     except TimeoutError:
         _kill(pid)
-        raise IsolatedFailure(f"{what} took longer than {timeout:g} seconds and was "
-                              "stopped") from None
+        raise IsolatedFailure(
+            f"{what} took longer than {timeout:g} seconds and was stopped"
+        ) from None
     finally:
         os.close(read_end)
     status = _wait(pid)
@@ -136,7 +138,7 @@ def _send(write_end, result):
         data = pickle.dumps(("error", IsolatedFailure(f"{type(exc).__name__}: {exc}")))
     view = memoryview(data)
     while view:
-        view = view[os.write(write_end, view):]
+        view = view[os.write(write_end, view) :]
 
 
 def _receive(read_end, deadline):
@@ -173,14 +175,17 @@ def _wait(pid):
 
 def _outcome(data, status, what):
     if os.WIFSIGNALED(status) or not data:
-        raise IsolatedFailure(f"{what} crashed ({_cause(status)}); nothing was changed. "
-                              "Simplify the template (less nesting, fewer or smaller "
-                              "images) and try again")
+        raise IsolatedFailure(
+            f"{what} crashed ({_cause(status)}); nothing was changed. "
+            "Simplify the template (less nesting, fewer or smaller "
+            "images) and try again"
+        )
     kind, value = pickle.loads(data)  # noqa: S301 - written by our own child
     if kind == "error":
         if isinstance(value, MemoryError):
-            raise IsolatedFailure(f"{what} needed more than {CHILD_MEMORY_MB} MB of "
-                                  "memory and was stopped")
+            raise IsolatedFailure(
+                f"{what} needed more than {CHILD_MEMORY_MB} MB of memory and was stopped"
+            )
         raise value
     return value
 

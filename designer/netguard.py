@@ -39,8 +39,12 @@ class AddressRefused(OSError):
 def address_kind(address):
     """What kind of non-public address ``address`` is ("loopback", …), or None when public."""
     address = _embedded_ipv4(ipaddress.ip_address(address))
-    for kind, test in (("unspecified", address.is_unspecified), ("loopback", address.is_loopback),
-                       ("link-local", address.is_link_local), ("multicast", address.is_multicast)):
+    for kind, test in (
+        ("unspecified", address.is_unspecified),
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+    ):
         if test:
             return kind
     for kind, network in NAMED_NETWORKS:
@@ -72,16 +76,16 @@ def parse_allowed(text):
             networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
         except ValueError:
             if not _looks_like_host_name(entry):
-                raise ValueError(f"{SETTING}: “{entry}” is not a host name, an address or a "
-                                 "network") from None
+                raise ValueError(
+                    f"{SETTING}: “{entry}” is not a host name, an address or a network"
+                ) from None
             names.add(_host_key(entry))
     return frozenset(names), tuple(networks)
 
 
 def _looks_like_host_name(entry):
     labels = entry.rstrip(".").split(".")
-    return all(label and len(label) <= 63 and label.replace("-", "").isalnum()
-               for label in labels)
+    return all(label and len(label) <= 63 and label.replace("-", "").isalnum() for label in labels)
 
 
 def _host_key(host):
@@ -138,10 +142,11 @@ class Guard:
 def _refusal(host, address, kind):
     article = "an" if kind[0] in "aeiou" else "a"
     if _host_key(host) == address:
-        return (f"{address} is {article} {kind} address; ask an administrator to add it to "
-                f"{SETTING}")
-    return (f"{host} resolves to {address}, {article} {kind} address; ask an administrator "
-            f"to add {host} to {SETTING}")
+        return f"{address} is {article} {kind} address; ask an administrator to add it to {SETTING}"
+    return (
+        f"{host} resolves to {address}, {article} {kind} address; ask an administrator "
+        f"to add {host} to {SETTING}"
+    )
 
 
 def mail_guard(config, smtp=False):

@@ -18,8 +18,13 @@ import ipaddress
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 SETTING = "TRUSTED_PROXIES"
-FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
-                     "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX")
+FORWARDED_HEADERS = (
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_PREFIX",
+)
 
 
 def parse_proxies(text):
@@ -68,8 +73,9 @@ class TrustedProxies:
 
     def fix(self, hops):
         if hops not in self.fixes:
-            self.fixes[hops] = ProxyFix(self.wsgi_app, x_for=hops, x_proto=1, x_host=1,
-                                        x_port=1, x_prefix=1)
+            self.fixes[hops] = ProxyFix(
+                self.wsgi_app, x_for=hops, x_proto=1, x_host=1, x_port=1, x_prefix=1
+            )
         return self.fixes[hops]
 
 

@@ -25,8 +25,7 @@ OPENING = frozenset(b"[{")
 
 
 class TooDeep(BadRequest):
-    description = (f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep; "
-                   "flatten it.")
+    description = f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep; flatten it."
 
 
 def json_depth_exceeds(body, limit=MAX_JSON_DEPTH):

@@ -7,18 +7,20 @@ previews, assets) keep it. With an https ``PUBLIC_URL`` every page also
 tells browsers to come back over https only (HSTS).
 """
 
-PAGE_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline' https: http:",
-    "img-src * data:",
-    "font-src 'self' data: https: http:",
-    "frame-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'self'",
-])
+PAGE_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline' https: http:",
+        "img-src * data:",
+        "font-src 'self' data: https: http:",
+        "frame-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
 
 #: A year: the usual HSTS lifetime. Subdomains are left alone (they may be other sites).
 HSTS = "max-age=31536000"

@@ -59,15 +59,19 @@ def demo_logins(host):
     except SQLAlchemyError as exc:
         if is_loopback(host):
             return []
-        raise CommandError("cannot check the accounts for demo passwords (run `designer db "
-                           f"upgrade` first): {str(exc).splitlines()[0]}") from None
+        raise CommandError(
+            "cannot check the accounts for demo passwords (run `designer db "
+            f"upgrade` first): {str(exc).splitlines()[0]}"
+        ) from None
     finally:
         db.session.remove()
     if logins and not is_loopback(host):
         emails = ", ".join(email for email, _ in logins)
-        raise CommandError(f"not serving on {host}: {emails} still use the demo password "
-                           "`demo`; set real passwords with `designer user passwd EMAIL` "
-                           "(or serve on 127.0.0.1)")
+        raise CommandError(
+            f"not serving on {host}: {emails} still use the demo password "
+            "`demo`; set real passwords with `designer user passwd EMAIL` "
+            "(or serve on 127.0.0.1)"
+        )
     return logins
 
 
@@ -76,12 +80,26 @@ def designer_child(command, *args):
 
 
 def web_child(host, port):
-    return start_child([
-        sys.executable, "-m", "gunicorn", "designer.wsgi:app",
-        "--bind", f"{host}:{port}", "--workers", str(WEB_WORKERS),
-        "--worker-class", WEB_WORKER_CLASS, "--worker-connections", str(WEB_CONNECTIONS),
-        "--graceful-timeout", "5", "--log-level", "warning",
-    ])
+    return start_child(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "designer.wsgi:app",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(WEB_WORKERS),
+            "--worker-class",
+            WEB_WORKER_CLASS,
+            "--worker-connections",
+            str(WEB_CONNECTIONS),
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+        ]
+    )
 
 
 def start_services(app, stack):

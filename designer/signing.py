@@ -45,8 +45,9 @@ def unsubscribe_key():
 
 def fernet_key():
     """The urlsafe base64 Fernet key secrets at rest are encrypted under."""
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"designer-secrets",
-                   info=b"fernet").derive(_secret())
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"designer-secrets", info=b"fernet"
+    ).derive(_secret())
     return base64.urlsafe_b64encode(derived)
 
 

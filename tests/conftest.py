@@ -194,8 +194,9 @@ class RecordingHandler:
 
     def messages(self):
         with self.lock:
-            return [message_from_bytes(e.original_content, policy=policy.default)
-                    for e in self.received]
+            return [
+                message_from_bytes(e.original_content, policy=policy.default) for e in self.received
+            ]
 
 
 @pytest.fixture
@@ -253,12 +254,28 @@ def people(app):
 
     admin = User(name="Ada Admin", email="ada@example.com", role="admin", language="en")
     admin.set_password("secret")
-    org = Organisation(name="Bakkerij De Vries", email="info@devries.example", language="nl",
-                       industry="Retail", city="Utrecht", owner=admin)
-    jan = Contact(first_name="Jan", last_name="de Vries", email="jan@devries.example",
-                  language="nl", organisation=org)
-    emma = Contact(first_name="Emma", last_name="Smith", email="emma@devries.example",
-                   language="en", organisation=org)
+    org = Organisation(
+        name="Bakkerij De Vries",
+        email="info@devries.example",
+        language="nl",
+        industry="Retail",
+        city="Utrecht",
+        owner=admin,
+    )
+    jan = Contact(
+        first_name="Jan",
+        last_name="de Vries",
+        email="jan@devries.example",
+        language="nl",
+        organisation=org,
+    )
+    emma = Contact(
+        first_name="Emma",
+        last_name="Smith",
+        email="emma@devries.example",
+        language="en",
+        organisation=org,
+    )
     db.session.add_all([admin, org, jan, emma])
     db.session.commit()
     return SimpleNamespace(admin=admin, org=org, jan=jan, emma=emma)
@@ -285,8 +302,9 @@ def welcome(app, people):
     """A saved MJML template with merge fields."""
     from designer.templating import create_template
 
-    return create_template("Welcome", WELCOME_MJML, subject="Welcome, {{ contact.first_name }}!",
-                           user=people.admin)
+    return create_template(
+        "Welcome", WELCOME_MJML, subject="Welcome, {{ contact.first_name }}!", user=people.admin
+    )
 
 
 def _token_for(email):

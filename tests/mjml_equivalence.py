@@ -83,8 +83,10 @@ def canonical_html(html):
     parser = _Canonical()
     parser.feed(html)
     parser.close()
-    return [(kind, value.strip()) if kind == "text" else (kind, *rest)
-            for kind, value, *rest in parser.items]
+    return [
+        (kind, value.strip()) if kind == "text" else (kind, *rest)
+        for kind, value, *rest in parser.items
+    ]
 
 
 def compiled_equivalent(mjml_a, mjml_b):

@@ -60,7 +60,11 @@ def run_designer(app, *args, timeout=120):
     """Run the real ``designer`` command (as installed) against the test app's parts."""
     return subprocess.run(
         [sys.executable, "-m", "designer", *args],
-        env=child_env(app), capture_output=True, text=True, timeout=timeout, check=False,
+        env=child_env(app),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -88,15 +92,28 @@ class ServedProduct:
         self.instance = instance
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY")}
-        self.env.update(DESIGNER_INSTANCE_PATH=str(instance), PUBLIC_URL=self.url,
-                        SMTP_CATCHER_PORT=str(free_port()), PYTHONUNBUFFERED="1")
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY")
+        }
+        self.env.update(
+            DESIGNER_INSTANCE_PATH=str(instance),
+            PUBLIC_URL=self.url,
+            SMTP_CATCHER_PORT=str(free_port()),
+            PYTHONUNBUFFERED="1",
+        )
         self.process = None
 
     def designer(self, *args):
-        result = subprocess.run([sys.executable, "-m", "designer", *args], env=self.env,
-                                capture_output=True, text=True, timeout=180, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "designer", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         return result.stdout
 
@@ -106,7 +123,10 @@ class ServedProduct:
         self.log = open(self.instance / "serve.log", "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "designer", "serve", "--port", str(self.port)],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         if not wait_for(self.healthy, timeout=60, interval=0.25):
             self.stop()
             raise AssertionError((self.instance / "serve.log").read_text()[-3000:])
@@ -137,7 +157,7 @@ def pixel_path(app, message_token):
     from designer.mail.links import signer_for
 
     url = signer_for(app).pixel_url(message_token)
-    return url[url.index("/o/"):]
+    return url[url.index("/o/") :]
 
 
 class BannerServer:

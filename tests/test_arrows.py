@@ -23,11 +23,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DESIGNER = ROOT / "designer"
 
-CORE = {"broker", "clock", "config", "crypto", "csvexport", "embedded", "extensions",
-        "instance", "isolation", "netguard", "networks", "processes", "request_limits",
-        "signing"}
-APP = {"__init__", "__main__", "cli", "commands", "serve", "wsgi", "health", "errors",
-       "security", "proxies", "demo"}
+CORE = {
+    "broker",
+    "clock",
+    "config",
+    "crypto",
+    "csvexport",
+    "embedded",
+    "extensions",
+    "instance",
+    "isolation",
+    "netguard",
+    "networks",
+    "processes",
+    "request_limits",
+    "signing",
+}
+APP = {
+    "__init__",
+    "__main__",
+    "cli",
+    "commands",
+    "serve",
+    "wsgi",
+    "health",
+    "errors",
+    "security",
+    "proxies",
+    "demo",
+}
 
 #: Which parts each part may import (besides core). Read it as "records is the ground
 #: floor; templating and pdf use records; mail uses templating and pdf; tracking,
@@ -97,8 +121,12 @@ def violation(source, target):
         return "nothing but a page imports a page"
     if kind == "core" and target_kind == "part":
         return "core imports no part"
-    if kind == "part" and target_kind == "part" and target_part != part and \
-            target_part not in ALLOWED[part]:
+    if (
+        kind == "part"
+        and target_kind == "part"
+        and target_part != part
+        and target_part not in ALLOWED[part]
+    ):
         return f"{part} may not import {target_part}"
     return None
 

@@ -10,9 +10,11 @@ from designer.extensions import db
 from designer.mail.models import Message
 from designer.templating import Template
 
-MJML = ("<mjml><mj-head><mj-title>Hi {{ contact.first_name }}</mj-title></mj-head><mj-body>"
-        "<mj-section><mj-column><mj-text>Dear {{ contact.first_name }},</mj-text>"
-        "</mj-column></mj-section></mj-body></mjml>")
+MJML = (
+    "<mjml><mj-head><mj-title>Hi {{ contact.first_name }}</mj-title></mj-head><mj-body>"
+    "<mj-section><mj-column><mj-text>Dear {{ contact.first_name }},</mj-text>"
+    "</mj-column></mj-section></mj-body></mjml>"
+)
 
 
 def test_template_import_prints_the_new_id(app, people, tmp_path):
@@ -40,23 +42,35 @@ def test_render_prints_the_complete_mime_message(app, welcome, people):
     assert parsed["Subject"] == "Welcome, Jan!"
     assert parsed["From"].addresses[0].addr_spec == "ada@example.com"
     assert "Hello Jan of Bakkerij De Vries," in " ".join(
-        parsed.get_body(("html",)).get_content().split())
+        parsed.get_body(("html",)).get_content().split()
+    )
     assert "Hello Jan" in parsed.get_body(("plain",)).get_content()
 
 
 def test_render_with_locale(app, people):
     from designer.templating import create_template
 
-    template = create_template("Fmt", "<mjml><mj-body><mj-section><mj-column><mj-text>"
-                               "{{ 1234.5 | money('EUR') }}</mj-text></mj-column></mj-section>"
-                               "</mj-body></mjml>")
+    template = create_template(
+        "Fmt",
+        "<mjml><mj-body><mj-section><mj-column><mj-text>"
+        "{{ 1234.5 | money('EUR') }}</mj-text></mj-column></mj-section>"
+        "</mj-body></mjml>",
+    )
     ref = f"contact:{people.jan.id}"
     dutch = run_designer(app, "render", str(template.id), "--record", ref)
     english = run_designer(app, "render", str(template.id), "--record", ref, "--locale", "en")
-    assert "1.234,50" in message_from_string(dutch.stdout, policy=policy.default).get_body(
-        ("plain",)).get_content()
-    assert "1,234.50" in message_from_string(english.stdout, policy=policy.default).get_body(
-        ("plain",)).get_content()
+    assert (
+        "1.234,50"
+        in message_from_string(dutch.stdout, policy=policy.default)
+        .get_body(("plain",))
+        .get_content()
+    )
+    assert (
+        "1,234.50"
+        in message_from_string(english.stdout, policy=policy.default)
+        .get_body(("plain",))
+        .get_content()
+    )
 
 
 def test_send_queues_a_message_and_prints_its_id(app, welcome, people):
@@ -92,9 +106,12 @@ def test_render_an_invoice_goes_to_its_contact(app, demo):
 
     invoice = db.session.scalars(db.select(Document).where(Document.kind == "invoice")).first()
     template = create_template(
-        "Invoice mail", "<mjml><mj-body><mj-section><mj-column><mj-text>Invoice "
+        "Invoice mail",
+        "<mjml><mj-body><mj-section><mj-column><mj-text>Invoice "
         "{{ invoice.number }}: {{ invoice.total | money(invoice.currency) }}</mj-text>"
-        "</mj-column></mj-section></mj-body></mjml>", module="invoice")
+        "</mj-column></mj-section></mj-body></mjml>",
+        module="invoice",
+    )
     result = run_designer(app, "render", str(template.id), "--record", f"invoice:{invoice.id}")
     assert result.returncode == 0, result.stderr
     parsed = message_from_string(result.stdout, policy=policy.default)
@@ -139,8 +156,9 @@ def test_custom_fields_reach_the_catalogue_and_templates(app, people):
     from designer.templating.catalogue import catalogue
     from designer.templating.preview import preview_html
 
-    result = run_designer(app, "field", "add", "contact", "shoe_size", "--label", "Shoe size",
-                          "--type", "number")
+    result = run_designer(
+        app, "field", "add", "contact", "shoe_size", "--label", "Shoe size", "--type", "number"
+    )
     assert result.returncode == 0, result.stderr
     assert "contact.shoe_size" in {field.name for field in catalogue("contact")}
     again = run_designer(app, "field", "add", "contact", "shoe_size")
@@ -149,8 +167,11 @@ def test_custom_fields_reach_the_catalogue_and_templates(app, people):
     assert bad.returncode == 2
     people.jan.custom = {"shoe_size": 44}
     db.session.commit()
-    template = create_template("Shoes", "<mjml><mj-body><mj-section><mj-column><mj-text>"
-                               "Size {{ contact.shoe_size }}</mj-text></mj-column></mj-section>"
-                               "</mj-body></mjml>")
+    template = create_template(
+        "Shoes",
+        "<mjml><mj-body><mj-section><mj-column><mj-text>"
+        "Size {{ contact.shoe_size }}</mj-text></mj-column></mj-section>"
+        "</mj-body></mjml>",
+    )
     html = preview_html(template, people.jan, people.admin).html
     assert "Size 44" in " ".join(html.split())

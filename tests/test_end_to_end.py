@@ -23,8 +23,9 @@ MJML = """<mjml>
 """
 
 
-def test_import_send_receive_open_twice_and_see_2(app, client, demo, smtp_server,
-                                                  run_worker_burst, tmp_path):
+def test_import_send_receive_open_twice_and_see_2(
+    app, client, demo, smtp_server, run_worker_burst, tmp_path
+):
     app.config["SMTP_URL"] = smtp_server.url
     contact = db.session.scalars(db.select(Contact).where(Contact.language == "nl")).first()
     path = tmp_path / "account.mjml"
@@ -39,7 +40,8 @@ def test_import_send_receive_open_twice_and_see_2(app, client, demo, smtp_server
     [received] = smtp_server.handler.messages()
     assert received.get_content_type() == "multipart/alternative"
     assert received["Subject"] == (
-        f"{contact.first_name}, your account at {contact.organisation.name}")
+        f"{contact.first_name}, your account at {contact.organisation.name}"
+    )
     assert received["To"].addresses[0].addr_spec == contact.email
     html = " ".join(received.get_body(("html",)).get_content().split())
     text = received.get_body(("plain",)).get_content()
@@ -53,6 +55,9 @@ def test_import_send_receive_open_twice_and_see_2(app, client, demo, smtp_server
 
     log_in(client)
     page = client.get(f"/organisations/{contact.organisation_id}").text
-    row = re.search(rf"{re.escape(contact.email)}.*?class=\"[^\"]*open-count[^\"]*\"[^>]*>\s*(\d+)",
-                    page, re.DOTALL)
+    row = re.search(
+        rf"{re.escape(contact.email)}.*?class=\"[^\"]*open-count[^\"]*\"[^>]*>\s*(\d+)",
+        page,
+        re.DOTALL,
+    )
     assert row and row.group(1) == "2"

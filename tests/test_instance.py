@@ -10,8 +10,12 @@ from designer.instance import make_private
 def test_make_private_takes_group_and_other_permissions_away(tmp_path):
     instance = tmp_path / "instance"
     (instance / "appendonlydir").mkdir(parents=True)
-    files = {"designer.db": 0o644, "appendonlydir/redis.aof.1": 0o664, "run.sh": 0o755,
-             "secret_key": 0o600}
+    files = {
+        "designer.db": 0o644,
+        "appendonlydir/redis.aof.1": 0o664,
+        "run.sh": 0o755,
+        "secret_key": 0o600,
+    }
     for name, mode in files.items():
         (instance / name).write_text("x")
         (instance / name).chmod(mode)
@@ -34,10 +38,16 @@ def mode_of(path):
 
 def test_a_served_instance_keeps_everything_to_its_account(served_behind_proxy):
     instance = served_behind_proxy.instance
-    expected = {"designer.db", ".demo-loaded", "secret_key", "redis.aof", "redis.log",
-                "redis.sock", "serve.log"}
-    found = {path.relative_to(instance).as_posix(): mode_of(path)
-             for path in instance.rglob("*")}
+    expected = {
+        "designer.db",
+        ".demo-loaded",
+        "secret_key",
+        "redis.aof",
+        "redis.log",
+        "redis.sock",
+        "serve.log",
+    }
+    found = {path.relative_to(instance).as_posix(): mode_of(path) for path in instance.rglob("*")}
     assert expected <= set(found)
     assert mode_of(instance) == 0o700
     assert {name: mode for name, mode in found.items() if mode & 0o077} == {}

@@ -56,8 +56,10 @@ def test_a_crash_ends_the_child_with_a_message(app):
 
 def test_a_hang_is_stopped_at_the_timeout(app):
     started = time.monotonic()
-    with app.test_request_context(), pytest.raises(isolation.IsolatedFailure,
-                                                   match=r"longer than 0\.5 seconds"):
+    with (
+        app.test_request_context(),
+        pytest.raises(isolation.IsolatedFailure, match=r"longer than 0\.5 seconds"),
+    ):
         isolation.run(hang, timeout=0.5)
     assert time.monotonic() - started < 2
     assert not zombie_children(), "the stopped child was not reaped"
@@ -76,8 +78,10 @@ def zombie_children():
 
 
 def test_memory_past_the_limit_ends_the_child(app):
-    with app.test_request_context(), pytest.raises(isolation.IsolatedFailure,
-                                                   match="more than 1024 MB"):
+    with (
+        app.test_request_context(),
+        pytest.raises(isolation.IsolatedFailure, match="more than 1024 MB"),
+    ):
         isolation.run(exhaust_memory)
 
 

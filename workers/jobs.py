@@ -92,7 +92,9 @@ def run_workflow_schedules():
 
     with job_context():
         try:
-            return {"runs": workflows.run_due_schedules(),
-                    "events_requeued": workflows.requeue_pending_events()}
+            return {
+                "runs": workflows.run_due_schedules(),
+                "events_requeued": workflows.requeue_pending_events(),
+            }
         finally:
             db.session.remove()

@@ -59,10 +59,10 @@ def run_scheduler(app, log_level="INFO"):
     with app.app_context():
         level = getattr(logging, log_level)
         scheduler = CronScheduler(connection=get_redis(), logging_level=level)
-        scheduler.register(jobs.reap_and_dispatch, PERIODIC,
-                           interval=app.config["REAP_INTERVAL"])
-        scheduler.register(jobs.flush_tracking, PERIODIC,
-                           interval=app.config["TRACKING_FLUSH_SECONDS"])
+        scheduler.register(jobs.reap_and_dispatch, PERIODIC, interval=app.config["REAP_INTERVAL"])
+        scheduler.register(
+            jobs.flush_tracking, PERIODIC, interval=app.config["TRACKING_FLUSH_SECONDS"]
+        )
         scheduler.register(jobs.poll_bounces, PERIODIC, interval=60, job_timeout=600)
         scheduler.register(jobs.append_sent_copies, PERIODIC, interval=30, job_timeout=600)
         scheduler.register(jobs.run_workflow_schedules, PERIODIC, interval=60, job_timeout=600)

@@ -18,8 +18,20 @@ from importlib import import_module
 from designer.api.spec import DESCRIPTION, DesignerApi
 
 #: Modules of ``designer.api`` holding a resource blueprint ``bp``, in the docs' order.
-RESOURCES = ("templates", "fields", "images", "blocks", "records", "segments", "campaigns",
-             "messages", "pdfs", "exports", "workflows", "sending")
+RESOURCES = (
+    "templates",
+    "fields",
+    "images",
+    "blocks",
+    "records",
+    "segments",
+    "campaigns",
+    "messages",
+    "pdfs",
+    "exports",
+    "workflows",
+    "sending",
+)
 
 SETTINGS = {
     "API_TITLE": "Designer API",
@@ -32,8 +44,11 @@ SETTINGS = {
         "security": [{"bearerAuth": []}],
     },
 }
-BEARER = {"type": "http", "scheme": "bearer",
-          "description": "An API token from /account/tokens, e.g. `dsn_…`."}
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API token from /account/tokens, e.g. `dsn_…`.",
+}
 
 
 def init_app(app):

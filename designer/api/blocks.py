@@ -16,20 +16,28 @@ from designer.templating.saved_blocks import (
     list_blocks,
 )
 
-bp = ApiBlueprint("Blocks", __name__, url_prefix="/api/v1/blocks",
-                  description="Saved blocks: sections of MJML saved for every template.")
+bp = ApiBlueprint(
+    "Blocks",
+    __name__,
+    url_prefix="/api/v1/blocks",
+    description="Saved blocks: sections of MJML saved for every template.",
+)
 protect(bp)
 
-SECTION = ("<mj-section><mj-column><mj-text>Opening hours: 8:00 to 18:00"
-           "</mj-text></mj-column></mj-section>")
+SECTION = (
+    "<mj-section><mj-column><mj-text>Opening hours: 8:00 to 18:00"
+    "</mj-text></mj-column></mj-section>"
+)
 
 
 class BlockSchema(Schema):
     id = fields.Integer(required=True, metadata={"example": 2})
     name = fields.String(required=True, metadata={"example": "Opening hours"})
     mjml = fields.String(required=True, metadata={"example": SECTION})
-    markup = fields.String(required=True, metadata={
-        "description": "The section as the builder's block manager drops it."})
+    markup = fields.String(
+        required=True,
+        metadata={"description": "The section as the builder's block manager drops it."},
+    )
 
 
 class BlockListSchema(PageSchema):
@@ -37,11 +45,17 @@ class BlockListSchema(PageSchema):
 
 
 class NewBlockSchema(Schema):
-    name = Text(required=True, metadata={"description": "1 to 100 characters.",
-                                         "example": "Opening hours"})
-    mjml = Text(required=True, metadata={
-        "description": "One `<mj-section>` or `<mj-wrapper>` the builder can edit and that "
-                       "compiles.", "example": SECTION})
+    name = Text(
+        required=True, metadata={"description": "1 to 100 characters.", "example": "Opening hours"}
+    )
+    mjml = Text(
+        required=True,
+        metadata={
+            "description": "One `<mj-section>` or `<mj-wrapper>` the builder can edit and that "
+            "compiles.",
+            "example": SECTION,
+        },
+    )
 
 
 @bp.route("")
@@ -61,8 +75,12 @@ def save_block(body):
     try:
         return block_json(create_block(body["name"], body["mjml"], user=current_user))
     except BlockInvalid as exc:
-        raise ApiError(422, "block_invalid", f"{exc.field}: {exc.message}",
-                       {"fields": {exc.field: [exc.message]}}) from exc
+        raise ApiError(
+            422,
+            "block_invalid",
+            f"{exc.field}: {exc.message}",
+            {"fields": {exc.field: [exc.message]}},
+        ) from exc
 
 
 @bp.route("/<int(max=2147483647):block_id>", methods=["DELETE"])

@@ -17,8 +17,12 @@ from designer.campaigns.views import campaign_report
 from designer.errors import ApiError
 from designer.extensions import db
 
-bp = ApiBlueprint("Campaigns", __name__, url_prefix="/api/v1/campaigns",
-                  description="Campaigns: a template sent to an audience, with its progress.")
+bp = ApiBlueprint(
+    "Campaigns",
+    __name__,
+    url_prefix="/api/v1/campaigns",
+    description="Campaigns: a template sent to an audience, with its progress.",
+)
 protect(bp)
 
 CAMPAIGN_PATH = "/<int(max=2147483647):campaign_id>"
@@ -27,18 +31,25 @@ CAMPAIGN_PATH = "/<int(max=2147483647):campaign_id>"
 class FilterSchema(Schema):
     field = Text(required=True, validate=validate.OneOf([*FIELDS, *SPECIAL]))
     op = Text(load_default="eq", validate=validate.OneOf(OPERATORS))
-    value = Text(required=True, validate=validate.Length(1, 500), metadata={
-        "description": "Compared as text; `in` takes a comma-separated list; "
-                       "campaign filters and organisation.owner_id take an id."})
+    value = Text(
+        required=True,
+        validate=validate.Length(1, 500),
+        metadata={
+            "description": "Compared as text; `in` takes a comma-separated list; "
+            "campaign filters and organisation.owner_id take an id."
+        },
+    )
 
 
 class NewCampaignSchema(Schema):
     name = Name(required=True)
     template_id = Id(required=True, metadata={"description": "A saved e-mail template."})
     segment_id = Id(metadata={"description": "A saved audience; or give `filters`."})
-    filters = fields.List(fields.Nested(FilterSchema), validate=validate.Length(max=50),
-                          metadata={"description": "All must hold; [] is every contact "
-                                                   "with an address."})
+    filters = fields.List(
+        fields.Nested(FilterSchema),
+        validate=validate.Length(max=50),
+        metadata={"description": "All must hold; [] is every contact with an address."},
+    )
     tracking = fields.Boolean(load_default=True)
 
     @validates_schema
@@ -78,15 +89,23 @@ class CampaignListSchema(Schema):
 
 
 #: Times a schedule may name (a bound keeps offsets from leaving the calendar).
-SCHEDULE_RANGE = validate.Range(datetime(2000, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC),
-                                error="Give a time from 2000 to 9998.")
+SCHEDULE_RANGE = validate.Range(
+    datetime(2000, 1, 1, tzinfo=UTC),
+    datetime(9999, 1, 1, tzinfo=UTC),
+    error="Give a time from 2000 to 9998.",
+)
 
 
 class ScheduleSchema(Schema):
     scheduled_at = fields.AwareDateTime(
-        required=True, default_timezone=UTC, validate=SCHEDULE_RANGE,
-        metadata={"description": "When to start, in the future (ISO 8601; without an offset: "
-                                 "UTC).", "example": "2026-05-04T09:00:00Z"})
+        required=True,
+        default_timezone=UTC,
+        validate=SCHEDULE_RANGE,
+        metadata={
+            "description": "When to start, in the future (ISO 8601; without an offset: UTC).",
+            "example": "2026-05-04T09:00:00Z",
+        },
+    )
 
 
 class FiguresSchema(Schema):
@@ -101,10 +120,14 @@ class FiguresSchema(Schema):
     clicks = fields.Integer(required=True, metadata={"example": 15})
     unique_human_clicks = fields.Integer(required=True, metadata={"example": 11})
     human_clicks = fields.Integer(required=True, metadata={"example": 14})
-    click_through_rate = fields.Float(required=True, metadata={
-        "description": "Percent of delivered messages clicked.", "example": 10.2})
-    open_rate = fields.Float(required=True, metadata={
-        "description": "Percent of delivered messages opened.", "example": 54.2})
+    click_through_rate = fields.Float(
+        required=True,
+        metadata={"description": "Percent of delivered messages clicked.", "example": 10.2},
+    )
+    open_rate = fields.Float(
+        required=True,
+        metadata={"description": "Percent of delivered messages opened.", "example": 54.2},
+    )
     unsubscribes = fields.Integer(required=True, metadata={"example": 1})
 
 
@@ -115,8 +138,9 @@ class LinkClicksSchema(Schema):
 
 
 class HourSchema(Schema):
-    hour = fields.String(required=True, metadata={"format": "date-time",
-                                                  "example": "2026-05-04T09:00:00Z"})
+    hour = fields.String(
+        required=True, metadata={"format": "date-time", "example": "2026-05-04T09:00:00Z"}
+    )
     opens = fields.Integer(required=True, metadata={"example": 40})
     clicks = fields.Integer(required=True, metadata={"example": 6})
 
@@ -124,10 +148,16 @@ class HourSchema(Schema):
 class ReportSchema(Schema):
     campaign = fields.Integer(required=True, metadata={"example": 5})
     figures = fields.Nested(FiguresSchema, required=True)
-    links = fields.List(fields.Nested(LinkClicksSchema), required=True, metadata={
-        "description": "Clicks per link, in the template's order."})
-    activity = fields.List(fields.Nested(HourSchema), required=True, metadata={
-        "description": "Opens and clicks per hour, oldest first."})
+    links = fields.List(
+        fields.Nested(LinkClicksSchema),
+        required=True,
+        metadata={"description": "Clicks per link, in the template's order."},
+    )
+    activity = fields.List(
+        fields.Nested(HourSchema),
+        required=True,
+        metadata={"description": "Opens and clicks per hour, oldest first."},
+    )
 
 
 def _campaign(campaign_id):
@@ -138,8 +168,7 @@ def _campaign(campaign_id):
 
 
 def _invalid(field, message):
-    return ApiError(422, "invalid_request", f"{field}: {message}",
-                    {"fields": {field: [message]}})
+    return ApiError(422, "invalid_request", f"{field}: {message}", {"fields": {field: [message]}})
 
 
 def _audience(body):
@@ -179,8 +208,13 @@ def create_campaign(body):
         raise _invalid("template_id", "choose a saved e-mail template")
     segment = _audience(body)
     try:
-        return campaigns.create_campaign(body["name"], template=template, segment=segment,
-                                         sender=current_user, tracking=body["tracking"])
+        return campaigns.create_campaign(
+            body["name"],
+            template=template,
+            segment=segment,
+            sender=current_user,
+            tracking=body["tracking"],
+        )
     except campaigns.CampaignError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from exc
 
@@ -266,9 +300,14 @@ def report(campaign_id):
     campaign = _campaign(campaign_id)
     body = campaign_report(campaign)
     return {
-        "campaign": campaign.id, "figures": body["figures"],
-        "links": [{"url": url, "clicks": clicks, "human_clicks": human}
-                  for url, clicks, human in body["links"]],
-        "activity": [{"hour": hour.isoformat() + "Z", "opens": opens, "clicks": clicks}
-                     for hour, opens, clicks in body["activity"]],
+        "campaign": campaign.id,
+        "figures": body["figures"],
+        "links": [
+            {"url": url, "clicks": clicks, "human_clicks": human}
+            for url, clicks, human in body["links"]
+        ],
+        "activity": [
+            {"hour": hour.isoformat() + "Z", "opens": opens, "clicks": clicks}
+            for hour, opens, clicks in body["activity"]
+        ],
     }

@@ -14,8 +14,12 @@ from designer.assets import AssetRejected, asset_path, list_assets, store_asset
 from designer.auth import protect
 from designer.errors import ApiError
 
-bp = ApiBlueprint("Images", __name__, url_prefix="/api/v1/images",
-                  description="Images stored in the app for templates to show.")
+bp = ApiBlueprint(
+    "Images",
+    __name__,
+    url_prefix="/api/v1/images",
+    description="Images stored in the app for templates to show.",
+)
 protect(bp)
 
 #: Longest file name kept (the column holds 255 characters).
@@ -28,9 +32,15 @@ class ImageSchema(Schema):
     name = fields.String(required=True, attribute="filename", metadata={"example": "logo.png"})
     content_type = fields.String(required=True, metadata={"example": "image/png"})
     size = fields.Integer(required=True, metadata={"description": "Bytes.", "example": 5120})
-    src = fields.Method("absolute_url", required=True, metadata={
-        "type": "string", "description": "The address templates link to.",
-        "example": "https://designer.example.com/assets/17/logo.png"})
+    src = fields.Method(
+        "absolute_url",
+        required=True,
+        metadata={
+            "type": "string",
+            "description": "The address templates link to.",
+            "example": "https://designer.example.com/assets/17/logo.png",
+        },
+    )
 
     def absolute_url(self, asset):
         return current_app.config["PUBLIC_URL"] + asset_path(asset)
@@ -41,9 +51,12 @@ class ImageListSchema(PageSchema):
 
 
 class UploadSchema(Schema):
-    files = fields.List(Upload(), required=True, validate=validate.Length(1, MAX_FILES),
-                        metadata={"description": "PNG, JPEG, GIF, WebP or SVG images, 5 MB "
-                                                 "each at most."})
+    files = fields.List(
+        Upload(),
+        required=True,
+        validate=validate.Length(1, MAX_FILES),
+        metadata={"description": "PNG, JPEG, GIF, WebP or SVG images, 5 MB each at most."},
+    )
 
 
 class UploadedSchema(Schema):
@@ -53,11 +66,14 @@ class UploadedSchema(Schema):
 def _checked(upload):
     name = upload.filename or ""
     if not name or len(name) > MAX_NAME or "\x00" in name:
-        raise ApiError(422, "asset_rejected", f"files: give each image a file name of 1 to "
-                       f"{MAX_NAME} characters", {"fields": {"files": ["bad file name"]}})
+        raise ApiError(
+            422,
+            "asset_rejected",
+            f"files: give each image a file name of 1 to {MAX_NAME} characters",
+            {"fields": {"files": ["bad file name"]}},
+        )
     if not (upload.mimetype or "").startswith("image/"):
-        raise ApiError(422, "asset_rejected",
-                       f"{name}: only images can be placed in an e-mail")
+        raise ApiError(422, "asset_rejected", f"{name}: only images can be placed in an e-mail")
     return upload
 
 

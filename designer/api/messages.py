@@ -12,8 +12,12 @@ from designer.mail.models import STATES
 from designer.mail.views import message_json
 from designer.tracking.models import CLASSES, KINDS
 
-bp = ApiBlueprint("Messages", __name__, url_prefix="/api/v1/messages",
-                  description="Messages: one per recipient, with delivery and tracking.")
+bp = ApiBlueprint(
+    "Messages",
+    __name__,
+    url_prefix="/api/v1/messages",
+    description="Messages: one per recipient, with delivery and tracking.",
+)
 protect(bp)
 
 MESSAGE_PATH = "/<int(max=2147483647):message_id>"
@@ -25,15 +29,19 @@ class SentCopySchema(Schema):
     last_error = fields.String(required=True)
     folder = fields.String(required=True)
     appended_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
-    next_attempt_at = fields.String(required=True, allow_none=True,
-                                    metadata={"format": "date-time"})
+    next_attempt_at = fields.String(
+        required=True, allow_none=True, metadata={"format": "date-time"}
+    )
 
 
 class MessageSchema(Schema):
     id = fields.Integer(required=True)
     state = fields.String(required=True, metadata={"enum": list(STATES)})
-    bounce = fields.String(required=True, allow_none=True, metadata={
-        "description": "hard or soft when the message bounced, else null"})
+    bounce = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "hard or soft when the message bounced, else null"},
+    )
     recipient = fields.String(required=True)
     from_ = fields.String(required=True, data_key="from", attribute="from")
     subject = fields.String(required=True)
@@ -45,21 +53,26 @@ class MessageSchema(Schema):
     human_open_count = fields.Integer(required=True)
     click_count = fields.Integer(required=True)
     human_click_count = fields.Integer(required=True)
-    first_opened_at = fields.String(required=True, allow_none=True,
-                                    metadata={"format": "date-time"})
-    last_opened_at = fields.String(required=True, allow_none=True,
-                                   metadata={"format": "date-time"})
+    first_opened_at = fields.String(
+        required=True, allow_none=True, metadata={"format": "date-time"}
+    )
+    last_opened_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
     sent_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
-    sent_copy = fields.Nested(SentCopySchema, required=True, allow_none=True, metadata={
-        "description": "The copy kept in the sender's mailbox, when they linked one."})
+    sent_copy = fields.Nested(
+        SentCopySchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The copy kept in the sender's mailbox, when they linked one."},
+    )
 
 
 class EventSchema(Schema):
     kind = fields.String(required=True, metadata={"enum": list(KINDS)})
     at = fields.String(required=True, metadata={"format": "date-time"})
     classification = fields.String(required=True, metadata={"enum": list(CLASSES)})
-    url = fields.String(required=True, allow_none=True, metadata={
-        "description": "The link clicked (clicks only)."})
+    url = fields.String(
+        required=True, allow_none=True, metadata={"description": "The link clicked (clicks only)."}
+    )
     user_agent = fields.String(required=True)
 
 
@@ -74,8 +87,11 @@ class OutcomesSchema(Schema):
     human_opens = fields.Integer(required=True)
     clicks = fields.Integer(required=True)
     human_clicks = fields.Integer(required=True)
-    events = fields.List(fields.Nested(EventSchema), required=True,
-                         metadata={"description": "Every open and click, oldest first."})
+    events = fields.List(
+        fields.Nested(EventSchema),
+        required=True,
+        metadata={"description": "Every open and click, oldest first."},
+    )
 
 
 def _message(message_id):
@@ -93,8 +109,13 @@ def _event(event, links):
     index = event.link_index
     clicked = event.kind == "click" and index is not None and 0 <= index < len(links)
     url = links[index]["url"] if clicked else None
-    return {"kind": event.kind, "at": _iso(event.at), "classification": event.classification,
-            "url": url, "user_agent": event.user_agent}
+    return {
+        "kind": event.kind,
+        "at": _iso(event.at),
+        "classification": event.classification,
+        "url": url,
+        "user_agent": event.user_agent,
+    }
 
 
 @bp.route(MESSAGE_PATH)
@@ -116,10 +137,15 @@ def outcomes(message_id):
     message = _message(message_id)
     links = list(message.template_version.links or []) if message.template_version else []
     return {
-        "message": message.id, "state": message.state, "bounce": message.bounce or None,
-        "sent_at": _iso(message.sent_at), "smtp_reply": message.smtp_reply,
-        "last_error": message.last_error, "opens": message.open_count,
-        "human_opens": message.human_open_count, "clicks": message.click_count,
+        "message": message.id,
+        "state": message.state,
+        "bounce": message.bounce or None,
+        "sent_at": _iso(message.sent_at),
+        "smtp_reply": message.smtp_reply,
+        "last_error": message.last_error,
+        "opens": message.open_count,
+        "human_opens": message.human_open_count,
+        "clicks": message.click_count,
         "human_clicks": message.human_click_count,
         "events": [_event(e, links) for e in tracking.timeline(message.id)],
     }

@@ -12,8 +12,12 @@ from designer.auth import protect, require_role
 from designer.errors import ApiError
 from designer.workflows import InvalidRecord, save_record
 
-bp = ApiBlueprint("Records", __name__, url_prefix="/api/v1/records",
-                  description="CRM records (organisations, contacts, quotes, invoices, …).")
+bp = ApiBlueprint(
+    "Records",
+    __name__,
+    url_prefix="/api/v1/records",
+    description="CRM records (organisations, contacts, quotes, invoices, …).",
+)
 protect(bp)
 
 #: Modules a CRM writes through the API.
@@ -27,17 +31,23 @@ class RecordDataSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    id = Text(required=True, validate=validate.Length(1, 100),
-              metadata={"description": "The record's id in the CRM (our external id)."})
+    id = Text(
+        required=True,
+        validate=validate.Length(1, 100),
+        metadata={"description": "The record's id in the CRM (our external id)."},
+    )
 
 
 class RecordSchema(Schema):
     module = fields.String(required=True)
     id = fields.Integer(required=True, metadata={"description": "Designer's id of the record."})
-    external_id = fields.String(required=True, allow_none=True,
-                                metadata={"description": "The CRM's id, when it has one."})
-    data = fields.Dict(required=True, metadata={
-        "description": "What templates see of the record (its merge data)."})
+    external_id = fields.String(
+        required=True, allow_none=True, metadata={"description": "The CRM's id, when it has one."}
+    )
+    data = fields.Dict(
+        required=True,
+        metadata={"description": "What templates see of the record (its merge data)."},
+    )
 
 
 class SavedRecordSchema(RecordSchema):
@@ -58,8 +68,12 @@ def plain(value):
 
 
 def record_json(module, record):
-    return {"module": module, "id": record.id, "external_id": getattr(record, "external_id", None),
-            "data": plain(records.merge_data(module, record))}
+    return {
+        "module": module,
+        "id": record.id,
+        "external_id": getattr(record, "external_id", None),
+        "data": plain(records.merge_data(module, record)),
+    }
 
 
 @bp.route(MODULE_PATH.format(",".join(UPSERT_MODULES)), methods=["PUT"])
@@ -82,8 +96,7 @@ def upsert(data, module):
         record, created = save_record(module, data)
     except InvalidRecord as exc:
         problem = str(exc).removeprefix(f"{exc.field}: ")
-        raise ApiError(422, "invalid_record", str(exc), {"fields": {exc.field: [problem]}}) \
-            from exc
+        raise ApiError(422, "invalid_record", str(exc), {"fields": {exc.field: [problem]}}) from exc
     return {**record_json(module, record), "created": created}, 201 if created else 200
 
 

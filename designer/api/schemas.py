@@ -53,15 +53,16 @@ def _known_language(value):
     try:
         Locale.parse(value.replace("-", "_"))
     except (ValueError, TypeError, UnknownLocaleError):
-        raise ValidationError(f"Unknown language {value!r}; use a code such as en or nl.") \
-            from None
+        raise ValidationError(f"Unknown language {value!r}; use a code such as en or nl.") from None
 
 
 def Language(**kwargs):
     """A language code Babel knows (``en``, ``nl``, ``pt_BR``)."""
-    checks = [validate.Length(max=10),
-              validate.Regexp(LANGUAGE, error="Use a code such as en, nl or pt_BR."),
-              _known_language]
+    checks = [
+        validate.Length(max=10),
+        validate.Regexp(LANGUAGE, error="Use a code such as en, nl or pt_BR."),
+        _known_language,
+    ]
     return Text(validate=checks, **kwargs)
 
 
@@ -75,11 +76,17 @@ class UtcDateTime(fields.DateTime):
 
 
 class ErrorDetail(Schema):
-    code = fields.String(required=True, metadata={
-        "description": "Stable, machine-readable: not_found, invalid_request, invalid_state, …"})
+    code = fields.String(
+        required=True,
+        metadata={
+            "description": "Stable, machine-readable: not_found, invalid_request, invalid_state, …"
+        },
+    )
     message = fields.String(required=True, metadata={"description": "A sentence for people."})
-    details = fields.Dict(required=True, metadata={
-        "description": "More about the error; invalid fields are listed in `fields`."})
+    details = fields.Dict(
+        required=True,
+        metadata={"description": "More about the error; invalid fields are listed in `fields`."},
+    )
 
 
 class ErrorSchema(Schema):

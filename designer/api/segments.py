@@ -11,8 +11,12 @@ from designer.campaigns.models import Segment
 from designer.errors import ApiError
 from designer.extensions import db
 
-bp = ApiBlueprint("Audiences", __name__, url_prefix="/api/v1/segments",
-                  description="Audiences: contacts chosen by filters, saved or counted.")
+bp = ApiBlueprint(
+    "Audiences",
+    __name__,
+    url_prefix="/api/v1/segments",
+    description="Audiences: contacts chosen by filters, saved or counted.",
+)
 protect(bp)
 
 DUTCH = [{"field": "contact.language", "op": "eq", "value": "nl"}]
@@ -21,8 +25,9 @@ DUTCH = [{"field": "contact.language", "op": "eq", "value": "nl"}]
 class SegmentSchema(Schema):
     id = fields.Integer(required=True, metadata={"example": 4})
     name = fields.String(required=True, metadata={"example": "Dutch customers"})
-    filters = fields.List(fields.Dict(), required=True, metadata={
-        "description": "All must hold.", "example": DUTCH})
+    filters = fields.List(
+        fields.Dict(), required=True, metadata={"description": "All must hold.", "example": DUTCH}
+    )
 
 
 class SegmentListSchema(PageSchema):
@@ -30,16 +35,26 @@ class SegmentListSchema(PageSchema):
 
 
 class CountInSchema(Schema):
-    filters = fields.List(fields.Nested(FilterSchema), required=True,
-                          validate=validate.Length(max=50), metadata={
-                              "description": "All must hold; [] is every contact with an "
-                                             "address.", "example": DUTCH})
+    filters = fields.List(
+        fields.Nested(FilterSchema),
+        required=True,
+        validate=validate.Length(max=50),
+        metadata={
+            "description": "All must hold; [] is every contact with an address.",
+            "example": DUTCH,
+        },
+    )
 
 
 class CountSchema(Schema):
-    count = fields.Integer(required=True, metadata={
-        "description": "Contacts with an address the filters choose (suppressed addresses "
-                       "are left out only when a campaign starts).", "example": 120})
+    count = fields.Integer(
+        required=True,
+        metadata={
+            "description": "Contacts with an address the filters choose (suppressed addresses "
+            "are left out only when a campaign starts).",
+            "example": 120,
+        },
+    )
 
 
 @bp.route("")
@@ -58,5 +73,6 @@ def count(body):
     try:
         return {"count": campaigns.audience_count(body["filters"])}
     except campaigns.FilterInvalid as exc:
-        raise ApiError(422, "invalid_filter", f"filters: {exc}",
-                       {"fields": {"filters": [str(exc)]}}) from exc
+        raise ApiError(
+            422, "invalid_filter", f"filters: {exc}", {"fields": {"filters": [str(exc)]}}
+        ) from exc

@@ -19,8 +19,12 @@ from designer.templating.builder_views import document_for
 from designer.templating.models import KINDS, SOURCE_TYPES
 from designer.templating.preview import preview_html
 
-bp = ApiBlueprint("Templates", __name__, url_prefix="/api/v1/templates",
-                  description="E-mail and PDF templates and their versions.")
+bp = ApiBlueprint(
+    "Templates",
+    __name__,
+    url_prefix="/api/v1/templates",
+    description="E-mail and PDF templates and their versions.",
+)
 protect(bp)
 
 #: Longest template source accepted (characters).
@@ -44,11 +48,19 @@ class TemplateSchema(Schema):
     module = fields.String(required=True, metadata={"description": "Whose records it merges."})
     language = fields.String(required=True)
     tracking = fields.Boolean(required=True)
-    variant_of = fields.Integer(required=True, allow_none=True, attribute="variant_of_id",
-                                metadata={"description": "The main template of a variant."})
+    variant_of = fields.Integer(
+        required=True,
+        allow_none=True,
+        attribute="variant_of_id",
+        metadata={"description": "The main template of a variant."},
+    )
     variants = fields.List(fields.Nested(VariantSchema), required=True)
-    version = fields.Integer(required=True, allow_none=True, attribute="current.number",
-                             metadata={"description": "Number of the current version."})
+    version = fields.Integer(
+        required=True,
+        allow_none=True,
+        attribute="current.number",
+        metadata={"description": "Number of the current version."},
+    )
     subject = fields.String(required=True, attribute="current.subject")
     updated_at = UtcDateTime(required=True)
 
@@ -67,8 +79,11 @@ class TemplateQuerySchema(Schema):
 
 class NewTemplateSchema(Schema):
     name = Name(required=True)
-    source = Text(required=True, validate=validate.Length(max=MAX_SOURCE),
-                  metadata={"description": "MJML or HTML with merge fields."})
+    source = Text(
+        required=True,
+        validate=validate.Length(max=MAX_SOURCE),
+        metadata={"description": "MJML or HTML with merge fields."},
+    )
     source_type = Text(load_default="mjml", validate=validate.OneOf(SOURCE_TYPES))
     kind = Text(load_default="email", validate=validate.OneOf(KINDS))
     subject = Text(load_default="", validate=validate.Length(max=1000))
@@ -78,15 +93,25 @@ class NewTemplateSchema(Schema):
 
 class NewVersionSchema(Schema):
     source = Text(required=True, validate=validate.Length(max=MAX_SOURCE))
-    subject = Text(validate=validate.Length(max=1000),
-                   metadata={"description": "Left out: the current version's subject."})
+    subject = Text(
+        validate=validate.Length(max=1000),
+        metadata={"description": "Left out: the current version's subject."},
+    )
     preheader = Text(validate=validate.Length(max=1000))
-    text_override = Text(validate=validate.Length(max=MAX_SOURCE),
-                         metadata={"description": "A hand-written plain-text part."})
-    base_version = fields.Integer(allow_none=True, validate=validate.Range(1, MAX_ID), metadata={
-        "description": "The version the change was made on (null: none was saved yet). When "
-                       "another version was saved since, nothing is saved and the answer is "
-                       "409 naming the newest version.", "example": 3})
+    text_override = Text(
+        validate=validate.Length(max=MAX_SOURCE),
+        metadata={"description": "A hand-written plain-text part."},
+    )
+    base_version = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(1, MAX_ID),
+        metadata={
+            "description": "The version the change was made on (null: none was saved yet). When "
+            "another version was saved since, nothing is saved and the answer is "
+            "409 naming the newest version.",
+            "example": 3,
+        },
+    )
 
 
 class VersionSchema(Schema):
@@ -94,13 +119,20 @@ class VersionSchema(Schema):
     number = fields.Integer(required=True)
     subject = fields.String(required=True)
     created_at = UtcDateTime(required=True)
-    warnings = fields.List(fields.String(), required=True, metadata={
-        "description": "Merge fields the template's module does not have, with suggestions."})
+    warnings = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Merge fields the template's module does not have, with suggestions."
+        },
+    )
 
 
 class PreviewQuerySchema(Schema):
-    record_id = QueryId(required=True, metadata={
-        "description": "A record of the template's module (e.g. a contact's id)."})
+    record_id = QueryId(
+        required=True,
+        metadata={"description": "A record of the template's module (e.g. a contact's id)."},
+    )
 
 
 class PreviewSchema(Schema):
@@ -111,36 +143,65 @@ class PreviewSchema(Schema):
 
 
 class DraftPreviewInSchema(Schema):
-    record_id = Id(required=True, metadata={
-        "description": "A record of the template's module (e.g. a contact's id).", "example": 1})
-    source = Text(validate=validate.Length(max=MAX_SOURCE), metadata={
-        "description": "Unsaved source to merge; left out: the saved version.",
-        "example": "<mjml><mj-body><mj-section><mj-column><mj-text>Hello "
-                   "{{ contact.first_name }}</mj-text></mj-column></mj-section></mj-body></mjml>"})
-    subject = Text(validate=validate.Length(max=1000), metadata={
-        "description": "The unsaved subject (with `source`).",
-        "example": "Welcome, {{ contact.first_name }}"})
+    record_id = Id(
+        required=True,
+        metadata={
+            "description": "A record of the template's module (e.g. a contact's id).",
+            "example": 1,
+        },
+    )
+    source = Text(
+        validate=validate.Length(max=MAX_SOURCE),
+        metadata={
+            "description": "Unsaved source to merge; left out: the saved version.",
+            "example": "<mjml><mj-body><mj-section><mj-column><mj-text>Hello "
+            "{{ contact.first_name }}</mj-text></mj-column></mj-section></mj-body></mjml>",
+        },
+    )
+    subject = Text(
+        validate=validate.Length(max=1000),
+        metadata={
+            "description": "The unsaved subject (with `source`).",
+            "example": "Welcome, {{ contact.first_name }}",
+        },
+    )
 
 
 class DraftPreviewSchema(Schema):
     subject = fields.String(required=True, metadata={"example": "Welcome, Jan"})
-    html = fields.String(required=True, metadata={"description": "The merged HTML, "
-                                                  "without tracking."})
+    html = fields.String(
+        required=True, metadata={"description": "The merged HTML, without tracking."}
+    )
     locale = fields.String(required=True, metadata={"example": "nl"})
 
 
 class PdfPreviewInSchema(Schema):
-    record_id = Id(required=True, metadata={
-        "description": "A record of the template's module (e.g. an invoice's id).", "example": 1})
-    source = Text(validate=validate.Length(max=MAX_SOURCE), metadata={
-        "description": "Unsaved HTML to render; left out: the saved version."})
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000), metadata={
-        "description": "Which page to draw (past the last: the last).", "example": 1})
+    record_id = Id(
+        required=True,
+        metadata={
+            "description": "A record of the template's module (e.g. an invoice's id).",
+            "example": 1,
+        },
+    )
+    source = Text(
+        validate=validate.Length(max=MAX_SOURCE),
+        metadata={"description": "Unsaved HTML to render; left out: the saved version."},
+    )
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(1, 10_000),
+        metadata={"description": "Which page to draw (past the last: the last).", "example": 1},
+    )
 
 
 class PdfPreviewSchema(Schema):
-    image = fields.String(required=True, metadata={
-        "description": "The page as a PNG `data:` URI.", "example": "data:image/png;base64,iVBO…"})
+    image = fields.String(
+        required=True,
+        metadata={
+            "description": "The page as a PNG `data:` URI.",
+            "example": "data:image/png;base64,iVBO…",
+        },
+    )
     page = fields.Integer(required=True, metadata={"example": 1})
     pages = fields.Integer(required=True, metadata={"example": 2})
     locale = fields.String(required=True, metadata={"example": "en"})
@@ -154,24 +215,44 @@ class AttachedSchema(Schema):
 
 class AttachmentsSchema(Schema):
     template = fields.Integer(required=True, metadata={"example": 3})
-    pdf_templates = fields.List(fields.Nested(AttachedSchema), required=True, metadata={
-        "description": "PDF templates rendered for each recipient and attached, in order."})
+    pdf_templates = fields.List(
+        fields.Nested(AttachedSchema),
+        required=True,
+        metadata={
+            "description": "PDF templates rendered for each recipient and attached, in order."
+        },
+    )
 
 
 class AttachmentsInSchema(Schema):
-    pdf_template_ids = fields.List(Id(), required=True, validate=validate.Length(max=20), metadata={
-        "description": "PDF templates of the same module, in order; [] attaches none.",
-        "example": [7]})
+    pdf_template_ids = fields.List(
+        Id(),
+        required=True,
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "PDF templates of the same module, in order; [] attaches none.",
+            "example": [7],
+        },
+    )
 
 
 class BuilderDocumentSchema(Schema):
     version = fields.Integer(required=True, metadata={"example": 4})
-    blocks = fields.List(fields.Dict(), required=True, metadata={
-        "description": "The source cut into blocks (joined, they give it back byte for byte); "
-                       "editable ones carry the `markup` the builder loads."})
+    blocks = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "The source cut into blocks (joined, they give it back byte for byte); "
+            "editable ones carry the `markup` the builder loads."
+        },
+    )
     body_attributes = fields.Dict(required=True, metadata={"example": {"width": "600px"}})
-    canvas_head = fields.String(required=True, metadata={
-        "description": "The head's `mj-attributes`, for drawing blocks as the template does."})
+    canvas_head = fields.String(
+        required=True,
+        metadata={
+            "description": "The head's `mj-attributes`, for drawing blocks as the template does."
+        },
+    )
 
 
 def _invalid(exc):
@@ -221,17 +302,26 @@ def add_version(body, template_id):
     except templating.TemplateInvalid as exc:
         raise _invalid(exc) from exc
     warnings = templating.lint(template, version.source, version.subject, version.preheader)
-    return {"template_id": template.id, "number": version.number, "subject": version.subject,
-            "created_at": version.created_at, "warnings": [str(w) for w in warnings]}
+    return {
+        "template_id": template.id,
+        "number": version.number,
+        "subject": version.subject,
+        "created_at": version.created_at,
+        "warnings": [str(w) for w in warnings],
+    }
 
 
 def _check_base_version(template, base):
     """409 when a version was saved after ``base`` (None: before any was saved)."""
     current = template.current.number if template.current else None
     if base != current:
-        raise ApiError(409, "version_conflict",
-                       f"version {current} was saved after the version you started from: "
-                       "reload to edit the newest version", {"version": current})
+        raise ApiError(
+            409,
+            "version_conflict",
+            f"version {current} was saved after the version you started from: "
+            "reload to edit the newest version",
+            {"version": current},
+        )
 
 
 def _template(template_id):
@@ -250,16 +340,23 @@ def preview(query, template_id):
     template = _email_template(template_id)
     record = records.get_record(template.module, query["record_id"])
     rendered = _merged(template, record)
-    return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text,
-            "locale": rendered.locale}
+    return {
+        "subject": rendered.subject,
+        "html": rendered.html,
+        "text": rendered.text,
+        "locale": rendered.locale,
+    }
 
 
 def _email_template(template_id):
     template = _template(template_id)
     if template.kind != "email":
-        raise ApiError(422, "not_an_email_template",
-                       f"{template.name} is a PDF template; render it with /api/v1/pdfs "
-                       "(its pages: pdf-preview)")
+        raise ApiError(
+            422,
+            "not_an_email_template",
+            f"{template.name} is a PDF template; render it with /api/v1/pdfs "
+            "(its pages: pdf-preview)",
+        )
     return template
 
 
@@ -282,8 +379,9 @@ def draft_preview(body, template_id):
     preview; nothing is saved or sent). The text part is left out."""
     template = _email_template(template_id)
     record = records.get_record(template.module, body["record_id"])
-    rendered = _merged(template, record, source=body.get("source"), subject=body.get("subject"),
-                       text_part=False)
+    rendered = _merged(
+        template, record, source=body.get("source"), subject=body.get("subject"), text_part=False
+    )
     return {"subject": rendered.subject, "html": rendered.html, "locale": rendered.locale}
 
 
@@ -296,24 +394,33 @@ def pdf_preview(body, template_id):
     picture (the PDF editor's preview; nothing is saved)."""
     template = templating.get_template(template_id)
     if template.kind != "pdf":
-        raise ApiError(422, "not_a_pdf_template",
-                       f"{template.name} is an e-mail template; preview it with its preview")
+        raise ApiError(
+            422,
+            "not_a_pdf_template",
+            f"{template.name} is an e-mail template; preview it with its preview",
+        )
     module = (template.variant_of or template).module
     record = records.get_record(module, body["record_id"])
     try:
-        rendered, png, pages = page_picture(template, module, record, body["page"],
-                                            body.get("source"))
+        rendered, png, pages = page_picture(
+            template, module, record, body["page"], body.get("source")
+        )
     except (PdfFailed, templating.TemplateInvalid, isolation.IsolatedFailure) as exc:
-        raise ApiError(422, "pdf_failed", str(exc), {"line": getattr(exc, "line", None)}) \
-            from exc
-    return {"image": "data:image/png;base64," + base64.b64encode(png).decode(),
-            "page": min(body["page"], pages), "pages": pages, "locale": rendered.locale,
-            "filename": rendered.filename}
+        raise ApiError(422, "pdf_failed", str(exc), {"line": getattr(exc, "line", None)}) from exc
+    return {
+        "image": "data:image/png;base64," + base64.b64encode(png).decode(),
+        "page": min(body["page"], pages),
+        "pages": pages,
+        "locale": rendered.locale,
+        "filename": rendered.filename,
+    }
 
 
 def _attachments(template):
-    return {"template": template.id,
-            "pdf_templates": [{"id": t.id, "name": t.name} for t in attached(template)]}
+    return {
+        "template": template.id,
+        "pdf_templates": [{"id": t.id, "name": t.name} for t in attached(template)],
+    }
 
 
 @bp.route(SHARED_PATH + "/attachments")
@@ -334,8 +441,12 @@ def set_template_attachments(body, template_id):
     try:
         set_attachments(template, body["pdf_template_ids"])
     except AttachmentInvalid as exc:
-        raise ApiError(422, "invalid_attachments", f"pdf_template_ids: {exc}",
-                       {"fields": {"pdf_template_ids": [str(exc)]}}) from exc
+        raise ApiError(
+            422,
+            "invalid_attachments",
+            f"pdf_template_ids: {exc}",
+            {"fields": {"pdf_template_ids": [str(exc)]}},
+        ) from exc
     return _attachments(template)
 
 

@@ -10,9 +10,12 @@ from designer.auth import protect
 from designer.errors import ApiError
 from designer.records.upsert import UPSERT_MODULES
 
-bp = ApiBlueprint("Workflows", __name__, url_prefix="/api/v1/workflows",
-                  description="Rules that send templates when CRM events or dates come "
-                              "(admins only).")
+bp = ApiBlueprint(
+    "Workflows",
+    __name__,
+    url_prefix="/api/v1/workflows",
+    description="Rules that send templates when CRM events or dates come (admins only).",
+)
 protect(bp, role="admin")
 
 #: Plain ``int``: with a ``max``, werkzeug answers 405 (not 404) to PUT or DELETE of a
@@ -27,21 +30,36 @@ class WorkflowInSchema(Schema):
     name = Text(required=True, validate=validate.Length(1, 200))
     module = Text(required=True, validate=validate.OneOf(UPSERT_MODULES))
     enabled = fields.Boolean(load_default=True)
-    trigger = fields.Dict(load_default=dict, metadata={
-        "description": 'e.g. {"type": "created"}, {"type": "field_changed", "field": '
-                       '"status", "value": "paid"}, {"type": "date", "field": "due_date", '
-                       '"when": "before", "days": 3, "time": "09:00"}'})
-    conditions = fields.Dict(load_default=dict, metadata={
-        "description": '{"match": "all"|"any", "items": [{"field": "organisation.country", '
-                       '"op": "eq", "value": "Netherlands"}]}'})
-    actions = fields.List(fields.Dict(), required=True, metadata={
-        "description": '[{"type": "send_email", "template_id": 3, "to": "record"|'
-                       '"related_contacts"|"owner"|"fixed", "addresses": [], '
-                       '"attach_pdf_ids": [], "sender": "admin"|"owner"|"user"|"system", '
-                       '"sender_user_id": null, "locale": "recipient"|"template"|"sender", '
-                       '"delay_minutes": 0}]'})
-    repeat = fields.Dict(load_default=dict, metadata={
-        "description": '{"mode": "once"|"once_per_days"|"every", "days": 30}'})
+    trigger = fields.Dict(
+        load_default=dict,
+        metadata={
+            "description": 'e.g. {"type": "created"}, {"type": "field_changed", "field": '
+            '"status", "value": "paid"}, {"type": "date", "field": "due_date", '
+            '"when": "before", "days": 3, "time": "09:00"}'
+        },
+    )
+    conditions = fields.Dict(
+        load_default=dict,
+        metadata={
+            "description": '{"match": "all"|"any", "items": [{"field": "organisation.country", '
+            '"op": "eq", "value": "Netherlands"}]}'
+        },
+    )
+    actions = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": '[{"type": "send_email", "template_id": 3, "to": "record"|'
+            '"related_contacts"|"owner"|"fixed", "addresses": [], '
+            '"attach_pdf_ids": [], "sender": "admin"|"owner"|"user"|"system", '
+            '"sender_user_id": null, "locale": "recipient"|"template"|"sender", '
+            '"delay_minutes": 0}]'
+        },
+    )
+    repeat = fields.Dict(
+        load_default=dict,
+        metadata={"description": '{"mode": "once"|"once_per_days"|"every", "days": 30}'},
+    )
 
 
 class WorkflowSchema(Schema):
@@ -67,13 +85,24 @@ class TestInSchema(Schema):
 
 class TestResultSchema(Schema):
     matched = fields.Boolean(required=True)
-    conditions = fields.List(fields.Dict(), required=True, metadata={
-        "description": "Each condition with the record's value and its result."})
-    repeat = fields.String(required=True, allow_none=True, metadata={
-        "description": "Why repeat protection would stop it now, or null."})
-    actions = fields.List(fields.Dict(), required=True, metadata={
-        "description": "Per action: the messages it would send (to, from, subject, locale "
-                       "and why, attachments, delay) or its error."})
+    conditions = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "Each condition with the record's value and its result."},
+    )
+    repeat = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Why repeat protection would stop it now, or null."},
+    )
+    actions = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "Per action: the messages it would send (to, from, subject, locale "
+            "and why, attachments, delay) or its error."
+        },
+    )
 
 
 class RunSchema(Schema):

@@ -14,13 +14,28 @@ from designer.extensions import db
 
 #: Types an upload may have, and the largest size accepted.
 ALLOWED_TYPES = {
-    "image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml",
-    "font/ttf", "font/otf", "font/woff", "font/woff2",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/svg+xml",
+    "font/ttf",
+    "font/otf",
+    "font/woff",
+    "font/woff2",
 }
 MAX_ASSET_BYTES = 5 * 1024 * 1024
 
-__all__ = ["ALLOWED_TYPES", "MAX_ASSET_BYTES", "Asset", "AssetRejected", "asset_path",
-           "get_asset", "list_assets", "store_asset"]
+__all__ = [
+    "ALLOWED_TYPES",
+    "MAX_ASSET_BYTES",
+    "Asset",
+    "AssetRejected",
+    "asset_path",
+    "get_asset",
+    "list_assets",
+    "store_asset",
+]
 
 
 class AssetRejected(ValueError):
@@ -37,8 +52,9 @@ def store_asset(filename, content_type, data):
     existing = db.session.scalar(db.select(Asset).where(Asset.sha256 == digest))
     if existing is not None:
         return existing
-    asset = Asset(filename=filename, content_type=content_type, data=data, sha256=digest,
-                  size=len(data))
+    asset = Asset(
+        filename=filename, content_type=content_type, data=data, sha256=digest, size=len(data)
+    )
     db.session.add(asset)
     db.session.commit()
     return asset

@@ -35,8 +35,12 @@ def page():
         if status == 200:
             return redirect(url_for("files.page"))
     rows = [(asset, asset_path(asset)) for asset in list_assets()]
-    return render_template("assets/files.html", rows=rows, types=sorted(ALLOWED_TYPES),
-                           max_mb=MAX_ASSET_BYTES // (1024 * 1024)), status
+    return render_template(
+        "assets/files.html",
+        rows=rows,
+        types=sorted(ALLOWED_TYPES),
+        max_mb=MAX_ASSET_BYTES // (1024 * 1024),
+    ), status
 
 
 #: What browsers send for fonts varies (``application/octet-stream``, ``application/x-font-ttf``).

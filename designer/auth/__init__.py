@@ -49,11 +49,15 @@ def unauthorized():
     from flask import redirect, url_for
 
     if bearer_token(request) is not None:
-        raise Unauthorized("The API token is unknown or has been revoked.",
-                           www_authenticate=WWWAuthenticate("bearer"))
+        raise Unauthorized(
+            "The API token is unknown or has been revoked.",
+            www_authenticate=WWWAuthenticate("bearer"),
+        )
     if request.path.startswith("/api/"):
-        raise Unauthorized("Send an API token (Authorization: Bearer <token>) or log in.",
-                           www_authenticate=WWWAuthenticate("bearer"))
+        raise Unauthorized(
+            "Send an API token (Authorization: Bearer <token>) or log in.",
+            www_authenticate=WWWAuthenticate("bearer"),
+        )
     return redirect(url_for("auth.login", next=request.full_path))
 
 

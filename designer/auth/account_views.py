@@ -27,8 +27,13 @@ def change_password():
     user = current_user._get_current_object()
     form = request.form
     try:
-        change_own_password(user, form.get("current"), form.get("password"),
-                            form.get("confirmation"), request.remote_addr)
+        change_own_password(
+            user,
+            form.get("current"),
+            form.get("password"),
+            form.get("confirmation"),
+            request.remote_addr,
+        )
     except PasswordNotChanged as exc:
         return _page(str(exc), exc.field, exc.status)
     sessions.renew(user)

@@ -128,18 +128,26 @@ def send_reset(user, requested_by=None):
 def _active_admin_ids(excluding):
     """Ids of the other administrators who can log in (locked, so that two concurrent
     changes cannot each leave the other as the last one)."""
-    query = (db.select(User.id)
-             .where(User.role == "admin", User.disabled_at.is_(None), User.password_hash != "",
-                    User.id != excluding.id)
-             .with_for_update())
+    query = (
+        db.select(User.id)
+        .where(
+            User.role == "admin",
+            User.disabled_at.is_(None),
+            User.password_hash != "",
+            User.id != excluding.id,
+        )
+        .with_for_update()
+    )
     return db.session.scalars(query).all()
 
 
 def _keep_an_admin(user, change):
     if user.role == "admin" and user.is_active and not _active_admin_ids(user):
         db.session.rollback()
-        raise AccountError(f"{user.email} is the last active administrator: "
-                           f"make someone else an administrator before you {change}")
+        raise AccountError(
+            f"{user.email} is the last active administrator: "
+            f"make someone else an administrator before you {change}"
+        )
 
 
 def set_role(user, role):

@@ -32,8 +32,9 @@ def _user(email):
 def read_new_password():
     """The new password, typed twice (or two lines of standard input)."""
     if sys.stdin.isatty():
-        return click.prompt("New password", hide_input=True,
-                            confirmation_prompt="New password again")
+        return click.prompt(
+            "New password", hide_input=True, confirmation_prompt="New password again"
+        )
     first, second = (sys.stdin.readline().rstrip("\r\n") for _ in range(2))
     if first != second:
         raise CommandError("the two passwords are not the same")
@@ -51,8 +52,11 @@ def _status(user):
 @click.argument("email")
 @click.option("--name", required=True, help="The person's name, as mail from them shows it.")
 @click.option("--role", type=click.Choice(ROLES), default="marketer", show_default=True)
-@click.option("--link", is_flag=True,
-              help="Print a one-time link to choose the password instead of asking for it.")
+@click.option(
+    "--link",
+    is_flag=True,
+    help="Print a one-time link to choose the password instead of asking for it.",
+)
 def add_command(email, name, role, link):
     """Create an account; asks for its password, or prints a set-password link."""
     try:

@@ -38,7 +38,8 @@ _FOOTER = """
 </mjml>
 """
 
-INVITE_SOURCE = """<mjml>
+INVITE_SOURCE = (
+    """<mjml>
   <mj-body background-color="#f4f5f7">
     <mj-section background-color="#ffffff" padding="24px">
       <mj-column>
@@ -47,7 +48,9 @@ INVITE_SOURCE = """<mjml>
           Designer, where {{ company.name or "your company" }} designs its e-mail and PDF
           templates. Choose your password to start.</mj-text>
         <mj-button href="{{ set_password_url }}">Choose your password</mj-button>
-""" + _FOOTER
+"""
+    + _FOOTER
+)
 
 INVITE_TEXT = """Hello {{ user.name }},
 
@@ -63,7 +66,8 @@ Not expecting this? You can ignore this e-mail: nothing changes until the
 link is used.
 """
 
-RESET_SOURCE = """<mjml>
+RESET_SOURCE = (
+    """<mjml>
   <mj-body background-color="#f4f5f7">
     <mj-section background-color="#ffffff" padding="24px">
       <mj-column>
@@ -71,7 +75,9 @@ RESET_SOURCE = """<mjml>
         <mj-text>{{ requested_by }} sent you this link to choose a new password for your
           Designer account ({{ user.email }}).</mj-text>
         <mj-button href="{{ set_password_url }}">Choose a new password</mj-button>
-""" + _FOOTER
+"""
+    + _FOOTER
+)
 
 RESET_TEXT = """Hello {{ user.name }},
 
@@ -106,8 +112,9 @@ def link_merge_values(message):
         raise MergeError("the set-password link of this message no longer exists")
     sending = message.state == "sending"
     if sending and not usable(link):
-        raise MergeError("the set-password link was used, replaced or expired before "
-                         "the mail went out")
+        raise MergeError(
+            "the set-password link was used, replaced or expired before the mail went out"
+        )
     creator = db.session.get(User, link.created_by_id) if link.created_by_id else None
     return {
         "set_password_url": url_for_link(link) if sending else hidden_url(),
@@ -116,12 +123,28 @@ def link_merge_values(message):
     }
 
 
-register(SystemTemplate(key=KEYS["invite"], name="Account invitation", module="user",
-                        subject="Your Designer account: choose a password",
-                        source=INVITE_SOURCE, text=INVITE_TEXT, merge=link_merge_values))
-register(SystemTemplate(key=KEYS["reset"], name="Password reset", module="user",
-                        subject="Choose a new password for Designer",
-                        source=RESET_SOURCE, text=RESET_TEXT, merge=link_merge_values))
+register(
+    SystemTemplate(
+        key=KEYS["invite"],
+        name="Account invitation",
+        module="user",
+        subject="Your Designer account: choose a password",
+        source=INVITE_SOURCE,
+        text=INVITE_TEXT,
+        merge=link_merge_values,
+    )
+)
+register(
+    SystemTemplate(
+        key=KEYS["reset"],
+        name="Password reset",
+        module="user",
+        subject="Choose a new password for Designer",
+        source=RESET_SOURCE,
+        text=RESET_TEXT,
+        merge=link_merge_values,
+    )
+)
 
 
 class MailUnsendable(ValueError):
@@ -135,8 +158,10 @@ def sending_user(requested_by):
         return None
     except NoSystemAddress:
         if requested_by is None:
-            raise MailUnsendable("mail from the system needs a central address (Settings → "
-                                 "Sending) or the company's e-mail (Settings → Company)") from None
+            raise MailUnsendable(
+                "mail from the system needs a central address (Settings → "
+                "Sending) or the company's e-mail (Settings → Company)"
+            ) from None
         return requested_by
 
 
@@ -152,5 +177,10 @@ def send_link(user, purpose, requested_by=None, prepared=None):
     (the link, the user's pending changes and the message are committed together)."""
     version, sender = prepared or prepare(purpose, requested_by)
     link = create_link(user, purpose, requested_by)
-    return mail.queue_message(version, module="user", record=user, sender_user=sender,
-                              dedupe_key=f"{DEDUPE_PREFIX}{link.id}")
+    return mail.queue_message(
+        version,
+        module="user",
+        record=user,
+        sender_user=sender,
+        dedupe_key=f"{DEDUPE_PREFIX}{link.id}",
+    )

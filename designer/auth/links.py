@@ -38,9 +38,13 @@ def _serializer():
 def create_link(user, purpose, created_by=None):
     """A new link row for ``user`` (not committed); their earlier unused links end."""
     end_links(user)
-    link = PasswordLink(user_id=user.id, purpose=purpose, nonce=secrets.token_hex(16),
-                        created_by_id=created_by.id if created_by else None,
-                        expires_at=utcnow() + VALID_FOR[purpose])
+    link = PasswordLink(
+        user_id=user.id,
+        purpose=purpose,
+        nonce=secrets.token_hex(16),
+        created_by_id=created_by.id if created_by else None,
+        expires_at=utcnow() + VALID_FOR[purpose],
+    )
     db.session.add(link)
     db.session.flush()
     return link
@@ -48,10 +52,12 @@ def create_link(user, purpose, created_by=None):
 
 def end_links(user):
     """Make every unused link of ``user`` unusable (their password was just set)."""
-    db.session.execute(update(PasswordLink)
-                       .where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
-                       .values(used_at=utcnow()),
-                       execution_options={"synchronize_session": False})
+    db.session.execute(
+        update(PasswordLink)
+        .where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
+        .values(used_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def token_for(link):
@@ -76,8 +82,10 @@ def find_link(token):
     if link is None or not secrets.compare_digest(str(nonce), link.nonce):
         raise LinkInvalid("this link is not valid: ask an administrator for a new one")
     if link.used_at is not None:
-        raise LinkInvalid("this link was already used or replaced by a newer one: "
-                          "log in, or ask an administrator for a new link")
+        raise LinkInvalid(
+            "this link was already used or replaced by a newer one: "
+            "log in, or ask an administrator for a new link"
+        )
     if link.expires_at <= utcnow():
         raise LinkInvalid("this link has expired: ask an administrator for a new one")
     return link
@@ -88,11 +96,17 @@ def use_link(link):
     now = utcnow()
     result = db.session.execute(
         update(PasswordLink)
-        .where(PasswordLink.id == link.id, PasswordLink.used_at.is_(None),
-               PasswordLink.expires_at > now)
-        .values(used_at=now), execution_options={"synchronize_session": False})
+        .where(
+            PasswordLink.id == link.id,
+            PasswordLink.used_at.is_(None),
+            PasswordLink.expires_at > now,
+        )
+        .values(used_at=now),
+        execution_options={"synchronize_session": False},
+    )
     if result.rowcount != 1:
         db.session.rollback()
-        raise LinkInvalid("this link was already used: log in, or ask an administrator "
-                          "for a new link")
+        raise LinkInvalid(
+            "this link was already used: log in, or ask an administrator for a new link"
+        )
     db.session.refresh(link)

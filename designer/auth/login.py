@@ -38,9 +38,12 @@ def log_in(email, password, client_ip):
     if not user.is_active:
         raise LoginRefused("This account is disabled: ask an administrator.", 403)
     if user.demo_password and not _loopback(client_ip):
-        raise LoginRefused("This account still has the demo password, which works only on "
-                           "the machine Designer runs on: set a real one with `designer user "
-                           "passwd EMAIL`.", 403)
+        raise LoginRefused(
+            "This account still has the demo password, which works only on "
+            "the machine Designer runs on: set a real one with `designer user "
+            "passwd EMAIL`.",
+            403,
+        )
     throttle.record_success(email)
     sessions.start(user)
     return user
@@ -57,8 +60,9 @@ def _loopback(client_ip):
         address = ipaddress.ip_address(client_ip or "")
     except ValueError:
         return False
-    return address.is_loopback or bool(getattr(address, "ipv4_mapped", None)
-                                       and address.ipv4_mapped.is_loopback)
+    return address.is_loopback or bool(
+        getattr(address, "ipv4_mapped", None) and address.ipv4_mapped.is_loopback
+    )
 
 
 def log_out():

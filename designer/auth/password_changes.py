@@ -47,8 +47,11 @@ def change_own_password(user, current, password, confirmation, client_ip):
         raise PasswordNotChanged(str(locked), "current", 429)
     if not verify(user, current or ""):
         started = throttle.record_failure(user.email, client_ip)
-        raise PasswordNotChanged(str(started) if started else "your current password is not "
-                                 "right", "current", 429 if started else 400)
+        raise PasswordNotChanged(
+            str(started) if started else "your current password is not right",
+            "current",
+            429 if started else 400,
+        )
     return set_password(user, password, confirmation)
 
 
@@ -57,8 +60,7 @@ def redeem_link(token, password, confirmation):
     link = find_link(token)
     user = link.user
     if not user.is_active:
-        raise PasswordNotChanged("this account is disabled: ask an administrator", "password",
-                                 403)
+        raise PasswordNotChanged("this account is disabled: ask an administrator", "password", 403)
     _checked(user, password, confirmation)
     use_link(link)
     return set_password(user, password)

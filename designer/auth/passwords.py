@@ -32,8 +32,9 @@ class PasswordRefused(ValueError):
 def check_new_password(password, *, email="", name=""):
     """Raise ``PasswordRefused`` unless ``password`` may be chosen by that user."""
     if len(password) < MIN_LENGTH:
-        raise PasswordRefused(f"use at least {MIN_LENGTH} characters "
-                              f"(this one has {len(password)})")
+        raise PasswordRefused(
+            f"use at least {MIN_LENGTH} characters (this one has {len(password)})"
+        )
     if len(password) > MAX_LENGTH:
         raise PasswordRefused(f"use at most {MAX_LENGTH} characters")
     if password.lower() in _common_passwords():
@@ -58,8 +59,11 @@ def _contains_identity(password, email, name):
     compact = _compact(password)
     local_part = _compact(email.partition("@")[0])
     pieces = [local_part, _compact(name)]
-    pieces += [part for part in re.split(r"[\W_]+", f"{name} {email.partition('@')[0]}".lower())
-               if len(part) >= NAME_PART_LENGTH]
+    pieces += [
+        part
+        for part in re.split(r"[\W_]+", f"{name} {email.partition('@')[0]}".lower())
+        if len(part) >= NAME_PART_LENGTH
+    ]
     return any(piece and len(piece) >= 3 and piece in compact for piece in pieces)
 
 
@@ -71,8 +75,9 @@ def _check_guessability(password, email, name):
         return
     warning = (result["feedback"].get("warning") or "").rstrip(".")
     reason = f" ({warning[0].lower()}{warning[1:]})" if warning else ""
-    raise PasswordRefused(f"this password is too easy to guess{reason}: "
-                          "add a few more uncommon words")
+    raise PasswordRefused(
+        f"this password is too easy to guess{reason}: add a few more uncommon words"
+    )
 
 
 def hash_password(password):

@@ -54,8 +54,7 @@ class LockedOut:
     def __str__(self):
         where = "for this account" if self.scope == "account" else "from your network"
         unit = "minute" if self.minutes == 1 else "minutes"
-        return (f"Too many failed attempts {where}. "
-                f"Try again in {self.minutes} {unit}.")
+        return f"Too many failed attempts {where}. Try again in {self.minutes} {unit}."
 
 
 def _keys(scope, value):
@@ -95,9 +94,15 @@ def record_failure(email, client_ip):
     script = get_redis().register_script(_FAIL)
     started = None
     for scope, value, allowed in _scopes(email, client_ip):
-        seconds = script(keys=list(_keys(scope, value)), args=[
-            FAILURE_MEMORY_SECONDS, allowed, config["LOGIN_LOCK_SECONDS"],
-            config["LOGIN_LOCK_MAX_SECONDS"]])
+        seconds = script(
+            keys=list(_keys(scope, value)),
+            args=[
+                FAILURE_MEMORY_SECONDS,
+                allowed,
+                config["LOGIN_LOCK_SECONDS"],
+                config["LOGIN_LOCK_MAX_SECONDS"],
+            ],
+        )
         if seconds and started is None:
             started = LockedOut(scope, int(seconds))
     return started

@@ -12,8 +12,9 @@ protect(bp)
 
 def _page(new_token=None, error=None, status=200):
     user = current_user._get_current_object()
-    page = render_template("auth/tokens.html", tokens=api_tokens.list_tokens(user),
-                           new_token=new_token, error=error)
+    page = render_template(
+        "auth/tokens.html", tokens=api_tokens.list_tokens(user), new_token=new_token, error=error
+    )
     return page, status, {"Cache-Control": "no-store"}
 
 

@@ -46,8 +46,11 @@ def create_token(user, name):
 
 def list_tokens(user):
     """The user's tokens, newest first (revoked ones too, marked so)."""
-    query = (db.select(ApiToken).where(ApiToken.user_id == user.id)
-             .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
+    query = (
+        db.select(ApiToken)
+        .where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
     return db.session.scalars(query).all()
 
 

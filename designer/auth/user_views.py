@@ -12,9 +12,14 @@ protect(bp, role="admin")
 
 
 def _page(error=None, invite_error=None, status=200):
-    page = render_template("auth/users.html", users=accounts.list_users(), roles=ROLES,
-                           error=error, invite_error=invite_error,
-                           invite_days=VALID_FOR["invite"].days)
+    page = render_template(
+        "auth/users.html",
+        users=accounts.list_users(),
+        roles=ROLES,
+        error=error,
+        invite_error=invite_error,
+        invite_days=VALID_FOR["invite"].days,
+    )
     return page, status
 
 
@@ -40,8 +45,12 @@ def list_page():
 def invite():
     form = request.form
     try:
-        user = accounts.invite(form.get("email"), form.get("name"), form.get("role"),
-                               current_user._get_current_object())
+        user = accounts.invite(
+            form.get("email"),
+            form.get("name"),
+            form.get("role"),
+            current_user._get_current_object(),
+        )
     except accounts.AccountError as exc:
         return _page(invite_error=str(exc), status=400)
     days = VALID_FOR["invite"].days

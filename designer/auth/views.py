@@ -13,8 +13,10 @@ from designer.auth.passwords import MIN_LENGTH
 
 bp = Blueprint("auth", __name__)
 
-STORE_DOWN = ("Logging in is not possible right now: the session store (Redis) does not "
-              "answer. Try again in a moment.")
+STORE_DOWN = (
+    "Logging in is not possible right now: the session store (Redis) does not "
+    "answer. Try again in a moment."
+)
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -29,8 +31,9 @@ def _safe_next(target):
 
 
 def _login_page(error=None, status=200):
-    page = render_template("auth/login.html", error=error,
-                           demo_logins=demo_logins(request.remote_addr))
+    page = render_template(
+        "auth/login.html", error=error, demo_logins=demo_logins(request.remote_addr)
+    )
     return page, status
 
 
@@ -54,8 +57,14 @@ def logout():
 
 
 def _link_page(token, error=None, field=None, status=200):
-    page = render_template("auth/set_password.html", token=token, error=error, field=field,
-                           link=find_link(token), min_length=MIN_LENGTH)
+    page = render_template(
+        "auth/set_password.html",
+        token=token,
+        error=error,
+        field=field,
+        link=find_link(token),
+        min_length=MIN_LENGTH,
+    )
     return page, status, NO_STORE
 
 

@@ -48,8 +48,10 @@ def condition(rule):
         return column.in_([_typed(field, column, item) for item in items])
     if op == "contains" and not isinstance(column.type, Integer):
         return func.lower(column).contains(str(value).lower())
-    raise FilterInvalid(f"{field} cannot use the operator {op!r}; choose one of "
-                        f"{', '.join(o for o in OPERATORS if o != 'has_tag')}")
+    raise FilterInvalid(
+        f"{field} cannot use the operator {op!r}; choose one of "
+        f"{', '.join(o for o in OPERATORS if o != 'has_tag')}"
+    )
 
 
 def _typed(field, column, value):
@@ -95,4 +97,3 @@ def audience_query(filters):
 def audience_count(filters):
     query = audience_query(filters).with_only_columns(func.count(Contact.id))
     return db.session.scalar(query.order_by(None))
-

@@ -20,8 +20,9 @@ class CampaignsGate:
     def untracked(self, campaign_ids):
         if not campaign_ids:
             return set()
-        query = db.select(Campaign.id).where(Campaign.id.in_(set(campaign_ids)),
-                                             Campaign.tracking.is_(False))
+        query = db.select(Campaign.id).where(
+            Campaign.id.in_(set(campaign_ids)), Campaign.tracking.is_(False)
+        )
         return set(db.session.scalars(query))
 
     def finish(self, campaign_ids):

@@ -50,8 +50,9 @@ def create_campaign(name, *, template, segment, sender, tracking=True):
         raise CampaignError("the campaign needs a name")
     if template.kind != "email" or template.current is None:
         raise CampaignError("choose a saved e-mail template")
-    campaign = Campaign(name=name.strip(), template=template, segment=segment, sender=sender,
-                        tracking=tracking)
+    campaign = Campaign(
+        name=name.strip(), template=template, segment=segment, sender=sender, tracking=tracking
+    )
     db.session.add(campaign)
     db.session.commit()
     return campaign
@@ -60,7 +61,8 @@ def create_campaign(name, *, template, segment, sender, tracking=True):
 def _transition(campaign, allowed, new_state, **values):
     """Move to ``new_state`` only from ``allowed`` states, atomically; False if it lost."""
     result = db.session.execute(
-        update(Campaign).where(Campaign.id == campaign.id, Campaign.state.in_(allowed))
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.state.in_(allowed))
         .values(state=new_state, **values),
         execution_options={"synchronize_session": False},
     )
@@ -97,8 +99,9 @@ def resume(campaign):
 
 
 def cancel(campaign):
-    if not _transition(campaign, ("draft", "scheduled", "sending", "paused"), "cancelled",
-                       finished_at=utcnow()):
+    if not _transition(
+        campaign, ("draft", "scheduled", "sending", "paused"), "cancelled", finished_at=utcnow()
+    ):
         raise CampaignError(f"a {campaign.state} campaign cannot be cancelled")
     ledger.cancel_queued(campaign.id)
 
@@ -147,8 +150,14 @@ def _recipient_rows(campaign):
         recipient = recipient_of("contact", contact)
         if recipient.email != email:
             recipient = replace(recipient, email=email)
-        rows.append(builder.row(recipient, module="contact", record_id=contact.id,
-                                dedupe_key=f"campaign:{campaign.id}:contact:{contact.id}"))
+        rows.append(
+            builder.row(
+                recipient,
+                module="contact",
+                record_id=contact.id,
+                dedupe_key=f"campaign:{campaign.id}:contact:{contact.id}",
+            )
+        )
     return rows, left_out
 
 
@@ -170,9 +179,13 @@ def finish_done_campaigns(campaign_ids):
 def finish_interrupted_queuing(after_seconds=QUEUING_STALE_SECONDS):
     """Write and queue the rest of campaigns whose start was interrupted (a crash)."""
     stale = utcnow() - timedelta(seconds=after_seconds)
-    interrupted = db.session.scalars(db.select(Campaign).where(
-        Campaign.state.in_(("sending", "paused")), Campaign.queued_at.is_(None),
-        Campaign.started_at <= stale)).all()
+    interrupted = db.session.scalars(
+        db.select(Campaign).where(
+            Campaign.state.in_(("sending", "paused")),
+            Campaign.queued_at.is_(None),
+            Campaign.started_at <= stale,
+        )
+    ).all()
     for campaign in interrupted:
         queue_recipients(campaign)
         finish_if_done(campaign)
@@ -181,8 +194,9 @@ def finish_interrupted_queuing(after_seconds=QUEUING_STALE_SECONDS):
 
 def start_due_campaigns():
     """Start every scheduled campaign whose time has come; return how many."""
-    due = db.session.scalars(db.select(Campaign).where(
-        Campaign.state == "scheduled", Campaign.scheduled_at <= utcnow())).all()
+    due = db.session.scalars(
+        db.select(Campaign).where(Campaign.state == "scheduled", Campaign.scheduled_at <= utcnow())
+    ).all()
     started = 0
     for campaign in due:
         try:
@@ -199,9 +213,12 @@ def progress(campaign):
     total = sum(counts.values())
     done = sum(counts.get(state, 0) for state in ledger.DONE)
     return {
-        "campaign": campaign.id, "state": campaign.state, "total": total,
+        "campaign": campaign.id,
+        "state": campaign.state,
+        "total": total,
         "queued": counts.get("queued", 0) + counts.get("sending", 0),
-        "sent": counts.get("sent", 0), "failed": counts.get("failed", 0),
+        "sent": counts.get("sent", 0),
+        "failed": counts.get("failed", 0),
         "suppressed": counts.get("suppressed", 0) + campaign.suppressed_count,
         "cancelled": counts.get("cancelled", 0),
         "percent": round(100 * done / total, 1) if total else 100.0,

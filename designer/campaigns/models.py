@@ -46,4 +46,3 @@ class Campaign(db.Model):
     template = relationship("Template")
     segment: Mapped[Segment] = relationship()
     sender = relationship("User")
-

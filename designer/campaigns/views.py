@@ -34,8 +34,12 @@ protect(bp)
 public = Blueprint("unsubscribe", __name__)
 csrf.exempt(public)  # RFC 8058 one-click POSTs come from mail providers; the token is the proof
 
-ACTIONS = {"start": campaigns.start, "pause": campaigns.pause, "resume": campaigns.resume,
-           "cancel": campaigns.cancel}
+ACTIONS = {
+    "start": campaigns.start,
+    "pause": campaigns.pause,
+    "resume": campaigns.resume,
+    "cancel": campaigns.cancel,
+}
 
 
 def _campaign_or_404(campaign_id):
@@ -65,29 +69,44 @@ def new():
             campaign = _create_from_form(request.form)
         except (campaigns.CampaignError, campaigns.FilterInvalid, LookupError) as exc:
             flash(f"Not saved: {exc}", "error")
-            return render_template("campaigns/new.html", templates=email_templates,
-                                   fields=FIELDS, special=SPECIAL, form=request.form), 400
+            return render_template(
+                "campaigns/new.html",
+                templates=email_templates,
+                fields=FIELDS,
+                special=SPECIAL,
+                form=request.form,
+            ), 400
         flash(f"Campaign “{campaign.name}” saved as a draft.", "success")
         return redirect(url_for("campaigns.page", campaign_id=campaign.id))
-    return render_template("campaigns/new.html", templates=email_templates, fields=FIELDS,
-                           special=SPECIAL, form={})
+    return render_template(
+        "campaigns/new.html", templates=email_templates, fields=FIELDS, special=SPECIAL, form={}
+    )
 
 
 def _create_from_form(form):
     template = templating.get_template(int(form.get("template_id") or 0))
-    segment = campaigns.create_segment(form.get("segment_name") or form.get("name"),
-                                       _filters_from(form))
-    return campaigns.create_campaign(form.get("name"), template=template, segment=segment,
-                                     sender=current_user, tracking=bool(form.get("tracking")))
+    segment = campaigns.create_segment(
+        form.get("segment_name") or form.get("name"), _filters_from(form)
+    )
+    return campaigns.create_campaign(
+        form.get("name"),
+        template=template,
+        segment=segment,
+        sender=current_user,
+        tracking=bool(form.get("tracking")),
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>")
 def page(campaign_id):
     campaign = _campaign_or_404(campaign_id)
     from_address = resolve_sender(campaign.sender).address
-    return render_template("campaigns/campaign.html", campaign=campaign,
-                           progress=campaigns.progress(campaign),
-                           dkim_warning=missing_key_warning(from_address))
+    return render_template(
+        "campaigns/campaign.html",
+        campaign=campaign,
+        progress=campaigns.progress(campaign),
+        dkim_warning=missing_key_warning(from_address),
+    )
 
 
 def campaign_report(campaign):
@@ -105,8 +124,7 @@ def campaign_report(campaign):
 @tracking.fresh_counts
 def report(campaign_id):
     campaign = _campaign_or_404(campaign_id)
-    return render_template("campaigns/report.html", campaign=campaign,
-                           **campaign_report(campaign))
+    return render_template("campaigns/report.html", campaign=campaign, **campaign_report(campaign))
 
 
 @bp.route("/campaigns/<int:campaign_id>/report.csv")
@@ -114,8 +132,11 @@ def report(campaign_id):
 def report_csv(campaign_id):
     campaign = _campaign_or_404(campaign_id)
     filename = f"campaign-{campaign.id}-outcomes.csv"
-    return Response(reports.outcomes_csv(campaign.id), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        reports.outcomes_csv(campaign.id),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/<action>", methods=["POST"])
@@ -155,7 +176,9 @@ def unsubscribe(token):
         return render_template("campaigns/unsubscribe.html", state="unknown"), 404
     if request.method == "POST":
         mail.suppress(message.recipient_email, "unsubscribed", message.campaign_id)
-        return render_template("campaigns/unsubscribe.html", state="done",
-                               email=message.recipient_email)
-    return render_template("campaigns/unsubscribe.html", state="confirm",
-                           email=message.recipient_email, token=token)
+        return render_template(
+            "campaigns/unsubscribe.html", state="done", email=message.recipient_email
+        )
+    return render_template(
+        "campaigns/unsubscribe.html", state="confirm", email=message.recipient_email, token=token
+    )

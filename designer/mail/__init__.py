@@ -52,8 +52,11 @@ def messages_for_organisation(organisation_id, contact_ids=()):
     conditions = [Message.organisation_id == organisation_id]
     if contact_ids:
         conditions.append(Message.contact_id.in_(list(contact_ids)))
-    query = db.select(Message).where(or_(*conditions)).order_by(Message.created_at.desc(),
-                                                                Message.id.desc())
+    query = (
+        db.select(Message)
+        .where(or_(*conditions))
+        .order_by(Message.created_at.desc(), Message.id.desc())
+    )
     return db.session.scalars(query).all()
 
 
@@ -84,6 +87,9 @@ def find_by_token(token):
 
 def messages_for_contact(contact_id):
     """Every message sent to one contact, newest first."""
-    query = db.select(Message).where(Message.contact_id == contact_id).order_by(
-        Message.created_at.desc(), Message.id.desc())
+    query = (
+        db.select(Message)
+        .where(Message.contact_id == contact_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+    )
     return db.session.scalars(query).all()

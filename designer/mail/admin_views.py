@@ -27,8 +27,9 @@ def _server_or_404(server_id):
 @bp.route("/", methods=["GET", "POST"])
 def index():
     if request.method == "POST":
-        central = request.form.get("central_from", "") if request.form.get(
-            "policy") == "central" else ""
+        central = (
+            request.form.get("central_from", "") if request.form.get("policy") == "central" else ""
+        )
         try:
             set_sending_policy(central, request.form.get("envelope_from", ""))
         except ValueError as exc:
@@ -36,8 +37,12 @@ def index():
         else:
             flash("Sender settings saved.", "success")
         return redirect(url_for("sending.index"))
-    return render_template("mail/sending.html", policy=sending_policy(),
-                           servers=servers.list_servers(), warnings=_dkim_warnings())
+    return render_template(
+        "mail/sending.html",
+        policy=sending_policy(),
+        servers=servers.list_servers(),
+        warnings=_dkim_warnings(),
+    )
 
 
 def _dkim_warnings():
@@ -46,8 +51,11 @@ def _dkim_warnings():
     except ImportError:
         return []
     policy = sending_policy()
-    addresses = [policy["central_from"]] if policy["central_from"] else [
-        user.email for user in records.list_users()]
+    addresses = (
+        [policy["central_from"]]
+        if policy["central_from"]
+        else [user.email for user in records.list_users()]
+    )
     found = {missing_key_warning(address) for address in addresses}
     return sorted(warning for warning in found if warning)
 
@@ -61,12 +69,17 @@ def server_form(server_id=None):
             server = servers.save_server(request.form, server)
         except servers.ServerInvalid as exc:
             flash(str(exc), "error")
-            return render_template("mail/server_form.html", server=server, form=request.form,
-                                   users=records.list_users()), 400
+            return render_template(
+                "mail/server_form.html",
+                server=server,
+                form=request.form,
+                users=records.list_users(),
+            ), 400
         flash(f"Server “{server.name}” saved.", "success")
         return redirect(url_for("sending.index"))
-    return render_template("mail/server_form.html", server=server, form={},
-                           users=records.list_users())
+    return render_template(
+        "mail/server_form.html", server=server, form={}, users=records.list_users()
+    )
 
 
 @bp.route("/servers/<int:server_id>/delete", methods=["POST"])

@@ -20,9 +20,15 @@ def _page(form=None, status=200):
     values["port"] = values["port"] or imap.DEFAULT_PORTS[values["security"]]
     recent = db.session.scalars(db.select(Bounce).order_by(Bounce.id.desc()).limit(20)).all()
     envelope = sender.sending_policy()["envelope_from"]
-    return render_template("mail/bounces.html", values=values, configured=bounces.configured(),
-                           security=imap.SECURITY, recent=recent, envelope=envelope,
-                           example=bounces.verp_address(envelope, 42) if envelope else ""), status
+    return render_template(
+        "mail/bounces.html",
+        values=values,
+        configured=bounces.configured(),
+        security=imap.SECURITY,
+        recent=recent,
+        envelope=envelope,
+        example=bounces.verp_address(envelope, 42) if envelope else "",
+    ), status
 
 
 @bp.get("")
@@ -35,10 +41,14 @@ def save():
     form = request.form
     try:
         bounces.save_bounce_settings(
-            host=form.get("host", ""), port=form.get("port", ""),
-            security=form.get("security", ""), username=form.get("username", ""),
-            password=form.get("password", ""), folder=form.get("folder", ""),
-            soft_threshold=form.get("soft_threshold", ""))
+            host=form.get("host", ""),
+            port=form.get("port", ""),
+            security=form.get("security", ""),
+            username=form.get("username", ""),
+            password=form.get("password", ""),
+            folder=form.get("folder", ""),
+            soft_threshold=form.get("soft_threshold", ""),
+        )
     except ValueError as exc:
         flash(f"Not saved: {exc}", "error")
         return _page(form, status=400)
@@ -60,14 +70,17 @@ def _check(saved):
     except imap.MailboxError as exc:
         flash(f"{prefix}The bounce mailbox cannot be read: {exc}", "error")
     else:
-        flash(f"{prefix}Read {found['read']} new mail, {found['bounces']} bounces recorded.",
-              "success")
+        flash(
+            f"{prefix}Read {found['read']} new mail, {found['bounces']} bounces recorded.",
+            "success",
+        )
     return redirect(url_for("bounces.index"))
 
 
 @bp.post("/remove")
 def remove():
     bounces.remove_bounce_settings()
-    flash("Bounce mailbox removed: bounces are no longer read, envelope senders are plain.",
-          "success")
+    flash(
+        "Bounce mailbox removed: bounces are no longer read, envelope senders are plain.", "success"
+    )
     return redirect(url_for("bounces.index"))

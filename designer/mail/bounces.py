@@ -44,17 +44,32 @@ log = logging.getLogger(__name__)
 def bounce_settings():
     """The stored bounce mailbox and thresholds (``{}`` fields empty when not set up)."""
     stored = settings.get_setting(SETTINGS_KEY, {}) or {}
-    return {"host": "", "port": None, "security": "tls", "username": "",
-            "password_encrypted": "", "folder": "INBOX",
-            "soft_threshold": DEFAULT_SOFT_THRESHOLD, **stored}
+    return {
+        "host": "",
+        "port": None,
+        "security": "tls",
+        "username": "",
+        "password_encrypted": "",
+        "folder": "INBOX",
+        "soft_threshold": DEFAULT_SOFT_THRESHOLD,
+        **stored,
+    }
 
 
 def configured():
     return bool(bounce_settings()["host"])
 
 
-def save_bounce_settings(*, host, port, security, username, password, folder="INBOX",
-                         soft_threshold=DEFAULT_SOFT_THRESHOLD):
+def save_bounce_settings(
+    *,
+    host,
+    port,
+    security,
+    username,
+    password,
+    folder="INBOX",
+    soft_threshold=DEFAULT_SOFT_THRESHOLD,
+):
     """Validate and store the bounce mailbox; an empty password keeps the stored one.
 
     Raises ``ValueError`` with a sentence for the user when a field is not right.
@@ -64,12 +79,18 @@ def save_bounce_settings(*, host, port, security, username, password, folder="IN
     if not password and not stored["password_encrypted"]:
         raise ValueError("Enter the password of the bounce mailbox: it is needed to log in.")
     threshold = _threshold(soft_threshold)
-    settings.set_setting(SETTINGS_KEY, {
-        "host": fields["host"], "port": fields["port"], "security": fields["security"],
-        "username": fields["username"], "folder": fields["sent_folder"] or "INBOX",
-        "password_encrypted": encrypt(password) if password else stored["password_encrypted"],
-        "soft_threshold": threshold,
-    })
+    settings.set_setting(
+        SETTINGS_KEY,
+        {
+            "host": fields["host"],
+            "port": fields["port"],
+            "security": fields["security"],
+            "username": fields["username"],
+            "folder": fields["sent_folder"] or "INBOX",
+            "password_encrypted": encrypt(password) if password else stored["password_encrypted"],
+            "soft_threshold": threshold,
+        },
+    )
 
 
 def remove_bounce_settings():
@@ -122,9 +143,15 @@ def record_bounce(message, address, *, hard, status="", diagnostic="", source="d
     address = (address or (message.recipient_email if message else "")).strip().lower()
     if not address:
         return None
-    bounce = Bounce(message_id=message.id if message else None, email=address,
-                    kind="hard" if hard else "soft", status=status[:20],
-                    diagnostic=(diagnostic or "")[:500], source=source, received_at=utcnow())
+    bounce = Bounce(
+        message_id=message.id if message else None,
+        email=address,
+        kind="hard" if hard else "soft",
+        status=status[:20],
+        diagnostic=(diagnostic or "")[:500],
+        source=source,
+        received_at=utcnow(),
+    )
     db.session.add(bounce)
     if message is not None and message.bounce != "hard":
         message.bounce = bounce.kind
@@ -141,9 +168,14 @@ def record_send_failure(message, reply, hard=None):
     (``hard``: that classification, when the caller has it already)."""
     status = ENHANCED_STATUS.search(reply or "")
     hard = classify_reply(reply) if hard is None else hard
-    return record_bounce(message, message.recipient_email, hard=hard,
-                         status=".".join(status.groups()) if status else "",
-                         diagnostic=reply, source="smtp")
+    return record_bounce(
+        message,
+        message.recipient_email,
+        hard=hard,
+        status=".".join(status.groups()) if status else "",
+        diagnostic=reply,
+        source="smtp",
+    )
 
 
 def _campaign_of(message):
@@ -151,8 +183,9 @@ def _campaign_of(message):
 
 
 def _soft_count(address):
-    return db.session.scalar(db.select(db.func.count(Bounce.id)).where(
-        Bounce.email == address, Bounce.kind == "soft"))
+    return db.session.scalar(
+        db.select(db.func.count(Bounce.id)).where(Bounce.email == address, Bounce.kind == "soft")
+    )
 
 
 def process_report(raw):
@@ -162,8 +195,13 @@ def process_report(raw):
         return 0
     message = _match(report)
     for failure in report.recipients:
-        record_bounce(message if _same_address(message, failure) else None, failure.address,
-                      hard=failure.hard, status=failure.status, diagnostic=failure.diagnostic)
+        record_bounce(
+            message if _same_address(message, failure) else None,
+            failure.address,
+            hard=failure.hard,
+            status=failure.status,
+            diagnostic=failure.diagnostic,
+        )
     return len(report.recipients)
 
 
@@ -175,8 +213,9 @@ def _match(report):
             if message is not None:
                 return message
     if report.original_message_id:
-        return db.session.scalar(db.select(Message).where(
-            Message.message_id == f"<{report.original_message_id}>"))
+        return db.session.scalar(
+            db.select(Message).where(Message.message_id == f"<{report.original_message_id}>")
+        )
     return None
 
 
@@ -189,10 +228,14 @@ def _same_address(message, failure):
 
 def _mailbox():
     stored = bounce_settings()
-    return SimpleNamespace(host=stored["host"], port=stored["port"],
-                           security=stored["security"], username=stored["username"],
-                           password_encrypted=stored["password_encrypted"],
-                           folder=stored["folder"])
+    return SimpleNamespace(
+        host=stored["host"],
+        port=stored["port"],
+        security=stored["security"],
+        username=stored["username"],
+        password_encrypted=stored["password_encrypted"],
+        folder=stored["folder"],
+    )
 
 
 def poll(limit=BATCH):

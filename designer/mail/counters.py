@@ -14,10 +14,10 @@ from designer.mail.models import Message
 
 def messages_by_token(tokens):
     """``{token: (message id, sent_at)}`` of the messages with these tracking tokens."""
-    query = db.select(Message.token, Message.id, Message.sent_at).where(
-        Message.token.in_(tokens))
-    return {token: (message_id, sent_at) for token, message_id, sent_at
-            in db.session.execute(query)}
+    query = db.select(Message.token, Message.id, Message.sent_at).where(Message.token.in_(tokens))
+    return {
+        token: (message_id, sent_at) for token, message_id, sent_at in db.session.execute(query)
+    }
 
 
 def add_counts(totals):
@@ -39,15 +39,23 @@ def _counter_update():
     def add(name, param):
         return getattr(column, name) + bindparam(param, type_=Integer)
 
-    return update(messages).where(column.id == bindparam("mid", type_=Integer)).values(
-        open_count=add("open_count", "opens"),
-        human_open_count=add("human_open_count", "human_opens"),
-        click_count=add("click_count", "clicks"),
-        human_click_count=add("human_click_count", "human_clicks"),
-        first_opened_at=case((column.first_opened_at.is_(None), first),
-                             (first < column.first_opened_at, first),
-                             else_=column.first_opened_at),
-        last_opened_at=case((column.last_opened_at.is_(None), last),
-                            (last > column.last_opened_at, last),
-                            else_=column.last_opened_at),
+    return (
+        update(messages)
+        .where(column.id == bindparam("mid", type_=Integer))
+        .values(
+            open_count=add("open_count", "opens"),
+            human_open_count=add("human_open_count", "human_opens"),
+            click_count=add("click_count", "clicks"),
+            human_click_count=add("human_click_count", "human_clicks"),
+            first_opened_at=case(
+                (column.first_opened_at.is_(None), first),
+                (first < column.first_opened_at, first),
+                else_=column.first_opened_at,
+            ),
+            last_opened_at=case(
+                (column.last_opened_at.is_(None), last),
+                (last > column.last_opened_at, last),
+                else_=column.last_opened_at,
+            ),
+        )
     )

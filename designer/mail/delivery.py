@@ -84,8 +84,11 @@ class BatchContext:
         ids = {m.record_id for m in messages if m.record_module == "contact"}
         if not ids:
             return
-        query = db.select(Contact).where(Contact.id.in_(ids)).options(
-            selectinload(Contact.organisation).selectinload(Organisation.owner))
+        query = (
+            db.select(Contact)
+            .where(Contact.id.in_(ids))
+            .options(selectinload(Contact.organisation).selectinload(Organisation.owner))
+        )
         for contact in db.session.scalars(query):
             self._records[("contact", contact.id)] = contact
 
@@ -138,8 +141,13 @@ class BatchContext:
         for pdf_template in attached(template, message.attach_pdf_ids):
             key = (pdf_template.id, message.record_module, message.record_id, message.locale)
             if key not in self._pdfs:
-                pdf = render_record_pdf(pdf_template, message.record_module, record,
-                                        user=message.sender, locale=message.locale)
+                pdf = render_record_pdf(
+                    pdf_template,
+                    message.record_module,
+                    record,
+                    user=message.sender,
+                    locale=message.locale,
+                )
                 self._pdfs[key] = (pdf.filename, "application/pdf", pdf.data)
             files.append(self._pdfs[key])
         return tuple(files)
@@ -194,15 +202,22 @@ def build_message(message, *, tracking=True, eight_bit=False, context=None, atta
     data = message_context(message, sender, context)
     data["unsubscribe_url"] = suppression.unsubscribe_url(message.token)
     version = message.template_version
-    tracking = (tracking and version.template.tracking
-                and context.campaign_tracked(message.campaign_id)
-                and context.tracking_allowed(message, data))
-    headers = (suppression.unsubscribe_headers(message.token, sender.address)
-               if message.campaign_id else mail_headers(version.template))
+    tracking = (
+        tracking
+        and version.template.tracking
+        and context.campaign_tracked(message.campaign_id)
+        and context.tracking_allowed(message, data)
+    )
+    headers = (
+        suppression.unsubscribe_headers(message.token, sender.address)
+        if message.campaign_id
+        else mail_headers(version.template)
+    )
     links = None
     if tracking:
-        links = signer_for(current_app).urls(message.token, len(version.links or ()),
-                                             merged_link_targets(version, data))
+        links = signer_for(current_app).urls(
+            message.token, len(version.links or ()), merged_link_targets(version, data)
+        )
     pixel = pixel_url(message.token) if tracking else None
     rendered = render_email(version, data, tracked_links=links, pixel_url=pixel)
     message_id = message.message_id or stable_message_id(message, sender.address)
@@ -229,9 +244,14 @@ def build_message(message, *, tracking=True, eight_bit=False, context=None, atta
 def load_batch(ids, gate=CLOSED):
     """The ledger rows ``ids`` (in that order) with what building them needs, and the
     ``BatchContext`` that holds their records and what ``gate`` said of their campaigns."""
-    query = db.select(Message).where(Message.id.in_(ids)).options(
-        selectinload(Message.template_version).joinedload(TemplateVersion.template),
-        selectinload(Message.sender))
+    query = (
+        db.select(Message)
+        .where(Message.id.in_(ids))
+        .options(
+            selectinload(Message.template_version).joinedload(TemplateVersion.template),
+            selectinload(Message.sender),
+        )
+    )
     found = {m.id: m for m in db.session.scalars(query)}
     messages = [found[i] for i in dict.fromkeys(ids) if i in found]
     context = BatchContext(gate)
@@ -245,8 +265,12 @@ def build_batch(ids, *, eight_bit=False, tracking=True, gate=CLOSED):
     built = []
     for message in messages:
         try:
-            built.append((message, build_message(message, tracking=tracking,
-                                                 eight_bit=eight_bit, context=context)))
+            built.append(
+                (
+                    message,
+                    build_message(message, tracking=tracking, eight_bit=eight_bit, context=context),
+                )
+            )
         except (MergeError, RecordNotFound):
             continue
     return built
@@ -265,8 +289,9 @@ def stable_message_id(message, address):
     if message.id is None or not message.token:
         return fresh
     domain = fresh.rpartition("@")[2].rstrip(">")
-    digest = hashlib.blake2b(message.token.encode(), digest_size=15,
-                             person=b"message-id").hexdigest()
+    digest = hashlib.blake2b(
+        message.token.encode(), digest_size=15, person=b"message-id"
+    ).hexdigest()
     return f"<{digest}.{message.id}@{domain}>"
 
 
@@ -298,8 +323,14 @@ def deliver_batch(ids, gate=CLOSED):
     within a second) and is told which campaigns the batch sent for.
     """
     lease = claim_lease(ids, gate)
-    outcome = {"sent": 0, "failed": 0, "retry": 0, "skipped": len(ids) - len(lease.ids),
-               "suppressed": 0, "released": 0}
+    outcome = {
+        "sent": 0,
+        "failed": 0,
+        "retry": 0,
+        "skipped": len(ids) - len(lease.ids),
+        "suppressed": 0,
+        "released": 0,
+    }
     if not lease.ids:
         return outcome
     routes, sending = {}, SendingCampaigns(_fresh(lambda: sending_now(gate)))
@@ -311,8 +342,9 @@ def deliver_batch(ids, gate=CLOSED):
     try:
         messages, context = load_batch(lease.ids, gate)
         campaign_ids = {m.campaign_id for m in messages if m.campaign_id}
-        suppressed = suppression.suppressed_among([m.recipient_email for m in messages
-                                                   if m.campaign_id])
+        suppressed = suppression.suppressed_among(
+            [m.recipient_email for m in messages if m.campaign_id]
+        )
         db.session.commit()  # nothing is held open while the batch goes out
         with Recorder() as recorder:
             for position, message in enumerate(messages):
@@ -325,8 +357,7 @@ def deliver_batch(ids, gate=CLOSED):
                     outcome["released"] += 1
                     continue
                 if message.campaign_id and message.recipient_email.lower() in suppressed:
-                    ledger.mark_suppressed(message, "address is on the suppression list",
-                                           recorder)
+                    ledger.mark_suppressed(message, "address is on the suppression list", recorder)
                     outcome["suppressed"] += 1
                     continue
                 route = _route(routes, context.server(message.sender))
@@ -414,8 +445,11 @@ def deliver_one(message, transport, context=None, recorder=None):
         ledger.mark_failed(message, f"cannot render the attached PDF: {exc}", recorder)
         return "failed"
     except (SecretUnreadable, dkim.DkimUnusable) as exc:
-        ledger.mark_retry(message, f"DKIM key cannot be used ({exc}); "
-                                   "enter it again under Settings → DKIM", recorder)
+        ledger.mark_retry(
+            message,
+            f"DKIM key cannot be used ({exc}); enter it again under Settings → DKIM",
+            recorder,
+        )
         return "retry"
     message.message_id = built.message_id
     if recorder is not None:

@@ -29,9 +29,18 @@ from designer.crypto import decrypt, encrypt
 from designer.extensions import db
 from designer.mail.models import DkimKey
 
-SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"reply-to",
-                  b"mime-version", b"content-type", b"list-unsubscribe",
-                  b"list-unsubscribe-post")
+SIGNED_HEADERS = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"mime-version",
+    b"content-type",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+)
 DEFAULT_SELECTOR = "designer"
 MIN_BITS, MAX_BITS = 1024, 4096
 SELECTOR = re.compile(r"[a-z0-9-]{1,63}")
@@ -48,8 +57,9 @@ def normalize_domain(domain):
     if not text:
         raise ValueError("Enter the domain you send from, such as example.com.")
     if "@" in text:
-        raise ValueError(f"Enter only the domain ({text.rpartition('@')[2]}), "
-                         "not an e-mail address.")
+        raise ValueError(
+            f"Enter only the domain ({text.rpartition('@')[2]}), not an e-mail address."
+        )
     try:
         ascii_name = text.encode("idna").decode("ascii")
     except UnicodeError:
@@ -64,8 +74,10 @@ def normalize_selector(selector):
     """``selector`` lower-cased; ValueError unless it is 1-63 letters, digits or hyphens."""
     text = (selector or "").strip().lower()
     if not SELECTOR.fullmatch(text):
-        raise ValueError(f"“{(selector or '').strip()}” is not a valid selector: use 1 to 63 "
-                         "letters, digits or hyphens, such as designer.")
+        raise ValueError(
+            f"“{(selector or '').strip()}” is not a valid selector: use 1 to 63 "
+            "letters, digits or hyphens, such as designer."
+        )
     return text
 
 
@@ -91,49 +103,66 @@ def load_private_key(private_pem):
     """The RSA private key in ``private_pem``; ValueError saying what is wrong otherwise."""
     text = (private_pem or "").strip()
     if "PUBLIC KEY" in text and "PRIVATE KEY" not in text:
-        raise ValueError("This is a public key: paste the private key "
-                         "(-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----).")
+        raise ValueError(
+            "This is a public key: paste the private key "
+            "(-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)."
+        )
     try:
         key = serialization.load_pem_private_key(text.encode(), password=None)
     except TypeError as exc:
-        raise ValueError("This key is protected with a passphrase: remove it first "
-                         "(openssl pkey -in key.pem -out plain.pem) and paste the result."
-                         ) from exc
+        raise ValueError(
+            "This key is protected with a passphrase: remove it first "
+            "(openssl pkey -in key.pem -out plain.pem) and paste the result."
+        ) from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
-        raise ValueError("This is not a PEM private key: paste the whole key, including "
-                         "the -----BEGIN … PRIVATE KEY----- and -----END … PRIVATE KEY----- "
-                         "lines.") from exc
+        raise ValueError(
+            "This is not a PEM private key: paste the whole key, including "
+            "the -----BEGIN … PRIVATE KEY----- and -----END … PRIVATE KEY----- "
+            "lines."
+        ) from exc
     return _checked(key)
 
 
 def _checked(key):
     if isinstance(key, ed25519.Ed25519PrivateKey):
-        raise ValueError("Ed25519 keys are not supported: signing with them needs the PyNaCl "
-                         "package, and many receivers (Gmail among them) cannot verify them "
-                         "yet. Use an RSA key of 2048 bits.")
+        raise ValueError(
+            "Ed25519 keys are not supported: signing with them needs the PyNaCl "
+            "package, and many receivers (Gmail among them) cannot verify them "
+            "yet. Use an RSA key of 2048 bits."
+        )
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("Only RSA keys can sign DKIM here: use an RSA key of 2048 bits.")
     if not MIN_BITS <= key.key_size <= MAX_BITS:
-        raise ValueError(f"This RSA key has {key.key_size} bits: DKIM keys here must have "
-                         f"{MIN_BITS} to {MAX_BITS} bits (2048 is usual).")
+        raise ValueError(
+            f"This RSA key has {key.key_size} bits: DKIM keys here must have "
+            f"{MIN_BITS} to {MAX_BITS} bits (2048 is usual)."
+        )
     return key
 
 
 def _refuse_duplicate(domain, replace):
     existing = _key_for_domain(domain)
     if existing is not None and not replace:
-        raise ValueError(f"{domain} already has a DKIM key (selector {existing.selector}): "
-                         "delete it first to use another one.")
+        raise ValueError(
+            f"{domain} already has a DKIM key (selector {existing.selector}): "
+            "delete it first to use another one."
+        )
 
 
 def _store(domain, selector, private_key, replace):
     key = (_key_for_domain(domain) if replace else None) or DkimKey(domain=domain)
     key.selector = selector
-    key.private_key_encrypted = encrypt(private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption()).decode("ascii"))
-    key.public_key = base64.b64encode(private_key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    key.private_key_encrypted = encrypt(
+        private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ).decode("ascii")
+    )
+    key.public_key = base64.b64encode(
+        private_key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     ).decode("ascii")
     key.created_at = utcnow()
     db.session.add(key)
@@ -163,8 +192,7 @@ def delete_key(key):
 
 def dns_record(key):
     """``(name, value)`` of the TXT record to publish for ``key``."""
-    return (f"{key.selector}._domainkey.{key.domain}",
-            f"v=DKIM1; k=rsa; p={key.public_key}")
+    return (f"{key.selector}._domainkey.{key.domain}", f"v=DKIM1; k=rsa; p={key.public_key}")
 
 
 def domain_of(address):
@@ -200,8 +228,11 @@ def header_names(raw):
     """Lower-cased names of the header fields of the message ``raw``."""
     end = raw.find(b"\r\n\r\n")
     head = raw[:end] if end >= 0 else raw
-    return {line.split(b":", 1)[0].strip().lower()
-            for line in head.split(b"\r\n") if line[:1] not in (b" ", b"\t", b"")}
+    return {
+        line.split(b":", 1)[0].strip().lower()
+        for line in head.split(b"\r\n")
+        if line[:1] not in (b" ", b"\t", b"")
+    }
 
 
 def sign(raw, key):
@@ -210,9 +241,15 @@ def sign(raw, key):
     include = [name for name in SIGNED_HEADERS if name in present]
     if b"from" not in include:
         raise ValueError("cannot DKIM-sign a message without a From header")
-    signature = dkimpy.sign(raw, key.selector.encode("ascii"), key.domain.encode("ascii"),
-                            _private_pem(key), include_headers=include,
-                            canonicalize=(b"relaxed", b"relaxed"), linesep=b"\r\n")
+    signature = dkimpy.sign(
+        raw,
+        key.selector.encode("ascii"),
+        key.domain.encode("ascii"),
+        _private_pem(key),
+        include_headers=include,
+        canonicalize=(b"relaxed", b"relaxed"),
+        linesep=b"\r\n",
+    )
     return signature + raw
 
 
@@ -236,5 +273,7 @@ def missing_key_warning(from_address):
     domain = domain_of(from_address)
     if domain is None or _key_for_domain(domain) is not None:
         return None
-    return (f"No DKIM key for {domain}: receivers cannot verify mail from this domain; "
-            "add one under Settings → DKIM.")
+    return (
+        f"No DKIM key for {domain}: receivers cannot verify mail from this domain; "
+        "add one under Settings → DKIM."
+    )

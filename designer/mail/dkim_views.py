@@ -15,8 +15,12 @@ def _page(error=None, form=None, status=200):
     keys = [(key, *dkim.dns_record(key)) for key in dkim.list_keys()]
     sender_address = resolve_sender(current_user).address
     return render_template(
-        "mail/dkim.html", keys=keys, error=error, form=form or {},
-        sender_address=sender_address, warning=dkim.missing_key_warning(sender_address),
+        "mail/dkim.html",
+        keys=keys,
+        error=error,
+        form=form or {},
+        sender_address=sender_address,
+        warning=dkim.missing_key_warning(sender_address),
         default_selector=dkim.DEFAULT_SELECTOR,
     ), status
 
@@ -28,8 +32,10 @@ def index():
 
 @bp.post("/generate")
 def generate():
-    form = {"domain": request.form.get("domain", ""),
-            "selector": request.form.get("selector", "") or dkim.DEFAULT_SELECTOR}
+    form = {
+        "domain": request.form.get("domain", ""),
+        "selector": request.form.get("selector", "") or dkim.DEFAULT_SELECTOR,
+    }
     try:
         key = dkim.generate_key(form["domain"], form["selector"])
     except ValueError as exc:
@@ -41,15 +47,19 @@ def generate():
 @bp.post("/import")
 def import_():
     # The pasted private key is never echoed back into the page.
-    form = {"import_domain": request.form.get("domain", ""),
-            "import_selector": request.form.get("selector", "")}
+    form = {
+        "import_domain": request.form.get("domain", ""),
+        "import_selector": request.form.get("selector", ""),
+    }
     try:
-        key = dkim.import_key(form["import_domain"], form["import_selector"],
-                              request.form.get("private_key", ""))
+        key = dkim.import_key(
+            form["import_domain"], form["import_selector"], request.form.get("private_key", "")
+        )
     except ValueError as exc:
         return _page(error=str(exc), form=form, status=400)
-    flash(f"DKIM key saved for {key.domain}: check that its DNS record below is published.",
-          "success")
+    flash(
+        f"DKIM key saved for {key.domain}: check that its DNS record below is published.", "success"
+    )
     return redirect(url_for("dkim.index"))
 
 

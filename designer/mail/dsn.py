@@ -63,8 +63,7 @@ SOFT_PERMANENT = {
     "5.7.": "security or policy (spam filter, blocklist, DMARC): the address usually exists",
 }
 
-STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status",
-                "text/delivery-status")
+STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status", "text/delivery-status")
 RETURNED_MESSAGE_TYPES = ("message/rfc822", "message/global", "message/global-headers")
 RETURNED_HEADER_TYPES = ("text/rfc822-headers", "text/rfc822-header")
 TO_HEADERS = ("to", "delivered-to", "x-original-to", "envelope-to")
@@ -83,15 +82,16 @@ REPLY_CODE = re.compile(r"\s*([245])\d\d[\s-]")
 DIAGNOSTIC_TYPE = re.compile(r"[A-Za-z][\w.-]{0,30}\s*;\s*")
 ADDR_SPEC = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+")
 MESSAGE_ID = re.compile(r"<([^<>\s]{1,500})>")
-INLINE_MESSAGE_ID = re.compile(r"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]{1,500}>)",
-                               re.IGNORECASE | re.MULTILINE)
-QMAIL_INTRO = re.compile(r"qmail-send program|wasn't able to deliver your message",
-                         re.IGNORECASE)
+INLINE_MESSAGE_ID = re.compile(
+    r"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]{1,500}>)", re.IGNORECASE | re.MULTILINE
+)
+QMAIL_INTRO = re.compile(r"qmail-send program|wasn't able to deliver your message", re.IGNORECASE)
 QMAIL_RECIPIENT = re.compile(r"^<([^<>\s@]{1,200}@[^<>\s]{1,200})>:[ \t]*$", re.MULTILINE)
 RETURNED_COPY = re.compile(
     r"^(?:--- Below this line is a copy of the message|--- Enclosed are the original headers"
     r"|-+ ?This is a copy of the message|-+ ?Original message -+)",
-    re.IGNORECASE | re.MULTILINE)
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 @dataclass(frozen=True)
@@ -142,16 +142,18 @@ def _parse(raw):
         failures, reporting_mta, hints = _read_plain(msg, parts)
     if not failures:
         return None
-    return Bounce(recipients=failures,
-                  original_message_id=_original_message_id(msg, parts, hints),
-                  to_addresses=_to_addresses(msg), reporting_mta=reporting_mta)
+    return Bounce(
+        recipients=failures,
+        original_message_id=_original_message_id(msg, parts, hints),
+        to_addresses=_to_addresses(msg),
+        reporting_mta=reporting_mta,
+    )
 
 
 def _read_report(status_parts):
     """(failures, reporting MTA, Message-ID hints) of the delivery-status parts."""
     blocks = [block for part in status_parts for block in _status_blocks(part)]
-    hints = [value for block in blocks for name, value in block
-             if name == "x-original-message-id"]
+    hints = [value for block in blocks for name, value in block if name == "x-original-message-id"]
     return _report_failures(blocks), _reporting_mta(blocks), hints
 
 
@@ -177,8 +179,11 @@ def _parts(part, depth=0):
 
 def _other_report(parts):
     """True if the message is a report of another kind (read receipt, feedback report)."""
-    return any(_report_type(part) not in ("", "delivery-status") for part in parts
-               if part.get_content_type() == "multipart/report")
+    return any(
+        _report_type(part) not in ("", "delivery-status")
+        for part in parts
+        if part.get_content_type() == "multipart/report"
+    )
 
 
 def _report_type(part):
@@ -296,8 +301,9 @@ def _recipient_groups(blocks):
                 group = {}
             group.setdefault(name, value)
         groups.append(group)
-    return [group for group in groups
-            if "final-recipient" in group or "original-recipient" in group]
+    return [
+        group for group in groups if "final-recipient" in group or "original-recipient" in group
+    ]
 
 
 def _report_failures(blocks):
@@ -317,15 +323,21 @@ def _unique(failures):
 
 def _failure(fields):
     """The Failure of one per-recipient block; None if it is no failure or names no address."""
-    address = (_recipient_address(fields.get("final-recipient", ""))
-               or _recipient_address(fields.get("original-recipient", "")))
+    address = _recipient_address(fields.get("final-recipient", "")) or _recipient_address(
+        fields.get("original-recipient", "")
+    )
     diagnostic = _diagnostic(fields.get("diagnostic-code", ""))
     status = _status(fields.get("status", ""), diagnostic)
     action = _action(fields.get("action", ""), status)
     if not address or action not in FAILURE_ACTIONS:
         return None
-    return Failure(address=address, action=action, status=status, diagnostic=diagnostic,
-                   hard=is_hard(action, status))
+    return Failure(
+        address=address,
+        action=action,
+        status=status,
+        diagnostic=diagnostic,
+        hard=is_hard(action, status),
+    )
 
 
 def _recipient_address(value):
@@ -363,8 +375,12 @@ def _status(value, diagnostic):
         reply = REPLY_CODE.match(diagnostic + " ")
         return f"{reply.group(1)}.0.0" if reply else ""
     status = found.group(0)
-    if (detail is not None and status.endswith(".0.0") and detail.group(1) == found.group(1)
-            and not detail.group(0).endswith(".0.0")):
+    if (
+        detail is not None
+        and status.endswith(".0.0")
+        and detail.group(1) == found.group(1)
+        and not detail.group(0).endswith(".0.0")
+    ):
         return detail.group(0)
     return status
 
@@ -372,7 +388,7 @@ def _status(value, diagnostic):
 def _diagnostic(value):
     """The Diagnostic-Code text without its type (``smtp;``), at most MAX_DIAGNOSTIC chars."""
     type_prefix = DIAGNOSTIC_TYPE.match(value)
-    text = value[type_prefix.end():] if type_prefix else value
+    text = value[type_prefix.end() :] if type_prefix else value
     return text[:MAX_DIAGNOSTIC].strip()
 
 
@@ -410,8 +426,11 @@ def _notice_text(parts):
 def _plain_failures(msg, text):
     """Failures of a bounce without a report: qmail, or an X-Failed-Recipients header."""
     notice = RETURNED_COPY.split(text, maxsplit=1)[0]
-    addresses = [_addr_spec(address) for value in _headers(msg, "x-failed-recipients")
-                 for address in value.split(",")]
+    addresses = [
+        _addr_spec(address)
+        for value in _headers(msg, "x-failed-recipients")
+        for address in value.split(",")
+    ]
     if not any(addresses) and QMAIL_INTRO.search(notice):
         addresses = [_addr_spec(address) for address in QMAIL_RECIPIENT.findall(notice)]
     addresses = [address for address in addresses if address]
@@ -423,8 +442,13 @@ def _plain_failure(address, notice, addresses):
     paragraph = _paragraph_after(notice, notice.lower().find(address), addresses)
     diagnostic = paragraph[:MAX_DIAGNOSTIC]
     status = _status("", diagnostic)
-    return Failure(address=address, action="failed", status=status, diagnostic=diagnostic,
-                   hard=is_hard("failed", status))
+    return Failure(
+        address=address,
+        action="failed",
+        status=status,
+        diagnostic=diagnostic,
+        hard=is_hard("failed", status),
+    )
 
 
 def _paragraph_after(text, index, addresses):
@@ -471,7 +495,8 @@ def _returned_message_id(part):
         data = part.get_payload(decode=True)
         if isinstance(data, bytes):
             headers = BytesHeaderParser(policy=email.policy.default).parsebytes(
-                data[:MAX_TEXT].lstrip(b"\r\n"))
+                data[:MAX_TEXT].lstrip(b"\r\n")
+            )
             return _message_id(_header(headers, "message-id"))
     return ""
 
@@ -484,8 +509,11 @@ def _message_id(value):
 
 def _to_addresses(msg):
     """The lowercase addresses of the bounce's To, Delivered-To, X-Original-To, Envelope-To."""
-    values = [value[:MAX_HEADER_FOR_ADDRESSES] for key, value in msg.raw_items()
-              if key.lower() in TO_HEADERS]
+    values = [
+        value[:MAX_HEADER_FOR_ADDRESSES]
+        for key, value in msg.raw_items()
+        if key.lower() in TO_HEADERS
+    ]
     addresses = []
     for _, address in getaddresses([_clean(value) for value in values]):
         address = _addr_spec(address)

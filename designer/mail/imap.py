@@ -32,8 +32,9 @@ TIMEOUT = 30
 FALLBACK_FOLDER = "Sent"
 
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
-_LIST_LINE = re.compile(r'\((?P<flags>[^)]*)\)\s+(?P<delim>"(?:[^"\\]|\\.)*"|NIL)\s*(?P<name>.*)',
-                        re.IGNORECASE)
+_LIST_LINE = re.compile(
+    r'\((?P<flags>[^)]*)\)\s+(?P<delim>"(?:[^"\\]|\\.)*"|NIL)\s*(?P<name>.*)', re.IGNORECASE
+)
 _NAMESPACE = re.compile(rb'\(\("((?:[^"\\]|\\.)*)"')
 
 
@@ -70,8 +71,13 @@ def validate_mailbox_fields(host, port, security, username, folder=""):
     folder = (folder or "").strip()
     if len(folder) > 255 or any(ord(ch) < 32 for ch in folder):
         raise ValueError("The Sent folder name is too long or has control characters.")
-    return {"host": host, "port": port, "security": security, "username": username,
-            "sent_folder": folder}
+    return {
+        "host": host,
+        "port": port,
+        "security": security,
+        "username": username,
+        "sent_folder": folder,
+    }
 
 
 def _port(port, security):
@@ -82,8 +88,10 @@ def _port(port, security):
     except ValueError:
         number = 0
     if not 1 <= number <= 65535:
-        raise ValueError(f"The port must be a number from 1 to 65535 (993 for TLS, 143 for "
-                         f"STARTTLS), not “{port}”.")
+        raise ValueError(
+            f"The port must be a number from 1 to 65535 (993 for TLS, 143 for "
+            f"STARTTLS), not “{port}”."
+        )
     return number
 
 
@@ -181,8 +189,9 @@ def explained(action):
     except imaplib.IMAP4.error as exc:
         raise MailboxError(f"{action}: {_text(exc)}") from exc
     except ssl.SSLCertVerificationError as exc:
-        raise MailboxError(f"{action}: the server's certificate is not trusted "
-                           f"({exc.verify_message})", True) from exc
+        raise MailboxError(
+            f"{action}: the server's certificate is not trusted ({exc.verify_message})", True
+        ) from exc
     except TimeoutError as exc:
         raise MailboxError(f"{action}: no answer in time ({exc})", True) from exc
     except UnicodeError as exc:  # imaplib reads some answers as ASCII only

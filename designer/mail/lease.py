@@ -47,12 +47,19 @@ class Lease:
         renewed = set()
         for start in range(0, len(open_ids), 1000):
             chunk = open_ids[start : start + 1000]
-            renewed.update(db.session.scalars(
-                update(Message)
-                .where(Message.id.in_(chunk), Message.state == "sending",
-                       Message.lease_until == self.until)
-                .values(lease_until=until).returning(Message.id),
-                execution_options={"synchronize_session": False}))
+            renewed.update(
+                db.session.scalars(
+                    update(Message)
+                    .where(
+                        Message.id.in_(chunk),
+                        Message.state == "sending",
+                        Message.lease_until == self.until,
+                    )
+                    .values(lease_until=until)
+                    .returning(Message.id),
+                    execution_options={"synchronize_session": False},
+                )
+            )
         db.session.commit()
         self.lost.update(set(open_ids) - renewed)
         self.until, self.renewed_at = until, time.monotonic()

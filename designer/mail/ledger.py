@@ -50,13 +50,24 @@ def _sender_and_locale(version, sender, recipient_language, locale=None):
     else the sender's (``locale`` when the caller chose one)."""
     return {
         "from_address": f"{sender.name} <{sender.address}>",
-        "locale": locale or choose_locale(recipient_language, version.template.language,
-                                          sender.language),
+        "locale": locale
+        or choose_locale(recipient_language, version.template.language, sender.language),
     }
 
 
-def new_message(template, *, module, record, sender_user, dedupe_key=None, locale=None,
-                test_to=None, to=None, attach_pdf_ids=None, not_before=None):
+def new_message(
+    template,
+    *,
+    module,
+    record,
+    sender_user,
+    dedupe_key=None,
+    locale=None,
+    test_to=None,
+    to=None,
+    attach_pdf_ids=None,
+    not_before=None,
+):
     """An unsaved ledger row for the recipient of ``record`` (or ``to``, a Recipient).
 
     ``template`` is a Template (the variant in the recipient's language is
@@ -67,8 +78,11 @@ def new_message(template, *, module, record, sender_user, dedupe_key=None, local
     ``not_before`` (naive UTC) holds the message back until then.
     """
     recipient = to or recipient_of(module, record)
-    version = template if isinstance(template, TemplateVersion) else version_for(
-        template, recipient.language)
+    version = (
+        template
+        if isinstance(template, TemplateVersion)
+        else version_for(template, recipient.language)
+    )
     if test_to is not None:
         recipient = Recipient(test_to.email, test_to.name, recipient.language, None, None)
     if not recipient.email:
@@ -90,11 +104,18 @@ def new_message(template, *, module, record, sender_user, dedupe_key=None, local
     )
 
 
-def queue_message(template, *, module, record, sender_user, dedupe_key=None, enqueue=True,
-                  test_to=None):
+def queue_message(
+    template, *, module, record, sender_user, dedupe_key=None, enqueue=True, test_to=None
+):
     """Write the ledger row for one recipient, then queue its id."""
-    message = new_message(template, module=module, record=record, sender_user=sender_user,
-                          dedupe_key=dedupe_key, test_to=test_to)
+    message = new_message(
+        template,
+        module=module,
+        record=record,
+        sender_user=sender_user,
+        dedupe_key=dedupe_key,
+        test_to=test_to,
+    )
     db.session.add(message)
     db.session.commit()
     if enqueue:
@@ -117,8 +138,9 @@ def known_dedupe_keys(dedupe_keys):
     """Which of ``dedupe_keys`` the ledger holds already (one query)."""
     if not dedupe_keys:
         return set()
-    return set(db.session.scalars(db.select(Message.dedupe_key)
-                                  .where(Message.dedupe_key.in_(dedupe_keys))))
+    return set(
+        db.session.scalars(db.select(Message.dedupe_key).where(Message.dedupe_key.in_(dedupe_keys)))
+    )
 
 
 class RowBuilder:
@@ -172,9 +194,13 @@ def write_rows(rows):
         return []
     db.session.execute(_insert_ignoring_duplicates(db.engine.dialect.name), rows)
     db.session.commit()
-    query = db.select(Message.id).where(
-        Message.dedupe_key.in_([row["dedupe_key"] for row in rows]),
-        Message.state == "queued").order_by(Message.id)
+    query = (
+        db.select(Message.id)
+        .where(
+            Message.dedupe_key.in_([row["dedupe_key"] for row in rows]), Message.state == "queued"
+        )
+        .order_by(Message.id)
+    )
     return list(db.session.scalars(query))
 
 
@@ -190,8 +216,11 @@ def _insert_ignoring_duplicates(dialect):
 
 def counts(campaign_id, states=None):
     """``{state: rows}`` of the campaign's ledger (only ``states``, when given)."""
-    query = (db.select(Message.state, func.count(Message.id))
-             .where(Message.campaign_id == campaign_id).group_by(Message.state))
+    query = (
+        db.select(Message.state, func.count(Message.id))
+        .where(Message.campaign_id == campaign_id)
+        .group_by(Message.state)
+    )
     if states is not None:
         query = query.where(Message.state.in_(states))
     return dict(db.session.execute(query).all())
@@ -205,8 +234,11 @@ def cancel_queued(campaign_id):
 def queue_again(campaign_id):
     """Queue every queued row of the campaign now (it was paused); return how many."""
     _update_queued(campaign_id, enqueued_at=None)
-    query = db.select(Message.id).where(Message.campaign_id == campaign_id,
-                                        Message.state == "queued").order_by(Message.id)
+    query = (
+        db.select(Message.id)
+        .where(Message.campaign_id == campaign_id, Message.state == "queued")
+        .order_by(Message.id)
+    )
     ids = list(db.session.scalars(query))
     enqueue_ids(ids)
     return len(ids)
@@ -214,8 +246,11 @@ def queue_again(campaign_id):
 
 def _update_queued(campaign_id, **values):
     db.session.execute(
-        update(Message).where(Message.campaign_id == campaign_id, Message.state == "queued")
-        .values(**values), execution_options={"synchronize_session": False})
+        update(Message)
+        .where(Message.campaign_id == campaign_id, Message.state == "queued")
+        .values(**values),
+        execution_options={"synchronize_session": False},
+    )
     db.session.commit()
 
 
@@ -241,9 +276,10 @@ def enqueue_at(message_id, when):
     again only if the scheduled job has not run a while after it was due.
     """
     broker.enqueue_at(broker.EMAILS, when, broker.SEND_MESSAGES, [message_id])
-    db.session.execute(update(Message).where(Message.id == message_id)
-                       .values(enqueued_at=when),
-                       execution_options={"synchronize_session": False})
+    db.session.execute(
+        update(Message).where(Message.id == message_id).values(enqueued_at=when),
+        execution_options={"synchronize_session": False},
+    )
     db.session.commit()
 
 
@@ -251,7 +287,8 @@ def _set_enqueued(ids):
     now = utcnow()
     for start in range(0, len(ids), 1000):
         db.session.execute(
-            update(Message).where(Message.id.in_(ids[start : start + 1000]))
+            update(Message)
+            .where(Message.id.in_(ids[start : start + 1000]))
             .values(enqueued_at=now),
             execution_options={"synchronize_session": False},
         )
@@ -288,14 +325,16 @@ def _record(message, recorder, **values):
     names = tuple(sorted(values))
     statement = _updates.get(names)
     if statement is None:
-        statement = update(Message).where(Message.id == bindparam("row_id")).values(
-            {name: bindparam(f"new_{name}") for name in names})
+        statement = (
+            update(Message)
+            .where(Message.id == bindparam("row_id"))
+            .values({name: bindparam(f"new_{name}") for name in names})
+        )
         _updates[names] = statement
     params = {f"new_{name}": value for name, value in values.items()}
     params["row_id"] = message.id
     if recorder is None:
-        db.session.execute(statement, params,
-                           execution_options={"synchronize_session": False})
+        db.session.execute(statement, params, execution_options={"synchronize_session": False})
         db.session.commit()
     else:
         recorder.execute(statement, params)
@@ -304,13 +343,20 @@ def _record(message, recorder, **values):
 
 
 def mark_sent(message, message_id, reply, recorder=None):
-    _record(message, recorder, state="sent", message_id=message_id, smtp_reply=reply,
-            sent_at=utcnow(), lease_until=None, last_error="")
+    _record(
+        message,
+        recorder,
+        state="sent",
+        message_id=message_id,
+        smtp_reply=reply,
+        sent_at=utcnow(),
+        lease_until=None,
+        last_error="",
+    )
 
 
 def mark_failed(message, error, recorder=None, **values):
-    _record(message, recorder, state="failed", last_error=str(error), lease_until=None,
-            **values)
+    _record(message, recorder, state="failed", last_error=str(error), lease_until=None, **values)
 
 
 def mark_retry(message, error, recorder=None):
@@ -320,18 +366,28 @@ def mark_retry(message, error, recorder=None):
         return
     base = current_app.config["RETRY_BASE_SECONDS"]
     delay = base * 2 ** (message.attempts - 1)
-    _record(message, recorder, state="queued", last_error=str(error), lease_until=None,
-            enqueued_at=None,
-            next_attempt_at=utcnow() + timedelta(seconds=delay * random.uniform(0.8, 1.2)))
+    _record(
+        message,
+        recorder,
+        state="queued",
+        last_error=str(error),
+        lease_until=None,
+        enqueued_at=None,
+        next_attempt_at=utcnow() + timedelta(seconds=delay * random.uniform(0.8, 1.2)),
+    )
 
 
 def release(message, recorder=None):
     """Give a claimed message back unsent (its campaign was paused meanwhile)."""
-    _record(message, recorder, state="queued", lease_until=None, enqueued_at=None,
-            attempts=max(message.attempts - 1, 0))
+    _record(
+        message,
+        recorder,
+        state="queued",
+        lease_until=None,
+        enqueued_at=None,
+        attempts=max(message.attempts - 1, 0),
+    )
 
 
 def mark_suppressed(message, reason, recorder=None):
     _record(message, recorder, state="suppressed", last_error=reason, lease_until=None)
-
-

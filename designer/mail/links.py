@@ -118,9 +118,12 @@ class LinkSigner:
 
 def _shaped(parts):
     """Every part in its own ASCII alphabet (``str.isdigit`` would take ``²``)."""
-    return (TOKEN_PART.fullmatch(parts[0]) is not None and INDEX.fullmatch(parts[1]) is not None
-            and SIGNATURE.fullmatch(parts[-1]) is not None
-            and (len(parts) == 3 or ENCODED.fullmatch(parts[2]) is not None))
+    return (
+        TOKEN_PART.fullmatch(parts[0]) is not None
+        and INDEX.fullmatch(parts[1]) is not None
+        and SIGNATURE.fullmatch(parts[-1]) is not None
+        and (len(parts) == 3 or ENCODED.fullmatch(parts[2]) is not None)
+    )
 
 
 def signer_for(app):

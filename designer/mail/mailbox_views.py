@@ -23,24 +23,35 @@ def settings():
 
 def _page(user, form, status=200):
     mailbox = mailbox_for(user)
-    values = {name: form.get(name, getattr(mailbox, name, "") if mailbox else "")
-              for name in FIELDS}
+    values = {
+        name: form.get(name, getattr(mailbox, name, "") if mailbox else "") for name in FIELDS
+    }
     if not values["security"]:
         values["security"] = "tls"
     if not values["port"]:
         values["port"] = imap.DEFAULT_PORTS[values["security"]]
     status_of_copies = sentcopy.mailbox_status(mailbox) if mailbox else None
-    return render_template("mail/mailbox.html", mailbox=mailbox, values=values,
-                           copies=status_of_copies, security=imap.SECURITY), status
+    return render_template(
+        "mail/mailbox.html",
+        mailbox=mailbox,
+        values=values,
+        copies=status_of_copies,
+        security=imap.SECURITY,
+    ), status
 
 
 def _save(user):
     form = request.form
     try:
         mailbox = link_mailbox(
-            user, host=form.get("host", ""), port=form.get("port", ""),
-            security=form.get("security", ""), username=form.get("username", ""),
-            password=form.get("password", ""), sent_folder=form.get("sent_folder", ""))
+            user,
+            host=form.get("host", ""),
+            port=form.get("port", ""),
+            security=form.get("security", ""),
+            username=form.get("username", ""),
+            password=form.get("password", ""),
+            sent_folder=form.get("sent_folder", ""),
+        )
     except ValueError as exc:
         flash(f"Not saved: {exc}", "error")
         return _page(user, form, status=400)

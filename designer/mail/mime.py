@@ -117,8 +117,14 @@ def date_header():
 
 def _part(content_type, text, eight_bit):
     encoding, body = encode_body(text, eight_bit)
-    return (b"Content-Type: " + content_type + b"\r\nContent-Transfer-Encoding: " + encoding
-            + b"\r\n\r\n" + body)
+    return (
+        b"Content-Type: "
+        + content_type
+        + b"\r\nContent-Transfer-Encoding: "
+        + encoding
+        + b"\r\n\r\n"
+        + body
+    )
 
 
 def _multipart(kind, parts):
@@ -133,8 +139,11 @@ def _multipart(kind, parts):
 def attachment_part(filename, content_type, data):
     """A base64 attachment part, its file name encoded per RFC 2231 when needed."""
     name = clean_header(filename).replace('"', "")
-    disposition = (f'attachment; filename="{name}"' if PLAIN_HEADER.fullmatch(name)
-                   else f"attachment; filename*=utf-8''{_rfc2231(name)}")
+    disposition = (
+        f'attachment; filename="{name}"'
+        if PLAIN_HEADER.fullmatch(name)
+        else f"attachment; filename*=utf-8''{_rfc2231(name)}"
+    )
     return (
         f"Content-Type: {content_type}\r\nContent-Disposition: {disposition}\r\n"
         "Content-Transfer-Encoding: base64\r\n\r\n"
@@ -145,8 +154,17 @@ def _rfc2231(name):
     return quote(name, safe="")
 
 
-def build_mime(rendered, *, sender, to_name, to_address, message_id, extra_headers=None,
-               attachments=(), eight_bit=False):
+def build_mime(
+    rendered,
+    *,
+    sender,
+    to_name,
+    to_address,
+    message_id,
+    extra_headers=None,
+    attachments=(),
+    eight_bit=False,
+):
     """Return the message as bytes ready for SMTP and IMAP APPEND.
 
     ``rendered`` comes from the merge stage with CRLF line breaks (and the
@@ -167,10 +185,13 @@ def build_mime(rendered, *, sender, to_name, to_address, message_id, extra_heade
     ]
     for name, value in (extra_headers or {}).items():
         headers.append(f"{name}: {encode_text(value)}")
-    body = _multipart(b"alternative", [
-        _part(b'text/plain; charset="utf-8"', rendered.text, eight_bit),
-        _part(b'text/html; charset="utf-8"', rendered.html, eight_bit),
-    ])
+    body = _multipart(
+        b"alternative",
+        [
+            _part(b'text/plain; charset="utf-8"', rendered.text, eight_bit),
+            _part(b'text/html; charset="utf-8"', rendered.html, eight_bit),
+        ],
+    )
     if attachments:
         body = _multipart(b"mixed", [body, *(attachment_part(*a) for a in attachments)])
     return "\r\n".join(headers).encode("utf-8") + CRLF + body

@@ -36,9 +36,7 @@ class Message(db.Model):
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"))
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
-    organisation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisations.id"), index=True
-    )
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     record_module: Mapped[str] = mapped_column(String(30), default="contact")
     record_id: Mapped[int | None]
     recipient_email: Mapped[str] = mapped_column(String(320))

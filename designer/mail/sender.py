@@ -35,8 +35,7 @@ def sending_policy():
     stored = settings.get_setting(POLICY_KEY, {}) or {}
     return {
         "central_from": stored.get("central_from") or current_app.config.get("CENTRAL_FROM", ""),
-        "envelope_from": stored.get("envelope_from")
-        or current_app.config.get("ENVELOPE_FROM", ""),
+        "envelope_from": stored.get("envelope_from") or current_app.config.get("ENVELOPE_FROM", ""),
     }
 
 
@@ -45,8 +44,9 @@ def set_sending_policy(central_from="", envelope_from=""):
     for value, what in ((central_from, "central address"), (envelope_from, "envelope sender")):
         if value and ("@" not in value or any(c.isspace() for c in value.strip())):
             raise ValueError(f"the {what} is not an e-mail address: {value!r}")
-    settings.set_setting(POLICY_KEY, {"central_from": central_from.strip(),
-                                      "envelope_from": envelope_from.strip()})
+    settings.set_setting(
+        POLICY_KEY, {"central_from": central_from.strip(), "envelope_from": envelope_from.strip()}
+    )
 
 
 class NoSystemAddress(ValueError):
@@ -60,12 +60,19 @@ def system_sender(policy=None):
     company = settings.company()
     address = policy["central_from"] or company["email"]
     if not address:
-        raise NoSystemAddress("mail from the system needs a central address (Settings → "
-                              "Sending) or the company's e-mail (Settings → Company)")
-    return Sender(user_id=None, name=company["name"] or "Designer", address=address,
-                  reply_to="", envelope_from=policy["envelope_from"] or address,
-                  language="", merge={**dict.fromkeys(USER_FIELDS, ""),
-                                      "name": company["name"], "email": address})
+        raise NoSystemAddress(
+            "mail from the system needs a central address (Settings → "
+            "Sending) or the company's e-mail (Settings → Company)"
+        )
+    return Sender(
+        user_id=None,
+        name=company["name"] or "Designer",
+        address=address,
+        reply_to="",
+        envelope_from=policy["envelope_from"] or address,
+        language="",
+        merge={**dict.fromkeys(USER_FIELDS, ""), "name": company["name"], "email": address},
+    )
 
 
 def resolve_sender(user, policy=None):

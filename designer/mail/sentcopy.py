@@ -46,8 +46,9 @@ def record_copy(message, raw_bytes, mailbox):
         existing = db.session.scalar(select(SentCopy).where(SentCopy.message_id == message_id))
         if existing is not None:
             return existing
-        copy = SentCopy(message_id=message_id, mailbox_id=mailbox.id, raw=bytes(raw_bytes),
-                        state="pending")
+        copy = SentCopy(
+            message_id=message_id, mailbox_id=mailbox.id, raw=bytes(raw_bytes), state="pending"
+        )
         db.session.add(copy)
         db.session.commit()
         return copy
@@ -61,8 +62,10 @@ def retry_delay(attempts):
     """Seconds before the next try after ``attempts`` failed ones: doubling from
     ``SENT_COPY_RETRY_BASE_SECONDS``, at most ``SENT_COPY_RETRY_MAX_SECONDS``."""
     config = current_app.config
-    return min(config["SENT_COPY_RETRY_BASE_SECONDS"] * 2 ** max(attempts - 1, 0),
-               config["SENT_COPY_RETRY_MAX_SECONDS"])
+    return min(
+        config["SENT_COPY_RETRY_BASE_SECONDS"] * 2 ** max(attempts - 1, 0),
+        config["SENT_COPY_RETRY_MAX_SECONDS"],
+    )
 
 
 def append_copy(copy_id, connections=None):
@@ -100,9 +103,10 @@ def _claim(copy_id):
     result = db.session.execute(
         update(SentCopy)
         .where(SentCopy.id == copy_id, SentCopy.state == "pending", _due(now))
-        .values(attempts=SentCopy.attempts + 1,
-                next_attempt_at=now + timedelta(
-                    seconds=current_app.config["SENT_COPY_CLAIM_SECONDS"])),
+        .values(
+            attempts=SentCopy.attempts + 1,
+            next_attempt_at=now + timedelta(seconds=current_app.config["SENT_COPY_CLAIM_SECONDS"]),
+        ),
         execution_options={"synchronize_session": False},
     )
     db.session.commit()
@@ -194,8 +198,12 @@ def _connect_with_folder(mailbox):
 
 def append_due_copies(limit=200):
     """Append every pending copy that is due (at most ``limit``); return how many were stored."""
-    query = (select(SentCopy.id).where(SentCopy.state == "pending", _due(utcnow()))
-             .order_by(SentCopy.id).limit(limit))
+    query = (
+        select(SentCopy.id)
+        .where(SentCopy.state == "pending", _due(utcnow()))
+        .order_by(SentCopy.id)
+        .limit(limit)
+    )
     ids = list(db.session.scalars(query))
     connections = _Connections()
     stored = 0
@@ -216,10 +224,16 @@ def make_due(mailbox):
     settings were saved again). Does not commit."""
     db.session.execute(
         update(SentCopy)
-        .where(SentCopy.mailbox_id == mailbox.id, SentCopy.raw.is_not(None),
-               SentCopy.state.in_(("pending", "failed")))
-        .values(attempts=case((SentCopy.state == "failed", 0), else_=SentCopy.attempts),
-                state="pending", next_attempt_at=None),
+        .where(
+            SentCopy.mailbox_id == mailbox.id,
+            SentCopy.raw.is_not(None),
+            SentCopy.state.in_(("pending", "failed")),
+        )
+        .values(
+            attempts=case((SentCopy.state == "failed", 0), else_=SentCopy.attempts),
+            state="pending",
+            next_attempt_at=None,
+        ),
         execution_options={"synchronize_session": False},
     )
 
@@ -227,8 +241,10 @@ def make_due(mailbox):
 def forget_copies(mailbox):
     """Drop every copy of ``mailbox``, waiting ones included (it is being removed). Does not
     commit."""
-    db.session.execute(delete(SentCopy).where(SentCopy.mailbox_id == mailbox.id),
-                       execution_options={"synchronize_session": False})
+    db.session.execute(
+        delete(SentCopy).where(SentCopy.mailbox_id == mailbox.id),
+        execution_options={"synchronize_session": False},
+    )
 
 
 # Reading the state ------------------------------------------------------------------
@@ -252,16 +268,27 @@ def copy_state(message):
 
 def mailbox_status(mailbox):
     """How the copies of ``mailbox`` are doing: counts by state and the latest problem."""
-    counts = dict(db.session.execute(
-        select(SentCopy.state, func.count()).where(SentCopy.mailbox_id == mailbox.id)
-        .group_by(SentCopy.state)).all())
+    counts = dict(
+        db.session.execute(
+            select(SentCopy.state, func.count())
+            .where(SentCopy.mailbox_id == mailbox.id)
+            .group_by(SentCopy.state)
+        ).all()
+    )
     problem = db.session.scalar(
         select(SentCopy.last_error)
-        .where(SentCopy.mailbox_id == mailbox.id, SentCopy.state != "done",
-               SentCopy.last_error != "")
-        .order_by(SentCopy.id.desc()).limit(1))
-    return {"pending": counts.get("pending", 0), "done": counts.get("done", 0),
-            "failed": counts.get("failed", 0), "last_error": problem or ""}
+        .where(
+            SentCopy.mailbox_id == mailbox.id, SentCopy.state != "done", SentCopy.last_error != ""
+        )
+        .order_by(SentCopy.id.desc())
+        .limit(1)
+    )
+    return {
+        "pending": counts.get("pending", 0),
+        "done": counts.get("done", 0),
+        "failed": counts.get("failed", 0),
+        "last_error": problem or "",
+    }
 
 
 def _iso(value):

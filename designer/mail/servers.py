@@ -102,9 +102,13 @@ def transport_settings(server):
     if server is None:
         return ServerSettings.from_url(current_app.config["SMTP_URL"])
     return ServerSettings(
-        host=server.host, port=server.port, security=server.security,
-        username=server.username, password=crypto.decrypt(server.password_encrypted),
-        timeout=server.timeout, guard=netguard.mail_guard(current_app.config, smtp=True),
+        host=server.host,
+        port=server.port,
+        security=server.security,
+        username=server.username,
+        password=crypto.decrypt(server.password_encrypted),
+        timeout=server.timeout,
+        guard=netguard.mail_guard(current_app.config, smtp=True),
     )
 
 
@@ -146,4 +150,3 @@ class RateLimiter:
             if count <= allowed:
                 return
             time.sleep(max(0.0, (slot + 1) * window - time.time()))
-

@@ -23,8 +23,9 @@ from designer.mail.models import Suppression
 
 
 def unsubscribe_token(message_token):
-    signature = hashlib.blake2b(message_token.encode(), key=signing.unsubscribe_key(),
-                                digest_size=10).hexdigest()
+    signature = hashlib.blake2b(
+        message_token.encode(), key=signing.unsubscribe_key(), digest_size=10
+    ).hexdigest()
     return f"{message_token}.{signature}"
 
 
@@ -92,5 +93,6 @@ def suppressed_among(emails):
 
 def suppressions_from(campaign_id):
     """How many addresses were suppressed because of mail of ``campaign_id``."""
-    return db.session.scalar(db.select(db.func.count(Suppression.id)).where(
-        Suppression.campaign_id == campaign_id))
+    return db.session.scalar(
+        db.select(db.func.count(Suppression.id)).where(Suppression.campaign_id == campaign_id)
+    )

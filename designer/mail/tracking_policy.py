@@ -13,16 +13,21 @@ POLICY_KEY = "tracking"
 
 def tracking_policy():
     stored = settings.get_setting(POLICY_KEY, {}) or {}
-    return {"off_languages": list(stored.get("off_languages", [])),
-            "off_countries": list(stored.get("off_countries", []))}
+    return {
+        "off_languages": list(stored.get("off_languages", [])),
+        "off_countries": list(stored.get("off_countries", [])),
+    }
 
 
 def set_tracking_policy(off_languages=(), off_countries=()):
     """Store the languages (``de``) and countries (``Germany``) that get no tracking."""
-    settings.set_setting(POLICY_KEY, {
-        "off_languages": sorted({v.strip().lower() for v in off_languages if v.strip()}),
-        "off_countries": sorted({v.strip().lower() for v in off_countries if v.strip()}),
-    })
+    settings.set_setting(
+        POLICY_KEY,
+        {
+            "off_languages": sorted({v.strip().lower() for v in off_languages if v.strip()}),
+            "off_countries": sorted({v.strip().lower() for v in off_countries if v.strip()}),
+        },
+    )
 
 
 def tracking_allowed(language, country, policy=None):

@@ -83,8 +83,9 @@ class GuardedSMTPSSL(smtplib.SMTP_SSL, GuardedSMTP):
 def _client(s):
     """A connected, greeted client for ``ServerSettings`` ``s``."""
     if s.security == "tls":
-        return GuardedSMTPSSL(s.host, s.port, guard=s.guard, timeout=s.timeout,
-                              context=ssl.create_default_context())
+        return GuardedSMTPSSL(
+            s.host, s.port, guard=s.guard, timeout=s.timeout, context=ssl.create_default_context()
+        )
     return GuardedSMTP(s.host, s.port, guard=s.guard, timeout=s.timeout)
 
 
@@ -176,13 +177,15 @@ class SmtpTransport:
             if not self.utf8:
                 if self.opened is not None:
                     self._drop()
-                raise PermanentFailure("the server does not take international addresses "
-                                       f"(SMTPUTF8): {recipient!r}")
+                raise PermanentFailure(
+                    f"the server does not take international addresses (SMTPUTF8): {recipient!r}"
+                )
             options += " SMTPUTF8"
         # Both addresses passed SAFE_ADDRESS (no spaces, brackets or controls): they go
         # as <address> without smtplib's full RFC 822 parse, which costs more than the rest.
-        return (f"MAIL FROM:<{envelope_from}>{options}\r\n"
-                f"RCPT TO:<{recipient}>\r\nDATA\r\n").encode()
+        return (
+            f"MAIL FROM:<{envelope_from}>{options}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n"
+        ).encode()
 
     def _transaction(self, commands, data):
         """MAIL, RCPT and DATA (in one write when the server pipelines, RFC 2920, or
@@ -196,8 +199,7 @@ class SmtpTransport:
             replies = [client.getreply() for _ in expected]
         else:
             replies = []
-            for command, wanted in zip(commands.splitlines(keepends=True), expected,
-                                       strict=True):
+            for command, wanted in zip(commands.splitlines(keepends=True), expected, strict=True):
                 client.send(command)
                 replies.append(client.getreply())
                 if replies[-1][0] not in wanted:

@@ -46,8 +46,9 @@ def outbox_item(outbox_id):
     item = _outbox_or_404(outbox_id)
     parsed, _, text = _parts(item.raw)
     raw = item.raw.decode("utf-8", "replace")
-    return render_template("mail/outbox_item.html", item=item, headers=list(parsed.items()),
-                           text=text, raw=raw)
+    return render_template(
+        "mail/outbox_item.html", item=item, headers=list(parsed.items()), text=text, raw=raw
+    )
 
 
 @bp.route("/outbox/<int:outbox_id>/html")
@@ -59,13 +60,19 @@ def outbox_html(outbox_id):
 
 def message_json(message):
     return {
-        "id": message.id, "state": message.state, "bounce": message.bounce or None,
+        "id": message.id,
+        "state": message.state,
+        "bounce": message.bounce or None,
         "recipient": message.recipient_email,
-        "from": message.from_address, "subject": message.subject,
+        "from": message.from_address,
+        "subject": message.subject,
         "template_version_id": message.template_version_id,
-        "attempts": message.attempts, "last_error": message.last_error,
-        "message_id": message.message_id, "open_count": message.open_count,
-        "human_open_count": message.human_open_count, "click_count": message.click_count,
+        "attempts": message.attempts,
+        "last_error": message.last_error,
+        "message_id": message.message_id,
+        "open_count": message.open_count,
+        "human_open_count": message.human_open_count,
+        "click_count": message.click_count,
         "human_click_count": message.human_click_count,
         "first_opened_at": _iso(message.first_opened_at),
         "last_opened_at": _iso(message.last_opened_at),
@@ -89,10 +96,13 @@ def _message_or_404(message_id):
 def message_page(message_id):
     """One message: who, what, its state and history, and its sent copy."""
     message = _message_or_404(message_id)
-    return render_template("mail/message.html", message=message,
-                           campaign=campaigns.get_campaign(message.campaign_id),
-                           copy=sentcopy.copy_state(message),
-                           events=tracking.timeline(message.id))
+    return render_template(
+        "mail/message.html",
+        message=message,
+        campaign=campaigns.get_campaign(message.campaign_id),
+        copy=sentcopy.copy_state(message),
+        events=tracking.timeline(message.id),
+    )
 
 
 @bp.route("/messages/<int:message_id>/html")

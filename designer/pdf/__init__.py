@@ -15,5 +15,12 @@ from designer.pdf.fetcher import (
 )
 from designer.pdf.render import PdfRenderError, render_pdf
 
-__all__ = ["MAX_RESOURCE_BYTES", "AssetFetcher", "PdfRenderError", "Refused", "prefetch_assets",
-           "render_pdf", "stored_asset"]
+__all__ = [
+    "MAX_RESOURCE_BYTES",
+    "AssetFetcher",
+    "PdfRenderError",
+    "Refused",
+    "prefetch_assets",
+    "render_pdf",
+    "stored_asset",
+]

@@ -48,9 +48,12 @@ def pdf_template_for(module, *, template_id=None, language=None):
         template = db.session.get(Template, defaults[key]) if key in defaults else None
         if template is not None and template.kind == "pdf" and template.module == module:
             return template
-    query = (db.select(Template).where(Template.kind == "pdf", Template.module == module,
-                                       Template.variant_of_id.is_(None))
-             .order_by(Template.id).limit(1))
+    query = (
+        db.select(Template)
+        .where(Template.kind == "pdf", Template.module == module, Template.variant_of_id.is_(None))
+        .order_by(Template.id)
+        .limit(1)
+    )
     template = db.session.scalars(query).first()
     if template is None:
         raise TemplateNotFound(f"there is no PDF template for {module} records")

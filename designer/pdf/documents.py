@@ -62,16 +62,27 @@ def record_context(template, module, record, *, user, locale=None):
     """Merge data for ``record`` with sender, company, locale and currency."""
     language = recipient_language(module, record)
     locale = locale or choose_locale(language, template.language, getattr(user, "language", ""))
-    return build_context(merge_data(module, record), sender=user_data(user),
-                         company=settings.company(), locale=locale,
-                         currency=getattr(record, "currency", None))
+    return build_context(
+        merge_data(module, record),
+        sender=user_data(user),
+        company=settings.company(),
+        locale=locale,
+        currency=getattr(record, "currency", None),
+    )
 
 
 def draft_version(template, source):
     """An unsaved version of a PDF template (``TemplateInvalid`` when it does not compile)."""
     compiled = compile_source(template.source_type, source, "pdf")
-    return SimpleNamespace(id=None, compiled_html=compiled.html, text_template="",
-                           text_override="", subject="", preheader="", links=[])
+    return SimpleNamespace(
+        id=None,
+        compiled_html=compiled.html,
+        text_template="",
+        text_override="",
+        subject="",
+        preheader="",
+        links=[],
+    )
 
 
 def merge_html(version, data):
@@ -89,15 +100,18 @@ def render_record_pdf(template, module, record, *, user, locale=None, version=No
     version = version or version_for(template, data["locale"])
     if version is None:
         raise PdfFailed(f"{template.name} has no saved version")
-    job = PdfJob(plain_version(version), data, (template.variant_of or template).page_setup,
-                 current_app.config["PUBLIC_URL"])
+    job = PdfJob(
+        plain_version(version),
+        data,
+        (template.variant_of or template).page_setup,
+        current_app.config["PUBLIC_URL"],
+    )
     if isolation.wanted():
         job.assets = prefetch_assets(stored_asset, version.compiled_html, *_strings(data))
     else:
         job.lookup = stored_asset
     try:
-        pdf = isolation.run(produce_pdf, job, timeout=RENDER_TIMEOUT + 5,
-                            what="rendering the PDF")
+        pdf = isolation.run(produce_pdf, job, timeout=RENDER_TIMEOUT + 5, what="rendering the PDF")
     except isolation.IsolatedFailure as exc:
         raise PdfFailed(str(exc)) from exc
     return RenderedPdf(pdf_filename(template.name, module, record), pdf, data["locale"])
@@ -123,8 +137,13 @@ def produce_pdf(job):
         raise PdfFailed(exc.message, exc.line) from exc
     html = page_setup.apply(html, job.setup)
     try:
-        return render_pdf(html, lookup=job.lookup, assets=job.assets,
-                          public_url=job.public_url, timeout=RENDER_TIMEOUT)
+        return render_pdf(
+            html,
+            lookup=job.lookup,
+            assets=job.assets,
+            public_url=job.public_url,
+            timeout=RENDER_TIMEOUT,
+        )
     except PdfRenderError as exc:
         raise PdfFailed(str(exc)) from exc
 

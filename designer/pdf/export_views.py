@@ -71,19 +71,32 @@ def new():
     documents = matching_documents(module, start, end, form.get("status", ""))
     if request.method == "POST" and form.get("action") == "export":
         return _start(module, documents, form)
-    templates = db.session.scalars(db.select(Template).where(
-        Template.kind == "pdf", Template.module == module).order_by(Template.name)).all()
-    return render_template("pdf/export_new.html", module=module, modules=DOCUMENT_MODULES,
-                           documents=documents, templates=templates, form=form)
+    templates = db.session.scalars(
+        db.select(Template)
+        .where(Template.kind == "pdf", Template.module == module)
+        .order_by(Template.name)
+    ).all()
+    return render_template(
+        "pdf/export_new.html",
+        module=module,
+        modules=DOCUMENT_MODULES,
+        documents=documents,
+        templates=templates,
+        form=form,
+    )
 
 
 def _start(module, documents, form):
     chosen = form.getlist("record") or [d.id for d in documents]
     template_id = form.get("template") or None
     try:
-        export = exports.start_export(current_user, module, chosen,
-                                      template_id=int(template_id) if template_id else None,
-                                      packing=form.get("packing", "zip"))
+        export = exports.start_export(
+            current_user,
+            module,
+            chosen,
+            template_id=int(template_id) if template_id else None,
+            packing=form.get("packing", "zip"),
+        )
     except exports.ExportInvalid as exc:
         flash(f"Not started: {exc}", "error")
         return redirect(url_for("exports.new", module=module))
@@ -93,8 +106,7 @@ def _start(module, documents, form):
 @bp.route("/exports/<int:export_id>")
 def page(export_id):
     export = export_or_404(export_id)
-    return render_template("pdf/export.html", export=export,
-                           progress=exports.progress(export))
+    return render_template("pdf/export.html", export=export, progress=exports.progress(export))
 
 
 @bp.route("/exports/<int:export_id>/download")
@@ -103,5 +115,8 @@ def download(export_id):
     if export.state != "done" or export.result is None:
         abort(409, description="the export is not finished yet")
     kind = "application/zip" if export.filename.endswith(".zip") else "application/pdf"
-    return Response(export.result, mimetype=kind,
-                    headers={"Content-Disposition": content_disposition(export.filename)})
+    return Response(
+        export.result,
+        mimetype=kind,
+        headers={"Content-Disposition": content_disposition(export.filename)},
+    )

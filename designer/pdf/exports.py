@@ -38,12 +38,20 @@ class ExportInvalid(ValueError):
 def start_export(user, module, record_ids, *, template_id=None, packing="zip"):
     """Write the export and its items, queue the chunks; return the ``PdfExport``."""
     ids = _checked(module, record_ids, template_id, packing)
-    export = PdfExport(user_id=user.id, module=module, template_id=template_id,
-                       record_ids=ids, packing=packing, total=len(ids))
+    export = PdfExport(
+        user_id=user.id,
+        module=module,
+        template_id=template_id,
+        record_ids=ids,
+        packing=packing,
+        total=len(ids),
+    )
     db.session.add(export)
     db.session.flush()
-    items = [PdfExportItem(export_id=export.id, position=i, record_id=record_id)
-             for i, record_id in enumerate(ids)]
+    items = [
+        PdfExportItem(export_id=export.id, position=i, record_id=record_id)
+        for i, record_id in enumerate(ids)
+    ]
     db.session.add_all(items)
     db.session.commit()
     _enqueue(export, [item.id for item in items])
@@ -73,8 +81,9 @@ def _checked(module, record_ids, template_id, packing):
 
 def _enqueue(export, item_ids):
     chunks = [item_ids[i : i + CHUNK] for i in range(0, len(item_ids), CHUNK)]
-    broker.enqueue_many(broker.PDF, broker.RENDER_EXPORT_CHUNK,
-                        [(export.id, chunk) for chunk in chunks])
+    broker.enqueue_many(
+        broker.PDF, broker.RENDER_EXPORT_CHUNK, [(export.id, chunk) for chunk in chunks]
+    )
 
 
 def render_chunk(export_id, item_ids):
@@ -93,9 +102,11 @@ def render_chunk(export_id, item_ids):
 
 
 def _set_running(export_id):
-    db.session.execute(update(PdfExport).where(PdfExport.id == export_id,
-                                               PdfExport.state == "queued")
-                       .values(state="running"))
+    db.session.execute(
+        update(PdfExport)
+        .where(PdfExport.id == export_id, PdfExport.state == "queued")
+        .values(state="running")
+    )
     db.session.commit()
 
 
@@ -111,8 +122,11 @@ def _render_item(export, item):
         item.label = item.label or f"{export.module} {item.record_id}"
         item.error = str(exc) or exc.__class__.__name__
         counter = "failed"
-    db.session.execute(update(PdfExport).where(PdfExport.id == export.id).values(
-        {counter: getattr(PdfExport, counter) + 1}))
+    db.session.execute(
+        update(PdfExport)
+        .where(PdfExport.id == export.id)
+        .values({counter: getattr(PdfExport, counter) + 1})
+    )
     db.session.commit()
 
 
@@ -139,18 +153,25 @@ def record_label(module, record):
 def _claim_packing(export_id):
     """True for exactly one caller, once every item is rendered or failed."""
     result = db.session.execute(
-        update(PdfExport).where(PdfExport.id == export_id,
-                                PdfExport.state.in_(("queued", "running")),
-                                PdfExport.rendered + PdfExport.failed >= PdfExport.total)
-        .values(state="packing"))
+        update(PdfExport)
+        .where(
+            PdfExport.id == export_id,
+            PdfExport.state.in_(("queued", "running")),
+            PdfExport.rendered + PdfExport.failed >= PdfExport.total,
+        )
+        .values(state="packing")
+    )
     db.session.commit()
     return result.rowcount == 1
 
 
 def pack(export):
     """Build the download from the rendered items and mark the export done."""
-    items = db.session.scalars(db.select(PdfExportItem).where(
-        PdfExportItem.export_id == export.id).order_by(PdfExportItem.position)).all()
+    items = db.session.scalars(
+        db.select(PdfExportItem)
+        .where(PdfExportItem.export_id == export.id)
+        .order_by(PdfExportItem.position)
+    ).all()
     done = [item for item in items if item.data]
     stamp = utcnow().strftime("%Y-%m-%d")
     if export.packing == "merged" and done:
@@ -203,13 +224,18 @@ def merged_pdf(items):
 
 def progress(export):
     """What the export page and API show while it runs and after."""
-    failures = db.session.execute(db.select(PdfExportItem.label, PdfExportItem.error).where(
-        PdfExportItem.export_id == export.id, PdfExportItem.error != "")
-        .order_by(PdfExportItem.position)).all()
+    failures = db.session.execute(
+        db.select(PdfExportItem.label, PdfExportItem.error)
+        .where(PdfExportItem.export_id == export.id, PdfExportItem.error != "")
+        .order_by(PdfExportItem.position)
+    ).all()
     finished = export.rendered + export.failed
     return {
-        "id": export.id, "state": export.state, "total": export.total,
-        "rendered": export.rendered, "failed": export.failed,
+        "id": export.id,
+        "state": export.state,
+        "total": export.total,
+        "rendered": export.rendered,
+        "failed": export.failed,
         "percent": round(100 * finished / export.total, 1) if export.total else 100.0,
         "failures": [{"record": label, "error": error} for label, error in failures],
         "download": export.state == "done" and export.result is not None,

@@ -83,7 +83,7 @@ def origin(url):
 
 def decode_data_uri(url):
     """``(bytes, content_type)`` of a ``data:`` URI (RFC 2397); ``ValueError`` if malformed."""
-    header, comma, payload = url[len("data:"):].partition(",")
+    header, comma, payload = url[len("data:") :].partition(",")
     if not comma:
         raise ValueError("malformed data: URI")
     params = [param.strip() for param in header.split(";")]
@@ -115,8 +115,9 @@ class AssetFetcher(URLFetcher):
     added to ``refused``.
     """
 
-    def __init__(self, lookup=None, public_url="", base_url="",
-                 max_resource_bytes=MAX_RESOURCE_BYTES):
+    def __init__(
+        self, lookup=None, public_url="", base_url="", max_resource_bytes=MAX_RESOURCE_BYTES
+    ):
         # No protocol is allowed to the inherited urllib opener: it is never used.
         super().__init__(allowed_protocols=(), allow_redirects=False)
         self.lookup = lookup

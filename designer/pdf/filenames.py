@@ -43,8 +43,9 @@ def safe_stem(text):
 def ascii_fallback(filename):
     """``filename`` in ASCII: accents dropped, other characters replaced by ``-``."""
     decomposed = unicodedata.normalize("NFKD", filename)
-    text = "".join(c if ord(c) < 128 else ("" if unicodedata.combining(c) else "-")
-                   for c in decomposed)
+    text = "".join(
+        c if ord(c) < 128 else ("" if unicodedata.combining(c) else "-") for c in decomposed
+    )
     stem, dot, suffix = text.rpartition(".")
     return (safe_stem(stem) + dot + suffix) if dot else safe_stem(text)
 

@@ -7,8 +7,13 @@ added as the last style of the document, so it wins over the template's CSS.
 
 import re
 
-SIZES = {"A4": (210, 297), "A5": (148, 210), "A3": (297, 420), "Letter": (215.9, 279.4),
-         "Legal": (215.9, 355.6)}
+SIZES = {
+    "A4": (210, 297),
+    "A5": (148, 210),
+    "A3": (297, 420),
+    "Letter": (215.9, 279.4),
+    "Legal": (215.9, 355.6),
+}
 ORIENTATIONS = ("portrait", "landscape")
 HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 
@@ -31,8 +36,9 @@ def validate(form):
         setup["width_mm"] = _mm(form.get("width_mm"), "page width", 50, 1200)
         setup["height_mm"] = _mm(form.get("height_mm"), "page height", 50, 1200)
     for side in ("top", "right", "bottom", "left"):
-        setup[f"margin_{side}_mm"] = _mm(form.get(f"margin_{side}_mm") or "15", f"{side} margin",
-                                         0, 100)
+        setup[f"margin_{side}_mm"] = _mm(
+            form.get(f"margin_{side}_mm") or "15", f"{side} margin", 0, 100
+        )
     return setup
 
 
@@ -56,8 +62,9 @@ def page_css(setup):
         size = f"{setup['size']} {setup['orientation']}"
     if setup["size"] == "custom" and setup["orientation"] == "landscape":
         size = f"{setup['height_mm']}mm {setup['width_mm']}mm"
-    margins = " ".join(f"{setup[f'margin_{side}_mm']}mm" for side in
-                       ("top", "right", "bottom", "left"))
+    margins = " ".join(
+        f"{setup[f'margin_{side}_mm']}mm" for side in ("top", "right", "bottom", "left")
+    )
     return f"@page {{ size: {size}; margin: {margins}; }}"
 
 

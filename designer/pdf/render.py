@@ -92,8 +92,9 @@ def os_thread_api():
     if gevent_patched():
         from gevent import monkey
 
-        return tuple(monkey.get_original(
-            "_thread", ["start_new_thread", "allocate_lock", "get_ident"]))
+        return tuple(
+            monkey.get_original("_thread", ["start_new_thread", "allocate_lock", "get_ident"])
+        )
     return _thread.start_new_thread, _thread.allocate_lock, _thread.get_ident
 
 
@@ -179,8 +180,9 @@ def _check_nesting(html):
     try:
         check_nesting(html, "html")
     except TooDeep as exc:
-        raise PdfRenderError(f"The PDF cannot be laid out: line {exc.line} of the merged "
-                             f"document: {exc}.") from None
+        raise PdfRenderError(
+            f"The PDF cannot be laid out: line {exc.line} of the merged document: {exc}."
+        ) from None
 
 
 def base_url_for(public_url):
@@ -191,16 +193,29 @@ def base_url_for(public_url):
 def _write(html, stylesheets, fetcher, base_url, max_bytes):
     """Lay out and write the PDF into a capped buffer; return its bytes."""
     font_config = FontConfiguration()
-    css = [weasyprint.CSS(string=source, base_url=base_url, url_fetcher=fetcher,
-                          font_config=font_config) for source in stylesheets]
+    css = [
+        weasyprint.CSS(
+            string=source, base_url=base_url, url_fetcher=fetcher, font_config=font_config
+        )
+        for source in stylesheets
+    ]
     document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
     output = _CappedBuffer(max_bytes)
     document.write_pdf(output, stylesheets=css, font_config=font_config)
     return output.getvalue()
 
 
-def render_pdf(html, *, lookup=None, public_url="", stylesheets=(), timeout=20.0,
-               max_bytes=50 * MEGABYTE, refused=None, assets=None):
+def render_pdf(
+    html,
+    *,
+    lookup=None,
+    public_url="",
+    stylesheets=(),
+    timeout=20.0,
+    max_bytes=50 * MEGABYTE,
+    refused=None,
+    assets=None,
+):
     """PDF bytes of merged template ``html``, loading only ``data:`` URIs and stored assets.
 
     ``lookup(asset_id) -> (bytes, content_type) | None`` reads stored assets
@@ -220,21 +235,25 @@ def render_pdf(html, *, lookup=None, public_url="", stylesheets=(), timeout=20.0
     base_url = base_url_for(public_url)
     if assets is None:
         assets = prefetch_assets(lookup, html, *stylesheets) if lookup else None
-    fetcher = AssetFetcher(assets.get if assets is not None else None, public_url=public_url,
-                           base_url=base_url)
+    fetcher = AssetFetcher(
+        assets.get if assets is not None else None, public_url=public_url, base_url=base_url
+    )
     try:
         if isolation.in_child():  # the parent stops the whole process at its deadline
             return _write(html, stylesheets, fetcher, base_url, max_bytes)
-        return call_in_os_thread(call_with_deadline, timeout, _write, html, stylesheets,
-                                 fetcher, base_url, max_bytes)
+        return call_in_os_thread(
+            call_with_deadline, timeout, _write, html, stylesheets, fetcher, base_url, max_bytes
+        )
     except TimeoutError:
         raise PdfRenderError(
             f"The PDF took longer than {timeout:g} seconds to render. Make the template "
-            "lighter: fewer pages, smaller tables, smaller images.") from None
+            "lighter: fewer pages, smaller tables, smaller images."
+        ) from None
     except _TooLarge:
         raise PdfRenderError(
             f"The PDF would be larger than {max_bytes / MEGABYTE:g} MB. Use fewer or "
-            "smaller images, or fewer pages.") from None
+            "smaller images, or fewer pages."
+        ) from None
     except Exception as error:
         raise PdfRenderError(f"The PDF could not be rendered: {error}") from error
     finally:

@@ -32,23 +32,32 @@ def download(module, record_id):
     if module not in records.MODULES:
         raise records.RecordNotFound(f"unknown module {module!r}")
     record = records.get_record(module, record_id)
-    template = pdf_template_for(module, template_id=request.args.get("template", type=int),
-                                language=recipient_language(module, record))
+    template = pdf_template_for(
+        module,
+        template_id=request.args.get("template", type=int),
+        language=recipient_language(module, record),
+    )
     try:
         rendered = render_record_pdf(template, module, record, user=current_user)
     except PdfFailed as exc:
         return _failed(exc)
-    return Response(rendered.data, mimetype="application/pdf",
-                    headers={"Content-Disposition": content_disposition(rendered.filename),
-                             "Content-Language": rendered.locale})
+    return Response(
+        rendered.data,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": content_disposition(rendered.filename),
+            "Content-Language": rendered.locale,
+        },
+    )
 
 
 def _preview_record(template):
     """The record named by ``?record=MODULE:ID`` (or a bare id of the template's module)."""
     value = request.values.get("record", "")
     try:
-        module, record_id = (records.parse_record_ref(value) if ":" in value
-                             else (template.module, int(value or 0)))
+        module, record_id = (
+            records.parse_record_ref(value) if ":" in value else (template.module, int(value or 0))
+        )
     except ValueError as exc:
         raise records.RecordNotFound(str(exc)) from exc
     if module != (template.variant_of or template).module:
@@ -73,12 +82,14 @@ def preview(template_id):
     template = templating.get_template(template_id)
     module, record = _preview_record(template)
     try:
-        _, png, pages = page_picture(template, module, record,
-                                     request.args.get("page", 1, type=int))
+        _, png, pages = page_picture(
+            template, module, record, request.args.get("page", 1, type=int)
+        )
     except (PdfFailed, templating.TemplateInvalid, isolation.IsolatedFailure) as exc:
         return _failed(exc)
-    return Response(png, mimetype="image/png", headers={"X-Page-Count": str(pages),
-                                                        "Cache-Control": "no-store"})
+    return Response(
+        png, mimetype="image/png", headers={"X-Page-Count": str(pages), "Cache-Control": "no-store"}
+    )
 
 
 @bp.route("/templates/<int:template_id>/page-setup", methods=["POST"])
@@ -107,6 +118,5 @@ def make_default(template_id):
         flash(str(exc), "error")
     else:
         scope = f"{language.upper()} " if language else ""
-        flash(f"“{template.name}” is now the default for {scope}{template.module} PDFs.",
-              "success")
+        flash(f"“{template.name}” is now the default for {scope}{template.module} PDFs.", "success")
     return redirect(url_for("templating.editor", template_id=template.id))

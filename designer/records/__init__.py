@@ -65,8 +65,7 @@ def parse_record_ref(ref):
     module, sep, ident = (ref or "").partition(":")
     if not sep or module not in MODULES or not ident.isdigit():
         raise ValueError(
-            f"record must look like MODULE:ID with MODULE one of {', '.join(MODULES)}"
-            f" (got {ref!r})"
+            f"record must look like MODULE:ID with MODULE one of {', '.join(MODULES)} (got {ref!r})"
         )
     return module, int(ident)
 
@@ -104,9 +103,8 @@ def recipient_of(module, record):
 
 def list_organisations():
     """All organisations by name, with their contact counts."""
-    counts = (
-        db.select(Contact.organisation_id, db.func.count(Contact.id))
-        .group_by(Contact.organisation_id)
+    counts = db.select(Contact.organisation_id, db.func.count(Contact.id)).group_by(
+        Contact.organisation_id
     )
     per_org = dict(db.session.execute(counts).all())
     orgs = db.session.scalars(db.select(Organisation).order_by(Organisation.name)).all()
@@ -157,18 +155,27 @@ class Choice:
 def preview_choices(module, limit=300):
     """Records of ``module`` to preview a template with, as picker choices."""
     if module == "contact":
-        return [Choice(c.id, c.full_name, c.email, c.organisation, c.language)
-                for c in list_contacts(limit)]
+        return [
+            Choice(c.id, c.full_name, c.email, c.organisation, c.language)
+            for c in list_contacts(limit)
+        ]
     if module in ("quote", "invoice"):
-        query = (db.select(Document).where(Document.kind == module)
-                 .order_by(Document.number.desc()).limit(limit))
+        query = (
+            db.select(Document)
+            .where(Document.kind == module)
+            .order_by(Document.number.desc())
+            .limit(limit)
+        )
         return [_document_choice(d) for d in db.session.scalars(query)]
     if module == "organisation":
-        return [Choice(o.id, o.name, o.email, None, o.language)
-                for o, _ in list_organisations()[:limit]]
+        return [
+            Choice(o.id, o.name, o.email, None, o.language) for o, _ in list_organisations()[:limit]
+        ]
     model = MODELS[module]
-    return [Choice(r.id, r.name, getattr(r, "email", ""), None, getattr(r, "language", ""))
-            for r in db.session.scalars(db.select(model).limit(limit))]
+    return [
+        Choice(r.id, r.name, getattr(r, "email", ""), None, getattr(r, "language", ""))
+        for r in db.session.scalars(db.select(model).limit(limit))
+    ]
 
 
 def _document_choice(document):
@@ -179,8 +186,11 @@ def _document_choice(document):
 
 def documents_for_organisation(organisation_id):
     """The organisation's invoices and quotes, newest first."""
-    query = (db.select(Document).where(Document.organisation_id == organisation_id)
-             .order_by(Document.issue_date.desc(), Document.id.desc()))
+    query = (
+        db.select(Document)
+        .where(Document.organisation_id == organisation_id)
+        .order_by(Document.issue_date.desc(), Document.id.desc())
+    )
     return db.session.scalars(query).all()
 
 

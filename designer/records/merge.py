@@ -7,21 +7,54 @@ here, with its relations nested as dicts.
 
 USER_FIELDS = ("name", "email", "title", "phone", "language", "timezone", "currency")
 ORGANISATION_FIELDS = (
-    "name", "industry", "email", "phone", "website",
-    "street", "postal_code", "city", "country", "language", "timezone",
+    "name",
+    "industry",
+    "email",
+    "phone",
+    "website",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "language",
+    "timezone",
 )
 CONTACT_FIELDS = (
-    "salutation", "first_name", "last_name", "full_name", "email",
-    "phone", "title", "language", "timezone", "birthday", "tags",
+    "salutation",
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "phone",
+    "title",
+    "language",
+    "timezone",
+    "birthday",
+    "tags",
 )
 PRODUCT_FIELDS = ("sku", "name", "description", "unit_price", "tax_rate")
 DOCUMENT_FIELDS = (
-    "kind", "number", "subject", "status", "issue_date", "due_date",
-    "currency", "notes", "subtotal", "tax_total", "total",
+    "kind",
+    "number",
+    "subject",
+    "status",
+    "issue_date",
+    "due_date",
+    "currency",
+    "notes",
+    "subtotal",
+    "tax_total",
+    "total",
 )
 LINE_FIELDS = (
-    "position", "description", "quantity", "unit_price", "discount_percent",
-    "tax_rate", "net", "tax",
+    "position",
+    "description",
+    "quantity",
+    "unit_price",
+    "discount_percent",
+    "tax_rate",
+    "net",
+    "tax",
 )
 
 

@@ -27,16 +27,53 @@ from designer.records.models import (
 )
 
 UPSERT_MODULES = ("organisation", "contact", "quote", "invoice")
-TEXT = {"name": 200, "industry": 100, "email": 320, "phone": 50, "website": 300,
-        "street": 200, "postal_code": 20, "city": 100, "country": 100, "salutation": 20,
-        "first_name": 100, "last_name": 100, "title": 100, "tags": 500, "number": 50,
-        "subject": 200, "status": 30, "notes": 20000, "description": 5000}
-ORGANISATION_FIELDS = ("name", "industry", "email", "phone", "website", "street",
-                       "postal_code", "city", "country", "language", "timezone")
-CONTACT_FIELDS = ("salutation", "first_name", "last_name", "email", "phone", "title",
-                  "language", "timezone", "birthday", "tags")
-DOCUMENT_FIELDS = ("number", "subject", "status", "issue_date", "due_date", "currency",
-                   "notes")
+TEXT = {
+    "name": 200,
+    "industry": 100,
+    "email": 320,
+    "phone": 50,
+    "website": 300,
+    "street": 200,
+    "postal_code": 20,
+    "city": 100,
+    "country": 100,
+    "salutation": 20,
+    "first_name": 100,
+    "last_name": 100,
+    "title": 100,
+    "tags": 500,
+    "number": 50,
+    "subject": 200,
+    "status": 30,
+    "notes": 20000,
+    "description": 5000,
+}
+ORGANISATION_FIELDS = (
+    "name",
+    "industry",
+    "email",
+    "phone",
+    "website",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "language",
+    "timezone",
+)
+CONTACT_FIELDS = (
+    "salutation",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "title",
+    "language",
+    "timezone",
+    "birthday",
+    "tags",
+)
+DOCUMENT_FIELDS = ("number", "subject", "status", "issue_date", "due_date", "currency", "notes")
 CUSTOM_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 EXTERNAL_ID = 100
 
@@ -211,8 +248,10 @@ def _owner(data, changes, record, prefix=""):
         if owner is None:
             raise InvalidRecord(prefix + "owner", f"no user with e-mail {email!r}")
     if record.owner_id != (owner.id if owner else None):
-        changes["owner"] = {"from": record.owner.email if record.owner else None,
-                            "to": owner.email if owner else None}
+        changes["owner"] = {
+            "from": record.owner.email if record.owner else None,
+            "to": owner.email if owner else None,
+        }
         record.owner = owner
 
 
@@ -243,8 +282,10 @@ def _related(model_module, value, field):
     external_id = _external_id({"id": value}, "id")
     found = _find(Organisation if model_module == "organisation" else Contact, external_id)
     if found is None:
-        raise InvalidRecord(field, f"no {model_module} with id {external_id!r}; send it first "
-                                   "or give it as an object")
+        raise InvalidRecord(
+            field,
+            f"no {model_module} with id {external_id!r}; send it first or give it as an object",
+        )
     return found
 
 
@@ -277,7 +318,8 @@ def _upsert_contact(module, data):
         if contact.organisation is not org:
             changes["organisation"] = {
                 "from": contact.organisation.external_id if contact.organisation else None,
-                "to": org.external_id if org else None}
+                "to": org.external_id if org else None,
+            }
             contact.organisation = org
     _custom(contact, data, {"id", "organisation", *CONTACT_FIELDS}, changes)
     db.session.add(contact)
@@ -342,16 +384,22 @@ def _line(index, data):
         description=_text(prefix + "description", "description", data.get("description")),
         quantity=_decimal(prefix + "quantity", data.get("quantity"), Decimal(1)),
         unit_price=_decimal(prefix + "unit_price", data.get("unit_price"), price_default),
-        discount_percent=_decimal(prefix + "discount_percent", data.get("discount_percent"),
-                                  Decimal(0)),
+        discount_percent=_decimal(
+            prefix + "discount_percent", data.get("discount_percent"), Decimal(0)
+        ),
         tax_rate=_decimal(prefix + "tax_rate", data.get("tax_rate"), tax_default),
     )
 
 
 def _line_summary(line):
-    return (line.product.sku if line.product else None, line.description,
-            Decimal(line.quantity), Decimal(line.unit_price), Decimal(line.discount_percent),
-            Decimal(line.tax_rate))
+    return (
+        line.product.sku if line.product else None,
+        line.description,
+        Decimal(line.quantity),
+        Decimal(line.unit_price),
+        Decimal(line.discount_percent),
+        Decimal(line.tax_rate),
+    )
 
 
 UPSERTS = {

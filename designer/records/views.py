@@ -19,13 +19,18 @@ def organisations():
 def organisation(organisation_id):
     org = records.get_record("organisation", organisation_id)
     messages = mail.messages_for_organisation(org.id, [c.id for c in org.contacts])
-    return render_template("records/organisation.html", org=org, messages=messages,
-                           documents=records.documents_for_organisation(org.id))
+    return render_template(
+        "records/organisation.html",
+        org=org,
+        messages=messages,
+        documents=records.documents_for_organisation(org.id),
+    )
 
 
 @bp.route("/contacts/<int:contact_id>")
 @tracking.fresh_counts
 def contact(contact_id):
     person = records.get_record("contact", contact_id)
-    return render_template("records/contact.html", contact=person,
-                           messages=mail.messages_for_contact(person.id))
+    return render_template(
+        "records/contact.html", contact=person, messages=mail.messages_for_contact(person.id)
+    )

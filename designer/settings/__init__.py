@@ -41,6 +41,5 @@ def company():
 def set_company(values):
     """Store the company details given in ``values`` (others are kept), values trimmed."""
     stored = dict(get_setting("company", {}) or {})
-    stored.update({f: str(values.get(f, "") or "").strip() for f in COMPANY_FIELDS
-                   if f in values})
+    stored.update({f: str(values.get(f, "") or "").strip() for f in COMPANY_FIELDS if f in values})
     set_setting("company", stored)

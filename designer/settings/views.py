@@ -16,8 +16,10 @@ def tracking():
     from designer.mail.tracking_policy import set_tracking_policy, tracking_policy
 
     if request.method == "POST":
-        set_tracking_policy(request.form.get("off_languages", "").split(","),
-                            request.form.get("off_countries", "").split(","))
+        set_tracking_policy(
+            request.form.get("off_languages", "").split(","),
+            request.form.get("off_countries", "").split(","),
+        )
         flash("Tracking settings saved.", "success")
         return redirect(url_for("settings.tracking"))
     return render_template("settings/tracking.html", policy=tracking_policy())

@@ -63,8 +63,9 @@ def get_template(template_id):
 
 def list_templates(kind=None):
     """All main templates (language variants hang off them), most recently changed first."""
-    query = db.select(Template).where(Template.variant_of_id.is_(None),
-                                      Template.system_key.is_(None))
+    query = db.select(Template).where(
+        Template.variant_of_id.is_(None), Template.system_key.is_(None)
+    )
     query = query.order_by(Template.updated_at.desc(), Template.id.desc())
     if kind:
         query = query.where(Template.kind == kind)

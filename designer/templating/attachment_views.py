@@ -26,9 +26,13 @@ def page(template_id):
             flash(f"Not saved: {exc}", "error")
             status = 400
         else:
-            flash("Attachments saved: they go with every message sent with this template.",
-                  "success")
+            flash(
+                "Attachments saved: they go with every message sent with this template.", "success"
+            )
             return redirect(url_for("attachments.page", template_id=template.id))
-    return render_template("templating/attachments.html", template=template,
-                           choices=attachable(template),
-                           chosen={t.id for t in attached(template)}), status
+    return render_template(
+        "templating/attachments.html",
+        template=template,
+        choices=attachable(template),
+        chosen={t.id for t in attached(template)},
+    ), status

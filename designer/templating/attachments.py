@@ -15,8 +15,11 @@ class AttachmentInvalid(ValueError):
 
 def attachable(template):
     """The PDF templates that may be attached to ``template``: same module."""
-    return db.session.scalars(db.select(Template).where(
-        Template.kind == "pdf", Template.module == template.module).order_by(Template.name)).all()
+    return db.session.scalars(
+        db.select(Template)
+        .where(Template.kind == "pdf", Template.module == template.module)
+        .order_by(Template.name)
+    ).all()
 
 
 def set_attachments(template, pdf_template_ids):
@@ -31,7 +34,8 @@ def set_attachments(template, pdf_template_ids):
         if pdf.module != template.module:
             raise AttachmentInvalid(
                 f"“{pdf.name}” is made for {pdf.module} records, this e-mail for "
-                f"{template.module} records: both must be for the same record")
+                f"{template.module} records: both must be for the same record"
+            )
         if pdf.id not in ids:
             ids.append(pdf.id)
     template.attach_pdf_ids = ids
@@ -43,8 +47,12 @@ def attached(template, extra_ids=()):
     """The PDF templates attached to ``template`` (then ``extra_ids``, chosen for one
     message by a workflow), in order, each once, deleted ones left out."""
     ids = list(dict.fromkeys([*(template.attach_pdf_ids or []), *(extra_ids or [])]))
-    found = {t.id: t for t in db.session.scalars(
-        db.select(Template).where(Template.id.in_(ids), Template.kind == "pdf"))}
+    found = {
+        t.id: t
+        for t in db.session.scalars(
+            db.select(Template).where(Template.id.in_(ids), Template.kind == "pdf")
+        )
+    }
     return [found[i] for i in ids if i in found]
 
 

@@ -28,15 +28,34 @@ from dataclasses import asdict, dataclass, replace
 #: Top-level elements the builder can edit as a whole.
 SECTION_TAGS = frozenset({"mj-section", "mj-wrapper", "mj-hero"})
 #: Every element the builder represents (grapesjs-mjml's components).
-BUILDER_TAGS = SECTION_TAGS | frozenset({
-    "mj-group", "mj-column", "mj-text", "mj-image", "mj-button", "mj-divider", "mj-spacer",
-    "mj-social", "mj-social-element", "mj-navbar", "mj-navbar-link",
-})
+BUILDER_TAGS = SECTION_TAGS | frozenset(
+    {
+        "mj-group",
+        "mj-column",
+        "mj-text",
+        "mj-image",
+        "mj-button",
+        "mj-divider",
+        "mj-spacer",
+        "mj-social",
+        "mj-social-element",
+        "mj-navbar",
+        "mj-navbar-link",
+    }
+)
 #: Elements whose content is HTML, kept as written by the MJML compiler.
-ENDING_TAGS = frozenset({
-    "mj-text", "mj-button", "mj-raw", "mj-table", "mj-navbar-link", "mj-social-element",
-    "mj-accordion-title", "mj-accordion-text",
-})
+ENDING_TAGS = frozenset(
+    {
+        "mj-text",
+        "mj-button",
+        "mj-raw",
+        "mj-table",
+        "mj-navbar-link",
+        "mj-social-element",
+        "mj-accordion-title",
+        "mj-accordion-text",
+    }
+)
 #: HTML the builder's parser would move around when it stands between Jinja statements.
 TABLE_TAGS = re.compile(r"<\s*/?\s*(table|thead|tbody|tfoot|tr|td|th)\b", re.IGNORECASE)
 
@@ -53,8 +72,9 @@ TOKEN = re.compile(
 )
 ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>=`]+)))?""")
 #: The head's default attributes and classes, which the canvas applies as the compiler does.
-MJ_ATTRIBUTES = re.compile(r"<mj-attributes\b[^>]*>.*?</mj-attributes\s*>",
-                           re.DOTALL | re.IGNORECASE)
+MJ_ATTRIBUTES = re.compile(
+    r"<mj-attributes\b[^>]*>.*?</mj-attributes\s*>", re.DOTALL | re.IGNORECASE
+)
 JINJA_IN_TEXT = re.compile(r"\{%.*?%\}|\{#.*?#\}|\{\{.*?\}\}", re.DOTALL)
 #: Statements the builder writes around a section (no whitespace control, no else/elif).
 OPENING = {
@@ -213,7 +233,7 @@ def _classify(text):
                 content_start = token.end()
             continue
         if kind == "close" and inside_content and _name(token) == inside_content:
-            reason = _content_problem(text[content_start:token.start()])
+            reason = _content_problem(text[content_start : token.start()])
             if reason:
                 return False, reason, tag
             inside_content = None
@@ -262,7 +282,7 @@ def _stray_text(text, tokens):
     """Text between elements (outside HTML content) the builder would drop."""
     position, depth_content = 0, None
     for token in tokens:
-        if depth_content is None and text[position:token.start()].strip():
+        if depth_content is None and text[position : token.start()].strip():
             return "it has text between elements"
         if token.lastgroup == "open" and depth_content is None:
             name = _name(token)
@@ -314,7 +334,7 @@ def fold_statements(blocks):
             for kind in ("loop", "condition"):
                 span = _wrapping(blocks, index, kind)
                 if span:
-                    blocks[span[0]:span[1]] = [_fold(blocks[span[0]:span[1]], block, kind)]
+                    blocks[span[0] : span[1]] = [_fold(blocks[span[0] : span[1]], block, kind)]
                     folded = True
                     break
             if folded:
@@ -343,15 +363,20 @@ def _wrapping(blocks, index, kind):
 
 def _fold(pieces, section, kind):
     expression = OPENING[kind].match(pieces[0].source).group(1).strip()
-    return replace(section, start=pieces[0].start, source=join_blocks(pieces),
-                   section=section.section or section.source, **{kind: expression})
+    return replace(
+        section,
+        start=pieces[0].start,
+        source=join_blocks(pieces),
+        section=section.section or section.source,
+        **{kind: expression},
+    )
 
 
 def builder_markup(text):
     """An editable block's source as the builder reads it (see ``builder_document``)."""
     out, position, inside_content = [], 0, None
     for token in _tokens(text):
-        out.append(text[position:token.start()])
+        out.append(text[position : token.start()])
         position = token.end()
         kind, name = token.lastgroup, _name(token)
         if kind == "open" and not inside_content:

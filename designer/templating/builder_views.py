@@ -44,6 +44,10 @@ def page(template_id):
         "saved_blocks_url": url_for("Blocks.list_saved_blocks"),
         "editor_url": url_for("templating.editor", template_id=template.id),
     }
-    return render_template("templating/visual.html", template=template,
-                           version=template.current, config=config,
-                           contacts=records.preview_choices(template.module))
+    return render_template(
+        "templating/visual.html",
+        template=template,
+        version=template.current,
+        config=config,
+        contacts=records.preview_choices(template.module),
+    )

@@ -82,17 +82,30 @@ def export_bundle(templates):
                 if path not in written:
                     archive.writestr(path, asset.data)
                     written.add(path)
-                assets.append({"id": asset.id, "filename": asset.filename,
-                               "content_type": asset.content_type, "path": path})
-            entries.append({
-                "name": template.name, "kind": template.kind,
-                "source_type": template.source_type, "module": template.module,
-                "language": template.language, "description": template.description or "",
-                "tracking": bool(template.tracking), "subject": version.subject or "",
-                "preheader": version.preheader or "",
-                "text_override": version.text_override or "",
-                "source": source_path, "assets": assets,
-            })
+                assets.append(
+                    {
+                        "id": asset.id,
+                        "filename": asset.filename,
+                        "content_type": asset.content_type,
+                        "path": path,
+                    }
+                )
+            entries.append(
+                {
+                    "name": template.name,
+                    "kind": template.kind,
+                    "source_type": template.source_type,
+                    "module": template.module,
+                    "language": template.language,
+                    "description": template.description or "",
+                    "tracking": bool(template.tracking),
+                    "subject": version.subject or "",
+                    "preheader": version.preheader or "",
+                    "text_override": version.text_override or "",
+                    "source": source_path,
+                    "assets": assets,
+                }
+            )
         manifest = {"format": FORMAT, "version": VERSION, "templates": entries}
         archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
     return buffer.getvalue()
@@ -126,8 +139,10 @@ def import_bundle(data, user=None):
     with archive:
         members = _check_members(archive)
         manifest = _manifest(archive, members)
-        prepared = [_prepare(archive, members, entry, number)
-                    for number, entry in enumerate(manifest["templates"], start=1)]
+        prepared = [
+            _prepare(archive, members, entry, number)
+            for number, entry in enumerate(manifest["templates"], start=1)
+        ]
     return _create(prepared, user)
 
 
@@ -135,8 +150,9 @@ def _open(data):
     if not isinstance(data, bytes | bytearray):
         raise TemplateInvalid("a bundle is given as the bytes of a zip file")
     if len(data) > MAX_UNCOMPRESSED_BYTES:
-        raise TemplateInvalid("the bundle is larger than "
-                              f"{MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB")
+        raise TemplateInvalid(
+            f"the bundle is larger than {MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB"
+        )
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as exc:
@@ -147,18 +163,21 @@ def _check_members(archive):
     """Entry names and sizes, before anything is read; return {name: ZipInfo}."""
     infos = archive.infolist()
     if len(infos) > MAX_ENTRIES:
-        raise TemplateInvalid(f"the bundle has {len(infos)} entries; at most {MAX_ENTRIES} "
-                              "are accepted")
+        raise TemplateInvalid(
+            f"the bundle has {len(infos)} entries; at most {MAX_ENTRIES} are accepted"
+        )
     total = sum(info.file_size for info in infos)
     if total > MAX_UNCOMPRESSED_BYTES:
-        raise TemplateInvalid("the bundle unpacks to more than "
-                              f"{MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB")
+        raise TemplateInvalid(
+            f"the bundle unpacks to more than {MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB"
+        )
     members = {}
     for info in infos:
         name = info.filename
         if _unsafe_name(name):
-            raise TemplateInvalid(f"the bundle entry {name!r} has an absolute path or '..'; "
-                                  "refused")
+            raise TemplateInvalid(
+                f"the bundle entry {name!r} has an absolute path or '..'; refused"
+            )
         if name in members:
             raise TemplateInvalid(f"the bundle has the entry {name!r} twice")
         if info.flag_bits & 0x1:
@@ -169,8 +188,13 @@ def _check_members(archive):
 
 def _unsafe_name(name):
     normal = name.replace("\\", "/")
-    return (not name or normal.startswith("/") or bool(_DRIVE.match(normal))
-            or ".." in PurePosixPath(normal).parts or bool(_CONTROL.search(name)))
+    return (
+        not name
+        or normal.startswith("/")
+        or bool(_DRIVE.match(normal))
+        or ".." in PurePosixPath(normal).parts
+        or bool(_CONTROL.search(name))
+    )
 
 
 def _read(archive, members, name, what):
@@ -198,8 +222,10 @@ def _manifest(archive, members):
         raise TemplateInvalid("manifest.json does not describe a designer template bundle")
     version = manifest.get("version")
     if version != VERSION:
-        raise TemplateInvalid(f"bundle format version {version!r} is not supported "
-                              f"(this installation reads version {VERSION})")
+        raise TemplateInvalid(
+            f"bundle format version {version!r} is not supported "
+            f"(this installation reads version {VERSION})"
+        )
     templates = manifest.get("templates")
     if not isinstance(templates, list) or not templates:
         raise TemplateInvalid("manifest.json lists no templates")
@@ -239,7 +265,10 @@ def _prepare(archive, members, entry, number):
     except UnicodeDecodeError as exc:
         raise TemplateInvalid(f"{what}: the source is not UTF-8 text") from exc
     prepared = {
-        "name": name, "kind": kind, "source_type": source_type, "module": module,
+        "name": name,
+        "kind": kind,
+        "source_type": source_type,
+        "module": module,
         "language": _text(entry, "language", what, "en").strip() or "en",
         "description": _text(entry, "description", what),
         "tracking": tracking,
@@ -271,21 +300,30 @@ def _assets(archive, members, entries, what):
         content_type = entry.get("content_type")
         if not isinstance(old_id, int) or isinstance(old_id, bool):
             raise TemplateInvalid(f"{what}: an asset has no numeric id")
-        if (not isinstance(filename, str) or not filename or len(filename) > 255
-                or "/" in filename or "\\" in filename or _CONTROL.search(filename)):
+        if (
+            not isinstance(filename, str)
+            or not filename
+            or len(filename) > 255
+            or "/" in filename
+            or "\\" in filename
+            or _CONTROL.search(filename)
+        ):
             raise TemplateInvalid(f"{what}: asset {old_id} has an unusable file name")
         if content_type not in ALLOWED_TYPES:
-            raise TemplateInvalid(f"{what}: {filename}: files of type {content_type} "
-                                  "are not accepted")
+            raise TemplateInvalid(
+                f"{what}: {filename}: files of type {content_type} are not accepted"
+            )
         content = _read(archive, members, entry.get("path"), f"{what}: asset {filename}")
         if len(content) > MAX_ASSET_BYTES:
-            raise TemplateInvalid(f"{what}: {filename} is larger than "
-                                  f"{MAX_ASSET_BYTES // (1024 * 1024)} MB")
+            raise TemplateInvalid(
+                f"{what}: {filename} is larger than {MAX_ASSET_BYTES // (1024 * 1024)} MB"
+            )
         digest = entry["path"].split("/")[1] if entry["path"].count("/") == 2 else ""
         if _SHA256.fullmatch(digest) and hashlib.sha256(content).hexdigest() != digest:
             raise TemplateInvalid(f"{what}: {filename} does not match its checksum")
-        assets.append({"id": old_id, "filename": filename, "content_type": content_type,
-                       "data": content})
+        assets.append(
+            {"id": old_id, "filename": filename, "content_type": content_type, "data": content}
+        )
     return assets
 
 
@@ -303,8 +341,14 @@ def _create(prepared, user):
                 moved[asset["id"]] = (asset["filename"], stored)
             source = rewrite_asset_urls(item["source"], moved)
             template = create_template(
-                item["name"], source, source_type=item["source_type"], subject=item["subject"],
-                module=item["module"], language=item["language"], kind=item["kind"], user=user,
+                item["name"],
+                source,
+                source_type=item["source_type"],
+                subject=item["subject"],
+                module=item["module"],
+                language=item["language"],
+                kind=item["kind"],
+                user=user,
             )
             created.append(template)
             template.description = item["description"]

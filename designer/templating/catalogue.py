@@ -29,14 +29,31 @@ from designer.templating.sandbox import build_environment
 
 MODULES = ("contact", "organisation", "user", "product", "quote", "invoice")
 MONEY = {"unit_price", "net", "tax", "subtotal", "tax_total", "total"}
-COMPUTED_TYPES = {"full_name": "string", "subtotal": "money", "tax_total": "money",
-                  "total": "money", "net": "money", "tax": "money"}
+COMPUTED_TYPES = {
+    "full_name": "string",
+    "subtotal": "money",
+    "tax_total": "money",
+    "total": "money",
+    "net": "money",
+    "tax": "money",
+}
 EXAMPLES = {
-    "first_name": "Jan", "last_name": "de Vries", "full_name": "Jan de Vries",
-    "salutation": "Mr", "email": "jan@bakkerij.example", "phone": "+31 30 555 0100",
-    "name": "Bakkerij De Vries", "city": "Utrecht", "country": "Netherlands",
-    "language": "nl", "number": "INV-2026-0042", "currency": "EUR", "total": "1234.50",
-    "website": "https://bakkerij.example", "industry": "Retail", "title": "Owner",
+    "first_name": "Jan",
+    "last_name": "de Vries",
+    "full_name": "Jan de Vries",
+    "salutation": "Mr",
+    "email": "jan@bakkerij.example",
+    "phone": "+31 30 555 0100",
+    "name": "Bakkerij De Vries",
+    "city": "Utrecht",
+    "country": "Netherlands",
+    "language": "nl",
+    "number": "INV-2026-0042",
+    "currency": "EUR",
+    "total": "1234.50",
+    "website": "https://bakkerij.example",
+    "industry": "Retail",
+    "title": "Owner",
 }
 #: Names every template may use besides its records.
 CONTEXT_NAMES = {"locale", "currency", "sender", "company", "loop", "unsubscribe_url"}
@@ -72,43 +89,57 @@ def _column_type(model, attr):
 
 def _fields(prefix, model, names, label_prefix):
     return [
-        Field(f"{prefix}.{attr}", f"{label_prefix}: {attr.replace('_', ' ')}",
-              _column_type(model, attr), EXAMPLES.get(attr, ""))
+        Field(
+            f"{prefix}.{attr}",
+            f"{label_prefix}: {attr.replace('_', ' ')}",
+            _column_type(model, attr),
+            EXAMPLES.get(attr, ""),
+        )
         for attr in names
     ]
 
 
 def _custom(prefix, module, label_prefix):
     rows = db.session.scalars(db.select(CustomField).where(CustomField.module == module))
-    return [Field(f"{prefix}.{row.name}", f"{label_prefix}: {row.label}", row.type, row.example)
-            for row in rows]
+    return [
+        Field(f"{prefix}.{row.name}", f"{label_prefix}: {row.label}", row.type, row.example)
+        for row in rows
+    ]
 
 
 def _organisation(prefix, label):
-    return (_fields(prefix, Organisation, merge.ORGANISATION_FIELDS, label)
-            + _fields(f"{prefix}.owner", User, merge.USER_FIELDS, f"{label} owner")
-            + _custom(prefix, "organisation", label))
+    return (
+        _fields(prefix, Organisation, merge.ORGANISATION_FIELDS, label)
+        + _fields(f"{prefix}.owner", User, merge.USER_FIELDS, f"{label} owner")
+        + _custom(prefix, "organisation", label)
+    )
 
 
 def _contact(prefix, label):
-    return (_fields(prefix, Contact, merge.CONTACT_FIELDS, label)
-            + _custom(prefix, "contact", label)
-            + _organisation(f"{prefix}.organisation", f"{label}'s organisation"))
+    return (
+        _fields(prefix, Contact, merge.CONTACT_FIELDS, label)
+        + _custom(prefix, "contact", label)
+        + _organisation(f"{prefix}.organisation", f"{label}'s organisation")
+    )
 
 
 def _document(prefix, label):
     line_label = f"{label} line (in a loop over {prefix}.lines)"
-    return (_fields(prefix, Document, merge.DOCUMENT_FIELDS, label)
-            + [Field(f"{prefix}.lines", f"{label}: lines", "list", "")]
-            + _fields("line", DocumentLine, merge.LINE_FIELDS, line_label)
-            + [Field("line.name", f"{line_label}: name", "string", "Sourdough loaf")]
-            + _fields("line.product", Product, merge.PRODUCT_FIELDS, f"{line_label} product"))
+    return (
+        _fields(prefix, Document, merge.DOCUMENT_FIELDS, label)
+        + [Field(f"{prefix}.lines", f"{label}: lines", "list", "")]
+        + _fields("line", DocumentLine, merge.LINE_FIELDS, line_label)
+        + [Field("line.name", f"{line_label}: name", "string", "Sourdough loaf")]
+        + _fields("line.product", Product, merge.PRODUCT_FIELDS, f"{line_label} product")
+    )
 
 
 def _shared():
     sender = _fields("sender", User, merge.USER_FIELDS, "Sender")
-    company = [Field(f"company.{name}", f"Company: {name.replace('_', ' ')}", "string", "")
-               for name in COMPANY_FIELDS]
+    company = [
+        Field(f"company.{name}", f"Company: {name.replace('_', ' ')}", "string", "")
+        for name in COMPANY_FIELDS
+    ]
     return sender + company
 
 
@@ -125,8 +156,12 @@ def catalogue(module):
     elif module == "product":
         fields = _fields("product", Product, merge.PRODUCT_FIELDS, "Product")
     else:
-        fields = (_document(module, module.title()) + _document("document", "Document")
-                  + _contact("contact", "Contact") + _organisation("organisation", "Organisation"))
+        fields = (
+            _document(module, module.title())
+            + _document("document", "Document")
+            + _contact("contact", "Contact")
+            + _organisation("organisation", "Organisation")
+        )
     return _unique(fields + _shared())
 
 
@@ -189,8 +224,11 @@ def _outermost(found):
     """Report ``contcat.first_name`` once, not also ``contcat``."""
     names = set(found)
     return sorted(
-        (item for name, item in found.items()
-         if not any(other.startswith(name + ".") for other in names)),
+        (
+            item
+            for name, item in found.items()
+            if not any(other.startswith(name + ".") for other in names)
+        ),
         key=lambda item: (item.line, item.name),
     )
 

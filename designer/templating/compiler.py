@@ -72,8 +72,15 @@ def compile_source(source_type, source, kind="email", text_part=True):
     worker with.
     """
     try:
-        return isolation.run(_compile, source_type, source, kind, text_part,
-                             timeout=COMPILE_TIMEOUT, what="compiling the template")
+        return isolation.run(
+            _compile,
+            source_type,
+            source,
+            kind,
+            text_part,
+            timeout=COMPILE_TIMEOUT,
+            what="compiling the template",
+        )
     except isolation.IsolatedFailure as exc:
         raise TemplateInvalid(str(exc)) from exc
 
@@ -124,8 +131,7 @@ def fold_long_lines(text, width):
     in a text part, so the result reads the same; folding once here keeps
     every sent line under the 998-octet limit without encoding the body.
     """
-    return "\n".join(_fold(line, width) if len(line) > width else line
-                     for line in text.split("\n"))
+    return "\n".join(_fold(line, width) if len(line) > width else line for line in text.split("\n"))
 
 
 def _fold(line, width):
@@ -174,7 +180,7 @@ def extract_links(html):
         if UNTRACKED.search(tag_start) or UNTRACKED.search(match.group(3)):
             return match.group(0)
         links.append({"url": unescape(match.group(3))})  # an href is HTML: &amp; is &
-        return f'{tag_start}{match.group(2)}{{{{ {LINKS_VAR}[{len(links) - 1}] }}}}{match.group(2)}'
+        return f"{tag_start}{match.group(2)}{{{{ {LINKS_VAR}[{len(links) - 1}] }}}}{match.group(2)}"
 
     return HREF.sub(replace, html), links
 

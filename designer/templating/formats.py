@@ -108,5 +108,10 @@ def _as_date(value):
     return None
 
 
-FILTERS = {"date": filter_date, "datetime": filter_datetime, "number": filter_number,
-           "percent": filter_percent, "money": filter_money}
+FILTERS = {
+    "date": filter_date,
+    "datetime": filter_datetime,
+    "number": filter_number,
+    "percent": filter_percent,
+    "money": filter_money,
+}

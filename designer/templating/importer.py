@@ -49,8 +49,9 @@ def import_upload(upload, *, name=None, kind=None, user=None):
     """Import an uploaded file (a werkzeug ``FileStorage``) through a temporary copy."""
     suffix = Path(upload.filename or "").suffix.lower()
     if suffix not in SUFFIXES:
-        raise TemplateInvalid(f"cannot import {upload.filename}: expected one of "
-                              f"{', '.join(SUFFIXES)}")
+        raise TemplateInvalid(
+            f"cannot import {upload.filename}: expected one of {', '.join(SUFFIXES)}"
+        )
     stem = Path(upload.filename).stem
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{secure_filename(stem) or 'template'}{suffix}"
@@ -60,16 +61,25 @@ def import_upload(upload, *, name=None, kind=None, user=None):
 
 def _vtiger(path, user):
     created = import_vtiger(path, user=user)
-    warnings = [f"{template.name}: {item}" for template, conversion in created
-                for item in [*conversion.unmapped, *conversion.notes]]
+    warnings = [
+        f"{template.name}: {item}"
+        for template, conversion in created
+        for item in [*conversion.unmapped, *conversion.notes]
+    ]
     return ImportResult([template for template, _ in created], warnings)
 
 
 def _pdf_template(path, name, user):
     if path.suffix.lower() not in (".html", ".htm"):
         raise TemplateInvalid("a PDF template is an .html file (HTML and CSS)")
-    return create_template(name or _title(path), _text(path), source_type="html", kind="pdf",
-                           module=_pdf_module(_text(path)), user=user)
+    return create_template(
+        name or _title(path),
+        _text(path),
+        source_type="html",
+        kind="pdf",
+        module=_pdf_module(_text(path)),
+        user=user,
+    )
 
 
 def _pdf_module(source):

@@ -111,14 +111,17 @@ def spend(amount):
         return
     budget.left -= amount
     if budget.left < 0:
-        raise SecurityError(f"the template builds more than {MAX_ALLOCATION // 1_000_000} "
-                            "million characters while merging")
+        raise SecurityError(
+            f"the template builds more than {MAX_ALLOCATION // 1_000_000} "
+            "million characters while merging"
+        )
 
 
 def check_size(size):
     if size > MAX_OPERATION_SIZE:
-        raise SecurityError(f"the result would be too large (over {MAX_OPERATION_SIZE:,} "
-                            "characters or items)")
+        raise SecurityError(
+            f"the result would be too large (over {MAX_OPERATION_SIZE:,} characters or items)"
+        )
 
 
 def check_bits(bits):
@@ -162,7 +165,8 @@ def _integer(value):
 
 #: One conversion of printf-style formatting: ``%(key)-*.*f``.
 PERCENT_SPEC = re.compile(
-    r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?([diouxXeEfFgGcrsab%])")
+    r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?([diouxXeEfFgGcrsab%])"
+)
 
 
 def check_percent(template, values):
@@ -250,8 +254,10 @@ def check_replace(text, old, new):
 
 def check_join(separator, items):
     if isinstance(items, list | tuple | str):
-        check_size(len(str(separator)) * max(len(items) - 1, 0)
-                   + sum(len(str(item)) for item in items[: MAX_OPERATION_SIZE + 1]))
+        check_size(
+            len(str(separator)) * max(len(items) - 1, 0)
+            + sum(len(str(item)) for item in items[: MAX_OPERATION_SIZE + 1])
+        )
 
 
 def check_wordwrap(text, width, wrapstring):

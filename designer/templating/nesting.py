@@ -23,15 +23,24 @@ MAX_NESTING = 250
 #: The start of a tag or a comment; the rest of a tag is found with ``str.find`` so
 #: that no input makes the scan backtrack.
 TAG_START = re.compile(r"<!--|<(/?)([A-Za-z][\w:.-]*)")
-VOID = frozenset("""area base br col embed hr img input link meta param source track wbr
+VOID = frozenset(
+    """area base br col embed hr img input link meta param source track wbr
     mj-image mj-divider mj-spacer mj-font mj-breakpoint mj-all mj-class mj-include
-    mj-preview mj-title mj-style""".split())
+    mj-preview mj-title mj-style""".split()
+)
 #: HTML: opening one of these first closes the listed elements left open right above it.
 CLOSES_SIBLINGS = {
-    "p": {"p"}, "li": {"li"}, "dt": {"dt", "dd"}, "dd": {"dt", "dd"},
-    "option": {"option"}, "td": {"td", "th"}, "th": {"td", "th"},
-    "tr": {"tr", "td", "th"}, "thead": {"tbody", "tfoot", "tr", "td", "th"},
-    "tbody": {"thead", "tbody", "tr", "td", "th"}, "tfoot": {"thead", "tbody", "tr", "td", "th"},
+    "p": {"p"},
+    "li": {"li"},
+    "dt": {"dt", "dd"},
+    "dd": {"dt", "dd"},
+    "option": {"option"},
+    "td": {"td", "th"},
+    "th": {"td", "th"},
+    "tr": {"tr", "td", "th"},
+    "thead": {"tbody", "tfoot", "tr", "td", "th"},
+    "tbody": {"thead", "tbody", "tr", "td", "th"},
+    "tfoot": {"thead", "tbody", "tr", "td", "th"},
 }
 #: HTML: an end tag never closes elements across these (the HTML parser's scope boundaries).
 SCOPE = frozenset("applet caption html marquee object table td th template".split())
@@ -43,8 +52,7 @@ class TooDeep(ValueError):
     """The markup nests deeper than ``MAX_NESTING``; ``line`` says where."""
 
     def __init__(self, line, limit=MAX_NESTING):
-        super().__init__(f"elements are nested more than {limit} levels deep; "
-                         "flatten the layout")
+        super().__init__(f"elements are nested more than {limit} levels deep; flatten the layout")
         self.line = line
 
 

@@ -22,8 +22,7 @@ from designer.templating.render import (
 from designer.templating.sandbox import MergeError
 
 PREVIEW_CSP = (
-    "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline' *; "
-    "font-src * data:"
+    "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline' *; font-src * data:"
 )
 
 
@@ -32,8 +31,13 @@ def _draft_version(source_type, kind, source, subject, text_part=True):
     compiled = compile_source(source_type, source, kind, text_part)
     check_syntax(subject or "", "subject")
     return SimpleNamespace(
-        id=None, compiled_html=compiled.html, text_template=compiled.text,
-        subject=subject or "", preheader="", links=list(compiled.links), text_override="",
+        id=None,
+        compiled_html=compiled.html,
+        text_template=compiled.text,
+        subject=subject or "",
+        preheader="",
+        links=list(compiled.links),
+        text_override="",
     )
 
 
@@ -67,7 +71,8 @@ def preview_html(template, record, user, source=None, subject=None, text_part=Tr
         currency=getattr(record, "currency", None),
     )
     try:
-        return isolation.run(_merge, version, draft, data, timeout=MERGE_TIMEOUT,
-                             what="the preview")
+        return isolation.run(
+            _merge, version, draft, data, timeout=MERGE_TIMEOUT, what="the preview"
+        )
     except isolation.IsolatedFailure as exc:
         raise MergeError(str(exc)) from exc

@@ -34,9 +34,11 @@ BODY_START = re.compile(r"<body[^>]*>", re.IGNORECASE)
 BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 #: Expressions that can produce bare line feeds themselves; their output is normalised.
 RAW_NEWLINES = re.compile(r"\{[{%][^}]*(wordwrap|indent|\\n)", re.IGNORECASE)
-PREHEADER = ('<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">{}</div>')
-PIXEL = (f'{{% if {PIXEL_VAR} %}}<img src="{{{{ {PIXEL_VAR} }}}}" width="1" height="1" '
-         'alt="" style="display:block;border:0">{% endif %}')
+PREHEADER = '<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">{}</div>'
+PIXEL = (
+    f'{{% if {PIXEL_VAR} %}}<img src="{{{{ {PIXEL_VAR} }}}}" width="1" height="1" '
+    'alt="" style="display:block;border:0">{% endif %}'
+)
 
 
 @dataclass(frozen=True)
@@ -85,22 +87,29 @@ class VersionRenderer:
         self.combined = compile_template(_HTML_ENV, combined)
         self.raw_newlines = bool(RAW_NEWLINES.search(subject + text + html))
         # Only URLs with merge fields are templates; the others are used as written.
-        self.links = [compile_template(_TEXT_ENV, link["url"]) if "{" in link["url"]
-                      else link["url"] for link in links]
+        self.links = [
+            compile_template(_TEXT_ENV, link["url"]) if "{" in link["url"] else link["url"]
+            for link in links
+        ]
 
     @cached_property
     def parts(self):
         """Subject, text and HTML as separate templates: parsed only when a merge value
         holds a NUL (the combined render cannot be cut apart then)."""
         subject, text, html = self.sources
-        return [compile_template(_TEXT_ENV, subject), compile_template(_TEXT_ENV, text),
-                compile_template(_HTML_ENV, html)]
+        return [
+            compile_template(_TEXT_ENV, subject),
+            compile_template(_TEXT_ENV, text),
+            compile_template(_HTML_ENV, html),
+        ]
 
     def link_targets(self, data):
         """Where each tracked link really goes for this recipient (as a URL, not HTML:
         versions saved before links were stored unescaped still hold ``&amp;``)."""
-        return [unescape(link if isinstance(link, str) else render(link, data).strip())
-                for link in self.links]
+        return [
+            unescape(link if isinstance(link, str) else render(link, data).strip())
+            for link in self.links
+        ]
 
     def render(self, data, tracked_links=None, pixel_url=None):
         """Merge one recipient; ``tracked_links`` replace the links' own URLs."""
@@ -110,8 +119,9 @@ class VersionRenderer:
         subject, text, html = self._pieces(data)
         if self.raw_newlines:
             text, html = crlf(text), crlf(html)
-        return RenderedEmail(subject=" ".join(subject.split()), html=html, text=text,
-                             locale=data.get("locale", ""))
+        return RenderedEmail(
+            subject=" ".join(subject.split()), html=html, text=text, locale=data.get("locale", "")
+        )
 
     def _pieces(self, data):
         merged = render(self.combined, data)
@@ -163,15 +173,20 @@ def merged_link_targets(version, data):
     if cached is not None and cached[0] == urls:
         templates = cached[1]
     else:
-        templates = {index: compile_template(_TEXT_ENV, url)
-                     for index, url in enumerate(urls) if "{" in url}
+        templates = {
+            index: compile_template(_TEXT_ENV, url) for index, url in enumerate(urls) if "{" in url
+        }
         _link_templates[version.id] = (urls, templates)
         while len(_link_templates) > CACHE_SIZE:
             _link_templates.popitem(last=False)
-    merged = {index: unescape(render(template, data).strip())
-              for index, template in templates.items()}
-    return {index: url for index, url in merged.items()
-            if url.startswith(("https://", "http://")) and len(url) <= MAX_LINK_LENGTH}
+    merged = {
+        index: unescape(render(template, data).strip()) for index, template in templates.items()
+    }
+    return {
+        index: url
+        for index, url in merged.items()
+        if url.startswith(("https://", "http://")) and len(url) <= MAX_LINK_LENGTH
+    }
 
 
 #: Longest merged link URL (longer ones are not tracked: their click finds nothing).
@@ -187,11 +202,19 @@ def render_email(version, data, tracked_links=None, pixel_url=None):
     up the web worker's other requests.
     """
     if not isolation.wanted():
-        return renderer_for(version, tracked_links is not None).render(data, tracked_links,
-                                                                      pixel_url)
+        return renderer_for(version, tracked_links is not None).render(
+            data, tracked_links, pixel_url
+        )
     try:
-        return isolation.run(_render_plain, plain_version(version), data, tracked_links,
-                             pixel_url, timeout=MERGE_TIMEOUT, what="merging the template")
+        return isolation.run(
+            _render_plain,
+            plain_version(version),
+            data,
+            tracked_links,
+            pixel_url,
+            timeout=MERGE_TIMEOUT,
+            what="merging the template",
+        )
     except isolation.IsolatedFailure as exc:
         raise MergeError(str(exc)) from exc
 
@@ -199,8 +222,15 @@ def render_email(version, data, tracked_links=None, pixel_url=None):
 #: Longest an isolated merge may take, compile included (the merge itself stops at
 #: its own limit, two seconds).
 MERGE_TIMEOUT = 30.0
-VERSION_FIELDS = ("id", "compiled_html", "text_template", "text_override", "subject",
-                  "preheader", "links")
+VERSION_FIELDS = (
+    "id",
+    "compiled_html",
+    "text_template",
+    "text_override",
+    "subject",
+    "preheader",
+    "links",
+)
 
 
 def plain_version(version):
@@ -209,8 +239,9 @@ def plain_version(version):
 
 
 def _render_plain(version, data, tracked_links, pixel_url):
-    return VersionRenderer(version, tracked_links is not None).render(data, tracked_links,
-                                                                      pixel_url)
+    return VersionRenderer(version, tracked_links is not None).render(
+        data, tracked_links, pixel_url
+    )
 
 
 def choose_locale(recipient_language, template_language, sender_language):

@@ -32,20 +32,24 @@ TICK = "__designer_tick__"
 #: Filters the compiler puts in place of ``a ~ b`` and ``a[i:j]``, so both are bounded.
 CONCAT, SLICE = "__designer_concat__", "__designer_slice__"
 
-_STRING_METHODS = frozenset("""
+_STRING_METHODS = frozenset(
+    """
     capitalize casefold center count endswith find format format_map index isalnum isalpha
     isascii isdecimal isdigit isidentifier islower isnumeric isprintable isspace istitle
     isupper join ljust lower lstrip partition removeprefix removesuffix replace rfind rindex
     rjust rpartition rsplit rstrip split splitlines startswith strip swapcase title upper
-    zfill expandtabs""".split())
+    zfill expandtabs""".split()
+)
 #: Methods and attributes of built-in types a template may use; every other one of
 #: these types is refused. Order matters: subclasses before their bases.
 ALLOWED_METHODS = (
     (Markup, _STRING_METHODS | {"striptags", "unescape"}),
     (str, _STRING_METHODS),
     (bytes | bytearray, frozenset()),
-    (list, frozenset("append clear copy count extend index insert pop remove reverse sort"
-                     .split())),
+    (
+        list,
+        frozenset("append clear copy count extend index insert pop remove reverse sort".split()),
+    ),
     (dict, frozenset("clear copy get items keys pop popitem setdefault update values".split())),
     (tuple, frozenset(["count", "index"])),
     (set | frozenset, frozenset(["isdisjoint", "issubset", "issuperset"])),
@@ -372,7 +376,8 @@ def _generate(template, data):
         size += len(block)
         if size > MAX_OUTPUT_CHARS:
             raise MergeError(
-                f"the merged template is larger than {MAX_OUTPUT_CHARS // 1_000_000} MB")
+                f"the merged template is larger than {MAX_OUTPUT_CHARS // 1_000_000} MB"
+            )
         blocks.append(block)
 
 

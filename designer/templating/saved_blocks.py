@@ -81,5 +81,9 @@ def check_section(mjml):
 
 def block_json(block):
     """What the builder needs: the MJML and the markup its block manager drops."""
-    return {"id": block.id, "name": block.name, "mjml": block.mjml,
-            "markup": builder_markup(block.mjml)}
+    return {
+        "id": block.id,
+        "name": block.name,
+        "mjml": block.mjml,
+        "markup": builder_markup(block.mjml),
+    }

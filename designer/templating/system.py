@@ -55,8 +55,9 @@ def current_version(key):
     current = template.current
     stored = (current.source, current.subject, current.text_override.strip())
     if stored != (definition.source, definition.subject, definition.text.strip()):
-        return add_version(template, definition.source, subject=definition.subject,
-                           text_override=definition.text)
+        return add_version(
+            template, definition.source, subject=definition.subject, text_override=definition.text
+        )
     return current
 
 
@@ -65,11 +66,18 @@ def _find(key):
 
 
 def _create(definition):
-    template = Template(name=definition.name, kind="email", source_type="mjml",
-                        module=definition.module, language="en", tracking=False,
-                        system_key=definition.key)
-    version = _build_version(template, 1, definition.source, definition.subject, "", None,
-                             definition.text)
+    template = Template(
+        name=definition.name,
+        kind="email",
+        source_type="mjml",
+        module=definition.module,
+        language="en",
+        tracking=False,
+        system_key=definition.key,
+    )
+    version = _build_version(
+        template, 1, definition.source, definition.subject, "", None, definition.text
+    )
     db.session.add_all([template, version])
     try:
         db.session.commit()

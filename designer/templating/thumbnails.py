@@ -60,8 +60,9 @@ def render_pdf(html, stylesheets=(), email=False):
     E-mail HTML is rendered as a screen shows it, with the HTML attributes
     MJML relies on (``width="100%"``, ``align``, ``bgcolor``) applied.
     """
-    document = weasyprint.HTML(string=html, url_fetcher=DataOnlyFetcher(),
-                               media_type="screen" if email else "print")
+    document = weasyprint.HTML(
+        string=html, url_fetcher=DataOnlyFetcher(), media_type="screen" if email else "print"
+    )
     return document.write_pdf(stylesheets=list(stylesheets), presentational_hints=email)
 
 
@@ -121,39 +122,83 @@ def render_thumbnail(html, width=300, email=None):
 
 
 SAMPLE_ORGANISATION = {
-    "name": "Harrington Engineering Ltd", "industry": "Manufacturing",
-    "email": "hello@harrington-eng.example", "phone": "+44 161 496 0321",
-    "website": "https://www.harrington-eng.example", "street": "42 Canal Street",
-    "postal_code": "M1 3HE", "city": "Manchester", "country": "United Kingdom",
+    "name": "Harrington Engineering Ltd",
+    "industry": "Manufacturing",
+    "email": "hello@harrington-eng.example",
+    "phone": "+44 161 496 0321",
+    "website": "https://www.harrington-eng.example",
+    "street": "42 Canal Street",
+    "postal_code": "M1 3HE",
+    "city": "Manchester",
+    "country": "United Kingdom",
     "language": "en",
 }
 SAMPLE_CONTACT = {
-    "salutation": "Ms", "first_name": "Charlotte", "last_name": "Evans",
-    "full_name": "Charlotte Evans", "email": "charlotte.evans@harrington-eng.example",
-    "phone": "+44 7700 900123", "title": "Purchasing Manager", "language": "en",
+    "salutation": "Ms",
+    "first_name": "Charlotte",
+    "last_name": "Evans",
+    "full_name": "Charlotte Evans",
+    "email": "charlotte.evans@harrington-eng.example",
+    "phone": "+44 7700 900123",
+    "title": "Purchasing Manager",
+    "language": "en",
     "birthday": date(1986, 5, 14),
 }
 SAMPLE_SENDER = {
-    "name": "Ada Admin", "email": "admin@example.com", "title": "Customer Success Director",
-    "phone": "+44 20 7946 0101", "language": "en", "timezone": "Europe/London",
+    "name": "Ada Admin",
+    "email": "admin@example.com",
+    "title": "Customer Success Director",
+    "phone": "+44 20 7946 0101",
+    "language": "en",
+    "timezone": "Europe/London",
     "currency": "GBP",
 }
 SAMPLE_COMPANY = {
     "name": "Northwind Relations BV",
     "address": "Keizersgracht 123, 1015 CJ Amsterdam, Netherlands",
-    "email": "hello@northwind.example", "phone": "+31 20 555 0100",
-    "website": "https://northwind.example", "vat_number": "NL001234567B01",
+    "email": "hello@northwind.example",
+    "phone": "+31 20 555 0100",
+    "website": "https://northwind.example",
+    "vat_number": "NL001234567B01",
 }
 # sku, name, description, quantity, unit price, discount %, tax %
 SAMPLE_LINES = (
-    ("DSG-PRO-1Y", "Designer Pro licence (12 months)",
-     "Annual licence for the campaign designer, including updates.", "1", "1200.00", "0", "20"),
-    ("DSG-SEAT", "Additional user seat (12 months)",
-     "One extra named user for a year.", "5", "180.00", "10", "20"),
-    ("SRV-ONBOARD", "Onboarding workshop (1 day)",
-     "On-site workshop for up to 8 participants.", "1", "950.00", "0", "20"),
-    ("TRN-HANDBOOK", "Handbook: Campaign e-mail that works",
-     "Printed handbook, 212 pages.", "10", "34.50", "0", "0"),
+    (
+        "DSG-PRO-1Y",
+        "Designer Pro licence (12 months)",
+        "Annual licence for the campaign designer, including updates.",
+        "1",
+        "1200.00",
+        "0",
+        "20",
+    ),
+    (
+        "DSG-SEAT",
+        "Additional user seat (12 months)",
+        "One extra named user for a year.",
+        "5",
+        "180.00",
+        "10",
+        "20",
+    ),
+    (
+        "SRV-ONBOARD",
+        "Onboarding workshop (1 day)",
+        "On-site workshop for up to 8 participants.",
+        "1",
+        "950.00",
+        "0",
+        "20",
+    ),
+    (
+        "TRN-HANDBOOK",
+        "Handbook: Campaign e-mail that works",
+        "Printed handbook, 212 pages.",
+        "10",
+        "34.50",
+        "0",
+        "0",
+    ),
 )
 # module: number, status, notes
 SAMPLE_DOCUMENTS = {
@@ -171,8 +216,12 @@ def sample_context(module="contact"):
     organisation = dict(SAMPLE_ORGANISATION)
     contact = dict(SAMPLE_CONTACT, organisation=organisation)
     data = {
-        "contact": contact, "organisation": organisation, "sender": dict(SAMPLE_SENDER),
-        "company": dict(SAMPLE_COMPANY), "locale": "en", "currency": "GBP",
+        "contact": contact,
+        "organisation": organisation,
+        "sender": dict(SAMPLE_SENDER),
+        "company": dict(SAMPLE_COMPANY),
+        "locale": "en",
+        "currency": "GBP",
     }
     if module in SAMPLE_DOCUMENTS:
         document = _sample_document(module, organisation, contact)
@@ -186,23 +235,45 @@ def _sample_document(kind, organisation, contact):
     subtotal = sum((line["net"] for line in lines), Decimal(0))
     tax_total = sum((line["tax"] for line in lines), Decimal(0))
     return {
-        "kind": kind, "number": number, "subject": "Licence renewal 2026", "status": status,
-        "issue_date": date(2026, 3, 2), "due_date": date(2026, 4, 1), "currency": "GBP",
-        "notes": notes, "subtotal": subtotal, "tax_total": tax_total,
-        "total": subtotal + tax_total, "lines": lines, "organisation": organisation,
-        "contact": contact, "owner": dict(SAMPLE_SENDER),
+        "kind": kind,
+        "number": number,
+        "subject": "Licence renewal 2026",
+        "status": status,
+        "issue_date": date(2026, 3, 2),
+        "due_date": date(2026, 4, 1),
+        "currency": "GBP",
+        "notes": notes,
+        "subtotal": subtotal,
+        "tax_total": tax_total,
+        "total": subtotal + tax_total,
+        "lines": lines,
+        "organisation": organisation,
+        "contact": contact,
+        "owner": dict(SAMPLE_SENDER),
     }
 
 
 def _sample_line(position, sku, name, description, quantity, price, discount, tax_rate):
     quantity, price, discount, tax_rate = map(Decimal, (quantity, price, discount, tax_rate))
     net = (quantity * price * (100 - discount) / 100).quantize(CENT)
-    product = {"sku": sku, "name": name, "description": description, "unit_price": price,
-               "tax_rate": tax_rate}
+    product = {
+        "sku": sku,
+        "name": name,
+        "description": description,
+        "unit_price": price,
+        "tax_rate": tax_rate,
+    }
     return {
-        "position": position, "description": name, "quantity": quantity, "unit_price": price,
-        "discount_percent": discount, "tax_rate": tax_rate, "net": net,
-        "tax": (net * tax_rate / 100).quantize(CENT), "product": product, "name": name,
+        "position": position,
+        "description": name,
+        "quantity": quantity,
+        "unit_price": price,
+        "discount_percent": discount,
+        "tax_rate": tax_rate,
+        "net": net,
+        "tax": (net * tax_rate / 100).quantize(CENT),
+        "product": product,
+        "name": name,
     }
 
 
@@ -210,8 +281,11 @@ def merge_sample(entry, source):
     """A library template (a manifest ``entry`` and its source) merged for the sample."""
     compiled = compile_source(entry["source_type"], source, entry["kind"])
     version = SimpleNamespace(
-        id=None, compiled_html=compiled.html, text_template=compiled.text,
-        subject=entry.get("subject", ""), preheader="",
+        id=None,
+        compiled_html=compiled.html,
+        text_template=compiled.text,
+        subject=entry.get("subject", ""),
+        preheader="",
         links=list(getattr(compiled, "links", ())),
     )
     return VersionRenderer(version).render(sample_context(entry.get("module", "contact"))).html

@@ -21,23 +21,32 @@ from designer.templating.models import SOURCE_TYPES, Template, TemplateVersion
 SUFFIX_TYPES = {".mjml": "mjml", ".html": "html", ".htm": "html"}
 
 
-def create_template(name, source, *, source_type="mjml", subject="", module="contact",
-                    language="en", kind="email", user=None):
+def create_template(
+    name,
+    source,
+    *,
+    source_type="mjml",
+    subject="",
+    module="contact",
+    language="en",
+    kind="email",
+    user=None,
+):
     """Create a template with its first version; raise ``TemplateInvalid`` on bad input."""
     if source_type not in SOURCE_TYPES:
         raise TemplateInvalid(f"unknown source type {source_type!r}")
     if not (name or "").strip():
         raise TemplateInvalid("the template needs a name")
-    template = Template(name=name.strip(), kind=kind, source_type=source_type,
-                        module=module, language=language)
+    template = Template(
+        name=name.strip(), kind=kind, source_type=source_type, module=module, language=language
+    )
     version = _build_version(template, 1, source, subject, "", user)
     db.session.add_all([template, version])
     db.session.commit()
     return template
 
 
-def add_version(template, source, *, subject=None, preheader=None, text_override=None,
-                user=None):
+def add_version(template, source, *, subject=None, preheader=None, text_override=None, user=None):
     """Save a new version of ``template``; the earlier ones stay as they were.
 
     ``None`` keeps the current version's subject, preheader and text override.
@@ -66,10 +75,16 @@ def _build_version(template, number, source, subject, preheader, user, text_over
     check_syntax(preheader, "preheader")
     check_syntax(text_override, "plain-text part")
     return TemplateVersion(
-        template=template, number=number, source=source, subject=subject,
-        preheader=preheader, compiled_html=compiled.html, text_template=compiled.text,
+        template=template,
+        number=number,
+        source=source,
+        subject=subject,
+        preheader=preheader,
+        compiled_html=compiled.html,
+        text_template=compiled.text,
         text_override=text_override + "\n" if text_override else "",
-        links=list(compiled.links), created_by_id=user.id if user else None,
+        links=list(compiled.links),
+        created_by_id=user.id if user else None,
     )
 
 
@@ -91,8 +106,13 @@ def import_file(path, name=None, user=None):
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateInvalid(f"cannot read {path}: {exc}") from exc
     subject = _subject_of(source)
-    return create_template(name or path.stem.replace("-", " ").replace("_", " ").title(),
-                           source, source_type=source_type, subject=subject, user=user)
+    return create_template(
+        name or path.stem.replace("-", " ").replace("_", " ").title(),
+        source,
+        source_type=source_type,
+        subject=subject,
+        user=user,
+    )
 
 
 def _subject_of(source):
@@ -104,8 +124,14 @@ def _subject_of(source):
 def restore_version(template, number, user=None):
     """Save an old version's content as the newest version."""
     old = _version(template, number)
-    return add_version(template, old.source, subject=old.subject, preheader=old.preheader,
-                       text_override=old.text_override, user=user)
+    return add_version(
+        template,
+        old.source,
+        subject=old.subject,
+        preheader=old.preheader,
+        text_override=old.text_override,
+        user=user,
+    )
 
 
 def _version(template, number):
@@ -139,8 +165,13 @@ def create_variant(template, language, user=None):
         raise TemplateInvalid(f"{main.name} already has a {language} version")
     current = main.current
     variant = create_template(
-        f"{main.name} ({language})", current.source, source_type=main.source_type,
-        subject=current.subject, module=main.module, language=language, kind=main.kind,
+        f"{main.name} ({language})",
+        current.source,
+        source_type=main.source_type,
+        subject=current.subject,
+        module=main.module,
+        language=language,
+        kind=main.kind,
         user=user,
     )
     variant.variant_of = main

@@ -47,10 +47,13 @@ def new():
     if request.method == "POST":
         try:
             template = templating.create_template(
-                form.get("name", ""), form.get("source", ""),
+                form.get("name", ""),
+                form.get("source", ""),
                 source_type=form.get("source_type", "mjml"),
-                subject=form.get("subject", ""), language=form.get("language", "en"),
-                module=form.get("module", "contact"), user=current_user,
+                subject=form.get("subject", ""),
+                language=form.get("language", "en"),
+                module=form.get("module", "contact"),
+                user=current_user,
             )
         except templating.TemplateInvalid as exc:
             flash(f"Not saved: {exc}", "error")
@@ -63,10 +66,15 @@ def new():
 def _editor_page(template, error=None, warnings=(), form=None, status=200):
     form = form or {}
     return render_template(
-        "templating/editor.html", template=template, version=template.current,
-        source=form.get("source"), subject=form.get("subject"),
-        preheader=form.get("preheader"), text_override=form.get("text_override"),
-        error=error, warnings=list(warnings),
+        "templating/editor.html",
+        template=template,
+        version=template.current,
+        source=form.get("source"),
+        subject=form.get("subject"),
+        preheader=form.get("preheader"),
+        text_override=form.get("text_override"),
+        error=error,
+        warnings=list(warnings),
         contacts=records.preview_choices(template.module),
         fields_url=url_for("Fields.catalogue", module=template.module),
         versions_url=url_for("templating.versions", template_id=template.id),
@@ -83,9 +91,13 @@ def editor(template_id):
     form = request.form
     try:
         version = templating.add_version(
-            template, form.get("source", ""), subject=form.get("subject", ""),
-            preheader=form.get("preheader"), text_override=form.get("text_override"),
-            user=current_user)
+            template,
+            form.get("source", ""),
+            subject=form.get("subject", ""),
+            preheader=form.get("preheader"),
+            text_override=form.get("text_override"),
+            user=current_user,
+        )
     except templating.TemplateInvalid as exc:
         return _editor_page(template, error=exc, form=form, status=400)
     flash(f"Saved as version {version.number}.", "success")
@@ -111,8 +123,13 @@ def preview(template_id):
 
 def _queue(template, record, test_to=None):
     try:
-        message = mail.queue_message(template, module=template.module, record=record,
-                                     sender_user=current_user, test_to=test_to)
+        message = mail.queue_message(
+            template,
+            module=template.module,
+            record=record,
+            sender_user=current_user,
+            test_to=test_to,
+        )
     except mail.NoRecipient as exc:
         flash(str(exc), "error")
     else:
@@ -138,8 +155,9 @@ def test_send(template_id):
 @bp.route("/templates/<int:template_id>/versions")
 def versions(template_id):
     template = templating.get_template(template_id)
-    return render_template("templating/versions.html", template=template,
-                           versions=list(reversed(template.versions)))
+    return render_template(
+        "templating/versions.html", template=template, versions=list(reversed(template.versions))
+    )
 
 
 @bp.route("/templates/<int:template_id>/versions/<int:number>/restore", methods=["POST"])
@@ -163,8 +181,9 @@ def diff(template_id):
         lines = templating.diff_versions(template, a, b)
     except LookupError as exc:
         abort(404, description=str(exc))
-    return render_template("templating/diff.html", template=template, a=a, b=b, lines=lines,
-                           numbers=numbers)
+    return render_template(
+        "templating/diff.html", template=template, a=a, b=b, lines=lines, numbers=numbers
+    )
 
 
 @bp.route("/templates/<int:template_id>/variants", methods=["POST"])
@@ -172,13 +191,16 @@ def add_variant(template_id):
     """Add a version of the template in another language."""
     template = templating.get_template(template_id)
     try:
-        variant = templating.create_variant(template, request.form.get("language"),
-                                            user=current_user)
+        variant = templating.create_variant(
+            template, request.form.get("language"), user=current_user
+        )
     except templating.TemplateInvalid as exc:
         flash(str(exc), "error")
         return redirect(url_for("templating.editor", template_id=template.id))
-    flash(f"Created “{variant.name}”: recipients whose language is {variant.language} get "
-          "this one.", "success")
+    flash(
+        f"Created “{variant.name}”: recipients whose language is {variant.language} get this one.",
+        "success",
+    )
     return redirect(url_for("templating.editor", template_id=variant.id))
 
 
@@ -192,8 +214,12 @@ def import_page():
         flash("Choose a file to import.", "error")
         return render_template("templating/import.html"), 400
     try:
-        result = import_upload(upload, name=request.form.get("name") or None,
-                               kind=request.form.get("kind", "email"), user=current_user)
+        result = import_upload(
+            upload,
+            name=request.form.get("name") or None,
+            kind=request.form.get("kind", "email"),
+            user=current_user,
+        )
     except templating.TemplateInvalid as exc:
         flash(f"Nothing imported: {exc}", "error")
         return render_template("templating/import.html"), 400
@@ -209,5 +235,9 @@ def export(template_id):
     """The template (with the images it uses) as a .zip for another installation."""
     template = templating.get_template(template_id)
     filename = secure_filename(f"{template.name}.zip") or "template.zip"
-    return send_file(io.BytesIO(export_bundle([template])), mimetype="application/zip",
-                     as_attachment=True, download_name=filename)
+    return send_file(
+        io.BytesIO(export_bundle([template])),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=filename,
+    )

@@ -76,8 +76,18 @@ _FORBIDDEN_XML = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml\b[^>]*\?>")
 _DECLARED_ENCODING = re.compile(rb"\A\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._-]+)")
 #: Encodings an export may declare (others could hide a DOCTYPE from the check).
-XML_ENCODINGS = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1",
-                 "iso-8859-15", "windows-1252", "cp1252"}
+XML_ENCODINGS = {
+    "utf-8",
+    "utf8",
+    "us-ascii",
+    "ascii",
+    "iso-8859-1",
+    "latin-1",
+    "latin1",
+    "iso-8859-15",
+    "windows-1252",
+    "cp1252",
+}
 _MAKER_CDATA = (("<|!|[%|CDATA|[%|", "<![CDATA["), ("|%]|]|>", "]]>"))
 _JINJA_OPENER = re.compile(r"\{(?=[{%#])")
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s]+")
@@ -140,8 +150,10 @@ def _document(name, number_field, status_field, due_field):
     }
 
 
-_INVOICE = {**_document("invoice", "invoice_no", "invoicestatus", "duedate"),
-            "invoicedate": "invoice.issue_date | date"}
+_INVOICE = {
+    **_document("invoice", "invoice_no", "invoicestatus", "duedate"),
+    "invoicedate": "invoice.issue_date | date",
+}
 _QUOTE = _document("quote", "quote_no", "quotestage", "validtill")
 
 
@@ -163,14 +175,23 @@ MAPPING = {
 }
 #: Reference fields of related-record variables (``$invoice-accountid:accountname$``).
 RELATED_MODULES = {
-    "accountid": "accounts", "account_id": "accounts", "parent_id": "accounts",
-    "contactid": "contacts", "contact_id": "contacts",
-    "assigned_user_id": "users", "smownerid": "users",
+    "accountid": "accounts",
+    "account_id": "accounts",
+    "parent_id": "accounts",
+    "contactid": "contacts",
+    "contact_id": "contacts",
+    "assigned_user_id": "users",
+    "smownerid": "users",
 }
 #: vtiger module names → ours.
 MODULES = {
-    "contacts": "contact", "leads": "contact", "accounts": "organisation",
-    "invoice": "invoice", "quotes": "quote", "users": "user", "products": "product",
+    "contacts": "contact",
+    "leads": "contact",
+    "accounts": "organisation",
+    "invoice": "invoice",
+    "quotes": "quote",
+    "users": "user",
+    "products": "product",
 }
 _NOTES = {
     "first_name": "we keep one name per user, so the user's first name became the full name",
@@ -206,9 +227,12 @@ class Conversion:
         """This conversion's report plus ``other``'s (e.g. the subject's); text stays."""
         mapped = self.mapped + [pair for pair in other.mapped if pair not in self.mapped]
         return Conversion(
-            text=self.text, mapped=mapped,
-            unmapped=sorted(set(self.unmapped) | set(other.unmapped),
-                            key=lambda u: (u.part != "subject", u.part, u.line, u.variable)),
+            text=self.text,
+            mapped=mapped,
+            unmapped=sorted(
+                set(self.unmapped) | set(other.unmapped),
+                key=lambda u: (u.part != "subject", u.part, u.line, u.variable),
+            ),
             notes=self.notes + [note for note in other.notes if note not in self.notes],
         )
 
@@ -255,7 +279,7 @@ def convert(text, part="body"):
             line = text.count("\n", 0, token.start) + 1
             unmapped.add(Unmapped(token.variable, line, part))
             continue
-        pieces.append(_escape_literal(text[position:token.start], before_field=True))
+        pieces.append(_escape_literal(text[position : token.start], before_field=True))
         pieces.append(f"{{{{ {token.expression} }}}}")
         position = token.end
         if (token.variable, token.expression) not in mapped:
@@ -288,12 +312,13 @@ def _tokens(text):
         current = found[index]
         following = found[index + 1] if index + 1 < len(found) else None
         if following is not None and _name_pair(text, current, following):
-            variable = text[current.start():following.end()]
+            variable = text[current.start() : following.end()]
             yield _Token(current.start(), following.end(), variable, "sender.name")
             index += 2
             continue
-        yield _Token(current.start(), current.end(), current.group(0), _lookup(current),
-                     _note(current))
+        yield _Token(
+            current.start(), current.end(), current.group(0), _lookup(current), _note(current)
+        )
         index += 1
 
 
@@ -304,7 +329,7 @@ def _name_pair(text, first, second):
     if second["module"].lower() != prefix or first["related"] or second["related"]:
         return False
     names = (first["field"].lower(), second["field"].lower())
-    between = text[first.end():second.start()]
+    between = text[first.end() : second.start()]
     if names == ("first_name", "last_name"):
         return bool(NAME_SEPARATOR.fullmatch(between))
     if names == ("last_name", "first_name"):
@@ -331,8 +356,10 @@ def parse_export(path_or_bytes):
     """Read a PDF Maker / EMAIL Maker XML export (a path or its bytes) into ``VtigerTemplate``s."""
     text = _xml_text(_read_bytes(path_or_bytes))
     if _FORBIDDEN_XML.search(text):
-        raise TemplateInvalid("the XML file declares a DOCTYPE or ENTITY, which is refused "
-                              "(exports do not need them and they can expand without bound)")
+        raise TemplateInvalid(
+            "the XML file declares a DOCTYPE or ENTITY, which is refused "
+            "(exports do not need them and they can expand without bound)"
+        )
     try:
         # defusedxml refuses entity declarations and external references itself too.
         root = DefusedET.fromstring(_XML_DECLARATION.sub("", text, count=1))
@@ -354,8 +381,9 @@ def _read_bytes(path_or_bytes):
         path = Path(path_or_bytes)
         try:
             if path.stat().st_size > MAX_EXPORT_BYTES:
-                raise TemplateInvalid(f"{path.name} is larger than "
-                                      f"{MAX_EXPORT_BYTES // (1024 * 1024)} MB")
+                raise TemplateInvalid(
+                    f"{path.name} is larger than {MAX_EXPORT_BYTES // (1024 * 1024)} MB"
+                )
             raw = path.read_bytes()
         except OSError as exc:
             raise TemplateInvalid(f"cannot read {path}: {exc.strerror or exc}") from exc
@@ -364,9 +392,15 @@ def _read_bytes(path_or_bytes):
     return raw
 
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
-         (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"), (b"<\x00", "utf-16-le"), (b"\x00<", "utf-16-be"))
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+)
 
 
 def _xml_text(raw):
@@ -376,8 +410,9 @@ def _xml_text(raw):
         declared = _DECLARED_ENCODING.match(raw)
         encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
         if encoding not in XML_ENCODINGS:
-            raise TemplateInvalid(f"the export is encoded as {encoding}; "
-                                  "save it as UTF-8 and import it again")
+            raise TemplateInvalid(
+                f"the export is encoded as {encoding}; save it as UTF-8 and import it again"
+            )
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -408,8 +443,10 @@ def _text(element, *names):
 
 def _template_of(element, number):
     kind = "pdf" if _text(element, "type").strip().lower() == "pdfmaker" else "email"
-    body = _decode_body(_child(element, "body", "templatebody", "content"),
-                        _text(element, "body", "templatebody", "content"))
+    body = _decode_body(
+        _child(element, "body", "templatebody", "content"),
+        _text(element, "body", "templatebody", "content"),
+    )
     if kind == "pdf":
         header, footer = _text(element, "header").strip(), _text(element, "footer").strip()
         body = "\n".join(part for part in (header, body, footer) if part)
@@ -445,10 +482,17 @@ def _decode_body(element, text):
 
 def guess_module(text):
     """Our module for a template by the vtiger variables it uses; ``contact`` by default."""
-    used = {found["inner"].lower() if found["inner"] else found["module"].lower()
-            for found in VARIABLE.finditer(text or "")}
-    for vtiger, ours in (("invoice", "invoice"), ("quotes", "quote"), ("contacts", "contact"),
-                         ("r", "contact"), ("accounts", "organisation")):
+    used = {
+        found["inner"].lower() if found["inner"] else found["module"].lower()
+        for found in VARIABLE.finditer(text or "")
+    }
+    for vtiger, ours in (
+        ("invoice", "invoice"),
+        ("quotes", "quote"),
+        ("contacts", "contact"),
+        ("r", "contact"),
+        ("accounts", "organisation"),
+    ):
         if vtiger in used:
             return ours
     return "contact"
@@ -467,15 +511,22 @@ def import_vtiger(path, user=None):
     elif suffix in (".html", ".htm"):
         found = [_html_template(path)]
     else:
-        raise TemplateInvalid(f"cannot import {path.name}: expected a vtiger .xml export "
-                              "or an .html template")
+        raise TemplateInvalid(
+            f"cannot import {path.name}: expected a vtiger .xml export or an .html template"
+        )
     prepared = [_prepare(template) for template in found]
     created = []
     try:
         for template, subject, body in prepared:
-            saved = create_template(template.name, body.text, source_type="html",
-                                    subject=subject.text, module=template.module,
-                                    kind=template.kind, user=user)
+            saved = create_template(
+                template.name,
+                body.text,
+                source_type="html",
+                subject=subject.text,
+                module=template.module,
+                kind=template.kind,
+                user=user,
+            )
             if template.description:
                 saved.description = template.description
                 db.session.commit()
@@ -497,7 +548,9 @@ def _html_template(path):
     subject = " ".join(html.unescape(found.group(1)).split()) if found else ""
     return VtigerTemplate(
         name=path.stem.replace("-", " ").replace("_", " ").title(),
-        subject=subject, body=text, module=guess_module(text),
+        subject=subject,
+        body=text,
+        module=guess_module(text),
     )
 
 

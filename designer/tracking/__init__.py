@@ -22,11 +22,19 @@ from designer.tracking import buffer
 from designer.tracking.models import TrackingEvent
 
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-PIXEL_TAG = re.compile(r'<img\s[^>]*src="[^"]*/o/[A-Za-z0-9_.-]{16,100}\.gif"[^>]*>',
-                       re.IGNORECASE)
+PIXEL_TAG = re.compile(r'<img\s[^>]*src="[^"]*/o/[A-Za-z0-9_.-]{16,100}\.gif"[^>]*>', re.IGNORECASE)
 
-__all__ = ["PIXEL_GIF", "Hit", "flush", "fresh_counts", "link_clicks", "record_click",
-           "record_open", "timeline", "without_pixel"]
+__all__ = [
+    "PIXEL_GIF",
+    "Hit",
+    "flush",
+    "fresh_counts",
+    "link_clicks",
+    "record_click",
+    "record_open",
+    "timeline",
+    "without_pixel",
+]
 
 
 class Hit:
@@ -75,9 +83,11 @@ def fresh_counts(view):
 
 def link_clicks(message_id):
     """``{link index: (clicks, human clicks)}`` of one message."""
-    query = (db.select(TrackingEvent.link_index, TrackingEvent.classification, func.count())
-             .where(TrackingEvent.message_id == message_id, TrackingEvent.kind == "click")
-             .group_by(TrackingEvent.link_index, TrackingEvent.classification))
+    query = (
+        db.select(TrackingEvent.link_index, TrackingEvent.classification, func.count())
+        .where(TrackingEvent.message_id == message_id, TrackingEvent.kind == "click")
+        .group_by(TrackingEvent.link_index, TrackingEvent.classification)
+    )
     counts = {}
     for index, kind_class, count in db.session.execute(query):
         total, human = counts.get(index, (0, 0))
@@ -87,6 +97,9 @@ def link_clicks(message_id):
 
 def timeline(message_id):
     """The message's events, oldest first."""
-    query = (db.select(TrackingEvent).where(TrackingEvent.message_id == message_id)
-             .order_by(TrackingEvent.at, TrackingEvent.id))
+    query = (
+        db.select(TrackingEvent)
+        .where(TrackingEvent.message_id == message_id)
+        .order_by(TrackingEvent.at, TrackingEvent.id)
+    )
     return db.session.scalars(query).all()

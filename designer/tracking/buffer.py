@@ -43,8 +43,16 @@ def push(kind, message_token, hit, link_index=None, app=None):
 
     Returns once the hit is in Redis (True), or False when Redis could not take it.
     """
-    record = [secrets.token_hex(8), kind, message_token, link_index, time.time(),
-              hit.method, hit.client_ip, hit.user_agent[:500]]
+    record = [
+        secrets.token_hex(8),
+        kind,
+        message_token,
+        link_index,
+        time.time(),
+        hit.method,
+        hit.client_ip,
+        hit.user_agent[:500],
+    ]
     return pusher_for(app or current_app).push(json.dumps(record, separators=(",", ":")))
 
 
@@ -110,8 +118,9 @@ def _not_stored_yet(rows):
     meanwhile; the insert still ignores a key already there.
     """
     keys = [row["hit_key"] for row in rows]
-    stored = set(db.session.scalars(db.select(TrackingEvent.hit_key).where(
-        TrackingEvent.hit_key.in_(keys))))
+    stored = set(
+        db.session.scalars(db.select(TrackingEvent.hit_key).where(TrackingEvent.hit_key.in_(keys)))
+    )
     return [row for row in rows if row["hit_key"] not in stored]
 
 
@@ -121,10 +130,16 @@ def _event_row(hit, message):
     at = datetime.fromtimestamp(at, UTC).replace(tzinfo=None)
     since = (at - sent_at).total_seconds() if sent_at else None
     return {
-        "hit_key": key, "message_id": message_id, "kind": kind, "link_index": link_index,
-        "at": at, "user_agent": user_agent, "client_network": client_network(client_ip),
-        "classification": classify(method=method, user_agent=user_agent, client_ip=client_ip,
-                                   seconds_after_send=since),
+        "hit_key": key,
+        "message_id": message_id,
+        "kind": kind,
+        "link_index": link_index,
+        "at": at,
+        "user_agent": user_agent,
+        "client_network": client_network(client_ip),
+        "classification": classify(
+            method=method, user_agent=user_agent, client_ip=client_ip, seconds_after_send=since
+        ),
     }
 
 
@@ -141,11 +156,24 @@ def _counters(rows):
     """One parameter set per message: how much to add, first and last open."""
     totals = {}
     for row in rows:
-        message_id, kind, classification, at = (row["message_id"], row["kind"],
-                                                 row["classification"], row["at"])
-        entry = totals.setdefault(message_id, {
-            "mid": message_id, "opens": 0, "human_opens": 0, "clicks": 0, "human_clicks": 0,
-            "first": None, "last": None})
+        message_id, kind, classification, at = (
+            row["message_id"],
+            row["kind"],
+            row["classification"],
+            row["at"],
+        )
+        entry = totals.setdefault(
+            message_id,
+            {
+                "mid": message_id,
+                "opens": 0,
+                "human_opens": 0,
+                "clicks": 0,
+                "human_clicks": 0,
+                "first": None,
+                "last": None,
+            },
+        )
         human = classification == "human"
         if kind == "open":
             entry["opens"] += 1
@@ -156,4 +184,3 @@ def _counters(rows):
             entry["clicks"] += 1
             entry["human_clicks"] += human
     return sorted(totals.values(), key=lambda entry: entry["mid"])
-

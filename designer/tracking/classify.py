@@ -48,5 +48,3 @@ def _from_apple(client_ip):
         return ipaddress.ip_address(client_ip) in APPLE_NETWORK
     except ValueError:
         return False
-
-

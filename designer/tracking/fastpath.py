@@ -50,8 +50,11 @@ class PixelFastPath:
         message_token = signer_for(self.app).parse_pixel(token)
         if message_token is None:
             return
-        hit = Hit(environ.get("REQUEST_METHOD", "GET"), environ.get("HTTP_USER_AGENT", ""),
-                  environ.get("REMOTE_ADDR", ""))
+        hit = Hit(
+            environ.get("REQUEST_METHOD", "GET"),
+            environ.get("HTTP_USER_AGENT", ""),
+            environ.get("REMOTE_ADDR", ""),
+        )
         buffer.push("open", message_token, hit, app=self.app)  # failures are logged there
 
 

@@ -15,8 +15,10 @@ CLASSES = ("human", "privacy_proxy", "scanner", "prefetch")
 
 class TrackingEvent(db.Model):
     __tablename__ = "tracking_events"
-    __table_args__ = (Index("ix_tracking_events_message_kind", "message_id", "kind"),
-                      Index("ix_tracking_events_hit_key", "hit_key", unique=True))
+    __table_args__ = (
+        Index("ix_tracking_events_message_kind", "message_id", "kind"),
+        Index("ix_tracking_events_hit_key", "hit_key", unique=True),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Random key given to the hit when it was buffered: a repeated flush inserts it once.
     hit_key: Mapped[str | None] = mapped_column(String(32))

@@ -45,8 +45,7 @@ class HitPusher:
         """Add ``record`` to the list; True once it is in Redis, False if that failed."""
         with self.lock:
             if not self.writing:
-                threading.Thread(target=self._write_forever, name="hit-pusher",
-                                 daemon=True).start()
+                threading.Thread(target=self._write_forever, name="hit-pusher", daemon=True).start()
                 self.writing = True
             batch = self.batch
             batch.items.append(record)

@@ -13,9 +13,11 @@ from designer.mail.links import signer_for
 bp = Blueprint("tracking", __name__)
 csrf.exempt(bp)
 
+
 def _hit():
-    return tracking.Hit(request.method, request.headers.get("User-Agent", ""),
-                        request.remote_addr or "")
+    return tracking.Hit(
+        request.method, request.headers.get("User-Agent", ""), request.remote_addr or ""
+    )
 
 
 def _not_found():

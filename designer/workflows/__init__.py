@@ -74,8 +74,7 @@ def save_record(module, data):
     db.session.flush()
     event = None
     if created or changes:
-        event = events.record_event(module, record, "created" if created else "updated",
-                                    changes)
+        event = events.record_event(module, record, "created" if created else "updated", changes)
     db.session.commit()
     if event is not None:
         enqueue_event(event.id)
@@ -99,8 +98,9 @@ def process_event(event_id):
         return []
     done = []
     for workflow in _workflows_for(event):
-        run = runs.run_workflow(workflow, event.module, record, cause="event",
-                                fire_key=f"event:{event.id}", event=event)
+        run = runs.run_workflow(
+            workflow, event.module, record, cause="event", fire_key=f"event:{event.id}", event=event
+        )
         if run is not None:
             done.append(run)
     event.state, event.processed_at = "done", utcnow()
@@ -109,8 +109,11 @@ def process_event(event_id):
 
 
 def _workflows_for(event):
-    query = db.select(Workflow).where(Workflow.module == event.module,
-                                      Workflow.enabled.is_(True)).order_by(Workflow.id)
+    query = (
+        db.select(Workflow)
+        .where(Workflow.module == event.module, Workflow.enabled.is_(True))
+        .order_by(Workflow.id)
+    )
     return [w for w in db.session.scalars(query) if rules.triggered_by(w, event)]
 
 
@@ -158,17 +161,28 @@ def delete_workflow(workflow):
 def test_workflow(workflow, module, record):
     """What ``workflow`` would do for ``record`` now, without sending: a dict."""
     matched, checked = evaluate(workflow.conditions, module, record)
-    result = {"matched": matched, "conditions": as_log(checked), "actions": [],
-              "repeat": runs.repeat_blocked(workflow, record.id) if workflow.id else None}
+    result = {
+        "matched": matched,
+        "conditions": as_log(checked),
+        "actions": [],
+        "repeat": runs.repeat_blocked(workflow, record.id) if workflow.id else None,
+    }
     for index, action in enumerate(workflow.actions):
         try:
             planned, notes = actions.plan(action, index, module, record)
         except actions.ActionFailed as exc:
-            result["actions"].append({"action": index, "error": str(exc), "messages": [],
-                                      "notes": []})
+            result["actions"].append(
+                {"action": index, "error": str(exc), "messages": [], "notes": []}
+            )
             continue
-        result["actions"].append({"action": index, "error": None, "notes": notes,
-                                  "messages": [_preview(p, module, record) for p in planned]})
+        result["actions"].append(
+            {
+                "action": index,
+                "error": None,
+                "notes": notes,
+                "messages": [_preview(p, module, record) for p in planned],
+            }
+        )
     return result
 
 
@@ -177,9 +191,14 @@ def _preview(item, module, record):
     from designer.templating import MergeError
 
     described = runs.describe(item)
-    message = ledger.new_message(item.template, module=module, record=record,
-                                 sender_user=item.sender_user, locale=item.locale,
-                                 to=item.recipient)
+    message = ledger.new_message(
+        item.template,
+        module=module,
+        record=record,
+        sender_user=item.sender_user,
+        locale=item.locale,
+        to=item.recipient,
+    )
     try:
         build_message(message, tracking=False, attachments=False)
         described["subject"], described["error"] = message.subject, None

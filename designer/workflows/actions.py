@@ -61,16 +61,27 @@ def plan(action, index, module, record):
     except NoSystemAddress as exc:
         raise ActionFailed(str(exc)) from None
     recipients = _recipients(action, module, record, notes)
-    return [_planned(index, action, template, recipient, sender_user, label, sender, notes)
-            for recipient in recipients], notes
+    return [
+        _planned(index, action, template, recipient, sender_user, label, sender, notes)
+        for recipient in recipients
+    ], notes
 
 
 def _planned(index, action, template, recipient, sender_user, label, sender, notes):
     locale, reason = _locale(action["locale"], recipient, template, sender)
-    return Planned(index, template, recipient, sender_user, label,
-                   f"{sender.name} <{sender.address}>", locale, reason,
-                   list(action.get("attach_pdf_ids") or []), action.get("delay_minutes", 0),
-                   list(notes))
+    return Planned(
+        index,
+        template,
+        recipient,
+        sender_user,
+        label,
+        f"{sender.name} <{sender.address}>",
+        locale,
+        reason,
+        list(action.get("attach_pdf_ids") or []),
+        action.get("delay_minutes", 0),
+        list(notes),
+    )
 
 
 def _owner_of(module, record):
@@ -126,8 +137,11 @@ def _related_contacts(module, record, notes):
     if org is None:
         notes.append("the record has no organisation, so no related contacts")
         return []
-    contacts = db.session.scalars(db.select(Contact).where(
-        Contact.organisation_id == org.id, Contact.email != "").order_by(Contact.id)).all()
+    contacts = db.session.scalars(
+        db.select(Contact)
+        .where(Contact.organisation_id == org.id, Contact.email != "")
+        .order_by(Contact.id)
+    ).all()
     if not contacts:
         notes.append(f"{org.name} has no contacts with an e-mail address")
     return [recipient_of("contact", contact) for contact in contacts]
@@ -141,14 +155,17 @@ def _locale(policy, recipient, template, sender):
         return choose_locale("", sender.language, main.language), "the sender's language"
     if recipient.language:
         return recipient.language, "the recipient's language"
-    return (choose_locale("", main.language, sender.language),
-            "the template's language (the recipient's is not known)")
+    return (
+        choose_locale("", main.language, sender.language),
+        "the template's language (the recipient's is not known)",
+    )
 
 
 def queue(planned, dedupe_prefix, module, record):
     """Write the planned messages to the ledger and queue them; their ids."""
-    keys = [f"{dedupe_prefix}:{item.action}:{item.recipient.email.lower()}"[:200]
-            for item in planned]
+    keys = [
+        f"{dedupe_prefix}:{item.action}:{item.recipient.email.lower()}"[:200] for item in planned
+    ]
     done = ledger.known_dedupe_keys(keys)  # an earlier, interrupted run of the same fire key
     messages = []
     for item, key in zip(planned, keys, strict=True):
@@ -156,11 +173,18 @@ def queue(planned, dedupe_prefix, module, record):
             continue
         done.add(key)
         delay = item.delay_minutes
-        messages.append(ledger.new_message(
-            item.template, module=module, record=record, sender_user=item.sender_user,
-            dedupe_key=key, locale=item.locale, to=item.recipient,
-            attach_pdf_ids=item.attach_pdf_ids,
-            not_before=utcnow() + timedelta(minutes=delay) if delay else None))
+        messages.append(
+            ledger.new_message(
+                item.template,
+                module=module,
+                record=record,
+                sender_user=item.sender_user,
+                dedupe_key=key,
+                locale=item.locale,
+                to=item.recipient,
+                attach_pdf_ids=item.attach_pdf_ids,
+                not_before=utcnow() + timedelta(minutes=delay) if delay else None,
+            )
+        )
     ledger.queue_messages(messages)
     return [m.id for m in messages]
-

@@ -73,8 +73,14 @@ def compare(actual, op, expected):
         left, right = _comparable(actual, expected)
     except (ValueError, InvalidOperation, TypeError):
         return op == "ne"
-    return {"eq": left == right, "ne": left != right, "gt": left > right,
-            "gte": left >= right, "lt": left < right, "lte": left <= right}[op]
+    return {
+        "eq": left == right,
+        "ne": left != right,
+        "gt": left > right,
+        "gte": left >= right,
+        "lt": left < right,
+        "lte": left <= right,
+    }[op]
 
 
 def _comparable(actual, expected):

@@ -61,10 +61,18 @@ def _store(parsed, payload, source):
         db.session.rollback()
         raise InvalidEvent(f"record.{exc.field}", str(exc).split(": ", 1)[1]) from None
     db.session.flush()
-    event = Event(source=source, event_id=parsed["event_id"], type=parsed["type"],
-                  module=parsed["module"], action=parsed["action"], record_id=record.id,
-                  record_ref=record.external_id or "", occurred_at=parsed["occurred_at"],
-                  changes={**changes, **parsed["changes"]}, payload=payload)
+    event = Event(
+        source=source,
+        event_id=parsed["event_id"],
+        type=parsed["type"],
+        module=parsed["module"],
+        action=parsed["action"],
+        record_id=record.id,
+        record_ref=record.external_id or "",
+        occurred_at=parsed["occurred_at"],
+        changes={**changes, **parsed["changes"]},
+        payload=payload,
+    )
     db.session.add(event)
     db.session.commit()
     return event, False
@@ -72,17 +80,26 @@ def _store(parsed, payload, source):
 
 def record_event(module, record, action, changes, source=APP_SOURCE):
     """Store an event for a change already written (in the app): ``Event``, not committed."""
-    event = Event(source=source, event_id=str(uuid.uuid4()), type=f"{module}.{action}",
-                  module=module, action=action, record_id=record.id,
-                  record_ref=record.external_id or "", occurred_at=utcnow(),
-                  changes=changes, payload={})
+    event = Event(
+        source=source,
+        event_id=str(uuid.uuid4()),
+        type=f"{module}.{action}",
+        module=module,
+        action=action,
+        record_id=record.id,
+        record_ref=record.external_id or "",
+        occurred_at=utcnow(),
+        changes=changes,
+        payload={},
+    )
     db.session.add(event)
     return event
 
 
 def _find(source, event_id):
-    return db.session.scalar(db.select(Event).where(Event.source == source,
-                                                    Event.event_id == event_id))
+    return db.session.scalar(
+        db.select(Event).where(Event.source == source, Event.event_id == event_id)
+    )
 
 
 def parse(payload):
@@ -93,15 +110,23 @@ def parse(payload):
     if isinstance(event_id, int) and not isinstance(event_id, bool):
         event_id = str(event_id)
     if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > EVENT_ID_MAX:
-        raise InvalidEvent("id", f"the event's unique id is required (a string of at most "
-                                 f"{EVENT_ID_MAX} characters)")
+        raise InvalidEvent(
+            "id",
+            f"the event's unique id is required (a string of at most {EVENT_ID_MAX} characters)",
+        )
     module, action = _type(payload)
     record = payload.get("record")
     if not isinstance(record, dict):
         raise InvalidEvent("record", "the record (a JSON object with its CRM id) is required")
-    return {"event_id": event_id.strip(), "type": f"{module}.{action}", "module": module,
-            "action": action, "record": record, "changes": _changes(payload.get("changes")),
-            "occurred_at": _occurred_at(payload.get("occurred_at"))}
+    return {
+        "event_id": event_id.strip(),
+        "type": f"{module}.{action}",
+        "module": module,
+        "action": action,
+        "record": record,
+        "changes": _changes(payload.get("changes")),
+        "occurred_at": _occurred_at(payload.get("occurred_at")),
+    }
 
 
 def _type(payload):
@@ -113,8 +138,9 @@ def _type(payload):
     if given not in (None, "", module):
         raise InvalidEvent("module", f"{given!r} does not match the type {kind!r}")
     if module not in UPSERT_MODULES:
-        raise InvalidEvent("type", f"unknown module {module!r}: events are about "
-                                   f"{', '.join(UPSERT_MODULES)}")
+        raise InvalidEvent(
+            "type", f"unknown module {module!r}: events are about {', '.join(UPSERT_MODULES)}"
+        )
     if not action.replace("_", "").isalpha() or len(action) > 30:
         raise InvalidEvent("type", f"unknown action {action!r} (e.g. created, updated)")
     return module, action

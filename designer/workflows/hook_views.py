@@ -40,7 +40,8 @@ def receive_event():
         raise
     status = "duplicate" if duplicate else "accepted"
     return jsonify({"status": status, "event": event.id, "type": event.type}), (
-        200 if duplicate else 202)
+        200 if duplicate else 202
+    )
 
 
 class _Rejected(Exception):

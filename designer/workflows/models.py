@@ -68,7 +68,8 @@ class Workflow(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     runs: Mapped[list["WorkflowRun"]] = relationship(
-        back_populates="workflow", cascade="all, delete-orphan", passive_deletes=True)
+        back_populates="workflow", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class WorkflowRun(db.Model):

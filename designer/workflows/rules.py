@@ -20,12 +20,23 @@ TRIGGERS = {
     "date": "a date of the record comes (before/after it, at a time of day)",
 }
 #: Date fields a date-based trigger can follow, per module.
-DATE_FIELDS = {"quote": ("due_date", "issue_date"), "invoice": ("due_date", "issue_date"),
-               "contact": ("birthday",), "organisation": ()}
+DATE_FIELDS = {
+    "quote": ("due_date", "issue_date"),
+    "invoice": ("due_date", "issue_date"),
+    "contact": ("birthday",),
+    "organisation": (),
+}
 OPERATORS = {
-    "eq": "is", "ne": "is not", "contains": "contains", "not_contains": "does not contain",
-    "gt": "is greater than", "gte": "is at least", "lt": "is less than", "lte": "is at most",
-    "empty": "is empty", "not_empty": "is not empty",
+    "eq": "is",
+    "ne": "is not",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "gt": "is greater than",
+    "gte": "is at least",
+    "lt": "is less than",
+    "lte": "is at most",
+    "empty": "is empty",
+    "not_empty": "is not empty",
 }
 UNARY = {"empty", "not_empty"}
 RECIPIENTS = {
@@ -51,9 +62,12 @@ REPEATS = {
     "every": "every time",
 }
 #: The template modules whose fields a record of each module provides.
-MERGES_WITH = {"organisation": ("organisation",), "contact": ("contact", "organisation"),
-               "quote": ("quote", "contact", "organisation"),
-               "invoice": ("invoice", "contact", "organisation")}
+MERGES_WITH = {
+    "organisation": ("organisation",),
+    "contact": ("contact", "organisation"),
+    "quote": ("quote", "contact", "organisation"),
+    "invoice": ("invoice", "contact", "organisation"),
+}
 TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 ADDRESS = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 MAX_ACTIONS = 10
@@ -110,8 +124,7 @@ def _trigger(module, trigger):
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", field):
             raise InvalidWorkflow("trigger.field", "name the field that must change, e.g. status")
         value = trigger.get("value")
-        return {"type": kind, "field": field,
-                "value": None if value in (None, "") else str(value)}
+        return {"type": kind, "field": field, "value": None if value in (None, "") else str(value)}
     if kind == "date":
         return _date_trigger(module, trigger)
     return {"type": kind}
@@ -129,8 +142,13 @@ def _date_trigger(module, trigger):
     at = str(trigger.get("time") or "09:00").strip()
     if not TIME.fullmatch(at):
         raise InvalidWorkflow("trigger.time", "a time of day as HH:MM, e.g. 09:00")
-    return {"type": "date", "field": field, "when": when,
-            "days": 0 if when == "on" else days, "time": at}
+    return {
+        "type": "date",
+        "field": field,
+        "when": when,
+        "days": 0 if when == "on" else days,
+        "time": at,
+    }
 
 
 def _integer(value, field, low, high):
@@ -145,8 +163,11 @@ def _integer(value, field, low, high):
 
 def field_names(module):
     """The dotted fields a condition of ``module`` may compare (the merge fields)."""
-    return {field.name for field in catalogue(module)
-            if not field.name.startswith(("sender.", "company."))}
+    return {
+        field.name
+        for field in catalogue(module)
+        if not field.name.startswith(("sender.", "company."))
+    }
 
 
 def _conditions(module, conditions):
@@ -158,8 +179,12 @@ def _conditions(module, conditions):
     if not isinstance(items, list) or len(items) > MAX_CONDITIONS:
         raise InvalidWorkflow("conditions.items", f"a list of at most {MAX_CONDITIONS}")
     known = field_names(module)
-    return {"match": match, "items": [_condition(known, item, f"conditions.items[{i}]")
-                                      for i, item in enumerate(items)]}
+    return {
+        "match": match,
+        "items": [
+            _condition(known, item, f"conditions.items[{i}]") for i, item in enumerate(items)
+        ],
+    }
 
 
 def _condition(known, item, where):
@@ -188,24 +213,28 @@ def _action(module, action, where):
     action = _object(action, where)
     if (action.get("type") or "send_email") != "send_email":
         raise InvalidWorkflow(f"{where}.type", "the one action type is send_email")
-    template = _template(_integer(action.get("template_id") or 0,
-                                             f"{where}.template_id", 0, 2**31 - 1))
+    template = _template(
+        _integer(action.get("template_id") or 0, f"{where}.template_id", 0, 2**31 - 1)
+    )
     if template is None or template.kind != "email":
         raise InvalidWorkflow(f"{where}.template_id", "choose an e-mail template")
     if template.module not in MERGES_WITH[module]:
-        raise InvalidWorkflow(f"{where}.template_id", f"'{template.name}' is made for "
-                              f"{template.module} records; a {module} workflow sends "
-                              f"templates for {' or '.join(MERGES_WITH[module])} records")
+        raise InvalidWorkflow(
+            f"{where}.template_id",
+            f"'{template.name}' is made for "
+            f"{template.module} records; a {module} workflow sends "
+            f"templates for {' or '.join(MERGES_WITH[module])} records",
+        )
     return {
         "type": "send_email",
         "template_id": template.id,
         **_recipients(action, where),
-        "attach_pdf_ids": _pdfs(module, action.get("attach_pdf_ids"),
-                                f"{where}.attach_pdf_ids"),
+        "attach_pdf_ids": _pdfs(module, action.get("attach_pdf_ids"), f"{where}.attach_pdf_ids"),
         **_sender(action, where),
         "locale": _choice(action.get("locale") or "recipient", LOCALES, f"{where}.locale"),
-        "delay_minutes": _integer(action.get("delay_minutes") or 0, f"{where}.delay_minutes",
-                                  0, MAX_DELAY_MINUTES),
+        "delay_minutes": _integer(
+            action.get("delay_minutes") or 0, f"{where}.delay_minutes", 0, MAX_DELAY_MINUTES
+        ),
     }
 
 
@@ -248,8 +277,10 @@ def _pdfs(module, ids, field):
         if template is None or template.kind != "pdf":
             raise InvalidWorkflow(field, f"{value!r} is not a PDF template")
         if template.module != module:
-            raise InvalidWorkflow(field, f"'{template.name}' is made for {template.module} "
-                                         f"records, not {module} records")
+            raise InvalidWorkflow(
+                field,
+                f"'{template.name}' is made for {template.module} records, not {module} records",
+            )
         checked.append(template.id)
     return checked
 
@@ -260,8 +291,9 @@ def _sender(action, where):
     sender = _choice(action.get("sender") or "admin", SENDERS, f"{where}.sender")
     user_id = None
     if sender == "user":
-        user_id = _integer(action.get("sender_user_id") or 0, f"{where}.sender_user_id",
-                           0, 2**31 - 1)
+        user_id = _integer(
+            action.get("sender_user_id") or 0, f"{where}.sender_user_id", 0, 2**31 - 1
+        )
         try:
             get_record("user", user_id)
         except RecordNotFound:

@@ -41,13 +41,25 @@ def run_workflow(workflow, module, record, *, cause, fire_key=None, event=None):
 
 def _claim(workflow, module, record, cause, fire_key, event):
     if fire_key:
-        existing = db.session.scalar(db.select(WorkflowRun).where(
-            WorkflowRun.workflow_id == workflow.id, WorkflowRun.fire_key == fire_key))
+        existing = db.session.scalar(
+            db.select(WorkflowRun).where(
+                WorkflowRun.workflow_id == workflow.id, WorkflowRun.fire_key == fire_key
+            )
+        )
         if existing is not None:
             return existing if existing.outcome == "running" else None
-    run = WorkflowRun(workflow_id=workflow.id, event_id=event.id if event else None,
-                      cause=cause, fire_key=fire_key, module=module, record_id=record.id,
-                      outcome="running", conditions=[], actions=[], message_ids=[])
+    run = WorkflowRun(
+        workflow_id=workflow.id,
+        event_id=event.id if event else None,
+        cause=cause,
+        fire_key=fire_key,
+        module=module,
+        record_id=record.id,
+        outcome="running",
+        conditions=[],
+        actions=[],
+        message_ids=[],
+    )
     db.session.add(run)
     try:
         db.session.commit()
@@ -83,17 +95,28 @@ def _run_action(action, index, module, record, prefix):
     except actions.ActionFailed as exc:
         return {"action": index, "error": str(exc), "messages": []}, []
     ids = actions.queue(planned, prefix, module, record)
-    return {"action": index, "messages": ids, "sent": [describe(p) for p in planned],
-            "notes": notes}, ids
+    return {
+        "action": index,
+        "messages": ids,
+        "sent": [describe(p) for p in planned],
+        "notes": notes,
+    }, ids
 
 
 def describe(item):
     """A planned message as the run log and the test page show it."""
-    return {"to": item.recipient.email, "to_name": item.recipient.name,
-            "from": item.from_address, "sender": item.sender_label,
-            "template": item.template.name, "locale": item.locale,
-            "locale_reason": item.locale_reason, "attachments": item.attach_pdf_ids,
-            "delay_minutes": item.delay_minutes, "notes": item.notes}
+    return {
+        "to": item.recipient.email,
+        "to_name": item.recipient.name,
+        "from": item.from_address,
+        "sender": item.sender_label,
+        "template": item.template.name,
+        "locale": item.locale,
+        "locale_reason": item.locale_reason,
+        "attachments": item.attach_pdf_ids,
+        "delay_minutes": item.delay_minutes,
+        "notes": item.notes,
+    }
 
 
 def repeat_blocked(workflow, record_id, exclude=None):
@@ -102,8 +125,11 @@ def repeat_blocked(workflow, record_id, exclude=None):
     if mode == "every":
         return None
     query = db.select(WorkflowRun.created_at).where(
-        WorkflowRun.workflow_id == workflow.id, WorkflowRun.record_id == record_id,
-        WorkflowRun.outcome == "sent", WorkflowRun.cause != "manual")
+        WorkflowRun.workflow_id == workflow.id,
+        WorkflowRun.record_id == record_id,
+        WorkflowRun.outcome == "sent",
+        WorkflowRun.cause != "manual",
+    )
     if exclude is not None:
         query = query.where(WorkflowRun.id != exclude)
     if mode == "once_per_days":
@@ -114,11 +140,17 @@ def repeat_blocked(workflow, record_id, exclude=None):
         return None
     if mode == "once":
         return f"already ran for this record on {last:%Y-%m-%d %H:%M} UTC (once per record)"
-    return (f"already ran for this record on {last:%Y-%m-%d %H:%M} UTC "
-            f"(once per {workflow.repeat.get('days')} days)")
+    return (
+        f"already ran for this record on {last:%Y-%m-%d %H:%M} UTC "
+        f"(once per {workflow.repeat.get('days')} days)"
+    )
 
 
 def runs_for(workflow_id, limit=100):
-    query = (db.select(WorkflowRun).where(WorkflowRun.workflow_id == workflow_id)
-             .order_by(WorkflowRun.id.desc()).limit(limit))
+    query = (
+        db.select(WorkflowRun)
+        .where(WorkflowRun.workflow_id == workflow_id)
+        .order_by(WorkflowRun.id.desc())
+        .limit(limit)
+    )
     return db.session.scalars(query).all()

@@ -30,8 +30,10 @@ def run_due(now=None):
     for workflow in _date_workflows():
         for record, day in due_records(workflow, now):
             fire_key = f"date:{record.id}:{workflow.trigger['field']}:{day.isoformat()}"
-            if run_workflow(workflow, workflow.module, record, cause="schedule",
-                            fire_key=fire_key) is not None:
+            if (
+                run_workflow(workflow, workflow.module, record, cause="schedule", fire_key=fire_key)
+                is not None
+            ):
                 runs += 1
     return runs
 
@@ -70,8 +72,11 @@ def recipient_timezone(module, record):
     org = record if module == "organisation" else getattr(record, "organisation", None)
     if contact is not None and org is None:
         org = contact.organisation
-    for name in (getattr(contact, "timezone", ""), getattr(org, "timezone", ""),
-                 current_app.config.get("DEFAULT_TIMEZONE")):
+    for name in (
+        getattr(contact, "timezone", ""),
+        getattr(org, "timezone", ""),
+        current_app.config.get("DEFAULT_TIMEZONE"),
+    ):
         if name:
             try:
                 return ZoneInfo(name)
@@ -96,8 +101,9 @@ def _candidates(module, trigger, now):
 
 def _birthdays(first, last):
     """Contacts whose birthday falls between ``first`` and ``last`` (this year's date)."""
-    rows = db.session.execute(db.select(Contact.id, Contact.birthday)
-                              .where(Contact.birthday.is_not(None))).all()
+    rows = db.session.execute(
+        db.select(Contact.id, Contact.birthday).where(Contact.birthday.is_not(None))
+    ).all()
     for contact_id, birthday in rows:
         for year in {first.year, last.year}:
             day = _anniversary(birthday, year)

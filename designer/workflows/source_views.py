@@ -12,9 +12,14 @@ protect(bp, role="admin")
 
 
 def _page(new_secret=None, source_name=None, status=200):
-    return render_template("workflows/sources.html", sources=workflows.list_sources(),
-                           recent=events.recent_events(), new_secret=new_secret,
-                           source_name=source_name, tolerance=TOLERANCE), status
+    return render_template(
+        "workflows/sources.html",
+        sources=workflows.list_sources(),
+        recent=events.recent_events(),
+        new_secret=new_secret,
+        source_name=source_name,
+        tolerance=TOLERANCE,
+    ), status
 
 
 def _source_or_404(source_id):

@@ -39,8 +39,10 @@ def add_source(name):
     """Create a source; return ``(source, secret)`` (the secret is shown once)."""
     name = (name or "").strip().lower()
     if not SOURCE_NAME.fullmatch(name) or name == APP_SOURCE:
-        raise ValueError("a source name is 1 to 64 lower-case letters, digits, '.', '_' or '-'"
-                         f" (and not {APP_SOURCE!r})")
+        raise ValueError(
+            "a source name is 1 to 64 lower-case letters, digits, '.', '_' or '-'"
+            f" (and not {APP_SOURCE!r})"
+        )
     secret = "whsec_" + secrets.token_urlsafe(32)
     source = HookSource(name=name, secret_encrypted=encrypt(secret))
     db.session.add(source)
@@ -98,13 +100,14 @@ TIMESTAMP = re.compile(r"[0-9]{1,12}")
 def _timestamp(value, now):
     value = (value or "").strip()
     if not TIMESTAMP.fullmatch(value):
-        raise BadSignature("bad_timestamp",
-                           "X-Designer-Timestamp must be the Unix time in seconds")
+        raise BadSignature("bad_timestamp", "X-Designer-Timestamp must be the Unix time in seconds")
     timestamp = int(value)
     if abs((now or time.time()) - timestamp) > TOLERANCE:
-        raise BadSignature("stale_timestamp",
-                           f"the timestamp is more than {TOLERANCE} s from now: check the "
-                           "sender's clock, and sign each delivery when it is sent")
+        raise BadSignature(
+            "stale_timestamp",
+            f"the timestamp is more than {TOLERANCE} s from now: check the "
+            "sender's clock, and sign each delivery when it is sent",
+        )
     return timestamp
 
 
@@ -118,8 +121,11 @@ def _matching_source(name, timestamp, body, given):
         if hmac.compare_digest(expected.encode(), given.lower().encode()):
             found = source
     if found is None:
-        raise BadSignature("bad_signature", "the signature does not match the body under any "
-                           "source's secret (tampered body, or a wrong secret)")
+        raise BadSignature(
+            "bad_signature",
+            "the signature does not match the body under any "
+            "source's secret (tampered body, or a wrong secret)",
+        )
     return found
 
 
@@ -134,5 +140,8 @@ def forget_signature(source, signature):
 
 def _refuse_replay(source, signature):
     if not get_redis().set(_seen_key(source, signature), 1, nx=True, ex=2 * TOLERANCE):
-        raise BadSignature("replayed", "this exact signed request was received before: "
-                           "a new delivery must be signed again with a new timestamp")
+        raise BadSignature(
+            "replayed",
+            "this exact signed request was received before: "
+            "a new delivery must be signed again with a new timestamp",
+        )

@@ -26,8 +26,12 @@ def _workflow_or_404(workflow_id):
 
 @bp.get("")
 def list_page():
-    return render_template("workflows/list.html", workflows=workflows.list_workflows(),
-                           modules=UPSERT_MODULES, describe=describe_trigger)
+    return render_template(
+        "workflows/list.html",
+        workflows=workflows.list_workflows(),
+        modules=UPSERT_MODULES,
+        describe=describe_trigger,
+    )
 
 
 def describe_trigger(workflow):
@@ -40,8 +44,10 @@ def describe_trigger(workflow):
     if kind == "date":
         if trigger["when"] == "on":
             return f"on the {trigger['field']} at {trigger['time']}"
-        return (f"{trigger['days']} days {trigger['when']} the {trigger['field']} "
-                f"at {trigger['time']} (recipient's time)")
+        return (
+            f"{trigger['days']} days {trigger['when']} the {trigger['field']} "
+            f"at {trigger['time']} (recipient's time)"
+        )
     return rules.TRIGGERS.get(kind, kind)
 
 
@@ -50,9 +56,15 @@ def new():
     module = request.args.get("module", "")
     if module not in UPSERT_MODULES:
         return render_template("workflows/choose_module.html", modules=UPSERT_MODULES)
-    values = {"name": "", "module": module, "enabled": True, "trigger": {"type": "created"},
-              "conditions": {"match": "all", "items": []}, "actions": [],
-              "repeat": {"mode": ""}}
+    values = {
+        "name": "",
+        "module": module,
+        "enabled": True,
+        "trigger": {"type": "created"},
+        "conditions": {"match": "all", "items": []},
+        "actions": [],
+        "repeat": {"mode": ""},
+    }
     return _editor(None, values)
 
 
@@ -94,8 +106,7 @@ def _invalid(workflow, values, exc):
 def field_label(field):
     """``actions[0].template_id`` as "Action 1, template"."""
     label = re.sub(r"actions\[(\d+)\]\.", lambda m: f"Action {int(m[1]) + 1}, ", field)
-    label = re.sub(r"conditions\.items\[(\d+)\]\.",
-                   lambda m: f"Condition {int(m[1]) + 1}, ", label)
+    label = re.sub(r"conditions\.items\[(\d+)\]\.", lambda m: f"Condition {int(m[1]) + 1}, ", label)
     return label.replace("_id", "").replace("_", " ").replace(".", " ")
 
 
@@ -104,11 +115,22 @@ def _editor(workflow, values, status=200, error_field=None, tested=None, record_
     templates = [t for t in list_templates("email") if t.module in rules.MERGES_WITH[module]]
     pdfs = [t for t in list_templates("pdf") if t.module == module]
     return render_template(
-        "workflows/editor.html", workflow=workflow, values=values, rows=forms.rows_for_page(values),
-        module=module, fields=sorted(rules.field_names(module)),
-        date_fields=rules.DATE_FIELDS[module], templates=templates, pdfs=pdfs,
-        users=list_users(), rules=rules, error_field=error_field, tested=tested,
-        records=preview_choices(module, limit=200), record_id=record_id), status
+        "workflows/editor.html",
+        workflow=workflow,
+        values=values,
+        rows=forms.rows_for_page(values),
+        module=module,
+        fields=sorted(rules.field_names(module)),
+        date_fields=rules.DATE_FIELDS[module],
+        templates=templates,
+        pdfs=pdfs,
+        users=list_users(),
+        rules=rules,
+        error_field=error_field,
+        tested=tested,
+        records=preview_choices(module, limit=200),
+        record_id=record_id,
+    ), status
 
 
 @bp.get("/<int:workflow_id>/test")
@@ -129,8 +151,12 @@ def test(workflow_id):
 @bp.get("/<int:workflow_id>/runs")
 def runs(workflow_id):
     workflow = _workflow_or_404(workflow_id)
-    return render_template("workflows/runs.html", workflow=workflow, runs=runs_for(workflow.id),
-                           describe=describe_trigger)
+    return render_template(
+        "workflows/runs.html",
+        workflow=workflow,
+        runs=runs_for(workflow.id),
+        describe=describe_trigger,
+    )
 
 
 @bp.post("/<int:workflow_id>/delete")

@@ -6,19 +6,23 @@ from pathlib import Path
 from designer import ROOT
 
 OPERATIONS = {
-    ("get", "/api/v1/templates"), ("post", "/api/v1/templates"),
+    ("get", "/api/v1/templates"),
+    ("post", "/api/v1/templates"),
     ("get", "/api/v1/templates/{template_id}"),
     ("post", "/api/v1/templates/{template_id}/versions"),
     ("get", "/api/v1/templates/{template_id}/preview"),
-    ("put", "/api/v1/records/{module}"), ("get", "/api/v1/records/{module}/{record_id}"),
-    ("get", "/api/v1/campaigns"), ("post", "/api/v1/campaigns"),
+    ("put", "/api/v1/records/{module}"),
+    ("get", "/api/v1/records/{module}/{record_id}"),
+    ("get", "/api/v1/campaigns"),
+    ("post", "/api/v1/campaigns"),
     ("get", "/api/v1/campaigns/{campaign_id}"),
     ("get", "/api/v1/campaigns/{campaign_id}/progress"),
     ("post", "/api/v1/campaigns/{campaign_id}/start"),
     ("post", "/api/v1/campaigns/{campaign_id}/pause"),
     ("post", "/api/v1/campaigns/{campaign_id}/resume"),
     ("post", "/api/v1/campaigns/{campaign_id}/cancel"),
-    ("get", "/api/v1/messages/{message_id}"), ("get", "/api/v1/messages/{message_id}/outcomes"),
+    ("get", "/api/v1/messages/{message_id}"),
+    ("get", "/api/v1/messages/{message_id}/outcomes"),
     ("get", "/api/v1/pdfs/{module}/{record_id}"),
     ("post", "/api/v1/templates/{template_id}/preview"),
     ("post", "/api/v1/templates/{template_id}/pdf-preview"),
@@ -26,15 +30,23 @@ OPERATIONS = {
     ("put", "/api/v1/templates/{template_id}/attachments"),
     ("get", "/api/v1/templates/{template_id}/blocks"),
     ("get", "/api/v1/fields/{module}"),
-    ("get", "/api/v1/images"), ("post", "/api/v1/images"),
-    ("get", "/api/v1/blocks"), ("post", "/api/v1/blocks"), ("delete", "/api/v1/blocks/{block_id}"),
-    ("get", "/api/v1/segments"), ("post", "/api/v1/segments/count"),
+    ("get", "/api/v1/images"),
+    ("post", "/api/v1/images"),
+    ("get", "/api/v1/blocks"),
+    ("post", "/api/v1/blocks"),
+    ("delete", "/api/v1/blocks/{block_id}"),
+    ("get", "/api/v1/segments"),
+    ("post", "/api/v1/segments/count"),
     ("post", "/api/v1/campaigns/{campaign_id}/schedule"),
     ("get", "/api/v1/campaigns/{campaign_id}/report"),
-    ("post", "/api/v1/exports"), ("get", "/api/v1/exports/{export_id}"),
-    ("get", "/api/v1/sending/policy"), ("put", "/api/v1/sending/policy"),
-    ("get", "/api/v1/sending/servers"), ("post", "/api/v1/sending/servers"),
-    ("get", "/api/v1/sending/servers/{server_id}"), ("put", "/api/v1/sending/servers/{server_id}"),
+    ("post", "/api/v1/exports"),
+    ("get", "/api/v1/exports/{export_id}"),
+    ("get", "/api/v1/sending/policy"),
+    ("put", "/api/v1/sending/policy"),
+    ("get", "/api/v1/sending/servers"),
+    ("post", "/api/v1/sending/servers"),
+    ("get", "/api/v1/sending/servers/{server_id}"),
+    ("put", "/api/v1/sending/servers/{server_id}"),
     ("post", "/api/v1/sending/servers/{server_id}/test"),
 }
 #: Lists that grow: each answers one page (``page``, ``per_page``, ``total``).
@@ -42,8 +54,12 @@ PAGED = ("/api/v1/images", "/api/v1/blocks", "/api/v1/segments", "/api/v1/sendin
 
 
 def operations(spec):
-    return {(method, path): operation for path, item in spec["paths"].items()
-            for method, operation in item.items() if method != "parameters"}
+    return {
+        (method, path): operation
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
 
 
 def test_document_is_public_openapi_3_with_every_operation(client):
@@ -54,8 +70,10 @@ def test_document_is_public_openapi_3_with_every_operation(client):
     assert spec["info"]["title"] == "Designer API"
     assert set(operations(spec)) >= OPERATIONS
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer",
-        "description": "An API token from /account/tokens, e.g. `dsn_…`."}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token from /account/tokens, e.g. `dsn_…`.",
+    }
     assert spec["security"] == [{"bearerAuth": []}]
 
 
@@ -83,8 +101,11 @@ def test_the_document_holds_only_the_versioned_api(client):
 
 def test_the_app_has_no_other_json_api(app):
     """The pages' scripts use /api/v1 too: nothing else answers under /api/."""
-    others = {rule.rule for rule in app.url_map.iter_rules()
-              if rule.rule.startswith("/api/") and not rule.rule.startswith("/api/v1/")}
+    others = {
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/") and not rule.rule.startswith("/api/v1/")
+    }
     assert others == {"/api/openapi.json", "/api/docs"}
 
 
@@ -95,8 +116,9 @@ def test_growing_lists_come_in_pages_and_admin_operations_say_403(client):
         assert {p["name"] for p in operation["parameters"]} >= {"page", "per_page"}, path
         schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
         name = schema["$ref"].rsplit("/", 1)[1]
-        assert {"page", "per_page", "total"} <= set(spec["components"]["schemas"][name][
-            "required"]), path
+        assert {"page", "per_page", "total"} <= set(
+            spec["components"]["schemas"][name]["required"]
+        ), path
     for (method, path), operation in operations(spec).items():
         if path.startswith("/api/v1/sending/"):
             assert "403" in operation["responses"], (method, path)

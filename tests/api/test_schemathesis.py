@@ -25,8 +25,12 @@ from designer.mail.models import Message
 from designer.records import Contact, Document, User
 from designer.templating import Template
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 #: Examples per operation and run: keeps the whole test well under a minute.
 EXAMPLES = 12
 PATH_PARAMETER = re.compile(r"{(\w+)}")
@@ -41,18 +45,23 @@ def api_schema(app, demo):
 def real_ids(demo):
     """Path parameters naming real records: a started campaign, its message, a contact, …"""
     template = db.session.scalar(db.select(Template).where(Template.name == "Welcome"))
-    segment = campaigns.create_segment("Dutch", [
-        {"field": "contact.language", "op": "eq", "value": "nl"}])
+    segment = campaigns.create_segment(
+        "Dutch", [{"field": "contact.language", "op": "eq", "value": "nl"}]
+    )
     sender = db.session.scalar(db.select(User).where(User.email == "admin@example.com"))
-    campaign = campaigns.create_campaign("Spring", template=template, segment=segment,
-                                         sender=sender)
+    campaign = campaigns.create_campaign(
+        "Spring", template=template, segment=segment, sender=sender
+    )
     campaigns.start(campaign)
     invoice = db.session.scalar(db.select(Document).where(Document.kind == "invoice"))
     return {
-        "template_id": template.id, "campaign_id": campaign.id,
+        "template_id": template.id,
+        "campaign_id": campaign.id,
         "message_id": db.session.scalar(db.select(db.func.min(Message.id))),
-        "/records/": {"module": "contact", "record_id": db.session.scalar(
-            db.select(db.func.min(Contact.id)))},
+        "/records/": {
+            "module": "contact",
+            "record_id": db.session.scalar(db.select(db.func.min(Contact.id))),
+        },
         "/pdfs/": {"module": "invoice", "record_id": invoice.id},
     }
 
@@ -71,8 +80,13 @@ def _pinned(operation, real_ids):
 
 def _failures(operation, strategy, label, headers):
     @given(case=strategy)
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case):
         case.call_and_validate(headers=headers, checks=CHECKS)
 
@@ -95,7 +109,10 @@ def test_every_operation_keeps_to_the_document(api_schema, real_ids, admin_token
     headers = {"Authorization": f"Bearer {admin_token}"}
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 18
-    failures = [failure for operation in operations
-                for label, strategy in _runs(operation, real_ids)
-                for failure in _failures(operation, strategy, label, headers)]
+    failures = [
+        failure
+        for operation in operations
+        for label, strategy in _runs(operation, real_ids)
+        for failure in _failures(operation, strategy, label, headers)
+    ]
     assert not failures, "\n\n".join(failures)

@@ -8,13 +8,17 @@ from support import bearer_client, csrf_token
 from designer.auth.models import ApiToken
 from designer.extensions import db
 
-NEW_TEMPLATE = {"name": "Via API", "source_type": "html",
-                "source": "<p>Hi {{ contact.first_name }}</p>"}
+NEW_TEMPLATE = {
+    "name": "Via API",
+    "source_type": "html",
+    "source": "<p>Hi {{ contact.first_name }}</p>",
+}
 
 
 def create_on_page(client, name="vtiger sync"):
-    response = client.post("/account/tokens", data={
-        "name": name, "csrf_token": csrf_token(client, "/account/tokens")})
+    response = client.post(
+        "/account/tokens", data={"name": name, "csrf_token": csrf_token(client, "/account/tokens")}
+    )
     found = re.search(r'<code id="new-token">([^<]+)</code>', response.text)
     return response, found.group(1) if found else None
 
@@ -54,21 +58,27 @@ def test_token_works_until_revoked_and_its_use_is_shown(app, admin_client):
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
     assert "never" not in admin_client.get("/account/tokens").text.split("<tbody>")[1]
     row = db.session.scalar(db.select(ApiToken))
-    revoke = admin_client.post(f"/account/tokens/{row.id}/revoke",
-                               data={"csrf_token": csrf_token(admin_client, "/account/tokens")})
+    revoke = admin_client.post(
+        f"/account/tokens/{row.id}/revoke",
+        data={"csrf_token": csrf_token(admin_client, "/account/tokens")},
+    )
     assert revoke.status_code == 302
     assert "revoked" in admin_client.get("/account/tokens").text
     refused = api.get("/api/v1/templates")
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
     assert refused.get_json()["error"] == {
-        "code": "unauthorized", "message": "The API token is unknown or has been revoked.",
-        "details": {}}
+        "code": "unauthorized",
+        "message": "The API token is unknown or has been revoked.",
+        "details": {},
+    }
 
 
 def test_nobody_revokes_someone_elses_token(admin_client, marketer_client, marketer_token):
     row = db.session.scalar(db.select(ApiToken))
-    response = admin_client.post(f"/account/tokens/{row.id}/revoke",
-                                 data={"csrf_token": csrf_token(admin_client, "/account/tokens")})
+    response = admin_client.post(
+        f"/account/tokens/{row.id}/revoke",
+        data={"csrf_token": csrf_token(admin_client, "/account/tokens")},
+    )
     assert response.status_code == 404
     db.session.refresh(row)
     assert row.revoked_at is None
@@ -87,8 +97,11 @@ def test_bearer_posts_need_no_csrf_token_but_cookie_posts_do(admin_api, admin_cl
     assert admin_api.post("/api/v1/templates", json=NEW_TEMPLATE).status_code == 201
     cookie = admin_client.post("/api/v1/templates", json=NEW_TEMPLATE)
     assert cookie.status_code == 400 and cookie.get_json()["error"]["code"] == "csrf_failed"
-    with_csrf = admin_client.post("/api/v1/templates", json=NEW_TEMPLATE,
-                                  headers={"X-CSRFToken": csrf_token(admin_client, "/templates")})
+    with_csrf = admin_client.post(
+        "/api/v1/templates",
+        json=NEW_TEMPLATE,
+        headers={"X-CSRFToken": csrf_token(admin_client, "/templates")},
+    )
     assert with_csrf.status_code == 201
     form = admin_client.post("/templates/new", data={"name": "Forged", "source": "<p>x</p>"})
     assert form.status_code == 400 and "CSRF" in form.text
@@ -123,7 +136,10 @@ def test_roles_apply_to_tokens(admin_api, marketer_api):
     refused = marketer_api.put("/api/v1/records/organisation", json=body)
     assert refused.status_code == 403
     assert refused.get_json()["error"] == {
-        "code": "forbidden", "message": "This is for admin users only.", "details": {}}
+        "code": "forbidden",
+        "message": "This is for admin users only.",
+        "details": {},
+    }
     assert marketer_api.get("/api/v1/templates").status_code == 200
     assert admin_api.put("/api/v1/records/organisation", json=body).status_code == 201
     assert marketer_api.get("/users").status_code == 403

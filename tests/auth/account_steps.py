@@ -15,8 +15,13 @@ def post_form(client, path, data, page="/templates", **kwargs):
 
 
 def try_login(client, email, password, ip="127.0.0.1"):
-    return post_form(client, "/login", {"email": email, "password": password}, page="/login",
-                     environ_base={"REMOTE_ADDR": ip})
+    return post_form(
+        client,
+        "/login",
+        {"email": email, "password": password},
+        page="/login",
+        environ_base={"REMOTE_ADDR": ip},
+    )
 
 
 def copy_cookie(app, client):

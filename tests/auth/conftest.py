@@ -42,8 +42,15 @@ def designer_cli(app):
     def run(*args, input=None):
         db.session.commit()
         result = subprocess.run(
-            [sys.executable, "-m", "designer", *args], input=input, env=child_env(app),
-            capture_output=True, text=True, timeout=120, check=False, start_new_session=True)
+            [sys.executable, "-m", "designer", *args],
+            input=input,
+            env=child_env(app),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            start_new_session=True,
+        )
         db.session.expire_all()
         return result
 

@@ -17,8 +17,9 @@ from designer.templating import list_templates
 
 
 def invite(admin_client, email="nina@example.com", name="Nina Nieuw", role="marketer"):
-    return post_form(admin_client, "/users", {"name": name, "email": email, "role": role},
-                     page="/users")
+    return post_form(
+        admin_client, "/users", {"name": name, "email": email, "role": role}, page="/users"
+    )
 
 
 def delivered(smtp_server):
@@ -55,14 +56,17 @@ def test_invitation_arrives_over_smtp_and_its_link_works_once(app, invited, user
     page = browser.get(path)
     assert page.status_code == 200 and "nina@example.com" in page.text
     assert page.headers["Cache-Control"] == "no-store"
-    weak = post_form(browser, path, {"password": "nina2026", "confirmation": "nina2026"},
-                     page=path)
+    weak = post_form(browser, path, {"password": "nina2026", "confirmation": "nina2026"}, page=path)
     assert weak.status_code == 400 and "use at least 12 characters" in weak.text
     chosen = post_form(browser, path, {"password": STRONG, "confirmation": STRONG}, page=path)
     assert chosen.status_code == 302 and logged_in(browser)
 
-    again = post_form(app.test_client(), path, {"password": STRONG + "x",
-                                                 "confirmation": STRONG + "x"}, page="/login")
+    again = post_form(
+        app.test_client(),
+        path,
+        {"password": STRONG + "x", "confirmation": STRONG + "x"},
+        page="/login",
+    )
     assert again.status_code == 410 and "already used" in again.text
     assert app.test_client().get(path).status_code == 410
     assert try_login(app.test_client(), "nina@example.com", STRONG).status_code == 302
@@ -77,8 +81,10 @@ def test_the_mail_is_untracked_and_the_template_is_built_in(invited, admin_clien
     assert message.sender_id is None  # from the system: no copy in anyone's Sent folder
     template = message.template_version.template
     assert template.system_key == "account-invite" and not template.tracking
-    assert template not in list_templates() and template.name not in admin_client.get(
-        "/templates").text
+    assert (
+        template not in list_templates()
+        and template.name not in admin_client.get("/templates").text
+    )
     assert admin_client.get(f"/templates/{template.id}").status_code == 404
 
 
@@ -94,12 +100,12 @@ def test_an_expired_link_is_refused(app, invited):
     assert forged.status_code == 410 and "not valid" in forged.text
 
 
-def test_a_reset_link_replaces_the_earlier_one(smtp_app, admin_client, run_worker_burst,
-                                              smtp_server, user_named):
+def test_a_reset_link_replaces_the_earlier_one(
+    smtp_app, admin_client, run_worker_burst, smtp_server, user_named
+):
     marketer = user_named("marketer@example.com")
     for _ in range(2):
-        response = post_form(admin_client, f"/users/{marketer.id}/password-link", {},
-                             page="/users")
+        response = post_form(admin_client, f"/users/{marketer.id}/password-link", {}, page="/users")
         assert response.status_code == 302
     run_worker_burst()
     states = sorted(m.state for m in db.session.scalars(db.select(Message)))
@@ -109,18 +115,26 @@ def test_a_reset_link_replaces_the_earlier_one(smtp_app, admin_client, run_worke
     assert "choose a new password" in text
     path = link.removeprefix("http://designer.test")
     browser = smtp_app.test_client()
-    assert post_form(browser, path, {"password": STRONG, "confirmation": STRONG},
-                     page=path).status_code == 302
+    assert (
+        post_form(
+            browser, path, {"password": STRONG, "confirmation": STRONG}, page=path
+        ).status_code
+        == 302
+    )
     assert try_login(smtp_app.test_client(), "marketer@example.com", "demo").status_code == 401
     assert not user_named("marketer@example.com").demo_password
 
 
-def test_other_users_never_see_the_link(app, invited, marketer_client, marketer_token,
-                                        admin_client):
+def test_other_users_never_see_the_link(
+    app, invited, marketer_client, marketer_token, admin_client
+):
     received, _, link = invited
     message = db.session.scalar(db.select(Message))
-    for path in (f"/messages/{message.id}", f"/messages/{message.id}/html",
-                 f"/api/v1/messages/{message.id}"):
+    for path in (
+        f"/messages/{message.id}",
+        f"/messages/{message.id}/html",
+        f"/api/v1/messages/{message.id}",
+    ):
         assert marketer_client.get(path).status_code == 404, path
     api = bearer_client(app, marketer_token)
     assert api.get(f"/api/v1/messages/{message.id}").status_code == 404
@@ -140,10 +154,12 @@ def test_other_users_never_see_the_link(app, invited, marketer_client, marketer_
 
 
 def test_invitations_are_checked(smtp_app, admin_client):
-    cases = [({"email": "admin@example.com"}, "already an account"),
-             ({"email": "not-an-address"}, "is not an e-mail address"),
-             ({"name": " "}, "give a name"),
-             ({"role": "owner"}, "the role is one of admin, marketer")]
+    cases = [
+        ({"email": "admin@example.com"}, "already an account"),
+        ({"email": "not-an-address"}, "is not an e-mail address"),
+        ({"name": " "}, "give a name"),
+        ({"role": "owner"}, "the role is one of admin, marketer"),
+    ]
     for change, message in cases:
         data = {"name": "Nina", "email": "nina@example.com", "role": "marketer", **change}
         response = post_form(admin_client, "/users", data, page="/users")

@@ -9,30 +9,41 @@ from werkzeug.security import check_password_hash
 from designer.auth.passwords import PasswordRefused, check_new_password
 
 
-@pytest.mark.parametrize(("password", "message"), [
-    ("short", "use at least 12 characters (this one has 5)"),
-    ("password1234", "one of the most common passwords"),
-    ("Qwertyuiop12", "one of the most common passwords"),
-    ("aaaaaaaaaaaaaaa", "too easy to guess"),
-    ("ada.admin.2026!", "your name or e-mail address"),
-    ("AdaAdmin-is-me", "your name or e-mail address"),
-    ("x" * 257, "at most 256 characters"),
-])
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short", "use at least 12 characters (this one has 5)"),
+        ("password1234", "one of the most common passwords"),
+        ("Qwertyuiop12", "one of the most common passwords"),
+        ("aaaaaaaaaaaaaaa", "too easy to guess"),
+        ("ada.admin.2026!", "your name or e-mail address"),
+        ("AdaAdmin-is-me", "your name or e-mail address"),
+        ("x" * 257, "at most 256 characters"),
+    ],
+)
 def test_weak_passwords_are_refused_with_the_reason(password, message):
     with pytest.raises(PasswordRefused, match=re.escape(message)):
         check_new_password(password, email="ada.admin@example.com", name="Ada Admin")
 
 
-@pytest.mark.parametrize("password", [STRONG, "correct horse battery staple",
-                                      "Mijn fiets staat op de Dam!"])
+@pytest.mark.parametrize(
+    "password", [STRONG, "correct horse battery staple", "Mijn fiets staat op de Dam!"]
+)
 def test_good_passwords_pass(password):
     check_new_password(password, email="ada.admin@example.com", name="Ada Admin")
 
 
 def change(client, current, new, confirmation=None):
-    return post_form(client, "/account/password", {
-        "current": current, "password": new,
-        "confirmation": new if confirmation is None else confirmation}, page="/account")
+    return post_form(
+        client,
+        "/account/password",
+        {
+            "current": current,
+            "password": new,
+            "confirmation": new if confirmation is None else confirmation,
+        },
+        page="/account",
+    )
 
 
 def test_the_account_page_is_linked_from_every_page(admin_client):
@@ -41,24 +52,30 @@ def test_the_account_page_is_linked_from_every_page(admin_client):
     assert page.status_code == 200 and "Change your password" in page.text
 
 
-@pytest.mark.parametrize(("current", "new", "confirmation", "field_message"), [
-    ("wrong", STRONG, None, "your current password is not right"),
-    ("demo", "tiny", None, "use at least 12 characters"),
-    ("demo", "password1234", None, "one of the most common passwords"),
-    ("demo", STRONG, STRONG + "!", "the two new passwords are not the same"),
-])
+@pytest.mark.parametrize(
+    ("current", "new", "confirmation", "field_message"),
+    [
+        ("wrong", STRONG, None, "your current password is not right"),
+        ("demo", "tiny", None, "use at least 12 characters"),
+        ("demo", "password1234", None, "one of the most common passwords"),
+        ("demo", STRONG, STRONG + "!", "the two new passwords are not the same"),
+    ],
+)
 def test_a_change_needs_the_current_password_and_a_good_new_one(
-        admin_client, user_named, current, new, confirmation, field_message):
+    admin_client, user_named, current, new, confirmation, field_message
+):
     response = change(admin_client, current, new, confirmation)
     assert response.status_code == 400
-    [shown] = re.findall(r'class="help field-error" role="alert" id="[a-z]+-error">([^<]+)<',
-                         response.text)
+    [shown] = re.findall(
+        r'class="help field-error" role="alert" id="[a-z]+-error">([^<]+)<', response.text
+    )
     assert shown.startswith("Not changed: ") and field_message in shown
     assert check_password_hash(user_named("admin@example.com").password_hash, "demo")
 
 
-def test_a_change_ends_the_other_sessions_and_keeps_this_one(app, admin_client, browser,
-                                                             user_named):
+def test_a_change_ends_the_other_sessions_and_keeps_this_one(
+    app, admin_client, browser, user_named
+):
     elsewhere = browser("admin@example.com")
     response = change(admin_client, "demo", STRONG)
     assert response.status_code == 302

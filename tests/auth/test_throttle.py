@@ -58,8 +58,9 @@ def test_ipv6_networks_are_slash_48(app, client, people):
     app.config["LOGIN_NETWORK_LOCK_AFTER"] = 3
     for n in range(3):
         try_login(client, f"person{n}@example.com", "x", ip=f"2001:db8:7:{n}::1")
-    assert try_login(client, "ada@example.com", "secret",
-                     ip="2001:db8:7:ffff::9").status_code == 429
+    assert (
+        try_login(client, "ada@example.com", "secret", ip="2001:db8:7:ffff::9").status_code == 429
+    )
     assert try_login(client, "ada@example.com", "secret", ip="2001:db8:8::1").status_code == 302
 
 

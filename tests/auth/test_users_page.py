@@ -6,9 +6,14 @@ from support import bearer_client
 
 from designer.templating import create_template
 
-ADMIN_ROUTES = [("get", "/users"), ("post", "/users"), ("post", "/users/{id}/role"),
-                ("post", "/users/{id}/disable"), ("post", "/users/{id}/enable"),
-                ("post", "/users/{id}/password-link")]
+ADMIN_ROUTES = [
+    ("get", "/users"),
+    ("post", "/users"),
+    ("post", "/users/{id}/role"),
+    ("post", "/users/{id}/disable"),
+    ("post", "/users/{id}/enable"),
+    ("post", "/users/{id}/password-link"),
+]
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
@@ -17,8 +22,9 @@ def test_marketers_get_403_on_every_admin_route(marketer_client, user_named, met
     if method == "get":
         response = marketer_client.get(path)
     else:
-        response = post_form(marketer_client, path, {"role": "marketer", "name": "X",
-                                                     "email": "x@example.com"})
+        response = post_form(
+            marketer_client, path, {"role": "marketer", "name": "X", "email": "x@example.com"}
+        )
     assert response.status_code == 403
     admin = user_named("admin@example.com")
     assert admin.is_admin and admin.is_active
@@ -48,13 +54,15 @@ def test_the_last_active_admin_can_be_neither_demoted_nor_disabled(admin_client,
     assert itself.status_code == 409 and "your own account" in itself.text
     marketer = user_named("marketer@example.com")
     post_form(admin_client, f"/users/{marketer.id}/role", {"role": "admin"})
-    assert post_form(admin_client, f"/users/{admin.id}/role",
-                     {"role": "marketer"}).status_code == 302
+    assert (
+        post_form(admin_client, f"/users/{admin.id}/role", {"role": "marketer"}).status_code == 302
+    )
     assert not user_named("admin@example.com").is_admin
 
 
 def test_disabling_stops_login_sessions_and_tokens_and_keeps_the_history(
-        app, admin_client, browser, marketer_token, user_named):
+    app, admin_client, browser, marketer_token, user_named
+):
     marketer = user_named("marketer@example.com")
     template = create_template("Mark's", "<p>Hi</p>", source_type="html", user=marketer)
     session = browser("marketer@example.com")

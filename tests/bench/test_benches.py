@@ -14,8 +14,13 @@ SMTP_SINK = Path("/usr/sbin/smtp-sink")
 
 
 def run_bench(name, *args):
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / name), *args],
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout.strip().splitlines()[-1]
 
@@ -26,10 +31,14 @@ def test_render_bench_prints_its_result_line():
 
 
 def test_pdf_bench_prints_its_result_line(redis_url):
-    last = run_bench("pdf.py", "--single", "2", "--long", "1", "--batch", "6",
-                     *bench_env(redis_url))
-    assert re.fullmatch(r"RESULT single_ms=\d+ long_ms=\d+ overhead=\d+\.\d+ "
-                        r"batch_pages_per_s=[\d.]+ batch_scaling=[\d.]+", last), last
+    last = run_bench(
+        "pdf.py", "--single", "2", "--long", "1", "--batch", "6", *bench_env(redis_url)
+    )
+    assert re.fullmatch(
+        r"RESULT single_ms=\d+ long_ms=\d+ overhead=\d+\.\d+ "
+        r"batch_pages_per_s=[\d.]+ batch_scaling=[\d.]+",
+        last,
+    ), last
 
 
 def bench_env(redis_url):
@@ -49,8 +58,9 @@ def bench_env(redis_url):
     return args
 
 
-@pytest.mark.skipif(not SMTP_SINK.exists(), reason="Postfix's smtp-sink is missing "
-                    "(apt install postfix)")
+@pytest.mark.skipif(
+    not SMTP_SINK.exists(), reason="Postfix's smtp-sink is missing (apt install postfix)"
+)
 def test_send_bench_prints_its_result_line(redis_url):
     last = run_bench("send.py", "--n", "300", *bench_env(redis_url))
     assert re.fullmatch(r"RESULT messages_per_s=\d+ ratio_to_raw=\d+\.\d+", last), last
@@ -58,8 +68,11 @@ def test_send_bench_prints_its_result_line(redis_url):
 
 def test_chaos_bench_loses_nothing(redis_url):
     last = run_bench("chaos.py", "--n", "300", *bench_env(redis_url))
-    found = re.fullmatch(r"RESULT lost=(\d+) duplicates=(\d+) kills=(\d+) "
-                         r"dropped_after_data=(\d+)", last)
+    found = re.fullmatch(
+        r"RESULT lost=(\d+) duplicates=(\d+) kills=(\d+) "
+        r"dropped_after_data=(\d+)",
+        last,
+    )
     assert found, last
     lost, duplicates, kills, dropped = map(int, found.groups())
     assert lost == 0, last
@@ -69,21 +82,32 @@ def test_chaos_bench_loses_nothing(redis_url):
 @pytest.mark.skipif(not Path("/usr/bin/wrk").exists(), reason="wrk is not installed")
 def test_pixel_bench_counts_every_hit(redis_url):
     last = run_bench("pixel.py", "--n", "2000", *bench_env(redis_url))
-    found = re.fullmatch(r"RESULT hits_per_s=\d+ p50_ms=[\d.]+ p99_ms=[\d.]+ lost=(-?\d+) "
-                         r"ratio_to_bare=[\d.]+", last)
+    found = re.fullmatch(
+        r"RESULT hits_per_s=\d+ p50_ms=[\d.]+ p99_ms=[\d.]+ lost=(-?\d+) "
+        r"ratio_to_bare=[\d.]+",
+        last,
+    )
     assert found, last
     assert found.group(1) == "0", last
 
 
 def test_abuse_bench_crashes_no_web_worker():
     """The deepest payloads against the served product: each a clear 422, no worker lost."""
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "abuse.py"), "--only",
-                             "20,000"], capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "abuse.py"), "--only", "20,000"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.strip().splitlines()
     payloads = [line for line in lines if "20,000" in line]
     statuses = [re.findall(r" (\d{3}) +\d+ ms", line) for line in payloads]
     assert len(payloads) == 5 and all(codes == ["422", "422"] for codes in statuses), lines
-    found = re.fullmatch(r"RESULT payloads=5 worker_crashes=(\d+) max_ms=\d+ "
-                         r"healthz_p99_ms=\d+ fold_2mb_ms=\d+ fold_2mb_html_ms=\d+", lines[-1])
+    found = re.fullmatch(
+        r"RESULT payloads=5 worker_crashes=(\d+) max_ms=\d+ "
+        r"healthz_p99_ms=\d+ fold_2mb_ms=\d+ fold_2mb_html_ms=\d+",
+        lines[-1],
+    )
     assert found and found.group(1) == "0", lines[-1]

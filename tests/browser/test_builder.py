@@ -26,13 +26,18 @@ from designer.templating.compiler import compile_mjml
 pytestmark = pytest.mark.browser
 
 LIBRARY = Path(__file__).resolve().parents[2] / "templates_lib"
-STARTER_NAMES = [entry["name"] for entry in json.loads((LIBRARY / "manifest.json").read_text())
-                 if entry["kind"] == "email"]
+STARTER_NAMES = [
+    entry["name"]
+    for entry in json.loads((LIBRARY / "manifest.json").read_text())
+    if entry["kind"] == "email"
+]
 
 #: A 1x1 PNG.
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
-       b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7"
-       b"\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7"
+    b"\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 PROOF_MJML = """<mjml>
   <mj-body>
     <mj-section>
@@ -131,15 +136,17 @@ def test_edge_cases_keep_locked_code_and_untouched_blocks_byte_for_byte(marketer
     save(page, 3)
     edited = stored_source(page, served, template_id)
     block = next(b for b in split_blocks(original) if "Hallo" in b.source)
-    before, after = original[:block.start], original[block.start + len(block.source):]
+    before, after = original[: block.start], original[block.start + len(block.source) :]
     assert edited.startswith(before) and edited.endswith(after)
-    middle = edited[len(before):len(edited) - len(after)]
+    middle = edited[len(before) : len(edited) - len(after)]
     assert "en welkom" in middle and 'mj-class="note"' in middle
     assert "{{ contact.first_name }}" in middle
 
     # The loop around a section shows in its settings; changing it rewrites that block only.
-    page.evaluate("() => { const ed = window.DesignerBuilder.editor; ed.select(ed.getWrapper()"
-                  ".findType('mj-section').find((c) => c.get('designerLoop')));}")
+    page.evaluate(
+        "() => { const ed = window.DesignerBuilder.editor; ed.select(ed.getWrapper()"
+        ".findType('mj-section').find((c) => c.get('designerLoop')));}"
+    )
     page.click(".gjs-pn-btn:has-text('Settings')")
     loop = page.locator(".gjs-trt-trait", has_text="Repeat for each").locator("input")
     expect(loop).to_have_value("line in invoice.lines")
@@ -152,7 +159,7 @@ def test_edge_cases_keep_locked_code_and_untouched_blocks_byte_for_byte(marketer
     end = edited.index("{% endfor %}", start) + len("{% endfor %}")
     changed = stored_source(page, served, template_id)
     assert changed.startswith(edited[:start]) and changed.endswith(edited[end:])
-    middle = changed[start:len(changed) - len(edited) + end]
+    middle = changed[start : len(changed) - len(edited) + end]
     assert middle.startswith("{% for line in invoice.items %}\n    <mj-section>")
     assert middle.endswith("</mj-section>\n    {% endfor %}") and "{{ line.name }}" in middle
 
@@ -171,16 +178,20 @@ def drag_block(page, label, target, at=(0.5, 0.5)):
     page.mouse.move(*start)
     page.mouse.down()
     for step in range(1, 13):
-        page.mouse.move(start[0] + (end[0] - start[0]) * step / 12,
-                        start[1] + (end[1] - start[1]) * step / 12)
+        page.mouse.move(
+            start[0] + (end[0] - start[0]) * step / 12, start[1] + (end[1] - start[1]) * step / 12
+        )
         page.wait_for_timeout(25)
     page.mouse.up()
 
 
 def parents_of(page, component_type):
     """The type of each ``component_type`` component's parent, in document order."""
-    return page.evaluate("(type) => window.DesignerBuilder.editor.getWrapper().findType(type)"
-                         ".map((c) => c.parent().get('type'))", component_type)
+    return page.evaluate(
+        "(type) => window.DesignerBuilder.editor.getWrapper().findType(type)"
+        ".map((c) => c.parent().get('type'))",
+        component_type,
+    )
 
 
 def test_content_blocks_drop_into_the_columns_of_a_starter_template(marketer, served):
@@ -189,8 +200,14 @@ def test_content_blocks_drop_into_the_columns_of_a_starter_template(marketer, se
     canvas = page.frame_locator(".gjs-frame")
     page.click(".gjs-pn-btn:has-text('Blocks')")
     columns = canvas.locator("[data-gjs-type='mj-column']")
-    blocks = [("Text", "mj-text"), ("Button", "mj-button"), ("Image", "mj-image"),
-              ("Divider", "mj-divider"), ("Spacer", "mj-spacer"), ("Group Social", "mj-social")]
+    blocks = [
+        ("Text", "mj-text"),
+        ("Button", "mj-button"),
+        ("Image", "mj-image"),
+        ("Divider", "mj-divider"),
+        ("Spacer", "mj-spacer"),
+        ("Group Social", "mj-social"),
+    ]
     for number, (label, component_type) in enumerate(blocks):
         before = parents_of(page, component_type).count("mj-column")
         column = columns.nth(3 + number % 3)  # the three 33% columns
@@ -221,8 +238,10 @@ def test_drag_a_button_into_a_column_insert_a_merge_field_save_and_send(marketer
     link.fill("https://example.com/demo")
     link.press("Enter")
     # Only for contacts with an address: a condition on the section, from the settings.
-    page.evaluate("() => { const ed = window.DesignerBuilder.editor; "
-                  "ed.select(ed.getSelected().parent().parent()); }")
+    page.evaluate(
+        "() => { const ed = window.DesignerBuilder.editor; "
+        "ed.select(ed.getSelected().parent().parent()); }"
+    )
     condition = page.locator(".gjs-trt-trait", has_text="Show only when").locator("input")
     condition.fill("contact.email")
     condition.press("Enter")
@@ -242,21 +261,26 @@ def test_drag_a_button_into_a_column_insert_a_merge_field_save_and_send(marketer
 
     source = stored_source(page, served, template_id)
     assert source.count("<mj-section>") == 1 and source.count("<mj-column>") == 1
-    assert ("    {% if contact.email %}\n    <mj-section>\n      <mj-column>\n"
-            "        <mj-text>Hello there,&nbsp;{{ contact.first_name }}</mj-text>\n"
-            '        <mj-button href="https://example.com/demo">Book a demo</mj-button>\n'
-            "      </mj-column>\n    </mj-section>\n    {% endif %}\n  </mj-body>") in source
+    assert (
+        "    {% if contact.email %}\n    <mj-section>\n      <mj-column>\n"
+        "        <mj-text>Hello there,&nbsp;{{ contact.first_name }}</mj-text>\n"
+        '        <mj-button href="https://example.com/demo">Book a demo</mj-button>\n'
+        "      </mj-column>\n    </mj-section>\n    {% endif %}\n  </mj-body>"
+    ) in source
     assert "designer-field" not in source and "data-gjs" not in source
 
     # Reopened, the condition is the section's setting again; unchanged, it saves every byte.
     open_builder(page, served, template_id)
     expect(canvas.locator(".designer-locked")).to_have_count(0)
     canvas.locator("text=Hello there,").click()
-    page.evaluate("() => { const ed = window.DesignerBuilder.editor; "
-                  "ed.select(ed.getSelected().parent().parent()); }")
+    page.evaluate(
+        "() => { const ed = window.DesignerBuilder.editor; "
+        "ed.select(ed.getSelected().parent().parent()); }"
+    )
     page.click(".gjs-pn-btn:has-text('Settings')")
-    expect(page.locator(".gjs-trt-trait", has_text="Show only when").locator("input")
-           ).to_have_value("contact.email")
+    expect(
+        page.locator(".gjs-trt-trait", has_text="Show only when").locator("input")
+    ).to_have_value("contact.email")
     save(page, 3)
     assert stored_source(page, served, template_id) == source
 
@@ -266,7 +290,8 @@ def test_drag_a_button_into_a_column_insert_a_merge_field_save_and_send(marketer
     chosen = page.locator("#preview-contact option:checked").inner_text()
     preview = page.frame_locator("#preview")
     expect(preview.locator("body")).to_contain_text(
-        re.compile(rf"Hello\s+there,\s+{re.escape(chosen.split()[0])}"))
+        re.compile(rf"Hello\s+there,\s+{re.escape(chosen.split()[0])}")
+    )
     expect(preview.locator("a", has_text="Book a demo")).to_be_visible()
 
     # Sent: the button's link is tracked and the name merged.
@@ -290,22 +315,25 @@ def test_drag_a_button_into_a_column_insert_a_merge_field_save_and_send(marketer
     assert tracked and "/c/" in tracked.group(1)
 
 
-def test_an_image_uploaded_in_the_asset_manager_is_stored_and_offered(marketer, served,
-                                                                     tmp_path):
+def test_an_image_uploaded_in_the_asset_manager_is_stored_and_offered(marketer, served, tmp_path):
     page = marketer
     open_builder(page, served, create_template(page, served, "Builder image", PROOF_MJML))
     page.evaluate("() => window.DesignerBuilder.editor.AssetManager.open()")
     image = tmp_path / "pixel-upload.png"
     image.write_bytes(PNG)
     page.set_input_files("input[type=file][data-input]", str(image))
-    page.wait_for_function("() => window.DesignerBuilder.editor.AssetManager.getAll()"
-                           ".some((a) => a.get('src').endsWith('/pixel-upload.png'))")
+    page.wait_for_function(
+        "() => window.DesignerBuilder.editor.AssetManager.getAll()"
+        ".some((a) => a.get('src').endsWith('/pixel-upload.png'))"
+    )
     stored = page.request.get(f"{served.url}/api/v1/images?per_page=100").json()["images"]
     (uploaded,) = [i for i in stored if i["name"] == "pixel-upload.png"]
     assert uploaded["src"] == f"{served.url}/assets/{uploaded['id']}/pixel-upload.png"
     open_builder(page, served, create_template(page, served, "Builder image 2", PROOF_MJML))
-    page.wait_for_function("() => window.DesignerBuilder.editor.AssetManager.getAll()"
-                           ".some((a) => a.get('src').endsWith('/pixel-upload.png'))")
+    page.wait_for_function(
+        "() => window.DesignerBuilder.editor.AssetManager.getAll()"
+        ".some((a) => a.get('src').endsWith('/pixel-upload.png'))"
+    )
 
 
 def test_a_section_saved_as_a_block_drops_into_another_template(marketer, served):
@@ -323,8 +351,9 @@ def test_a_section_saved_as_a_block_drops_into_another_template(marketer, served
     open_builder(page, served, template_id)
     page.click(".gjs-pn-btn:has-text('Blocks')")
     expect(page.locator(".gjs-block-category", has_text="Saved blocks")).to_be_visible()
-    drag_block(page, "Shop <banner>", canvas.locator("[data-gjs-type='mj-section']").first,
-               at=(0.5, 1.5))
+    drag_block(
+        page, "Shop <banner>", canvas.locator("[data-gjs-type='mj-section']").first, at=(0.5, 1.5)
+    )
     expect(canvas.locator("[data-gjs-type='mj-section']")).to_have_count(2)
     expect(canvas.locator(".designer-field")).to_have_text("Company: name")
     save(page, 2)

@@ -64,8 +64,9 @@ def test_count_the_audience_then_start_and_watch_the_progress(page, served):
     page.click("button:has-text('Start now')")
     expect(page.locator("#campaign-state")).to_have_text("done", timeout=120_000)
     expect(page.locator("#progress-percent")).to_have_text(re.compile(r"^100(\.0)?$"))
-    sent, failed, suppressed = (number_in(page.locator(f"#count-{name}"))
-                                for name in ("sent", "failed", "suppressed"))
+    sent, failed, suppressed = (
+        number_in(page.locator(f"#count-{name}")) for name in ("sent", "failed", "suppressed")
+    )
     assert sent > 0 and sent + failed + suppressed == dutch
 
     assert ("POST", "/api/v1/segments/count", 200) in calls

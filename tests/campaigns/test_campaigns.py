@@ -33,12 +33,13 @@ def campaign(app, audience):
 
     template = db.session.scalar(db.select(Template).where(Template.name == "Welcome"))
     source = template.current.source.replace(
-        "</mj-body>", '<mj-section><mj-column><mj-text><a href="{{ unsubscribe_url }}">'
-        "Unsubscribe</a></mj-text></mj-column></mj-section></mj-body>")
+        "</mj-body>",
+        '<mj-section><mj-column><mj-text><a href="{{ unsubscribe_url }}">'
+        "Unsubscribe</a></mj-text></mj-column></mj-section></mj-body>",
+    )
     add_version(template, source)
     sender = db.session.scalar(db.select(User).where(User.email == "marketer@example.com"))
-    return campaigns.create_campaign("Spring", template=template, segment=audience,
-                                     sender=sender)
+    return campaigns.create_campaign("Spring", template=template, segment=audience, sender=sender)
 
 
 def deliver(ids):
@@ -47,14 +48,16 @@ def deliver(ids):
 
 
 def queued_ids(campaign):
-    query = db.select(Message.id).where(Message.campaign_id == campaign.id,
-                                        Message.state == "queued")
+    query = db.select(Message.id).where(
+        Message.campaign_id == campaign.id, Message.state == "queued"
+    )
     return list(db.session.scalars(query))
 
 
 def dutch_count():
-    return db.session.scalar(db.select(db.func.count(Contact.id)).where(
-        Contact.language == "nl", Contact.email != ""))
+    return db.session.scalar(
+        db.select(db.func.count(Contact.id)).where(Contact.language == "nl", Contact.email != "")
+    )
 
 
 def test_audience_count_follows_the_filters(app, demo):
@@ -71,8 +74,9 @@ def test_start_writes_one_message_per_recipient_once(smtp_app, campaign):
     queued = campaigns.start(campaign)
     assert queued == dutch_count() - 1
     assert campaigns.progress(campaign)["suppressed"] == 1
-    assert suppressed.email not in {m.recipient_email for m in
-                                    db.session.scalars(db.select(Message))}
+    assert suppressed.email not in {
+        m.recipient_email for m in db.session.scalars(db.select(Message))
+    }
     campaigns.lifecycle.queue_recipients(campaign)  # queuing again adds nothing
     assert len(queued_ids(campaign)) == queued
     with pytest.raises(campaigns.CampaignError, match="cannot be started"):
@@ -100,7 +104,7 @@ def test_one_click_unsubscribe_suppresses_at_once(smtp_app, smtp_server, campaig
     deliver(queued_ids(campaign))
     received = smtp_server.handler.messages()[0]
     url = received["List-Unsubscribe"].split(">")[0].lstrip("<")
-    path = url[url.index("/u/"):]
+    path = url[url.index("/u/") :]
     assert client.post(path, data="List-Unsubscribe=One-Click").status_code == 200
     address = received["To"].addresses[0].addr_spec
     assert mail.is_suppressed(address)
@@ -159,12 +163,14 @@ def test_suppression_is_checked_again_before_smtp(smtp_app, smtp_server, campaig
     assert outcome["suppressed"] == 1
     db.session.refresh(late)
     assert late.state == "suppressed"
-    assert late.recipient_email not in [m["To"].addresses[0].addr_spec
-                                        for m in smtp_server.handler.messages()]
+    assert late.recipient_email not in [
+        m["To"].addresses[0].addr_spec for m in smtp_server.handler.messages()
+    ]
 
 
-def test_campaign_is_not_done_before_its_ledger_is_written(smtp_app, smtp_server, campaign,
-                                                           monkeypatch):
+def test_campaign_is_not_done_before_its_ledger_is_written(
+    smtp_app, smtp_server, campaign, monkeypatch
+):
     monkeypatch.setattr(campaigns.lifecycle, "INSERT_CHUNK", 2)
     smtp_app.config["BATCH_SIZE"] = 1  # first chunk: 2 rows, then chunks of 2
     chunks = []
@@ -219,35 +225,49 @@ def test_campaign_pages_and_api(smtp_app, demo, client):
 
     template = db.session.scalar(db.select(Template).where(Template.name == "Welcome"))
     assert 'data-count-url="/api/v1/segments/count"' in marketer.get("/campaigns/new").text
-    count = marketer.post("/api/v1/segments/count", json={"filters": DUTCH},
-                          headers={"X-CSRFToken": token})
+    count = marketer.post(
+        "/api/v1/segments/count", json={"filters": DUTCH}, headers={"X-CSRFToken": token}
+    )
     assert count.get_json()["count"] == dutch_count()
-    bad = marketer.post("/api/v1/segments/count",
-                        json={"filters": [{"field": "x", "value": "1"}]},
-                        headers={"X-CSRFToken": token})
+    bad = marketer.post(
+        "/api/v1/segments/count",
+        json={"filters": [{"field": "x", "value": "1"}]},
+        headers={"X-CSRFToken": token},
+    )
     assert bad.status_code == 422 and "filters.0.field" in bad.get_json()["error"]["message"]
     two_tags = [{"field": "contact.tags", "op": "has_tag", "value": "a,b"}]
-    refused = marketer.post("/api/v1/segments/count", json={"filters": two_tags},
-                            headers={"X-CSRFToken": token})
+    refused = marketer.post(
+        "/api/v1/segments/count", json={"filters": two_tags}, headers={"X-CSRFToken": token}
+    )
     assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "invalid_filter"
-    created = marketer.post("/campaigns/new", data={
-        "name": "Web", "template_id": template.id, "field": ["contact.language"],
-        "op": ["eq"], "value": ["de"], "tracking": "on", "csrf_token": token})
+    created = marketer.post(
+        "/campaigns/new",
+        data={
+            "name": "Web",
+            "template_id": template.id,
+            "field": ["contact.language"],
+            "op": ["eq"],
+            "value": ["de"],
+            "tracking": "on",
+            "csrf_token": token,
+        },
+    )
     assert created.status_code == 302
     campaign = db.session.scalar(db.select(Campaign).where(Campaign.name == "Web"))
     page = marketer.get(f"/campaigns/{campaign.id}")
     assert page.status_code == 200 and "progressbar" in page.text
     progress_url = f"/api/v1/campaigns/{campaign.id}/progress"
     assert f'data-progress-url="{progress_url}"' in page.text
-    started = marketer.post(f"/api/v1/campaigns/{campaign.id}/start",
-                            headers={"X-CSRFToken": token})
+    started = marketer.post(
+        f"/api/v1/campaigns/{campaign.id}/start", headers={"X-CSRFToken": token}
+    )
     assert started.status_code == 200 and started.get_json()["state"] == "sending"
-    again = marketer.post(f"/api/v1/campaigns/{campaign.id}/start",
-                          headers={"X-CSRFToken": token})
+    again = marketer.post(f"/api/v1/campaigns/{campaign.id}/start", headers={"X-CSRFToken": token})
     assert again.status_code == 409 and "cannot be started" in again.get_json()["error"]["message"]
     progress = marketer.get(progress_url).get_json()
     assert progress["queued"] == campaigns.audience_count(
-        [{"field": "contact.language", "op": "eq", "value": "de"}])
+        [{"field": "contact.language", "op": "eq", "value": "de"}]
+    )
     assert marketer.get("/campaigns/999").status_code == 404
 
 
@@ -269,9 +289,15 @@ def test_two_workers_at_once_send_each_message_once(smtp_app, smtp_server, campa
     # Both workers also get every id once more, as a second dispatcher would queue them.
     mail.ledger.enqueue_ids(queued_ids(campaign))
     db.session.commit()
-    workers = [subprocess.Popen([sys.executable, "-m", "designer", "worker", "--burst"],
-                                env=child_env(smtp_app), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for _ in range(2)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "designer", "worker", "--burst"],
+            env=child_env(smtp_app),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
     for worker in workers:
         assert worker.wait(timeout=180) == 0
     addresses = [e.rcpt_tos[0] for e in smtp_server.handler.received]
@@ -293,8 +319,9 @@ def test_tag_and_opened_campaign_filters(smtp_app, smtp_server, campaign):
     tracking.flush()
     rule = {"field": "opened_campaign", "value": campaign.id}
     assert campaigns.audience_count([rule]) == 1
-    not_opened = campaigns.audience_count([{"field": "not_opened_campaign", "value": campaign.id},
-                                           *DUTCH])
+    not_opened = campaigns.audience_count(
+        [{"field": "not_opened_campaign", "value": campaign.id}, *DUTCH]
+    )
     assert not_opened == len(ids) - 1
 
 
@@ -307,7 +334,7 @@ def test_report_figures_links_chart_and_csv(smtp_app, smtp_server, campaign, cli
     first, second = db.session.get(Message, ids[0]), db.session.get(Message, ids[1])
     for message in (first, second):
         message.sent_at = utcnow() - timedelta(hours=1)
-    first.recipient_name = "=HYPERLINK(\"http://evil\")"
+    first.recipient_name = '=HYPERLINK("http://evil")'
     first.recipient_email = "@SUM(1+1)@example.com"  # any column may carry a formula
     db.session.commit()
     human = Hit("GET", "Mozilla/5.0 Thunderbird", "203.0.113.5")

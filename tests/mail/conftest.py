@@ -108,8 +108,10 @@ def _identity():
         return "", nobody.pw_uid, nobody.pw_gid, ""
     user = pwd.getpwuid(os.getuid()).pw_name
     group = grp.getgrgid(os.getgid()).gr_name
-    lines = (f"default_internal_user = {user}\ndefault_login_user = {user}\n"
-             f"default_internal_group = {group}")
+    lines = (
+        f"default_internal_user = {user}\ndefault_login_user = {user}\n"
+        f"default_internal_group = {group}"
+    )
     return lines, os.getuid(), os.getgid(), "  chroot =\n"
 
 
@@ -126,17 +128,26 @@ def _write_certificate(root, with_address=True):
     names = [x509.DNSName("localhost")]
     if with_address:
         names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     (root / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (root / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    (root / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     (root / "key.pem").chmod(0o600)
 
 
@@ -164,8 +175,13 @@ class Dovecot:
             lines.append(f"{user}:{{PLAIN}}{password}:{uid}:{gid}::{homes / user}::{extra}")
         (self.root / "users").write_text("\n".join(lines) + "\n")
         os.chown(homes, uid, gid)
-        config = CONFIG.format(root=self.root, port=self.port, imaps_port=self.imaps_port,
-                               identity=identity, chroot=chroot)
+        config = CONFIG.format(
+            root=self.root,
+            port=self.port,
+            imaps_port=self.imaps_port,
+            identity=identity,
+            chroot=chroot,
+        )
         (self.root / "dovecot.conf").write_text(config)
 
     def start(self):
@@ -173,7 +189,10 @@ class Dovecot:
         self.output = open(self.root / "master.out", "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
-            stdout=self.output, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         if not wait_for(self.greets, timeout=20, interval=0.1):
             log = self.log()
             self.stop()
@@ -189,8 +208,11 @@ class Dovecot:
             return False
 
     def log(self):
-        parts = [path.read_text(errors="replace") for path in
-                 (self.root / "master.out", self.root / "dovecot.log") if path.exists()]
+        parts = [
+            path.read_text(errors="replace")
+            for path in (self.root / "master.out", self.root / "dovecot.log")
+            if path.exists()
+        ]
         return "\n".join(parts)[-4000:]
 
     def stop(self):
@@ -210,8 +232,11 @@ class Dovecot:
         """What Dovecot logged after ``offset`` (from ``log_size``), once it has settled."""
         path = self.root / "dovecot.log"
         sizes = []
-        wait_for(lambda: sizes.append(path.stat().st_size) or sizes[-1:] == sizes[-2:-1],
-                 timeout=3, interval=0.2)
+        wait_for(
+            lambda: sizes.append(path.stat().st_size) or sizes[-1:] == sizes[-2:-1],
+            timeout=3,
+            interval=0.2,
+        )
         return path.read_bytes()[offset:].decode(errors="replace")
 
     # Reading back and cleaning up, as the user would in their mail program.
@@ -243,8 +268,7 @@ class Dovecot:
             typ, data = conn.select(f'"{folder}"', readonly=True)
             assert typ == "OK", f"no folder {folder!r} for {user}: {data}"
             _, found = conn.fetch("1:*", "(FLAGS BODY.PEEK[])") if int(data[0]) else ("OK", [])
-        return [(imaplib.ParseFlags(item[0]), item[1]) for item in found
-                if isinstance(item, tuple)]
+        return [(imaplib.ParseFlags(item[0]), item[1]) for item in found if isinstance(item, tuple)]
 
     def empty(self, user):
         """Remove every message and every folder the configuration does not create."""
@@ -314,8 +338,7 @@ def smtps_server(tmp_path, monkeypatch):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
-    controller = Controller(Sink(), hostname="127.0.0.1", port=free_port(),
-                            ssl_context=context)
+    controller = Controller(Sink(), hostname="127.0.0.1", port=free_port(), ssl_context=context)
     controller.start()
     yield controller
     controller.stop()

@@ -27,22 +27,27 @@ def reminder(demo):
 
 
 def pdf_text(data):
-    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True,
-                          check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
 
 
 def send_reminder(template, invoice):
     admin = db.session.scalar(db.select(User).where(User.role == "admin"))
-    message = mail.queue_message(template.current, module="invoice", record=invoice,
-                                 sender_user=admin, enqueue=False)
+    message = mail.queue_message(
+        template.current, module="invoice", record=invoice, sender_user=admin, enqueue=False
+    )
     outcome = mail.deliver_batch([message.id])
     db.session.refresh(message)
     return outcome, message
 
 
 def test_the_invoice_pdf_rides_along(smtp_app, smtp_server, reminder):
-    invoice = db.session.scalar(db.select(Document).where(
-        Document.kind == "invoice", Document.contact_id.is_not(None)).order_by(Document.id))
+    invoice = db.session.scalar(
+        db.select(Document)
+        .where(Document.kind == "invoice", Document.contact_id.is_not(None))
+        .order_by(Document.id)
+    )
     outcome, message = send_reminder(reminder, invoice)
     assert outcome["sent"] == 1, message.last_error
     [received] = smtp_server.handler.messages()
@@ -86,17 +91,24 @@ def test_attachments_page_and_api(app, client, demo):
     assert page.status_code == 200 and "Invoice (PDF)" in page.text
     assert "Quotation (PDF)" not in page.text  # another module
     token = csrf_token(admin, f"/templates/{reminder.id}/attachments")
-    saved = admin.post(f"/templates/{reminder.id}/attachments",
-                       data={"pdf": str(invoice_pdf.id), "csrf_token": token})
+    saved = admin.post(
+        f"/templates/{reminder.id}/attachments",
+        data={"pdf": str(invoice_pdf.id), "csrf_token": token},
+    )
     assert saved.status_code == 302
     body = admin.get(f"/api/v1/templates/{reminder.id}/attachments").get_json()
     assert body["pdf_templates"] == [{"id": invoice_pdf.id, "name": "Invoice (PDF)"}]
-    bad = admin.put(f"/api/v1/templates/{reminder.id}/attachments",
-                    json={"pdf_template_ids": [template_named("Quotation (PDF)").id]},
-                    headers={"X-CSRFToken": token})
+    bad = admin.put(
+        f"/api/v1/templates/{reminder.id}/attachments",
+        json={"pdf_template_ids": [template_named("Quotation (PDF)").id]},
+        headers={"X-CSRFToken": token},
+    )
     assert bad.status_code == 422
     assert list(bad.get_json()["error"]["details"]["fields"]) == ["pdf_template_ids"]
-    cleared = admin.put(f"/api/v1/templates/{reminder.id}/attachments",
-                        json={"pdf_template_ids": []}, headers={"X-CSRFToken": token})
+    cleared = admin.put(
+        f"/api/v1/templates/{reminder.id}/attachments",
+        json={"pdf_template_ids": []},
+        headers={"X-CSRFToken": token},
+    )
     assert cleared.get_json() == {"template": reminder.id, "pdf_templates": []}
     assert db.session.scalar(db.select(Message.id)) is None

@@ -12,12 +12,12 @@ from designer.mail.models import Message
 
 
 def queue(welcome, contact, sender):
-    return mail.queue_message(welcome.current, module="contact", record=contact,
-                              sender_user=sender, enqueue=False)
+    return mail.queue_message(
+        welcome.current, module="contact", record=contact, sender_user=sender, enqueue=False
+    )
 
 
-def test_sent_message_carries_merged_values_and_is_recorded(smtp_app, smtp_server, welcome,
-                                                            people):
+def test_sent_message_carries_merged_values_and_is_recorded(smtp_app, smtp_server, welcome, people):
     message = queue(welcome, people.jan, people.admin)
     outcome = mail.deliver_batch([message.id])
     db.session.refresh(message)
@@ -96,11 +96,23 @@ def test_dedupe_key_is_unique(app, welcome, people):
     import pytest
     from sqlalchemy.exc import IntegrityError
 
-    mail.queue_message(welcome.current, module="contact", record=people.jan,
-                       sender_user=people.admin, dedupe_key="campaign-1:jan", enqueue=False)
+    mail.queue_message(
+        welcome.current,
+        module="contact",
+        record=people.jan,
+        sender_user=people.admin,
+        dedupe_key="campaign-1:jan",
+        enqueue=False,
+    )
     with pytest.raises(IntegrityError):
-        mail.queue_message(welcome.current, module="contact", record=people.jan,
-                           sender_user=people.admin, dedupe_key="campaign-1:jan", enqueue=False)
+        mail.queue_message(
+            welcome.current,
+            module="contact",
+            record=people.jan,
+            sender_user=people.admin,
+            dedupe_key="campaign-1:jan",
+            enqueue=False,
+        )
     db.session.rollback()
     assert db.session.scalar(db.select(db.func.count(Message.id))) == 1
 
@@ -118,8 +130,11 @@ def test_address_with_line_breaks_never_reaches_smtp(smtp_app, smtp_server, welc
 def test_a_runaway_template_fails_its_message_cleanly(smtp_app, smtp_server, people):
     from designer.templating import create_template
 
-    bomb = create_template("Bomb", "<mjml><mj-body><mj-section><mj-column><mj-text>"
-                           "{{ 'x' * 10**9 }}</mj-text></mj-column></mj-section></mj-body></mjml>")
+    bomb = create_template(
+        "Bomb",
+        "<mjml><mj-body><mj-section><mj-column><mj-text>"
+        "{{ 'x' * 10**9 }}</mj-text></mj-column></mj-section></mj-body></mjml>",
+    )
     message = queue(bomb, people.jan, people.admin)
     assert mail.deliver_batch([message.id])["failed"] == 1
     db.session.refresh(message)
@@ -128,8 +143,9 @@ def test_a_runaway_template_fails_its_message_cleanly(smtp_app, smtp_server, peo
 
 
 @pytest.mark.parametrize("answer", ["421 4.3.2 Service shutting down", "DROP"])
-def test_421_and_a_dropped_connection_are_retried_then_sent(smtp_app, smtp_server, welcome,
-                                                             people, answer):
+def test_421_and_a_dropped_connection_are_retried_then_sent(
+    smtp_app, smtp_server, welcome, people, answer
+):
     message = queue(welcome, people.jan, people.admin)
     second = queue(welcome, people.emma, people.admin)
     smtp_server.handler.answers.append(answer)

@@ -31,8 +31,14 @@ from designer.mail.models import DkimKey
 from designer.mail.sender import Sender
 from designer.templating import RenderedEmail
 
-SENDER = Sender(user_id=1, name="Ada Admin", address="ada@example.com", reply_to="",
-                envelope_from="ada@example.com", language="en")
+SENDER = Sender(
+    user_id=1,
+    name="Ada Admin",
+    address="ada@example.com",
+    reply_to="",
+    envelope_from="ada@example.com",
+    language="en",
+)
 
 # Loads fine, but too short for DKIM (receivers ignore keys under 1024 bits).
 RSA_512 = """-----BEGIN RSA PRIVATE KEY-----
@@ -51,8 +57,13 @@ def build(subject="Hello", html=None, reply_to=""):
     html = html or "<html><body><p>" + "x" * 5000 + "</p></body></html>"
     rendered = RenderedEmail(subject=subject, html=html, text="Hello\r\n", locale="en")
     sender = Sender(**{**SENDER.__dict__, "reply_to": reply_to})
-    return build_mime(rendered, sender=sender, to_name="Jan", to_address="jan@example.org",
-                      message_id="<1@example.com>")
+    return build_mime(
+        rendered,
+        sender=sender,
+        to_name="Jan",
+        to_address="jan@example.org",
+        message_id="<1@example.com>",
+    )
 
 
 def dns_for(*keys):
@@ -89,7 +100,7 @@ def test_signed_message_verifies_and_any_change_breaks_it(app):
     assert verifies(signed, key)
 
     body_at = signed.index(b"\r\n\r\nHello\r\n") + 4  # the text part, after the headers
-    assert not verifies(signed[:body_at] + b"J" + signed[body_at + 1:], key)
+    assert not verifies(signed[:body_at] + b"J" + signed[body_at + 1 :], key)
     assert not verifies(signed.replace(b"Subject: Hello", b"Subject: Hellp", 1), key)
     assert not verifies(signed), "no published record: nothing to verify against"
 
@@ -97,8 +108,15 @@ def test_signed_message_verifies_and_any_change_breaks_it(app):
 def test_only_headers_the_message_has_are_listed(app):
     key = generate_key("example.com")
     names = signed_headers(sign(build(), key))
-    assert names == [b"from", b"to", b"subject", b"date", b"message-id", b"mime-version",
-                     b"content-type"]
+    assert names == [
+        b"from",
+        b"to",
+        b"subject",
+        b"date",
+        b"message-id",
+        b"mime-version",
+        b"content-type",
+    ]
     with_reply_to = sign(build(reply_to="ada@example.com"), key)
     assert b"reply-to" in signed_headers(with_reply_to)
     assert verifies(with_reply_to, key)
@@ -125,8 +143,13 @@ def test_message_sent_through_delivery_arrives_signed(smtp_app, smtp_server, wel
     # Passes once designer.mail.delivery signs after build_mime
     # (``dkim.sign_if_configured(raw, sender.address)``); fails until then.
     key = generate_key("example.com")
-    message = mail.queue_message(welcome.current, module="contact", record=people.jan,
-                                 sender_user=people.admin, enqueue=False)
+    message = mail.queue_message(
+        welcome.current,
+        module="contact",
+        record=people.jan,
+        sender_user=people.admin,
+        enqueue=False,
+    )
     outcome = mail.deliver_batch([message.id])
     db.session.refresh(message)
     assert outcome["sent"] == 1, message.last_error
@@ -146,17 +169,21 @@ def test_private_key_is_stored_encrypted_and_decrypts_back(app):
     assert pem.startswith("-----BEGIN RSA PRIVATE KEY-----")
     private_key = serialization.load_pem_private_key(pem.encode(), password=None)
     assert private_key.key_size == 2048
-    assert dns_record(key) == ("designer._domainkey.example.com",
-                               f"v=DKIM1; k=rsa; p={key.public_key}")
+    assert dns_record(key) == (
+        "designer._domainkey.example.com",
+        f"v=DKIM1; k=rsa; p={key.public_key}",
+    )
     public_der = private_key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     assert key.public_key.encode() == __import__("base64").b64encode(public_der)
 
 
 def test_missing_key_warning(app):
     assert missing_key_warning("ada@example.com") == (
         "No DKIM key for example.com: receivers cannot verify mail from this domain; "
-        "add one under Settings → DKIM.")
+        "add one under Settings → DKIM."
+    )
     generate_key("example.com")
     assert missing_key_warning("ada@example.com") is None
     assert missing_key_warning("Ada <ADA@Example.COM>") is None
@@ -178,18 +205,21 @@ def test_international_domains_are_stored_in_ascii(app):
     assert key_for("anna@bäcker.de") == key
 
 
-@pytest.mark.parametrize(("domain", "selector", "message"), [
-    ("", "designer", "Enter the domain"),
-    ("ada@example.com", "designer", "not an e-mail address"),
-    ("localhost", "designer", "is not a domain name"),
-    ("exa mple.com", "designer", "is not a domain name"),
-    ("-example.com", "designer", "is not a domain name"),
-    ("https://example.com", "designer", "is not a domain name"),
-    ("a" * 64 + ".com", "designer", "is not a domain name"),
-    ("example.com", "my_selector", "not a valid selector"),
-    ("example.com", "", "not a valid selector"),
-    ("example.com", "s" * 64, "not a valid selector"),
-])
+@pytest.mark.parametrize(
+    ("domain", "selector", "message"),
+    [
+        ("", "designer", "Enter the domain"),
+        ("ada@example.com", "designer", "not an e-mail address"),
+        ("localhost", "designer", "is not a domain name"),
+        ("exa mple.com", "designer", "is not a domain name"),
+        ("-example.com", "designer", "is not a domain name"),
+        ("https://example.com", "designer", "is not a domain name"),
+        ("a" * 64 + ".com", "designer", "is not a domain name"),
+        ("example.com", "my_selector", "not a valid selector"),
+        ("example.com", "", "not a valid selector"),
+        ("example.com", "s" * 64, "not a valid selector"),
+    ],
+)
 def test_invalid_domain_or_selector_is_refused_clearly(app, domain, selector, message):
     with pytest.raises(ValueError, match=message):
         generate_key(domain, selector)
@@ -223,8 +253,9 @@ def test_decrypted_key_is_cached_until_the_row_changes(app, monkeypatch):
 
 
 def _pem(private_key, fmt=serialization.PrivateFormat.PKCS8, encryption=None):
-    return private_key.private_bytes(serialization.Encoding.PEM, fmt,
-                                     encryption or serialization.NoEncryption()).decode()
+    return private_key.private_bytes(
+        serialization.Encoding.PEM, fmt, encryption or serialization.NoEncryption()
+    ).decode()
 
 
 def test_imported_key_signs_and_verifies(app):
@@ -235,17 +266,33 @@ def test_imported_key_signs_and_verifies(app):
     assert verifies(sign(build(), key), key)
 
 
-@pytest.mark.parametrize(("make_pem", "message"), [
-    (lambda: RSA_512, "has 512 bits"),
-    (lambda: _pem(ed25519.Ed25519PrivateKey.generate()), "Ed25519 keys are not supported"),
-    (lambda: _pem(rsa.generate_private_key(65537, 2048),
-                  encryption=serialization.BestAvailableEncryption(b"pw")), "passphrase"),
-    (lambda: rsa.generate_private_key(65537, 2048).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
-     "This is a public key"),
-    (lambda: "hello", "not a PEM private key"),
-    (lambda: "", "not a PEM private key"),
-])
+@pytest.mark.parametrize(
+    ("make_pem", "message"),
+    [
+        (lambda: RSA_512, "has 512 bits"),
+        (lambda: _pem(ed25519.Ed25519PrivateKey.generate()), "Ed25519 keys are not supported"),
+        (
+            lambda: _pem(
+                rsa.generate_private_key(65537, 2048),
+                encryption=serialization.BestAvailableEncryption(b"pw"),
+            ),
+            "passphrase",
+        ),
+        (
+            lambda: (
+                rsa.generate_private_key(65537, 2048)
+                .public_key()
+                .public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+                .decode()
+            ),
+            "This is a public key",
+        ),
+        (lambda: "hello", "not a PEM private key"),
+        (lambda: "", "not a PEM private key"),
+    ],
+)
 def test_unusable_imported_key_is_refused_clearly(app, make_pem, message):
     with pytest.raises(ValueError, match=message):
         import_key("example.com", "designer", make_pem())
@@ -275,9 +322,11 @@ def test_admin_creates_a_key_and_sees_the_dns_record(dkim_app, admin_client):
     html = page.get_data(as_text=True)
     assert "No DKIM key for example.com" in html  # the demo admin sends as admin@example.com
     token = csrf_token(admin_client, "/settings/dkim")
-    response = admin_client.post("/settings/dkim/generate", follow_redirects=True,
-                                 data={"domain": "Example.com", "selector": "designer",
-                                       "csrf_token": token})
+    response = admin_client.post(
+        "/settings/dkim/generate",
+        follow_redirects=True,
+        data={"domain": "Example.com", "selector": "designer", "csrf_token": token},
+    )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     key = key_for("admin@example.com")
@@ -289,34 +338,49 @@ def test_admin_creates_a_key_and_sees_the_dns_record(dkim_app, admin_client):
 
 def test_invalid_domain_shows_an_error_not_a_500(dkim_app, admin_client):
     token = csrf_token(admin_client, "/settings/dkim")
-    response = admin_client.post("/settings/dkim/generate",
-                                 data={"domain": "not a domain", "csrf_token": token})
+    response = admin_client.post(
+        "/settings/dkim/generate", data={"domain": "not a domain", "csrf_token": token}
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "is not a domain name" in html and 'value="not a domain"' in html
     generate_key("example.com")
-    response = admin_client.post("/settings/dkim/generate",
-                                 data={"domain": "example.com", "csrf_token": token})
+    response = admin_client.post(
+        "/settings/dkim/generate", data={"domain": "example.com", "csrf_token": token}
+    )
     assert response.status_code == 400 and "already has a DKIM key" in response.get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_admin_imports_and_deletes_a_key(dkim_app, admin_client):
     token = csrf_token(admin_client, "/settings/dkim")
-    bad = admin_client.post("/settings/dkim/import", data={
-        "domain": "example.com", "selector": "old", "private_key": "nope", "csrf_token": token})
+    bad = admin_client.post(
+        "/settings/dkim/import",
+        data={
+            "domain": "example.com",
+            "selector": "old",
+            "private_key": "nope",
+            "csrf_token": token,
+        },
+    )
     assert bad.status_code == 400 and "not a PEM private key" in bad.get_data(as_text=True)
     pem = _pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    response = admin_client.post("/settings/dkim/import", follow_redirects=True, data={
-        "domain": "example.com", "selector": "old", "private_key": pem, "csrf_token": token})
+    response = admin_client.post(
+        "/settings/dkim/import",
+        follow_redirects=True,
+        data={"domain": "example.com", "selector": "old", "private_key": pem, "csrf_token": token},
+    )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "old._domainkey.example.com" in html and "PRIVATE KEY" not in html.split("<h2>")[1]
     key = key_for("admin@example.com")
-    response = admin_client.post(f"/settings/dkim/{key.id}/delete", follow_redirects=True,
-                                 data={"csrf_token": token})
+    response = admin_client.post(
+        f"/settings/dkim/{key.id}/delete", follow_redirects=True, data={"csrf_token": token}
+    )
     assert response.status_code == 200 and "now goes out unsigned" in response.get_data(
-        as_text=True)
+        as_text=True
+    )
     assert key_for("admin@example.com") is None
     missing = admin_client.post(f"/settings/dkim/{key.id}/delete", data={"csrf_token": token})
     assert missing.status_code == 404

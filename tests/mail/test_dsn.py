@@ -23,34 +23,67 @@ def verp(token):
 
 # (fixture, [(address, action, status, hard)], original Message-ID, to_addresses, reporting MTA)
 EXPECTED = [
-    ("postfix-hard.eml", [("jan.novak@example.org", "failed", "5.1.1", True)],
-     "49be7c69e236611513c971d674b584.4182@designer.example",
-     verp("qpuvv254i93j665wbm6kel"), "smtp.designer.example"),
-    ("postfix-delayed.eml", [("eva.kralova@example.net", "delayed", "4.4.1", False)],
-     "09d13fe5b9c160ea99e97e514dd353.4190@designer.example",
-     verp("2z03iee8h716ctmn4kj8yh"), "smtp.designer.example"),
-    ("postfix-multi.eml", [("petr.dvorak@example.com", "failed", "5.1.1", True),
-                           ("lucie.cerna@example.info", "failed", "5.7.1", False)],
-     "80c2af1b591b97376449e56a1ae3e3.4211@designer.example",
-     verp("jcu1vlefif7jy83ve0x5bq"), "smtp.designer.example"),
-    ("exchange-hard.eml", [("martin.horak@contoso.example", "failed", "5.1.10", True)],
-     "202d4ed659bdc698172994e9905179.4233@designer.example",
-     verp("1gjia6obo0jsjli7bjayd5"), "AM6PR04MB5432.eurprd04.prod.outlook.com"),
-    ("gmail-hard.eml", [("m.horakova@example.net", "failed", "5.1.1", True)],
-     "e91d60d74a813fcd54e7de06819926.4260@designer.example",
-     verp("sdpz5klgglno6gdkfz2408"), "googlemail.com"),
-    ("gmail-mailbox-full.eml", [("tomas.bartos@example.net", "failed", "5.2.2", False)],
-     "af64197e7a0e7f56cbc4002c56b645.4265@designer.example",
-     verp("xtnpwhd6ob1pxs9z6ds6tb"), "googlemail.com"),
-    ("qmail-hard.eml", [("ondrej.maly@example.com", "failed", "5.1.1", True)],
-     "4c7e1a9b3d5f2e8c6a0b4d7f1e3a5c.4318@designer.example",
-     verp("0w3e5r7t9y1u3i5o7p9a2s"), ""),
+    (
+        "postfix-hard.eml",
+        [("jan.novak@example.org", "failed", "5.1.1", True)],
+        "49be7c69e236611513c971d674b584.4182@designer.example",
+        verp("qpuvv254i93j665wbm6kel"),
+        "smtp.designer.example",
+    ),
+    (
+        "postfix-delayed.eml",
+        [("eva.kralova@example.net", "delayed", "4.4.1", False)],
+        "09d13fe5b9c160ea99e97e514dd353.4190@designer.example",
+        verp("2z03iee8h716ctmn4kj8yh"),
+        "smtp.designer.example",
+    ),
+    (
+        "postfix-multi.eml",
+        [
+            ("petr.dvorak@example.com", "failed", "5.1.1", True),
+            ("lucie.cerna@example.info", "failed", "5.7.1", False),
+        ],
+        "80c2af1b591b97376449e56a1ae3e3.4211@designer.example",
+        verp("jcu1vlefif7jy83ve0x5bq"),
+        "smtp.designer.example",
+    ),
+    (
+        "exchange-hard.eml",
+        [("martin.horak@contoso.example", "failed", "5.1.10", True)],
+        "202d4ed659bdc698172994e9905179.4233@designer.example",
+        verp("1gjia6obo0jsjli7bjayd5"),
+        "AM6PR04MB5432.eurprd04.prod.outlook.com",
+    ),
+    (
+        "gmail-hard.eml",
+        [("m.horakova@example.net", "failed", "5.1.1", True)],
+        "e91d60d74a813fcd54e7de06819926.4260@designer.example",
+        verp("sdpz5klgglno6gdkfz2408"),
+        "googlemail.com",
+    ),
+    (
+        "gmail-mailbox-full.eml",
+        [("tomas.bartos@example.net", "failed", "5.2.2", False)],
+        "af64197e7a0e7f56cbc4002c56b645.4265@designer.example",
+        verp("xtnpwhd6ob1pxs9z6ds6tb"),
+        "googlemail.com",
+    ),
+    (
+        "qmail-hard.eml",
+        [("ondrej.maly@example.com", "failed", "5.1.1", True)],
+        "4c7e1a9b3d5f2e8c6a0b4d7f1e3a5c.4318@designer.example",
+        verp("0w3e5r7t9y1u3i5o7p9a2s"),
+        "",
+    ),
 ]
 
 
 @pytest.mark.parametrize("crlf", [False, True], ids=["lf", "crlf"])
-@pytest.mark.parametrize(("name", "recipients", "message_id", "to_addresses", "mta"), EXPECTED,
-                         ids=[row[0] for row in EXPECTED])
+@pytest.mark.parametrize(
+    ("name", "recipients", "message_id", "to_addresses", "mta"),
+    EXPECTED,
+    ids=[row[0] for row in EXPECTED],
+)
 def test_real_bounces(name, recipients, message_id, to_addresses, mta, crlf):
     bounce = parse_bounce(fixture(name, crlf))
     assert isinstance(bounce, Bounce)
@@ -71,14 +104,19 @@ def test_not_a_bounce(name, crlf):
 
 def test_diagnostics_are_unfolded_without_their_type():
     postfix = parse_bounce(fixture("postfix-hard.eml")).recipients[0]
-    assert postfix.diagnostic == ("550 5.1.1 <jan.novak@example.org>: Recipient address rejected: "
-                                  "User unknown in virtual mailbox table")
+    assert postfix.diagnostic == (
+        "550 5.1.1 <jan.novak@example.org>: Recipient address rejected: "
+        "User unknown in virtual mailbox table"
+    )
     delayed = parse_bounce(fixture("postfix-delayed.eml")).recipients[0]
-    assert delayed.diagnostic == ("connect to mail.example.net[203.0.113.80]:25: "
-                                  "Connection timed out")
+    assert delayed.diagnostic == (
+        "connect to mail.example.net[203.0.113.80]:25: Connection timed out"
+    )
     gmail = parse_bounce(fixture("gmail-hard.eml")).recipients[0]
-    assert gmail.diagnostic.startswith("550-5.1.1 The email account that you tried to reach "
-                                       "does not exist. Please try 550-5.1.1 double-checking")
+    assert gmail.diagnostic.startswith(
+        "550-5.1.1 The email account that you tried to reach "
+        "does not exist. Please try 550-5.1.1 double-checking"
+    )
     exchange = parse_bounce(fixture("exchange-hard.eml")).recipients[0]
     assert "RESOLVER.ADR.RecipientNotFound" in exchange.diagnostic
 
@@ -95,21 +133,31 @@ def test_bounce_and_failure_are_frozen():
 # Synthetic reports: classification and the shapes the stdlib parser gives
 
 
-def report(status_text, *, part_headers="Content-Type: message/delivery-status\n",
-           returned="Message-ID: <orig.1@designer.example>\nSubject: Hello\n", top=""):
+def report(
+    status_text,
+    *,
+    part_headers="Content-Type: message/delivery-status\n",
+    returned="Message-ID: <orig.1@designer.example>\nSubject: Hello\n",
+    top="",
+):
     """A minimal multipart/report around ``status_text`` (LF line ends)."""
-    raw = ("From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\n"
-           "To: bounces+k7q2m9x4t1v8c3n6b5z0wd@designer.example\n" + top +
-           "MIME-Version: 1.0\n"
-           'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
-           "--B\nContent-Type: text/plain\n\nYour message could not be delivered.\n\n"
-           f"--B\n{part_headers}\n{status_text}\n"
-           f"--B\nContent-Type: text/rfc822-headers\n\n{returned}\n--B--\n")
+    raw = (
+        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\n"
+        "To: bounces+k7q2m9x4t1v8c3n6b5z0wd@designer.example\n" + top + "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        "--B\nContent-Type: text/plain\n\nYour message could not be delivered.\n\n"
+        f"--B\n{part_headers}\n{status_text}\n"
+        f"--B\nContent-Type: text/rfc822-headers\n\n{returned}\n--B--\n"
+    )
     return raw.encode()
 
 
-def recipient(action="failed", status="5.1.1", diagnostic="smtp; 550 5.1.1 User unknown",
-              address="Someone@Example.org"):
+def recipient(
+    action="failed",
+    status="5.1.1",
+    diagnostic="smtp; 550 5.1.1 User unknown",
+    address="Someone@Example.org",
+):
     lines = [f"Final-Recipient: rfc822; {address}"]
     lines += [f"Action: {action}"] if action else []
     lines += [f"Status: {status}"] if status else []
@@ -123,30 +171,37 @@ def one(status_text, **kwargs):
     return bounce.recipients[0]
 
 
-@pytest.mark.parametrize(("action", "status", "diagnostic", "hard"), [
-    ("failed", "5.1.1", "smtp; 550 5.1.1 User unknown", True),
-    ("failed", "5.1.2", "smtp; 550 5.1.2 Host unknown", True),
-    ("failed", "5.1.10", "smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound", True),
-    ("failed", "5.2.1", "smtp; 550 5.2.1 The email account is disabled", True),
-    ("failed", "5.4.4", "X-Postfix; Host or domain name not found", True),
-    ("failed", "5.0.0", "smtp; 550 Requested action not taken", True),
-    ("failed", "5.2.0", "smtp; 550 5.2.0 Mailbox unavailable", False),
-    ("failed", "5.2.2", "smtp; 552 5.2.2 Mailbox full", False),
-    ("failed", "5.2.3", "smtp; 552 5.2.3 Message too large", False),
-    ("failed", "5.3.4", "smtp; 552 5.3.4 Message size exceeds fixed limit", False),
-    ("failed", "5.4.7", "X-Postfix; delivery time expired", False),
-    ("failed", "5.6.0", "smtp; 554 5.6.0 Message content rejected", False),
-    ("failed", "5.7.1", "smtp; 554 5.7.1 Rejected as spam", False),
-    ("failed", "5.7.26", "smtp; 550 5.7.26 Unauthenticated email is not accepted", False),
-    ("failed", "4.4.1", "X-Postfix; connect to mx.example.org: Connection timed out", False),
-    ("delayed", "4.2.2", "smtp; 452 4.2.2 Over quota", False),
-    ("delayed", "5.1.1", "smtp; 550 5.1.1 odd but delayed", False),
-    ("failed", "", "", True),
-])
+@pytest.mark.parametrize(
+    ("action", "status", "diagnostic", "hard"),
+    [
+        ("failed", "5.1.1", "smtp; 550 5.1.1 User unknown", True),
+        ("failed", "5.1.2", "smtp; 550 5.1.2 Host unknown", True),
+        ("failed", "5.1.10", "smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound", True),
+        ("failed", "5.2.1", "smtp; 550 5.2.1 The email account is disabled", True),
+        ("failed", "5.4.4", "X-Postfix; Host or domain name not found", True),
+        ("failed", "5.0.0", "smtp; 550 Requested action not taken", True),
+        ("failed", "5.2.0", "smtp; 550 5.2.0 Mailbox unavailable", False),
+        ("failed", "5.2.2", "smtp; 552 5.2.2 Mailbox full", False),
+        ("failed", "5.2.3", "smtp; 552 5.2.3 Message too large", False),
+        ("failed", "5.3.4", "smtp; 552 5.3.4 Message size exceeds fixed limit", False),
+        ("failed", "5.4.7", "X-Postfix; delivery time expired", False),
+        ("failed", "5.6.0", "smtp; 554 5.6.0 Message content rejected", False),
+        ("failed", "5.7.1", "smtp; 554 5.7.1 Rejected as spam", False),
+        ("failed", "5.7.26", "smtp; 550 5.7.26 Unauthenticated email is not accepted", False),
+        ("failed", "4.4.1", "X-Postfix; connect to mx.example.org: Connection timed out", False),
+        ("delayed", "4.2.2", "smtp; 452 4.2.2 Over quota", False),
+        ("delayed", "5.1.1", "smtp; 550 5.1.1 odd but delayed", False),
+        ("failed", "", "", True),
+    ],
+)
 def test_hard_or_soft(action, status, diagnostic, hard):
     failure = one(recipient(action, status, diagnostic))
     assert (failure.address, failure.action, failure.status, failure.hard) == (
-        "someone@example.org", action, status, hard)
+        "someone@example.org",
+        action,
+        status,
+        hard,
+    )
 
 
 def test_undefined_status_takes_the_specific_code_of_the_diagnostic():
@@ -170,11 +225,16 @@ def test_recipient_without_any_address_is_left_out():
 
 
 def test_blocks_run_together_still_give_every_recipient():
-    text = ("Reporting-MTA: dns; mx.example.org\n" + recipient(address="a@example.org")
-            + recipient("delayed", "4.2.2", "", address="b@example.org"))
+    text = (
+        "Reporting-MTA: dns; mx.example.org\n"
+        + recipient(address="a@example.org")
+        + recipient("delayed", "4.2.2", "", address="b@example.org")
+    )
     bounce = parse_bounce(report(text))
     assert [(f.address, f.action) for f in bounce.recipients] == [
-        ("a@example.org", "failed"), ("b@example.org", "delayed")]
+        ("a@example.org", "failed"),
+        ("b@example.org", "delayed"),
+    ]
     assert bounce.reporting_mta == "mx.example.org"
 
 
@@ -186,69 +246,89 @@ def test_extra_blank_lines_between_blocks():
 def test_base64_status_part():
     text = "Reporting-MTA: dns; mx.example.org\r\n\r\n" + recipient().replace("\n", "\r\n")
     encoded = base64.encodebytes(text.encode()).decode()
-    failure = one(encoded, part_headers="Content-Type: message/delivery-status\n"
-                                        "Content-Transfer-Encoding: base64\n")
-    assert (failure.address, failure.status, failure.hard) == ("someone@example.org", "5.1.1",
-                                                               True)
+    failure = one(
+        encoded,
+        part_headers="Content-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n",
+    )
+    assert (failure.address, failure.status, failure.hard) == ("someone@example.org", "5.1.1", True)
 
 
 def test_global_delivery_status_part():
-    text = ("Reporting-MTA: dns; mx.example.org\n\n"
-            + recipient(address="jirí@example.org").replace("rfc822;", "utf-8;"))
-    bounce = parse_bounce(report(text, part_headers="Content-Type: "
-                                                    "message/global-delivery-status\n"))
+    text = "Reporting-MTA: dns; mx.example.org\n\n" + recipient(address="jirí@example.org").replace(
+        "rfc822;", "utf-8;"
+    )
+    bounce = parse_bounce(
+        report(text, part_headers="Content-Type: message/global-delivery-status\n")
+    )
     assert [f.address for f in bounce.recipients] == ["jirí@example.org"]
 
 
 def test_message_id_falls_back_to_the_report_then_in_reply_to():
-    text = ("Reporting-MTA: dns; googlemail.com\n"
-            "X-Original-Message-ID: <from-report@designer.example>\n\n" + recipient())
+    text = (
+        "Reporting-MTA: dns; googlemail.com\n"
+        "X-Original-Message-ID: <from-report@designer.example>\n\n" + recipient()
+    )
     bounce = parse_bounce(report(text, returned="Subject: no id here\n"))
     assert bounce.original_message_id == "from-report@designer.example"
-    bounce = parse_bounce(report(recipient(), returned="Subject: no id here\n",
-                                 top="In-Reply-To: <replied@designer.example>\n"))
+    bounce = parse_bounce(
+        report(
+            recipient(),
+            returned="Subject: no id here\n",
+            top="In-Reply-To: <replied@designer.example>\n",
+        )
+    )
     assert bounce.original_message_id == "replied@designer.example"
     assert parse_bounce(report(recipient(), returned="")).original_message_id == ""
 
 
 def test_to_addresses_from_every_envelope_header():
-    top = ("Delivered-To: Bounces+K7Q2M9X4T1V8C3N6B5Z0WD@Designer.Example\n"
-           "X-Original-To: bounces+k7q2m9x4t1v8c3n6b5z0wd@designer.example\n"
-           "Envelope-To: catchall@designer.example\n")
+    top = (
+        "Delivered-To: Bounces+K7Q2M9X4T1V8C3N6B5Z0WD@Designer.Example\n"
+        "X-Original-To: bounces+k7q2m9x4t1v8c3n6b5z0wd@designer.example\n"
+        "Envelope-To: catchall@designer.example\n"
+    )
     bounce = parse_bounce(report(recipient(), top=top))
-    assert bounce.to_addresses == ("bounces+k7q2m9x4t1v8c3n6b5z0wd@designer.example",
-                                   "catchall@designer.example")
+    assert bounce.to_addresses == (
+        "bounces+k7q2m9x4t1v8c3n6b5z0wd@designer.example",
+        "catchall@designer.example",
+    )
 
 
 def test_exim_style_plain_bounce_with_x_failed_recipients():
-    raw = (b"From: Mail Delivery System <Mailer-Daemon@mx.example.org>\n"
-           b"To: bounces+k7q2m9x4t1v8c3n6b5z0wd@designer.example\n"
-           b"Subject: Mail delivery failed: returning message to sender\n"
-           b"X-Failed-Recipients: Anna@example.org, bob@example.org\n\n"
-           b"This message was created automatically by mail delivery software.\n\n"
-           b"A message that you sent could not be delivered to one or more of its\n"
-           b"recipients. This is a permanent error. The following address(es) failed:\n\n"
-           b"  anna@example.org\n"
-           b"    host mx.example.org [198.51.100.5]\n"
-           b"    SMTP error from remote mail server after RCPT TO:<anna@example.org>:\n"
-           b"    550 5.1.1 <anna@example.org>: Recipient address rejected: User unknown\n"
-           b"  bob@example.org\n"
-           b"    host mx.example.org [198.51.100.5]\n"
-           b"    SMTP error from remote mail server after end of data:\n"
-           b"    552 5.2.2 Mailbox full\n\n"
-           b"------ This is a copy of the message, including all the headers. ------\n\n"
-           b"Message-ID: <exim.1@designer.example>\nSubject: Hello\n\nHi\n")
+    raw = (
+        b"From: Mail Delivery System <Mailer-Daemon@mx.example.org>\n"
+        b"To: bounces+k7q2m9x4t1v8c3n6b5z0wd@designer.example\n"
+        b"Subject: Mail delivery failed: returning message to sender\n"
+        b"X-Failed-Recipients: Anna@example.org, bob@example.org\n\n"
+        b"This message was created automatically by mail delivery software.\n\n"
+        b"A message that you sent could not be delivered to one or more of its\n"
+        b"recipients. This is a permanent error. The following address(es) failed:\n\n"
+        b"  anna@example.org\n"
+        b"    host mx.example.org [198.51.100.5]\n"
+        b"    SMTP error from remote mail server after RCPT TO:<anna@example.org>:\n"
+        b"    550 5.1.1 <anna@example.org>: Recipient address rejected: User unknown\n"
+        b"  bob@example.org\n"
+        b"    host mx.example.org [198.51.100.5]\n"
+        b"    SMTP error from remote mail server after end of data:\n"
+        b"    552 5.2.2 Mailbox full\n\n"
+        b"------ This is a copy of the message, including all the headers. ------\n\n"
+        b"Message-ID: <exim.1@designer.example>\nSubject: Hello\n\nHi\n"
+    )
     bounce = parse_bounce(raw)
     assert [(f.address, f.status, f.hard) for f in bounce.recipients] == [
-        ("anna@example.org", "5.1.1", True), ("bob@example.org", "5.2.2", False)]
+        ("anna@example.org", "5.1.1", True),
+        ("bob@example.org", "5.2.2", False),
+    ]
     assert bounce.original_message_id == "exim.1@designer.example"
 
 
 def test_ordinary_mail_is_not_a_bounce():
-    raw = (b"From: Jan Novak <jan.novak@example.org>\nTo: ada@designer.example\n"
-           b"Subject: Re: Spring news\nMessage-ID: <reply.1@example.org>\n"
-           b"In-Reply-To: <orig.1@designer.example>\n\n"
-           b"Thanks! Final-Recipient: rfc822; nobody@example.org\nStatus: 5.1.1\n")
+    raw = (
+        b"From: Jan Novak <jan.novak@example.org>\nTo: ada@designer.example\n"
+        b"Subject: Re: Spring news\nMessage-ID: <reply.1@example.org>\n"
+        b"In-Reply-To: <orig.1@designer.example>\n\n"
+        b"Thanks! Final-Recipient: rfc822; nobody@example.org\nStatus: 5.1.1\n"
+    )
     assert parse_bounce(raw) is None
 
 
@@ -276,14 +356,20 @@ MALFORMED = {
     "random bytes": random.Random(3464).randbytes(20000),
     "headers only": b"From: MAILER-DAEMON@x\nContent-Type: multipart/report",
     "report without status part": report(recipient()).replace(
-        b"message/delivery-status", b"text/plain"),
-    "report without boundary": (b"From: MAILER-DAEMON@x\nContent-Type: multipart/report; "
-                                b"report-type=delivery-status\n\n--B\n" + recipient().encode()),
+        b"message/delivery-status", b"text/plain"
+    ),
+    "report without boundary": (
+        b"From: MAILER-DAEMON@x\nContent-Type: multipart/report; "
+        b"report-type=delivery-status\n\n--B\n" + recipient().encode()
+    ),
     "empty status part": report(""),
-    "bad base64 status": report("!!!*** not base64 ===", part_headers=(
-        "Content-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n")),
-    "unknown charset": report(recipient()).replace(b"Content-Type: text/plain",
-                                                   b"Content-Type: text/plain; charset=x-nope"),
+    "bad base64 status": report(
+        "!!!*** not base64 ===",
+        part_headers=("Content-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n"),
+    ),
+    "unknown charset": report(recipient()).replace(
+        b"Content-Type: text/plain", b"Content-Type: text/plain; charset=x-nope"
+    ),
     "8-bit junk in fields": report(recipient()).replace(b"User unknown", b"\xff\xfe\xc3(\x80"),
     "huge header": b"Subject: " + b"a" * 5_000_000 + b"\n\nbody",
     "huge folded header": b"X-Failed-Recipients: a@example.org\nSubject: x" + b"\n y" * 200_000,

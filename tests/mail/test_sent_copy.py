@@ -22,16 +22,26 @@ from designer.mail.models import Mailbox, SentCopy
 
 
 def link(user, imap, login="ada", **changes):
-    fields = {"host": imap.host, "port": imap.port, "security": "none", "username": login,
-              "password": imap.users[login]}
+    fields = {
+        "host": imap.host,
+        "port": imap.port,
+        "security": "none",
+        "username": login,
+        "password": imap.users[login],
+    }
     fields.update(changes)
     return link_mailbox(user, **fields)
 
 
 def sent(welcome, people, smtp_server):
     """Send ``welcome`` to Jan as the admin; return (message, its copy, the bytes received)."""
-    message = mail.queue_message(welcome.current, module="contact", record=people.jan,
-                                 sender_user=people.admin, enqueue=False)
+    message = mail.queue_message(
+        welcome.current,
+        module="contact",
+        record=people.jan,
+        sender_user=people.admin,
+        enqueue=False,
+    )
     assert mail.deliver_batch([message.id])["sent"] == 1
     db.session.refresh(message)
     raw = smtp_server.handler.received[-1].original_content
@@ -53,8 +63,9 @@ def internal_date(imap, user, folder):
     return datetime(*stamp[:6], tzinfo=UTC).astimezone(UTC) if stamp else None
 
 
-def test_the_exact_bytes_sent_land_in_the_folder_flagged_sent(smtp_app, smtp_server, welcome,
-                                                              people, imap):
+def test_the_exact_bytes_sent_land_in_the_folder_flagged_sent(
+    smtp_app, smtp_server, welcome, people, imap
+):
     link(people.admin, imap)
     message, copy, raw = sent(welcome, people, smtp_server)
     assert copy.state == "pending" and copy.raw == raw  # kept by delivery, not sent to IMAP yet
@@ -78,8 +89,9 @@ def test_the_exact_bytes_sent_land_in_the_folder_flagged_sent(smtp_app, smtp_ser
     assert len(imap.messages("ada", "Sent Items")) == 1
 
 
-def test_a_refused_login_never_fails_or_repeats_the_send(smtp_app, smtp_server, welcome, people,
-                                                         imap):
+def test_a_refused_login_never_fails_or_repeats_the_send(
+    smtp_app, smtp_server, welcome, people, imap
+):
     link(people.admin, imap, password="not-the-password")
     message, copy, raw = sent(welcome, people, smtp_server)
     assert message.state == "sent"
@@ -123,10 +135,17 @@ def test_one_login_per_mailbox_per_run(smtp_app, smtp_server, welcome, people, i
     assert len(imap.messages("ada", "Sent Items")) == 2
 
 
-def test_retries_back_off_then_give_up_and_saving_revives_them(smtp_app, smtp_server, welcome,
-                                                               people, imap):
+def test_retries_back_off_then_give_up_and_saving_revives_them(
+    smtp_app, smtp_server, welcome, people, imap
+):
     assert [sentcopy.retry_delay(n) for n in (1, 2, 3, 6, 7, 10)] == [
-        60, 120, 240, 1920, 3600, 3600]
+        60,
+        120,
+        240,
+        1920,
+        3600,
+        3600,
+    ]
     link(people.admin, imap, port=free_port())  # nothing listens there
     message, copy, _ = sent(welcome, people, smtp_server)
     assert sentcopy.append_copy(copy.id) == "pending"
@@ -183,8 +202,14 @@ def test_the_periodic_job_appends_due_copies(smtp_app, smtp_server, welcome, peo
 
 
 def mailbox_of(user, imap, login):
-    return Mailbox(user_id=user.id, host=imap.host, port=imap.port, security="none",
-                   username=login, password_encrypted=encrypt(imap.users[login]))
+    return Mailbox(
+        user_id=user.id,
+        host=imap.host,
+        port=imap.port,
+        security="none",
+        username=login,
+        password_encrypted=encrypt(imap.users[login]),
+    )
 
 
 def test_sent_folder_is_configured_flagged_or_created(app, people, imap):
@@ -198,12 +223,14 @@ def test_sent_folder_is_configured_flagged_or_created(app, people, imap):
     assert "Sent" in imap.folders("bob")
 
 
-def test_a_configured_folder_is_created_on_the_first_copy(smtp_app, smtp_server, welcome,
-                                                          people, imap):
+def test_a_configured_folder_is_created_on_the_first_copy(
+    smtp_app, smtp_server, welcome, people, imap
+):
     link(people.admin, imap, login="bob", sent_folder="Éléments envoyés")
     message, _, raw = sent(welcome, people, smtp_server)
     assert check_mailbox(mailbox_for(people.admin)) == (
-        "Connected; copies go to the folder “Éléments envoyés”, created with the first copy.")
+        "Connected; copies go to the folder “Éléments envoyés”, created with the first copy."
+    )
     assert sentcopy.append_due_copies() == 1
     assert "&AMk-l&AOk-ments envoy&AOk-s" in imap.folders("bob")  # modified UTF-7
     [(_, stored)] = imap.messages("bob", "&AMk-l&AOk-ments envoy&AOk-s")
@@ -215,8 +242,11 @@ def test_check_mailbox_says_what_happened(app, people, imap):
     mailbox = link(people.admin, imap)
     assert check_mailbox(mailbox) == "Connected; copies go to the folder “Sent Items”."
     mailbox = link(people.admin, imap, password="wrong")
-    with pytest.raises(MailboxError, match=r"refused the login of ada: "
-                                                    r"\[AUTHENTICATIONFAILED\]"):
+    with pytest.raises(
+        MailboxError,
+        match=r"refused the login of ada: "
+        r"\[AUTHENTICATIONFAILED\]",
+    ):
         check_mailbox(mailbox)
     mailbox = link(people.admin, imap, port=free_port())
     with pytest.raises(MailboxError, match=r"cannot connect to .*Connection refused"):
@@ -235,23 +265,59 @@ def test_tls_is_verified(app, people, imap, monkeypatch, security):
 
 def test_link_mailbox_validates_and_encrypts(app, people):
     with pytest.raises(ValueError, match="not a host name"):
-        link_mailbox(people.admin, host="imap example.com", port=993, security="tls",
-                     username="ada", password="x")
+        link_mailbox(
+            people.admin,
+            host="imap example.com",
+            port=993,
+            security="tls",
+            username="ada",
+            password="x",
+        )
     with pytest.raises(ValueError, match="port must be a number"):
-        link_mailbox(people.admin, host="imap.example.com", port="99999",
-                     security="tls", username="ada", password="x")
+        link_mailbox(
+            people.admin,
+            host="imap.example.com",
+            port="99999",
+            security="tls",
+            username="ada",
+            password="x",
+        )
     with pytest.raises(ValueError, match="Security must be"):
-        link_mailbox(people.admin, host="imap.example.com", port=993, security="ssl",
-                     username="ada", password="x")
+        link_mailbox(
+            people.admin,
+            host="imap.example.com",
+            port=993,
+            security="ssl",
+            username="ada",
+            password="x",
+        )
     with pytest.raises(ValueError, match="password"):
-        link_mailbox(people.admin, host="imap.example.com", port=993, security="tls",
-                     username="ada", password="")
-    mailbox = link_mailbox(people.admin, host="imap.example.com", port="",
-                           security="tls", username="ada", password="s3cret")
+        link_mailbox(
+            people.admin,
+            host="imap.example.com",
+            port=993,
+            security="tls",
+            username="ada",
+            password="",
+        )
+    mailbox = link_mailbox(
+        people.admin,
+        host="imap.example.com",
+        port="",
+        security="tls",
+        username="ada",
+        password="s3cret",
+    )
     assert mailbox.port == 993 and mailbox.password_encrypted != "s3cret"
     assert decrypt(mailbox.password_encrypted) == "s3cret"
-    link_mailbox(people.admin, host="imap.example.com", port=143,
-                 security="starttls", username="ada", password="")
+    link_mailbox(
+        people.admin,
+        host="imap.example.com",
+        port=143,
+        security="starttls",
+        username="ada",
+        password="",
+    )
     assert decrypt(mailbox.password_encrypted) == "s3cret"  # empty keeps it
     assert unlink_mailbox(people.admin) is True
     assert mailbox_for(people.admin) is None
@@ -261,8 +327,15 @@ def test_link_mailbox_validates_and_encrypts(app, people):
 
 
 def form(imap, action="save", **changes):
-    data = {"host": imap.host, "port": str(imap.port), "security": "none", "username": "ada",
-            "password": imap.users["ada"], "sent_folder": "", "action": action}
+    data = {
+        "host": imap.host,
+        "port": str(imap.port),
+        "security": "none",
+        "username": "ada",
+        "password": imap.users["ada"],
+        "sent_folder": "",
+        "action": action,
+    }
     data.update(changes)
     return data
 
@@ -306,8 +379,9 @@ def test_settings_page_saves_tests_and_removes(client, mailbox_pages, people, im
     assert response.status_code == 400 and "is not a host name" in response.get_data(as_text=True)
 
     token = csrf_token(client, "/settings/mailbox")
-    response = client.post("/settings/mailbox/remove", data={"csrf_token": token},
-                           follow_redirects=True)
+    response = client.post(
+        "/settings/mailbox/remove", data={"csrf_token": token}, follow_redirects=True
+    )
     assert "Mailbox removed" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.scalar(db.select(Mailbox)) is None
@@ -320,11 +394,14 @@ def test_settings_page_refuses_a_post_without_csrf_token(client, mailbox_pages, 
 
 
 def test_list_answers_with_quotes_literals_and_modified_utf7():
-    data = [b'(\\HasNoChildren \\Sent) "/" "Sent Items"',
-            (b'(\\HasNoChildren) "." {13}', b'Verzonden "x"'), b"",
-            b'(\\Noselect) NIL Archief',
-            b'(\\Sent) "/" "&AMk-l&AOk-ments envoy&AOk-s &- co"',
-            b'(\\HasNoChildren) "/" "Quote \\"d\\""']
+    data = [
+        b'(\\HasNoChildren \\Sent) "/" "Sent Items"',
+        (b'(\\HasNoChildren) "." {13}', b'Verzonden "x"'),
+        b"",
+        b"(\\Noselect) NIL Archief",
+        b'(\\Sent) "/" "&AMk-l&AOk-ments envoy&AOk-s &- co"',
+        b'(\\HasNoChildren) "/" "Quote \\"d\\""',
+    ]
     assert imap_client._parse_list(data) == [
         imap_client.Folder("Sent Items", frozenset({"\\hasnochildren", "\\sent"})),
         imap_client.Folder('Verzonden "x"', frozenset({"\\hasnochildren"})),

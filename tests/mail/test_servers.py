@@ -34,8 +34,14 @@ def second_smtp():
 
 
 def add_server(name, port, **extra):
-    values = {"name": name, "host": "127.0.0.1", "port": str(port), "security": "none",
-              "timeout": "10", **extra}
+    values = {
+        "name": name,
+        "host": "127.0.0.1",
+        "port": str(port),
+        "security": "none",
+        "timeout": "10",
+        **extra,
+    }
     return servers.save_server(values)
 
 
@@ -43,17 +49,22 @@ def test_password_is_stored_encrypted_and_kept_when_left_empty(app):
     server = add_server("Office", 25, username="crm", password="s3cret")
     assert server.password_encrypted and "s3cret" not in server.password_encrypted
     assert servers.transport_settings(server).password == "s3cret"
-    servers.save_server({"name": "Office", "host": "127.0.0.1", "port": "25",
-                         "security": "none", "password": ""}, server)
+    servers.save_server(
+        {"name": "Office", "host": "127.0.0.1", "port": "25", "security": "none", "password": ""},
+        server,
+    )
     assert servers.transport_settings(server).password == "s3cret"
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("port", "99999", "port: must be between"),
-    ("port", "abc", "port: 'abc' is not a number"),
-    ("security", "ssl3", "security must be"),
-    ("host", "", "host: enter the host name"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("port", "99999", "port: must be between"),
+        ("port", "abc", "port: 'abc' is not a number"),
+        ("security", "ssl3", "security must be"),
+        ("host", "", "host: enter the host name"),
+    ],
+)
 def test_invalid_server_settings_name_the_field(app, field, value, message):
     values = {"name": "X", "host": "h", "port": "25", "security": "none", field: value}
     with pytest.raises(servers.ServerInvalid, match=message):
@@ -67,20 +78,24 @@ def test_default_and_per_user_servers_route_mail(app, smtp_server, second_smtp, 
     db.session.add(mia)
     db.session.commit()
     add_server("Mia's own", second_smtp.port, user_id=str(mia.id))
-    by_admin = mail.queue_message(welcome, module="contact", record=people.jan,
-                                  sender_user=people.admin, enqueue=False)
-    by_mia = mail.queue_message(welcome, module="contact", record=people.emma,
-                                sender_user=mia, enqueue=False)
+    by_admin = mail.queue_message(
+        welcome, module="contact", record=people.jan, sender_user=people.admin, enqueue=False
+    )
+    by_mia = mail.queue_message(
+        welcome, module="contact", record=people.emma, sender_user=mia, enqueue=False
+    )
     assert mail.deliver_batch([by_admin.id, by_mia.id])["sent"] == 2
     assert [m["To"].addresses[0].addr_spec for m in smtp_server.handler.messages()] == [
-        "jan@devries.example"]
+        "jan@devries.example"
+    ]
     assert [e.rcpt_tos for e in second_smtp.keep.envelopes] == [["emma@devries.example"]]
 
 
 def test_unreachable_server_requeues_its_messages(app, welcome, people):
     add_server("Down", free_port(), is_default="on")
-    message = mail.queue_message(welcome, module="contact", record=people.jan,
-                                 sender_user=people.admin, enqueue=False)
+    message = mail.queue_message(
+        welcome, module="contact", record=people.jan, sender_user=people.admin, enqueue=False
+    )
     assert mail.deliver_batch([message.id])["retry"] == 1
     db.session.refresh(message)
     assert message.state == "queued" and "cannot connect" in message.last_error
@@ -97,8 +112,9 @@ def test_central_from_policy_and_envelope_sender(app, smtp_server, welcome, peop
     app.config["SMTP_URL"] = smtp_server.url
     set_sending_policy("crm@company.example", "bounces@company.example")
     assert sending_policy()["central_from"] == "crm@company.example"
-    message = mail.queue_message(welcome, module="contact", record=people.jan,
-                                 sender_user=people.admin, enqueue=False)
+    message = mail.queue_message(
+        welcome, module="contact", record=people.jan, sender_user=people.admin, enqueue=False
+    )
     mail.deliver_batch([message.id])
     [envelope] = smtp_server.handler.received
     assert envelope.mail_from == "bounces@company.example"
@@ -122,20 +138,38 @@ def test_sending_page_is_for_admins(client, people, smtp_server):
     page = ada.get("/settings/sending/")
     assert page.status_code == 200 and "One central address for ALL outgoing mail" in page.text
     token = csrf_token(ada, "/settings/sending/")
-    saved = ada.post("/settings/sending/servers/new", data={
-        "name": "Loopback", "host": "127.0.0.1", "port": str(smtp_server.port),
-        "security": "none", "csrf_token": token})
+    saved = ada.post(
+        "/settings/sending/servers/new",
+        data={
+            "name": "Loopback",
+            "host": "127.0.0.1",
+            "port": str(smtp_server.port),
+            "security": "none",
+            "csrf_token": token,
+        },
+    )
     assert saved.status_code == 302
-    bad = ada.post("/settings/sending/servers/new", data={
-        "name": "Bad", "host": "h", "port": "0", "security": "none", "csrf_token": token})
+    bad = ada.post(
+        "/settings/sending/servers/new",
+        data={"name": "Bad", "host": "h", "port": "0", "security": "none", "csrf_token": token},
+    )
     assert bad.status_code == 400 and "port: must be between" in bad.text
     server = db.session.scalar(db.select(OutgoingServer))
-    tested = ada.post(f"/settings/sending/servers/{server.id}/test",
-                      data={"csrf_token": token}, follow_redirects=True)
+    tested = ada.post(
+        f"/settings/sending/servers/{server.id}/test",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
     assert "accepted the test message" in tested.text and "250" in tested.text
-    policy = ada.post("/settings/sending/", data={
-        "policy": "central", "central_from": "crm@company.example", "envelope_from": "",
-        "csrf_token": token})
+    policy = ada.post(
+        "/settings/sending/",
+        data={
+            "policy": "central",
+            "central_from": "crm@company.example",
+            "envelope_from": "",
+            "csrf_token": token,
+        },
+    )
     assert policy.status_code == 302 and sending_policy()["central_from"] == "crm@company.example"
 
 
@@ -143,30 +177,50 @@ def test_sending_api(client, people, smtp_server):
     ada = log_in(client, "ada@example.com", "secret")
     token = csrf_token(ada, "/templates")
     headers = {"X-CSRFToken": token}
-    created = ada.post("/api/v1/sending/servers", json={
-        "name": "Loopback", "host": "127.0.0.1", "port": smtp_server.port, "security": "none",
-        "password": "pw", "is_default": True}, headers=headers)
+    created = ada.post(
+        "/api/v1/sending/servers",
+        json={
+            "name": "Loopback",
+            "host": "127.0.0.1",
+            "port": smtp_server.port,
+            "security": "none",
+            "password": "pw",
+            "is_default": True,
+        },
+        headers=headers,
+    )
     assert created.status_code == 201
     body = created.get_json()
     assert body["is_default"] and body["has_password"] and "password" not in body
     listed = ada.get("/api/v1/sending/servers").get_json()
     assert listed["servers"] == [body] and listed["total"] == 1
-    bad = ada.post("/api/v1/sending/servers", json={"name": "X", "host": "h", "port": 0},
-                   headers=headers)
+    bad = ada.post(
+        "/api/v1/sending/servers", json={"name": "X", "host": "h", "port": 0}, headers=headers
+    )
     assert bad.status_code == 422 and list(bad.get_json()["error"]["details"]["fields"]) == ["port"]
-    kept = ada.put(f"/api/v1/sending/servers/{body['id']}", json={
-        "name": "Loopback 2", "host": "127.0.0.1", "port": smtp_server.port,
-        "security": "none"}, headers=headers)
+    kept = ada.put(
+        f"/api/v1/sending/servers/{body['id']}",
+        json={
+            "name": "Loopback 2",
+            "host": "127.0.0.1",
+            "port": smtp_server.port,
+            "security": "none",
+        },
+        headers=headers,
+    )
     assert kept.get_json()["name"] == "Loopback 2" and kept.get_json()["has_password"]
     tested = ada.post(f"/api/v1/sending/servers/{body['id']}/test", json={}, headers=headers)
     assert tested.get_json()["accepted"] and tested.get_json()["answer"].startswith("250")
-    policy = ada.put("/api/v1/sending/policy", json={"central_from": "crm@co.example"},
-                     headers=headers)
+    policy = ada.put(
+        "/api/v1/sending/policy", json={"central_from": "crm@co.example"}, headers=headers
+    )
     assert policy.get_json()["central_from"] == "crm@co.example"
     assert ada.get("/api/v1/sending/policy").get_json()["central_from"] == "crm@co.example"
     refused = ada.put("/api/v1/sending/policy", json={"central_from": "nope"}, headers=headers)
-    assert refused.status_code == 422 and "not an e-mail address" in refused.get_json()[
-        "error"]["message"]
+    assert (
+        refused.status_code == 422
+        and "not an e-mail address" in refused.get_json()["error"]["message"]
+    )
     forged = ada.put("/api/v1/sending/policy", json={"central_from": ""})
     assert forged.status_code == 400 and sending_policy()["central_from"] == "crm@co.example"
 

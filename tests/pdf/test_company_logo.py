@@ -39,7 +39,7 @@ def test_uploaded_logo_appears_on_the_invoice(app, client, demo):
     assert upload(admin, logo=(io.BytesIO(png()), "logo.png")).status_code == 302
     logo_url = settings.company()["logo_url"]
     assert logo_url.startswith(app.config["PUBLIC_URL"]) and "/assets/" in logo_url
-    assert client.get(logo_url[len(app.config["PUBLIC_URL"]):]).mimetype == "image/png"
+    assert client.get(logo_url[len(app.config["PUBLIC_URL"]) :]).mimetype == "image/png"
     after = client.get(f"/records/invoice/{invoice.id}/pdf").data
     assert images_on_first_page(after) == images_on_first_page(before) + 1
     assert settings.company()["name"] == "Northwind Relations BV"

@@ -27,16 +27,16 @@ def fonts_in(pdf):
 def test_an_uploaded_font_is_embedded():
     assets = {7: (FONT.read_bytes(), "font/ttf")}
     refused = []
-    pdf = render_pdf(HTML, lookup=assets.get, public_url="https://designer.example",
-                     refused=refused)
+    pdf = render_pdf(
+        HTML, lookup=assets.get, public_url="https://designer.example", refused=refused
+    )
     assert refused == []
     assert "+House-Bold-Italic-Semi-Condensed" in fonts_in(pdf)  # named by its family
 
 
 def test_without_the_asset_the_font_is_not_loaded():
     refused = []
-    pdf = render_pdf(HTML, lookup={}.get, public_url="https://designer.example",
-                     refused=refused)
+    pdf = render_pdf(HTML, lookup={}.get, public_url="https://designer.example", refused=refused)
     assert any("/assets/7/house.ttf" in url for url in refused)
     assert "House" not in fonts_in(pdf)
 
@@ -51,16 +51,26 @@ def test_a_font_uploaded_on_the_files_page_is_used_by_a_pdf(app, client, people)
 
     user = log_in(client, "ada@example.com", "secret")
     token = csrf_token(user, "/files")
-    response = user.post("/files", data={
-        "file": (io.BytesIO(FONT.read_bytes()), "house.ttf", "application/octet-stream"),
-        "csrf_token": token}, content_type="multipart/form-data")
+    response = user.post(
+        "/files",
+        data={
+            "file": (io.BytesIO(FONT.read_bytes()), "house.ttf", "application/octet-stream"),
+            "csrf_token": token,
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     page = user.get("/files").text
     path = page.split("<code>/assets/", 1)[1].split("</code>", 1)[0]
     html = HTML.replace("/assets/7/house.ttf", f"/assets/{path}")
     pdf = render_pdf(html, lookup=stored_asset, public_url=app.config["PUBLIC_URL"])
     assert "+House-Bold-Italic-Semi-Condensed" in fonts_in(pdf)
-    refused = user.post("/files", data={
-        "file": (io.BytesIO(b"MZ\x90\x00"), "tool.exe", "application/x-msdownload"),
-        "csrf_token": token}, content_type="multipart/form-data")
+    refused = user.post(
+        "/files",
+        data={
+            "file": (io.BytesIO(b"MZ\x90\x00"), "tool.exe", "application/x-msdownload"),
+            "csrf_token": token,
+        },
+        content_type="multipart/form-data",
+    )
     assert refused.status_code == 400 and "not accepted" in refused.text

@@ -28,30 +28,44 @@ def test_letter_landscape_replaces_the_templates_a4(app, client, demo):
     url = f"/records/invoice/{invoice.id}/pdf?template={template.id}"
     assert first_page_mm(client.get(url).data) == (210, 297)  # the template's own CSS
     token = csrf_token(admin, f"/templates/{template.id}")
-    saved = admin.post(f"/templates/{template.id}/page-setup", data={
-        "size": "Letter", "orientation": "landscape", "margin_top_mm": "10",
-        "margin_right_mm": "10", "margin_bottom_mm": "20", "margin_left_mm": "10",
-        "csrf_token": token})
+    saved = admin.post(
+        f"/templates/{template.id}/page-setup",
+        data={
+            "size": "Letter",
+            "orientation": "landscape",
+            "margin_top_mm": "10",
+            "margin_right_mm": "10",
+            "margin_bottom_mm": "20",
+            "margin_left_mm": "10",
+            "csrf_token": token,
+        },
+    )
     assert saved.status_code == 302
     assert first_page_mm(client.get(url).data) == (279, 216)
     admin.post(f"/templates/{template.id}/page-setup", data={"size": "", "csrf_token": token})
     assert first_page_mm(client.get(url).data) == (210, 297)
 
 
-@pytest.mark.parametrize(("form", "message"), [
-    ({"size": "B7"}, "unknown page size"),
-    ({"size": "custom", "width_mm": "10", "height_mm": "100"}, "page width must be from"),
-    ({"size": "A4", "margin_top_mm": "abc"}, "top margin must be a number"),
-    ({"size": "A4", "orientation": "diagonal"}, "portrait or landscape"),
-])
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"size": "B7"}, "unknown page size"),
+        ({"size": "custom", "width_mm": "10", "height_mm": "100"}, "page width must be from"),
+        ({"size": "A4", "margin_top_mm": "abc"}, "top margin must be a number"),
+        ({"size": "A4", "orientation": "diagonal"}, "portrait or landscape"),
+    ],
+)
 def test_bad_page_setup_is_explained(form, message):
     with pytest.raises(page_setup.PageSetupInvalid, match=message):
         page_setup.validate(form)
 
 
 def test_custom_size_css():
-    setup = page_setup.validate({"size": "custom", "width_mm": "100", "height_mm": "150",
-                                 "orientation": "landscape"})
+    setup = page_setup.validate(
+        {"size": "custom", "width_mm": "100", "height_mm": "150", "orientation": "landscape"}
+    )
     assert page_setup.page_css(setup).startswith("@page { size: 150.0mm 100.0mm;")
-    assert page_setup.apply("<html><head></head><body></body></html>", setup).count(
-        "<style>@page") == 1
+    assert (
+        page_setup.apply("<html><head></head><body></body></html>", setup).count("<style>@page")
+        == 1
+    )

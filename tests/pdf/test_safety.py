@@ -93,16 +93,18 @@ def secret_png(tmp_path):
 
 def pdf_text(pdf):
     """The PDF's text, as ``pdftotext`` extracts it."""
-    return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
-                          check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
 
 
 def embedded_files(pdf, tmp_path):
     """Names of the files embedded in the PDF (document attachments and annotations)."""
     path = tmp_path / "out.pdf"
     path.write_bytes(pdf)
-    listing = subprocess.run(["pdfdetach", "-list", str(path)], capture_output=True,
-                             check=True, text=True).stdout
+    listing = subprocess.run(
+        ["pdfdetach", "-list", str(path)], capture_output=True, check=True, text=True
+    ).stdout
     return [line for line in listing.splitlines()[1:] if line.strip()]
 
 
@@ -110,8 +112,9 @@ def image_count(pdf):
     """How many image objects the PDF's pages draw."""
     document = pypdfium2.PdfDocument(pdf)
     try:
-        return sum(len(list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])))
-                   for page in document)
+        return sum(
+            len(list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]))) for page in document
+        )
     finally:
         document.close()
 
@@ -120,8 +123,9 @@ def render(template, server, **options):
     """Render ``template`` with the app's URL on the loopback server; PDF and refused URLs."""
     refused = []
     options.setdefault("lookup", {1: (PNG, "image/png")}.get)
-    pdf = render_pdf(f"<p>{MARKER}</p>{template}", public_url=server.url, refused=refused,
-                     **options)
+    pdf = render_pdf(
+        f"<p>{MARKER}</p>{template}", public_url=server.url, refused=refused, **options
+    )
     return pdf, refused
 
 
@@ -133,47 +137,71 @@ def fill_in(text, values):
 
 
 HOSTILE = {
-    "file image": ('<img src="file:///etc/passwd"><img src="{png}">',
-                   ["file:///etc/passwd", "{png}"]),
-    "attachment link": ('<link rel="attachment" href="file:///etc/hostname">'
-                        '<link rel="attachment" href="{file}">'
-                        '<a rel="attachment" href="{file}">download</a>',
-                        ["file:///etc/hostname", "{file}"]),
-    "font-face": ("<style>@font-face { font-family: X; src: url(http://169.254.169.254/latest) }"
-                  "@font-face { font-family: Y; src: url({other_host}/font.woff) }"
-                  "p { font-family: X, Y }</style>",
-                  ["http://169.254.169.254/latest", "{other_host}/font.woff"]),
-    "import": ("<style>@import url({other_host}/x.css); @import url({file});</style>",
-               ["{other_host}/x.css", "{file}"]),
-    "stylesheet link": ('<link rel="stylesheet" href="{public}/redirect">'
-                        '<link rel="stylesheet" href="{file}">',
-                        ["{public}/redirect", "{file}"]),
-    "svg image": ('<svg xmlns="http://www.w3.org/2000/svg" '
-                  'xmlns:xlink="http://www.w3.org/1999/xlink" width="50" height="50">'
-                  '<image href="file:///etc/passwd" width="50" height="50"/>'
-                  '<image xlink:href="{png}" width="50" height="50"/></svg>',
-                  ["file:///etc/passwd", "{png}"]),
-    "own origin, not an asset": ('<img src="/redirect"><img src="{public}/static/x.png">',
-                                 ["{public}/redirect", "{public}/static/x.png"]),
-    "missing asset": ('<img src="/assets/99/gone.png"><img src="{public}/assets/98/gone.png">',
-                      ["{public}/assets/99/gone.png", "{public}/assets/98/gone.png"]),
-    "relative paths": ('<img src="/etc/passwd"><img src="../../../etc/passwd">'
-                       '<img src="/assets/1/../../etc/passwd">',
-                       ["{public}/etc/passwd"]),
-    "other schemes": ('<img src="ftp://127.0.0.1/x.png"><img src="https://example.com/x.png">',
-                      ["ftp://127.0.0.1/x.png", "https://example.com/x.png"]),
+    "file image": (
+        '<img src="file:///etc/passwd"><img src="{png}">',
+        ["file:///etc/passwd", "{png}"],
+    ),
+    "attachment link": (
+        '<link rel="attachment" href="file:///etc/hostname">'
+        '<link rel="attachment" href="{file}">'
+        '<a rel="attachment" href="{file}">download</a>',
+        ["file:///etc/hostname", "{file}"],
+    ),
+    "font-face": (
+        "<style>@font-face { font-family: X; src: url(http://169.254.169.254/latest) }"
+        "@font-face { font-family: Y; src: url({other_host}/font.woff) }"
+        "p { font-family: X, Y }</style>",
+        ["http://169.254.169.254/latest", "{other_host}/font.woff"],
+    ),
+    "import": (
+        "<style>@import url({other_host}/x.css); @import url({file});</style>",
+        ["{other_host}/x.css", "{file}"],
+    ),
+    "stylesheet link": (
+        '<link rel="stylesheet" href="{public}/redirect"><link rel="stylesheet" href="{file}">',
+        ["{public}/redirect", "{file}"],
+    ),
+    "svg image": (
+        '<svg xmlns="http://www.w3.org/2000/svg" '
+        'xmlns:xlink="http://www.w3.org/1999/xlink" width="50" height="50">'
+        '<image href="file:///etc/passwd" width="50" height="50"/>'
+        '<image xlink:href="{png}" width="50" height="50"/></svg>',
+        ["file:///etc/passwd", "{png}"],
+    ),
+    "own origin, not an asset": (
+        '<img src="/redirect"><img src="{public}/static/x.png">',
+        ["{public}/redirect", "{public}/static/x.png"],
+    ),
+    "missing asset": (
+        '<img src="/assets/99/gone.png"><img src="{public}/assets/98/gone.png">',
+        ["{public}/assets/99/gone.png", "{public}/assets/98/gone.png"],
+    ),
+    "relative paths": (
+        '<img src="/etc/passwd"><img src="../../../etc/passwd">'
+        '<img src="/assets/1/../../etc/passwd">',
+        ["{public}/etc/passwd"],
+    ),
+    "other schemes": (
+        '<img src="ftp://127.0.0.1/x.png"><img src="https://example.com/x.png">',
+        ["ftp://127.0.0.1/x.png", "https://example.com/x.png"],
+    ),
     "base element": ('<base href="{dir}/"><img src="secret.png">', ["{png}"]),
 }
 
 
 @pytest.mark.parametrize("template, expected", HOSTILE.values(), ids=HOSTILE.keys())
-def test_hostile_template_loads_nothing(template, expected, server, secret_file, secret_png,
-                                        tmp_path):
+def test_hostile_template_loads_nothing(
+    template, expected, server, secret_file, secret_png, tmp_path
+):
     # ``{other_host}`` is the loopback server under a name that is not the public URL;
     # ``{png}`` a real image file, which would show up in the PDF if it were read.
-    fill = {"{public}": server.url, "{file}": secret_file.as_uri(), "{png}": secret_png.as_uri(),
-            "{dir}": tmp_path.as_uri(),
-            "{other_host}": server.url.replace("127.0.0.1", "localhost")}
+    fill = {
+        "{public}": server.url,
+        "{file}": secret_file.as_uri(),
+        "{png}": secret_png.as_uri(),
+        "{dir}": tmp_path.as_uri(),
+        "{other_host}": server.url.replace("127.0.0.1", "localhost"),
+    }
     pdf, refused = render(fill_in(template, fill), server)
     text = pdf_text(pdf)
     assert MARKER in text
@@ -196,11 +224,14 @@ def test_refused_color_profile_fails_cleanly(server, secret_file):
     assert server.connections == []
 
 
-@pytest.mark.parametrize("template", [
-    '<img src="file:///dev/urandom">',
-    '<link rel="stylesheet" href="file:///dev/urandom">',
-    "<style>@import url(file:///dev/urandom);</style>",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        '<img src="file:///dev/urandom">',
+        '<link rel="stylesheet" href="file:///dev/urandom">',
+        "<style>@import url(file:///dev/urandom);</style>",
+    ],
+)
 def test_dev_urandom_is_refused_at_once(template, server):
     started = time.monotonic()
     pdf, refused = render(template, server)
@@ -210,8 +241,9 @@ def test_dev_urandom_is_refused_at_once(template, server):
     assert server.connections == []
 
 
-@pytest.mark.parametrize("src", ["/assets/1/logo.png", "{public}/assets/1/logo.png",
-                                 "assets/1/logo.png?v=2"])
+@pytest.mark.parametrize(
+    "src", ["/assets/1/logo.png", "{public}/assets/1/logo.png", "assets/1/logo.png?v=2"]
+)
 def test_stored_asset_comes_from_the_lookup(src, server):
     asked = []
 
@@ -269,8 +301,11 @@ def test_refused_lists_each_url_once_in_order(server):
 
 
 def test_oversized_data_uri_and_asset_are_refused():
-    fetcher = AssetFetcher({1: (b"x" * 101, "image/png")}.get,
-                           public_url="https://designer.example", max_resource_bytes=100)
+    fetcher = AssetFetcher(
+        {1: (b"x" * 101, "image/png")}.get,
+        public_url="https://designer.example",
+        max_resource_bytes=100,
+    )
     assert fetcher.fetch("data:text/plain," + "x" * 100).read() == b"x" * 100
     with pytest.raises(Refused):
         fetcher.fetch("data:text/plain," + "x" * 101)
@@ -279,19 +314,22 @@ def test_oversized_data_uri_and_asset_are_refused():
     assert len(fetcher.refused) == 2
 
 
-@pytest.mark.parametrize("url, asset_id", [
-    ("https://designer.example/assets/7/logo.png", 7),
-    ("https://DESIGNER.example:443/assets/7/logo.png?x=1#y", 7),
-    ("http://designer.example/assets/7/logo.png", None),
-    ("https://designer.example:8443/assets/7/logo.png", None),
-    ("https://designer.example.evil.com/assets/7/logo.png", None),
-    ("https://evil.com/assets/7/logo.png", None),
-    ("https://designer.example/assets/7/", None),
-    ("https://designer.example/assets/x/logo.png", None),
-    ("https://designer.example/assets/7/a/b.png", None),
-    ("https://designer.example/static/assets/7/logo.png", None),
-    ("file:///assets/7/logo.png", None),
-])
+@pytest.mark.parametrize(
+    "url, asset_id",
+    [
+        ("https://designer.example/assets/7/logo.png", 7),
+        ("https://DESIGNER.example:443/assets/7/logo.png?x=1#y", 7),
+        ("http://designer.example/assets/7/logo.png", None),
+        ("https://designer.example:8443/assets/7/logo.png", None),
+        ("https://designer.example.evil.com/assets/7/logo.png", None),
+        ("https://evil.com/assets/7/logo.png", None),
+        ("https://designer.example/assets/7/", None),
+        ("https://designer.example/assets/x/logo.png", None),
+        ("https://designer.example/assets/7/a/b.png", None),
+        ("https://designer.example/static/assets/7/logo.png", None),
+        ("file:///assets/7/logo.png", None),
+    ],
+)
 def test_asset_urls(url, asset_id):
     assert AssetFetcher(public_url="https://designer.example").asset_id(url) == asset_id
 
@@ -336,8 +374,10 @@ def test_pdf_over_max_bytes_is_an_error():
 
 def test_harness_sees_what_plain_weasyprint_fetches(server, secret_file, tmp_path):
     """Control: WeasyPrint's default fetcher connects and embeds, and the checks notice."""
-    html = (f'<link rel="stylesheet" href="{server.url}/x.css">'
-            f'<link rel="attachment" href="{secret_file.as_uri()}"><p>{MARKER}</p>')
+    html = (
+        f'<link rel="stylesheet" href="{server.url}/x.css">'
+        f'<link rel="attachment" href="{secret_file.as_uri()}"><p>{MARKER}</p>'
+    )
     pdf = weasyprint.HTML(string=html).write_pdf()
     assert server.connections
     assert len(embedded_files(pdf, tmp_path)) == 1

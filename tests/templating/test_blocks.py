@@ -21,7 +21,6 @@ LIBRARY = Path(__file__).resolve().parents[2] / "templates_lib"
 STARTERS = sorted((LIBRARY / "email").glob("*.mjml"))
 
 
-
 def kinds(blocks):
     return [b.kind for b in blocks if b.kind != "space"]
 
@@ -33,7 +32,7 @@ def test_every_starter_template_splits_and_joins_byte_for_byte(path):
     assert join_blocks(blocks) == source
     assert blocks[0].kind == "head" and blocks[0].source.rstrip().endswith(">")
     assert "<mj-body" in blocks[0].source and blocks[-1].source.startswith("</mj-body>")
-    assert all(source[b.start:b.start + len(b.source)] == b.source for b in blocks)
+    assert all(source[b.start : b.start + len(b.source)] == b.source for b in blocks)
     sections = [b for b in blocks if b.kind == "section"]
     assert sections and all(b.tag in ("mj-section", "mj-wrapper", "mj-hero") for b in sections)
 
@@ -104,26 +103,32 @@ def test_stray_text_and_unbalanced_elements_stay_locked_and_verbatim():
     assert "locked" in kinds(blocks)
 
 
-@pytest.mark.parametrize("source, message", [
-    ("<mjml><mj-head></mj-head></mjml>", "no <mj-body>"),
-    ("<mjml><mj-body /></mjml>", "is empty"),
-    ("<mjml><mj-body><mj-section></mj-section></mjml>", "not closed"),
-    ("", "no <mj-body>"),
-    ("<!-- <mj-body> --><mjml></mjml>", "no <mj-body>"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("<mjml><mj-head></mj-head></mjml>", "no <mj-body>"),
+        ("<mjml><mj-body /></mjml>", "is empty"),
+        ("<mjml><mj-body><mj-section></mj-section></mjml>", "not closed"),
+        ("", "no <mj-body>"),
+        ("<!-- <mj-body> --><mjml></mjml>", "no <mj-body>"),
+    ],
+)
 def test_sources_without_a_usable_body_are_refused(source, message):
     with pytest.raises(BlocksUnavailable, match=message):
         split_blocks(source)
 
 
 def test_builder_markup_writes_out_void_tags_and_chips_merge_fields_in_text():
-    section = ('<mj-section><mj-column><mj-image src="{{ company.logo_url }}" />'
-               '<mj-text>Hi {{ contact.first_name | default("you") }}{% if x %}!{% endif %}'
-               '<a href="{{ url }}">go</a></mj-text></mj-column></mj-section>')
+    section = (
+        '<mj-section><mj-column><mj-image src="{{ company.logo_url }}" />'
+        '<mj-text>Hi {{ contact.first_name | default("you") }}{% if x %}!{% endif %}'
+        '<a href="{{ url }}">go</a></mj-text></mj-column></mj-section>'
+    )
     markup = builder_markup(section)
     assert '<mj-image src="{{ company.logo_url }}"></mj-image>' in markup
-    assert ('Hi <span data-designer-field="{{ contact.first_name | default(&quot;you&quot;) }}">'
-            '</span>') in markup
+    assert (
+        'Hi <span data-designer-field="{{ contact.first_name | default(&quot;you&quot;) }}"></span>'
+    ) in markup
     assert '<span data-designer-field="{% if x %}"></span>!' in markup
     assert '<a href="{{ url }}">go</a>' in markup  # merge fields in attributes stay as they are
 
@@ -140,8 +145,9 @@ def test_builder_document_carries_body_attributes_and_only_the_heads_defaults():
     json.dumps(document)  # the page embeds it as JSON
 
 
-SECTION = ("<mj-section><mj-column><mj-text>Hi {{ contact.first_name }}</mj-text>"
-           "</mj-column></mj-section>")
+SECTION = (
+    "<mj-section><mj-column><mj-text>Hi {{ contact.first_name }}</mj-text></mj-column></mj-section>"
+)
 
 
 def body(inner):
@@ -149,13 +155,18 @@ def body(inner):
 
 
 def test_a_condition_and_a_loop_around_a_section_fold_into_it():
-    source = body(f"{{% if contact.email %}}\n    {{%  for line in invoice.lines %}}{SECTION}\n"
-                  "    {% endfor %}\n    {% endif  %}\n    <mj-section />")
+    source = body(
+        f"{{% if contact.email %}}\n    {{%  for line in invoice.lines %}}{SECTION}\n"
+        "    {% endfor %}\n    {% endif  %}\n    <mj-section />"
+    )
     document = builder_document(source)
     rows = [b for b in document["blocks"] if b["kind"] != "space"]
     assert [(b["kind"], b["condition"], b["loop"]) for b in rows] == [
-        ("head", "", ""), ("section", "contact.email", "line in invoice.lines"),
-        ("section", "", ""), ("tail", "", "")]
+        ("head", "", ""),
+        ("section", "contact.email", "line in invoice.lines"),
+        ("section", "", ""),
+        ("tail", "", ""),
+    ]
     folded = rows[1]
     assert folded["source"].startswith("{% if contact.email %}")
     assert folded["source"].endswith("{% endfor %}\n    {% endif  %}")
@@ -163,8 +174,10 @@ def test_a_condition_and_a_loop_around_a_section_fold_into_it():
     assert folded["markup"] == builder_markup(SECTION)
     assert "".join(b["source"] for b in document["blocks"]) == source
     assert [b["id"] for b in document["blocks"]] == list(range(len(document["blocks"])))
-    assert all(source[b["start"]:b["start"] + len(b["source"])] == b["source"]
-               for b in document["blocks"])
+    assert all(
+        source[b["start"] : b["start"] + len(b["source"])] == b["source"]
+        for b in document["blocks"]
+    )
 
 
 def test_a_loop_alone_folds_and_split_blocks_itself_keeps_the_statements_apart():
@@ -174,19 +187,22 @@ def test_a_loop_alone_folds_and_split_blocks_itself_keeps_the_statements_apart()
     assert kinds(split_blocks(source)) == ["head", "locked", "section", "locked", "tail"]
 
 
-@pytest.mark.parametrize("inner", [
-    f"{{% if a %}}{SECTION}{{% else %}}{SECTION}{{% endif %}}",  # else: not one condition
-    f"{{%- if a %}}{SECTION}{{% endif %}}",  # whitespace control the builder would drop
-    f"{{% if a -%}}{SECTION}{{% endif %}}",
-    f"{{% if a %}}{SECTION}{{%- endif %}}",
-    f"{{% if a %}}<!-- c -->{SECTION}{{% endif %}}",  # not directly before
-    f"{{% if a %}}{SECTION}{SECTION}{{% endif %}}",  # around two sections
-    f"{{% if a %}}{SECTION}",  # no endif
-    "{% if a %}<mj-section><mj-column><!-- c --></mj-column></mj-section>{% endif %}",  # locked
-    f"{{% for x in y %}}{SECTION}{{% endif %}}",  # mismatched
-    f"{{% elif a %}}{SECTION}{{% endif %}}",
-    f"{{% if %}}{SECTION}{{% endif %}}",  # no expression
-])
+@pytest.mark.parametrize(
+    "inner",
+    [
+        f"{{% if a %}}{SECTION}{{% else %}}{SECTION}{{% endif %}}",  # else: not one condition
+        f"{{%- if a %}}{SECTION}{{% endif %}}",  # whitespace control the builder would drop
+        f"{{% if a -%}}{SECTION}{{% endif %}}",
+        f"{{% if a %}}{SECTION}{{%- endif %}}",
+        f"{{% if a %}}<!-- c -->{SECTION}{{% endif %}}",  # not directly before
+        f"{{% if a %}}{SECTION}{SECTION}{{% endif %}}",  # around two sections
+        f"{{% if a %}}{SECTION}",  # no endif
+        "{% if a %}<mj-section><mj-column><!-- c --></mj-column></mj-section>{% endif %}",  # locked
+        f"{{% for x in y %}}{SECTION}{{% endif %}}",  # mismatched
+        f"{{% elif a %}}{SECTION}{{% endif %}}",
+        f"{{% if %}}{SECTION}{{% endif %}}",  # no expression
+    ],
+)
 def test_statements_the_builder_cannot_own_stay_locked(inner):
     source = body(inner)
     blocks = fold_statements(split_blocks(source))
@@ -198,18 +214,41 @@ def test_a_loop_outside_a_condition_stays_locked_around_the_folded_condition():
     source = body(f"{{% for x in y %}}{{% if x.ok %}}{SECTION}{{% endif %}}{{% endfor %}}")
     blocks = fold_statements(split_blocks(source))
     assert [(b.kind, b.condition, b.loop) for b in blocks if b.kind != "space"] == [
-        ("head", "", ""), ("locked", "", ""), ("section", "x.ok", ""), ("locked", "", ""),
-        ("tail", "", "")]
+        ("head", "", ""),
+        ("locked", "", ""),
+        ("section", "x.ok", ""),
+        ("locked", "", ""),
+        ("tail", "", ""),
+    ]
     assert join_blocks(blocks) == source
 
 
-FRAGMENTS = st.sampled_from([
-    "\n    ", " ", "<mj-section><mj-column><mj-text>a</mj-text></mj-column></mj-section>",
-    "<mj-section />", "{% if a %}", "{% endif %}", "<!-- c -->", "<mj-raw><b>x</b></mj-raw>",
-    "{{ contact.first_name }}", "text", "<mj-wrapper><mj-section /></mj-wrapper>", "<", ">",
-    "<mj-section>", "</mj-section>", '<mj-hero a="1">', "</mj-hero>", "&amp;", "\r\n",
-    "{% for x in y %}", "{% endfor %}", "{% if b -%}",
-])
+FRAGMENTS = st.sampled_from(
+    [
+        "\n    ",
+        " ",
+        "<mj-section><mj-column><mj-text>a</mj-text></mj-column></mj-section>",
+        "<mj-section />",
+        "{% if a %}",
+        "{% endif %}",
+        "<!-- c -->",
+        "<mj-raw><b>x</b></mj-raw>",
+        "{{ contact.first_name }}",
+        "text",
+        "<mj-wrapper><mj-section /></mj-wrapper>",
+        "<",
+        ">",
+        "<mj-section>",
+        "</mj-section>",
+        '<mj-hero a="1">',
+        "</mj-hero>",
+        "&amp;",
+        "\r\n",
+        "{% for x in y %}",
+        "{% endfor %}",
+        "{% if b -%}",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)

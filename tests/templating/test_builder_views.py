@@ -7,14 +7,17 @@ import re
 from designer.extensions import db
 from designer.templating import create_template
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
-       b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7"
-       b"\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7"
+    b"\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 def builder_config(html):
-    found = re.search(r'<script type="application/json" id="builder-config">(.*?)</script>',
-                      html, re.DOTALL)
+    found = re.search(
+        r'<script type="application/json" id="builder-config">(.*?)</script>', html, re.DOTALL
+    )
     assert found, "no builder configuration on the page"
     return json.loads(found.group(1))
 
@@ -62,8 +65,11 @@ def test_blocks_json_lists_the_current_version(ada, welcome):
 
 def test_saving_from_the_builder_adds_a_version_with_exactly_that_source(ada, ada_csrf, welcome):
     source = welcome.current.source.replace("Start</mj-button>", "Begin</mj-button>")
-    response = ada.post(f"/api/v1/templates/{welcome.id}/versions", json={
-        "source": source, "base_version": 1}, headers=ada_csrf)
+    response = ada.post(
+        f"/api/v1/templates/{welcome.id}/versions",
+        json={"source": source, "base_version": 1},
+        headers=ada_csrf,
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.json["number"] == 2
     db.session.refresh(welcome)
@@ -73,8 +79,11 @@ def test_saving_from_the_builder_adds_a_version_with_exactly_that_source(ada, ad
 
 
 def test_a_save_on_an_older_version_is_refused_not_merged(ada, ada_csrf, welcome):
-    response = ada.post(f"/api/v1/templates/{welcome.id}/versions", json={
-        "source": welcome.current.source, "base_version": 2}, headers=ada_csrf)
+    response = ada.post(
+        f"/api/v1/templates/{welcome.id}/versions",
+        json={"source": welcome.current.source, "base_version": 2},
+        headers=ada_csrf,
+    )
     assert response.status_code == 409
     assert response.json["error"]["code"] == "version_conflict"
     assert response.json["error"]["details"] == {"version": 1}
@@ -84,8 +93,11 @@ def test_a_save_on_an_older_version_is_refused_not_merged(ada, ada_csrf, welcome
 
 def test_invalid_mjml_from_the_builder_is_refused_with_its_line(ada, ada_csrf, welcome):
     broken = welcome.current.source.replace("{{ sender.name }}", "{{ sender.name ", 1)
-    response = ada.post(f"/api/v1/templates/{welcome.id}/versions", json={
-        "source": broken, "base_version": 1}, headers=ada_csrf)
+    response = ada.post(
+        f"/api/v1/templates/{welcome.id}/versions",
+        json={"source": broken, "base_version": 1},
+        headers=ada_csrf,
+    )
     assert response.status_code == 422
     assert response.json["error"]["code"] == "template_invalid"
     assert response.json["error"]["details"]["line"] == 8
@@ -108,8 +120,12 @@ def test_bad_save_requests_are_refused(ada, ada_csrf, welcome):
 def test_the_image_picker_lists_uploads_and_refuses_what_is_not_an_image(ada, ada_csrf):
     url = "/api/v1/images"
     assert ada.get(url).json == {"images": [], "page": 1, "per_page": 50, "total": 0}
-    upload = ada.post(url, data={"files": (io.BytesIO(PNG), "logo.png", "image/png")},
-                      headers=ada_csrf, content_type="multipart/form-data")
+    upload = ada.post(
+        url,
+        data={"files": (io.BytesIO(PNG), "logo.png", "image/png")},
+        headers=ada_csrf,
+        content_type="multipart/form-data",
+    )
     assert upload.status_code == 201
     (image,) = upload.json["images"]
     assert re.fullmatch(r"http://designer\.test/assets/\d+/logo\.png", image["src"])
@@ -117,22 +133,36 @@ def test_the_image_picker_lists_uploads_and_refuses_what_is_not_an_image(ada, ad
     assert ada.get(url).json["images"] == [image]
     assert ada.get(image["src"].removeprefix("http://designer.test")).data == PNG
 
-    font = ada.post(url, data={"files": (io.BytesIO(b"OTTO"), "a.otf", "font/otf")},
-                    headers=ada_csrf, content_type="multipart/form-data")
+    font = ada.post(
+        url,
+        data={"files": (io.BytesIO(b"OTTO"), "a.otf", "font/otf")},
+        headers=ada_csrf,
+        content_type="multipart/form-data",
+    )
     assert font.status_code == 422 and "only images" in font.json["error"]["message"]
-    fake = ada.post(url, data={"files": (io.BytesIO(b"x"), "x.png", "image/x-icon")},
-                    headers=ada_csrf, content_type="multipart/form-data")
+    fake = ada.post(
+        url,
+        data={"files": (io.BytesIO(b"x"), "x.png", "image/x-icon")},
+        headers=ada_csrf,
+        content_type="multipart/form-data",
+    )
     assert fake.status_code == 422 and fake.json["error"]["code"] == "asset_rejected"
     nothing = ada.post(url, data={}, headers=ada_csrf, content_type="multipart/form-data")
     assert nothing.status_code == 422 and "files" in nothing.json["error"]["details"]["fields"]
-    forged = ada.post(url, data={"files": (io.BytesIO(PNG), "logo.png", "image/png")},
-                      content_type="multipart/form-data")
+    forged = ada.post(
+        url,
+        data={"files": (io.BytesIO(PNG), "logo.png", "image/png")},
+        content_type="multipart/form-data",
+    )
     assert forged.status_code == 400 and forged.json["error"]["code"] == "csrf_failed"
     assert ada.get(url).json["total"] == 1
 
 
 def test_builder_pages_need_a_login(client, welcome):
-    for path in (f"/templates/{welcome.id}/visual", f"/api/v1/templates/{welcome.id}/blocks",
-                 "/api/v1/images"):
+    for path in (
+        f"/templates/{welcome.id}/visual",
+        f"/api/v1/templates/{welcome.id}/blocks",
+        "/api/v1/images",
+    ):
         response = client.get(path)
         assert response.status_code in (302, 401)

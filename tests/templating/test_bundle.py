@@ -42,22 +42,33 @@ def zip_of(entries):
 
 
 def manifest(*templates):
-    return json.dumps({"format": "designer-templates", "version": 1,
-                       "templates": list(templates)})
+    return json.dumps({"format": "designer-templates", "version": 1, "templates": list(templates)})
 
 
 def entry(name, source="templates/1/source.html", **extra):
-    return {"name": name, "kind": "email", "source_type": "html", "module": "contact",
-            "language": "en", "subject": "Hi {{ contact.first_name }}", "source": source,
-            "assets": [], **extra}
+    return {
+        "name": name,
+        "kind": "email",
+        "source_type": "html",
+        "module": "contact",
+        "language": "en",
+        "subject": "Hi {{ contact.first_name }}",
+        "source": source,
+        "assets": [],
+        **extra,
+    }
 
 
 @pytest.fixture
 def promo(people):
     logo = store_asset("logo.png", "image/png", LOGO)
-    template = create_template("Spring offer", PROMO_HTML.format(url=logo.url_path),
-                               source_type="html", subject="Spring for {{ contact.first_name }}",
-                               user=people.admin)
+    template = create_template(
+        "Spring offer",
+        PROMO_HTML.format(url=logo.url_path),
+        source_type="html",
+        subject="Spring for {{ contact.first_name }}",
+        user=people.admin,
+    )
     template.description = "Seasonal campaign"
     template.tracking = False
     template.current.preheader = "Only this month"
@@ -80,12 +91,21 @@ def test_export_then_import_restores_sources_assets_and_settings(people, welcome
     first, second = listed["templates"]
     assert first["source"] == "templates/1/source.mjml" and first["assets"] == []
     assert second["source"] == "templates/2/source.html"
-    assert second["assets"] == [{"id": old_logo_id, "filename": "logo.png",
-                                 "content_type": "image/png",
-                                 "path": f"assets/{logo.sha256}/logo.png"}]
+    assert second["assets"] == [
+        {
+            "id": old_logo_id,
+            "filename": "logo.png",
+            "content_type": "image/png",
+            "path": f"assets/{logo.sha256}/logo.png",
+        }
+    ]
     assert second["tracking"] is False and second["preheader"] == "Only this month"
-    assert names == {"manifest.json", "templates/1/source.mjml", "templates/2/source.html",
-                     f"assets/{logo.sha256}/logo.png"}
+    assert names == {
+        "manifest.json",
+        "templates/1/source.mjml",
+        "templates/2/source.html",
+        f"assets/{logo.sha256}/logo.png",
+    }
 
     delete_templates(welcome, promo_template)
     db.session.delete(logo)
@@ -125,11 +145,18 @@ def test_importing_twice_stores_each_asset_once(people, promo):
     assert get_asset(logo.id).data == LOGO
 
 
-@pytest.mark.parametrize("name", ["../evil.html", "templates/../../evil.html", "/etc/cron.d/x",
-                                  "C:/Windows/evil.html", "..\\evil.html"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../evil.html",
+        "templates/../../evil.html",
+        "/etc/cron.d/x",
+        "C:/Windows/evil.html",
+        "..\\evil.html",
+    ],
+)
 def test_zip_slip_entries_are_refused(app, name):
-    data = zip_of({"manifest.json": manifest(entry("Evil", source=name)),
-                   name: "<p>evil</p>"})
+    data = zip_of({"manifest.json": manifest(entry("Evil", source=name)), name: "<p>evil</p>"})
     with pytest.raises(TemplateInvalid, match=r"absolute path or '\.\.'"):
         import_bundle(data)
     assert count(Template) == 0
@@ -144,24 +171,42 @@ def test_too_many_entries_are_refused(app):
 
 
 def test_a_bundle_unpacking_to_more_than_50_mb_is_refused(app):
-    data = zip_of({"manifest.json": manifest(entry("Big")),
-                   "templates/1/source.html": b"<p>" + b" " * (51 * 1024 * 1024) + b"</p>"})
+    data = zip_of(
+        {
+            "manifest.json": manifest(entry("Big")),
+            "templates/1/source.html": b"<p>" + b" " * (51 * 1024 * 1024) + b"</p>",
+        }
+    )
     assert len(data) < 1024 * 1024  # small on the wire, large unpacked
     with pytest.raises(TemplateInvalid, match="more than 50 MB"):
         import_bundle(data)
     assert count(Template) == 0
 
 
-@pytest.mark.parametrize(("entries", "message"), [
-    ({"templates/1/source.html": "<p>x</p>"}, "no manifest.json"),
-    ({"manifest.json": "{not json"}, "not valid JSON"),
-    ({"manifest.json": json.dumps({"format": "other", "version": 1})}, "does not describe"),
-    ({"manifest.json": json.dumps({"format": "designer-templates", "version": 2,
-                                   "templates": []})}, "version 2 is not supported"),
-    ({"manifest.json": manifest(entry("Missing"))}, "no entry 'templates/1/source.html'"),
-    ({"manifest.json": manifest(entry("Odd", module="spaceship")),
-      "templates/1/source.html": "<p>x</p>"}, "module 'spaceship'"),
-])
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ({"templates/1/source.html": "<p>x</p>"}, "no manifest.json"),
+        ({"manifest.json": "{not json"}, "not valid JSON"),
+        ({"manifest.json": json.dumps({"format": "other", "version": 1})}, "does not describe"),
+        (
+            {
+                "manifest.json": json.dumps(
+                    {"format": "designer-templates", "version": 2, "templates": []}
+                )
+            },
+            "version 2 is not supported",
+        ),
+        ({"manifest.json": manifest(entry("Missing"))}, "no entry 'templates/1/source.html'"),
+        (
+            {
+                "manifest.json": manifest(entry("Odd", module="spaceship")),
+                "templates/1/source.html": "<p>x</p>",
+            },
+            "module 'spaceship'",
+        ),
+    ],
+)
 def test_invalid_manifests_are_refused_clearly(app, entries, message):
     with pytest.raises(TemplateInvalid, match=message):
         import_bundle(zip_of(entries))
@@ -175,18 +220,21 @@ def test_not_a_zip_is_refused(app):
 
 def test_a_broken_template_means_nothing_is_created(people, promo):
     template, logo = promo
-    good = json.loads(zipfile.ZipFile(io.BytesIO(export_bundle([template])))
-                      .read("manifest.json"))["templates"][0]
+    good = json.loads(zipfile.ZipFile(io.BytesIO(export_bundle([template]))).read("manifest.json"))[
+        "templates"
+    ][0]
     db.session.delete(logo)
     db.session.commit()
     templates_before, assets_before = count(Template), count(Asset)
     broken = entry("Broken", source="templates/2/source.html")
-    data = zip_of({
-        "manifest.json": manifest(good, broken),
-        "templates/1/source.html": template.current.source,
-        f"assets/{logo.sha256}/logo.png": LOGO,
-        "templates/2/source.html": "<p>Hello\n{{ contact.first_name </p>",
-    })
+    data = zip_of(
+        {
+            "manifest.json": manifest(good, broken),
+            "templates/1/source.html": template.current.source,
+            f"assets/{logo.sha256}/logo.png": LOGO,
+            "templates/2/source.html": "<p>Hello\n{{ contact.first_name </p>",
+        }
+    )
     with pytest.raises(TemplateInvalid, match=r"template 2 \(Broken\)") as caught:
         import_bundle(data, user=people.admin)
     assert caught.value.line == 2
@@ -195,11 +243,19 @@ def test_a_broken_template_means_nothing_is_created(people, promo):
 
 def test_assets_of_refused_types_or_damaged_content_are_refused(app):
     def bundle(content_type, content, digest="0" * 64):
-        asset = {"id": 1, "filename": "x.bin", "content_type": content_type,
-                 "path": f"assets/{digest}/x.bin"}
-        return zip_of({"manifest.json": manifest(entry("A", assets=[asset])),
-                       "templates/1/source.html": "<img src='/assets/1/x.bin'>",
-                       f"assets/{digest}/x.bin": content})
+        asset = {
+            "id": 1,
+            "filename": "x.bin",
+            "content_type": content_type,
+            "path": f"assets/{digest}/x.bin",
+        }
+        return zip_of(
+            {
+                "manifest.json": manifest(entry("A", assets=[asset])),
+                "templates/1/source.html": "<img src='/assets/1/x.bin'>",
+                f"assets/{digest}/x.bin": content,
+            }
+        )
 
     with pytest.raises(TemplateInvalid, match="application/x-msdownload are not accepted"):
         import_bundle(bundle("application/x-msdownload", b"MZ"))

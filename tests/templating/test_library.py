@@ -34,8 +34,11 @@ ENTRIES = manifest(LIBRARY)
 IDS = [slug_of(entry) for entry in ENTRIES]
 LANGUAGES = ("en", "nl", "de")
 #: What a renderer would fetch from another host: images, stylesheets, fonts.
-REMOTE_LOAD = re.compile(r"""\bsrc\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//"""
-                         r"""|@import|<link\b|<mj-font\b""", re.IGNORECASE)
+REMOTE_LOAD = re.compile(
+    r"""\bsrc\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//"""
+    r"""|@import|<link\b|<mj-font\b""",
+    re.IGNORECASE,
+)
 #: Any absolute URL in an attribute (PDF templates have no links either).
 REMOTE_URL = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 
@@ -66,8 +69,8 @@ def test_manifest_describes_twelve_templates_with_their_files_and_thumbnails():
 
 #: An image whose source is neither a data: URI nor the logo the app stores and serves.
 OTHER_IMAGE = re.compile(
-    r"<(?:img|mj-image)\b(?![^>]*\bsrc=[\"'](?:data:|\{\{ company\.logo_url \}\}))",
-    re.IGNORECASE)
+    r"<(?:img|mj-image)\b(?![^>]*\bsrc=[\"'](?:data:|\{\{ company\.logo_url \}\}))", re.IGNORECASE
+)
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
@@ -88,28 +91,39 @@ def test_entry_compiles_and_loads_nothing_remote(entry):
 def pick_record(module, language):
     """The first demo record of ``module`` whose recipient reads ``language``."""
     if module == "contact":
-        query = db.select(Contact).join(Contact.organisation).where(
-            Contact.language == language, Organisation.language == language
-        ).order_by(Contact.id)
+        query = (
+            db.select(Contact)
+            .join(Contact.organisation)
+            .where(Contact.language == language, Organisation.language == language)
+            .order_by(Contact.id)
+        )
     else:
-        query = db.select(Document).join(Document.organisation).where(
-            Document.kind == module, Organisation.language == language
-        ).order_by(Document.id)
+        query = (
+            db.select(Document)
+            .join(Document.organisation)
+            .where(Document.kind == module, Organisation.language == language)
+            .order_by(Document.id)
+        )
     record = db.session.scalars(query.limit(1)).first()
     assert record is not None, f"no demo {module} in {language}"
     return record
 
 
 def merge(version, module, record, language, admin):
-    data = build_context(merge_data(module, record), sender=user_data(admin),
-                         company=settings.company(), locale=language,
-                         currency=getattr(record, "currency", None))
+    data = build_context(
+        merge_data(module, record),
+        sender=user_data(admin),
+        company=settings.company(),
+        locale=language,
+        currency=getattr(record, "currency", None),
+    )
     return render_email(version, data)
 
 
 def pdf_page_texts(html):
-    pdf = pypdfium2.PdfDocument(weasyprint.HTML(string=html,
-                                                url_fetcher=DataOnlyFetcher()).write_pdf())
+    pdf = pypdfium2.PdfDocument(
+        weasyprint.HTML(string=html, url_fetcher=DataOnlyFetcher()).write_pdf()
+    )
     try:
         texts = []
         for page in pdf:
@@ -133,8 +147,13 @@ def test_entry_saves_and_merges_demo_records_in_every_language(app, demo, entry)
     admin = db.session.scalar(db.select(User).where(User.email == "admin@example.com"))
     module = entry["module"]
     template = create_template(
-        f"{entry['name']} (library test)", source_of(entry), source_type=entry["source_type"],
-        subject=entry.get("subject", ""), module=module, language="en", kind=entry["kind"],
+        f"{entry['name']} (library test)",
+        source_of(entry),
+        source_type=entry["source_type"],
+        subject=entry.get("subject", ""),
+        module=module,
+        language="en",
+        kind=entry["kind"],
         user=admin,
     )
     version = template.current
@@ -161,7 +180,11 @@ def test_demo_imports_every_library_template_once(app, demo):
     for entry in ENTRIES:
         template = templates[entry["name"]]
         assert (template.kind, template.source_type, template.module, template.language) == (
-            entry["kind"], entry["source_type"], entry["module"], "en")
+            entry["kind"],
+            entry["source_type"],
+            entry["module"],
+            "en",
+        )
         assert template.current.subject == entry.get("subject", "")
     assert demo["templates"] == len(ENTRIES)
 
@@ -224,8 +247,15 @@ def test_thumbnail_fetches_data_uris_only(tmp_path, monkeypatch):
     assert any(b > 200 and r < 80 and g < 80 for r, g, b in colours)  # the data: image
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "https://example.com/x.png",
-                                 "http://127.0.0.1:6379/", "ftp://example.com/a"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "https://example.com/x.png",
+        "http://127.0.0.1:6379/",
+        "ftp://example.com/a",
+    ],
+)
 def test_data_only_fetcher_refuses_other_urls(url):
     with pytest.raises(ValueError):
         DataOnlyFetcher().fetch(url)

@@ -54,9 +54,11 @@ ALLOCATIONS = {
     "wordwrap with a huge wrapstring": "{{ ('ab ' * 3000)|wordwrap(1, true, 'y' * 10000) }}",
     "wordwrap one long word narrowly": "{{ ('y' * 99999)|wordwrap(1) }}",
     "batch with fill": "{{ [1]|batch(10000000, 0)|list|length }}",
-    "list extend doubling": ("{% set l = [1] * 60000 %}"
-                             "{% for i in 'xxxxxxxxxx' %}{% if l.extend(l) %}{% endif %}"
-                             "{% endfor %}{{ l|length }}"),
+    "list extend doubling": (
+        "{% set l = [1] * 60000 %}"
+        "{% for i in 'xxxxxxxxxx' %}{% if l.extend(l) %}{% endif %}"
+        "{% endfor %}{{ l|length }}"
+    ),
     "list append of itself": "{% set l = [1] * 99999 %}{{ l.append(1) }}{{ l.append(2) }}",
     "dict update": "{% set d = {} %}{{ d.update(big) }}",
     "int to_bytes": "{{ (1).to_bytes(1000000000, 'big') }}",
@@ -82,35 +84,43 @@ def test_allocations_past_the_limits_are_refused_before_they_happen(source):
 
 def test_small_steps_are_stopped_by_the_allocation_budget():
     # Each step builds only 99,999 characters, but the loop keeps them all.
-    source = ("{% set kept = [] %}{% for i in 'x' * 1000 %}"
-              "{% if kept.append(('y' * 99999)|upper) %}{% endif %}{% endfor %}")
+    source = (
+        "{% set kept = [] %}{% for i in 'x' * 1000 %}"
+        "{% if kept.append(('y' * 99999)|upper) %}{% endif %}{% endfor %}"
+    )
     error = refused(source, match="million characters")
     assert error.line == 1
 
 
-@pytest.mark.parametrize("source", [
-    "{{ ('x' * 99999)[1:] }}",
-    "{{ 'y' * 99999 ~ 'x' }}",
-    "{{ ('y' * 99999)|upper }}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ('x' * 99999)[1:] }}",
+        "{{ 'y' * 99999 ~ 'x' }}",
+        "{{ ('y' * 99999)|upper }}",
+    ],
+)
 def test_every_way_of_building_text_counts_against_the_budget(source):
-    loop = "{% set kept = [] %}{% for i in 'x' * 1000 %}{% if kept.append(" \
-           + source.strip("{} ") + ") %}{% endif %}{% endfor %}"
+    loop = (
+        "{% set kept = [] %}{% for i in 'x' * 1000 %}{% if kept.append("
+        + source.strip("{} ")
+        + ") %}{% endif %}{% endfor %}"
+    )
     refused(loop, match="million characters")
 
 
 TIMEOUTS = {
     "sum over a long map": "{{ ('x' * 99999)|map('upper')|map('lower')|list|length }}"
-                           "{% for i in 'x' * 99999 %}{{ ('x' * 999)|map('length')|sum }}"
-                           "{% endfor %}",
+    "{% for i in 'x' * 99999 %}{{ ('x' * 999)|map('length')|sum }}"
+    "{% endfor %}",
     "select in nested loops": "{% for a in 'x' * 99999 %}{{ ('x' * 9999)|select('eq', 'y')"
-                              "|list|length }}{% endfor %}",
+    "|list|length }}{% endfor %}",
     "tests in nested loops": "{% for a in 'x' * 99999 %}{% for b in 'x' * 99999 %}"
-                             "{% if b is divisibleby 3 %}{% endif %}{% endfor %}{% endfor %}",
+    "{% if b is divisibleby 3 %}{% endif %}{% endfor %}{% endfor %}",
     "methods in nested loops": "{% for a in 'x' * 99999 %}{% for b in 'x' * 99999 %}"
-                               "{{ b.upper() }}{% endfor %}{% endfor %}",
+    "{{ b.upper() }}{% endfor %}{% endfor %}",
     "nested empty loops": "{% for a in [1] * 99999 %}{% for b in [1] * 99999 %}"
-                          "{% endfor %}{% endfor %}",
+    "{% endfor %}{% endfor %}",
 }
 
 
@@ -127,12 +137,15 @@ def test_output_cap_is_enforced_just_past_the_limit():
     refused(fits, match="larger than 10 MB", chunk=chunk + "x", items=[0] * times)
 
 
-@pytest.mark.parametrize(("source", "allowed"), [
-    ("{{ 'x' * %d }}", limits.MAX_OPERATION_SIZE),
-    ("{{ 'x'|center(%d) }}", limits.MAX_OPERATION_SIZE),
-    ("{{ '%%%ds' %% 'x' }}", limits.MAX_OPERATION_SIZE - 7),  # the template counts too
-    ("{{ '{:>%d}'.format('x') }}", limits.MAX_OPERATION_SIZE),
-])
+@pytest.mark.parametrize(
+    ("source", "allowed"),
+    [
+        ("{{ 'x' * %d }}", limits.MAX_OPERATION_SIZE),
+        ("{{ 'x'|center(%d) }}", limits.MAX_OPERATION_SIZE),
+        ("{{ '%%%ds' %% 'x' }}", limits.MAX_OPERATION_SIZE - 7),  # the template counts too
+        ("{{ '{:>%d}'.format('x') }}", limits.MAX_OPERATION_SIZE),
+    ],
+)
 def test_each_size_limit_holds_exactly_at_its_bound(source, allowed):
     assert len(merge(source % allowed)) == allowed
     refused(source % (allowed + 1), match="too large")
@@ -143,12 +156,15 @@ def test_integers_are_capped_at_their_bound():
     refused("{{ 2 ** 14300 }}", match="number would be too large")
 
 
-@pytest.mark.parametrize("source", [
-    "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
-    "{{ 1" + "9" * 5000 + " }}",
-    "{% if x %}" * 3000 + "{% endif %}" * 3000,
-    "{% for a in b %}" * 30 + "{% endfor %}" * 30,
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+        "{{ 1" + "9" * 5000 + " }}",
+        "{% if x %}" * 3000 + "{% endif %}" * 3000,
+        "{% for a in b %}" * 30 + "{% endfor %}" * 30,
+    ],
+)
 def test_sources_python_cannot_compile_give_a_merge_error(source):
     with pytest.raises(MergeError, match=r"cannot be compiled|nested|syntax|too"):
         compile_template(build_environment(), source)
@@ -164,20 +180,28 @@ def test_errors_name_the_line_they_happened_on():
 
 
 def test_methods_outside_the_allow_list_are_refused():
-    for source in ("{{ 'x'.encode() }}", "{{ (5).to_bytes(2, 'big') }}",
-                   "{{ 'x'.maketrans('x', 'y') }}", "{{ b.hex() }}"):
+    for source in (
+        "{{ 'x'.encode() }}",
+        "{{ (5).to_bytes(2, 'big') }}",
+        "{{ 'x'.maketrans('x', 'y') }}",
+        "{{ b.hex() }}",
+    ):
         refused(source, match="unsafe", b=b"x")
 
 
 def test_ordinary_methods_and_filters_still_work():
-    source = ("{{ 'a,b'.split(',')|join('+') }} {{ '{:>4}|{:.2f}'.format('x', 2.5) }} "
-              "{{ '%-3s|%05.1f' % ('y', 3.14159) }} {{ 'ab cd ef'|wordwrap(5) }} "
-              "{{ [1, 2, 3, 4]|batch(3, 0)|list }} {{ [1, 2, 3]|slice(2)|list }} "
-              "{{ items|sum(attribute='n') }} {{ ('abc' ~ 'def')[1:4] }} "
-              "{{ {'a': 1}.get('a') }} {{ 'x'.zfill(3) }} {{ [3, 1, 2]|sort|list }}")
+    source = (
+        "{{ 'a,b'.split(',')|join('+') }} {{ '{:>4}|{:.2f}'.format('x', 2.5) }} "
+        "{{ '%-3s|%05.1f' % ('y', 3.14159) }} {{ 'ab cd ef'|wordwrap(5) }} "
+        "{{ [1, 2, 3, 4]|batch(3, 0)|list }} {{ [1, 2, 3]|slice(2)|list }} "
+        "{{ items|sum(attribute='n') }} {{ ('abc' ~ 'def')[1:4] }} "
+        "{{ {'a': 1}.get('a') }} {{ 'x'.zfill(3) }} {{ [3, 1, 2]|sort|list }}"
+    )
     out = merge(source, items=[{"n": 2}, {"n": 3}])
-    assert out == ("a+b    x|2.50 y  |003.1 ab cd\nef [[1, 2, 3], [4, 0, 0]] "
-                   "[[1, 2], [3]] 5 bcd 1 00x [1, 2, 3]")
+    assert out == (
+        "a+b    x|2.50 y  |003.1 ab cd\nef [[1, 2, 3], [4, 0, 0]] "
+        "[[1, 2], [3]] 5 bcd 1 00x [1, 2, 3]"
+    )
 
 
 def test_markup_stays_escaped_through_bounded_operations():

@@ -17,9 +17,15 @@ DATA = {"contact": {"first_name": "Ann"}, "locale": "en"}
 
 def version():
     compiled = compile_source("mjml", SOURCE)
-    return SimpleNamespace(id=None, compiled_html=compiled.html, text_template=compiled.text,
-                           text_override="", subject="Hi {{ contact.first_name }}",
-                           preheader="", links=list(compiled.links))
+    return SimpleNamespace(
+        id=None,
+        compiled_html=compiled.html,
+        text_template=compiled.text,
+        text_override="",
+        subject="Hi {{ contact.first_name }}",
+        preheader="",
+        links=list(compiled.links),
+    )
 
 
 def test_untracked_renders_match_renders_with_the_links_given():
@@ -28,8 +34,9 @@ def test_untracked_renders_match_renders_with_the_links_given():
     expected = tracked.render(DATA, tracked_links=tracked.link_targets(DATA))
     assert untracked.render(DATA) == expected
     assert 'href="https://example.com/a?x=1&amp;y=2"' in expected.html
-    assert "https://example.com/p/Ann" in expected.html and "<https://example.com/b>" in \
-        expected.text
+    assert (
+        "https://example.com/p/Ann" in expected.html and "<https://example.com/b>" in expected.text
+    )
 
 
 def test_only_links_with_merge_fields_stay_merge_tags():

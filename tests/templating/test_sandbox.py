@@ -12,13 +12,16 @@ def merge(source, **data):
     return render(compile_template(build_environment(), source), data)
 
 
-@pytest.mark.parametrize("payload", [
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ ('{0.__class__}'|attr('format'))(1) }}",
-    "{{ lipsum.__globals__ }}",
-    "{{ cycler.__init__.__globals__ }}",
-    "{{ contact.__class__.__init__.__globals__ }}",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ ('{0.__class__}'|attr('format'))(1) }}",
+        "{{ lipsum.__globals__ }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ contact.__class__.__init__.__globals__ }}",
+    ],
+)
 def test_escape_payloads_fail_or_render_nothing_sensitive(payload):
     try:
         out = merge(payload, contact={"first_name": "Ann"})
@@ -56,28 +59,34 @@ def test_locale_formats_follow_the_render_locale():
     assert merge(source, locale="de", **data) == "27.11.2026 1.234,50\xa0€"
 
 
-@pytest.mark.parametrize("payload", [
-    "{{ 'x' | center(10**8) }}",
-    "{{ 'x'.ljust(10**8) }}",
-    "{{ 'x'.zfill(10**8) }}",
-    "{{ ('x' * 99999) | replace('x', 'y' * 99999) }}",
-    "{{ ('x' * 99999).replace('x', 'y' * 99999) }}",
-    "{{ ([1] * 99999) | join('x' * 99999) }}",
-    "{{ ('x' * 99999).join(['a'] * 99999) }}",
-    "{{ '%0999999999d' % 1 }}",
-    "{{ '%0999999999d' | format(1) }}",
-    "{{ '{:>999999999}'.format(1) }}",
-    "{{ ('x\n' * 50000) | indent(99999) }}",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ 'x' | center(10**8) }}",
+        "{{ 'x'.ljust(10**8) }}",
+        "{{ 'x'.zfill(10**8) }}",
+        "{{ ('x' * 99999) | replace('x', 'y' * 99999) }}",
+        "{{ ('x' * 99999).replace('x', 'y' * 99999) }}",
+        "{{ ([1] * 99999) | join('x' * 99999) }}",
+        "{{ ('x' * 99999).join(['a'] * 99999) }}",
+        "{{ '%0999999999d' % 1 }}",
+        "{{ '%0999999999d' | format(1) }}",
+        "{{ '{:>999999999}'.format(1) }}",
+        "{{ ('x\n' * 50000) | indent(99999) }}",
+    ],
+)
 def test_operations_with_huge_results_are_refused(payload):
     with pytest.raises(MergeError, match="too large"):
         merge(payload)
 
 
-@pytest.mark.parametrize("payload", [
-    "{% for a in [1] * 99999 %}{% for b in [1] * 99999 %}{% endfor %}{% endfor %}",
-    "{% for a in 'x' * 99999 %}{% for b in 'x' * 99999 %}{{ '' }}{% endfor %}{% endfor %}",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{% for a in [1] * 99999 %}{% for b in [1] * 99999 %}{% endfor %}{% endfor %}",
+        "{% for a in 'x' * 99999 %}{% for b in 'x' * 99999 %}{{ '' }}{% endfor %}{% endfor %}",
+    ],
+)
 def test_endless_loops_stop_at_the_deadline(payload):
     import time
 
@@ -93,9 +102,15 @@ def test_recursion_fails_cleanly():
 
 
 def test_ordinary_templates_still_work():
-    source = ("{% for line in lines %}{{ loop.index }}. {{ line.name | upper }} "
-              "{{ line.price | money('EUR') }}{% if not loop.last %}, {% endif %}{% endfor %}"
-              " {{ 'x' | center(5) }}|{{ names | join(', ') }}|{{ 'a-b' | replace('-', '+') }}")
-    out = merge(source, locale="en", names=["Ann", "Bob"],
-                lines=[{"name": "tea", "price": 2}, {"name": "cake", "price": 3.5}])
+    source = (
+        "{% for line in lines %}{{ loop.index }}. {{ line.name | upper }} "
+        "{{ line.price | money('EUR') }}{% if not loop.last %}, {% endif %}{% endfor %}"
+        " {{ 'x' | center(5) }}|{{ names | join(', ') }}|{{ 'a-b' | replace('-', '+') }}"
+    )
+    out = merge(
+        source,
+        locale="en",
+        names=["Ann", "Bob"],
+        lines=[{"name": "tea", "price": 2}, {"name": "cake", "price": 3.5}],
+    )
     assert out == "1. TEA €2.00, 2. CAKE €3.50   x  |Ann, Bob|a+b"

@@ -26,8 +26,9 @@ def listed(client):
 
 def test_a_saved_section_is_listed_as_markup_and_can_be_deleted(ada, ada_csrf):
     assert ada.get(URL).json == {"blocks": [], "page": 1, "per_page": 50, "total": 0}
-    created = ada.post(URL, json={"name": "  Greeting  ", "mjml": f"\n{SECTION}\n"},
-                       headers=ada_csrf)
+    created = ada.post(
+        URL, json={"name": "  Greeting  ", "mjml": f"\n{SECTION}\n"}, headers=ada_csrf
+    )
     assert created.status_code == 201, created.get_data(as_text=True)
     block = created.json
     assert block["name"] == "Greeting" and block["mjml"] == SECTION
@@ -55,23 +56,38 @@ def test_a_wrapper_can_be_saved_and_any_user_may_save(client, people):
     assert db.session.get(SavedBlock, response.json["id"]).created_by_id == marketer.id
 
 
-@pytest.mark.parametrize("name, mjml, field, message", [
-    ("", SECTION, "name", "give the block a name"),
-    ("   ", SECTION, "name", "give the block a name"),
-    ("x" * 101, SECTION, "name", "longer than 100 characters"),
-    ("Block", "", "mjml", "send the section's MJML"),
-    ("Block", "<mj-text>Hi</mj-text>", "mjml", "exactly one <mj-section> or <mj-wrapper>"),
-    ("Block", "<mj-column><mj-text>Hi</mj-text></mj-column>", "mjml", "exactly one"),
-    ("Block", SECTION + SECTION, "mjml", "exactly one"),
-    ("Block", '<mj-hero background-url="https://example.com/h.jpg" />', "mjml", "exactly one"),
-    ("Block", "{% if x %}" + SECTION + "{% endif %}", "mjml", "exactly one"),
-    ("Block", "<mj-section><mj-column><!-- c --></mj-column></mj-section>", "mjml",
-     "cannot edit this section: it contains a comment"),
-    ("Block", SECTION.replace("{{ contact.first_name }}", "{{ contact.first_name "), "mjml",
-     "does not compile"),
-    ("Block", "<mj-section>" + "<mj-column></mj-column>" * 4000 + "</mj-section>", "mjml",
-     f"larger than {MAX_MJML:,} characters"),
-])
+@pytest.mark.parametrize(
+    "name, mjml, field, message",
+    [
+        ("", SECTION, "name", "give the block a name"),
+        ("   ", SECTION, "name", "give the block a name"),
+        ("x" * 101, SECTION, "name", "longer than 100 characters"),
+        ("Block", "", "mjml", "send the section's MJML"),
+        ("Block", "<mj-text>Hi</mj-text>", "mjml", "exactly one <mj-section> or <mj-wrapper>"),
+        ("Block", "<mj-column><mj-text>Hi</mj-text></mj-column>", "mjml", "exactly one"),
+        ("Block", SECTION + SECTION, "mjml", "exactly one"),
+        ("Block", '<mj-hero background-url="https://example.com/h.jpg" />', "mjml", "exactly one"),
+        ("Block", "{% if x %}" + SECTION + "{% endif %}", "mjml", "exactly one"),
+        (
+            "Block",
+            "<mj-section><mj-column><!-- c --></mj-column></mj-section>",
+            "mjml",
+            "cannot edit this section: it contains a comment",
+        ),
+        (
+            "Block",
+            SECTION.replace("{{ contact.first_name }}", "{{ contact.first_name "),
+            "mjml",
+            "does not compile",
+        ),
+        (
+            "Block",
+            "<mj-section>" + "<mj-column></mj-column>" * 4000 + "</mj-section>",
+            "mjml",
+            f"larger than {MAX_MJML:,} characters",
+        ),
+    ],
+)
 def test_bad_blocks_are_refused_and_nothing_is_saved(ada, ada_csrf, name, mjml, field, message):
     response = ada.post(URL, json={"name": name, "mjml": mjml}, headers=ada_csrf)
     assert response.status_code == 422

@@ -92,13 +92,18 @@ def test_sample_template_maps_the_listed_variables_and_reports_the_rest():
 
 
 def test_imported_html_template_renders_for_a_contact(people):
-    set_company({"name": "Designer BV", "address": "Keizersgracht 1, Amsterdam",
-                 "website": "https://designer.example"})
+    set_company(
+        {
+            "name": "Designer BV",
+            "address": "Keizersgracht 1, Amsterdam",
+            "website": "https://designer.example",
+        }
+    )
     [(template, conversion)] = import_vtiger(HTML_SAMPLE, user=people.admin)
     assert template.name == "Welcome Contact"
     assert template.source_type == "html" and template.module == "contact"
     assert template.current.subject == "Welcome to our newsletter, {{ contact.first_name }}"
-    assert ("$custom-currentdate$" in {u.variable for u in conversion.unmapped})
+    assert "$custom-currentdate$" in {u.variable for u in conversion.unmapped}
 
     rendered = preview_html(template, people.jan, people.admin)
     html = normalised(rendered.html)
@@ -116,7 +121,9 @@ def test_imported_html_template_renders_for_a_contact(people):
 def test_emailmaker_export_creates_two_templates(people):
     parsed = parse_export(XML_SAMPLE)
     assert [(t.name, t.module) for t in parsed] == [
-        ("Welcome new contact", "contact"), ("Invoice reminder", "invoice")]
+        ("Welcome new contact", "contact"),
+        ("Invoice reminder", "invoice"),
+    ]
     assert "$invoice-invoice_no$" in parsed[1].body  # base64 body decoded
 
     results = import_vtiger(XML_SAMPLE, user=people.admin)
@@ -125,8 +132,9 @@ def test_emailmaker_export_creates_two_templates(people):
     assert welcome.module == "contact" and invoice.module == "invoice"
     assert welcome.description == "Sent when a contact is created (workflow)"
     assert welcome.current.subject == "Welcome {{ contact.first_name }}, from {{ company.name }}"
-    assert invoice.current.subject == ("Invoice {{ invoice.number }} is due on "
-                                       "{{ invoice.due_date | date }}")
+    assert invoice.current.subject == (
+        "Invoice {{ invoice.number }} is due on {{ invoice.due_date | date }}"
+    )
     assert "{{ invoice.total | money(invoice.currency) }}" in invoice.current.source
     assert "{{ organisation.name }}" in invoice.current.source  # $invoice-accountid:accountname$
     assert {u.variable for u in welcome_report.unmapped} == {"$r-leadsource$"}
@@ -140,12 +148,15 @@ def test_emailmaker_export_creates_two_templates(people):
     assert "Bakkerij De Vries in Utrecht" in html
 
 
-@pytest.mark.parametrize("payload", [
-    BILLION_LAUGHS,
-    XXE,
-    BILLION_LAUGHS.decode().encode("utf-16"),
-    b'<?xml version="1.0"?>\n<!doctype export SYSTEM "http://evil.example/x.dtd"><export/>',
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        BILLION_LAUGHS,
+        XXE,
+        BILLION_LAUGHS.decode().encode("utf-16"),
+        b'<?xml version="1.0"?>\n<!doctype export SYSTEM "http://evil.example/x.dtd"><export/>',
+    ],
+)
 def test_doctype_and_entity_declarations_are_refused(app, tmp_path, payload):
     with pytest.raises(TemplateInvalid, match="DOCTYPE or ENTITY"):
         parse_export(payload)
@@ -157,8 +168,10 @@ def test_doctype_and_entity_declarations_are_refused(app, tmp_path, payload):
 
 
 def test_non_vtiger_html_converts_to_itself():
-    source = ("<html><head><style>p { color: red }</style></head>"
-              "<body><p>Price: $5-$10, {not a tag}</p></body></html>")
+    source = (
+        "<html><head><style>p { color: red }</style></head>"
+        "<body><p>Price: $5-$10, {not a tag}</p></body></html>"
+    )
     result = convert(source)
     assert result.text == source
     assert result.mapped == [] and result.unmapped == []
@@ -170,8 +183,9 @@ def test_literal_jinja_in_the_source_stays_literal():
     compile_source("html", result.text)
     from designer.templating.sandbox import build_environment, compile_template, render
 
-    merged = render(compile_template(build_environment(), result.text),
-                    {"contact": {"first_name": "Jan"}})
+    merged = render(
+        compile_template(build_environment(), result.text), {"contact": {"first_name": "Jan"}}
+    )
     assert merged == "<p>{{ 7*7 }} {% if x %} {# c #} {Jan}</p>"
 
 
@@ -213,11 +227,14 @@ def test_unreadable_files_are_refused_with_a_clear_message(app, tmp_path):
 
 def test_an_invalid_template_in_an_export_creates_none(app, tmp_path):
     path = tmp_path / "export.xml"
-    path.write_text("""<export>
+    path.write_text(
+        """<export>
 <template><templatename>Fine</templatename><body><![CDATA[<p>$contacts-firstname$</p>]]></body>
 </template>
 <template><templatename>Empty</templatename><body>   </body></template>
-</export>""", encoding="utf-8")
+</export>""",
+        encoding="utf-8",
+    )
     with pytest.raises(TemplateInvalid, match="Empty: the template body is empty"):
         import_vtiger(path)
     assert template_count() == 0

@@ -14,16 +14,25 @@ from designer.tracking.classify import classify
 HUMAN_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Thunderbird/128.0"
 
 
-@pytest.mark.parametrize(("kwargs", "expected"), [
-    ({"user_agent": HUMAN_AGENT, "client_ip": "203.0.113.9", "seconds_after_send": 3600},
-     "human"),
-    ({"user_agent": "Mozilla/5.0", "client_ip": "17.58.101.5", "seconds_after_send": 3600},
-     "privacy_proxy"),
-    ({"user_agent": "Barracuda Sentinel (EE)", "client_ip": "198.51.100.1"}, "scanner"),
-    ({"method": "HEAD", "user_agent": HUMAN_AGENT}, "scanner"),
-    ({"user_agent": HUMAN_AGENT, "client_ip": "203.0.113.9", "seconds_after_send": 2},
-     "prefetch"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        (
+            {"user_agent": HUMAN_AGENT, "client_ip": "203.0.113.9", "seconds_after_send": 3600},
+            "human",
+        ),
+        (
+            {"user_agent": "Mozilla/5.0", "client_ip": "17.58.101.5", "seconds_after_send": 3600},
+            "privacy_proxy",
+        ),
+        ({"user_agent": "Barracuda Sentinel (EE)", "client_ip": "198.51.100.1"}, "scanner"),
+        ({"method": "HEAD", "user_agent": HUMAN_AGENT}, "scanner"),
+        (
+            {"user_agent": HUMAN_AGENT, "client_ip": "203.0.113.9", "seconds_after_send": 2},
+            "prefetch",
+        ),
+    ],
+)
 def test_classification(kwargs, expected):
     assert classify(**kwargs) == expected
 
@@ -36,8 +45,9 @@ def test_addresses_are_reduced_for_privacy():
 
 @pytest.fixture
 def sent(app, welcome, people):
-    message = mail.queue_message(welcome, module="contact", record=people.jan,
-                                 sender_user=people.admin, enqueue=False)
+    message = mail.queue_message(
+        welcome, module="contact", record=people.jan, sender_user=people.admin, enqueue=False
+    )
     message.state, message.sent_at = "sent", utcnow() - timedelta(hours=1)
     db.session.commit()
     return message
@@ -46,8 +56,9 @@ def sent(app, welcome, people):
 def test_pixel_hits_are_events_with_raw_and_human_counts(app, client, sent):
     pixel = pixel_path(app, sent.token)
     client.get(pixel, headers={"User-Agent": HUMAN_AGENT})
-    client.get(pixel, headers={"User-Agent": "Mozilla/5.0"},
-               environ_base={"REMOTE_ADDR": "17.1.2.3"})
+    client.get(
+        pixel, headers={"User-Agent": "Mozilla/5.0"}, environ_base={"REMOTE_ADDR": "17.1.2.3"}
+    )
     client.head(pixel)
     tracking.flush()
     db.session.refresh(sent)
@@ -60,10 +71,11 @@ def test_clicks_are_counted_per_link_and_redirect_to_the_stored_url(app, client,
     from designer.mail.links import signer_for
 
     url = signer_for(app).url(sent.token, 0)
-    path = url[url.index("/c/"):]
+    path = url[url.index("/c/") :]
     response = client.get(path, headers={"User-Agent": HUMAN_AGENT})
     assert response.status_code == 302 and response.headers["Location"] == (
-        "https://example.com/start")
+        "https://example.com/start"
+    )
     client.get(path, headers={"User-Agent": "Proofpoint URL Defense"})
     tracking.flush()
     db.session.refresh(sent)
@@ -71,17 +83,20 @@ def test_clicks_are_counted_per_link_and_redirect_to_the_stored_url(app, client,
     assert tracking.link_clicks(sent.id) == {0: (2, 1)}
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda path: path[:-1] + ("0" if path[-1] != "0" else "1"),  # a changed byte
-    lambda path: path[:-5],  # truncated
-    lambda path: path.replace(".0.", ".7."),  # another link index, old signature
-    lambda path: path + "?next=https://evil.example",  # URL taken from the request: ignored
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda path: path[:-1] + ("0" if path[-1] != "0" else "1"),  # a changed byte
+        lambda path: path[:-5],  # truncated
+        lambda path: path.replace(".0.", ".7."),  # another link index, old signature
+        lambda path: path + "?next=https://evil.example",  # URL taken from the request: ignored
+    ],
+)
 def test_tampered_click_tokens_are_a_plain_404(app, client, sent, mangle):
     from designer.mail.links import signer_for
 
     url = signer_for(app).url(sent.token, 0)
-    path = mangle(url[url.index("/c/"):])
+    path = mangle(url[url.index("/c/") :])
     response = client.get(path)
     if "?next=" in path:
         assert response.headers["Location"] == "https://example.com/start"
@@ -100,18 +115,23 @@ def test_organisation_page_shows_raw_and_human_opens(app, client, sent, people):
     assert "opened 2 times (1 likely human)" in message_page
 
 
-def test_tracking_off_for_a_language_inserts_no_pixel_and_keeps_links(smtp_app, smtp_server,
-                                                                       welcome, people):
+def test_tracking_off_for_a_language_inserts_no_pixel_and_keeps_links(
+    smtp_app, smtp_server, welcome, people
+):
     from designer.mail.tracking_policy import set_tracking_policy
 
     set_tracking_policy(off_languages=["nl"])
-    dutch = mail.queue_message(welcome, module="contact", record=people.jan,
-                               sender_user=people.admin, enqueue=False)
-    english = mail.queue_message(welcome, module="contact", record=people.emma,
-                                 sender_user=people.admin, enqueue=False)
+    dutch = mail.queue_message(
+        welcome, module="contact", record=people.jan, sender_user=people.admin, enqueue=False
+    )
+    english = mail.queue_message(
+        welcome, module="contact", record=people.emma, sender_user=people.admin, enqueue=False
+    )
     mail.deliver_batch([dutch.id, english.id])
-    by_address = {m["To"].addresses[0].addr_spec: m.get_body(("html",)).get_content()
-                  for m in smtp_server.handler.messages()}
+    by_address = {
+        m["To"].addresses[0].addr_spec: m.get_body(("html",)).get_content()
+        for m in smtp_server.handler.messages()
+    }
     assert "/o/" not in by_address["jan@devries.example"]
     assert 'href="https://example.com/start"' in by_address["jan@devries.example"]
     assert pixel_path(smtp_app, english.token) in by_address["emma@devries.example"]

@@ -8,8 +8,9 @@ from designer import mail, templating
 from designer.extensions import db
 from designer.mail.links import LinkSigner, signer_for
 
-OFFER = ("https://shop.example.com/offer?who={{ contact.first_name }}"
-         "&amp;lang={{ contact.language }}")
+OFFER = (
+    "https://shop.example.com/offer?who={{ contact.first_name }}&amp;lang={{ contact.language }}"
+)
 LINKS_MJML = """<mjml><mj-body><mj-section><mj-column>
   <mj-text>Hi {{ contact.first_name }}
     <a href="OFFER">your offer</a>
@@ -22,10 +23,10 @@ CLICK = re.compile(r'href="(http://designer\.test(/c/[^"]+))"')
 @pytest.fixture
 def delivered(smtp_app, smtp_server, people, run_worker_burst):
     """The HTML part of a message really sent over SMTP, and its ledger row."""
-    template = templating.create_template("Offer", LINKS_MJML, subject="Offer",
-                                          user=people.admin)
-    message = mail.queue_message(template, module="contact", record=people.jan,
-                                 sender_user=people.admin)
+    template = templating.create_template("Offer", LINKS_MJML, subject="Offer", user=people.admin)
+    message = mail.queue_message(
+        template, module="contact", record=people.jan, sender_user=people.admin
+    )
     run_worker_burst()
     [received] = smtp_server.handler.messages()
     html = received.get_body(("html",)).get_content()
@@ -44,8 +45,7 @@ def test_links_from_the_delivered_mail_redirect_to_their_merged_urls(client, del
     assert client.get(static).headers["Location"] == "https://example.com/static"
 
 
-def test_a_click_goes_where_the_mail_said_even_after_the_record_changed(client, delivered,
-                                                                           people):
+def test_a_click_goes_where_the_mail_said_even_after_the_record_changed(client, delivered, people):
     _, html = delivered
     dynamic, _ = click_paths(html)
     people.jan.first_name = "Johannes"
@@ -57,17 +57,22 @@ def test_tokens_signed_with_another_secret_are_refused(app, client, delivered):
     message, _ = delivered
     forger = LinkSigner("another secret", app.config["PUBLIC_URL"])
     for url in (forger.url(message.token, 1), forger.url(message.token, 0, "https://evil.test/")):
-        assert client.get(url[url.index("/c/"):]).status_code == 404
+        assert client.get(url[url.index("/c/") :]).status_code == 404
 
 
-def test_a_signature_moved_to_another_message_or_link_is_refused(app, client, delivered,
-                                                                  welcome, people):
+def test_a_signature_moved_to_another_message_or_link_is_refused(
+    app, client, delivered, welcome, people
+):
     message, html = delivered
-    other = mail.queue_message(welcome, module="contact", record=people.emma,
-                               sender_user=people.admin, enqueue=False)
+    other = mail.queue_message(
+        welcome, module="contact", record=people.emma, sender_user=people.admin, enqueue=False
+    )
     dynamic, static = click_paths(html)
-    moved = [static.replace(message.token, other.token), static.replace(".1.", ".0."),
-             dynamic.replace(message.token, other.token)]
+    moved = [
+        static.replace(message.token, other.token),
+        static.replace(".1.", ".0."),
+        dynamic.replace(message.token, other.token),
+    ]
     for path in moved:
         assert client.get(path).status_code == 404, path
 
@@ -75,7 +80,7 @@ def test_a_signature_moved_to_another_message_or_link_is_refused(app, client, de
 def test_a_changed_merged_url_is_refused(app, client, delivered):
     _, html = delivered
     dynamic, _ = click_paths(html)
-    token, index, _, signature = dynamic[len("/c/"):].split(".")
+    token, index, _, signature = dynamic[len("/c/") :].split(".")
     evil = signer_for(app).url(token, int(index), "https://evil.test/")
     evil_encoded = evil.rsplit(".", 2)[1]
     assert client.get(f"/c/{token}.{index}.{evil_encoded}.{signature}").status_code == 404
@@ -84,14 +89,15 @@ def test_a_changed_merged_url_is_refused(app, client, delivered):
 def test_a_merged_target_for_a_link_without_merge_fields_is_ignored(app, client, delivered):
     message, _ = delivered
     url = signer_for(app).url(message.token, 1, "https://evil.test/")
-    assert client.get(url[url.index("/c/"):]).headers["Location"] == "https://example.com/static"
+    assert client.get(url[url.index("/c/") :]).headers["Location"] == "https://example.com/static"
 
 
 def test_links_whose_merge_gives_no_web_address_lead_nowhere(app, client, people):
     source = LINKS_MJML.replace("https://shop.example.com/offer?who=", "{{ contact.notes }}")
     template = templating.create_template("Odd", source, subject="x", user=people.admin)
-    message = mail.queue_message(template, module="contact", record=people.jan,
-                                 sender_user=people.admin, enqueue=False)
+    message = mail.queue_message(
+        template, module="contact", record=people.jan, sender_user=people.admin, enqueue=False
+    )
     built = mail.build_message(message).data.decode()
     path = re.search(r"http://designer\.test(/c/[^\"\s]+)", built).group(1)
     assert len(path.split(".")) == 3  # nothing merged to carry: "javascript:…" is not a URL

@@ -15,8 +15,13 @@ from designer.tracking.models import TrackingEvent
 
 @pytest.fixture
 def message(app, welcome, people):
-    return mail.queue_message(welcome.current, module="contact", record=people.jan,
-                              sender_user=people.admin, enqueue=False)
+    return mail.queue_message(
+        welcome.current,
+        module="contact",
+        record=people.jan,
+        sender_user=people.admin,
+        enqueue=False,
+    )
 
 
 def opens(message):
@@ -38,13 +43,22 @@ def test_pixel_counts_opens_of_its_message(app, client, message):
 
 
 def test_unsigned_forged_and_malformed_tokens_get_the_same_gif_and_count_nothing(
-        app, client, message):
+    app, client, message
+):
     path = pixel_path(app, message.token)
-    token = path[len("/o/"):-len(".gif")]
+    token = path[len("/o/") : -len(".gif")]
     changed_signature = token[:-1] + ("0" if token[-1] != "0" else "1")
     changed_message = ("B" if token[0] != "B" else "C") + token[1:]
-    for bad in (message.token, changed_signature, changed_message, token[:-3], "x",
-                "a" * 200, "..etc..passwd", f"{token}.0"):
+    for bad in (
+        message.token,
+        changed_signature,
+        changed_message,
+        token[:-3],
+        "x",
+        "a" * 200,
+        "..etc..passwd",
+        f"{token}.0",
+    ):
         response = client.get(f"/o/{bad}.gif")
         assert response.status_code == 200 and response.data == PIXEL_GIF
     assert buffer.pending() == 0 and tracking.flush() == 0
@@ -72,8 +86,9 @@ def test_concurrent_opens_are_all_counted(app, message):
     assert tracking.flush() == 80 and opens(message) == 80
 
 
-def test_a_flush_interrupted_after_its_commit_counts_each_hit_once(app, client, message,
-                                                                  monkeypatch):
+def test_a_flush_interrupted_after_its_commit_counts_each_hit_once(
+    app, client, message, monkeypatch
+):
     for _ in range(5):
         client.get(pixel_path(app, message.token))
 

@@ -40,8 +40,9 @@ def test_concurrent_pushes_all_land_in_fewer_writes(app):
 def test_unreachable_redis_answers_false_and_says_so(caplog):
     # No retries: redis-py's default (jittered backoff, about 7 s in all) would outlast the
     # pusher's 5 s wait now and then, and the hit would be reported as late, not as lost.
-    unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5,
-                              retry=Retry(NoBackoff(), 0))
+    unreachable = redis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
     pusher = HitPusher(unreachable, KEY)
     assert pusher.push("lost?") is False
     assert "could not be written to Redis" in caplog.text

@@ -27,8 +27,10 @@ def marketer(app, people):
     return log_in(app.test_client(), "mia@example.com", "secret")
 
 
-@pytest.mark.parametrize("path", ["/templates", "/organisations", "/outbox", "/users",
-                                  "/templates/1", "/organisations/1"])
+@pytest.mark.parametrize(
+    "path",
+    ["/templates", "/organisations", "/outbox", "/users", "/templates/1", "/organisations/1"],
+)
 def test_pages_need_a_login(client, people, path):
     response = client.get(path)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
@@ -41,15 +43,23 @@ def test_api_without_login_is_401_json(client, people):
 
 
 def test_wrong_password_is_refused(client, people):
-    response = client.post("/login", data={"email": "ada@example.com", "password": "nope",
-                                           "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/login",
+        data={"email": "ada@example.com", "password": "nope", "csrf_token": csrf_token(client)},
+    )
     assert response.status_code == 401 and "Wrong e-mail address or password" in response.text
 
 
 def test_login_redirect_is_never_off_site(client, people):
     for target in ("https://evil.test/", "//evil.test/", "/\\evil.test"):
-        response = client.post(f"/login?next={target}", data={
-            "email": "ada@example.com", "password": "secret", "csrf_token": csrf_token(client)})
+        response = client.post(
+            f"/login?next={target}",
+            data={
+                "email": "ada@example.com",
+                "password": "secret",
+                "csrf_token": csrf_token(client),
+            },
+        )
         assert response.headers["Location"] == "/templates"
 
 
@@ -69,9 +79,14 @@ def test_users_page_is_for_admins_only(ada, marketer):
 
 def test_editor_saves_a_new_version(ada, welcome):
     source = welcome.current.source.replace("Start", "Begin now")
-    response = ada.post(f"/templates/{welcome.id}", data={
-        "source": source, "subject": "Hi {{ contact.first_name }}",
-        "csrf_token": csrf_token(ada, "/templates")})
+    response = ada.post(
+        f"/templates/{welcome.id}",
+        data={
+            "source": source,
+            "subject": "Hi {{ contact.first_name }}",
+            "csrf_token": csrf_token(ada, "/templates"),
+        },
+    )
     assert response.status_code == 302
     db.session.refresh(welcome)
     assert welcome.current.number == 2 and "Begin now" in welcome.current.compiled_html
@@ -79,8 +94,10 @@ def test_editor_saves_a_new_version(ada, welcome):
 
 def test_editor_rejects_malformed_mjml_with_the_line_and_saves_nothing(ada, welcome):
     bad = "<mjml>\n<mj-body>\n<mj-section>\n<mj-column>\n<mj-text>Hi</mj-text>\n</mj-body>\n</mjml>"
-    response = ada.post(f"/templates/{welcome.id}", data={
-        "source": bad, "subject": "x", "csrf_token": csrf_token(ada, "/templates")})
+    response = ada.post(
+        f"/templates/{welcome.id}",
+        data={"source": bad, "subject": "x", "csrf_token": csrf_token(ada, "/templates")},
+    )
     assert response.status_code == 400
     assert re.search(r"Line \d+", response.text)
     assert "&lt;mj-section&gt;" in response.text  # the unsaved source is kept in the editor
@@ -90,14 +107,29 @@ def test_editor_rejects_malformed_mjml_with_the_line_and_saves_nothing(ada, welc
 
 def test_new_template_page_creates_and_rejects(ada, people):
     token = csrf_token(ada, "/templates/new")
-    bad = ada.post("/templates/new", data={"name": "Bad", "source": "<mjml><mj-body>",
-                                           "source_type": "mjml", "csrf_token": token})
+    bad = ada.post(
+        "/templates/new",
+        data={
+            "name": "Bad",
+            "source": "<mjml><mj-body>",
+            "source_type": "mjml",
+            "csrf_token": token,
+        },
+    )
     assert bad.status_code == 400
     assert db.session.scalar(db.select(db.func.count(Template.id))) == 0
-    good = ada.post("/templates/new", data={
-        "name": "Good", "source_type": "mjml", "language": "en", "subject": "Hi",
-        "source": "<mjml><mj-body><mj-section><mj-column><mj-text>Hi</mj-text>"
-                  "</mj-column></mj-section></mj-body></mjml>", "csrf_token": token})
+    good = ada.post(
+        "/templates/new",
+        data={
+            "name": "Good",
+            "source_type": "mjml",
+            "language": "en",
+            "subject": "Hi",
+            "source": "<mjml><mj-body><mj-section><mj-column><mj-text>Hi</mj-text>"
+            "</mj-column></mj-section></mj-body></mjml>",
+            "csrf_token": token,
+        },
+    )
     assert good.status_code == 302
 
 
@@ -115,15 +147,23 @@ def test_live_preview_of_unsaved_source(ada, welcome, people):
     editor = ada.get(f"/templates/{welcome.id}").text
     url = f"/api/v1/templates/{welcome.id}/preview"
     assert f'data-preview-url="{url}"' in editor
-    response = ada.post(url, headers={"X-CSRFToken": token},
-                        json={"source": welcome.current.source.replace("Hello", "Howdy"),
-                              "subject": "Yo {{ contact.first_name }}",
-                              "record_id": people.emma.id})
+    response = ada.post(
+        url,
+        headers={"X-CSRFToken": token},
+        json={
+            "source": welcome.current.source.replace("Hello", "Howdy"),
+            "subject": "Yo {{ contact.first_name }}",
+            "record_id": people.emma.id,
+        },
+    )
     body = response.get_json()
     assert body["subject"] == "Yo Emma" and "Howdy Emma" in " ".join(body["html"].split())
     assert body["locale"] == "en"
-    broken = ada.post(url, headers={"X-CSRFToken": token},
-                      json={"source": "<mjml>\n{{ oops", "record_id": people.emma.id})
+    broken = ada.post(
+        url,
+        headers={"X-CSRFToken": token},
+        json={"source": "<mjml>\n{{ oops", "record_id": people.emma.id},
+    )
     assert broken.status_code == 422
     assert broken.get_json()["error"]["details"]["line"] == 2
     forged = ada.post(url, json={"source": "<mjml></mjml>", "record_id": people.emma.id})
@@ -133,16 +173,23 @@ def test_live_preview_of_unsaved_source(ada, welcome, people):
 
 
 def test_send_from_the_editor_queues_a_message(ada, welcome, people):
-    response = ada.post(f"/templates/{welcome.id}/send", data={
-        "contact": people.jan.id, "csrf_token": csrf_token(ada, "/templates")})
+    response = ada.post(
+        f"/templates/{welcome.id}/send",
+        data={"contact": people.jan.id, "csrf_token": csrf_token(ada, "/templates")},
+    )
     assert response.status_code == 302
     [message] = db.session.scalars(db.select(mail.Message)).all()
     assert message.recipient_email == "jan@devries.example" and message.state == "queued"
 
 
 def test_organisation_page_lists_mail_with_open_counts(ada, welcome, people):
-    message = mail.queue_message(welcome.current, module="contact", record=people.jan,
-                                 sender_user=people.admin, enqueue=False)
+    message = mail.queue_message(
+        welcome.current,
+        module="contact",
+        record=people.jan,
+        sender_user=people.admin,
+        enqueue=False,
+    )
     tracking.record_open(message.token)
     tracking.record_open(message.token)
     page = ada.get(f"/organisations/{people.org.id}").text
@@ -156,8 +203,9 @@ def test_unknown_records_are_404_page_or_json(ada):
     assert page.status_code == 404 and "no organisation with id 999" in page.text
     api = ada.get("/api/v1/records/contact/999")
     assert api.status_code == 404
-    assert api.get_json() == {"error": {"code": "not_found",
-                                        "message": "no contact with id 999", "details": {}}}
+    assert api.get_json() == {
+        "error": {"code": "not_found", "message": "no contact with id 999", "details": {}}
+    }
     assert ada.get("/api/v1/templates/999").get_json()["error"]["code"] == "not_found"
     assert ada.get("/templates/999").status_code == 404
     assert ada.get("/api/v1/records/pony/1").status_code == 404
@@ -172,8 +220,9 @@ def test_api_returns_templates_and_records(ada, welcome, people):
 
 
 def test_outbox_shows_what_the_catcher_received(app, ada, welcome, people):
-    message = mail.new_message(welcome.current, module="contact", record=people.jan,
-                               sender_user=people.admin)
+    message = mail.new_message(
+        welcome.current, module="contact", record=people.jan, sender_user=people.admin
+    )
     raw = mail.build_message(message).data
     store_received(app, "ada@example.com", ["jan@devries.example"], raw)
     listing = ada.get("/outbox").text
@@ -191,9 +240,14 @@ def test_outbox_shows_what_the_catcher_received(app, ada, welcome, people):
 def test_company_settings_are_admin_only_and_reach_templates(ada, marketer, people):
     assert marketer.get("/settings/company").status_code == 403
     assert marketer.post("/settings/company", data={"name": "X"}).status_code in (400, 403)
-    response = ada.post("/settings/company", data={
-        "name": "  Acme BV ", "website": "https://acme.example",
-        "csrf_token": csrf_token(ada, "/settings/company")})
+    response = ada.post(
+        "/settings/company",
+        data={
+            "name": "  Acme BV ",
+            "website": "https://acme.example",
+            "csrf_token": csrf_token(ada, "/settings/company"),
+        },
+    )
     assert response.status_code == 302
     from designer import settings
 
@@ -209,37 +263,47 @@ def test_versions_history_diff_and_restore(ada, welcome):
     diff = ada.get(f"/templates/{welcome.id}/diff?a=1&b=2")
     assert diff.status_code == 200 and "Begin" in diff.text and "Start" in diff.text
     assert ada.get(f"/templates/{welcome.id}/diff?a=1&b=9").status_code == 404
-    restored = ada.post(f"/templates/{welcome.id}/versions/1/restore",
-                        data={"csrf_token": csrf_token(ada, "/templates")})
+    restored = ada.post(
+        f"/templates/{welcome.id}/versions/1/restore",
+        data={"csrf_token": csrf_token(ada, "/templates")},
+    )
     assert restored.status_code == 302
     db.session.refresh(welcome)
     assert welcome.current.number == 3 and welcome.current.source == welcome.versions[0].source
 
 
 def test_language_variant_is_chosen_for_the_recipient(ada, welcome, people):
-    response = ada.post(f"/templates/{welcome.id}/variants", data={
-        "language": "nl", "csrf_token": csrf_token(ada, "/templates")})
+    response = ada.post(
+        f"/templates/{welcome.id}/variants",
+        data={"language": "nl", "csrf_token": csrf_token(ada, "/templates")},
+    )
     assert response.status_code == 302
     db.session.refresh(welcome)
     [dutch] = welcome.variants
     from designer import templating
 
-    templating.add_version(dutch, dutch.current.source.replace("Hello", "Hallo"),
-                           subject="Welkom, {{ contact.first_name }}!")
+    templating.add_version(
+        dutch,
+        dutch.current.source.replace("Hello", "Hallo"),
+        subject="Welkom, {{ contact.first_name }}!",
+    )
     jan = mail.new_message(welcome, module="contact", record=people.jan, sender_user=people.admin)
-    emma = mail.new_message(welcome, module="contact", record=people.emma,
-                            sender_user=people.admin)
+    emma = mail.new_message(welcome, module="contact", record=people.emma, sender_user=people.admin)
     assert jan.template_version.template_id == dutch.id
     assert emma.template_version.template_id == welcome.id
-    again = ada.post(f"/templates/{welcome.id}/variants", data={
-        "language": "nl", "csrf_token": csrf_token(ada, "/templates")})
+    again = ada.post(
+        f"/templates/{welcome.id}/variants",
+        data={"language": "nl", "csrf_token": csrf_token(ada, "/templates")},
+    )
     assert again.status_code == 302
     assert len(welcome.variants) == 1
 
 
 def test_test_send_goes_to_the_logged_in_user(ada, welcome, people):
-    ada.post(f"/templates/{welcome.id}/test-send", data={
-        "contact": people.jan.id, "csrf_token": csrf_token(ada, "/templates")})
+    ada.post(
+        f"/templates/{welcome.id}/test-send",
+        data={"contact": people.jan.id, "csrf_token": csrf_token(ada, "/templates")},
+    )
     [message] = db.session.scalars(db.select(mail.Message)).all()
     assert message.recipient_email == "ada@example.com"
     assert message.contact_id is None and message.organisation_id is None
@@ -261,8 +325,10 @@ def test_field_catalogue_api(ada, welcome):
 
 def test_unknown_fields_are_warned_with_suggestions(ada, welcome):
     source = welcome.current.source.replace("contact.first_name", "contact.frist_name")
-    ada.post(f"/templates/{welcome.id}", data={
-        "source": source, "subject": "Hi", "csrf_token": csrf_token(ada, "/templates")})
+    ada.post(
+        f"/templates/{welcome.id}",
+        data={"source": source, "subject": "Hi", "csrf_token": csrf_token(ada, "/templates")},
+    )
     page = ada.get(f"/templates/{welcome.id}").text
     assert "contact.frist_name" in page and "contact.first_name" in page
 
@@ -274,17 +340,34 @@ def test_import_page_and_export_download(ada, welcome, tmp_path):
     assert exported.status_code == 200 and exported.mimetype == "application/zip"
     assert "attachment" in exported.headers["Content-Disposition"]
     token = csrf_token(ada, "/templates/import")
-    imported = ada.post("/templates/import", data={
-        "file": (io.BytesIO(exported.data), "welcome.zip"), "kind": "email",
-        "csrf_token": token}, content_type="multipart/form-data")
+    imported = ada.post(
+        "/templates/import",
+        data={
+            "file": (io.BytesIO(exported.data), "welcome.zip"),
+            "kind": "email",
+            "csrf_token": token,
+        },
+        content_type="multipart/form-data",
+    )
     assert imported.status_code == 302
-    bad = ada.post("/templates/import", data={
-        "file": (io.BytesIO(b"not a zip"), "broken.zip"), "csrf_token": token},
-        content_type="multipart/form-data")
+    bad = ada.post(
+        "/templates/import",
+        data={"file": (io.BytesIO(b"not a zip"), "broken.zip"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
     assert bad.status_code == 400 and "Nothing imported" in bad.text
-    vtiger = ada.post("/templates/import", data={
-        "file": (io.BytesIO(b"<p>Dear $contacts-firstname$ $custom-currentdate$</p>"), "v.html"),
-        "csrf_token": token}, content_type="multipart/form-data", follow_redirects=True)
+    vtiger = ada.post(
+        "/templates/import",
+        data={
+            "file": (
+                io.BytesIO(b"<p>Dear $contacts-firstname$ $custom-currentdate$</p>"),
+                "v.html",
+            ),
+            "csrf_token": token,
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "Not converted" in vtiger.text and "currentdate" in vtiger.text
 
 
@@ -298,8 +381,9 @@ def test_pages_carry_a_content_security_policy(ada, welcome, people):
 
 
 def test_message_page_shows_state_and_content(ada, welcome, people):
-    message = mail.queue_message(welcome, module="contact", record=people.jan,
-                                 sender_user=people.admin, enqueue=False)
+    message = mail.queue_message(
+        welcome, module="contact", record=people.jan, sender_user=people.admin, enqueue=False
+    )
     page = ada.get(f"/messages/{message.id}")
     assert page.status_code == 200 and "jan@devries.example" in page.text
     assert "no mailbox linked" in page.text
@@ -311,8 +395,9 @@ def test_message_page_shows_state_and_content(ada, welcome, people):
 
 
 def test_contact_page_lists_its_mail(ada, welcome, people):
-    message = mail.queue_message(welcome, module="contact", record=people.jan,
-                                 sender_user=people.admin, enqueue=False)
+    message = mail.queue_message(
+        welcome, module="contact", record=people.jan, sender_user=people.admin, enqueue=False
+    )
     tracking.record_open(message.token)
     page = ada.get(f"/contacts/{people.jan.id}")
     assert page.status_code == 200 and "Every e-mail sent to this contact" in page.text

@@ -22,11 +22,14 @@ def post_event(client, hook_secret):
     def post(payload=None, *, secret=hook_secret, timestamp=None, body=None, headers=None):
         body = body if body is not None else json.dumps(payload).encode()
         timestamp = timestamp if timestamp is not None else int(time.time())
-        signed = {"X-Designer-Timestamp": str(timestamp),
-                  "X-Designer-Signature": signature(secret, timestamp, body)}
+        signed = {
+            "X-Designer-Timestamp": str(timestamp),
+            "X-Designer-Signature": signature(secret, timestamp, body),
+        }
         signed.update(headers or {})
-        return client.post("/hooks/events", data=body, content_type="application/json",
-                           headers=signed)
+        return client.post(
+            "/hooks/events", data=body, content_type="application/json", headers=signed
+        )
 
     return post
 
@@ -34,11 +37,18 @@ def post_event(client, hook_secret):
 @pytest.fixture
 def invoice_rule(demo):
     """On invoice.created: the invoice reminder to the invoice's contact, the PDF attached."""
-    return workflows.save_workflow({
-        "name": "New invoice to the customer",
-        "module": "invoice",
-        "trigger": {"type": "created"},
-        "actions": [{"type": "send_email", "template_id": template_named("Invoice reminder").id,
-                     "to": "record",
-                     "attach_pdf_ids": [template_named("Invoice (PDF)").id]}],
-    })
+    return workflows.save_workflow(
+        {
+            "name": "New invoice to the customer",
+            "module": "invoice",
+            "trigger": {"type": "created"},
+            "actions": [
+                {
+                    "type": "send_email",
+                    "template_id": template_named("Invoice reminder").id,
+                    "to": "record",
+                    "attach_pdf_ids": [template_named("Invoice (PDF)").id],
+                }
+            ],
+        }
+    )

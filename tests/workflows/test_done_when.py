@@ -16,12 +16,14 @@ from designer.workflows.models import WorkflowRun
 
 
 def pdf_text(data):
-    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True,
-                          check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
 
 
 def test_signed_invoice_event_mails_dutch_formats_with_the_pdf_once(
-        smtp_app, smtp_server, invoice_rule, post_event, run_worker_burst):
+    smtp_app, smtp_server, invoice_rule, post_event, run_worker_burst
+):
     admin = db.session.scalar(db.select(User).where(User.email == "admin@example.com"))
     assert admin.language == "en"  # the trap: the admin is English
 
@@ -58,15 +60,23 @@ def mail_id():
     return db.session.scalar(db.select(Message.id))
 
 
-def test_a_date_rule_fires_at_nine_in_the_recipients_time_zone(smtp_app, smtp_server, demo,
-                                                                post_event, run_worker_burst):
-    workflows.save_workflow({
-        "name": "Three days before the due date",
-        "module": "invoice",
-        "trigger": {"type": "date", "field": "due_date", "when": "before", "days": 3,
-                    "time": "09:00"},
-        "actions": [{"template_id": template_named("Invoice reminder").id}],
-    })
+def test_a_date_rule_fires_at_nine_in_the_recipients_time_zone(
+    smtp_app, smtp_server, demo, post_event, run_worker_burst
+):
+    workflows.save_workflow(
+        {
+            "name": "Three days before the due date",
+            "module": "invoice",
+            "trigger": {
+                "type": "date",
+                "field": "due_date",
+                "when": "before",
+                "days": 3,
+                "time": "09:00",
+            },
+            "actions": [{"template_id": template_named("Invoice reminder").id}],
+        }
+    )
     assert post_event(dutch_invoice_event(due="2026-12-04")).status_code == 202
     run_worker_burst()  # the event itself triggers nothing: the rule waits for its date
     assert smtp_server.handler.messages() == []

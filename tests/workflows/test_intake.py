@@ -22,7 +22,11 @@ def test_a_signed_event_is_stored_and_its_records_upserted(post_event):
     assert answer.status_code == 202
     event = db.session.get(Event, answer.json["event"])
     assert (event.source, event.event_id, event.type, event.state) == (
-        "crm", "evt-1", "invoice.created", "pending")
+        "crm",
+        "evt-1",
+        "invoice.created",
+        "pending",
+    )
     invoice = db.session.get(Document, event.record_id)
     assert invoice.number == "2026-0042" and invoice.contact.first_name == "Sanne"
     assert invoice.organisation.external_id == "ORG-77"
@@ -34,15 +38,17 @@ def test_a_signed_event_is_stored_and_its_records_upserted(post_event):
 def test_an_update_changes_the_record_and_reports_what_changed(post_event):
     before = count(Document), count(Contact), count(Organisation)
     post_event(dutch_invoice_event())
-    update = {"id": "evt-2", "type": "invoice.updated",
-              "record": {"id": "INV-2026-0042", "status": "paid"}}
+    update = {
+        "id": "evt-2",
+        "type": "invoice.updated",
+        "record": {"id": "INV-2026-0042", "status": "paid"},
+    }
     answer = post_event(update)
     assert answer.status_code == 202
     event = db.session.get(Event, answer.json["event"])
     assert event.changes == {"status": {"from": "sent", "to": "paid"}}
     assert db.session.get(Document, event.record_id).status == "paid"
-    assert (count(Document), count(Contact), count(Organisation)) == tuple(
-        n + 1 for n in before)
+    assert (count(Document), count(Contact), count(Organisation)) == tuple(n + 1 for n in before)
 
 
 def test_the_same_event_id_runs_once_even_when_signed_again(post_event):
@@ -50,8 +56,11 @@ def test_the_same_event_id_runs_once_even_when_signed_again(post_event):
     first = post_event(dutch_invoice_event(), timestamp=now)
     second = post_event(dutch_invoice_event(), timestamp=now + 1)
     assert (first.status_code, second.status_code) == (202, 200)
-    assert second.json == {"status": "duplicate", "event": first.json["event"],
-                           "type": "invoice.created"}
+    assert second.json == {
+        "status": "duplicate",
+        "event": first.json["event"],
+        "type": "invoice.created",
+    }
     assert count(Event) == 1
 
 
@@ -70,9 +79,12 @@ def test_a_tampered_body_is_refused_and_nothing_is_stored(client, hook_secret):
     now = int(time.time())
     signed = signature(hook_secret, now, body)
     tampered = body.replace(b"1000.00", b"1.00")
-    answer = client.post("/hooks/events", data=tampered, content_type="application/json",
-                         headers={"X-Designer-Timestamp": str(now),
-                                  "X-Designer-Signature": signed})
+    answer = client.post(
+        "/hooks/events",
+        data=tampered,
+        content_type="application/json",
+        headers={"X-Designer-Timestamp": str(now), "X-Designer-Signature": signed},
+    )
     assert answer.status_code == 401
     assert answer.json["error"]["code"] == "bad_signature"
     assert "tampered" in answer.json["error"]["message"]
@@ -97,10 +109,12 @@ def test_a_wrong_secret_or_missing_headers_are_refused(client, post_event):
 
 
 def test_the_source_header_picks_the_secret(post_event):
-    assert post_event(dutch_invoice_event(), headers={"X-Designer-Source": "other"}
-                      ).status_code == 401
-    assert post_event(dutch_invoice_event(), headers={"X-Designer-Source": "crm"}
-                      ).status_code == 202
+    assert (
+        post_event(dutch_invoice_event(), headers={"X-Designer-Source": "other"}).status_code == 401
+    )
+    assert (
+        post_event(dutch_invoice_event(), headers={"X-Designer-Source": "crm"}).status_code == 202
+    )
 
 
 def test_bad_events_name_their_field_and_store_nothing(post_event):
@@ -111,18 +125,51 @@ def test_bad_events_name_their_field_and_store_nothing(post_event):
         ({"id": "e", "type": "spaceship.created", "record": {"id": "1"}}, "type"),
         ({"id": "e", "type": "invoice.created"}, "record"),
         ({"id": "e", "type": "invoice.created", "record": {"id": "1"}}, "record.number"),
-        ({"id": "e", "type": "invoice.created",
-          "record": {"id": "1", "number": "7", "due_date": "soon"}}, "record.due_date"),
-        ({"id": "e", "type": "contact.created",
-          "record": {"id": "1", "email": "not an address"}}, "record.email"),
-        ({"id": "e", "type": "contact.created",
-          "record": {"id": "1", "language": "klingon"}}, "record.language"),
-        ({"id": "e", "type": "contact.created",
-          "record": {"id": "1", "timezone": "Mars/Olympus"}}, "record.timezone"),
-        ({"id": "e", "type": "invoice.created", "record": {"id": "1", "number": "7",
-          "lines": [{"quantity": "lots"}]}}, "record.lines[0].quantity"),
-        ({"id": "e", "type": "contact.created", "occurred_at": "yesterday",
-          "record": {"id": "1"}}, "occurred_at"),
+        (
+            {
+                "id": "e",
+                "type": "invoice.created",
+                "record": {"id": "1", "number": "7", "due_date": "soon"},
+            },
+            "record.due_date",
+        ),
+        (
+            {
+                "id": "e",
+                "type": "contact.created",
+                "record": {"id": "1", "email": "not an address"},
+            },
+            "record.email",
+        ),
+        (
+            {"id": "e", "type": "contact.created", "record": {"id": "1", "language": "klingon"}},
+            "record.language",
+        ),
+        (
+            {
+                "id": "e",
+                "type": "contact.created",
+                "record": {"id": "1", "timezone": "Mars/Olympus"},
+            },
+            "record.timezone",
+        ),
+        (
+            {
+                "id": "e",
+                "type": "invoice.created",
+                "record": {"id": "1", "number": "7", "lines": [{"quantity": "lots"}]},
+            },
+            "record.lines[0].quantity",
+        ),
+        (
+            {
+                "id": "e",
+                "type": "contact.created",
+                "occurred_at": "yesterday",
+                "record": {"id": "1"},
+            },
+            "occurred_at",
+        ),
     ]
     for payload, field in cases:
         answer = post_event(payload)
@@ -145,12 +192,19 @@ def test_cli_adds_a_source_whose_secret_signs_events(app, client):
     assert made.returncode == 0, made.stderr
     secret = made.stdout.strip()
     assert secret.startswith("whsec_") and len(secret) > 40
-    body = json.dumps({"id": "x1", "type": "organisation.created",
-                       "record": {"id": "O1", "name": "Acme"}}).encode()
+    body = json.dumps(
+        {"id": "x1", "type": "organisation.created", "record": {"id": "O1", "name": "Acme"}}
+    ).encode()
     now = int(time.time())
-    answer = client.post("/hooks/events", data=body, content_type="application/json",
-                         headers={"X-Designer-Timestamp": str(now),
-                                  "X-Designer-Signature": signature(secret, now, body)})
+    answer = client.post(
+        "/hooks/events",
+        data=body,
+        content_type="application/json",
+        headers={
+            "X-Designer-Timestamp": str(now),
+            "X-Designer-Signature": signature(secret, now, body),
+        },
+    )
     assert answer.status_code == 202
     assert db.session.get(Event, answer.json["event"]).source == "vtiger"
     again = run_designer(app, "hooks", "add-source", "vtiger")
@@ -160,24 +214,33 @@ def test_cli_adds_a_source_whose_secret_signs_events(app, client):
 
 
 def test_emit_raises_an_event_in_process(demo):
-    event, duplicate = workflows.emit({"id": "py-1", "type": "contact.created",
-                                       "record": {"id": "P1", "first_name": "Piet",
-                                                  "email": "piet@example.nl"}})
+    event, duplicate = workflows.emit(
+        {
+            "id": "py-1",
+            "type": "contact.created",
+            "record": {"id": "P1", "first_name": "Piet", "email": "piet@example.nl"},
+        }
+    )
     assert not duplicate and event.source == "app" and event.state == "pending"
-    assert workflows.emit({"id": "py-1", "type": "contact.created",
-                           "record": {"id": "P1"}})[1] is True
+    assert (
+        workflows.emit({"id": "py-1", "type": "contact.created", "record": {"id": "P1"}})[1] is True
+    )
 
 
 def test_record_changes_in_the_app_raise_events(demo):
-    record, created = workflows.save_record("contact", {"id": "C9", "first_name": "Els",
-                                                        "email": "els@example.nl"})
+    record, created = workflows.save_record(
+        "contact", {"id": "C9", "first_name": "Els", "email": "els@example.nl"}
+    )
     assert created
     workflows.save_record("contact", {"id": "C9", "first_name": "Els"})  # no change
     workflows.save_record("contact", {"id": "C9", "language": "nl"})
-    found = db.session.scalars(db.select(Event).where(Event.record_id == record.id)
-                               .order_by(Event.id)).all()
-    assert [(e.source, e.type) for e in found] == [("app", "contact.created"),
-                                                   ("app", "contact.updated")]
+    found = db.session.scalars(
+        db.select(Event).where(Event.record_id == record.id).order_by(Event.id)
+    ).all()
+    assert [(e.source, e.type) for e in found] == [
+        ("app", "contact.created"),
+        ("app", "contact.updated"),
+    ]
     assert found[1].changes == {"language": {"from": "", "to": "nl"}}
 
 
@@ -213,17 +276,25 @@ def test_an_event_racing_another_for_the_same_new_record_is_stored(app, hook_sec
     other = db.engine.connect()
     other.begin()
     other.execute(Contact.__table__.insert().values(external_id="RACE", first_name="First"))
-    body = json.dumps({"id": "race-1", "type": "contact.updated",
-                       "record": {"id": "RACE", "last_name": "Second"}}).encode()
+    body = json.dumps(
+        {"id": "race-1", "type": "contact.updated", "record": {"id": "RACE", "last_name": "Second"}}
+    ).encode()
     now = int(time.time())
     answers = []
 
     def post():
         with app.app_context():
-            answers.append(app.test_client().post(
-                "/hooks/events", data=body, content_type="application/json",
-                headers={"X-Designer-Timestamp": str(now),
-                         "X-Designer-Signature": signature(hook_secret, now, body)}))
+            answers.append(
+                app.test_client().post(
+                    "/hooks/events",
+                    data=body,
+                    content_type="application/json",
+                    headers={
+                        "X-Designer-Timestamp": str(now),
+                        "X-Designer-Signature": signature(hook_secret, now, body),
+                    },
+                )
+            )
 
     thread = threading.Thread(target=post)
     thread.start()

@@ -8,12 +8,17 @@ from designer.records.models import Contact
 
 
 def definition(**changes):
-    body = {"name": "Welcome new contacts", "module": "contact",
-            "trigger": {"type": "created"},
-            "conditions": {"match": "all", "items": [
-                {"field": "contact.language", "op": "eq", "value": "nl"}]},
-            "actions": [{"type": "send_email", "template_id": template_named("Welcome").id}],
-            "repeat": {"mode": "once"}}
+    body = {
+        "name": "Welcome new contacts",
+        "module": "contact",
+        "trigger": {"type": "created"},
+        "conditions": {
+            "match": "all",
+            "items": [{"field": "contact.language", "op": "eq", "value": "nl"}],
+        },
+        "actions": [{"type": "send_email", "template_id": template_named("Welcome").id}],
+        "repeat": {"mode": "once"},
+    }
     body.update(changes)
     return body
 
@@ -25,11 +30,14 @@ def test_create_read_change_delete(admin_api):
     assert workflow["actions"][0]["sender"] == "admin"
     assert workflow["actions"][0]["locale"] == "recipient"
     assert admin_api.get(f"/api/v1/workflows/{workflow['id']}").json["name"] == (
-        "Welcome new contacts")
+        "Welcome new contacts"
+    )
     assert [w["id"] for w in admin_api.get("/api/v1/workflows").json["workflows"]] == [
-        workflow["id"]]
-    changed = admin_api.put(f"/api/v1/workflows/{workflow['id']}",
-                            json=definition(enabled=False, name="Paused"))
+        workflow["id"]
+    ]
+    changed = admin_api.put(
+        f"/api/v1/workflows/{workflow['id']}", json=definition(enabled=False, name="Paused")
+    )
     assert changed.status_code == 200 and changed.json["enabled"] is False
     assert admin_api.delete(f"/api/v1/workflows/{workflow['id']}").status_code == 204
     missing = admin_api.get(f"/api/v1/workflows/{workflow['id']}")
@@ -37,11 +45,14 @@ def test_create_read_change_delete(admin_api):
 
 
 def test_a_bad_definition_is_422_naming_the_field(admin_api):
-    bad = admin_api.post("/api/v1/workflows", json=definition(
-        actions=[{"template_id": template_named("Welcome").id, "to": "everyone"}]))
+    bad = admin_api.post(
+        "/api/v1/workflows",
+        json=definition(actions=[{"template_id": template_named("Welcome").id, "to": "everyone"}]),
+    )
     assert bad.status_code == 422
     assert bad.json["error"]["details"]["fields"] == {
-        "actions[0].to": ["must be one of record, related_contacts, owner, fixed"]}
+        "actions[0].to": ["must be one of record, related_contacts, owner, fixed"]
+    }
     missing = admin_api.post("/api/v1/workflows", json={"module": "contact"})
     assert missing.status_code == 422
     assert set(missing.json["error"]["details"]["fields"]) == {"name", "actions"}
@@ -50,17 +61,22 @@ def test_a_bad_definition_is_422_naming_the_field(admin_api):
 def test_dry_run_and_run_log(admin_api, demo):
     workflow_id = admin_api.post("/api/v1/workflows", json=definition()).json["id"]
     dutch = db.session.scalar(db.select(Contact).where(Contact.language == "nl"))
-    tested = admin_api.post(f"/api/v1/workflows/{workflow_id}/test",
-                            json={"record_id": dutch.id})
+    tested = admin_api.post(f"/api/v1/workflows/{workflow_id}/test", json={"record_id": dutch.id})
     assert tested.status_code == 200
     [message] = tested.json["actions"][0]["messages"]
     assert message["to"] == dutch.email and message["locale"] == "nl"
     assert message["from"] == "Ada Admin <admin@example.com>"
-    assert admin_api.post(f"/api/v1/workflows/{workflow_id}/test",
-                          json={"record_id": 999999}).status_code == 404
+    assert (
+        admin_api.post(
+            f"/api/v1/workflows/{workflow_id}/test", json={"record_id": 999999}
+        ).status_code
+        == 404
+    )
 
-    workflows.save_record("contact", {"id": "API-1", "first_name": "Kees",
-                                      "email": "kees@example.nl", "language": "nl"})
+    workflows.save_record(
+        "contact",
+        {"id": "API-1", "first_name": "Kees", "email": "kees@example.nl", "language": "nl"},
+    )
     event = db.session.scalars(db.select(workflows.Event)).one()
     workflows.process_event(event.id)
     [run] = admin_api.get(f"/api/v1/workflows/{workflow_id}/runs").json["runs"]
@@ -69,8 +85,10 @@ def test_dry_run_and_run_log(admin_api, demo):
 
 
 def test_records_upserted_through_the_api_raise_events(admin_api):
-    saved = admin_api.put("/api/v1/records/contact", json={"id": "API-2", "first_name": "Lot",
-                                                            "email": "lot@example.nl"})
+    saved = admin_api.put(
+        "/api/v1/records/contact",
+        json={"id": "API-2", "first_name": "Lot", "email": "lot@example.nl"},
+    )
     assert saved.status_code == 201
     [event] = db.session.scalars(db.select(workflows.Event)).all()
     assert event.type == "contact.created" and event.source == "app"

@@ -14,16 +14,31 @@ from designer.workflows.models import HookSource, Workflow
 
 
 def editor_form(token, **changes):
-    form = {"csrf_token": token, "name": "Invoice mail", "module": "invoice", "enabled": "on",
-            "trigger_type": "field_changed", "trigger_field": "status", "trigger_value": "sent",
-            "match": "all", "cond-0-field": "organisation.country", "cond-0-op": "eq",
-            "cond-0-value": "Netherlands", "cond-1-field": "", "cond-1-op": "eq",
-            "cond-1-value": "",
-            "action-0-template_id": str(template_named("Invoice reminder").id),
-            "action-0-to": "record", "action-0-sender": "admin", "action-0-locale": "recipient",
-            "action-0-attach_pdf_ids": str(template_named("Invoice (PDF)").id),
-            "action-0-delay_minutes": "0", "action-1-template_id": "",
-            "repeat_mode": "once_per_days", "repeat_days": "30"}
+    form = {
+        "csrf_token": token,
+        "name": "Invoice mail",
+        "module": "invoice",
+        "enabled": "on",
+        "trigger_type": "field_changed",
+        "trigger_field": "status",
+        "trigger_value": "sent",
+        "match": "all",
+        "cond-0-field": "organisation.country",
+        "cond-0-op": "eq",
+        "cond-0-value": "Netherlands",
+        "cond-1-field": "",
+        "cond-1-op": "eq",
+        "cond-1-value": "",
+        "action-0-template_id": str(template_named("Invoice reminder").id),
+        "action-0-to": "record",
+        "action-0-sender": "admin",
+        "action-0-locale": "recipient",
+        "action-0-attach_pdf_ids": str(template_named("Invoice (PDF)").id),
+        "action-0-delay_minutes": "0",
+        "action-1-template_id": "",
+        "repeat_mode": "once_per_days",
+        "repeat_days": "30",
+    }
     form.update(changes)
     return form
 
@@ -32,18 +47,23 @@ def test_build_a_rule_in_the_editor_and_test_it_against_a_record(admin_client):
     assert "Invoices" in admin_client.get("/workflows/new").text
     page = admin_client.get("/workflows/new?module=invoice")
     assert page.status_code == 200 and "recipient&#39;s language and formats" in page.text
-    saved = admin_client.post("/workflows/new", data=editor_form(csrf_token(admin_client,
-                                                                            "/workflows")))
+    saved = admin_client.post(
+        "/workflows/new", data=editor_form(csrf_token(admin_client, "/workflows"))
+    )
     assert saved.status_code == 302
     workflow = db.session.scalar(db.select(Workflow))
     assert workflow.trigger == {"type": "field_changed", "field": "status", "value": "sent"}
-    assert workflow.conditions["items"] == [{"field": "organisation.country", "op": "eq",
-                                             "value": "Netherlands"}]
+    assert workflow.conditions["items"] == [
+        {"field": "organisation.country", "op": "eq", "value": "Netherlands"}
+    ]
     assert workflow.actions[0]["attach_pdf_ids"] == [template_named("Invoice (PDF)").id]
     assert workflow.repeat == {"mode": "once_per_days", "days": 30}
 
-    invoice = db.session.scalar(db.select(Document).where(
-        Document.kind == "invoice", Document.contact_id.is_not(None)).order_by(Document.id))
+    invoice = db.session.scalar(
+        db.select(Document)
+        .where(Document.kind == "invoice", Document.contact_id.is_not(None))
+        .order_by(Document.id)
+    )
     tested = admin_client.get(f"/workflows/{workflow.id}/test?record={invoice.id}")
     assert tested.status_code == 200
     text = " ".join(tested.text.split())
@@ -55,18 +75,23 @@ def test_build_a_rule_in_the_editor_and_test_it_against_a_record(admin_client):
 
 def test_a_bad_rule_keeps_the_form_and_names_the_field(admin_client):
     token = csrf_token(admin_client, "/workflows")
-    answer = admin_client.post("/workflows/new", data=editor_form(
-        token, **{"cond-0-value": "", "name": "Keep me"}))
+    answer = admin_client.post(
+        "/workflows/new", data=editor_form(token, **{"cond-0-value": "", "name": "Keep me"})
+    )
     assert answer.status_code == 400
     assert "Condition 1, value" in answer.text and 'value="Keep me"' in answer.text
     assert db.session.scalar(db.select(db.func.count(Workflow.id))) == 0
 
 
 def test_the_run_log_links_the_messages(admin_client, demo):
-    workflows.save_workflow({"name": "Welcome", "module": "contact",
-                             "actions": [{"template_id": template_named("Welcome").id}]})
-    workflows.save_record("contact", {"id": "X1", "first_name": "Joke",
-                                                   "email": "joke@example.nl"})
+    workflows.save_workflow(
+        {
+            "name": "Welcome",
+            "module": "contact",
+            "actions": [{"template_id": template_named("Welcome").id}],
+        }
+    )
+    workflows.save_record("contact", {"id": "X1", "first_name": "Joke", "email": "joke@example.nl"})
     event = db.session.scalars(db.select(workflows.Event)).one()
     [run] = workflows.process_event(event.id)
     page = admin_client.get(f"/workflows/{run.workflow_id}/runs").text
@@ -90,8 +115,10 @@ def test_workflow_pages_are_for_administrators(marketer_client, client, demo):
         assert marketer_client.get(path).status_code == 403
         assert client.get(path).status_code == 302  # to the login page
     token = csrf_token(marketer_client, "/templates")
-    assert marketer_client.post("/settings/hooks", data={"csrf_token": token,
-                                                         "name": "x"}).status_code == 403
+    assert (
+        marketer_client.post("/settings/hooks", data={"csrf_token": token, "name": "x"}).status_code
+        == 403
+    )
 
 
 def test_forms_without_csrf_token_are_refused(admin_client):
