@@ -55,18 +55,21 @@ APP = {
 
 #: Which parts each part may import (besides core). Read it as "records is the ground
 #: floor; templating and pdf use records; mail uses templating and pdf; tracking,
-#: campaigns and workflows use mail".
+#: campaigns and workflows use mail; the CRM connection sits on top". Outbound webhooks
+#: sit low so that every part that has news (sent, opened, unsubscribed…) can emit it.
 ALLOWED = {
     "records": set(),
     "assets": set(),
+    "webhooks": {"records", "settings"},
     "settings": {"assets"},
     "templating": {"records", "settings", "assets"},
     "pdf": {"templating", "records", "settings", "assets"},
-    "mail": {"pdf", "templating", "records", "settings", "assets"},
-    "tracking": {"mail", "templating", "records", "settings"},
-    "campaigns": {"mail", "tracking", "templating", "records", "settings"},
-    "workflows": {"mail", "pdf", "templating", "records", "settings"},
+    "mail": {"pdf", "templating", "records", "settings", "assets", "webhooks"},
+    "tracking": {"mail", "templating", "records", "settings", "webhooks"},
+    "campaigns": {"mail", "tracking", "templating", "records", "settings", "webhooks"},
+    "workflows": {"mail", "pdf", "templating", "records", "settings", "webhooks"},
     "auth": {"mail", "templating", "records", "settings"},
+    "crm": {"workflows", "tracking", "mail", "templating", "records", "settings", "webhooks"},
 }
 
 
