@@ -1,0 +1,62 @@
+"""The real vtiger the CRM tests talk to, and HTTP servers that are not vtiger.
+
+``VTIGER_URL``, ``VTIGER_USER`` and ``VTIGER_ACCESS_KEY`` name it (what
+``setup.sh`` of the local vtiger prints; ``.ci/run`` starts it). Without them
+the tests that need it are skipped, unless ``REQUIRE_VTIGER=1`` (CI) makes
+that a failure.
+"""
+
+import http.server
+import os
+import threading
+
+import pytest
+
+from designer.crm.client import VtigerClient
+
+
+@pytest.fixture(scope="session")
+def vtiger_account():
+    """``(url, user, access_key)`` of the real vtiger."""
+    names = ("VTIGER_URL", "VTIGER_USER", "VTIGER_ACCESS_KEY")
+    values = tuple(os.environ.get(name, "") for name in names)
+    if not all(values):
+        reason = "no vtiger: set VTIGER_URL, VTIGER_USER and VTIGER_ACCESS_KEY"
+        if os.environ.get("REQUIRE_VTIGER") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return values
+
+
+@pytest.fixture
+def vtiger(vtiger_account):
+    """A logged-in webservice client on the real vtiger."""
+    with VtigerClient(*vtiger_account) as client:
+        client.login()
+        yield client
+
+
+class _Page(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"<html><body>It works!</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def web_page_server():
+    """URL of an HTTP server on loopback that answers a web page to everything."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
