@@ -263,6 +263,7 @@ def list_sources_command():
 
 def register(group):
     from designer.auth.commands import user_group
+    from designer.crm.commands import crm_group
 
     for command in (
         serve_command,
@@ -276,5 +277,6 @@ def register(group):
         field_group,
         hooks_group,
         user_group,
+        crm_group,
     ):
         group.add_command(command)
