@@ -55,9 +55,12 @@ __all__ = [
 ]
 
 
-def receive_event(payload, source):
-    """Store a posted event and queue its processing; ``(event, duplicate)``."""
-    event, duplicate = events.receive(payload, source)
+def receive_event(payload, source, event_id=None):
+    """Store a posted event and queue its processing; ``(event, duplicate)``.
+
+    ``event_id`` (a Standard Webhooks ``webhook-id``) stands for the body's ``id``.
+    """
+    event, duplicate = events.receive(payload, source, event_id)
     if not duplicate:
         enqueue_event(event.id)
     return event, duplicate

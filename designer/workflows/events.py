@@ -35,12 +35,14 @@ class InvalidEvent(ValueError):
         self.field = field
 
 
-def receive(payload, source=APP_SOURCE):
+def receive(payload, source=APP_SOURCE, event_id=None):
     """Store the event (and upsert its record); ``(event, duplicate)``.
 
-    Raises ``InvalidEvent`` naming the field at fault; nothing is stored then.
+    ``event_id``, when given (a Standard Webhooks ``webhook-id``), is the event's id
+    and the body's ``id`` may be left out. Raises ``InvalidEvent`` naming the field
+    at fault; nothing is stored then.
     """
-    parsed = parse(payload)
+    parsed = parse(payload if event_id is None else {**_object(payload), "id": event_id})
     for attempt in range(UPSERT_ATTEMPTS):
         existing = _find(source, parsed["event_id"])
         if existing is not None:
@@ -102,10 +104,15 @@ def _find(source, event_id):
     )
 
 
-def parse(payload):
-    """The checked parts of an event payload (``InvalidEvent`` naming the bad field)."""
+def _object(payload):
     if not isinstance(payload, dict):
         raise InvalidEvent("body", "must be a JSON object")
+    return payload
+
+
+def parse(payload):
+    """The checked parts of an event payload (``InvalidEvent`` naming the bad field)."""
+    _object(payload)
     event_id = payload.get("id")
     if isinstance(event_id, int) and not isinstance(event_id, bool):
         event_id = str(event_id)

@@ -1,4 +1,5 @@
-"""``POST /hooks/events``: where a CRM posts its record events, signed with its secret.
+"""``POST /hooks/events``: where a CRM posts its record events, signed with its secret
+(our ``X-Designer-*`` scheme or Standard Webhooks: ``designer.workflows.sources``).
 
 Answers 202 once the event is stored (200 when the same event id was
 stored before, which runs nothing again); 401 for a bad or stale
@@ -27,16 +28,16 @@ def receive_event():
         return _error(413, "too_large", f"an event body is at most {MAX_BODY} bytes")
     body = request.get_data(cache=True)
     try:
-        source = sources.verify(request.headers, body)
+        signed = sources.verify(request.headers, body)
     except sources.BadSignature as exc:
         return _error(409 if exc.code == "replayed" else 401, exc.code, str(exc))
     try:
-        event, duplicate = _store(source, body)
+        event, duplicate = _store(signed, body)
     except _Rejected as exc:
-        sources.forget_signature(source, request.headers["X-Designer-Signature"].strip())
+        signed.forget()
         return exc.response
     except Exception:
-        sources.forget_signature(source, request.headers["X-Designer-Signature"].strip())
+        signed.forget()
         raise
     status = "duplicate" if duplicate else "accepted"
     return jsonify({"status": status, "event": event.id, "type": event.type}), (
@@ -49,14 +50,16 @@ class _Rejected(Exception):
         self.response = response
 
 
-def _store(source, body):
+def _store(signed, body):
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise _Rejected(_error(400, "bad_json", "the body is not JSON")) from None
-    source.last_event_at = utcnow()  # committed with the event
+    signed.source.last_event_at = utcnow()  # committed with the event
     try:
-        event, duplicate = workflows.receive_event(payload, source.name)
+        event, duplicate = workflows.receive_event(
+            payload, signed.source.name, event_id=signed.event_id
+        )
     except workflows.InvalidEvent as exc:
         raise _Rejected(_error(422, "invalid_event", str(exc), {"field": exc.field})) from None
     if duplicate:

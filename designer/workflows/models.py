@@ -10,12 +10,16 @@ from designer.extensions import db
 
 
 class HookSource(db.Model):
-    """A system allowed to post events, with the secret its requests are signed with."""
+    """A system allowed to post events, with the secret its requests are signed with (two
+    secrets while a rotation lasts)."""
 
     __tablename__ = "hook_sources"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     secret_encrypted: Mapped[str] = mapped_column(Text)
+    #: During a rotation, the secret before the current one, valid until ``previous_secret_until``.
+    previous_secret_encrypted: Mapped[str] = mapped_column(Text, default="")
+    previous_secret_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_event_at: Mapped[datetime | None]
 

@@ -1,11 +1,20 @@
 """Settings → Hook sources (administrators): who may post events, their secrets, recent events."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from designer import workflows
 from designer.auth import protect
-from designer.workflows import events
-from designer.workflows.sources import TOLERANCE
+from designer.workflows import events, sources
+from designer.workflows.sources import ROTATION_OVERLAP, TOLERANCE
 
 bp = Blueprint("hook_sources", __name__, url_prefix="/settings/hooks")
 protect(bp, role="admin")
@@ -19,6 +28,10 @@ def _page(new_secret=None, source_name=None, status=200):
         new_secret=new_secret,
         source_name=source_name,
         tolerance=TOLERANCE,
+        hook_url=current_app.config["PUBLIC_URL"] + url_for("hooks.receive_event"),
+        overlap_days=ROTATION_OVERLAP.days,
+        rotating=sources.rotating,
+        serves_standard=sources.serves_standard,
     ), status
 
 
@@ -48,6 +61,14 @@ def add():
 def rotate(source_id):
     source = _source_or_404(source_id)
     return _page(new_secret=workflows.rotate_secret(source), source_name=source.name)
+
+
+@bp.post("/<int:source_id>/end-rotation")
+def end_rotation(source_id):
+    source = _source_or_404(source_id)
+    sources.end_rotation(source)
+    flash(f"The previous secret of “{source.name}” no longer works.", "success")
+    return redirect(url_for("hook_sources.index"))
 
 
 @bp.post("/<int:source_id>/delete")

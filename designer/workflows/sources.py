@@ -1,30 +1,57 @@
 """Hook sources and signed requests: who may post events, and proof that they did.
 
-A request is signed with HMAC-SHA256 over ``"<timestamp>.<raw body>"`` under
-the source's secret and carries ``X-Designer-Timestamp`` (Unix seconds) and
-``X-Designer-Signature: sha256=<hex>``. The signature is compared in
-constant time; timestamps older or newer than ``TOLERANCE`` are refused, and
-a signature already seen within the tolerance is a replay.
+Two schemes are accepted, with the same secrets and the same rules:
+
+- ours: HMAC-SHA256 over ``"<timestamp>.<raw body>"`` keyed with the whole
+  secret text, in ``X-Designer-Timestamp`` (Unix seconds) and
+  ``X-Designer-Signature: sha256=<hex>``;
+- Standard Webhooks (https://www.standardwebhooks.com/): HMAC-SHA256 over
+  ``"<webhook-id>.<webhook-timestamp>.<raw body>"`` keyed with the base64-decoded
+  part of a ``whsec_<base64>`` secret, in ``webhook-signature: v1,<base64>``
+  (several, space-separated; any one that matches passes). The ``webhook-id``
+  is then the event's id: a redelivery with the same id runs nothing again.
+
+Signatures are compared in constant time; timestamps older or newer than
+``TOLERANCE`` are refused, and a signature already seen within the tolerance is
+a replay. Secrets made since Standard Webhooks are ``whsec_`` + base64 of 32
+random bytes and serve both schemes; older ones (``whsec_`` + a URL-safe token,
+which is not base64 that every library decodes alike) keep working for ours
+only, and a new secret makes a source usable by both. A rotation keeps the
+previous secret valid for ``ROTATION_OVERLAP`` or until it is ended.
 """
 
+import base64
+import binascii
 import hashlib
 import hmac
 import re
 import secrets
 import time
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
 from designer.broker import get_redis
+from designer.clock import utcnow
 from designer.crypto import decrypt, encrypt
 from designer.extensions import db
 from designer.workflows.models import HookSource
 
 #: Seconds a signed request stays valid either side of its timestamp.
 TOLERANCE = 300
+#: How long the previous secret stays valid after a rotation, unless ended sooner.
+ROTATION_OVERLAP = timedelta(days=7)
 SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 #: Reserved for events raised inside the app.
 APP_SOURCE = "app"
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+#: Random bytes of a new secret (Standard Webhooks asks for 24 to 64).
+SECRET_BYTES = 32
+#: Signatures looked at in one ``webhook-signature`` header (a rotation needs two).
+MAX_SIGNATURES = 10
+#: A ``webhook-id``: printable ASCII without spaces, as long as an event id may be.
+MESSAGE_ID = re.compile(r"[\x21-\x7e]{1,200}")
 
 
 class BadSignature(ValueError):
@@ -35,6 +62,38 @@ class BadSignature(ValueError):
         self.code = code
 
 
+@dataclass(frozen=True)
+class Verified:
+    """A request proven to come from ``source``; ``event_id`` is its ``webhook-id``
+    (Standard Webhooks) or None (ours: the body names its id)."""
+
+    source: HookSource
+    scheme: str
+    event_id: str | None
+    seen_key: str
+
+    def forget(self):
+        """Let this signed request be delivered again (it could not be stored)."""
+        get_redis().delete(self.seen_key)
+
+
+def new_secret():
+    """A Standard Webhooks secret: ``whsec_`` and the base64 of random bytes (the HMAC key)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def standard_key(secret):
+    """The HMAC key ``secret`` stands for under Standard Webhooks, or None for an older
+    secret that serves our scheme only."""
+    if not secret.startswith(SECRET_PREFIX):
+        return None
+    try:
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key if 24 <= len(key) <= 64 else None
+
+
 def add_source(name):
     """Create a source; return ``(source, secret)`` (the secret is shown once)."""
     name = (name or "").strip().lower()
@@ -43,7 +102,7 @@ def add_source(name):
             "a source name is 1 to 64 lower-case letters, digits, '.', '_' or '-'"
             f" (and not {APP_SOURCE!r})"
         )
-    secret = "whsec_" + secrets.token_urlsafe(32)
+    secret = new_secret()
     source = HookSource(name=name, secret_encrypted=encrypt(secret))
     db.session.add(source)
     try:
@@ -54,12 +113,43 @@ def add_source(name):
     return source, secret
 
 
-def rotate_secret(source):
-    """Give ``source`` a new secret (the old one stops working at once); return it."""
-    secret = "whsec_" + secrets.token_urlsafe(32)
+def rotate_secret(source, now=None):
+    """Give ``source`` a new secret and return it; the one it replaces stays valid for
+    ``ROTATION_OVERLAP`` (or until ``end_rotation``), so the sender can switch over."""
+    secret = new_secret()
+    source.previous_secret_encrypted = source.secret_encrypted
+    source.previous_secret_until = (now or utcnow()) + ROTATION_OVERLAP
     source.secret_encrypted = encrypt(secret)
     db.session.commit()
     return secret
+
+
+def end_rotation(source):
+    """The previous secret stops working now."""
+    source.previous_secret_encrypted, source.previous_secret_until = "", None
+    db.session.commit()
+
+
+def rotating(source, now=None):
+    """Whether ``source``'s previous secret is still valid."""
+    return bool(
+        source.previous_secret_encrypted
+        and source.previous_secret_until
+        and source.previous_secret_until > (now or utcnow())
+    )
+
+
+def secrets_of(source, now=None):
+    """The secrets a request of ``source`` may be signed with now (current first)."""
+    found = [decrypt(source.secret_encrypted)]
+    if rotating(source, now):
+        found.append(decrypt(source.previous_secret_encrypted))
+    return found
+
+
+def serves_standard(source):
+    """Whether the current secret of ``source`` works for Standard Webhooks."""
+    return standard_key(decrypt(source.secret_encrypted)) is not None
 
 
 def delete_source(source):
@@ -81,26 +171,122 @@ def sign(secret, timestamp, body):
     return "sha256=" + hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
 
 
+def sign_standard(secret, message_id, timestamp, body):
+    """The ``webhook-signature`` value (``v1,<base64>``) for ``body`` under ``secret``."""
+    return (
+        "v1,"
+        + base64.b64encode(
+            _standard_mac(standard_key(secret), message_id, timestamp, body)
+        ).decode()
+    )
+
+
+def _standard_mac(key, message_id, timestamp, body):
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return hmac.new(key, signed, hashlib.sha256).digest()
+
+
+def uses_standard(headers):
+    """Whether a request is signed the Standard Webhooks way (and not ours)."""
+    if headers.get("X-Designer-Signature") is not None:
+        return False
+    return any(headers.get(name) is not None for name in STANDARD_HEADERS)
+
+
+STANDARD_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+
 def verify(headers, body, now=None):
-    """The ``HookSource`` that signed this request; ``BadSignature`` otherwise."""
-    timestamp = _timestamp(headers.get("X-Designer-Timestamp"), now)
+    """Who signed this request, by either scheme: ``Verified``; ``BadSignature`` otherwise."""
+    if uses_standard(headers):
+        return _verify_standard(headers, body, now)
+    return _verify_ours(headers, body, now)
+
+
+def _verify_ours(headers, body, now):
+    timestamp = _timestamp(headers.get("X-Designer-Timestamp"), now, "X-Designer-Timestamp")
     given = (headers.get("X-Designer-Signature") or "").strip()
     if not SIGNATURE.fullmatch(given):
         raise BadSignature("bad_signature", "X-Designer-Signature must be 'sha256=<hex HMAC>'")
-    source = _matching_source(headers.get("X-Designer-Source"), timestamp, body, given)
-    _refuse_replay(source, given)
-    return source
+    given = given.lower()
+    source = _one_source(
+        headers.get("X-Designer-Source"),
+        lambda secret: hmac.compare_digest(sign(secret, timestamp, body).encode(), given.encode()),
+    )
+    return Verified(source, "designer", None, _refuse_replay(source, given[7:71]))
+
+
+def _verify_standard(headers, body, now):
+    message_id = _message_id(headers.get("webhook-id"))
+    timestamp = _timestamp(headers.get("webhook-timestamp"), now, "webhook-timestamp")
+    given = _signatures(headers.get("webhook-signature"))
+    matched = []
+
+    def matches(secret):
+        key = standard_key(secret)
+        if key is None:
+            return False
+        expected = _standard_mac(key, message_id, timestamp, body)
+        hits = [s for s in given if hmac.compare_digest(expected, s)]  # each compared in full
+        matched.extend(hits)
+        return bool(hits)
+
+    try:
+        source = _one_source(headers.get("X-Designer-Source"), matches)
+    except BadSignature:
+        if not any(serves_standard(s) for s in list_sources()):
+            raise BadSignature(
+                "bad_signature",
+                "no source has a Standard Webhooks secret yet (secrets made before "
+                "are for X-Designer-Signature only): make a new secret on Hook sources",
+            ) from None
+        raise
+    return Verified(source, "standard", message_id, _refuse_replay(source, matched[0].hex()))
 
 
 #: A signature header: the hex HMAC-SHA256 (``str.isdigit`` and non-ASCII never get in).
 SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}")
 TIMESTAMP = re.compile(r"[0-9]{1,12}")
+#: One Standard Webhooks signature: a version, a comma, base64.
+VERSIONED = re.compile(r"(v1[a-z]?|v[0-9]+[a-z]?),([A-Za-z0-9+/=]{1,200})")
 
 
-def _timestamp(value, now):
+def _message_id(value):
+    value = (value or "").strip()
+    if not MESSAGE_ID.fullmatch(value):
+        raise BadSignature(
+            "bad_id",
+            "webhook-id must be the message's unique id: 1 to 200 printable ASCII "
+            "characters without spaces",
+        )
+    return value
+
+
+def _signatures(value):
+    """The v1 signatures (bytes) of a ``webhook-signature`` header; malformed ones are
+    skipped, as are other versions (v1a: asymmetric, not used here)."""
+    found = []
+    for item in (value or "").split()[:MAX_SIGNATURES]:
+        parsed = VERSIONED.fullmatch(item)
+        if parsed is None or parsed.group(1) != "v1":
+            continue
+        try:
+            found.append(base64.b64decode(parsed.group(2), validate=True))
+        except (binascii.Error, ValueError):
+            continue
+    if not found:
+        raise BadSignature(
+            "bad_signature",
+            "webhook-signature must hold 'v1,<base64 HMAC-SHA256>' (several may be "
+            "separated by spaces)",
+        )
+    return found
+
+
+def _timestamp(value, now, header):
     value = (value or "").strip()
     if not TIMESTAMP.fullmatch(value):
-        raise BadSignature("bad_timestamp", "X-Designer-Timestamp must be the Unix time in seconds")
+        raise BadSignature("bad_timestamp", f"{header} must be the Unix time in seconds")
     timestamp = int(value)
     if abs((now or time.time()) - timestamp) > TOLERANCE:
         raise BadSignature(
@@ -111,15 +297,17 @@ def _timestamp(value, now):
     return timestamp
 
 
-def _matching_source(name, timestamp, body, given):
+def _one_source(name, matches):
+    """The source one of whose valid secrets ``matches``; every candidate is tried."""
     candidates = list_sources()
     if name:
         candidates = [s for s in candidates if s.name == name.strip().lower()]
     found = None
-    for source in candidates:  # each compared in full, in constant time
-        expected = sign(decrypt(source.secret_encrypted), timestamp, body)
-        if hmac.compare_digest(expected.encode(), given.lower().encode()):
-            found = source
+    now = utcnow()
+    for source in candidates:
+        for secret in secrets_of(source, now):
+            if matches(secret) and found is None:
+                found = source
     if found is None:
         raise BadSignature(
             "bad_signature",
@@ -129,19 +317,12 @@ def _matching_source(name, timestamp, body, given):
     return found
 
 
-def _seen_key(source, signature):
-    return f"designer:hooks:seen:{source.id}:{signature[7:71]}"
-
-
-def forget_signature(source, signature):
-    """Let this signed request be delivered again (it could not be stored)."""
-    get_redis().delete(_seen_key(source, signature))
-
-
-def _refuse_replay(source, signature):
-    if not get_redis().set(_seen_key(source, signature), 1, nx=True, ex=2 * TOLERANCE):
+def _refuse_replay(source, signature_hex):
+    key = f"designer:hooks:seen:{source.id}:{signature_hex}"
+    if not get_redis().set(key, 1, nx=True, ex=2 * TOLERANCE):
         raise BadSignature(
             "replayed",
             "this exact signed request was received before: "
             "a new delivery must be signed again with a new timestamp",
         )
+    return key
