@@ -32,6 +32,7 @@ SEND_MESSAGES = "workers.jobs.send_messages"
 RENDER_EXPORT_CHUNK = "workers.jobs.render_export_chunk"
 PROCESS_EVENT = "workers.jobs.process_event"
 FLUSH_TRACKING = "workers.jobs.flush_tracking"
+DERIVE_TEXT_PART = "workers.jobs.derive_text_part"
 #: Jobs a worker runs in its own process instead of a forked work horse: database,
 #: Redis and SMTP work that stays warm from one job to the next.
 IN_PROCESS = frozenset([SEND_MESSAGES, FLUSH_TRACKING])

@@ -4,6 +4,7 @@ import logging
 
 from designer import campaigns, mail, tracking
 from designer.extensions import db
+from designer.templating import text_parts
 from workers.context import job_context
 
 
@@ -35,6 +36,15 @@ def flush_tracking():
     with job_context():
         try:
             return {"counted": tracking.flush()}
+        finally:
+            db.session.remove()
+
+
+def derive_text_part(version_id):
+    """Derive and store the text part of a large template version saved without one."""
+    with job_context():
+        try:
+            return {"derived": text_parts.derive_pending(version_id)}
         finally:
             db.session.remove()
 

@@ -47,7 +47,8 @@ class Compiled:
     """What a version stores: the HTML body, the text-part template and its tracked links."""
 
     html: str
-    text: str
+    #: The text-part template; None when it is to be derived later (``TEXT_LATER``).
+    text: str | None
     links: tuple = ()
 
 
@@ -66,7 +67,10 @@ def compile_source(source_type, source, kind="email", text_part=True):
 
     PDF templates keep their stylesheet as written (WeasyPrint reads ``<style>``
     and ``@page`` rules) and have no text part; ``text_part=False`` skips it for
-    an e-mail too (the editor's preview shows the HTML only). For a web request
+    an e-mail too (the editor's preview shows the HTML only), and ``TEXT_LATER``
+    leaves it out (``text`` None) when the compiled HTML is longer than
+    ``TEXT_NOW_MAX``: saving such a template stays quick and its text part is
+    derived afterwards (``text_part_of``). For a web request
     the compile runs in a child process (``designer.isolation``): MRML and
     css-inline are native code that a hostile template must not crash the web
     worker with.
@@ -103,8 +107,24 @@ def _compile(source_type, source, kind, text_part=True):
     if merge_tags(html) != merge_tags(source):  # the same tags in order compile the same
         _check_jinja(env, html, "compiled HTML")
     html, links = extract_links(html)
-    text = fold_long_lines(text_template(html), TEXT_LINE) if text_part else ""
+    if text_part == TEXT_LATER and len(html) > TEXT_NOW_MAX:
+        text = None
+    else:
+        text = text_part_of(html) if text_part else ""
     return Compiled(html=fold_long_lines(html, HTML_LINE), text=text, links=tuple(links))
+
+
+def text_part_of(html):
+    """The text-part template of compiled HTML (lines folded like the HTML's)."""
+    return fold_long_lines(text_template(html), TEXT_LINE)
+
+
+#: ``compile_source(…, text_part=TEXT_LATER)``: derive the text part now only for HTML
+#: up to ``TEXT_NOW_MAX`` characters.
+TEXT_LATER = "later-when-large"
+#: Compiled HTML past this many characters gets its text part after it is saved:
+#: deriving it takes about 0.15 s per MB (inscriptis lays out every element).
+TEXT_NOW_MAX = 1_000_000
 
 
 #: Compiled HTML lines are folded to about this many characters (mail allows 998).

@@ -58,7 +58,8 @@ class Template(db.Model):
 
 
 class TemplateVersion(db.Model):
-    """One saved state of a template, never changed after it is written."""
+    """One saved state of a template, never changed after it is written (but for a
+    large one's text part, derived just after: ``text_parts``)."""
 
     __tablename__ = "template_versions"
     __table_args__ = (UniqueConstraint("template_id", "number"),)
@@ -70,6 +71,8 @@ class TemplateVersion(db.Model):
     source: Mapped[str] = mapped_column(Text)
     compiled_html: Mapped[str] = mapped_column(Text)
     text_template: Mapped[str] = mapped_column(Text, default="")
+    #: The text part of large HTML is derived just after saving (``text_parts``).
+    text_pending: Mapped[bool] = mapped_column(default=False)
     #: A hand-written text part; when set, it replaces the one derived from the HTML.
     text_override: Mapped[str] = mapped_column(Text, default="")
     #: Tracked links of the compiled HTML, in order: [{"url": ..., "text": ...}].

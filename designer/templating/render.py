@@ -22,6 +22,7 @@ from markupsafe import escape
 from designer import isolation
 from designer.templating.compiler import LINKS_VAR
 from designer.templating.sandbox import MergeError, build_environment, compile_template, render
+from designer.templating.text_parts import text_of
 
 CACHE_SIZE = 64
 CRLF = "\r\n"
@@ -74,7 +75,7 @@ class VersionRenderer:
 
     def __init__(self, version, tracked=True):
         self.compiled_html = version.compiled_html
-        text = getattr(version, "text_override", "") or version.text_template or ""
+        text = getattr(version, "text_override", "") or text_of(version)
         subject = version.subject or ""
         html = html_template(version)
         links = getattr(version, "links", None) or []
@@ -226,6 +227,7 @@ VERSION_FIELDS = (
     "id",
     "compiled_html",
     "text_template",
+    "text_pending",
     "text_override",
     "subject",
     "preheader",

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from designer.clock import utcnow
 from designer.extensions import db
+from designer.templating import text_parts
 from designer.templating.compiler import (
+    TEXT_LATER,
     TemplateInvalid,
     check_syntax,
     compile_source,
@@ -43,6 +45,7 @@ def create_template(
     version = _build_version(template, 1, source, subject, "", user)
     db.session.add_all([template, version])
     db.session.commit()
+    text_parts.queue_pending(version)
     return template
 
 
@@ -60,6 +63,7 @@ def add_version(template, source, *, subject=None, preheader=None, text_override
     template.updated_at = utcnow()
     db.session.add(version)
     db.session.commit()
+    text_parts.queue_pending(version)
     return version
 
 
@@ -70,7 +74,7 @@ def _keep(value, current):
 def _build_version(template, number, source, subject, preheader, user, text_override=""):
     source = normalise_newlines(source)
     text_override = normalise_newlines(text_override).strip()
-    compiled = compile_source(template.source_type, source, template.kind)
+    compiled = compile_source(template.source_type, source, template.kind, TEXT_LATER)
     check_syntax(subject, "subject")
     check_syntax(preheader, "preheader")
     check_syntax(text_override, "plain-text part")
@@ -81,7 +85,8 @@ def _build_version(template, number, source, subject, preheader, user, text_over
         subject=subject,
         preheader=preheader,
         compiled_html=compiled.html,
-        text_template=compiled.text,
+        text_template=compiled.text or "",
+        text_pending=compiled.text is None,
         text_override=text_override + "\n" if text_override else "",
         links=list(compiled.links),
         created_by_id=user.id if user else None,
@@ -123,7 +128,7 @@ def _subject_of(source):
 
 def restore_version(template, number, user=None):
     """Save an old version's content as the newest version."""
-    old = _version(template, number)
+    old = get_version(template, number)
     return add_version(
         template,
         old.source,
@@ -134,7 +139,8 @@ def restore_version(template, number, user=None):
     )
 
 
-def _version(template, number):
+def get_version(template, number):
+    """Version ``number`` of ``template``; ``LookupError`` when it has none by that number."""
     for version in template.versions:
         if version.number == number:
             return version
@@ -143,7 +149,7 @@ def _version(template, number):
 
 def diff_versions(template, a, b):
     """Line diff of two versions' sources (subject first) as ``(kind, text)`` rows."""
-    old, new = _version(template, a), _version(template, b)
+    old, new = get_version(template, a), get_version(template, b)
     before = [f"Subject: {old.subject}", *old.source.splitlines()]
     after = [f"Subject: {new.subject}", *new.source.splitlines()]
     rows = []
