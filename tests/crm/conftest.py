@@ -8,7 +8,9 @@ that a failure.
 
 import http.server
 import os
+import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +62,26 @@ def web_page_server():
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
+
+
+#: The write-back's fields on vtiger's Accounts and Contacts (``vtiger_fields.php``).
+WRITEBACK_FIELDS = {
+    "opens": "cf_designer_opens",
+    "human_opens": "cf_designer_human_opens",
+    "last_opened": "cf_designer_last_opened",
+    "last_sent": "cf_designer_last_sent",
+}
+
+
+@pytest.fixture(scope="session")
+def vtiger_writeback_fields(vtiger_account):
+    """Designer's count fields exist on the real vtiger's Accounts and Contacts (made once,
+    through vtiger's own vtlib API, by ``vtiger_fields.php``; ``VTIGER_HOME``, default
+    ``/tmp/vt``, is where setup.sh installed it)."""
+    www = Path(os.environ.get("VTIGER_HOME") or "/tmp/vt") / "www"
+    script = Path(__file__).with_name("vtiger_fields.php")
+    made = subprocess.run(
+        ["php", str(script), str(www)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    return WRITEBACK_FIELDS
