@@ -1,14 +1,26 @@
-"""Messages: one sent (or queued) e-mail, and its outcomes: delivery, opens and clicks."""
+"""Messages: send a template to a record, one sent (or queued) e-mail, and its outcomes:
+delivery, opens and clicks."""
 
-from flask import abort
+from flask import abort, url_for
 from flask_login import current_user
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from designer import mail, tracking
+from designer import mail, records, templating, tracking
+from designer.api.schemas import Id, Language, Text
 from designer.api.spec import ApiBlueprint
 from designer.auth import protect
-from designer.mail import sentcopy
+from designer.auth.accounts import find_user
+from designer.errors import ApiError
+from designer.mail import history, sentcopy
+from designer.mail.direct import (
+    MAX_EXTRA_ATTACHMENTS,
+    DirectSend,
+    KeyReused,
+    SendRefused,
+    send_to_record,
+)
 from designer.mail.models import STATES
+from designer.mail.sender import sending_policy
 from designer.mail.views import message_json
 from designer.tracking.models import CLASSES, KINDS
 
@@ -94,6 +106,99 @@ class OutcomesSchema(Schema):
     )
 
 
+#: Characters of an idempotency key: visible ASCII (a UUID, ``crm:invoice:4711``).
+IDEMPOTENCY_KEY = r"^[!-~]{1,100}$"
+
+
+class RecordRefSchema(Schema):
+    """Which record: Designer's ``id`` or the CRM's ``external_id`` (one of them)."""
+
+    module = Text(
+        validate=validate.OneOf(history.MODULES),
+        metadata={"description": "The record's module; default: the template's module."},
+    )
+    id = Id(metadata={"description": "Designer's id of the record.", "example": 42})
+    external_id = Text(
+        validate=validate.Length(1, 100),
+        metadata={"description": "The CRM's id of the record.", "example": "12x345"},
+    )
+
+    @validates_schema
+    def _one_id(self, data, **kwargs):
+        if ("id" in data) == ("external_id" in data):
+            raise ValidationError("Give id or external_id (one of them).", "id")
+
+
+class NewMessageSchema(Schema):
+    template_id = Id(required=True, metadata={"description": "A saved e-mail template."})
+    version = Id(
+        metadata={
+            "description": "Send this version (its number) of the template; default: the "
+            "current version of the variant in the message's language."
+        }
+    )
+    record = fields.Nested(RecordRefSchema, required=True)
+    sender = Text(
+        validate=validate.Length(1, 320),
+        metadata={
+            "description": "Send as this user (their e-mail address; the central From "
+            "address stands for you), or `system`; default: you. Marketers send as "
+            "themselves only. The From follows the sending policy."
+        },
+    )
+    locale = Language(
+        metadata={
+            "description": "The message's language: the template's variant in it, and its "
+            "formats; default: the recipient's language."
+        }
+    )
+    attach_pdf_template_ids = fields.List(
+        Id(),
+        validate=validate.Length(max=MAX_EXTRA_ATTACHMENTS),
+        metadata={
+            "description": "PDF templates of the record's module, rendered for the record "
+            "and attached besides the template's own attachments."
+        },
+    )
+    idempotency_key = Text(
+        validate=validate.Regexp(IDEMPOTENCY_KEY, error="1 to 100 visible ASCII characters."),
+        metadata={
+            "description": "Sends once: a request repeated with the same key answers the "
+            "message the first one queued (header `Idempotent-Replayed: true`)."
+        },
+    )
+
+
+NEW_MESSAGE_EXAMPLE = {
+    "template_id": 3,
+    "record": {"module": "invoice", "external_id": "7x1001"},
+    "sender": "ann@example.com",
+    "locale": "nl",
+    "attach_pdf_template_ids": [5],
+    "idempotency_key": "crm-invoice-1001-reminder-1",
+}
+MESSAGE_EXAMPLE = {
+    "id": 1201,
+    "state": "queued",
+    "bounce": None,
+    "recipient": "jan@devries.example",
+    "from": "Ann Marketing <ann@example.com>",
+    "subject": "",
+    "template_version_id": 17,
+    "attempts": 0,
+    "last_error": "",
+    "message_id": "",
+    "open_count": 0,
+    "human_open_count": 0,
+    "click_count": 0,
+    "human_click_count": 0,
+    "first_opened_at": None,
+    "last_opened_at": None,
+    "sent_at": None,
+    "sent_copy": None,
+}
+
+
 def _message(message_id):
     message = mail.get_message(message_id)
     if message is None or (mail.is_system_mail(message) and not current_user.is_admin):
@@ -124,8 +229,7 @@ def _event(event, links):
 @bp.alt_response(404, response="NOT_FOUND")
 def get_message(message_id):
     """One message: recipient, state, delivery attempts, open and click counts."""
-    message = _message(message_id)
-    return {**message_json(message), "sent_copy": sentcopy.copy_state(message)}
+    return message_body(_message(message_id))
 
 
 @bp.route(MESSAGE_PATH + "/outcomes")
@@ -149,3 +253,97 @@ def outcomes(message_id):
         "human_clicks": message.human_click_count,
         "events": [_event(e, links) for e in tracking.timeline(message.id)],
     }
+
+
+def message_body(message):
+    """A message as the API answers it (``MessageSchema``)."""
+    return {**message_json(message), "sent_copy": sentcopy.copy_state(message)}
+
+
+def _refused(status, code, field, message, **details):
+    return ApiError(status, code, f"{field}: {message}", {"fields": {field: [message]}, **details})
+
+
+def _template(template_id):
+    try:
+        return templating.get_template(template_id)
+    except templating.TemplateNotFound as exc:
+        raise _refused(422, "unknown_template", "template_id", str(exc)) from None
+
+
+def _record(ref, template):
+    module = ref.get("module") or template.module
+    if module not in history.MODULES:
+        message = f"{module} records receive no mail; name the record's module"
+        raise _refused(422, "unknown_record", "record", message)
+    try:
+        if "id" in ref:
+            return module, records.get_record(module, ref["id"])
+        return module, records.get_record_by_external_id(module, ref["external_id"])
+    except records.RecordNotFound as exc:
+        raise _refused(422, "unknown_record", "record", str(exc)) from None
+
+
+def _sender_user(address):
+    """The user ``address`` names as the sender (None: the system), if you may send as them."""
+    me = current_user._get_current_object()
+    address = (address or "").strip().lower()
+    if not address or address == sending_policy()["central_from"].strip().lower():
+        return me
+    if address == "system":
+        user = None
+    else:
+        user = find_user(address)
+        if user is None or not user.is_active:
+            message = f"no active user has the address {address}"
+            raise _refused(422, "unknown_sender", "sender", message)
+    if user is not me and not me.is_admin:
+        message = "marketers send as themselves; only administrators send as someone else"
+        raise _refused(403, "forbidden", "sender", message)
+    return user
+
+
+@bp.route("", methods=["POST"])
+@bp.arguments(NewMessageSchema, example=NEW_MESSAGE_EXAMPLE)
+@bp.response(
+    202,
+    MessageSchema,
+    description="Queued (or queued before, for this key)",
+    example=MESSAGE_EXAMPLE,
+)
+@bp.alt_response(403, response="FORBIDDEN", description="You may not send as that sender")
+@bp.alt_response(
+    409, response="CONFLICT", description="The idempotency key was used for another send"
+)
+@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+def send_message(body):
+    """Send a template to a record's recipient.
+
+    The message goes through the ledger like every send: written, then queued for the
+    workers; follow it with `GET /api/v1/messages/{id}`. Refused with 422 (naming the field)
+    for an unknown template, record or sender, a record without an e-mail address, a
+    suppressed (unsubscribed, bounced) recipient, a version or attachment the template does
+    not have; 403 when a marketer names another sender; 409 when the idempotency key was
+    used for another send.
+    """
+    template = _template(body["template_id"])
+    module, record = _record(body["record"], template)
+    request = DirectSend(
+        template,
+        module,
+        record,
+        _sender_user(body.get("sender")),
+        version=body.get("version"),
+        locale=body.get("locale"),
+        attach_pdf_ids=tuple(body.get("attach_pdf_template_ids", ())),
+    )
+    try:
+        message, repeated = send_to_record(request, current_user, body.get("idempotency_key"))
+    except KeyReused as exc:
+        raise _refused(409, exc.code, exc.field, str(exc), **exc.details) from None
+    except SendRefused as exc:
+        raise _refused(422, exc.code, exc.field, str(exc), **exc.details) from None
+    headers = {"Location": url_for("Messages.get_message", message_id=message.id)}
+    if repeated:
+        headers["Idempotent-Replayed"] = "true"
+    return message_body(message), 202, headers

@@ -1,15 +1,19 @@
-"""CRM records: upsert by the CRM's own id (admins only), get with their merge data."""
+"""CRM records: upsert by the CRM's own id (admins only), get with their merge data, and
+the messages that went to a record."""
 
 from datetime import date
 from decimal import Decimal
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from designer import records
+from designer import records, tracking
+from designer.api.messages import MessageSchema, message_body
+from designer.api.pagination import PageQuerySchema, PageSchema, one_page
 from designer.api.schemas import Text
 from designer.api.spec import ApiBlueprint
 from designer.auth import protect, require_role
 from designer.errors import ApiError
+from designer.mail import history
 from designer.workflows import InvalidRecord, save_record
 
 bp = ApiBlueprint(
@@ -23,9 +27,10 @@ protect(bp)
 #: Modules a CRM writes through the API.
 UPSERT_MODULES = ("organisation", "contact", "quote", "invoice")
 MODULE_PATH = "<any({}):module>"
+RECORD_ID = "/<int(max=2147483647):record_id>"
 
 
-class RecordDataSchema(Schema):
+class RecordUpsertSchema(Schema):
     """The CRM's view of a record: its id plus the fields to set (others are kept)."""
 
     class Meta:
@@ -54,6 +59,12 @@ class SavedRecordSchema(RecordSchema):
     created = fields.Boolean(required=True, metadata={"description": "False when updated."})
 
 
+class RecordMessagesSchema(PageSchema):
+    messages = fields.List(
+        fields.Nested(MessageSchema), required=True, metadata={"description": "Newest first."}
+    )
+
+
 def plain(value):
     """Merge data as JSON: dates in ISO 8601, amounts as decimal strings."""
     if isinstance(value, dict):
@@ -78,7 +89,7 @@ def record_json(module, record):
 
 @bp.route(MODULE_PATH.format(",".join(UPSERT_MODULES)), methods=["PUT"])
 @require_role("admin")
-@bp.arguments(RecordDataSchema)
+@bp.arguments(RecordUpsertSchema)
 @bp.response(200, SavedRecordSchema, description="Updated")
 @bp.alt_response(201, schema=SavedRecordSchema, description="Created", success=True)
 @bp.alt_response(403, response="FORBIDDEN")
@@ -100,9 +111,26 @@ def upsert(data, module):
     return {**record_json(module, record), "created": created}, 201 if created else 200
 
 
-@bp.route(MODULE_PATH.format(",".join(records.MODULES)) + "/<int(max=2147483647):record_id>")
+@bp.route(MODULE_PATH.format(",".join(records.MODULES)) + RECORD_ID)
 @bp.response(200, RecordSchema)
 @bp.alt_response(404, response="NOT_FOUND")
 def get_record(module, record_id):
     """One record with its merge data, by Designer's id."""
     return record_json(module, records.get_record(module, record_id))
+
+
+@bp.route(MODULE_PATH.format(",".join(history.MODULES)) + RECORD_ID + "/messages")
+@tracking.fresh_counts
+@bp.arguments(PageQuerySchema, location="query")
+@bp.response(200, RecordMessagesSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def record_messages(query, module, record_id):
+    """The messages that went to a record, newest first, with their states and counts.
+
+    A contact's are the mail sent to it; an organisation's, the mail sent to it or its
+    contacts; a quote's or an invoice's, the mail about it sent to its contact or
+    organisation. Test sends and mail to colleagues are left out.
+    """
+    record = records.get_record(module, record_id)
+    page = one_page(history.messages_of(module, record), query, "messages")
+    return {**page, "messages": [message_body(message) for message in page["messages"]]}

@@ -4,6 +4,12 @@
 (``designer.errors``) and documenting that shape; ``ApiBlueprint`` documents,
 on every operation, the answers any request can get: 401 without a valid
 token or login, 400 and 422 when it takes a body (JSON or an upload).
+
+Names in the document are stable, so clients generated from it keep theirs: a
+component schema is named after its class (``MessageSchema`` is ``Message``;
+names are unique, ``tests/api/test_openapi.py`` checks), and each operation's
+``operationId`` is its view function's name (``send_message``), which
+generated clients use for their functions.
 """
 
 from flask_smorest import Api, Blueprint
@@ -50,6 +56,12 @@ class ApiBlueprint(Blueprint):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.insert(0, self._prepare_common_responses_doc)
+
+    def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        for method, doc in self._docs[endpoint].items():
+            if method != "parameters":
+                doc.setdefault("manual_doc", {}).setdefault("operationId", endpoint)
 
     @staticmethod
     def _prepare_common_responses_doc(doc, doc_info, **kwargs):

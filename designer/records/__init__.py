@@ -35,6 +35,7 @@ __all__ = [
     "add_custom_field",
     "documents_for_organisation",
     "get_record",
+    "get_record_by_external_id",
     "list_contacts",
     "list_organisations",
     "list_users",
@@ -76,6 +77,20 @@ def get_record(module, record_id):
     record = db.session.get(model, record_id) if model else None
     if record is None or (model is Document and record.kind != module):
         raise RecordNotFound(f"no {module} with id {record_id}")
+    return record
+
+
+def get_record_by_external_id(module, external_id):
+    """The record the CRM knows by ``external_id``; ``RecordNotFound`` when there is none."""
+    model = MODELS.get(module)
+    record = None
+    if model is not None and hasattr(model, "external_id"):
+        query = db.select(model).where(model.external_id == external_id)
+        if model is Document:
+            query = query.where(Document.kind == module)
+        record = db.session.scalar(query)
+    if record is None:
+        raise RecordNotFound(f"no {module} with CRM id {external_id!r}")
     return record
 
 
