@@ -1,7 +1,7 @@
 """CRM connection tables: the saved vtiger connection, the sync state of each module,
 which vtiger custom field feeds which Designer field, and which vtiger user is which of ours."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -54,6 +54,11 @@ class CrmSyncState(db.Model):
     last_sweep_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(Text, default="")
 
+    @property
+    def token_time(self):
+        """The token as a naive UTC time (None before anything was read)."""
+        return datetime.fromtimestamp(self.token, UTC).replace(tzinfo=None) if self.token else None
+
 
 class CrmFieldMap(db.Model):
     """A vtiger custom field (``cf_…``) read into a Designer custom field of a module."""
@@ -77,3 +82,36 @@ class CrmOwner(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     user: Mapped[User | None] = relationship()
+
+
+class CrmWritebackState(db.Model):
+    """A record whose counts are due to be written back to vtiger, and what was written."""
+
+    __tablename__ = "crm_writeback_states"
+    __table_args__ = (UniqueConstraint("module", "record_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[int]
+    due: Mapped[bool] = mapped_column(default=True)
+    pushed: Mapped[dict] = mapped_column(JSON, default=dict)
+    external_id: Mapped[str] = mapped_column(String(100), default="")
+    pushed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class CrmMessageRecord(db.Model):
+    """A message recorded in vtiger against one of its records."""
+
+    __tablename__ = "crm_message_records"
+    __table_args__ = (UniqueConstraint("message_id", "module"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    module: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(100))
+    vtiger_id: Mapped[str] = mapped_column(String(100))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -101,6 +101,8 @@ class Organisation(db.Model):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     custom: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when the CRM deleted the record: it leaves lists and audiences, its messages stay.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
     owner: Mapped[User | None] = relationship()
     contacts: Mapped[list["Contact"]] = relationship(
@@ -129,6 +131,8 @@ class Contact(db.Model):
     tags: Mapped[str] = mapped_column(String(500), default="")
     custom: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when the CRM deleted the record: it leaves lists and audiences, its messages stay.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="contacts")
 
@@ -142,11 +146,14 @@ class Product(db.Model):
 
     __tablename__ = "products"
     id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(21))
+    #: Set when the CRM deleted the record: it leaves lists and audiences, its messages stay.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Document(db.Model):
@@ -168,6 +175,8 @@ class Document(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when the CRM deleted the record: it leaves lists and audiences, its messages stay.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
     organisation: Mapped[Organisation | None] = relationship()
     contact: Mapped[Contact | None] = relationship()
