@@ -70,6 +70,7 @@ def _register_blueprints(app):
     from designer.templating.builder_views import bp as builder_bp
     from designer.templating.views import bp as templating_bp
     from designer.tracking.views import bp as tracking_bp
+    from designer.webhooks.views import bp as webhooks_bp
     from designer.workflows.hook_views import bp as hooks_bp
     from designer.workflows.source_views import bp as hook_sources_bp
     from designer.workflows.views import bp as workflows_bp
@@ -96,6 +97,7 @@ def _register_blueprints(app):
         files_bp,
         hooks_bp,
         hook_sources_bp,
+        webhooks_bp,
         workflows_bp,
         tokens_bp,
         account_bp,

@@ -10,7 +10,8 @@ server's unix socket in the instance folder (see ``designer.embedded``).
 
 Queues: ``emails`` carries batches of message ids, ``pdf`` PDF renders and
 exports, ``periodic`` the scheduler's housekeeping (lease reaper, retry
-dispatcher, tracking flush), ``workflows`` the processing of stored events.
+dispatcher, tracking flush), ``workflows`` the processing of stored events,
+``webhooks`` the deliveries of outbound webhooks.
 """
 
 from datetime import UTC
@@ -23,22 +24,30 @@ EMAILS = "emails"
 PDF = "pdf"
 PERIODIC = "periodic"
 WORKFLOWS = "workflows"
+#: Outbound webhook deliveries: after e-mail, so endpoints never hold up sending.
+WEBHOOKS = "webhooks"
 #: In the order a worker takes jobs: the short housekeeping jobs first, then the
 #: workflows' events, so neither waits behind the batches of a large campaign.
-QUEUES = (PERIODIC, WORKFLOWS, EMAILS, PDF)
+QUEUES = (PERIODIC, WORKFLOWS, EMAILS, WEBHOOKS, PDF)
 
 #: Jobs the parts queue, by the dotted path RQ imports them by in the worker.
 SEND_MESSAGES = "workers.jobs.send_messages"
 RENDER_EXPORT_CHUNK = "workers.jobs.render_export_chunk"
 PROCESS_EVENT = "workers.jobs.process_event"
 FLUSH_TRACKING = "workers.jobs.flush_tracking"
+DELIVER_WEBHOOKS = "workers.jobs.deliver_webhooks"
 DERIVE_TEXT_PART = "workers.jobs.derive_text_part"
 #: Jobs a worker runs in its own process instead of a forked work horse: database,
 #: Redis and SMTP work that stays warm from one job to the next.
 IN_PROCESS = frozenset([SEND_MESSAGES, FLUSH_TRACKING])
 
 #: Longest a job may run before RQ stops it, in seconds, by job.
-TIMEOUTS = {SEND_MESSAGES: 600, RENDER_EXPORT_CHUNK: 900, PROCESS_EVENT: 600}
+TIMEOUTS = {
+    SEND_MESSAGES: 600,
+    RENDER_EXPORT_CHUNK: 900,
+    PROCESS_EVENT: 600,
+    DELIVER_WEBHOOKS: 900,
+}
 
 
 def init_app(app):

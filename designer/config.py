@@ -64,6 +64,10 @@ DEFAULT_LOGIN_LOCK_MAX_SECONDS = 3600
 #: private, link-local, shared (CGNAT), unspecified, multicast or reserved addresses
 #: (``designer.netguard``). ``SMTP_URL`` is the operator's own and trusted as it is.
 DEFAULT_ALLOWED_MAIL_HOSTS = ""
+#: Hosts outbound webhooks may reach although they are not public, as for
+#: ``ALLOWED_MAIL_HOSTS`` (``crm.internal, 10.0.5.0/24``); otherwise an endpoint URL on
+#: loopback, private, link-local or other non-public addresses is refused.
+DEFAULT_ALLOWED_WEBHOOK_HOSTS = ""
 #: Reverse proxies in front of the app, as comma-separated addresses and networks
 #: (``127.0.0.1``): their ``X-Forwarded-For``/``-Proto``/``-Host`` say who the client is;
 #: anyone else's are ignored (``designer.proxies``). Empty: no proxy is trusted.
@@ -78,6 +82,7 @@ ENV_SETTINGS = (
     "SMTP_CATCHER_PORT",
     "DEFAULT_TIMEZONE",
     "ALLOWED_MAIL_HOSTS",
+    "ALLOWED_WEBHOOK_HOSTS",
     "TRUSTED_PROXIES",
 )
 #: Numeric sending settings that may also come from the environment (tuning, benches).
@@ -131,6 +136,7 @@ def load_config(app, test_config=None):
         LOGIN_LOCK_SECONDS=DEFAULT_LOGIN_LOCK_SECONDS,
         LOGIN_LOCK_MAX_SECONDS=DEFAULT_LOGIN_LOCK_MAX_SECONDS,
         ALLOWED_MAIL_HOSTS=DEFAULT_ALLOWED_MAIL_HOSTS,
+        ALLOWED_WEBHOOK_HOSTS=DEFAULT_ALLOWED_WEBHOOK_HOSTS,
         TRUSTED_PROXIES=DEFAULT_TRUSTED_PROXIES,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         WTF_CSRF_TIME_LIMIT=None,
@@ -166,6 +172,7 @@ def _apply_defaults(config, instance):
         config["SECRET_KEY"] = _instance_secret(instance)
     _apply_https(config)
     netguard.mail_guard(config)  # a bad ALLOWED_MAIL_HOSTS entry stops the start, named
+    netguard.webhook_guard(config)  # and so does a bad ALLOWED_WEBHOOK_HOSTS entry
 
 
 def _apply_https(config):

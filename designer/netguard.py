@@ -11,7 +11,9 @@ verifies the certificate against the host name: the callers wrap the socket.
 
 Exceptions come from the ``ALLOWED_MAIL_HOSTS`` setting (host names, addresses
 and networks, comma-separated), and for SMTP from the local catcher that
-``designer serve`` runs on loopback when no ``SMTP_URL`` is set.
+``designer serve`` runs on loopback when no ``SMTP_URL`` is set. Outbound
+webhooks (URLs admins type in) have the same guard with a setting of their own,
+``ALLOWED_WEBHOOK_HOSTS``.
 """
 
 import functools
@@ -30,6 +32,7 @@ NAMED_NETWORKS = (
 #: IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64, RFC 6052).
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 SETTING = "ALLOWED_MAIL_HOSTS"
+WEBHOOK_SETTING = "ALLOWED_WEBHOOK_HOSTS"
 
 
 class AddressRefused(OSError):
@@ -66,7 +69,7 @@ def _embedded_ipv4(address):
 
 
 @functools.lru_cache(maxsize=32)
-def parse_allowed(text):
+def parse_allowed(text, setting=SETTING):
     """``(host names, networks)`` of a comma-separated setting; ``ValueError`` names a bad one."""
     names, networks = set(), []
     for entry in (part.strip() for part in (text or "").split(",")):
@@ -77,7 +80,7 @@ def parse_allowed(text):
         except ValueError:
             if not _looks_like_host_name(entry):
                 raise ValueError(
-                    f"{SETTING}: “{entry}” is not a host name, an address or a network"
+                    f"{setting}: “{entry}” is not a host name, an address or a network"
                 ) from None
             names.add(_host_key(entry))
     return frozenset(names), tuple(networks)
@@ -100,6 +103,8 @@ class Guard:
     networks: tuple = ()
     #: The local SMTP catcher's port: loopback is allowed there (and only there).
     catcher_port: int | None = None
+    #: The setting a refusal tells the administrator to change.
+    setting: str = SETTING
 
     def addresses(self, host, port):
         """Every address ``host`` resolves to, all checked; raises ``AddressRefused``."""
@@ -117,7 +122,7 @@ class Guard:
             return
         if kind == "loopback" and port == self.catcher_port:
             return
-        raise AddressRefused(_refusal(host, address, kind))
+        raise AddressRefused(_refusal(host, address, kind, self.setting))
 
     def _listed(self, ip):
         return any(ip in network for network in self.networks)
@@ -139,13 +144,13 @@ class Guard:
         raise error
 
 
-def _refusal(host, address, kind):
+def _refusal(host, address, kind, setting=SETTING):
     article = "an" if kind[0] in "aeiou" else "a"
     if _host_key(host) == address:
-        return f"{address} is {article} {kind} address; ask an administrator to add it to {SETTING}"
+        return f"{address} is {article} {kind} address; ask an administrator to add it to {setting}"
     return (
         f"{host} resolves to {address}, {article} {kind} address; ask an administrator "
-        f"to add {host} to {SETTING}"
+        f"to add {host} to {setting}"
     )
 
 
@@ -155,3 +160,11 @@ def mail_guard(config, smtp=False):
     names, networks = parse_allowed(allowed if isinstance(allowed, str) else ",".join(allowed))
     catcher = config["SMTP_CATCHER_PORT"] if smtp and config.get("SMTP_CATCHER") else None
     return Guard(names, networks, catcher)
+
+
+def webhook_guard(config):
+    """The guard for outbound webhook URLs under ``config`` (``ALLOWED_WEBHOOK_HOSTS``)."""
+    allowed = config.get(WEBHOOK_SETTING) or ""
+    text = allowed if isinstance(allowed, str) else ",".join(allowed)
+    names, networks = parse_allowed(text, WEBHOOK_SETTING)
+    return Guard(names, networks, setting=WEBHOOK_SETTING)

@@ -51,6 +51,7 @@ def child_env(app):
         PUBLIC_URL=app.config["PUBLIC_URL"],
         SMTP_URL=app.config["SMTP_URL"],
         ALLOWED_MAIL_HOSTS=app.config["ALLOWED_MAIL_HOSTS"],
+        ALLOWED_WEBHOOK_HOSTS=app.config.get("ALLOWED_WEBHOOK_HOSTS", ""),
         DESIGNER_INSTANCE_PATH=app.config["INSTANCE_PATH"],
     )
     return env

@@ -108,3 +108,25 @@ def run_workflow_schedules():
             }
         finally:
             db.session.remove()
+
+
+def deliver_webhooks(webhook_ids):
+    """POST the due outbound webhook deliveries ``webhook_ids``, signed, to their endpoints."""
+    from designer import webhooks
+
+    with job_context():
+        try:
+            return webhooks.deliver_many(webhook_ids)
+        finally:
+            db.session.remove()
+
+
+def dispatch_webhooks():
+    """Queue the webhook deliveries that are due (retries, and any whose job was lost)."""
+    from designer import webhooks
+
+    with job_context():
+        try:
+            return {"queued": webhooks.dispatch_due()}
+        finally:
+            db.session.remove()

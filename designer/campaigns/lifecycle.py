@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
+from designer import webhooks
 from designer.campaigns.audience import audience_count, audience_query
 from designer.campaigns.models import Campaign, Segment
 from designer.clock import utcnow
@@ -58,14 +59,18 @@ def create_campaign(name, *, template, segment, sender, tracking=True):
     return campaign
 
 
-def _transition(campaign, allowed, new_state, **values):
-    """Move to ``new_state`` only from ``allowed`` states, atomically; False if it lost."""
+def _transition(campaign, allowed, new_state, won=None, **values):
+    """Move to ``new_state`` only from ``allowed`` states, atomically; False if it lost.
+
+    ``won``, when given, is called if the move happened, before it is committed."""
     result = db.session.execute(
         update(Campaign)
         .where(Campaign.id == campaign.id, Campaign.state.in_(allowed))
         .values(state=new_state, **values),
         execution_options={"synchronize_session": False},
     )
+    if won is not None and result.rowcount == 1:
+        won()
     db.session.commit()
     db.session.refresh(campaign)
     return result.rowcount == 1
@@ -166,7 +171,30 @@ def finish_if_done(campaign):
     if campaign.queued_at is None:
         return
     if not ledger.counts(campaign.id, ("queued", "sending")):
-        _transition(campaign, ("sending",), "done", finished_at=utcnow())
+        finished_at = utcnow()
+        _transition(
+            campaign,
+            ("sending",),
+            "done",
+            won=lambda: _emit_finished(campaign, finished_at),  # committed with the transition
+            finished_at=finished_at,
+        )
+
+
+def _emit_finished(campaign, finished_at):
+    if webhooks.subscribers("campaign.finished"):
+        webhooks.emit("campaign.finished", _finished_data(campaign, finished_at))
+
+
+def _finished_data(campaign, finished_at):
+    """What ``campaign.finished`` tells: the campaign and its ledger's counts."""
+    counted = ledger.counts(campaign.id)
+    return {
+        "campaign_id": campaign.id,
+        "name": campaign.name,
+        "finished_at": finished_at.isoformat(),
+        "counts": counted,
+    }
 
 
 def finish_done_campaigns(campaign_ids):

@@ -22,7 +22,7 @@ import logging
 import re
 from types import SimpleNamespace
 
-from designer import settings, signing
+from designer import settings, signing, webhooks
 from designer.clock import utcnow
 from designer.crypto import encrypt
 from designer.extensions import db
@@ -155,12 +155,28 @@ def record_bounce(message, address, *, hard, status="", diagnostic="", source="d
     db.session.add(bounce)
     if message is not None and message.bounce != "hard":
         message.bounce = bounce.kind
+    if webhooks.subscribers("message.bounced"):
+        webhooks.emit("message.bounced", _bounce_data(bounce, message))
     db.session.commit()
     if hard:
         suppression.suppress(address, "bounced", campaign_id=_campaign_of(message))
     elif _soft_count(address) >= bounce_settings()["soft_threshold"]:
         suppression.suppress(address, "soft-bounced", campaign_id=_campaign_of(message))
     return bounce
+
+
+def _bounce_data(bounce, message):
+    """What ``message.bounced`` tells about a bounce."""
+    return {
+        "message_id": message.id if message else None,
+        "to": bounce.email,
+        "kind": bounce.kind,
+        "status": bounce.status,
+        "diagnostic": bounce.diagnostic,
+        "source": bounce.source,
+        "campaign_id": message.campaign_id if message else None,
+        "received_at": bounce.received_at.isoformat(),
+    }
 
 
 def record_send_failure(message, reply, hard=None):

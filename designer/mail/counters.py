@@ -20,6 +20,12 @@ def messages_by_token(tokens):
     }
 
 
+def recipients_of(message_ids):
+    """``{message id: recipient address}`` of these messages."""
+    query = db.select(Message.id, Message.recipient_email).where(Message.id.in_(message_ids))
+    return dict(db.session.execute(query).all())
+
+
 def add_counts(totals):
     """Add to each message's counters; does not commit.
 

@@ -14,6 +14,7 @@ queued rows cancelled or queued again, and tracking's counters
 use are decided in one place, ``_sender_and_locale``.
 """
 
+import logging
 import random
 import secrets
 from datetime import timedelta
@@ -23,7 +24,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from designer import broker
+from designer import broker, webhooks
 from designer.clock import utcnow
 from designer.extensions import db
 from designer.mail.gate import CLOSED, may_go_out
@@ -31,6 +32,8 @@ from designer.mail.models import Message
 from designer.mail.sender import resolve_sender
 from designer.records import Recipient, recipient_of
 from designer.templating import TemplateVersion, choose_locale, version_for
+
+log = logging.getLogger(__name__)
 
 #: States of a row that is done with (it will not be sent, or was).
 DONE = ("sent", "failed", "suppressed", "cancelled")
@@ -343,16 +346,50 @@ def _record(message, recorder, **values):
 
 
 def mark_sent(message, message_id, reply, recorder=None):
+    """Record the message as sent; subscribed webhooks hear ``message.sent`` (written with
+    the outcome in the session's transaction, or right after it through ``recorder``)."""
+    sent_at = utcnow()
+    if recorder is None:
+        _emit_sent(message, message_id, sent_at)
     _record(
         message,
         recorder,
         state="sent",
         message_id=message_id,
         smtp_reply=reply,
-        sent_at=utcnow(),
+        sent_at=sent_at,
         lease_until=None,
         last_error="",
     )
+    if recorder is not None:
+        _emit_sent(message, message_id, sent_at, recorder)
+
+
+def _emit_sent(message, message_id, sent_at, recorder=None):
+    if not webhooks.subscribers("message.sent"):
+        return
+    data = sent_data(message, message_id, sent_at)
+    if recorder is None:
+        webhooks.emit("message.sent", data)
+        return
+    recorder.wait()  # the outcome first: its own error is the sending loop's to handle
+    try:
+        webhooks.emit("message.sent", data, recorder)
+    except Exception:  # a webhook never stops sending
+        log.exception("message.sent of message %s not recorded for webhooks", message.id)
+
+
+def sent_data(message, message_id, sent_at):
+    """What ``message.sent`` tells about a message."""
+    return {
+        "message_id": message.id,
+        "message_id_header": message_id,
+        "to": message.recipient_email,
+        "subject": message.subject,
+        "campaign_id": message.campaign_id,
+        "record": {"module": message.record_module, "id": message.record_id},
+        "sent_at": sent_at.isoformat(),
+    }
 
 
 def mark_failed(message, error, recorder=None, **values):

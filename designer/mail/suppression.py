@@ -17,7 +17,8 @@ import re
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from designer import signing
+from designer import signing, webhooks
+from designer.clock import utcnow
 from designer.extensions import db
 from designer.mail.models import Suppression
 
@@ -64,6 +65,9 @@ def suppress(email, reason="unsubscribed", campaign_id=None):
         return False
     db.session.add(Suppression(email=email, reason=reason, campaign_id=campaign_id))
     try:
+        if reason == "unsubscribed" and webhooks.subscribers("contact.unsubscribed"):
+            data = {"email": email, "campaign_id": campaign_id, "at": utcnow().isoformat()}
+            webhooks.emit("contact.unsubscribed", data)  # dropped with the row if already there
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

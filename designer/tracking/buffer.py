@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 from flask import current_app
 from redis.exceptions import ResponseError
 
+from designer import webhooks
 from designer.broker import get_redis
 from designer.extensions import db
-from designer.mail import counters
+from designer.mail import counters, get_message, link_target
 from designer.networks import client_network
 from designer.tracking.classify import classify
 from designer.tracking.models import TrackingEvent
@@ -107,8 +108,39 @@ def _store(items):
     if rows:
         db.session.execute(_insert_events(), rows)  # executemany: prepared, pipelined
         counters.add_counts(_counters(rows))
+        _emit_hits(rows)  # committed with the events
     db.session.commit()
     return len(rows)
+
+
+#: The webhook event type of each kind of hit.
+HIT_EVENTS = {"open": "message.opened", "click": "message.clicked"}
+
+
+def _emit_hits(rows):
+    """Tell the subscribed webhooks of the opens and clicks just stored."""
+    wanted = {kind: name for kind, name in HIT_EVENTS.items() if webhooks.subscribers(name)}
+    hits = [row for row in rows if row["kind"] in wanted]
+    if not hits:
+        return
+    recipients = counters.recipients_of({row["message_id"] for row in hits})
+    for kind, event_type in wanted.items():
+        items = [_hit_data(row, recipients) for row in hits if row["kind"] == kind]
+        webhooks.emit_many(event_type, items)
+
+
+def _hit_data(row, recipients):
+    data = {
+        "message_id": row["message_id"],
+        "to": recipients.get(row["message_id"], ""),
+        "at": row["at"].isoformat(),
+        "classification": row["classification"],
+    }
+    if row["kind"] == "click":
+        message = get_message(row["message_id"])
+        data["link_index"] = row["link_index"]
+        data["url"] = link_target(message, row["link_index"] or 0) if message else None
+    return data
 
 
 def _not_stored_yet(rows):

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
+from designer import webhooks
 from designer.clock import utcnow
 from designer.extensions import db
 from designer.workflows import actions
@@ -35,8 +36,22 @@ def run_workflow(workflow, module, record, *, cause, fire_key=None, event=None):
         log.exception("workflow %s failed for %s %s", workflow.id, module, record.id)
         run = db.session.get(WorkflowRun, run.id)
         run.outcome, run.error = "failed", f"{type(exc).__name__}: {exc}"
+        _emit_failed(run, workflow)  # committed with the run
     db.session.commit()
     return run
+
+
+def _emit_failed(run, workflow):
+    if webhooks.subscribers("workflow.run_failed"):
+        data = {
+            "run_id": run.id,
+            "workflow_id": workflow.id,
+            "workflow_name": workflow.name,
+            "cause": run.cause,
+            "record": {"module": run.module, "id": run.record_id},
+            "error": run.error,
+        }
+        webhooks.emit("workflow.run_failed", data)
 
 
 def _claim(workflow, module, record, cause, fire_key, event):
