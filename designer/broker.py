@@ -37,6 +37,7 @@ PROCESS_EVENT = "workers.jobs.process_event"
 FLUSH_TRACKING = "workers.jobs.flush_tracking"
 DELIVER_WEBHOOKS = "workers.jobs.deliver_webhooks"
 DERIVE_TEXT_PART = "workers.jobs.derive_text_part"
+SYNC_CRM = "workers.jobs.sync_crm"
 #: Jobs a worker runs in its own process instead of a forked work horse: database,
 #: Redis and SMTP work that stays warm from one job to the next.
 IN_PROCESS = frozenset([SEND_MESSAGES, FLUSH_TRACKING])
@@ -47,6 +48,7 @@ TIMEOUTS = {
     RENDER_EXPORT_CHUNK: 900,
     PROCESS_EVENT: 600,
     DELIVER_WEBHOOKS: 900,
+    SYNC_CRM: 900,
 }
 
 

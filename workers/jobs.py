@@ -130,3 +130,14 @@ def dispatch_webhooks():
             return {"queued": webhooks.dispatch_due()}
         finally:
             db.session.remove()
+
+
+def sync_crm():
+    """Read what changed in vtiger since the last pass (a first import a slice at a time)."""
+    from designer import crm
+
+    with job_context():
+        try:
+            return crm.sync_in_background()
+        finally:
+            db.session.remove()

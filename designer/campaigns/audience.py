@@ -88,7 +88,7 @@ def _campaign_condition(field, value):
 def audience_query(filters):
     """Contacts matching every filter (with an e-mail address), as a select of Contact."""
     query = db.select(Contact).outerjoin(Organisation, Contact.organisation_id == Organisation.id)
-    query = query.where(Contact.email != "")
+    query = query.where(Contact.email != "", Contact.archived_at.is_(None))
     for rule in filters or []:
         query = query.where(condition(rule))
     return query

@@ -14,6 +14,7 @@ this), ``failed`` (vtiger refused the operation; its message is kept).
 
 import hashlib
 import json
+import re
 
 import httpx
 
@@ -27,6 +28,8 @@ QUERY_PAGE = 100
 CREDENTIAL_CODES = {"INVALID_USER_CREDENTIALS", "INVALID_AUTH_TOKEN", "AUTHENTICATION_REQUIRED"}
 DENIED_CODES = {"ACCESS_DENIED", "PERMISSION_DENIED", "INVALID_MODULE"}
 KINDS = ("unreachable", "not_vtiger", "credentials", "denied", "failed")
+#: A webservice id, e.g. ``25x1041`` (the only thing put between quotes in a query).
+ID = re.compile(r"[0-9]+x[0-9]+")
 
 
 class VtigerError(Exception):
@@ -117,12 +120,26 @@ class VtigerClient:
                 return
             offset += QUERY_PAGE
 
-    def sync(self, module, modified_time):
+    def sync(self, module, modified_time, sync_type=""):
         """Changes to ``module`` since ``modified_time`` (vtiger's token, Unix seconds).
 
         ``{"updated": [...], "deleted": [ids], "more": bool, "lastModifiedTime": int}``.
+        vtiger answers the records assigned to the user unless ``sync_type`` is
+        ``"application"`` (every record; administrators only) or ``"userandgroup"``
+        (the user's and its groups').
         """
-        return self.call("GET", "sync", modifiedTime=str(int(modified_time)), elementType=module)
+        params = {"modifiedTime": str(int(modified_time)), "elementType": module}
+        if sync_type:
+            params["syncType"] = sync_type
+        return self.call("GET", "sync", **params)
+
+    def retrieve_many(self, module, ids, fields="*"):
+        """The records of ``module`` with these ids that exist (one query per 100 ids)."""
+        ids = list(dict.fromkeys(ids))
+        for start in range(0, len(ids), QUERY_PAGE):
+            listed = quoted_ids(ids[start : start + QUERY_PAGE])
+            if listed:
+                yield from self.query(f"SELECT {fields} FROM {module} WHERE id IN ({listed});")  # noqa: S608 (ids checked)
 
     def create(self, module, element):
         return self.call("POST", "create", elementType=module, element=json.dumps(element))
@@ -170,6 +187,11 @@ class VtigerClient:
             raise VtigerError(
                 "not_vtiger", f"{self.url} answers, but not with vtiger's webservice"
             ) from None
+
+
+def quoted_ids(ids):
+    """``'25x1','25x2'`` for a query's ``IN (…)``: only well-formed webservice ids get in."""
+    return ",".join(f"'{i}'" for i in ids if isinstance(i, str) and ID.fullmatch(i))
 
 
 def _read(response):

@@ -52,6 +52,8 @@ class CrmSyncState(db.Model):
     last_run_at: Mapped[datetime | None]
     #: When the ids we hold were last checked against vtiger (deletions it does not report).
     last_sweep_at: Mapped[datetime | None]
+    #: ``SELECT count(*)`` at the end of the last pass (-1: not counted yet).
+    vtiger_count: Mapped[int] = mapped_column(default=-1)
     last_error: Mapped[str] = mapped_column(Text, default="")
 
     @property

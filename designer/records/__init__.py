@@ -122,7 +122,8 @@ def list_organisations():
         Contact.organisation_id
     )
     per_org = dict(db.session.execute(counts).all())
-    orgs = db.session.scalars(db.select(Organisation).order_by(Organisation.name)).all()
+    live = db.select(Organisation).where(Organisation.archived_at.is_(None))
+    orgs = db.session.scalars(live.order_by(Organisation.name)).all()
     return [(org, per_org.get(org.id, 0)) for org in orgs]
 
 
@@ -177,7 +178,7 @@ def preview_choices(module, limit=300):
     if module in ("quote", "invoice"):
         query = (
             db.select(Document)
-            .where(Document.kind == module)
+            .where(Document.kind == module, Document.archived_at.is_(None))
             .order_by(Document.number.desc())
             .limit(limit)
         )
@@ -211,5 +212,10 @@ def documents_for_organisation(organisation_id):
 
 def list_contacts(limit=500):
     """Contacts by name, for pickers."""
-    query = db.select(Contact).order_by(Contact.last_name, Contact.first_name).limit(limit)
+    query = (
+        db.select(Contact)
+        .where(Contact.archived_at.is_(None))
+        .order_by(Contact.last_name, Contact.first_name)
+        .limit(limit)
+    )
     return db.session.scalars(query).all()

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 
+from designer.clock import utcnow
 from designer.extensions import db
 from designer.records.models import (
     Contact,
@@ -96,7 +97,70 @@ def upsert_record(module, data):
     if not isinstance(data, dict):
         raise InvalidRecord("record", "must be a JSON object")
     with db.session.no_autoflush:
-        return UPSERTS[module](module, data)
+        record, created, changes = UPSERTS[module](module, data)
+    if record.archived_at is not None:  # the CRM sends it again: it exists again (restored)
+        record.archived_at = None
+        changes["archived"] = {"from": True, "to": False}
+    return record, created, changes
+
+
+def archive_record(module, data):
+    """Archive the record ``data`` names by its CRM ``id`` (the CRM deleted it): it leaves
+    lists and audiences, its messages stay. ``(record, changes)``; nothing is committed."""
+    if module not in (*UPSERT_MODULES, "product"):
+        raise InvalidRecord("module", f"must be one of {', '.join(UPSERT_MODULES)} or product")
+    if not isinstance(data, dict):
+        raise InvalidRecord("record", "must be a JSON object")
+    external_id = _external_id(data)
+    model = Product if module == "product" else MODELS[module]
+    record = _find(model, external_id)
+    if record is None or (model is Document and record.kind != module):
+        raise InvalidRecord("id", f"no {module} with id {external_id!r}: nothing to delete")
+    if record.archived_at is not None:
+        return record, {}
+    record.archived_at = utcnow()
+    return record, {"archived": {"from": False, "to": True}}
+
+
+PRODUCT_FIELDS = ("name", "description")
+
+
+def upsert_product(data):
+    """Create or update a product by its CRM ``id``; ``(product, created, changes)``.
+
+    A new product takes ``sku`` (the CRM's product number), or the CRM id when
+    another product has that SKU already. Nothing is committed.
+    """
+    if not isinstance(data, dict):
+        raise InvalidRecord("record", "must be a JSON object")
+    external_id = _external_id(data)
+    with db.session.no_autoflush:
+        product = _find(Product, external_id)
+        created = product is None
+        if created:
+            name = str(data.get("name") or "").strip()
+            if not name:
+                raise InvalidRecord("name", "a new product needs a name")
+            product = Product(external_id=external_id, sku=_free_sku(data, external_id))
+        changes = {}
+        _assign(product, data, PRODUCT_FIELDS, changes)
+        for name in ("unit_price", "tax_rate"):
+            if name in data:
+                value = _decimal(name, data[name], getattr(product, name) or Decimal(0))
+                if product.id is None or Decimal(getattr(product, name)) != value:
+                    changes[name] = {"from": _plain(getattr(product, name)), "to": str(value)}
+                    setattr(product, name, value)
+        if product.archived_at is not None:
+            product.archived_at = None
+            changes["archived"] = {"from": True, "to": False}
+        db.session.add(product)
+    return product, created, changes
+
+
+def _free_sku(data, external_id):
+    sku = _short_string("sku", data.get("sku"), 64, "PRO1") or external_id
+    taken = db.session.scalar(db.select(Product.id).where(Product.sku == sku))
+    return external_id if taken is not None else sku
 
 
 def _external_id(data, field="id"):
@@ -402,9 +466,51 @@ def _line_summary(line):
     )
 
 
+MODELS = {"organisation": Organisation, "contact": Contact, "quote": Document, "invoice": Document}
 UPSERTS = {
     "organisation": _upsert_organisation,
     "contact": _upsert_contact,
     "quote": _upsert_document,
     "invoice": _upsert_document,
 }
+
+
+def owner_user(email, name):
+    """The user with ``email``, made when missing as an owner only: no password, disabled,
+    so nobody can log in as it until an administrator invites it. ``None`` without e-mail."""
+    email = str(email or "").strip().lower()
+    if not email or len(email) > 320 or email.count("@") != 1:
+        return None
+    user = db.session.scalar(db.select(User).where(User.email == email))
+    if user is None:
+        name = str(name or "").strip()[:200] or email
+        user = User(email=email, name=name, role="marketer", disabled_at=utcnow())
+        db.session.add(user)
+        db.session.flush()
+    return user
+
+
+def held_external_ids(module, external_ids, live=False):
+    """Which of ``external_ids`` we hold for ``module`` (``live``: and not archived)."""
+    model = Product if module == "product" else MODELS[module]
+    wanted = [i for i in dict.fromkeys(external_ids) if i]
+    held = set()
+    for start in range(0, len(wanted), 500):
+        query = db.select(model.external_id).where(
+            model.external_id.in_(wanted[start : start + 500])
+        )
+        if live:
+            query = query.where(model.archived_at.is_(None))
+        held.update(db.session.scalars(query))
+    return held
+
+
+def live_external_ids(module, prefix):
+    """The CRM ids starting with ``prefix`` of ``module``'s records not archived, in order."""
+    model = Product if module == "product" else MODELS[module]
+    query = db.select(model.external_id).where(
+        model.external_id.startswith(prefix, autoescape=True), model.archived_at.is_(None)
+    )
+    if model is Document:
+        query = query.where(Document.kind == module)
+    return list(db.session.scalars(query.order_by(model.external_id)))

@@ -3,7 +3,8 @@
 An event is ``{id, type, module, record, changes, occurred_at}``; ``type`` is
 ``<module>.<action>`` (``invoice.created``). Its record is upserted into our
 store in the same transaction that stores the event, and the event is
-answered only once that is committed. ``(source, id)`` is unique: an event
+answered only once that is committed; a ``…deleted`` event archives its record
+(it leaves lists and audiences; its messages stay). ``(source, id)`` is unique: an event
 delivered again is recognised and runs nothing. The workflows then run in a
 job (``process``); events still pending after a while (a lost job) are
 queued again by the scheduler.
@@ -16,7 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from designer.clock import utcnow
 from designer.extensions import db
-from designer.records.upsert import UPSERT_MODULES, InvalidRecord, upsert_record
+from designer.records.upsert import (
+    UPSERT_MODULES,
+    InvalidRecord,
+    archive_record,
+    upsert_record,
+)
 from designer.workflows.models import Event
 from designer.workflows.sources import APP_SOURCE
 
@@ -58,7 +64,10 @@ def receive(payload, source=APP_SOURCE, event_id=None):
 
 def _store(parsed, payload, source):
     try:
-        record, _, changes = upsert_record(parsed["module"], parsed["record"])
+        if parsed["action"] == "deleted":  # deleted in the CRM: archived here, messages kept
+            record, changes = archive_record(parsed["module"], parsed["record"])
+        else:
+            record, _, changes = upsert_record(parsed["module"], parsed["record"])
     except InvalidRecord as exc:
         db.session.rollback()
         raise InvalidEvent(f"record.{exc.field}", str(exc).split(": ", 1)[1]) from None

@@ -85,3 +85,49 @@ def vtiger_writeback_fields(vtiger_account):
     )
     assert made.returncode == 0, made.stdout + made.stderr
     return WRITEBACK_FIELDS
+
+
+@pytest.fixture
+def vtiger_since():
+    """A sync start just before the test's own vtiger records (the test vtiger is shared and
+    keeps growing: no test reads it whole)."""
+    import time
+
+    return int(time.time()) - 1
+
+
+@pytest.fixture
+def connected(app, vtiger_account, vtiger_since):
+    """The app connected to the real vtiger, reading from ``vtiger_since`` on (a first import)."""
+    from designer.crm import connection
+
+    url, user, key = vtiger_account
+    saved, _ = connection.save_connection(url, user, key, start=str(vtiger_since))
+    return saved
+
+
+@pytest.fixture(scope="session")
+def vtiger_custom_field(vtiger_account):
+    """``make(module, "cf_…", label)``: a custom field in the real vtiger, made through vtlib
+    (vtiger's webservice cannot make fields); skipped without PHP and vtiger's files."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    www = os.environ.get("VTIGER_WWW", "/tmp/vt/www")
+    script = Path(__file__).with_name("vtiger_custom_field.php")
+    if not shutil.which("php") or not Path(www, "config.inc.php").exists():
+        pytest.skip(f"no PHP or no vtiger files in {www} (VTIGER_WWW) to make a custom field")
+
+    def make(module, name, label):
+        done = subprocess.run(
+            ["php", str(script), www, module, name, label],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return name
+
+    return make

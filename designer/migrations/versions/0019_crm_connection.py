@@ -47,6 +47,7 @@ def upgrade():
         sa.Column('finished_at', sa.DateTime(), nullable=True),
         sa.Column('last_run_at', sa.DateTime(), nullable=True),
         sa.Column('last_sweep_at', sa.DateTime(), nullable=True),
+        sa.Column('vtiger_count', sa.Integer(), nullable=False, server_default='-1'),
         sa.Column('last_error', sa.Text(), nullable=False),
     )
     op.create_table(
