@@ -297,7 +297,7 @@ def _sender_user(address):
         if user is None or not user.is_active:
             message = f"no active user has the address {address}"
             raise _refused(422, "unknown_sender", "sender", message)
-    if user is not me and not me.is_admin:
+    if getattr(user, "id", None) != me.id and not me.is_admin:
         message = "marketers send as themselves; only administrators send as someone else"
         raise _refused(403, "forbidden", "sender", message)
     return user

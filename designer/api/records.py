@@ -7,7 +7,7 @@ from decimal import Decimal
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from designer import records, tracking
-from designer.api.messages import MessageSchema, message_body
+from designer.api.messages import MESSAGE_EXAMPLE, MessageSchema, message_body
 from designer.api.pagination import PageQuerySchema, PageSchema, one_page
 from designer.api.schemas import Text
 from designer.api.spec import ApiBlueprint
@@ -63,6 +63,29 @@ class RecordMessagesSchema(PageSchema):
     messages = fields.List(
         fields.Nested(MessageSchema), required=True, metadata={"description": "Newest first."}
     )
+
+
+RECORD_MESSAGES_EXAMPLE = {
+    "messages": [
+        {
+            **MESSAGE_EXAMPLE,
+            "state": "sent",
+            "subject": "Your invoice 2026-0042",
+            "message_id": "<1201.a1b2c3@example.com>",
+            "attempts": 1,
+            "open_count": 2,
+            "human_open_count": 1,
+            "click_count": 1,
+            "human_click_count": 1,
+            "first_opened_at": "2026-05-04T09:12:00Z",
+            "last_opened_at": "2026-05-05T14:03:00Z",
+            "sent_at": "2026-05-04T09:00:02Z",
+        }
+    ],
+    "page": 1,
+    "per_page": 50,
+    "total": 1,
+}
 
 
 def plain(value):
@@ -122,7 +145,7 @@ def get_record(module, record_id):
 @bp.route(MODULE_PATH.format(",".join(history.MODULES)) + RECORD_ID + "/messages")
 @tracking.fresh_counts
 @bp.arguments(PageQuerySchema, location="query")
-@bp.response(200, RecordMessagesSchema)
+@bp.response(200, RecordMessagesSchema, example=RECORD_MESSAGES_EXAMPLE)
 @bp.alt_response(404, response="NOT_FOUND")
 def record_messages(query, module, record_id):
     """The messages that went to a record, newest first, with their states and counts.

@@ -2,8 +2,10 @@
 row, idempotency, who may send as whom, every refusal in our error shape (and nothing
 written), and the history page by page with its counts."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
-from support import pixel_path
+from support import bearer_client, pixel_path
 
 from designer import mail
 from designer.extensions import db
@@ -293,3 +295,20 @@ def test_record_messages_refuse_unknown_records_and_bad_pages(admin_api, demo):
         admin_api.get("/api/v1/records/contact/1/messages?per_page=1000"), 422, "invalid_request"
     )
     assert "per_page" in error["details"]["fields"]
+
+
+def test_requests_with_the_same_key_at_once_send_once(app, admin_token, welcome_id, contact):
+    db.session.commit()
+    body = {"template_id": welcome_id, "record": {"id": contact.id}, "idempotency_key": "race"}
+
+    def post(_):
+        with app.app_context():
+            response = bearer_client(app, admin_token).post("/api/v1/messages", json=body)
+            db.session.remove()
+            return response.status_code, response.get_json()["id"]
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(post, range(4)))
+    assert {status for status, _ in answers} == {202}
+    assert len({message_id for _, message_id in answers}) == 1
+    assert message_count() == 1
