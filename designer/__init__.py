@@ -57,6 +57,7 @@ def _register_blueprints(app):
     from designer.auth.views import bp as auth_bp
     from designer.campaigns.views import bp as campaigns_bp
     from designer.campaigns.views import public as unsubscribe_bp
+    from designer.crm.writeback_views import bp as crm_writeback_bp
     from designer.crm.views import bp as crm_bp
     from designer.mail.admin_views import bp as sending_bp
     from designer.mail.bounce_views import bp as bounces_bp
@@ -81,6 +82,7 @@ def _register_blueprints(app):
         auth_bp,
         bounces_bp,
         campaigns_bp,
+        crm_writeback_bp,
         unsubscribe_bp,
         crm_bp,
         dkim_bp,

@@ -11,7 +11,8 @@ server's unix socket in the instance folder (see ``designer.embedded``).
 Queues: ``emails`` carries batches of message ids, ``pdf`` PDF renders and
 exports, ``periodic`` the scheduler's housekeeping (lease reaper, retry
 dispatcher, tracking flush), ``workflows`` the processing of stored events,
-``webhooks`` the deliveries of outbound webhooks.
+``webhooks`` the deliveries of outbound webhooks,
+``crm_writeback`` the counts written back to the CRM.
 """
 
 from datetime import UTC
@@ -26,15 +27,19 @@ PERIODIC = "periodic"
 WORKFLOWS = "workflows"
 #: Outbound webhook deliveries: after e-mail, so endpoints never hold up sending.
 WEBHOOKS = "webhooks"
+#: Writing counts back to the CRM: its own queue, after e-mail, so a slow or absent CRM
+#: never holds up sending.
+CRM_WRITEBACK = "crm_writeback"
 #: In the order a worker takes jobs: the short housekeeping jobs first, then the
 #: workflows' events, so neither waits behind the batches of a large campaign.
-QUEUES = (PERIODIC, WORKFLOWS, EMAILS, WEBHOOKS, PDF)
+QUEUES = (PERIODIC, WORKFLOWS, EMAILS, WEBHOOKS, CRM_WRITEBACK, PDF)
 
 #: Jobs the parts queue, by the dotted path RQ imports them by in the worker.
 SEND_MESSAGES = "workers.jobs.send_messages"
 RENDER_EXPORT_CHUNK = "workers.jobs.render_export_chunk"
 PROCESS_EVENT = "workers.jobs.process_event"
 FLUSH_TRACKING = "workers.jobs.flush_tracking"
+PUSH_CRM_COUNTS = "workers.jobs.push_crm_counts"
 DELIVER_WEBHOOKS = "workers.jobs.deliver_webhooks"
 DERIVE_TEXT_PART = "workers.jobs.derive_text_part"
 SYNC_CRM = "workers.jobs.sync_crm"
@@ -47,6 +52,7 @@ TIMEOUTS = {
     SEND_MESSAGES: 600,
     RENDER_EXPORT_CHUNK: 900,
     PROCESS_EVENT: 600,
+    PUSH_CRM_COUNTS: 600,
     DELIVER_WEBHOOKS: 900,
     SYNC_CRM: 900,
 }

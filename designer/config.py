@@ -72,6 +72,13 @@ DEFAULT_ALLOWED_WEBHOOK_HOSTS = ""
 #: (``127.0.0.1``): their ``X-Forwarded-For``/``-Proto``/``-Host`` say who the client is;
 #: anyone else's are ignored (``designer.proxies``). Empty: no proxy is trusted.
 DEFAULT_TRUSTED_PROXIES = ""
+#: Each organisation's or contact's counts are written back to the CRM at most once in
+#: this many seconds (changes meanwhile wait and go together).
+DEFAULT_CRM_WRITEBACK_MIN_SECONDS = 300
+#: First wait after vtiger refused or could not be reached; doubles with each failure,
+#: up to the maximum.
+DEFAULT_CRM_WRITEBACK_RETRY_BASE_SECONDS = 60
+DEFAULT_CRM_WRITEBACK_RETRY_MAX_SECONDS = 3600
 
 ENV_SETTINGS = (
     "DATABASE_URL",
@@ -104,6 +111,9 @@ NUMERIC_ENV_SETTINGS = (
     "LOGIN_NETWORK_LOCK_AFTER",
     "LOGIN_LOCK_SECONDS",
     "LOGIN_LOCK_MAX_SECONDS",
+    "CRM_WRITEBACK_MIN_SECONDS",
+    "CRM_WRITEBACK_RETRY_BASE_SECONDS",
+    "CRM_WRITEBACK_RETRY_MAX_SECONDS",
 )
 
 
@@ -138,6 +148,9 @@ def load_config(app, test_config=None):
         ALLOWED_MAIL_HOSTS=DEFAULT_ALLOWED_MAIL_HOSTS,
         ALLOWED_WEBHOOK_HOSTS=DEFAULT_ALLOWED_WEBHOOK_HOSTS,
         TRUSTED_PROXIES=DEFAULT_TRUSTED_PROXIES,
+        CRM_WRITEBACK_MIN_SECONDS=DEFAULT_CRM_WRITEBACK_MIN_SECONDS,
+        CRM_WRITEBACK_RETRY_BASE_SECONDS=DEFAULT_CRM_WRITEBACK_RETRY_BASE_SECONDS,
+        CRM_WRITEBACK_RETRY_MAX_SECONDS=DEFAULT_CRM_WRITEBACK_RETRY_MAX_SECONDS,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=60 * 1024 * 1024,

@@ -96,6 +96,17 @@ def process_event(event_id):
             db.session.remove()
 
 
+def push_crm_counts():
+    """Write the due open counts, last opened and last sent back to vtiger."""
+    from designer.crm import writeback
+
+    with job_context():
+        try:
+            return writeback.run_scheduled()
+        finally:
+            db.session.remove()
+
+
 def run_workflow_schedules():
     """Run the date-based workflows whose moment has come; queue lost events again."""
     from designer import workflows

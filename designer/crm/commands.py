@@ -13,6 +13,25 @@ def crm_group():
     """The vtiger connection: connect, read changes in (sync), write counts back (push)."""
 
 
+@crm_group.command("push")
+def push_command():
+    """Write the due counts (opens, last opened, last sent) back to vtiger now."""
+    from designer.cli import CommandError
+    from designer.crm import connection, writeback
+    from designer.crm.client import VtigerError
+
+    try:
+        with connection.client() as client:
+            result = writeback.push_now(client)
+    except connection.NotConnected as exc:
+        raise CommandError(str(exc)) from None
+    except VtigerError as exc:
+        raise CommandError(connection.explain(exc)) from None
+    except writeback.WritebackUnavailable as exc:
+        raise CommandError(f"vtiger cannot take the counts now: {exc}") from None
+    click.echo(result.summary())
+
+
 @crm_group.command("connect")
 @click.argument("url")
 @click.option("--user", "user_name", required=True, help="The vtiger user Designer reads as.")
