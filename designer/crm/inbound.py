@@ -47,6 +47,7 @@ from designer.records.upsert import (
     held_external_ids,
     live_external_ids,
     owner_user,
+    preloaded,
     upsert_product,
     upsert_record,
 )
@@ -224,7 +225,9 @@ def sync_module(run, state):
             if not more or (run.deadline and time.monotonic() > run.deadline):
                 break
     if not more and state.importing:
+        # what was just imported is what vtiger has: no sweep needed before the next hour
         state.importing, state.finished_at = False, utcnow()
+        state.last_sweep_at = state.finished_at
         db.session.commit()
     if module in SWEPT_MODULES and not more:
         sweep_deletions(run, state, counts)
@@ -331,6 +334,11 @@ def ensure_held(run, module, ids):
 def import_page(state, mapped, counts):
     """The first import: every record of the page written in bulk, no events."""
     ours = mapping.MODULES[state.module]
+    with preloaded(ours, [data for _, data in mapped]):
+        _import_records(ours, mapped, counts)
+
+
+def _import_records(ours, mapped, counts):
     for record, data in mapped:
         try:
             if ours == "product":

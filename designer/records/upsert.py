@@ -9,7 +9,9 @@ its field, before anything is written. What changed is returned as
 ``{field: {"from": old, "to": new}}``, the way events carry it.
 """
 
+import contextvars
 import re
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -98,6 +100,7 @@ def upsert_record(module, data):
         raise InvalidRecord("record", "must be a JSON object")
     with db.session.no_autoflush:
         record, created, changes = UPSERTS[module](module, data)
+    _remember(record)
     if record.archived_at is not None:  # the CRM sends it again: it exists again (restored)
         record.archived_at = None
         changes["archived"] = {"from": True, "to": False}
@@ -154,6 +157,7 @@ def upsert_product(data):
             product.archived_at = None
             changes["archived"] = {"from": True, "to": False}
         db.session.add(product)
+    _remember(product)
     return product, created, changes
 
 
@@ -175,6 +179,9 @@ def _external_id(data, field="id"):
 
 
 def _find(model, external_id, **extra):
+    cache = _PRELOADED.get()
+    if cache is not None and not extra and (model, external_id) in cache:
+        return cache[(model, external_id)]
     query = db.select(model).where(model.external_id == external_id)
     for name, value in extra.items():
         query = query.where(getattr(model, name) == value)
@@ -308,7 +315,7 @@ def _owner(data, changes, record, prefix=""):
     email = _short_string(prefix + "owner", data["owner"], 320, "ann@example.com")
     owner = None
     if email:
-        owner = db.session.scalar(db.select(User).where(User.email == email.lower()))
+        owner = _user_by_email(email.lower())
         if owner is None:
             raise InvalidRecord(prefix + "owner", f"no user with e-mail {email!r}")
     if record.owner_id != (owner.id if owner else None):
@@ -514,3 +521,53 @@ def live_external_ids(module, prefix):
     if model is Document:
         query = query.where(Document.kind == module)
     return list(db.session.scalars(query.order_by(model.external_id)))
+
+
+#: Inside ``preloaded``: ``{(model, CRM id or e-mail): record or None}`` the upserts look in.
+_PRELOADED = contextvars.ContextVar("preloaded_records", default=None)
+
+
+@contextmanager
+def preloaded(module, records):
+    """Upserts of these ``records`` (as ``upsert_record`` takes them) made inside find them,
+    the organisations and contacts they name and their owners from a few queries, not one
+    query each (a CRM's first import). Nothing else may write those records meanwhile."""
+    cache = {}
+    model = Product if module == "product" else MODELS[module]
+    _preload(cache, model, [r.get("id") for r in records])
+    _preload(cache, Organisation, [r.get("organisation") for r in records])
+    _preload(cache, Contact, [r.get("contact") for r in records])
+    emails = {str(r.get("owner") or "").strip().lower() for r in records} - {""}
+    for email in emails:
+        cache[(User, email)] = None
+    if emails:
+        for user in db.session.scalars(db.select(User).where(User.email.in_(emails))):
+            cache[(User, user.email)] = user
+    token = _PRELOADED.set(cache)
+    try:
+        yield
+    finally:
+        _PRELOADED.reset(token)
+
+
+def _preload(cache, model, ids):
+    ids = list({i for i in ids if isinstance(i, str) and i})
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for external_id in chunk:
+            cache[(model, external_id)] = None
+        for record in db.session.scalars(db.select(model).where(model.external_id.in_(chunk))):
+            cache[(model, record.external_id)] = record
+
+
+def _remember(record):
+    cache = _PRELOADED.get()
+    if cache is not None and record.external_id:
+        cache[(type(record), record.external_id)] = record
+
+
+def _user_by_email(email):
+    cache = _PRELOADED.get()
+    if cache is not None and (User, email) in cache:
+        return cache[(User, email)]
+    return db.session.scalar(db.select(User).where(User.email == email))
