@@ -45,6 +45,7 @@ def test_the_admin_picks_fields_from_vtiger_and_saves_them(admin_client, connect
     assert 'name="organisation.opens"' in page.text
     assert 'value="cf_designer_opens"' in page.text
     assert ">not written<" in page.text
+    assert f'href="{PAGE}"' in admin_client.get("/settings/crm").text  # linked from there
 
     saved = post(
         admin_client,
