@@ -64,8 +64,13 @@ def flush():
     return buffer.flush()
 
 
+#: Longest a page showing counts waits for the scheduler's flush to end, in seconds.
+FRESH_WAIT_SECONDS = 3.0
+
+
 def fresh_counts(view):
-    """Decorate a view that shows counts: buffered hits are written first.
+    """Decorate a view that shows counts: buffered hits are written first (waiting up to
+    ``FRESH_WAIT_SECONDS`` for a flush already running to end).
 
     When Redis cannot be reached the page still shows, with the counts already stored.
     """
@@ -73,7 +78,7 @@ def fresh_counts(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         try:
-            buffer.flush()
+            buffer.flush(wait=FRESH_WAIT_SECONDS)
         except RedisError:
             logging.getLogger(__name__).warning("tracking hits not flushed", exc_info=True)
         return view(*args, **kwargs)

@@ -37,6 +37,8 @@ LOCK_MS = 60_000
 CHUNK = 5_000
 #: Rounds of "take what is pending" per flush, so a flush ends under steady load.
 ROUNDS = 4
+#: How often a waiting flush asks whether the running one has ended, in seconds.
+LOCK_POLL_SECONDS = 0.02
 
 
 def push(kind, message_token, hit, link_index=None, app=None):
@@ -71,12 +73,20 @@ def pending():
     return redis.llen(PENDING) + redis.llen(FLUSHING)
 
 
-def flush():
-    """Write buffered hits as events and counters; return how many were counted."""
+def flush(wait=0.0):
+    """Write buffered hits as events and counters; return how many were counted.
+
+    Another flush running (the scheduler's) holds hits it moved aside and has not
+    committed yet: ``wait`` seconds, this one waits for it to end and then writes
+    what is left, so that a page showing counts right after a hit sees it.
+    """
     redis = get_redis()
     owner = uuid.uuid4().hex
-    if not redis.set(LOCK, owner, nx=True, px=LOCK_MS):
-        return 0
+    deadline = time.monotonic() + wait
+    while not redis.set(LOCK, owner, nx=True, px=LOCK_MS):
+        if time.monotonic() >= deadline:
+            return 0
+        time.sleep(LOCK_POLL_SECONDS)
     try:
         return sum(_flush_round(redis) for _ in range(ROUNDS))
     finally:

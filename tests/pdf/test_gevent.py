@@ -11,6 +11,8 @@ import subprocess
 import sys
 import textwrap
 
+from designer.pdf.render import RETRY_SECONDS
+
 SCRIPT = textwrap.dedent("""
     from gevent import monkey
     monkey.patch_all()
@@ -56,6 +58,8 @@ def test_time_limit_works_under_gevent():
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome["patched"] is True
     assert outcome["error"] and "longer than 1 seconds" in outcome["error"]
-    assert 0.9 < outcome["seconds"] < 2.0, outcome
+    # The deadline, and at worst a few retries when the first interruption lands in a
+    # destructor (which Python ignores) on a busy machine.
+    assert 0.9 < outcome["seconds"] < 1 + 5 * RETRY_SECONDS + 0.5, outcome
     assert outcome["ticks"] >= 5, outcome  # the hub kept serving other greenlets
     assert outcome["small"] == "%PDF-"

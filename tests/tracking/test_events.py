@@ -1,5 +1,7 @@
 """Opens and clicks as classified events, counted atomically, shown honestly."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -9,6 +11,7 @@ from designer import mail, tracking
 from designer.clock import utcnow
 from designer.extensions import db
 from designer.networks import client_network
+from designer.tracking import buffer
 from designer.tracking.classify import classify
 
 HUMAN_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Thunderbird/128.0"
@@ -135,3 +138,28 @@ def test_tracking_off_for_a_language_inserts_no_pixel_and_keeps_links(
     assert "/o/" not in by_address["jan@devries.example"]
     assert 'href="https://example.com/start"' in by_address["jan@devries.example"]
     assert pixel_path(smtp_app, english.token) in by_address["emma@devries.example"]
+
+
+def test_a_page_waits_for_the_schedulers_flush_and_shows_every_hit(app, client, sent, people):
+    """The scheduler's flush holds the lock (with hits it moved aside, not yet committed):
+    the page's own flush waits for it to end, then writes what is left."""
+    redis = app.extensions["redis"]
+    ada = log_in(client, "ada@example.com", "secret")
+    for _ in range(2):
+        client.get(pixel_path(app, sent.token), headers={"User-Agent": HUMAN_AGENT})
+    assert redis.set(buffer.LOCK, "the scheduler's flush", nx=True, px=buffer.LOCK_MS)
+    threading.Timer(0.4, redis.delete, [buffer.LOCK]).start()
+    started = time.monotonic()
+    page = ada.get(f"/messages/{sent.id}").text
+    assert "opened 2 times (2 likely human)" in page
+    assert time.monotonic() - started < tracking.FRESH_WAIT_SECONDS + 1
+
+
+def test_a_flush_that_cannot_wait_leaves_the_hits_for_the_next(app, client, sent):
+    redis = app.extensions["redis"]
+    client.get(pixel_path(app, sent.token), headers={"User-Agent": HUMAN_AGENT})
+    redis.set(buffer.LOCK, "another flush", px=buffer.LOCK_MS)
+    assert tracking.flush() == 0
+    assert buffer.flush(wait=0.1) == 0  # still held: gives up after its wait
+    redis.delete(buffer.LOCK)
+    assert tracking.flush() == 1
