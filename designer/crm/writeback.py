@@ -16,6 +16,7 @@ still due, and ``run_scheduled`` waits longer before each next try. Either way
 sending is untouched: the push runs in its own job on its own queue.
 """
 
+import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -264,9 +265,21 @@ def run_scheduled(seconds=SCHEDULED_SECONDS):
         redis.delete(LOCK)
 
 
+def _logged_in_client():
+    """``connection.client()``, asked twice when the login is refused: vtiger keeps one login
+    challenge per user, so the sync logging in at the same moment makes one of the two fail."""
+    try:
+        return connection.client()
+    except VtigerError as exc:
+        if exc.kind != "credentials":
+            raise
+    time.sleep(random.uniform(0.5, 2.0))
+    return connection.client()
+
+
 def _run_scheduled(seconds):
     try:
-        client = connection.client()
+        client = _logged_in_client()
     except connection.NotConnected as exc:
         return {"skipped": str(exc)}
     except VtigerError as exc:
