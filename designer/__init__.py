@@ -70,6 +70,7 @@ def _register_blueprints(app):
     from designer.settings.views import bp as settings_bp
     from designer.templating.attachment_views import bp as attachments_bp
     from designer.templating.builder_views import bp as builder_bp
+    from designer.templating.label_views import bp as labels_bp
     from designer.templating.views import bp as templating_bp
     from designer.tracking.views import bp as tracking_bp
     from designer.webhooks.views import bp as webhooks_bp
@@ -97,6 +98,7 @@ def _register_blueprints(app):
         tracking_bp,
         attachments_bp,
         builder_bp,
+        labels_bp,
         exports_bp,
         files_bp,
         hooks_bp,

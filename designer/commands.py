@@ -80,12 +80,14 @@ def template_group():
     type=click.Choice(["email", "pdf"]),
     default="email",
     show_default=True,
-    help="For .html files: an e-mail or a PDF template.",
+    help="For .html files (vtiger ones too): an e-mail or a PDF template.",
 )
 def import_command(file, name, kind):
-    """Import .mjml/.html, a vtiger .xml export or a .zip bundle; prints the new id(s).
+    """Import .mjml/.html, a vtiger .xml export / .html / .zip of them, or a .zip bundle;
+    prints the new id(s).
 
-    What a vtiger conversion could not map is listed on stderr.
+    A vtiger import reports on stderr, per template, each token and what it
+    became, and each token not converted with its line and why.
     """
     from designer import templating
     from designer.templating.importer import import_path
@@ -94,8 +96,13 @@ def import_command(file, name, kind):
         result = import_path(file, name=name, kind=kind)
     except templating.TemplateInvalid as exc:
         raise CommandError(str(exc)) from exc
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    if result.reports:
+        for report in result.reports:
+            for line in report.lines():
+                click.echo(line, err=True)
+    else:
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
     for template in result.templates:
         click.echo(template.id)
 

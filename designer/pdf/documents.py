@@ -82,6 +82,7 @@ def draft_version(template, source):
         subject="",
         preheader="",
         links=[],
+        labels=(template.variant_of or template).labels or {},
     )
 
 

@@ -101,6 +101,9 @@ def _line_data(line):
     data = _pick(line, LINE_FIELDS)
     data["product"] = _pick(line.product, PRODUCT_FIELDS) if line.product else {}
     data["name"] = data["product"].get("name", "") or line.description
+    # Before discount, and the discount itself, as invoice layouts print them.
+    data["gross"] = line.quantity * line.unit_price
+    data["discount"] = data["gross"] - line.net
     return data
 
 

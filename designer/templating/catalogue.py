@@ -56,7 +56,16 @@ EXAMPLES = {
     "title": "Owner",
 }
 #: Names every template may use besides its records.
-CONTEXT_NAMES = {"locale", "currency", "sender", "company", "loop", "unsubscribe_url"}
+CONTEXT_NAMES = {
+    "locale",
+    "currency",
+    "sender",
+    "company",
+    "loop",
+    "unsubscribe_url",
+    "labels",
+    "now",
+}
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,8 @@ def _document(prefix, label):
         + [Field(f"{prefix}.lines", f"{label}: lines", "list", "")]
         + _fields("line", DocumentLine, merge.LINE_FIELDS, line_label)
         + [Field("line.name", f"{line_label}: name", "string", "Sourdough loaf")]
+        + [Field("line.gross", f"{line_label}: amount before discount", "money", "")]
+        + [Field("line.discount", f"{line_label}: discount amount", "money", "")]
         + _fields("line.product", Product, merge.PRODUCT_FIELDS, f"{line_label} product")
     )
 

@@ -1,12 +1,16 @@
 """Importing templates from files: whatever the file is, one entry point.
 
-``.zip`` is a bundle exported by this app (templates with their assets);
-``.xml`` a vtiger EMAIL Maker / PDF Maker export; ``.html`` with vtiger
-``$module-field$`` variables a vtiger template; any other ``.html`` or
-``.mjml`` file a plain template. Conversions report what could not be mapped.
+``.zip`` is a bundle exported by this app (templates with their assets) when
+it holds ``manifest.json``, else a zip of vtiger exports and templates;
+``.xml`` a vtiger EMAIL Maker / PDF Maker export; ``.html`` with vtiger tokens
+(``$contacts-firstname$``, ``$INVOICE_INVOICE_NO$``, ``%G_Qty%`` …) a vtiger
+template; any other ``.html`` or ``.mjml`` file a plain template. A vtiger
+import reports, per template, each token and what it became, and each one
+left as it was with its line and why.
 """
 
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +30,8 @@ class ImportResult:
 
     templates: list
     warnings: list = field(default_factory=list)
+    #: ``vtiger.MigrationReport`` per template of a vtiger import.
+    reports: list = field(default_factory=list)
 
 
 def import_path(path, *, name=None, kind=None, user=None):
@@ -36,10 +42,12 @@ def import_path(path, *, name=None, kind=None, user=None):
         raise TemplateInvalid(f"cannot import {path.name}: expected one of {', '.join(SUFFIXES)}")
     if not path.is_file():
         raise TemplateInvalid(f"no such file: {path}")
-    if suffix == ".zip":
+    if suffix == ".zip" and _is_bundle(path):
         return ImportResult(import_bundle(_read(path), user=user))
-    if suffix == ".xml" or (suffix in (".html", ".htm") and looks_like_vtiger(_text(path))):
-        return _vtiger(path, user)
+    if suffix in (".xml", ".zip") or (
+        suffix in (".html", ".htm") and looks_like_vtiger(_text(path))
+    ):
+        return _vtiger(path, user, name, kind)
     if kind == "pdf":
         return ImportResult([_pdf_template(path, name, user)])
     return ImportResult([import_file(path, name=name, user=user)])
@@ -59,14 +67,24 @@ def import_upload(upload, *, name=None, kind=None, user=None):
         return import_path(path, name=name, kind=kind, user=user)
 
 
-def _vtiger(path, user):
-    created = import_vtiger(path, user=user)
+def _is_bundle(path):
+    """A Designer bundle holds ``manifest.json``; other zips hold vtiger templates."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "manifest.json" in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return True  # the bundle reader names the problem
+
+
+def _vtiger(path, user, name=None, kind=None):
+    created = import_vtiger(path, user=user, name=name, kind=kind)
+    reports = [report for _, _, report in created]
     warnings = [
-        f"{template.name}: {item}"
-        for template, conversion in created
-        for item in [*conversion.unmapped, *conversion.notes]
+        f"{report.name}: {item}"
+        for report in reports
+        for item in [*report.notes, *report.unconverted]
     ]
-    return ImportResult([template for template, _ in created], warnings)
+    return ImportResult([template for template, _, _ in created], warnings, reports)
 
 
 def _pdf_template(path, name, user):

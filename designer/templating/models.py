@@ -38,6 +38,8 @@ class Template(db.Model):
     attach_pdf_ids: Mapped[list] = mapped_column(JSON, default=list)
     #: PDF templates: size, orientation, margins (``designer.pdf.page_setup``); {} = the CSS's.
     page_setup: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: Fixed wording per language, ``{"en": {"Qty": "Quantity"}}`` (``templating.labels``).
+    labels: Mapped[dict] = mapped_column(JSON, default=dict)
     #: Set on the product's own built-in templates (``designer.templating.system``),
     #: which no list shows and no one edits.
     system_key: Mapped[str | None] = mapped_column(String(40), unique=True)
@@ -81,6 +83,13 @@ class TemplateVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     template: Mapped[Template] = relationship(back_populates="versions")
+
+    @property
+    def labels(self):
+        """The template's label dictionary (labels are the template's, not a version's)."""
+        template = self.template
+        main = template.variant_of
+        return template.labels or (main.labels if main is not None else None) or {}
 
 
 class SavedBlock(db.Model):

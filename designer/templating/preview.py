@@ -12,6 +12,7 @@ from designer import isolation, settings
 from designer.records import merge_data, recipient_of
 from designer.records.merge import user_data
 from designer.templating.compiler import check_syntax, compile_source
+from designer.templating.labels import labels_for
 from designer.templating.render import (
     MERGE_TIMEOUT,
     build_context,
@@ -70,6 +71,7 @@ def preview_html(template, record, user, source=None, subject=None, text_part=Tr
         locale=locale,
         currency=getattr(record, "currency", None),
     )
+    data["labels"] = labels_for((template.variant_of or template).labels, locale)
     try:
         return isolation.run(
             _merge, version, draft, data, timeout=MERGE_TIMEOUT, what="the preview"

@@ -20,7 +20,9 @@ from types import SimpleNamespace
 from markupsafe import escape
 
 from designer import isolation
+from designer.clock import utcnow
 from designer.templating.compiler import LINKS_VAR
+from designer.templating.labels import labels_for
 from designer.templating.sandbox import MergeError, build_environment, compile_template, render
 from designer.templating.text_parts import text_of
 
@@ -75,6 +77,7 @@ class VersionRenderer:
 
     def __init__(self, version, tracked=True):
         self.compiled_html = version.compiled_html
+        self.labels = getattr(version, "labels", None) or {}
         text = getattr(version, "text_override", "") or text_of(version)
         subject = version.subject or ""
         html = html_template(version)
@@ -115,6 +118,9 @@ class VersionRenderer:
     def render(self, data, tracked_links=None, pixel_url=None):
         """Merge one recipient; ``tracked_links`` replace the links' own URLs."""
         data = dict(data)
+        if "labels" not in data:
+            data["labels"] = labels_for(self.labels, data.get("locale"))
+        data.setdefault("now", utcnow())
         data[LINKS_VAR] = tracked_links if tracked_links is not None else self.link_targets(data)
         data[PIXEL_VAR] = pixel_url
         subject, text, html = self._pieces(data)
@@ -157,7 +163,8 @@ def renderer_for(version, tracked=True):
     """Return the cached renderer of ``version``, parsing it on first use."""
     key = (version.id, tracked)
     cached = _cache.get(key)
-    if cached is None or cached.compiled_html != version.compiled_html:
+    stale = cached is not None and cached.labels != (getattr(version, "labels", None) or {})
+    if cached is None or stale or cached.compiled_html != version.compiled_html:
         cached = VersionRenderer(version, tracked)
         _cache[key] = cached
         while len(_cache) > CACHE_SIZE:
@@ -232,6 +239,7 @@ VERSION_FIELDS = (
     "subject",
     "preheader",
     "links",
+    "labels",
 )
 
 

@@ -94,10 +94,13 @@ def _build_version(template, number, source, subject, preheader, user, text_over
 
 
 def lint(template, source, subject="", preheader=""):
-    """Merge fields the template's module does not have, with suggestions (warnings)."""
+    """Merge fields the template's module does not have, with suggestions, and vtiger
+    tokens that would print as they are (warnings)."""
     from designer.templating.catalogue import unknown_fields
+    from designer.templating.vtiger import unconverted_in
 
-    return unknown_fields(template.module, "\n".join([source, subject or "", preheader or ""]))
+    text = "\n".join([source, subject or "", preheader or ""])
+    return unknown_fields(template.module, text) + unconverted_in(text)
 
 
 def import_file(path, name=None, user=None):

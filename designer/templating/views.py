@@ -223,6 +223,8 @@ def import_page():
     except templating.TemplateInvalid as exc:
         flash(f"Nothing imported: {exc}", "error")
         return render_template("templating/import.html"), 400
+    if result.reports:
+        return render_template("templating/import_report.html", reports=result.reports)
     for warning in result.warnings:
         flash(f"Not converted: {warning}", "warning")
     names = ", ".join(t.name for t in result.templates)

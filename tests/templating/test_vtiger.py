@@ -9,6 +9,7 @@ from designer.extensions import db
 from designer.settings import set_company
 from designer.templating import Template, TemplateInvalid, compile_source
 from designer.templating.preview import preview_html
+from designer.templating.versions import lint
 from designer.templating.vtiger import (
     VARIABLE,
     convert,
@@ -78,15 +79,15 @@ def test_sample_template_maps_the_listed_variables_and_reports_the_rest():
     assert mapped["$users-email1$"] == "sender.email"
     assert mapped["$users-title$"] == "sender.title"
     assert mapped["$companydetails-organizationname$"] == "company.name"
+    assert mapped["$custom-currentdate$"] == "now | date"
     assert [(u.variable, u.line) for u in result.unmapped] == [
-        ("$custom-currentdate$", line_of(source, "$custom-currentdate$")),
         ("$contacts-contact_no$", line_of(source, "$contacts-contact_no$")),
     ]
-    assert "line" in str(result.unmapped[0]) and "$custom-currentdate$" in str(result.unmapped[0])
+    assert "line" in str(result.unmapped[0]) and "record numbers" in str(result.unmapped[0])
     assert "{{ contact.first_name }}" in result.text
     assert 'href="mailto:{{ contact.email }}"' in result.text
     assert "$contacts-firstname$" not in result.text
-    assert "$custom-currentdate$" in result.text  # left as it was
+    assert "$contacts-contact_no$" in result.text  # left as it was
     compiled = compile_source("html", result.text)
     assert "{{ organisation.name }}" in compiled.html
 
@@ -99,11 +100,12 @@ def test_imported_html_template_renders_for_a_contact(people):
             "website": "https://designer.example",
         }
     )
-    [(template, conversion)] = import_vtiger(HTML_SAMPLE, user=people.admin)
+    [(template, conversion, report)] = import_vtiger(HTML_SAMPLE, user=people.admin)
     assert template.name == "Welcome Contact"
     assert template.source_type == "html" and template.module == "contact"
     assert template.current.subject == "Welcome to our newsletter, {{ contact.first_name }}"
-    assert "$custom-currentdate$" in {u.variable for u in conversion.unmapped}
+    assert {u.variable for u in conversion.unmapped} == {"$contacts-contact_no$"}
+    assert report.template_id == template.id
 
     rendered = preview_html(template, people.jan, people.admin)
     html = normalised(rendered.html)
@@ -114,38 +116,46 @@ def test_imported_html_template_renders_for_a_contact(people):
     assert "Kind regards,<br> Ada Admin<br>" in html
     assert "Designer BV" in html and "https://designer.example" in html
     assert "{{" not in html and "$contacts-firstname$" not in html
-    assert "$contacts-contact_no$" in html  # unmapped: left for the user to replace
+    assert "$contacts-contact_no$" in html  # not converted: reported and flagged
     assert "Ada Admin" in rendered.text
+    warnings = [str(w) for w in lint(template, template.current.source)]
+    assert any("$contacts-contact_no$" in w and "prints as it is" in w for w in warnings)
 
 
 def test_emailmaker_export_creates_two_templates(people):
     parsed = parse_export(XML_SAMPLE)
-    assert [(t.name, t.module) for t in parsed] == [
-        ("Welcome new contact", "contact"),
-        ("Invoice reminder", "invoice"),
+    assert [(t.name, t.module, t.vtiger_module) for t in parsed] == [
+        ("Welcome new contact", "contact", "Contacts"),
+        ("Invoice reminder", "invoice", "Invoice"),
     ]
-    assert "$invoice-invoice_no$" in parsed[1].body  # base64 body decoded
+    assert "$s-invoice-invoice_no$" in parsed[1].body  # base64 body decoded
 
     results = import_vtiger(XML_SAMPLE, user=people.admin)
     assert len(results) == 2 and template_count() == 2
-    (welcome, welcome_report), (invoice, invoice_report) = results
+    (welcome, welcome_report, _), (invoice, invoice_report, _) = results
     assert welcome.module == "contact" and invoice.module == "invoice"
     assert welcome.description == "Sent when a contact is created (workflow)"
     assert welcome.current.subject == "Welcome {{ contact.first_name }}, from {{ company.name }}"
     assert invoice.current.subject == (
-        "Invoice {{ invoice.number }} is due on {{ invoice.due_date | date }}"
+        '{{ labels["Invoice"] }} {{ document.number }} is due on {{ document.due_date | date }}'
     )
-    assert "{{ invoice.total | money(invoice.currency) }}" in invoice.current.source
-    assert "{{ organisation.name }}" in invoice.current.source  # $invoice-accountid:accountname$
-    assert {u.variable for u in welcome_report.unmapped} == {"$r-leadsource$"}
-    assert {u.variable for u in invoice_report.unmapped} == {"$invoice-vtiger_purchaseorder$"}
+    assert '{{ (document.total) | number("#,##0.00") }}' in invoice.current.source
+    assert "{{ organisation.name }}" in invoice.current.source  # $r-account_id-accounts-…$
+    assert "{% for line in document.lines %}" in invoice.current.source
+    assert {u.variable for u in welcome_report.unmapped} == {
+        "$contacts-leadsource$",
+        "%PERS_UNSUB%",
+    }
+    assert {u.variable for u in invoice_report.unmapped} == {"$s-invoice-vtiger_purchaseorder$"}
+    assert invoice.labels["de"]["Invoice"] == "Rechnung"
 
     set_company({"name": "Designer BV"})
     rendered = preview_html(welcome, people.jan, people.admin)
     html = normalised(rendered.html)
     assert rendered.subject == "Welcome Jan, from Designer BV"
-    assert "Jan de Vries," in html and "Ada Admin (ada@example.com," in html
+    assert "Hello Jan de Vries," in html and "Ada Admin (ada@example.com," in html
     assert "Bakkerij De Vries in Utrecht" in html
+    assert "Sent by Ada Admin for Designer BV." in html
 
 
 @pytest.mark.parametrize(
