@@ -111,3 +111,13 @@ def test_abuse_bench_crashes_no_web_worker():
         lines[-1],
     )
     assert found and found.group(1) == "0", lines[-1]
+
+
+def test_migration_bench_converts_most_tokens_and_leaves_none_silent():
+    last = run_bench("migration.py")
+    found = re.fullmatch(
+        r"RESULT templates=(\d+) tokens=(\d+) converted_share=([\d.]+) silent=(\d+)", last
+    )
+    assert found, last
+    assert int(found.group(1)) >= 10 and float(found.group(3)) >= 0.9
+    assert found.group(4) == "0"
