@@ -360,7 +360,7 @@ def test_import_page_and_export_download(ada, welcome, tmp_path):
         "/templates/import",
         data={
             "file": (
-                io.BytesIO(b"<p>Dear $contacts-firstname$ $custom-currentdate$</p>"),
+                io.BytesIO(b"<p>Dear $contacts-firstname$ $contacts-contact_no$</p>"),
                 "v.html",
             ),
             "csrf_token": token,
@@ -368,7 +368,8 @@ def test_import_page_and_export_download(ada, welcome, tmp_path):
         content_type="multipart/form-data",
         follow_redirects=True,
     )
-    assert "Not converted" in vtiger.text and "currentdate" in vtiger.text
+    assert "Import report" in vtiger.text and "Not converted" in vtiger.text
+    assert "contact_no" in vtiger.text
 
 
 def test_pages_carry_a_content_security_policy(ada, welcome, people):
