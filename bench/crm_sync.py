@@ -19,7 +19,8 @@ Phases, each a function so that others can be added (``main`` runs them in turn)
     python bench/crm_sync.py [--contacts 10000] [--organisations 2000]
                              [--postgres-url URL] [--redis-url URL]
 
-Last line: ``RESULT records_per_s=<n> ratio_to_raw=<r>``.
+Last line: ``RESULT records_per_s=<n> ratio_to_raw=<r> writeback_per_s=<n>`` (the
+write-back phase is ``bench/crm_writeback.py``'s).
 """
 
 import argparse
@@ -195,6 +196,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=10_000)
     parser.add_argument("--organisations", type=int, default=2_000)
+    parser.add_argument(
+        "--no-writeback",
+        dest="writeback",
+        action="store_false",
+        help="skip the write-back phase (bench/crm_writeback.py, one revise per record)",
+    )
     add_arguments(parser)
     args = parser.parse_args()
     account = bench_vtiger()
@@ -216,9 +223,23 @@ def main():
         f"{synced['seconds']:.2f} s ({per_s:.0f}/s)",
         flush=True,
     )
-    print("load after: " + "/".join(f"{v:.2f}" for v in os.getloadavg()), flush=True)
     ratio = per_s / (floor["records"] / floor["seconds"])
-    print(f"RESULT records_per_s={per_s:.0f} ratio_to_raw={ratio:.2f}")
+    writeback_per_s = "skipped"
+    if args.writeback:
+        import crm_writeback
+
+        phase, raw_revise = crm_writeback.measure(account, args.contacts)
+        writeback_per_s = phase["writeback_per_s"]
+        print(
+            f"write-back: {phase['writeback_records']} records in {phase['writeback_s']} s "
+            f"({writeback_per_s}/s; a bare revise loop {raw_revise:.1f}/s)",
+            flush=True,
+        )
+    print("load after: " + "/".join(f"{v:.2f}" for v in os.getloadavg()), flush=True)
+    print(
+        f"RESULT records_per_s={per_s:.0f} ratio_to_raw={ratio:.2f} "
+        f"writeback_per_s={writeback_per_s}"
+    )
 
 
 if __name__ == "__main__":

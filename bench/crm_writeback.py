@@ -196,12 +196,9 @@ def raw_revise_rate(account, external_ids):
         return len(sample) / (time.perf_counter() - started)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contacts", type=int, default=10_000)
-    args = parser.parse_args()
-    account = bench_vtiger()
-    external_ids = ensure_contacts(account, args.contacts)
+def measure(account, contacts):
+    """Write back ``contacts`` counters from a fresh Designer database; ``(phase, raw)``."""
+    external_ids = ensure_contacts(account, contacts)
     name = f"designer_bench_crm_writeback_{os.getpid()}"
     admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"))
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -228,7 +225,16 @@ def main():
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+    return phase, raw
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=10_000)
+    args = parser.parse_args()
+    phase, raw = measure(bench_vtiger(), args.contacts)
     ratio = phase["writeback_per_s"] / raw if raw else 0.0
+    print(f"load: {'/'.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(
         f"RESULT writeback_records={phase['writeback_records']} "
         f"writeback_s={phase['writeback_s']} writeback_per_s={phase['writeback_per_s']} "
