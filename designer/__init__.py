@@ -57,8 +57,8 @@ def _register_blueprints(app):
     from designer.auth.views import bp as auth_bp
     from designer.campaigns.views import bp as campaigns_bp
     from designer.campaigns.views import public as unsubscribe_bp
-    from designer.crm.writeback_views import bp as crm_writeback_bp
     from designer.crm.views import bp as crm_bp
+    from designer.crm.writeback_views import bp as crm_writeback_bp
     from designer.mail.admin_views import bp as sending_bp
     from designer.mail.bounce_views import bp as bounces_bp
     from designer.mail.dkim_views import bp as dkim_bp

@@ -39,10 +39,10 @@ SEND_MESSAGES = "workers.jobs.send_messages"
 RENDER_EXPORT_CHUNK = "workers.jobs.render_export_chunk"
 PROCESS_EVENT = "workers.jobs.process_event"
 FLUSH_TRACKING = "workers.jobs.flush_tracking"
-PUSH_CRM_COUNTS = "workers.jobs.push_crm_counts"
 DELIVER_WEBHOOKS = "workers.jobs.deliver_webhooks"
-DERIVE_TEXT_PART = "workers.jobs.derive_text_part"
+PUSH_CRM_COUNTS = "workers.jobs.push_crm_counts"
 SYNC_CRM = "workers.jobs.sync_crm"
+DERIVE_TEXT_PART = "workers.jobs.derive_text_part"
 #: Jobs a worker runs in its own process instead of a forked work horse: database,
 #: Redis and SMTP work that stays warm from one job to the next.
 IN_PROCESS = frozenset([SEND_MESSAGES, FLUSH_TRACKING])
@@ -52,8 +52,8 @@ TIMEOUTS = {
     SEND_MESSAGES: 600,
     RENDER_EXPORT_CHUNK: 900,
     PROCESS_EVENT: 600,
-    PUSH_CRM_COUNTS: 600,
     DELIVER_WEBHOOKS: 900,
+    PUSH_CRM_COUNTS: 600,
     SYNC_CRM: 900,
 }
 

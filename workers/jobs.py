@@ -121,6 +121,17 @@ def run_workflow_schedules():
             db.session.remove()
 
 
+def sync_crm():
+    """Read what changed in vtiger since the last pass (a first import a slice at a time)."""
+    from designer import crm
+
+    with job_context():
+        try:
+            return crm.sync_in_background()
+        finally:
+            db.session.remove()
+
+
 def deliver_webhooks(webhook_ids):
     """POST the due outbound webhook deliveries ``webhook_ids``, signed, to their endpoints."""
     from designer import webhooks
@@ -139,16 +150,5 @@ def dispatch_webhooks():
     with job_context():
         try:
             return {"queued": webhooks.dispatch_due()}
-        finally:
-            db.session.remove()
-
-
-def sync_crm():
-    """Read what changed in vtiger since the last pass (a first import a slice at a time)."""
-    from designer import crm
-
-    with job_context():
-        try:
-            return crm.sync_in_background()
         finally:
             db.session.remove()

@@ -66,7 +66,7 @@ def run_scheduler(app, log_level="INFO"):
         scheduler.register(jobs.poll_bounces, PERIODIC, interval=60, job_timeout=600)
         scheduler.register(jobs.append_sent_copies, PERIODIC, interval=30, job_timeout=600)
         scheduler.register(jobs.run_workflow_schedules, PERIODIC, interval=60, job_timeout=600)
-        scheduler.register(jobs.push_crm_counts, CRM_WRITEBACK, interval=60, job_timeout=600)
         scheduler.register(jobs.sync_crm, PERIODIC, interval=60, job_timeout=900)
         scheduler.register(jobs.dispatch_webhooks, PERIODIC, interval=app.config["REAP_INTERVAL"])
+        scheduler.register(jobs.push_crm_counts, CRM_WRITEBACK, interval=60, job_timeout=600)
         scheduler.start()
