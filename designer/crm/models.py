@@ -3,7 +3,7 @@ which vtiger custom field feeds which Designer field, and which vtiger user is w
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from designer.clock import utcnow
@@ -90,7 +90,10 @@ class CrmWritebackState(db.Model):
     """A record whose counts are due to be written back to vtiger, and what was written."""
 
     __tablename__ = "crm_writeback_states"
-    __table_args__ = (UniqueConstraint("module", "record_id"),)
+    __table_args__ = (
+        UniqueConstraint("module", "record_id"),
+        Index("ix_crm_writeback_states_due", "due", "next_attempt_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     module: Mapped[str] = mapped_column(String(20))
     record_id: Mapped[int]
