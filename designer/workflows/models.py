@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from designer.clock import utcnow
@@ -85,7 +85,10 @@ class WorkflowRun(db.Model):
     """
 
     __tablename__ = "workflow_runs"
-    __table_args__ = (UniqueConstraint("workflow_id", "fire_key"),)
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "fire_key"),
+        Index("ix_workflow_runs_workflow_record", "workflow_id", "record_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
