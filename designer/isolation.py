@@ -21,9 +21,18 @@ to ``run`` takes plain data; the garbage collector is off in the child (it
 would finalize the parent's idle connections); a query in the child is
 refused before anything is sent; and the child ends with ``os._exit``,
 closing nothing.
+
+Under gevent the child also holds copies of every greenlet the web worker
+had: the worker's own loop (which ends the process when it sees its parent
+changed), the listener accepting connections, other requests. Any yield to
+the event loop (a patched lock that is busy, even a failed non-blocking
+acquire inside cffi) would let them run in the child. So the work runs in a
+fresh OS thread, whose event loop (gevent keeps one per thread) has none of
+them, while the child's first thread waits on a raw lock that never yields.
 """
 
 import contextlib
+import contextvars
 import faulthandler
 import gc
 import os
@@ -36,6 +45,8 @@ import time
 from flask import current_app, has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from designer.threads import os_thread_api
 
 #: Memory a child may use on top of what the web worker already has, in MB.
 CHILD_MEMORY_MB = 1024
@@ -107,13 +118,34 @@ def _child(write_end, function, args):
         faulthandler.disable()  # a crash is reported by the parent, in words
         _limit_memory(CHILD_MEMORY_MB)
         os.nice(CHILD_NICE)
-        try:
-            result = ("ok", function(*args))
-        except Exception as exc:
-            result = ("error", exc)
-        _send(write_end, result)
+        _send(write_end, _call_alone(function, args))
     finally:
         os._exit(0)
+
+
+def _call_alone(function, args):
+    """``("ok", result)`` or ``("error", exception)`` of ``function(*args)``, called in a
+    new OS thread (in the caller's context: Flask's app and request) while this
+    thread blocks without yielding to any event loop."""
+    start_thread, allocate_lock, _ = os_thread_api()
+    done = allocate_lock()
+    done.acquire()
+    context = contextvars.copy_context()
+    outcome = []
+
+    def work():
+        try:
+            outcome.append(("ok", context.run(function, *args)))
+        except Exception as exc:
+            outcome.append(("error", exc))
+        except BaseException as exc:  # ends the work, not the child: say what it was
+            outcome.append(("error", IsolatedFailure(f"the work was ended by {exc!r}")))
+        finally:
+            done.release()
+
+    start_thread(work, ())
+    done.acquire()
+    return outcome[0]
 
 
 @event.listens_for(Engine, "before_cursor_execute")

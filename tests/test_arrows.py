@@ -38,6 +38,7 @@ CORE = {
     "processes",
     "request_limits",
     "signing",
+    "threads",
 }
 APP = {
     "__init__",

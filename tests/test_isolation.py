@@ -1,8 +1,12 @@
 """Work for a request runs in a child process: crashes, hangs and memory blow-ups end
 the child with a clear error, never the process serving requests."""
 
+import json
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -116,3 +120,75 @@ def test_isolation_can_be_switched_off(app):
     app.config["ISOLATE_REQUESTS"] = False
     with app.test_request_context():
         assert isolation.run(own_pid) == os.getpid()
+
+
+def current_request_path():
+    from flask import request
+
+    return request.path
+
+
+def test_the_work_sees_the_request_it_serves(app):
+    with app.test_request_context("/records/invoice/7/pdf"):
+        assert isolation.run(current_request_path) == "/records/invoice/7/pdf"
+
+
+def ended_by_a_base_exception():
+    raise KeyboardInterrupt
+
+
+def test_work_ended_by_a_base_exception_says_so(app):
+    with app.test_request_context(), pytest.raises(isolation.IsolatedFailure, match="KeyboardIn"):
+        isolation.run(ended_by_a_base_exception)
+
+
+#: A gevent-patched process like gunicorn's gevent worker: one greenlet does what the
+#: worker's loop does (ends the process when its parent changed, as it would in a child),
+#: another ticks; the work yields to the event loop the way cffi's lazy lookups inside
+#: WeasyPrint do (a failed non-blocking acquire of a patched lock) and sleeps.
+GEVENT_WORKER = textwrap.dedent("""
+    from gevent import monkey
+    monkey.patch_all()
+
+    import json, os, sys, threading
+    import gevent
+    from designer import isolation
+
+    PARENT = os.getpid()
+
+    def worker_loop():
+        while True:
+            if os.getpid() != PARENT:
+                sys.exit(0)
+            gevent.sleep(0.001)
+
+    def yielding_work():
+        lock = threading.Lock()
+        lock.acquire()
+        for _ in range(200):
+            lock.acquire(False)
+        gevent.sleep(0.05)
+        return os.getpid() != PARENT
+
+    gevent.spawn(worker_loop)
+    gevent.sleep(0.01)
+    outcomes = []
+    for _ in range(5):
+        try:
+            outcomes.append(isolation._run_in_child(yielding_work, (), 10, "the work"))
+        except isolation.IsolatedFailure as exc:
+            outcomes.append(str(exc))
+    print(json.dumps(outcomes))
+""")
+
+
+def test_under_gevent_the_workers_greenlets_never_run_in_the_child():
+    result = subprocess.run(
+        [sys.executable, "-c", GEVENT_WORKER],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True] * 5

@@ -31,15 +31,14 @@ Size limit: the PDF is written into a buffer that refuses to grow past
 ``max_bytes``, so an oversized document stops while it is being written.
 """
 
-import _thread
 import ctypes
 import io
-import sys
 
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 
 from designer import isolation
+from designer.threads import gevent_patched, os_thread_api
 from designer.pdf.fetcher import AssetFetcher, prefetch_assets
 from designer.templating.nesting import TooDeep, check_nesting
 
@@ -76,26 +75,6 @@ class _CappedBuffer(io.BytesIO):
         if self.tell() + len(data) > self.limit:
             raise _TooLarge
         return super().write(data)
-
-
-def gevent_patched():
-    """Whether gevent has monkey-patched ``threading`` in this process."""
-    monkey = sys.modules.get("gevent.monkey")
-    return monkey is not None and monkey.is_module_patched("threading")
-
-
-def os_thread_api():
-    """``(start_new_thread, allocate_lock, get_ident)`` of real OS threads.
-
-    gevent's originals when it has patched them: the patched ones are greenlets.
-    """
-    if gevent_patched():
-        from gevent import monkey
-
-        return tuple(
-            monkey.get_original("_thread", ["start_new_thread", "allocate_lock", "get_ident"])
-        )
-    return _thread.start_new_thread, _thread.allocate_lock, _thread.get_ident
 
 
 class _Watchdog:
