@@ -38,9 +38,9 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 
 from designer import isolation
-from designer.threads import gevent_patched, os_thread_api
 from designer.pdf.fetcher import AssetFetcher, prefetch_assets
 from designer.templating.nesting import TooDeep, check_nesting
+from designer.threads import gevent_patched, os_thread_api
 
 #: Base URL for relative asset paths when the app's public URL is not given.
 #: ``.invalid`` never resolves; nothing is fetched from it anyway.
