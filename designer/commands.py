@@ -34,7 +34,8 @@ def serve_command(host, port):
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
 )
 def worker_command(burst, log_level):
-    """Run an RQ worker on the periodic, workflows, emails and pdf queues."""
+    """Run an RQ worker on every queue (periodic, workflows, emails, webhooks, crm_writeback,
+    pdf), in that order of priority."""
     from workers.runner import run_worker
 
     with embedded_redis_running():

@@ -17,6 +17,7 @@ import sys
 import time
 from contextlib import ExitStack
 
+from designer.broker import QUEUES
 from designer.processes import start_child, stop_child
 
 #: Web server: one gevent worker process per core (at least two), each serving many
@@ -133,7 +134,7 @@ def start_children(stack, host, port):
     }
     for child in children.values():
         stack.callback(stop_child, child)
-    print("  worker   RQ worker on the periodic, workflows, emails and pdf queues; scheduler")
+    print(f"  worker   RQ worker on the {', '.join(QUEUES)} queues; scheduler")
     return children
 
 
