@@ -51,6 +51,8 @@ _MARKER_ROW = re.compile(r"<tr\b[^>]*>(?:(?!</?tr\b).){0,4000}?</tr\s*>", re.IGN
 _TAGS = re.compile(r"<[^>]*>")
 DATES = ("DD.MM.YYYY", "DD-MM-YYYY", "MM-DD-YYYY", "YYYY-MM-DD", "DD/MM/YYYY", "MM/DD/YYYY")
 TIMES = {"HH:II:SS": "HH:mm:ss", "HH:II": "HH:mm"}
+#: Page numbers are drawn in the page's margins; in the body they would print nothing.
+PAGE_NUMBER_IN_BODY = "page numbers print only in the header or footer: move it there"
 PAGE_NUMBERS = {
     "PAGE": '<span class="vt-page-number"></span>',
     "PAGES": '<span class="vt-page-count"></span>',
@@ -380,6 +382,8 @@ def _special(token, name, line, scope):
     if upper in PAGE_NUMBERS:
         if scope.kind != "pdf":
             return Entry(token, line, scope.part, reason="e-mails have no pages")
+        if scope.part not in ("header", "footer"):
+            return Entry(token, line, scope.part, reason=PAGE_NUMBER_IN_BODY)
         return Entry(token, line, scope.part, PAGE_NUMBERS[upper])
     if upper in DATES:
         note = f"the current date in the recipient's date format (was {upper})"

@@ -19,7 +19,7 @@ from designer.templating.importer import import_path
 from designer.templating.labels import LabelsInvalid, labels_for, parse_labels
 from designer.templating.preview import preview_html
 from designer.templating.versions import lint
-from designer.templating.vtiger import import_vtiger, migrate
+from designer.templating.vtiger import import_vtiger, migrate, unconverted_in
 from designer.templating.vtiger_convert import convert
 from designer.templating.vtiger_export import parse_export
 
@@ -207,6 +207,17 @@ def test_product_block_needs_a_document_and_a_partner():
     assert "no matching" in result.unmapped[0].reason
     contact = convert(text + "#PRODUCTBLOC_END#", module="contact")
     assert all("no document lines" in u.reason for u in contact.unmapped if "#" in u.variable)
+
+
+def test_page_numbers_convert_in_header_and_footer_and_are_reported_in_the_body():
+    text = "<p>Page ##PAGE## of ##PAGES##</p>"
+    footer = convert(text, "footer", module="invoice", kind="pdf")
+    assert not footer.unmapped and "vt-page-number" in footer.text
+    body = convert("<p>Intro</p>\n" + text, module="invoice", kind="pdf")
+    assert [(u.variable, u.line) for u in body.unmapped] == [("##PAGE##", 2), ("##PAGES##", 2)]
+    assert all("only in the header or footer" in u.reason for u in body.unmapped)
+    assert "##PAGE##" in body.text  # left as it was, and flagged in the editor:
+    assert [leftover.token for leftover in unconverted_in(body.text)] == ["##PAGE##", "##PAGES##"]
 
 
 def test_core_placeholders_and_custom_functions_are_reported_with_their_line():
