@@ -91,3 +91,14 @@ def last_additions(emails):
         .order_by(SuppressionEvent.id)
     )
     return {event.email: event for event in db.session.scalars(query)}
+
+
+def who_added(emails):
+    """``{email: (actor, note)}`` of the latest addition of each address that has one."""
+    query = (
+        db.select(SuppressionEvent.email, SuppressionEvent.actor, SuppressionEvent.note)
+        .where(SuppressionEvent.email.in_(emails))
+        .where(SuppressionEvent.action.in_(("added", "imported")))
+        .order_by(SuppressionEvent.id)
+    )
+    return {email: (actor, note) for email, actor, note in db.session.execute(query)}

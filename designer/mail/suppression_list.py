@@ -208,29 +208,24 @@ def export_csv(text="", reason=""):
     """The matching addresses as CSV text, a chunk at a time (header first); every cell is
     safe to open in a spreadsheet."""
     yield csv_text([EXPORT_COLUMNS])
+    columns = (Suppression.id, Suppression.email, Suppression.reason, Suppression.created_at)
     last_id = 0
     while True:
         query = (
-            _filtered(db.select(Suppression), text, reason)
+            _filtered(db.select(*columns, Suppression.campaign_id), text, reason)
             .where(Suppression.id > last_id)
             .order_by(Suppression.id)
             .limit(CHUNK)
         )
-        chunk = db.session.scalars(query).all()
+        chunk = db.session.execute(query).all()
         if not chunk:
             return
         last_id = chunk[-1].id
-        additions = suppression_audit.last_additions(entry.email for entry in chunk)
-        yield csv_text(_export_row(entry, additions) for entry in chunk)
+        added = suppression_audit.who_added([row.email for row in chunk])
+        yield csv_text(_export_row(row, added.get(row.email)) for row in chunk)
 
 
-def _export_row(entry, additions):
-    event = additions.get(entry.email)
-    return (
-        entry.email,
-        entry.reason,
-        event.note if event else "",
-        event.actor if event else suppression_audit.automatic_source(entry.reason),
-        entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-        entry.campaign_id,
-    )
+def _export_row(row, added):
+    actor, note = added or (suppression_audit.automatic_source(row.reason), "")
+    when = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
+    return (row.email, row.reason, note, actor, when, row.campaign_id)
