@@ -176,6 +176,8 @@ def test_search_is_a_case_insensitive_substring_with_a_reason_filter_and_pages(a
     page = ada.get("/suppressions?q=SHOP.EX").text
     assert '<span class="count">55</span>' in page and "page 1" in page
     assert page.count("@shop.example</strong>") == 50
+    assert 'href="/suppressions?q=SHOP.EX&amp;reason=&amp;page=2&amp;log=1">Older</a>' in page
+    assert 'href="/suppressions?q=SHOP.EX&amp;reason=&amp;page=1&amp;log=2">Earlier</a>' in page
     second = ada.get("/suppressions?q=SHOP.EX&page=2").text
     assert second.count("@shop.example</strong>") == 5
 
