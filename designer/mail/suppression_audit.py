@@ -50,21 +50,22 @@ def log_automatic(email, reason, campaign_id=None):
     return new_event(email, "added", reason=reason, campaign_id=campaign_id)
 
 
-def event_rows(user, action, entries, reason_of, note_of):
-    """Rows for a bulk insert of one entry per address of ``entries``."""
+def event_rows(user, action, addresses, entries):
+    """Rows for a bulk insert of one entry by ``user`` per address of ``addresses``, with its
+    reason and note from ``entries`` (``{address: (reason, note)}``)."""
     now = utcnow()
     return [
         {
-            "email": email,
+            "email": address,
             "action": action,
-            "reason": reason_of(email),
-            "note": note_of(email)[:500],
+            "reason": entries[address][0],
+            "note": entries[address][1][:500],
             "campaign_id": None,
             "user_id": user.id,
             "actor": user.email,
             "created_at": now,
         }
-        for email in entries
+        for address in addresses
     ]
 
 

@@ -176,11 +176,9 @@ def _insert(new, entries, user, action):
     for start in range(0, len(new), CHUNK):
         chunk = new[start : start + CHUNK]
         rows = [{"email": a, "reason": entries[a][0], "created_at": now} for a in chunk]
-        db.session.execute(db.insert(Suppression), rows)
-        events = suppression_audit.event_rows(
-            user, action, chunk, lambda a: entries[a][0], lambda a: entries[a][1]
-        )
-        db.session.execute(db.insert(SuppressionEvent), events)
+        db.session.execute(db.insert(Suppression.__table__), rows)  # Core: no ORM bookkeeping
+        events = suppression_audit.event_rows(user, action, chunk, entries)
+        db.session.execute(db.insert(SuppressionEvent.__table__), events)
 
 
 def remove(suppression_id, user, note=""):
