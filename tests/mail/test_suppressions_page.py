@@ -8,6 +8,7 @@ import pytest
 from support import csrf_token, log_in
 
 from designer import mail
+from designer.crm import inbound as crm_sync
 from designer.extensions import db
 from designer.mail import suppression_import, suppression_list
 from designer.mail.models import Suppression, SuppressionEvent
@@ -317,7 +318,7 @@ def test_export_is_formula_safe_and_imports_back(ada, people):
 # Automatic additions in the audit list
 
 
-def test_an_unsubscribe_click_and_a_bounce_are_logged_as_automatic(
+def test_an_unsubscribe_click_a_bounce_and_a_crm_opt_out_are_logged_as_automatic(
     ada, client, smtp_app, smtp_server, welcome, people
 ):
     jan, emma = (
@@ -336,7 +337,7 @@ def test_an_unsubscribe_click_and_a_bounce_are_logged_as_automatic(
     assert anonymous.post(f"/u/{unsubscribe_token(jan.token)}").status_code == 200
     smtp_server.handler.answers.append("550 5.1.1 no such user")
     assert mail.deliver_batch([emma.id])["failed"] == 1
-    mail.suppress("crm@example.com", "crm_opt_out")
+    crm_sync.suppress_opt_outs("Contacts", [{"email": "crm@example.com", "emailoptout": "1"}])
 
     assert audit() == [
         ("added", "jan@devries.example", "unsubscribed", "unsubscribe link", ""),
