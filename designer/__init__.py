@@ -63,6 +63,7 @@ def _register_blueprints(app):
     from designer.mail.bounce_views import bp as bounces_bp
     from designer.mail.dkim_views import bp as dkim_bp
     from designer.mail.mailbox_views import bp as mailbox_bp
+    from designer.mail.suppression_views import bp as suppressions_bp
     from designer.mail.views import bp as mail_bp
     from designer.pdf.export_views import bp as exports_bp
     from designer.pdf.views import bp as pdf_bp
@@ -108,6 +109,7 @@ def _register_blueprints(app):
         tokens_bp,
         account_bp,
         users_bp,
+        suppressions_bp,
     )
     for bp in blueprints:
         app.register_blueprint(bp)

@@ -176,3 +176,23 @@ class Suppression(db.Model):
     #: The campaign whose mail led to it (an unsubscribe link, a bounce), if any.
     campaign_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SuppressionEvent(db.Model):
+    """One change to the suppression list, kept for good: an address added, imported or
+    removed, by whom (a user, or what added it by itself: an unsubscribe link, a bounce,
+    the CRM) and why."""
+
+    __tablename__ = "suppression_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    #: "added", "imported" or "removed".
+    action: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(30), default="")
+    note: Mapped[str] = mapped_column(String(500), default="")
+    campaign_id: Mapped[int | None]
+    #: The user who made the change; None for automatic ones.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Who, in words: the user's e-mail address, or "unsubscribe link", "bounce", "CRM", "system".
+    actor: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from designer import signing, webhooks
 from designer.clock import utcnow
 from designer.extensions import db
+from designer.mail import suppression_audit
 from designer.mail.models import Suppression
 
 
@@ -64,6 +65,7 @@ def suppress(email, reason="unsubscribed", campaign_id=None):
     if not email:
         return False
     db.session.add(Suppression(email=email, reason=reason, campaign_id=campaign_id))
+    suppression_audit.log_automatic(email, reason, campaign_id)  # kept only if added
     try:
         if reason == "unsubscribed" and webhooks.subscribers("contact.unsubscribed"):
             data = {"email": email, "campaign_id": campaign_id, "at": utcnow().isoformat()}
