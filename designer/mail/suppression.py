@@ -48,6 +48,21 @@ def unsubscribe_url(message_token):
     return f"{current_app.config['PUBLIC_URL']}/u/{unsubscribe_token(message_token)}"
 
 
+def one_click_warning(public_url):
+    """A sentence when ``public_url`` cannot carry RFC 8058 one-click unsubscribe, else "".
+
+    RFC 8058 requires the ``List-Unsubscribe`` URL to be https; receivers such
+    as Gmail and Yahoo ignore one-click over plain http.
+    """
+    if (public_url or "").lower().startswith("https://"):
+        return ""
+    return (
+        f"PUBLIC_URL is {public_url}: one-click unsubscribe (RFC 8058) needs an https "
+        "address, so mail programs will not offer it. Serve Designer over https and set "
+        "PUBLIC_URL to that address."
+    )
+
+
 def unsubscribe_headers(message_token, from_address):
     """The List-Unsubscribe headers of one campaign message."""
     domain = from_address.rpartition("@")[2] or "designer.local"
