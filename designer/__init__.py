@@ -64,6 +64,7 @@ def _register_blueprints(app):
     from designer.mail.dkim_views import bp as dkim_bp
     from designer.mail.mailbox_views import bp as mailbox_bp
     from designer.mail.views import bp as mail_bp
+    from designer.mail.webview_views import bp as webview_bp
     from designer.pdf.export_views import bp as exports_bp
     from designer.pdf.views import bp as pdf_bp
     from designer.records.views import bp as records_bp
@@ -96,6 +97,7 @@ def _register_blueprints(app):
         settings_bp,
         templating_bp,
         tracking_bp,
+        webview_bp,
         attachments_bp,
         builder_bp,
         labels_bp,
