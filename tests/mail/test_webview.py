@@ -13,6 +13,7 @@ from designer.mail.links import signer_for
 from designer.templating import add_version, create_template
 from designer.templating.catalogue import catalogue
 from designer.tracking.models import TrackingEvent
+from designer.workflows.rules import field_names
 
 SOURCE = """<mjml><mj-body><mj-section><mj-column>
   <mj-text><a href="{{ webview_url }}">View this e-mail in your browser</a></mj-text>
@@ -137,5 +138,6 @@ def test_the_field_catalogue_and_the_starter_newsletter_offer_it(app):
     fields = {field.name: field for field in catalogue("contact")}
     assert fields["webview_url"].label == "Link: view this e-mail in a browser"
     assert "webview_url" in {field.name for field in catalogue("invoice")}
+    assert "webview_url" not in field_names("contact")  # no workflow condition on it
     newsletter = (ROOT / "templates_lib" / "email" / "newsletter.mjml").read_text()
     assert 'href="{{ webview_url }}"' in newsletter
