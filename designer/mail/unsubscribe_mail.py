@@ -11,8 +11,8 @@ and the message's campaign.
 
 What counts:
 
-* a mail whose subject is ``unsubscribe <token>`` (a reply's ``Re:`` and the
-  like are allowed before it), or which was sent to
+* a mail whose subject starts ``unsubscribe <token>`` (a reply's ``Re:`` and
+  the like are allowed before it), or which was sent to ``unsubscribe@…`` or
   ``unsubscribe+<token>@…``; anything else is not a request and goes on to
   the bounce parser;
 * a valid signed token suppresses the address the message went to. When the
@@ -39,10 +39,10 @@ from designer.mail.models import Message
 
 log = logging.getLogger(__name__)
 
-#: ``unsubscribe <token>`` as the subject, after any number of ``Re:``/``AW:``/``Fwd:``.
-SUBJECT = re.compile(r"^(?:\s*[A-Za-z]{2,4}\s*:)*\s*unsubscribe\b\s*(\S*)\s*$", re.IGNORECASE)
-#: ``unsubscribe+<token>@domain`` as a recipient.
-ADDRESS = re.compile(r"^unsubscribe\+([^@]{1,200})@", re.IGNORECASE)
+#: ``unsubscribe <token> …`` as the subject, after any number of ``Re:``/``AW:``/``Fwd:``.
+SUBJECT = re.compile(r"^(?:\s*[A-Za-z]{2,4}\s*:)*\s*unsubscribe\b\s*(\S*)", re.IGNORECASE)
+#: ``unsubscribe@domain`` or ``unsubscribe+<token>@domain`` as a recipient.
+ADDRESS = re.compile(r"^unsubscribe(?:\+([^@]{1,200}))?@", re.IGNORECASE)
 #: Longest subject looked at (a request's subject is short).
 MAX_SUBJECT = 300
 BARE_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -62,13 +62,17 @@ def request_token(msg):
     addresses = getaddresses(
         [str(value) for name in ("To", "Cc", "Delivered-To") for value in msg.get_all(name, [])]
     )
+    addressed = False
     for _, address in addresses:
         found = ADDRESS.match(address or "")
-        if found:
+        if found and found.group(1):
             return found.group(1)
+        addressed = addressed or found is not None
     subject = str(msg.get("Subject", ""))[:MAX_SUBJECT]
     found = SUBJECT.match(subject.replace("\r", " ").replace("\n", " "))
-    return found.group(1) if found else None
+    if found:
+        return found.group(1)
+    return "" if addressed else None
 
 
 def read_request(raw):
@@ -77,8 +81,8 @@ def read_request(raw):
         msg = email.message_from_bytes(bytes(raw or b""), policy=email.policy.default)
         token = request_token(msg)
         sender = _from_address(msg)
-    except (ValueError, TypeError, IndexError, LookupError):
-        return None  # unreadable headers: left to the bounce parser, which logs it
+    except Exception:  # headers the email package cannot read: left to the bounce parser
+        return None
     if token is None:
         return None
     auto = str(msg.get("Auto-Submitted", "no")).strip().lower()

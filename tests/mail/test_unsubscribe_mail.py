@@ -126,15 +126,17 @@ def test_forged_and_malformed_requests_change_nothing_and_are_logged(
         request(address, "unsubscribe ../../etc/passwd"),
         request(address, "unsubscribe é²" + "x" * 5000),
         request(address, "unsubscribe"),
+        request(address, "Unsubscribe me please"),
+        request(address, "Please take me off your list"),  # to the address, no token
         request(address, f"unsubscribe {message_token}", sender="mallory@evil.example"),
         request(address, subject, Auto_Submitted="auto-replied"),
     )
     with caplog.at_level(logging.WARNING, logger="designer.mail.unsubscribe_mail"):
         found = bounces.poll()
-    assert found == {"read": 8, "bounces": 0, "unsubscribes": 0}
+    assert found == {"read": 10, "bounces": 0, "unsubscribes": 0}
     assert suppressions() == {}
     ignored = [r for r in caplog.records if r.getMessage().startswith("unsubscribe mail ignored")]
-    assert len(ignored) == 8
+    assert len(ignored) == 10
     assert "is not ours" in caplog.text and "names no message" in caplog.text
     assert "came from mallory@evil.example" in caplog.text
     assert "automatic reply" in caplog.text
