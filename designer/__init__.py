@@ -65,6 +65,7 @@ def _register_blueprints(app):
     from designer.mail.mailbox_views import bp as mailbox_bp
     from designer.mail.suppression_views import bp as suppressions_bp
     from designer.mail.views import bp as mail_bp
+    from designer.mail.webview_views import bp as webview_bp
     from designer.pdf.export_views import bp as exports_bp
     from designer.pdf.views import bp as pdf_bp
     from designer.records.views import bp as records_bp
@@ -97,6 +98,7 @@ def _register_blueprints(app):
         settings_bp,
         templating_bp,
         tracking_bp,
+        webview_bp,
         attachments_bp,
         builder_bp,
         labels_bp,

@@ -3,13 +3,22 @@
 The same settings are in the REST API (``/api/v1/sending``, administrators only).
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from designer import records
 from designer.auth import protect
 from designer.crypto import SecretUnreadable
-from designer.mail import servers
+from designer.mail import servers, suppression
 from designer.mail.sender import sending_policy, set_sending_policy
 from designer.mail.transport import PermanentFailure, TemporaryFailure
 
@@ -41,8 +50,13 @@ def index():
         "mail/sending.html",
         policy=sending_policy(),
         servers=servers.list_servers(),
-        warnings=_dkim_warnings(),
+        warnings=_public_url_warnings() + _dkim_warnings(),
     )
+
+
+def _public_url_warnings():
+    warning = suppression.one_click_warning(current_app.config["PUBLIC_URL"])
+    return [warning] if warning else []
 
 
 def _dkim_warnings():

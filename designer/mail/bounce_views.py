@@ -2,9 +2,10 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from designer import records
 from designer.auth import protect
 from designer.extensions import db
-from designer.mail import bounces, imap, sender
+from designer.mail import bounces, imap, sender, suppression
 from designer.mail.models import Bounce
 
 bp = Blueprint("bounces", __name__, url_prefix="/settings/bounces")
@@ -19,7 +20,8 @@ def _page(form=None, status=200):
     values["security"] = values["security"] or "tls"
     values["port"] = values["port"] or imap.DEFAULT_PORTS[values["security"]]
     recent = db.session.scalars(db.select(Bounce).order_by(Bounce.id.desc()).limit(20)).all()
-    envelope = sender.sending_policy()["envelope_from"]
+    policy = sender.sending_policy()
+    envelope = policy["envelope_from"]
     return render_template(
         "mail/bounces.html",
         values=values,
@@ -28,7 +30,15 @@ def _page(form=None, status=200):
         recent=recent,
         envelope=envelope,
         example=bounces.verp_address(envelope, 42) if envelope else "",
+        unsubscribe_addresses=_unsubscribe_addresses(policy),
     ), status
+
+
+def _unsubscribe_addresses(policy):
+    """Where mail programs send unsubscribe requests: ``unsubscribe@`` each From domain."""
+    central = policy["central_from"]
+    senders = [central] if central else [user.email for user in records.list_users()]
+    return sorted({suppression.unsubscribe_address(address) for address in senders if address})
 
 
 @bp.get("")
@@ -71,7 +81,8 @@ def _check(saved):
         flash(f"{prefix}The bounce mailbox cannot be read: {exc}", "error")
     else:
         flash(
-            f"{prefix}Read {found['read']} new mail, {found['bounces']} bounces recorded.",
+            f"{prefix}Read {found['read']} new mail, {found['bounces']} bounces recorded, "
+            f"{found['unsubscribes']} unsubscribed by mail.",
             "success",
         )
     return redirect(url_for("bounces.index"))

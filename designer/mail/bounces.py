@@ -15,6 +15,10 @@ or else by the Message-ID quoted in the report, and records each failure:
 A 5xx answer at send time is a bounce too, classified the same way by its
 enhanced status code (``550 5.1.1`` hard, ``552 5.2.2`` soft; a bare 5xx is
 hard). Each mail read is flagged ``\\Seen`` so it is read once.
+
+The same mailbox takes unsubscribe requests by mail (the ``mailto:`` of
+``List-Unsubscribe``): each mail is first asked whether it is one
+(``designer.mail.unsubscribe_mail``), and only otherwise parsed as a bounce.
 """
 
 import hmac
@@ -26,7 +30,7 @@ from designer import settings, signing, webhooks
 from designer.clock import utcnow
 from designer.crypto import encrypt
 from designer.extensions import db
-from designer.mail import dsn, imap, suppression
+from designer.mail import dsn, imap, suppression, unsubscribe_mail
 from designer.mail.models import Bounce, Message
 
 SETTINGS_KEY = "bounces"
@@ -255,12 +259,13 @@ def _mailbox():
 
 
 def poll(limit=BATCH):
-    """Read the unseen mail of the bounce mailbox; ``{"read": n, "bounces": n}``.
+    """Read the unseen mail of the bounce mailbox;
+    ``{"read": n, "bounces": n, "unsubscribes": n}``.
 
     Raises ``imap.MailboxError`` (a sentence) when the mailbox cannot be read.
     """
     if not configured():
-        return {"read": 0, "bounces": 0}
+        return {"read": 0, "bounces": 0, "unsubscribes": 0}
     mailbox = _mailbox()
     conn = imap.connect(mailbox)
     try:
@@ -275,21 +280,31 @@ def _read_unseen(conn, folder, limit):
         raise imap.MailboxError(f"the bounce mailbox has no folder “{folder}”")
     typ, data = conn.uid("SEARCH", None, "UNSEEN")
     uids = (data[0] or b"").split()[:limit] if typ == "OK" else []
-    read = bounces = 0
+    found = {"read": 0, "bounces": 0, "unsubscribes": 0}
     for uid in uids:
-        bounces += _read_one(conn, uid)
-        read += 1
-    return {"read": read, "bounces": bounces}
+        kind, count = _read_one(conn, uid)
+        found[kind] += count
+        found["read"] += 1
+    return found
 
 
 def _read_one(conn, uid):
+    """``("bounces" | "unsubscribes", how many)`` of one mail, flagged seen after."""
     typ, data = conn.uid("FETCH", uid, "(BODY.PEEK[])")
     raw = next((item[1] for item in data if isinstance(item, tuple)), b"") if typ == "OK" else b""
     try:
-        found = process_report(raw)
+        found = process_mail(raw)
     except Exception:  # one unreadable mail must not stop the others
         db.session.rollback()
         log.exception("bounce mail %s could not be processed", uid)
-        found = 0
+        found = ("bounces", 0)
     conn.uid("STORE", uid, "+FLAGS.SILENT", r"(\Seen)")
     return found
+
+
+def process_mail(raw):
+    """An unsubscribe request or a bounce report: ``(kind, how many it recorded)``."""
+    request = unsubscribe_mail.read_request(raw)
+    if request is not None:
+        return "unsubscribes", 1 if request.suppressed else 0
+    return "bounces", process_report(raw)

@@ -201,6 +201,7 @@ def build_message(message, *, tracking=True, eight_bit=False, context=None, atta
     sender = context.sender(message.sender)
     data = message_context(message, sender, context)
     data["unsubscribe_url"] = suppression.unsubscribe_url(message.token)
+    data["webview_url"] = signer_for(current_app).webview_url(message.token)
     version = message.template_version
     tracking = (
         tracking

@@ -1,4 +1,5 @@
-"""Signed tracking URLs: ``/c/<token>`` for links, ``/o/<token>.gif`` for the pixel.
+"""Signed URLs of a message: ``/c/<token>`` for links, ``/o/<token>.gif`` for the pixel,
+``/v/<token>`` for the message in a browser (``designer.mail.webview``).
 
 Mail signs them into each message it builds; tracking's endpoints check them
 (``designer.tracking``). The formats below are those of every mail ever sent:
@@ -18,7 +19,9 @@ stored for that link in the message's template version, or to the merged URL
 signed when the message was built — never to a URL a request made up. The
 pixel token is ``<message token>.<signature>`` with a MAC of its own kind, so
 the open endpoint can drop forged hits without touching the database.
-Tokens of any other shape or alphabet are simply not ours.
+The web view token has the same shape with a MAC of a third kind, so a
+pixel token never opens a web view nor the other way round. Tokens of any
+other shape or alphabet are simply not ours.
 """
 
 import base64
@@ -68,6 +71,18 @@ def _open_signature(key, message_token):
     return signing.mac(key, message_token, b"designer-open", SIGNATURE_BYTES)
 
 
+def _webview_signature(key, message_token):
+    return signing.mac(key, message_token, b"designer-webview", SIGNATURE_BYTES)
+
+
+def _parse_signed(token, sign):
+    """The message token of ``<message token>.<signature>`` signed by ``sign``, else None."""
+    message_token, _, signature = (token or "").partition(".")
+    if not TOKEN_PART.fullmatch(message_token) or not SIGNATURE.fullmatch(signature):
+        return None
+    return message_token if hmac.compare_digest(sign(message_token), signature) else None
+
+
 class LinkSigner:
     """Builds and checks click tokens with one app secret."""
 
@@ -75,6 +90,7 @@ class LinkSigner:
         self.secret = signing.mac_key(secret)
         self.base = f"{public_url.rstrip('/')}/c/"
         self.pixel_base = f"{public_url.rstrip('/')}/o/"
+        self.webview_base = f"{public_url.rstrip('/')}/v/"
 
     def url(self, message_token, index, target=None):
         """The click URL of link ``index``; ``target`` is its merged URL when it has
@@ -109,11 +125,21 @@ class LinkSigner:
 
     def parse_pixel(self, token):
         """Return the message token of a pixel token, or None when it is not ours."""
-        message_token, _, signature = (token or "").partition(".")
-        if not TOKEN_PART.fullmatch(message_token) or not SIGNATURE.fullmatch(signature):
-            return None
-        expected = _open_signature(self.secret, message_token)
-        return message_token if hmac.compare_digest(expected, signature) else None
+        return _parse_signed(
+            token, lambda message_token: _open_signature(self.secret, message_token)
+        )
+
+    def webview_url(self, message_token):
+        """Where the recipient sees the message in a browser."""
+        return (
+            f"{self.webview_base}{message_token}.{_webview_signature(self.secret, message_token)}"
+        )
+
+    def parse_webview(self, token):
+        """Return the message token of a web view token, or None when it is not ours."""
+        return _parse_signed(
+            token, lambda message_token: _webview_signature(self.secret, message_token)
+        )
 
 
 def _shaped(parts):

@@ -18,9 +18,10 @@ import base64
 import re
 import secrets
 import time
+from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.header import Header, decode_header, make_header
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from urllib.parse import quote
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
@@ -108,10 +109,11 @@ _date_cache = [0, ""]
 
 
 def date_header():
-    """RFC 5322 date of now, computed at most once a second."""
+    """RFC 5322 date of now with a numeric zone (``+0000``: the ``GMT`` name is obsolete
+    syntax, RFC 5322 4.3), computed at most once a second."""
     now = int(time.time())
     if _date_cache[0] != now:
-        _date_cache[:] = [now, formatdate(now, usegmt=True)]
+        _date_cache[:] = [now, format_datetime(datetime.fromtimestamp(now, UTC))]
     return _date_cache[1]
 
 

@@ -10,7 +10,7 @@ stored here are reached only at addresses ``designer.netguard`` allows;
 
 import math
 import time
-from email.utils import formatdate, make_msgid
+from email.utils import make_msgid
 
 from flask import current_app
 
@@ -114,12 +114,12 @@ def transport_settings(server):
 
 def send_test(server, to_address):
     """Send a short test message; return the server's answer or raise with it."""
-    from designer.mail.mime import clean_header
+    from designer.mail.mime import clean_header, date_header
 
     sender = server.username if "@" in server.username else to_address
     raw = (
         f"From: {clean_header(sender)}\r\nTo: {clean_header(to_address)}\r\n"
-        f"Subject: Designer test message\r\nDate: {formatdate(usegmt=True)}\r\n"
+        f"Subject: Designer test message\r\nDate: {date_header()}\r\n"
         f"Message-ID: {make_msgid(domain='designer.local')}\r\nMIME-Version: 1.0\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n\r\n"
         f"This is a test from Designer through {server.name}.\r\n"

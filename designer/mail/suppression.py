@@ -5,9 +5,10 @@ they write their ledger, and the sending loop checks again right before SMTP.
 Mail of no campaign (a set-password link, a workflow's mail) still goes out.
 
 Campaign mail carries ``List-Unsubscribe`` (an https URL and a mailto) and
-``List-Unsubscribe-Post: List-Unsubscribe=One-Click``. Both the POST
-endpoint and the visible link use a per-recipient token signed with the
-app's secret: ``<message token>.<signature>``.
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click``. The POST endpoint,
+the visible link and the mailto's subject use a per-recipient token signed
+with the app's secret: ``<message token>.<signature>``. Mail to the mailto
+address is read from the bounce mailbox (``designer.mail.unsubscribe_mail``).
 """
 
 import hashlib
@@ -49,10 +50,30 @@ def unsubscribe_url(message_token):
     return f"{current_app.config['PUBLIC_URL']}/u/{unsubscribe_token(message_token)}"
 
 
+def one_click_warning(public_url):
+    """A sentence when ``public_url`` cannot carry RFC 8058 one-click unsubscribe, else "".
+
+    RFC 8058 requires the ``List-Unsubscribe`` URL to be https; receivers such
+    as Gmail and Yahoo ignore one-click over plain http.
+    """
+    if (public_url or "").lower().startswith("https://"):
+        return ""
+    return (
+        f"PUBLIC_URL is {public_url}: one-click unsubscribe (RFC 8058) needs an https "
+        "address, so mail programs will not offer it. Serve Designer over https and set "
+        "PUBLIC_URL to that address."
+    )
+
+
+def unsubscribe_address(from_address):
+    """The address of unsubscribe requests by mail: ``unsubscribe@`` the From's domain."""
+    return f"unsubscribe@{from_address.rpartition('@')[2] or 'designer.local'}"
+
+
 def unsubscribe_headers(message_token, from_address):
     """The List-Unsubscribe headers of one campaign message."""
-    domain = from_address.rpartition("@")[2] or "designer.local"
-    mailto = f"mailto:unsubscribe@{domain}?subject=unsubscribe%20{message_token}"
+    token = unsubscribe_token(message_token)
+    mailto = f"mailto:{unsubscribe_address(from_address)}?subject=unsubscribe%20{token}"
     return {
         "List-Unsubscribe": f"<{unsubscribe_url(message_token)}>, <{mailto}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -63,6 +63,7 @@ CONTEXT_NAMES = {
     "company",
     "loop",
     "unsubscribe_url",
+    "webview_url",
     "labels",
     "now",
 }
@@ -151,7 +152,16 @@ def _shared():
         Field(f"company.{name}", f"Company: {name.replace('_', ' ')}", "string", "")
         for name in COMPANY_FIELDS
     ]
-    return sender + company
+    return sender + company + [WEBVIEW_FIELD]
+
+
+#: The link to the message in a browser (``designer.mail.webview``); empty in previews.
+WEBVIEW_FIELD = Field(
+    "webview_url",
+    "Link: view this e-mail in a browser",
+    "url",
+    "https://designer.example.com/v/…",
+)
 
 
 def catalogue(module):

@@ -7,7 +7,11 @@ one template, the first two outside autoescaping, separated by NUL
 characters, and cut apart after the merge. A merge value holding a NUL
 falls back to separate renders. Output lines end in CRLF, as mail needs
 them. The render locale follows an explicit policy: the recipient's
-language when known, then the template's, then the sender's.
+language when known, then the template's, then the sender's, and it is
+also the HTML's language: MJML's default ``lang="und"`` (on ``<html>`` and
+the message's ``role="article"`` element) and a plain HTML ``<html>``
+without ``lang`` get the render locale as a BCP 47 tag (``de_DE`` becomes
+``de-DE``). A ``lang`` the author wrote (``<mjml lang="fr">``) is kept.
 """
 
 import re
@@ -30,6 +34,7 @@ CACHE_SIZE = 64
 CRLF = "\r\n"
 SEP = "\x00"
 PIXEL_VAR = "__pixel"
+LANG_VAR = "__lang"
 _HTML_ENV = build_environment(autoescape=True, newline=CRLF)
 _TEXT_ENV = build_environment(autoescape=False, newline=CRLF)
 _cache = OrderedDict()
@@ -37,6 +42,9 @@ BODY_START = re.compile(r"<body[^>]*>", re.IGNORECASE)
 BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 #: Expressions that can produce bare line feeds themselves; their output is normalised.
 RAW_NEWLINES = re.compile(r"\{[{%][^}]*(wordwrap|indent|\\n)", re.IGNORECASE)
+UNDETERMINED_LANG = re.compile(r'(<(?:html|div)\b[^>]*?\slang=)"und"', re.IGNORECASE)
+HTML_WITHOUT_LANG = re.compile(r"<html\b(?![^>]*\slang=)", re.IGNORECASE)
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
 PREHEADER = '<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">{}</div>'
 PIXEL = (
     f'{{% if {PIXEL_VAR} %}}<img src="{{{{ {PIXEL_VAR} }}}}" width="1" height="1" '
@@ -54,9 +62,23 @@ class RenderedEmail:
     locale: str
 
 
+def html_lang(locale):
+    """The BCP 47 tag of a render locale (``nl``, ``de-DE``), ``und`` when it is none."""
+    locale = (locale or "").strip()
+    return locale.replace("_", "-") if LANGUAGE_TAG.fullmatch(locale) else "und"
+
+
+def with_render_lang(html):
+    """``html`` whose undetermined or missing ``lang`` is the merge's ``LANG_VAR``."""
+    tag = f'"{{{{ {LANG_VAR} }}}}"'
+    html = UNDETERMINED_LANG.sub(lambda found: found.group(1) + tag, html)
+    return HTML_WITHOUT_LANG.sub(lambda found: f"{found.group(0)} lang={tag}", html, count=1)
+
+
 def html_template(version):
-    """The compiled HTML with the preheader after ``<body>`` and the pixel before ``</body>``."""
-    html = version.compiled_html.replace(SEP, "")
+    """The compiled HTML with the preheader after ``<body>``, the pixel before ``</body>``
+    and the render locale as its language."""
+    html = with_render_lang(version.compiled_html.replace(SEP, ""))
     preheader = (version.preheader or "").replace(SEP, "")
     if preheader.strip():
         found = BODY_START.search(html)
@@ -123,6 +145,7 @@ class VersionRenderer:
         data.setdefault("now", utcnow())
         data[LINKS_VAR] = tracked_links if tracked_links is not None else self.link_targets(data)
         data[PIXEL_VAR] = pixel_url
+        data[LANG_VAR] = html_lang(data.get("locale"))
         subject, text, html = self._pieces(data)
         if self.raw_newlines:
             text, html = crlf(text), crlf(html)

@@ -166,7 +166,7 @@ def field_names(module):
     return {
         field.name
         for field in catalogue(module)
-        if not field.name.startswith(("sender.", "company."))
+        if "." in field.name and not field.name.startswith(("sender.", "company."))
     }
 
 

@@ -572,6 +572,13 @@ function init() {
       "<mj-section><mj-column><mj-text>Content 1</mj-text></mj-column><mj-column><mj-text>Content 2</mj-text></mj-column>" +
       "<mj-column><mj-text>Content 3</mj-text></mj-column><mj-column><mj-text>Content 4</mj-text></mj-column></mj-section>",
   });
+  // The recipient's own copy of the message in a browser (designer.mail.webview).
+  editor.Blocks.add("designer-webview-link", {
+    label: "View in browser",
+    category: editor.I18n.t("grapesjs-mjml.category"), // beside the other content blocks
+    content:
+      '<mj-text align="center" font-size="12px"><a href="{{ webview_url }}">View this e-mail in your browser</a></mj-text>',
+  });
   for (const id of ["mjml-import", "export-template"]) editor.Panels.removeButton("options", id);
 
   editor.on("load", () => {

@@ -366,3 +366,24 @@ def test_a_section_saved_as_a_block_drops_into_another_template(marketer, served
     page.locator(".gjs-block", has_text="Shop <banner>").locator(".designer-block-delete").click()
     expect(page.locator(".gjs-block", has_text="Shop <banner>")).to_have_count(0)
     assert page.request.get(f"{served.url}/api/v1/blocks").json()["blocks"] == []
+
+
+def test_a_view_in_browser_link_drops_in_and_the_picker_offers_its_field(marketer, served):
+    page = marketer
+    template_id = create_template(page, served, "Builder web view", PROOF_MJML)
+    open_builder(page, served, template_id)
+    canvas = page.frame_locator(".gjs-frame")
+    page.click(".gjs-pn-btn:has-text('Blocks')")
+    drag_block(
+        page, "View in browser", canvas.locator("[data-gjs-type='mj-text']").first, at=(0.5, 0.2)
+    )
+    expect(canvas.locator("a", has_text="View this e-mail in your browser")).to_have_count(1)
+    page.click("#builder-fields summary")
+    page.fill("#builder-field-search", "browser")
+    expect(
+        page.locator("#builder-field-list .field-option[data-field='webview_url']")
+    ).to_be_visible()
+    save(page, 2)
+    source = stored_source(page, served, template_id)
+    assert '<a href="{{ webview_url }}">View this e-mail in your browser</a>' in source
+    assert source.index("webview_url") < source.index("Hello there,")

@@ -309,6 +309,19 @@ def imap(dovecot):
 
 
 @pytest.fixture
+def bounce_box(smtp_app, imap):
+    """ada's INBOX is the bounce mailbox; the envelope sender is bounces@designer.example."""
+    from designer.mail import bounces
+    from designer.mail.sender import set_sending_policy
+
+    set_sending_policy(envelope_from="bounces@designer.example")
+    bounces.save_bounce_settings(
+        host=imap.host, port=imap.port, security="none", username="ada", password=imap.users["ada"]
+    )
+    return imap
+
+
+@pytest.fixture
 def mailbox_pages(app):
     """The mailbox settings pages on the test app (registered here until the app does it)."""
     from designer.mail.mailbox_views import bp

@@ -1,0 +1,49 @@
+"""``GET /v/<token>``: the message in a browser, for its recipient (no login).
+
+Anything but a valid token of a sent message is a plain 404, whatever its
+bytes. The page is the mail's own HTML under a sandboxing Content Security
+Policy (no scripts, no forms, a unique origin), so a template's HTML can
+never act on the app's own origin; links may open in a new tab. It sends no
+referrer, so the sites its links lead to never learn the page's address.
+"""
+
+from flask import Blueprint, Response
+
+from designer.mail import webview
+from designer.records import RecordNotFound
+from designer.templating import MergeError
+
+bp = Blueprint("webview", __name__)
+
+#: Like the previews', plus what links in mail need: a new tab, or the tab itself.
+WEBVIEW_CSP = (
+    "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; "
+    "default-src 'none'; img-src * data:; style-src 'unsafe-inline' *; font-src * data:; "
+    "form-action 'none'; base-uri 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": WEBVIEW_CSP,
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "private, no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+def _not_found():
+    body = (
+        '<!doctype html><html lang="en"><title>Message not found</title>'
+        "<h1>Message not found</h1><p>This link does not lead to a message (any more). "
+        "The e-mail itself still shows it.</p></html>"
+    )
+    return Response(body, status=404, mimetype="text/html", headers=HEADERS)
+
+
+@bp.get("/v/<token>")
+def show(token):
+    """The merged message without pixel or tracked links; counts nothing."""
+    try:
+        message = webview.message_for(token)
+        html = webview.render_webview(message)
+    except (webview.NoWebView, MergeError, RecordNotFound):
+        return _not_found()
+    return Response(html, mimetype="text/html", headers=HEADERS)
