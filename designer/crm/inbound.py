@@ -4,7 +4,9 @@ A pass asks vtiger's ``sync`` for the changes of each module after the
 module's token, a page at a time (vtiger pages by 100 modification times),
 and saves the token only once a page is committed here: a pass that dies
 resumes from the last committed page, and a page read twice does nothing
-twice.
+twice. vtiger's times are whole seconds, so each read starts one second
+before the last page's end (``next_since``): a change made in that same
+second after the page was read is read too, not skipped.
 
 - **First import** (a new connection): pages are written in bulk, the page and
   its token in one transaction, and raise no events: connecting a CRM must not
@@ -205,14 +207,17 @@ def sync_module(run, state):
         state.estimated_total = estimate(run.vt, module, state.token)
         state.started_at, state.last_error = utcnow(), ""
         db.session.commit()
+    since = max(state.token - 1, 0)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(run.vt.sync, module, state.token, run.sync_type)
+        pending = pool.submit(run.vt.sync, module, since, run.sync_type)
         while True:
             page = pending.result()
             token = int(page.get("lastModifiedTime") or 0)
-            more = bool(page.get("more")) and token > state.token  # vtiger always moves on
+            following = next_since(since, token)
+            more = bool(page.get("more")) and following > since  # vtiger always moves on
             if more:  # read the next page while this one is written
-                pending = pool.submit(run.vt.sync, module, token, run.sync_type)
+                pending = pool.submit(run.vt.sync, module, following, run.sync_type)
+            since = following
             apply_page(run, state, page, counts)
             state.token = max(state.token, token)
             state.pages_done, state.last_run_at = state.pages_done + 1, utcnow()
@@ -244,6 +249,18 @@ def estimate(vt, module, since):
         return int(rows[0]["count"])
     except (VtigerError, LookupError, TypeError, ValueError):
         return 0
+
+
+def next_since(since, token):
+    """Where to read on from after a page that ended at ``token`` (a whole second).
+
+    vtiger's ``sync`` returns changes *after* a second, and a change can land in
+    the very second a page ended with, after that page was read: asking from one
+    second earlier reads that second again (a record read twice is applied once),
+    so such a change is never skipped. When that second alone fills a page (100
+    changes in one second), reading on from it is the only way forward.
+    """
+    return token - 1 if token - 1 > since else token
 
 
 def apply_page(run, state, page, counts):
@@ -435,10 +452,13 @@ def suppress_opt_outs(module, records):
     """Addresses that opted out of e-mail in vtiger go on the suppression list."""
     if module not in ("Accounts", "Contacts"):
         return
-    db.session.commit()
     key = "email1" if module == "Accounts" else "email"
     emails = {mapping.email(r.get(key)) for r in records if mapping.opted_out(r)} - {""}
-    for address in emails - suppression.suppressed_among(emails):
+    new = emails - suppression.suppressed_among(emails) if emails else set()
+    if not new:
+        return  # the page and its token stay in one transaction
+    db.session.commit()  # each suppression commits (or rolls back) on its own
+    for address in sorted(new):
         suppression.suppress(address, reason=OPT_OUT_REASON)
 
 

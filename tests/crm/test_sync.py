@@ -2,8 +2,10 @@
 edits made in vtiger raising events that run workflows, deletions archived with their messages
 kept, custom fields, opt-outs, and a first import resumed after a crash."""
 
+import calendar
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import pytest
 from support import run_designer
@@ -165,6 +167,33 @@ def test_an_edit_in_vtiger_raises_contact_updated_and_its_workflow_mails_once(
     run_worker_burst()
     assert len(smtp_server.handler.messages()) == 1
     assert len([e for e in vtiger_events() if e.record_ref == person["id"]]) == 1
+
+
+def test_an_edit_in_the_second_the_last_page_ended_is_not_skipped(
+    app, people, vtiger, connected, company
+):
+    """vtiger's times are whole seconds: the last page read may end in the very second an
+    edit lands in, just after the page was read. The next pass must still see it."""
+    _, person = company
+    inbound.run_pass()
+    revised = vtiger.revise({"id": person["id"], "title": "Chief Buyer"})
+    second = calendar.timegm(
+        datetime.strptime(revised["modifiedtime"], "%Y-%m-%d %H:%M:%S").timetuple()
+    )
+    for state in db.session.scalars(db.select(CrmSyncState)):
+        state.token = second  # as if a page had ended in that second, read before the edit
+    db.session.commit()
+
+    results = inbound.run_pass()
+
+    assert results["Contacts"].updated == 1
+    assert held(Contact, person["id"]).title == "Chief Buyer"
+
+
+def test_next_since_reads_the_last_second_again_unless_it_alone_filled_the_page():
+    assert inbound.next_since(100, 150) == 149  # the page's last second is read again
+    assert inbound.next_since(149, 150) == 150  # that second alone filled a page: move on
+    assert inbound.next_since(100, 100) == 100  # nothing new: no progress, the pass stops
 
 
 def test_an_edit_of_a_field_designer_does_not_read_raises_no_event(
