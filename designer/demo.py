@@ -1032,7 +1032,8 @@ def _import_templates(library, user):
     """Create each e-mail and PDF template of the library once (by name); return how many.
 
     Every manifest entry names its file, kind (``email``/``pdf``), source type
-    (``mjml``/``html``), module and, for e-mails, a subject template.
+    (``mjml``/``html``), module and, for e-mails, a subject template and a purpose
+    (``marketing`` unless it says ``transactional``).
     """
     from designer.templating import Template, create_template
 
@@ -1053,6 +1054,7 @@ def _import_templates(library, user):
             language="en",
             kind=entry.get("kind", "email"),
             user=user,
+            purpose=entry.get("purpose", "marketing"),
         )
     return len(entries)
 

@@ -58,8 +58,23 @@ class MessageSchema(Schema):
     from_ = fields.String(required=True, data_key="from", attribute="from")
     subject = fields.String(required=True)
     template_version_id = fields.Integer(required=True)
+    purpose = fields.String(
+        required=True,
+        metadata={
+            "enum": ["marketing", "transactional"],
+            "description": "From the template when the message was written: marketing mail "
+            "is held back for every suppressed address, transactional mail only for a hard "
+            "bounce.",
+        },
+    )
     attempts = fields.Integer(required=True)
-    last_error = fields.String(required=True)
+    last_error = fields.String(
+        required=True,
+        metadata={
+            "description": "Why it failed, or, for a suppressed message, why it was held "
+            "back (e.g. `held back: unsubscribed on 3 Dec 2026`)."
+        },
+    )
     message_id = fields.String(required=True, metadata={"description": "The Message-ID header."})
     open_count = fields.Integer(required=True)
     human_open_count = fields.Integer(required=True)
@@ -185,6 +200,7 @@ MESSAGE_EXAMPLE = {
     "from": "Ann Marketing <ann@example.com>",
     "subject": "",
     "template_version_id": 17,
+    "purpose": "marketing",
     "attempts": 0,
     "last_error": "",
     "message_id": "",
@@ -322,9 +338,10 @@ def send_message(body):
     The message goes through the ledger like every send: written, then queued for the
     workers; follow it with `GET /api/v1/messages/{id}`. Refused with 422 (naming the field)
     for an unknown template, record or sender, a record without an e-mail address, a
-    suppressed (unsubscribed, bounced) recipient, a version or attachment the template does
-    not have; 403 when a marketer names another sender; 409 when the idempotency key was
-    used for another send.
+    suppressed recipient (`recipient_suppressed`, with the `reason` and `since`: a
+    marketing template is held back for every suppression, a transactional one only for a
+    hard bounce), a version or attachment the template does not have; 403 when a marketer
+    names another sender; 409 when the idempotency key was used for another send.
     """
     template = _template(body["template_id"])
     module, record = _record(body["record"], template)

@@ -123,8 +123,10 @@ def upsert(data, module):
 
     Fields left out keep their values. Related records are named by their CRM ids
     (`organisation`, `contact`) or given as nested objects; `owner` is a user's e-mail
-    address; a document's `lines`, when given, replace its lines. Answers 201 when the
-    record was created, 200 when it was updated.
+    address; a document's `lines`, when given, replace its lines. `email_opt_out`
+    (true/false) on a contact or organisation is the CRM's opt-out: true suppresses the
+    address for marketing mail, false lifts a suppression only the opt-out made. Answers
+    201 when the record was created, 200 when it was updated.
     """
     try:
         record, created = save_record(module, data)

@@ -16,7 +16,7 @@ from designer.pdf.views import page_picture
 from designer.templating.attachments import AttachmentInvalid, attached, set_attachments
 from designer.templating.blocks import BlocksUnavailable
 from designer.templating.builder_views import document_for
-from designer.templating.models import KINDS, SOURCE_TYPES
+from designer.templating.models import KINDS, PURPOSES, SOURCE_TYPES
 from designer.templating.preview import preview_html
 
 bp = ApiBlueprint(
@@ -48,6 +48,16 @@ class TemplateSchema(Schema):
     module = fields.String(required=True, metadata={"description": "Whose records it merges."})
     language = fields.String(required=True)
     tracking = fields.Boolean(required=True)
+    purpose = fields.Function(
+        templating.purpose_of,
+        required=True,
+        metadata={
+            "enum": list(PURPOSES),
+            "description": "Marketing mail is held back for every suppressed address, "
+            "transactional mail only for a hard bounce (a variant follows its main "
+            "template; PDF templates are not mail and ignore it).",
+        },
+    )
     variant_of = fields.Integer(
         required=True,
         allow_none=True,
@@ -89,6 +99,7 @@ class NewTemplateSchema(Schema):
     subject = Text(load_default="", validate=validate.Length(max=1000))
     module = Text(load_default="contact", validate=validate.OneOf(records.MODULES))
     language = Language(load_default="en")
+    purpose = Text(load_default="marketing", validate=validate.OneOf(PURPOSES))
 
 
 class NewVersionSchema(Schema):

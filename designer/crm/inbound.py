@@ -24,7 +24,8 @@ second after the page was read is read too, not skipped.
   and, when it is lower (and at least every ``SWEEP_EVERY`` anyway), asks
   vtiger which of our ids still exist (``SELECT id … WHERE id IN (…)``, 100 at
   a time). A deleted record is archived here; its messages stay.
-- ``emailoptout`` in vtiger puts the address on the suppression list.
+- ``emailoptout`` in vtiger puts the address on the suppression list; clearing it
+  lifts only that suppression (an unsubscribe or a bounce stays).
 - Owners: vtiger's users are read each pass and matched to our users by e-mail;
   one with no user here becomes a disabled user without password (an owner
   only: nobody logs in as it).
@@ -42,7 +43,7 @@ from designer.crm import connection, mapping
 from designer.crm.client import QUERY_PAGE, VtigerError, quoted_ids
 from designer.crm.models import CrmFieldMap, CrmOwner
 from designer.extensions import db
-from designer.mail import suppression
+from designer.mail import consent
 from designer.records.upsert import (
     InvalidRecord,
     archive_record,
@@ -63,7 +64,6 @@ LOCK_SECONDS = 600
 #: Contacts we hold are checked against vtiger at least this often (see the docstring).
 SWEEP_EVERY = timedelta(hours=1)
 SWEPT_MODULES = ("Contacts",)
-OPT_OUT_REASON = "crm_opt_out"
 MAX_ERRORS = 20
 
 
@@ -449,17 +449,18 @@ def delete_events(module, ids, token, counts, tag=None):
 
 
 def suppress_opt_outs(module, records):
-    """Addresses that opted out of e-mail in vtiger go on the suppression list."""
+    """Addresses that opted out of e-mail in vtiger go on the suppression list; those whose
+    opt-out was cleared lose a suppression the opt-out made (``consent.apply_crm_opt_outs``,
+    as for hooks and the API)."""
     if module not in ("Accounts", "Contacts"):
         return
     key = "email1" if module == "Accounts" else "email"
-    emails = {mapping.email(r.get(key)) for r in records if mapping.opted_out(r)} - {""}
-    new = emails - suppression.suppressed_among(emails) if emails else set()
-    if not new:
-        return  # the page and its token stay in one transaction
-    db.session.commit()  # each suppression commits (or rolls back) on its own
-    for address in sorted(new):
-        suppression.suppress(address, reason=OPT_OUT_REASON)
+    opt_outs = {}
+    for record in records:
+        address = mapping.email(record.get(key))
+        if address:
+            opt_outs[address] = opt_outs.get(address, False) or mapping.opted_out(record)
+    consent.apply_crm_opt_outs(opt_outs)  # committed with the page and its token
 
 
 # -- deletions vtiger's sync does not report -------------------------------------

@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 from designer import settings
 from designer.crypto import SecretUnreadable
 from designer.extensions import db
-from designer.mail import bounces, dkim, ledger, sentcopy, servers, suppression
+from designer.mail import bounces, consent, dkim, ledger, sentcopy, servers, suppression
 from designer.mail.gate import CLOSED, sending_now
 from designer.mail.lease import claim_lease
 from designer.mail.links import signer_for
@@ -343,9 +343,7 @@ def deliver_batch(ids, gate=CLOSED):
     try:
         messages, context = load_batch(lease.ids, gate)
         campaign_ids = {m.campaign_id for m in messages if m.campaign_id}
-        suppressed = suppression.suppressed_among(
-            [m.recipient_email for m in messages if m.campaign_id]
-        )
+        suppressed = consent.suppressions_among([m.recipient_email for m in messages])
         db.session.commit()  # nothing is held open while the batch goes out
         with Recorder() as recorder:
             for position, message in enumerate(messages):
@@ -357,8 +355,11 @@ def deliver_batch(ids, gate=CLOSED):
                     ledger.release(message, recorder)
                     outcome["released"] += 1
                     continue
-                if message.campaign_id and message.recipient_email.lower() in suppressed:
-                    ledger.mark_suppressed(message, "address is on the suppression list", recorder)
+                held = consent.hold_back_reason(
+                    message.purpose, suppressed.get(message.recipient_email.lower())
+                )
+                if held is not None:  # suppressed after the row was queued
+                    ledger.mark_suppressed(message, held, recorder)
                     outcome["suppressed"] += 1
                     continue
                 route = _route(routes, context.server(message.sender))

@@ -2,8 +2,8 @@
 
 Everything a send needs is checked before the ledger row is written (an e-mail
 template for the record's module, the version, the recipient's address and
-the suppression list, the PDF attachments, the sender), so a refusal writes
-nothing. The row then goes through the ledger like any send
+the suppression list for the template's purpose, the PDF attachments, the
+sender), so a refusal writes nothing. The row then goes through the ledger like any send
 (``ledger.new_message``, ``ledger.queue_messages``).
 
 An idempotency key makes a send happen once: it becomes the row's dedupe key,
@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from designer import templating
 from designer.extensions import db
-from designer.mail import ledger
-from designer.mail.models import Message, Suppression
+from designer.mail import consent, ledger
+from designer.mail.models import Message
 from designer.mail.sender import NoSystemAddress, resolve_sender
 from designer.records import recipient_of
 
@@ -154,15 +154,17 @@ def _recipient(request):
             "no_address",
             f"{request.module} {request.record.id} has no e-mail address",
         )
-    reason = db.session.scalar(
-        db.select(Suppression.reason).where(Suppression.email == recipient.email.strip().lower())
-    )
-    if reason is not None:
+    found = consent.suppression_of(recipient.email)
+    held = consent.hold_back_reason(templating.purpose_of(request.template), found)
+    if held is not None:
+        reason, since = found
         raise SendRefused(
             "record",
             "recipient_suppressed",
-            f"{recipient.email} is on the suppression list ({reason}): no mail goes to it",
+            f"{recipient.email} is on the suppression list, {held}: "
+            f"{templating.purpose_of(request.template)} mail does not go to it",
             reason=reason,
+            since=since.isoformat() + "Z" if since else None,
         )
     return recipient
 

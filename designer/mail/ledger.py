@@ -27,11 +27,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from designer import broker, webhooks
 from designer.clock import utcnow
 from designer.extensions import db
+from designer.mail import consent
 from designer.mail.gate import CLOSED, may_go_out
 from designer.mail.models import Message
 from designer.mail.sender import resolve_sender
 from designer.records import Recipient, recipient_of
-from designer.templating import TemplateVersion, choose_locale, version_for
+from designer.templating import TemplateVersion, choose_locale, purpose_of, version_for
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def new_message(
     return Message(
         dedupe_key=dedupe_key,
         template_version=version,
+        purpose=purpose_of(version.template),
         sender=sender_user,
         contact_id=recipient.contact_id,
         organisation_id=recipient.organisation_id,
@@ -110,7 +112,8 @@ def new_message(
 def queue_message(
     template, *, module, record, sender_user, dedupe_key=None, enqueue=True, test_to=None
 ):
-    """Write the ledger row for one recipient, then queue its id."""
+    """Write the ledger row for one recipient, then queue its id (a row held back by the
+    suppression list is written ``suppressed`` and not queued)."""
     message = new_message(
         template,
         module=module,
@@ -119,20 +122,25 @@ def queue_message(
         dedupe_key=dedupe_key,
         test_to=test_to,
     )
+    held = consent.hold_back([message])
     db.session.add(message)
     db.session.commit()
-    if enqueue:
+    if enqueue and not held:
         enqueue_ids([message.id])
     return message
 
 
 def queue_messages(messages):
     """Write the rows ``messages`` (from ``new_message``), then queue them: at once, or
-    those held back (``not_before``) for their time."""
+    those held back (``not_before``) for their time. Rows the suppression list holds
+    back (``consent.hold_back``) are written ``suppressed``, with the reason, and not
+    queued."""
+    held = {id(m) for m in consent.hold_back(messages)}
+    going = [m for m in messages if id(m) not in held]
     db.session.add_all(messages)
     db.session.commit()
-    enqueue_ids([m.id for m in messages if m.next_attempt_at is None])
-    for message in messages:
+    enqueue_ids([m.id for m in going if m.next_attempt_at is None])
+    for message in going:
         if message.next_attempt_at is not None:
             enqueue_at(message.id, message.next_attempt_at)
 
@@ -167,6 +175,8 @@ class RowBuilder:
             "dedupe_key": dedupe_key,
             "campaign_id": self.campaign_id,
             "template_version_id": version.id,
+            # A campaign goes to an audience: its mail is marketing, whatever the template.
+            "purpose": consent.MARKETING,
             "sender_id": self.sender_user.id if self.sender_user is not None else None,
             "contact_id": recipient.contact_id,
             "organisation_id": recipient.organisation_id,

@@ -34,6 +34,9 @@ class Message(db.Model):
     #: reaches it through ``designer.mail.gate``).
     campaign_id: Mapped[int | None] = mapped_column(index=True)
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"))
+    #: "marketing" or "transactional", from the template when the row was written: what
+    #: the suppression list holds back (``designer.mail.consent``).
+    purpose: Mapped[str] = mapped_column(String(15), default="marketing")
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)

@@ -1,8 +1,8 @@
 """The suppression list and one-click unsubscribe (RFC 8058).
 
-No campaign mail goes to an address on the list: campaigns leave it out when
-they write their ledger, and the sending loop checks again right before SMTP.
-Mail of no campaign (a set-password link, a workflow's mail) still goes out.
+No marketing mail goes to an address on the list, and no mail at all to one
+that bounced hard: which mail the list holds back, when and why is
+``designer.mail.consent``'s.
 
 Campaign mail carries ``List-Unsubscribe`` (an https URL and a mailto) and
 ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``. The POST endpoint,

@@ -67,6 +67,7 @@ def message_json(message):
         "from": message.from_address,
         "subject": message.subject,
         "template_version_id": message.template_version_id,
+        "purpose": message.purpose,
         "attempts": message.attempts,
         "last_error": message.last_error,
         "message_id": message.message_id,

@@ -76,6 +76,9 @@ CONTACT_FIELDS = (
     "birthday",
     "tags",
 )
+#: Not record fields: the CRM's opt-out goes on mail's suppression list (the workflows'
+#: intake hands it there), never into a record's custom fields.
+CONSENT_FIELDS = ("email_opt_out",)
 DOCUMENT_FIELDS = ("number", "subject", "status", "issue_date", "due_date", "currency", "notes")
 CUSTOM_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 EXTERNAL_ID = 100
@@ -371,7 +374,7 @@ def _upsert_organisation(module, data):
     changes = {}
     _assign(org, data, ORGANISATION_FIELDS, changes)
     _owner(data, changes, org)
-    _custom(org, data, {"id", "owner", *ORGANISATION_FIELDS}, changes)
+    _custom(org, data, {"id", "owner", *ORGANISATION_FIELDS, *CONSENT_FIELDS}, changes)
     db.session.add(org)
     return org, created, changes
 
@@ -392,7 +395,7 @@ def _upsert_contact(module, data):
                 "to": org.external_id if org else None,
             }
             contact.organisation = org
-    _custom(contact, data, {"id", "organisation", *CONTACT_FIELDS}, changes)
+    _custom(contact, data, {"id", "organisation", *CONTACT_FIELDS, *CONSENT_FIELDS}, changes)
     db.session.add(contact)
     return contact, created, changes
 

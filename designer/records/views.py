@@ -1,9 +1,11 @@
-"""Organisation and contact pages, with the mail sent to them."""
+"""Organisation and contact pages, with the mail sent to them (and, for a contact, whether
+its address is suppressed)."""
 
 from flask import Blueprint, render_template
 
 from designer import mail, records, tracking
 from designer.auth import protect
+from designer.mail import consent
 
 bp = Blueprint("records", __name__)
 protect(bp)
@@ -32,5 +34,9 @@ def organisation(organisation_id):
 def contact(contact_id):
     person = records.get_record("contact", contact_id)
     return render_template(
-        "records/contact.html", contact=person, messages=mail.messages_for_contact(person.id)
+        "records/contact.html",
+        contact=person,
+        messages=mail.messages_for_contact(person.id),
+        suppression=consent.suppression_of(person.email) if person.email else None,
+        reason_label=consent.reason_label,
     )

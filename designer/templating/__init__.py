@@ -6,6 +6,7 @@ Other parts call these functions; none of them reads the template tables.
 from designer.extensions import db
 from designer.templating.compiler import TemplateInvalid, compile_source
 from designer.templating.models import Template, TemplateVersion
+from designer.templating.purpose import purpose_of, set_purpose
 from designer.templating.render import (
     RenderedEmail,
     build_context,
@@ -44,8 +45,10 @@ __all__ = [
     "import_file",
     "lint",
     "list_templates",
+    "purpose_of",
     "render_email",
     "restore_version",
+    "set_purpose",
     "version_for",
 ]
 

@@ -12,7 +12,8 @@ The manifest::
 
     {"format": "designer-templates", "version": 1, "templates": [
       {"name": ..., "kind": "email", "source_type": "mjml", "module": "contact",
-       "language": "en", "description": ..., "tracking": true, "subject": ...,
+       "language": "en", "description": ..., "tracking": true, "purpose": "marketing",
+       "subject": ...,
        "preheader": ..., "text_override": ...,
        "source": "templates/1/source.mjml",
        "assets": [{"id": 7, "filename": "logo.png", "content_type": "image/png",
@@ -49,7 +50,7 @@ from designer.templating.compiler import (
     compile_source,
     normalise_newlines,
 )
-from designer.templating.models import KINDS, SOURCE_TYPES
+from designer.templating.models import KINDS, PURPOSES, SOURCE_TYPES
 from designer.templating.versions import create_template
 
 FORMAT = "designer-templates"
@@ -99,6 +100,7 @@ def export_bundle(templates):
                     "language": template.language,
                     "description": template.description or "",
                     "tracking": bool(template.tracking),
+                    "purpose": template.purpose,
                     "subject": version.subject or "",
                     "preheader": version.preheader or "",
                     "text_override": version.text_override or "",
@@ -257,6 +259,7 @@ def _prepare(archive, members, entry, number):
     source_type = _choice(entry, "source_type", SOURCE_TYPES, None, what)
     kind = _choice(entry, "kind", KINDS, "email", what)
     module = _choice(entry, "module", MODULES, "contact", what)
+    purpose = _choice(entry, "purpose", PURPOSES, "marketing", what)
     tracking = entry.get("tracking", True)
     if not isinstance(tracking, bool):
         raise TemplateInvalid(f"{what}: tracking must be true or false")
@@ -272,6 +275,7 @@ def _prepare(archive, members, entry, number):
         "language": _text(entry, "language", what, "en").strip() or "en",
         "description": _text(entry, "description", what),
         "tracking": tracking,
+        "purpose": purpose,
         "subject": _text(entry, "subject", what),
         "preheader": _text(entry, "preheader", what),
         "text_override": _text(entry, "text_override", what),
@@ -349,6 +353,7 @@ def _create(prepared, user):
                 language=item["language"],
                 kind=item["kind"],
                 user=user,
+                purpose=item["purpose"],
             )
             created.append(template)
             template.description = item["description"]

@@ -17,6 +17,8 @@ from designer.extensions import db
 
 SOURCE_TYPES = ("mjml", "html")
 KINDS = ("email", "pdf")
+#: What an e-mail template's mail is for (``designer.templating.purpose``).
+PURPOSES = ("marketing", "transactional")
 
 
 class Template(db.Model):
@@ -34,6 +36,8 @@ class Template(db.Model):
     variant_of_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id"), index=True)
     #: Insert the open pixel and rewrite links for click tracking.
     tracking: Mapped[bool] = mapped_column(default=True)
+    #: "marketing" or "transactional" (a main template's; its variants follow it).
+    purpose: Mapped[str] = mapped_column(String(15), default="marketing")
     #: E-mail templates: ids of the PDF templates rendered for the same record and attached.
     attach_pdf_ids: Mapped[list] = mapped_column(JSON, default=list)
     #: PDF templates: size, orientation, margins (``designer.pdf.page_setup``); {} = the CSS's.

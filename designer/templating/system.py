@@ -73,6 +73,7 @@ def _create(definition):
         module=definition.module,
         language="en",
         tracking=False,
+        purpose="transactional",
         system_key=definition.key,
     )
     version = _build_version(

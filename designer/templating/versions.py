@@ -19,6 +19,7 @@ from designer.templating.compiler import (
     normalise_newlines,
 )
 from designer.templating.models import SOURCE_TYPES, Template, TemplateVersion
+from designer.templating.purpose import checked_purpose
 
 SUFFIX_TYPES = {".mjml": "mjml", ".html": "html", ".htm": "html"}
 
@@ -33,14 +34,24 @@ def create_template(
     language="en",
     kind="email",
     user=None,
+    purpose="marketing",
 ):
-    """Create a template with its first version; raise ``TemplateInvalid`` on bad input."""
+    """Create a template with its first version; raise ``TemplateInvalid`` on bad input.
+
+    ``purpose`` says whether its mail is marketing or transactional
+    (``designer.templating.purpose``)."""
+    checked_purpose(purpose)
     if source_type not in SOURCE_TYPES:
         raise TemplateInvalid(f"unknown source type {source_type!r}")
     if not (name or "").strip():
         raise TemplateInvalid("the template needs a name")
     template = Template(
-        name=name.strip(), kind=kind, source_type=source_type, module=module, language=language
+        name=name.strip(),
+        kind=kind,
+        source_type=source_type,
+        module=module,
+        language=language,
+        purpose=purpose,
     )
     version = _build_version(template, 1, source, subject, "", user)
     db.session.add_all([template, version])

@@ -104,6 +104,19 @@ def editor(template_id):
     return redirect(url_for("templating.editor", template_id=template.id))
 
 
+@bp.route("/templates/<int:template_id>/purpose", methods=["POST"])
+def purpose(template_id):
+    """Make the template's mail marketing or transactional."""
+    template = templating.get_template(template_id)
+    try:
+        main = templating.set_purpose(template, request.form.get("purpose"))
+    except templating.TemplateInvalid as exc:
+        flash(f"Not saved: {exc}.", "error")
+        return redirect(url_for("templating.editor", template_id=template.id))
+    flash(f"“{main.name}” now sends {main.purpose} mail.", "success")
+    return redirect(url_for("templating.editor", template_id=template.id))
+
+
 def _record_for(template, value):
     return records.get_record(template.module, value or 0)
 
@@ -133,7 +146,14 @@ def _queue(template, record, test_to=None):
     except mail.NoRecipient as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Queued message #{message.id} to {message.recipient_email}.", "success")
+        if message.state == "suppressed":
+            flash(
+                f"Not sent to {message.recipient_email}, {message.last_error} "
+                f"(message #{message.id}; this template sends {message.purpose} mail).",
+                "warning",
+            )
+        else:
+            flash(f"Queued message #{message.id} to {message.recipient_email}.", "success")
     return redirect(url_for("templating.editor", template_id=template.id))
 
 

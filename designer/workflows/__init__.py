@@ -13,7 +13,7 @@ from designer.clock import utcnow
 from designer.extensions import db
 from designer.records import RecordNotFound, get_record
 from designer.records.upsert import InvalidRecord, upsert_record
-from designer.workflows import actions, events, rules, runs, schedule
+from designer.workflows import actions, events, opt_out, rules, runs, schedule
 from designer.workflows.conditions import as_log, evaluate
 from designer.workflows.events import InvalidEvent
 from designer.workflows.models import Event, HookSource, Workflow, WorkflowRun
@@ -72,8 +72,12 @@ def emit(event, source="app"):
 
 
 def save_record(module, data):
-    """Upsert a record from inside the app and raise its event; ``(record, created)``."""
+    """Upsert a record from inside the app and raise its event; ``(record, created)``.
+
+    Its ``email_opt_out``, when given, goes on the suppression list with it."""
+    opted_out = opt_out.read_opt_out(module, data)
     record, created, changes = upsert_record(module, data)
+    opt_out.apply_opt_out(record, opted_out)
     db.session.flush()
     event = None
     if created or changes:
@@ -190,7 +194,7 @@ def test_workflow(workflow, module, record):
 
 
 def _preview(item, module, record):
-    from designer.mail import build_message, ledger
+    from designer.mail import build_message, consent, ledger
     from designer.templating import MergeError
 
     described = runs.describe(item)
@@ -208,4 +212,6 @@ def _preview(item, module, record):
     except MergeError as exc:
         described["subject"], described["error"] = "", f"the template cannot be merged: {exc}"
     described["template_version"] = message.template_version.number
+    found = consent.suppression_of(message.recipient_email)
+    described["held_back"] = consent.hold_back_reason(message.purpose, found)
     return described

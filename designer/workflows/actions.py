@@ -162,7 +162,8 @@ def _locale(policy, recipient, template, sender):
 
 
 def queue(planned, dedupe_prefix, module, record):
-    """Write the planned messages to the ledger and queue them; their ids."""
+    """Write the planned messages to the ledger and queue them; the rows written (those
+    the suppression list holds back are written ``suppressed``, with the reason)."""
     keys = [
         f"{dedupe_prefix}:{item.action}:{item.recipient.email.lower()}"[:200] for item in planned
     ]
@@ -187,4 +188,4 @@ def queue(planned, dedupe_prefix, module, record):
             )
         )
     ledger.queue_messages(messages)
-    return [m.id for m in messages]
+    return messages

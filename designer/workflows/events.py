@@ -4,7 +4,9 @@ An event is ``{id, type, module, record, changes, occurred_at}``; ``type`` is
 ``<module>.<action>`` (``invoice.created``). Its record is upserted into our
 store in the same transaction that stores the event, and the event is
 answered only once that is committed; a ``…deleted`` event archives its record
-(it leaves lists and audiences; its messages stay). ``(source, id)`` is unique: an event
+(it leaves lists and audiences; its messages stay). A contact's or
+organisation's ``email_opt_out`` goes on the suppression list
+(``designer.workflows.opt_out``). ``(source, id)`` is unique: an event
 delivered again is recognised and runs nothing. The workflows then run in a
 job (``process``); events still pending after a while (a lost job) are
 queued again by the scheduler.
@@ -24,6 +26,7 @@ from designer.records.upsert import (
     upsert_record,
 )
 from designer.workflows.models import Event
+from designer.workflows.opt_out import apply_opt_out, read_opt_out
 from designer.workflows.sources import APP_SOURCE
 
 #: Pending events older than this are queued again (their job was lost).
@@ -67,7 +70,9 @@ def _store(parsed, payload, source):
         if parsed["action"] == "deleted":  # deleted in the CRM: archived here, messages kept
             record, changes = archive_record(parsed["module"], parsed["record"])
         else:
+            opted_out = read_opt_out(parsed["module"], parsed["record"])
             record, _, changes = upsert_record(parsed["module"], parsed["record"])
+            apply_opt_out(record, opted_out)
     except InvalidRecord as exc:
         db.session.rollback()
         raise InvalidEvent(f"record.{exc.field}", str(exc).split(": ", 1)[1]) from None

@@ -96,7 +96,8 @@ class WorkflowRun(db.Model):
     fire_key: Mapped[str | None] = mapped_column(String(200))
     module: Mapped[str] = mapped_column(String(30))
     record_id: Mapped[int]
-    #: "sent" (actions ran), "no_match", "repeat" (blocked by repeat protection), "failed".
+    #: "sent" (actions ran), "held_back" (every message held back by the suppression
+    #: list), "nothing", "no_match", "repeat" (blocked by repeat protection), "failed".
     outcome: Mapped[str] = mapped_column(String(12))
     conditions: Mapped[list] = mapped_column(JSON, default=list)
     actions: Mapped[list] = mapped_column(JSON, default=list)

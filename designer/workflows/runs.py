@@ -2,7 +2,8 @@
 
 A run is logged whatever happens: the conditions as evaluated (true or
 false each), what each action did (messages queued, to whom, from whom, in
-which locale) or why it did nothing, and errors. The run row is written
+which locale), the recipients the suppression list held back and why, or
+why it did nothing, and errors. The run row is written
 first under its fire key (an event, a due date), which is unique per
 workflow: what fired once never fires again, and a run cut short (a dead
 worker) is finished when its event is processed again, without sending
@@ -94,14 +95,18 @@ def _carry_out(run, workflow, module, record):
     if blocked:
         run.outcome, run.actions = "repeat", [{"note": blocked}]
         return
-    log_entries, message_ids = [], []
+    log_entries, message_ids, held = [], [], 0
     prefix = f"wf{workflow.id}:{run.fire_key or f'run{run.id}'}"
     for index, action in enumerate(workflow.actions):
         entry, ids = _run_action(action, index, module, record, prefix)
         log_entries.append(entry)
         message_ids.extend(ids)
+        held += entry.get("held_back", 0)
     run.actions, run.message_ids = log_entries, message_ids
-    run.outcome = "sent" if message_ids else "nothing"
+    # "held_back": every message written was held back by the suppression list.
+    run.outcome = (
+        "nothing" if not message_ids else "held_back" if held == len(message_ids) else "sent"
+    )
 
 
 def _run_action(action, index, module, record, prefix):
@@ -109,11 +114,16 @@ def _run_action(action, index, module, record, prefix):
         planned, notes = actions.plan(action, index, module, record)
     except actions.ActionFailed as exc:
         return {"action": index, "error": str(exc), "messages": []}, []
-    ids = actions.queue(planned, prefix, module, record)
+    written = actions.queue(planned, prefix, module, record)
+    held = {m.recipient_email.lower(): m.last_error for m in written if m.state == "suppressed"}
+    ids = [m.id for m in written]
     return {
         "action": index,
         "messages": ids,
-        "sent": [describe(p) for p in planned],
+        "held_back": len(held),
+        "sent": [
+            {**describe(p), "held_back": held.get(p.recipient.email.lower())} for p in planned
+        ],
         "notes": notes,
     }, ids
 

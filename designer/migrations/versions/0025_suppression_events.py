@@ -1,7 +1,7 @@
 """suppression events: the audit list of the suppression list
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-03 05:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = "0025"
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
