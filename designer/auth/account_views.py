@@ -1,18 +1,28 @@
-"""The user's own account page: who they are, and changing their password."""
+"""The user's own account page: who they are, their e-mail signature and their password."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from designer.auth import protect, sessions
 from designer.auth.password_changes import PasswordNotChanged, change_own_password
 from designer.auth.passwords import MIN_LENGTH
+from designer.extensions import db
+from designer.records import signatures
+from designer.templating.preview import PREVIEW_CSP
 
 bp = Blueprint("account", __name__)
 protect(bp)
 
 
-def _page(error=None, field=None, status=200):
-    page = render_template("auth/account.html", error=error, field=field, min_length=MIN_LENGTH)
+def _page(error=None, field=None, status=200, signature=None):
+    page = render_template(
+        "auth/account.html",
+        error=error,
+        field=field,
+        min_length=MIN_LENGTH,
+        signature=current_user.signature if signature is None else signature,
+        signature_max=signatures.MAX_LENGTH,
+    )
     return page, status, {"Cache-Control": "no-store"}
 
 
@@ -39,3 +49,40 @@ def change_password():
     sessions.renew(user)
     flash("Password changed. You were logged out everywhere else.", "success")
     return redirect(url_for("account.page"))
+
+
+@bp.route("/account/signature", methods=["POST"])
+def save_signature():
+    """Store the user's own signature, sanitised; an oversize one is refused and kept in
+    the form."""
+    user = current_user._get_current_object()
+    submitted = request.form.get("signature", "")
+    try:
+        stored = signatures.set_signature(user, submitted)
+    except signatures.SignatureInvalid as exc:
+        db.session.rollback()
+        return _page(f"Not saved: {exc}", "signature", 400, signature=submitted)
+    db.session.commit()
+    if stored:
+        flash(
+            "Signature saved. Anything mail cannot safely carry (scripts, event handlers, "
+            "forms, unknown tags or styles) is left out: the preview shows what recipients see.",
+            "success",
+        )
+    else:
+        flash("Signature removed: your mail has none now.", "success")
+    return redirect(url_for("account.page") + "#signature")
+
+
+@bp.route("/account/signature/preview")
+def signature_preview():
+    """The saved signature as a page for the account page's sandboxed frame."""
+    html = signatures.signature_value(current_user).html
+    page = (
+        '<!doctype html><html><head><meta charset="utf-8"></head>'
+        '<body style="font-family:Arial,sans-serif;font-size:14px;margin:8px">'
+        f"{html}</body></html>"
+    )
+    return Response(
+        page, headers={"Content-Security-Policy": PREVIEW_CSP, "Cache-Control": "no-store"}
+    )

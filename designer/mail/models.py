@@ -37,6 +37,8 @@ class Message(db.Model):
     #: "marketing" or "transactional", from the template when the row was written: what
     #: the suppression list holds back (``designer.mail.consent``).
     purpose: Mapped[str] = mapped_column(String(15), default="marketing")
+    #: A test send to the user who asked for it: its subject is marked ``[Test]``.
+    test: Mapped[bool] = mapped_column(default=False)
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)

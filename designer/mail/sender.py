@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from designer import settings
-from designer.records.merge import USER_FIELDS, user_data
+from designer.records.merge import sender_data
 
 POLICY_KEY = "sending"
 
@@ -71,7 +71,7 @@ def system_sender(policy=None):
         reply_to="",
         envelope_from=policy["envelope_from"] or address,
         language="",
-        merge={**dict.fromkeys(USER_FIELDS, ""), "name": company["name"], "email": address},
+        merge={**sender_data(None), "name": company["name"], "email": address},
     )
 
 
@@ -90,5 +90,5 @@ def resolve_sender(user, policy=None):
         reply_to=user.email if central else "",
         envelope_from=policy["envelope_from"] or address,
         language=user.language,
-        merge=user_data(user),
+        merge=sender_data(user),
     )

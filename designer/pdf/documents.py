@@ -17,7 +17,7 @@ from designer.pdf.fetcher import prefetch_assets, stored_asset
 from designer.pdf.filenames import pdf_filename
 from designer.pdf.render import PdfRenderError, render_pdf
 from designer.records import merge_data, recipient_of
-from designer.records.merge import user_data
+from designer.records.merge import sender_data
 from designer.templating import MergeError, choose_locale, version_for
 from designer.templating.compiler import compile_source
 from designer.templating.render import build_context, plain_version, renderer_for
@@ -64,7 +64,7 @@ def record_context(template, module, record, *, user, locale=None):
     locale = locale or choose_locale(language, template.language, getattr(user, "language", ""))
     return build_context(
         merge_data(module, record),
-        sender=user_data(user),
+        sender=sender_data(user),
         company=settings.company(),
         locale=locale,
         currency=getattr(record, "currency", None),

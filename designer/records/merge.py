@@ -5,6 +5,8 @@ query API and password hashes); each record is flattened to the fields listed
 here, with its relations nested as dicts.
 """
 
+from designer.records.signatures import signature_value
+
 USER_FIELDS = ("name", "email", "title", "phone", "language", "timezone", "currency")
 ORGANISATION_FIELDS = (
     "name",
@@ -65,6 +67,14 @@ def _pick(obj, fields):
 def user_data(user):
     """A user as merge data (never the password hash or role)."""
     return _pick(user, USER_FIELDS) if user else {}
+
+
+def sender_data(user):
+    """The sending user as merge data: ``user_data`` and the signature (HTML where HTML
+    is written, text in the text part); every field empty for the system (``None``)."""
+    data = user_data(user) if user else dict.fromkeys(USER_FIELDS, "")
+    data["signature"] = signature_value(user)
+    return data
 
 
 def organisation_data(org):

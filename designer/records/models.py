@@ -42,6 +42,8 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     #: The password is still the demo data's: ``designer serve`` keeps off the network.
     demo_password: Mapped[bool] = mapped_column(default=False)
+    #: HTML signature, sanitised (``designer.records.signatures``); ``{{ sender.signature }}``.
+    signature: Mapped[str] = mapped_column(Text, default="")
 
     @property
     def is_admin(self):

@@ -147,7 +147,7 @@ def _document(prefix, label):
 
 
 def _shared():
-    sender = _fields("sender", User, merge.USER_FIELDS, "Sender")
+    sender = _fields("sender", User, merge.USER_FIELDS, "Sender") + [SIGNATURE_FIELD]
     company = [
         Field(f"company.{name}", f"Company: {name.replace('_', ' ')}", "string", "")
         for name in COMPANY_FIELDS
@@ -155,6 +155,14 @@ def _shared():
     return sender + company + [WEBVIEW_FIELD]
 
 
+#: The sending user's signature from their account page (``records.signatures``): HTML
+#: in the mail's HTML, text in its text part, empty when the system sends.
+SIGNATURE_FIELD = Field(
+    "sender.signature",
+    "Sender: signature (from their account page; empty for system mail)",
+    "html",
+    "Kind regards, Jan de Vries",
+)
 #: The link to the message in a browser (``designer.mail.webview``); empty in previews.
 WEBVIEW_FIELD = Field(
     "webview_url",

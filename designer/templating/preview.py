@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from designer import isolation, settings
 from designer.records import merge_data, recipient_of
-from designer.records.merge import user_data
+from designer.records.merge import sender_data
 from designer.templating.compiler import check_syntax, compile_source
 from designer.templating.labels import labels_for
 from designer.templating.render import (
@@ -66,7 +66,7 @@ def preview_html(template, record, user, source=None, subject=None, text_part=Tr
     locale = choose_locale(recipient.language, template.language, user.language)
     data = build_context(
         merge_data(template.module, record),
-        sender=user_data(user),
+        sender=sender_data(user),
         company=settings.company(),
         locale=locale,
         currency=getattr(record, "currency", None),

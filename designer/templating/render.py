@@ -294,6 +294,8 @@ def build_context(record_data, *, sender, company, locale, currency=None):
 
 
 def _wire_value(value):
+    if hasattr(value, "__html__"):
+        return value  # HTML that is already mail-ready (a sender's signature)
     if isinstance(value, str):
         return crlf(value) if ("\n" in value or "\r" in value) else value
     if isinstance(value, dict):
