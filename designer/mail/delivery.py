@@ -13,7 +13,7 @@ worker that can be sent without its record is the one on the wire.
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import unescape
 
 from flask import current_app
@@ -41,6 +41,9 @@ from designer.templating import MergeError, TemplateVersion, build_context, rend
 from designer.templating.attachments import attached
 from designer.templating.render import merged_link_targets
 from designer.templating.system import mail_headers, merge_values
+
+#: What a test send's subject starts with.
+TEST_MARK = "[Test] "
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,8 @@ def build_message(message, *, tracking=True, eight_bit=False, context=None, atta
         )
     pixel = pixel_url(message.token) if tracking else None
     rendered = render_email(version, data, tracked_links=links, pixel_url=pixel)
+    if message.test:
+        rendered = replace(rendered, subject=f"{TEST_MARK}{rendered.subject}")
     message_id = message.message_id or stable_message_id(message, sender.address)
     files = context.attachments(message, version.template) if attachments else ()
     raw = build_mime(

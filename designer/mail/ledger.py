@@ -106,6 +106,7 @@ def new_message(
         token=new_token(),
         attach_pdf_ids=attach_pdf_ids or None,
         next_attempt_at=not_before,
+        test=test_to is not None,
     )
 
 

@@ -135,6 +135,8 @@ def preview(template_id):
 
 
 def _queue(template, record, test_to=None):
+    """Queue the saved template merged for ``record``: to its recipient, or (a test) only
+    to ``test_to``, the user asking, with the subject marked ``[Test]``."""
     try:
         message = mail.queue_message(
             template,
@@ -152,6 +154,12 @@ def _queue(template, record, test_to=None):
                 f"(message #{message.id}; this template sends {message.purpose} mail).",
                 "warning",
             )
+        elif test_to is not None:
+            flash(
+                f"Test queued (message #{message.id}): it goes only to you, "
+                f"{message.recipient_email}, with the subject marked [Test].",
+                "success",
+            )
         else:
             flash(f"Queued message #{message.id} to {message.recipient_email}.", "success")
     return redirect(url_for("templating.editor", template_id=template.id))
@@ -159,9 +167,23 @@ def _queue(template, record, test_to=None):
 
 @bp.route("/templates/<int:template_id>/send", methods=["POST"])
 def send(template_id):
-    """Send the saved template to a record's recipient."""
+    """Send the saved template to a record's recipient: the real customer, so only after
+    the confirmation page (``confirmed``) named them; without it nothing is sent."""
     template = templating.get_template(template_id)
-    return _queue(template, _record_for(template, request.form.get("contact", type=int)))
+    record = _record_for(template, request.form.get("contact", type=int))
+    if request.form.get("confirmed") == "yes":
+        return _queue(template, record)
+    recipient = records.recipient_of(template.module, record)
+    if not recipient.email:
+        flash(f"Not sent: {recipient.name or 'this record'} has no e-mail address.", "error")
+        return redirect(url_for("templating.editor", template_id=template.id))
+    return render_template(
+        "templating/send_confirm.html",
+        template=template,
+        version=template.current,
+        record=record,
+        recipient=recipient,
+    )
 
 
 @bp.route("/templates/<int:template_id>/test-send", methods=["POST"])

@@ -299,6 +299,7 @@ def test_drag_a_button_into_a_column_insert_a_merge_field_save_and_send(marketer
     email = re.search(r"<([^>]+)>", option.inner_text()).group(1)
     first_name = option.inner_text().split()[0]
     page.click("text=Send to contact")
+    page.click(f"button:has-text('Send to {email}')")
     expect(page.locator(".flash-success")).to_contain_text("Queued message")
     page.click("nav >> text=Outbox")
     row = page.locator("tr", has_text=email).filter(has_text=f"For {first_name}").first

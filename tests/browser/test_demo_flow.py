@@ -74,6 +74,7 @@ def test_send_see_outbox_open_twice_and_count_on_organisation(page, served):
     earlier = rows.count()  # other tests may have mailed this contact already
     page.go_back()
     page.click("text=Send to contact")
+    page.click(f"button:has-text('Send to {email}')")
     flash = page.locator(".flash-success")
     expect(flash).to_contain_text("Queued message")
     message_id = re.search(r"#(\d+)", flash.inner_text()).group(1)

@@ -121,7 +121,7 @@ def test_send_to_contact_in_the_editor_says_the_message_was_held_back(
     path = f"/templates/{welcome.id}"
     answer = client.post(
         f"{path}/send",
-        data={"csrf_token": csrf_token(client, path), "contact": people.jan.id},
+        data={"csrf_token": csrf_token(client, path), "contact": people.jan.id, "confirmed": "yes"},
         follow_redirects=True,
     )
     page = answer.get_data(as_text=True)

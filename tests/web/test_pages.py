@@ -175,7 +175,11 @@ def test_live_preview_of_unsaved_source(ada, welcome, people):
 def test_send_from_the_editor_queues_a_message(ada, welcome, people):
     response = ada.post(
         f"/templates/{welcome.id}/send",
-        data={"contact": people.jan.id, "csrf_token": csrf_token(ada, "/templates")},
+        data={
+            "contact": people.jan.id,
+            "confirmed": "yes",
+            "csrf_token": csrf_token(ada, "/templates"),
+        },
     )
     assert response.status_code == 302
     [message] = db.session.scalars(db.select(mail.Message)).all()
