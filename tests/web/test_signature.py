@@ -149,3 +149,13 @@ def test_the_field_picker_offers_the_signature(app, client, people):
     assert unknown_fields("contact", "{{ sender.signatur }}")[0].suggestions == (
         "sender.signature",
     )
+
+
+def test_the_editor_preview_shows_the_user_s_signature(app, client, people):
+    people.admin.signature = SIGNATURE
+    db.session.commit()
+    template = signed_template(people.admin)
+    log_in(client, people.admin.email, "secret")
+    page = client.get(f"/templates/{template.id}/preview?contact={people.jan.id}")
+    assert page.status_code == 200
+    assert "<strong>Ada Admin</strong>" in page.text and "onclick" not in page.text
