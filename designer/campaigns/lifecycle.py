@@ -76,15 +76,56 @@ def _transition(campaign, allowed, new_state, won=None, **values):
     return result.rowcount == 1
 
 
+class NoRecipients(CampaignError):
+    """Nobody would get the campaign: starting (or scheduling) it is refused."""
+
+
+def reach(campaign):
+    """``(recipients, left_out)``: how many of the audience's contacts would get the campaign
+    now, and how many are left out (no address, or suppressed), as ``start`` counts them."""
+    query = audience_query(campaign.segment.filters).with_only_columns(Contact.email)
+    suppressed = suppressed_set()
+    recipients = left_out = 0
+    for email in db.session.scalars(query.order_by(None)):
+        email = (email or "").strip()
+        if email and email.lower() not in suppressed:
+            recipients += 1
+        else:
+            left_out += 1
+    return recipients, left_out
+
+
+def reach_or_refuse(campaign):
+    """``reach(campaign)``; raises ``NoRecipients`` when nobody would get it."""
+    recipients, left_out = reach(campaign)
+    if recipients == 0:
+        raise NoRecipients(
+            f"nobody would get this campaign: the audience “{campaign.segment.name}” has no "
+            "contact with an e-mail address that is not suppressed. Nothing was sent; choose "
+            "another audience or add contacts first."
+        )
+    return recipients, left_out
+
+
+def _refuse_empty(campaign):
+    if campaign.state in ("draft", "scheduled"):
+        reach_or_refuse(campaign)
+
+
 def schedule(campaign, when):
     if when <= utcnow():
         raise CampaignError("the scheduled time is in the past; start the campaign now instead")
+    _refuse_empty(campaign)
     if not _transition(campaign, ("draft", "scheduled"), "scheduled", scheduled_at=when):
         raise CampaignError(f"a {campaign.state} campaign cannot be scheduled")
 
 
-def start(campaign):
-    """Queue every recipient and send; returns how many messages were queued."""
+def start(campaign, empty_ok=False):
+    """Queue every recipient and send; returns how many messages were queued. A campaign
+    nobody would get is refused (``NoRecipients``) unless ``empty_ok`` (a scheduled
+    campaign whose time has come: it ends at once, done, with nothing sent)."""
+    if not empty_ok:
+        _refuse_empty(campaign)
     if not _transition(campaign, ("draft", "scheduled"), "sending", started_at=utcnow()):
         raise CampaignError(f"a {campaign.state} campaign cannot be started")
     queued = queue_recipients(campaign)
@@ -228,7 +269,7 @@ def start_due_campaigns():
     started = 0
     for campaign in due:
         try:
-            start(campaign)
+            start(campaign, empty_ok=True)
             started += 1
         except CampaignError:
             continue  # another dispatcher started it first
@@ -249,5 +290,10 @@ def progress(campaign):
         "failed": counts.get("failed", 0),
         "suppressed": counts.get("suppressed", 0) + campaign.suppressed_count,
         "cancelled": counts.get("cancelled", 0),
-        "percent": round(100 * done / total, 1) if total else 100.0,
+        "percent": round(100 * done / total, 1) if total else _empty_percent(campaign),
     }
+
+
+def _empty_percent(campaign):
+    """A campaign without messages: all done once it ended, nothing done before."""
+    return 100.0 if campaign.state in ("done", "cancelled") else 0.0

@@ -141,13 +141,39 @@ def report_csv(campaign_id):
 
 @bp.route("/campaigns/<int:campaign_id>/<action>", methods=["POST"])
 def act(campaign_id, action):
+    """A lifecycle action; "start" sends to real people, so it first shows a confirmation
+    naming how many (``confirmed`` is that page's answer)."""
     campaign = _campaign_or_404(campaign_id)
+    if action == "start" and request.form.get("confirmed") != "yes":
+        return _confirm_start(campaign)
     try:
         _perform(campaign, action, request.form.get("scheduled_at"))
+    except campaigns.NoRecipients as exc:
+        flash(f"Not {'scheduled' if action == 'schedule' else 'started'}: {exc}", "error")
     except campaigns.CampaignError as exc:
         flash(str(exc), "error")
     else:
         flash(f"Campaign {campaign.state}.", "success")
+    return redirect(url_for("campaigns.page", campaign_id=campaign.id))
+
+
+def _confirm_start(campaign):
+    """The page that names how many people get the campaign (nothing is sent yet)."""
+    if campaign.state not in ("draft", "scheduled"):
+        flash(f"A {campaign.state} campaign cannot be started.", "error")
+        return redirect(url_for("campaigns.page", campaign_id=campaign.id))
+    try:
+        recipients, left_out = campaigns.reach_or_refuse(campaign)
+    except campaigns.NoRecipients as exc:
+        flash(f"Not started: {exc}", "error")
+    else:
+        return render_template(
+            "campaigns/start_confirm.html",
+            campaign=campaign,
+            recipients=recipients,
+            left_out=left_out,
+            from_address=resolve_sender(campaign.sender).address,
+        )
     return redirect(url_for("campaigns.page", campaign_id=campaign.id))
 
 

@@ -61,7 +61,10 @@ def test_count_the_audience_then_start_and_watch_the_progress(page, served):
     expect(page.locator("#campaign-state")).to_have_text("draft")
     campaign_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
 
+    expect(page.locator("#progress-not-started")).to_contain_text("Not started")
     page.click("button:has-text('Start now')")
+    expect(page.locator("h1")).to_have_text(re.compile(r"^Send to \d+ contacts? now\?$"))
+    page.click("button:has-text('now')")
     expect(page.locator("#campaign-state")).to_have_text("done", timeout=120_000)
     expect(page.locator("#progress-percent")).to_have_text(re.compile(r"^100(\.0)?$"))
     sent, failed, suppressed = (
