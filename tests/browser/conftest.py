@@ -53,3 +53,13 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture(params=[390, 1366])
+def sized(browser, request):
+    """``(page, width)`` on a phone (390 px) and on a laptop (1366 px)."""
+    context = browser.new_context(viewport={"width": request.param, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page, request.param
+    context.close()
