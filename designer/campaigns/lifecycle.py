@@ -21,7 +21,7 @@ from designer.campaigns.audience import audience_count, audience_query
 from designer.campaigns.models import Campaign, Segment
 from designer.clock import utcnow
 from designer.extensions import db
-from designer.mail import ledger
+from designer.mail import ledger, topics
 from designer.mail.suppression import suppressed_set
 from designer.records import recipient_of
 from designer.records.models import Contact
@@ -46,17 +46,34 @@ def create_segment(name, filters):
     return segment
 
 
-def create_campaign(name, *, template, segment, sender, tracking=True):
+def create_campaign(name, *, template, segment, sender, tracking=True, topic_id=None):
+    """A draft campaign; ``topic_id`` (an active topic, optional) leaves out whoever opted
+    out of that topic."""
     if not (name or "").strip():
         raise CampaignError("the campaign needs a name")
     if template.kind != "email" or template.current is None:
         raise CampaignError("choose a saved e-mail template")
+    topic = _topic(topic_id)
     campaign = Campaign(
-        name=name.strip(), template=template, segment=segment, sender=sender, tracking=tracking
+        name=name.strip(),
+        template=template,
+        segment=segment,
+        sender=sender,
+        tracking=tracking,
+        topic_id=topic.id if topic else None,
     )
     db.session.add(campaign)
     db.session.commit()
     return campaign
+
+
+def _topic(topic_id):
+    if not topic_id:
+        return None
+    try:
+        return topics.active_topic(topic_id)
+    except topics.TopicRefused as exc:
+        raise CampaignError(str(exc)) from None
 
 
 def _transition(campaign, allowed, new_state, won=None, **values):
@@ -159,8 +176,9 @@ def queue_recipients(campaign):
     first chunk while the rest is still being written. A row committed but
     not queued (a crash in between) is queued again by the dispatcher.
     """
-    rows, left_out = _recipient_rows(campaign)
+    rows, left_out, opted_out = _recipient_rows(campaign)
     campaign.suppressed_count = left_out
+    campaign.topic_opt_out_count = opted_out
     db.session.commit()
     queued = 0
     for chunk in _chunks(rows):
@@ -181,17 +199,23 @@ def _chunks(rows):
 
 
 def _recipient_rows(campaign):
-    """The ledger rows of the campaign's audience, and how many contacts were left out
-    (suppressed, or without an address)."""
+    """The ledger rows of the campaign's audience, how many contacts were left out
+    (suppressed, opted out of its topic, or without an address) and how many of those
+    because they opted out of its topic."""
     query = audience_query(campaign.segment.filters).order_by(Contact.id)
     contacts = db.session.scalars(query.options(selectinload(Contact.organisation))).all()
     suppressed = suppressed_set()
-    builder = ledger.RowBuilder(campaign.template, campaign.sender, campaign.id)
-    rows, left_out = [], 0
+    opted = topics.opted_out_set(campaign.topic_id) if campaign.topic_id else set()
+    builder = ledger.RowBuilder(campaign.template, campaign.sender, campaign.id, campaign.topic_id)
+    rows, left_out, opted_out = [], 0, 0
     for contact in contacts:
         email = (contact.email or "").strip()
         if not email or email.lower() in suppressed:
             left_out += 1
+            continue
+        if email.lower() in opted:
+            left_out += 1
+            opted_out += 1
             continue
         recipient = recipient_of("contact", contact)
         if recipient.email != email:
@@ -204,7 +228,7 @@ def _recipient_rows(campaign):
                 dedupe_key=f"campaign:{campaign.id}:contact:{contact.id}",
             )
         )
-    return rows, left_out
+    return rows, left_out, opted_out
 
 
 def finish_if_done(campaign):
@@ -289,6 +313,7 @@ def progress(campaign):
         "sent": counts.get("sent", 0),
         "failed": counts.get("failed", 0),
         "suppressed": counts.get("suppressed", 0) + campaign.suppressed_count,
+        "topic_opt_outs": campaign.topic_opt_out_count,
         "cancelled": counts.get("cancelled", 0),
         "percent": round(100 * done / total, 1) if total else _empty_percent(campaign),
     }

@@ -40,9 +40,14 @@ class Campaign(db.Model):
     queued_at: Mapped[datetime | None]
     #: Recipients left out when the campaign was queued (suppressed or without address).
     suppressed_count: Mapped[int] = mapped_column(default=0)
+    #: The subscription topic it belongs to (None: every recipient not suppressed gets it).
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
+    #: Of ``suppressed_count``, those left out because they opted out of the topic.
+    topic_opt_out_count: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     template = relationship("Template")
     segment: Mapped[Segment] = relationship()
     sender = relationship("User")
+    topic = relationship("Topic")
