@@ -99,13 +99,15 @@ class NoRecipients(CampaignError):
 
 def reach(campaign):
     """``(recipients, left_out)``: how many of the audience's contacts would get the campaign
-    now, and how many are left out (no address, or suppressed), as ``start`` counts them."""
+    now, and how many are left out (no address, suppressed, or opted out of the campaign's
+    topic), as ``start`` counts them."""
     query = audience_query(campaign.segment.filters).with_only_columns(Contact.email)
     suppressed = suppressed_set()
+    opted = topics.opted_out_set(campaign.topic_id) if campaign.topic_id else set()
     recipients = left_out = 0
     for email in db.session.scalars(query.order_by(None)):
         email = (email or "").strip()
-        if email and email.lower() not in suppressed:
+        if email and email.lower() not in suppressed and email.lower() not in opted:
             recipients += 1
         else:
             left_out += 1
@@ -118,8 +120,8 @@ def reach_or_refuse(campaign):
     if recipients == 0:
         raise NoRecipients(
             f"nobody would get this campaign: the audience “{campaign.segment.name}” has no "
-            "contact with an e-mail address that is not suppressed. Nothing was sent; choose "
-            "another audience or add contacts first."
+            "contact with an e-mail address that is neither suppressed nor opted out of its "
+            "topic. Nothing was sent; choose another audience or add contacts first."
         )
     return recipients, left_out
 

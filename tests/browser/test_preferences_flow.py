@@ -68,6 +68,7 @@ def test_untick_a_topic_from_a_delivered_message(browser, page, served):
     page.click("text=Save draft")
     expect(page.locator("#campaign-topic")).to_have_text(events)
     page.click("button:has-text('Start now')")
+    page.click("button:has-text('Send to 1 contact now')")
     expect(page.locator("#campaign-state")).to_have_text("done", timeout=120_000)
 
     html = delivered_html(page, served, email)

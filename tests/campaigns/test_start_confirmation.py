@@ -49,7 +49,7 @@ def test_start_now_asks_first_naming_the_recipient_count(smtp_app, mia):
     answer = start(mia, campaign)
     assert answer.status_code == 200
     assert f"Send to {reach} contacts now?" in answer.text
-    assert "1 (no e-mail address, or on the suppression list)" in answer.text
+    assert "1 (no e-mail address, on the suppression list, or opted out" in answer.text
     assert 'name="confirmed" value="yes"' in answer.text
     db.session.refresh(campaign)
     assert campaign.state == "draft" and messages() == []
@@ -98,3 +98,19 @@ def test_a_draft_shows_no_progress(app, mia):
     assert api["percent"] == 0.0 and api["state"] == "draft"
     campaigns.cancel(campaign)
     assert campaigns.progress(campaign)["percent"] == 100.0  # ended: nothing left to do
+
+
+def test_the_count_leaves_out_who_opted_out_of_the_campaign_s_topic(app, demo):
+    from designer.mail import topics
+
+    events = topics.add_topic("Events", "Invitations")
+    dutch = db.session.scalars(
+        db.select(Contact).where(Contact.language == "nl", Contact.email != "")
+    ).all()
+    topics.set_opt_outs(dutch[0].email, {events.id}, "preference page")
+    db.session.commit()
+    campaign = new_campaign("Topic", DUTCH)
+    campaign.topic_id = events.id
+    db.session.commit()
+    assert campaigns.reach(campaign) == (len(dutch) - 1, 1)
+    assert campaigns.start(campaign) == len(dutch) - 1  # the count start really queues
