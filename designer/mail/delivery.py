@@ -118,10 +118,10 @@ class BatchContext:
             self._servers[key] = servers.server_for(user)
         return self._servers[key]
 
-    def signs(self, address):
-        """Whether mail from ``address`` has a DKIM key to be signed with."""
+    def signer(self, address):
+        """The DKIM signer of mail from ``address``, or None (looked up once a batch)."""
         if address not in self._dkim:
-            self._dkim[address] = dkim.key_for(address) is not None
+            self._dkim[address] = dkim.signer_for(address)
         return self._dkim[address]
 
     def verp(self):
@@ -234,8 +234,9 @@ def build_message(message, *, tracking=True, eight_bit=False, context=None, atta
         attachments=files,
         eight_bit=eight_bit,
     )
-    if context.signs(sender.address):
-        raw = dkim.sign_if_configured(raw, sender.address)
+    signer = context.signer(sender.address)
+    if signer is not None:
+        raw = signer.sign(raw)
     message.subject = rendered.subject[:1000]
     envelope_from = sender.envelope_from
     if context.verp():
