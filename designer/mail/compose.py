@@ -28,7 +28,7 @@ from designer.templating import (
     version_for,
 )
 from designer.templating.attachments import attached
-from designer.templating.compiler import check_syntax, compile_source
+from designer.templating.compiler import check_syntax, compile_source, normalise_newlines
 
 #: Records one can write to from their page.
 MODULES = ("organisation", "contact", "quote", "invoice")
@@ -193,7 +193,8 @@ def text_of(version, draft):
         return "", ""
     if draft.based_on != version.id or draft.subject is None or draft.body is None:
         return version.subject, version.source
-    return draft.subject, draft.body
+    # Browsers send a textarea's line breaks as CRLF: unchanged text must compare equal.
+    return draft.subject, normalise_newlines(draft.body)
 
 
 def editing(module, record, draft):

@@ -79,6 +79,27 @@ def _record_url(module, record):
     return url_for(endpoint, **{name: record.id})
 
 
+def _record_label(module, record):
+    if module in ("quote", "invoice"):
+        return f"{module.capitalize()} {record.number}"
+    return record.name if module == "organisation" else record.full_name
+
+
+def _merged_subject(plan):
+    """The subject as the recipient will read it (the text as typed when it cannot merge)."""
+    try:
+        rendered = preview_html(
+            plan.version.template,
+            plan.record,
+            plan.sender_user or current_user,
+            source=plan.body,
+            subject=plan.subject,
+        )
+    except (TemplateInvalid, MergeError):
+        return plan.subject
+    return rendered.subject
+
+
 def _zone():
     try:
         return ZoneInfo(current_user.timezone or "UTC")
@@ -93,6 +114,7 @@ def _page(module, record, draft, problems=None, files=(), status=200):
         module=module,
         record=record,
         record_url=_record_url(module, record),
+        record_label=_record_label(module, record),
         recipient=recipient_of(module, record),
         draft=draft,
         template=template,
@@ -143,8 +165,10 @@ def _confirm(module, record, draft, plan):
         module=module,
         record=record,
         record_url=_record_url(module, record),
+        record_label=_record_label(module, record),
         draft=draft,
         plan=plan,
+        subject=_merged_subject(plan),
         pdfs=compose.template_attachments(plan),
         local=local,
         zone=_zone().key,

@@ -258,3 +258,19 @@ def test_the_preview_is_sandboxed(admin_client, invoice):
     assert response.status_code == 200
     assert "sandbox" in response.headers["Content-Security-Policy"]
     assert invoice.number in response.get_data(as_text=True)
+
+
+def test_the_text_sent_back_unchanged_is_no_one_off(admin_client, invoice):
+    """Browsers send a textarea's lines ending in CRLF: that is no edit."""
+    version = named("Invoice reminder").current
+    data = form(
+        admin_client,
+        invoice,
+        action="send",
+        based_on=str(version.id),
+        subject=version.subject,
+        body=version.source.replace("\n", "\r\n"),
+    )
+    assert admin_client.post(url(invoice), data=data).status_code == 302
+    message = db.session.scalar(db.select(Message))
+    assert message.template_version_id == version.id
