@@ -18,7 +18,7 @@ from designer.clock import utcnow
 from designer.extensions import db
 from designer.mail import consent, copies, ledger, uploads
 from designer.mail.sender import NoSystemAddress, resolve_sender
-from designer.records import RecordNotFound, get_record, recipient_of
+from designer.records import Recipient, RecordNotFound, get_record, recipient_of
 from designer.templating import (
     Template,
     TemplateInvalid,
@@ -130,6 +130,14 @@ def owner_of(module, record):
     return owner
 
 
+def recipient_for(module, record):
+    """Where the record's mail goes (``records.recipient_of``); a quote or invoice of no
+    contact and no organisation has no address."""
+    if module in ("quote", "invoice") and record.contact is None and record.organisation is None:
+        return Recipient("", "", "", None, None)
+    return recipient_of(module, record)
+
+
 def chosen_version(template, recipient):
     """The version a template sends to ``recipient``: a main template's in the recipient's
     language, a variant chosen on purpose its own."""
@@ -142,7 +150,7 @@ def plan(module, record, draft, user, now=None):
     """Check ``draft`` for ``record`` as ``user`` writes it; return the ``Plan``, or raise
     ``ComposeInvalid`` naming every problem."""
     problems = {}
-    recipient = recipient_of(module, record)
+    recipient = recipient_for(module, record)
     if not recipient.email:
         problems["to"] = f"this {module} has no e-mail address to send to"
     template, version = _template(module, draft.template_id, recipient, problems)
@@ -200,17 +208,25 @@ def text_of(version, draft):
 def editing(module, record, draft):
     """``(template, version, subject, body)`` the form shows for ``draft``, whatever else
     is wrong with it (no template: Nones and empty text)."""
-    recipient = recipient_of(module, record)
+    recipient = recipient_for(module, record)
     template, version = _template(module, draft.template_id, recipient, {})
     return (template, version, *text_of(version, draft))
+
+
+def email_template(template_id):
+    """The e-mail template with that id (not a built-in one), or None."""
+    template = db.session.get(Template, template_id) if 0 < template_id <= MAX_ID else None
+    if template is None or template.system_key is not None or template.kind != "email":
+        return None
+    return template
 
 
 def _template(module, template_id, recipient, problems):
     if not template_id:
         problems["template"] = "choose a template"
         return None, None
-    template = db.session.get(Template, template_id) if 0 < template_id <= MAX_ID else None
-    if template is None or template.system_key is not None or template.kind != "email":
+    template = email_template(template_id)
+    if template is None:
         problems["template"] = f"there is no e-mail template with id {template_id}"
         return None, None
     if template.module != module:

@@ -9,16 +9,26 @@ will get the mail, and only confirming it writes the ledger
 import secrets
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 from markupsafe import escape
 
 from designer.auth import protect
 from designer.clock import utcnow
 from designer.mail import compose, uploads
-from designer.records import recipient_of
 from designer.templating import MergeError, TemplateInvalid
 from designer.templating.preview import PREVIEW_CSP, preview_html
+from designer.templating.thumbnails import library_thumbnail
 
 bp = Blueprint("compose", __name__)
 protect(bp)
@@ -115,7 +125,7 @@ def _page(module, record, draft, problems=None, files=(), status=200):
         record=record,
         record_url=_record_url(module, record),
         record_label=_record_label(module, record),
-        recipient=recipient_of(module, record),
+        recipient=compose.recipient_for(module, record),
         draft=draft,
         template=template,
         version=version,
@@ -126,6 +136,7 @@ def _page(module, record, draft, problems=None, files=(), status=200):
         files=files,
         owner=compose.owner_of(module, record),
         problems=problems or {},
+        thumbnail=bool(template and library_thumbnail((template.variant_of or template).name)),
         zone=_zone().key,
         now_local=utcnow().replace(tzinfo=ZoneInfo("UTC")).astimezone(_zone()),
         limits=uploads,
@@ -194,6 +205,16 @@ def _send(module, record, draft, plan):
     return redirect(url_for("mail.message_page", message_id=message.id))
 
 
+@bp.route("/compose/templates/<int:template_id>/thumbnail.png")
+def thumbnail(template_id):
+    """The picture of a starter template, when the chosen template is one."""
+    template = compose.email_template(template_id)
+    path = library_thumbnail((template.variant_of or template).name) if template else None
+    if path is None:
+        abort(404, description="this template has no thumbnail")
+    return send_file(path, mimetype="image/png", max_age=3600)
+
+
 @bp.route("/compose/<module>/<int:record_id>/preview", methods=["GET", "POST"])
 def preview(module, record_id):
     """The chosen template merged for the record (with the subject and text as edited, when
@@ -203,6 +224,8 @@ def preview(module, record_id):
     draft = _draft(form)
     if request.method == "GET":
         draft.template_id = request.args.get("template", type=int)
+    if not compose.recipient_for(module, record).email:
+        return _frame(f"<p>This {module} has no e-mail address to send to.</p>")
     _, version, subject, body = compose.editing(module, record, draft)
     if version is None:
         return _frame("<p>Choose a template to see the e-mail merged for this record.</p>")

@@ -4,19 +4,25 @@ A file is stored as soon as it is uploaded (``store``), unlinked, so a form
 shown again after a mistake keeps it; confirming the message links the
 chosen files to it (``link``), and delivery sends them as MIME attachments
 (``files_of``). Sizes are bounded: ``MAX_FILE_BYTES`` each,
-``MAX_TOTAL_BYTES`` and ``MAX_FILES`` per message.
+``MAX_TOTAL_BYTES`` and ``MAX_FILES`` per message; files never sent are
+dropped after ``KEEP_UNSENT``.
 """
 
 import mimetypes
+from datetime import timedelta
 
+from sqlalchemy import delete
 from werkzeug.utils import secure_filename
 
+from designer.clock import utcnow
 from designer.extensions import db
 from designer.mail.models import MessageFile
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_TOTAL_BYTES = 25 * 1024 * 1024
 MAX_FILES = 10
+#: How long a file uploaded for a message not sent is kept.
+KEEP_UNSENT = timedelta(days=2)
 
 
 class UploadInvalid(ValueError):
@@ -54,8 +60,19 @@ def store(upload, user, already=()):
         data=data,
     )
     db.session.add(row)
+    _forget_abandoned()
     db.session.commit()
     return row
+
+
+def _forget_abandoned():
+    """Drop files nobody sent within ``KEEP_UNSENT`` (a compose page left open or closed)."""
+    db.session.execute(
+        delete(MessageFile).where(
+            MessageFile.message_id.is_(None), MessageFile.created_at < utcnow() - KEEP_UNSENT
+        ),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _display_name(name):

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 from designer import mail, records, tracking
 from designer.auth import protect
 from designer.extensions import db
-from designer.mail import consent, history
+from designer.mail import compose, consent, history
 
 bp = Blueprint("records", __name__)
 protect(bp)
@@ -53,6 +53,6 @@ def document(document_id):
     return render_template(
         "records/document.html",
         document=found,
-        recipient=records.recipient_of(found.kind, found),
+        recipient=compose.recipient_for(found.kind, found),
         messages=db.session.scalars(history.messages_of(found.kind, found)).all(),
     )

@@ -274,3 +274,45 @@ def test_the_text_sent_back_unchanged_is_no_one_off(admin_client, invoice):
     assert admin_client.post(url(invoice), data=data).status_code == 302
     message = db.session.scalar(db.select(Message))
     assert message.template_version_id == version.id
+
+
+def test_a_starter_template_shows_its_thumbnail(admin_client, invoice):
+    template = named("Invoice reminder")
+    page = admin_client.get(f"{url(invoice)}?template={template.id}").get_data(as_text=True)
+    assert f"/compose/templates/{template.id}/thumbnail.png" in page
+    picture = admin_client.get(f"/compose/templates/{template.id}/thumbnail.png")
+    assert picture.status_code == 200 and picture.data.startswith(b"\x89PNG")
+    assert admin_client.get("/compose/templates/99999999999/thumbnail.png").status_code == 404
+
+
+def test_files_never_sent_are_dropped_after_a_while(admin_client, invoice, demo):
+    from werkzeug.datastructures import FileStorage
+
+    admin = db.session.scalar(db.select(User).where(User.email == "admin@example.com"))
+    old = uploads.store(FileStorage(io.BytesIO(b"old"), "old.txt"), admin)
+    old.created_at = utcnow() - uploads.KEEP_UNSENT - timedelta(minutes=1)
+    db.session.commit()
+    uploads.store(FileStorage(io.BytesIO(b"new"), "new.txt"), admin)
+    assert [f.filename for f in db.session.scalars(db.select(MessageFile))] == ["new.txt"]
+
+
+def test_every_record_page_offers_send_email(admin_client, invoice):
+    contact, organisation = invoice.contact, invoice.organisation
+    for path, target in (
+        (f"/contacts/{contact.id}", f"/compose/contact/{contact.id}"),
+        (f"/organisations/{organisation.id}", f"/compose/organisation/{organisation.id}"),
+    ):
+        assert f'href="{target}"' in admin_client.get(path).get_data(as_text=True)
+    page = admin_client.get(f"/compose/organisation/{organisation.id}").get_data(as_text=True)
+    assert "no e-mail template for organisation records yet" in page
+
+
+def test_a_document_without_anyone_to_mail_says_so(admin_client, invoice):
+    invoice.contact_id = invoice.organisation_id = None
+    db.session.commit()
+    assert "no e-mail address" in admin_client.get(f"/documents/{invoice.id}").get_data(
+        as_text=True
+    )
+    response = admin_client.post(url(invoice), data=form(admin_client, invoice))
+    assert response.status_code == 400
+    assert "this invoice has no e-mail address" in response.get_data(as_text=True)
