@@ -61,6 +61,7 @@ def _register_blueprints(app):
     from designer.crm.writeback_views import bp as crm_writeback_bp
     from designer.mail.admin_views import bp as sending_bp
     from designer.mail.bounce_views import bp as bounces_bp
+    from designer.mail.compose_views import bp as compose_bp
     from designer.mail.dkim_views import bp as dkim_bp
     from designer.mail.mailbox_views import bp as mailbox_bp
     from designer.mail.preference_views import bp as preferences_bp
@@ -116,6 +117,7 @@ def _register_blueprints(app):
         suppressions_bp,
         topics_bp,
         preferences_bp,
+        compose_bp,
     )
     for bp in blueprints:
         app.register_blueprint(bp)
