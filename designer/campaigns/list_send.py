@@ -158,9 +158,9 @@ def checked_template(selection, template):
     if template.kind != "email":
         raise ListSendError(f"“{template.name}” is a PDF template; choose an e-mail template")
     if template.module != selection.module:
+        made_for = PLURAL.get(template.module, f"{template.module}s")
         raise ListSendError(
-            f"“{template.name}” is a template for {PLURAL.get(template.module, template.module)}; "
-            f"choose one for {selection.plural}"
+            f"“{template.name}” is a template for {made_for}; choose one for {selection.plural}"
         )
     if template.current is None:
         raise ListSendError(f"“{template.name}” has no saved version yet")
