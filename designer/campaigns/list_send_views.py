@@ -25,10 +25,9 @@ LIST_PAGES = {"contact": "records.contacts", "organisation": "records.organisati
 def _back_to_list(module, form, message):
     """To the list the records were ticked in, its filter kept, with the message."""
     flash(f"Nothing sent: {message}.", "error")
-    endpoint = LIST_PAGES.get(module, "records.contacts")
-    return redirect(
-        url_for(endpoint, **list_send.filter_values(module, form) if module in LIST_PAGES else {})
-    )
+    if module not in LIST_PAGES:
+        return redirect(url_for("records.contacts"))
+    return redirect(url_for(LIST_PAGES[module], **list_send.filter_values(module, form)))
 
 
 def _templates(module):

@@ -281,3 +281,15 @@ def test_organisations_get_it_from_their_owner_and_one_without_address_is_named(
     assert "is a template for contacts; choose one for organisations" in response.get_data(
         as_text=True
     )
+
+
+def test_an_id_list_is_bounded_and_a_search_needs_text(app, trio):
+    from designer import campaigns
+
+    many = [{"field": "contact.id", "op": "in", "value": list(range(1, 1002))}]
+    with pytest.raises(campaigns.FilterInvalid, match="at most 1000 values"):
+        campaigns.audience_count(many)
+    with pytest.raises(campaigns.FilterInvalid, match="give the text to search for"):
+        campaigns.audience_count([{"field": "contact.search", "op": "contains", "value": " "}])
+    found = [{"field": "contact.search", "op": "contains", "value": "TRIO WORKS"}]
+    assert campaigns.audience_count(found) == 3  # by the organisation's name
