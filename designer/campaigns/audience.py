@@ -27,6 +27,8 @@ OPERATORS = ("eq", "ne", "in", "contains", "has_tag")
 SPECIAL = ("contact.tags", "opened_campaign", "not_opened_campaign", "received_campaign")
 #: The most values one "in" rule may list (a list send of ticked records sends their ids).
 MAX_IN = 1000
+#: The largest id a record can have (the columns are 32-bit integers).
+MAX_ID = 2**31 - 1
 #: The text columns a search looks in (the contact and organisation lists' search box): a
 #: contact's name and address and its organisation's name; an organisation's name,
 #: address and city.
@@ -74,9 +76,12 @@ def _typed(field, column, value):
     if not isinstance(column.type, Integer):
         return value
     try:
-        return int(str(value).strip())
+        number = int(str(value).strip())
     except ValueError:
         raise FilterInvalid(f"{field} takes an id, a whole number (got {value!r})") from None
+    if not 0 <= number <= MAX_ID:
+        raise FilterInvalid(f"{field} takes an id, a whole number up to {MAX_ID} (got {number})")
+    return number
 
 
 def _tag_condition(value):

@@ -293,3 +293,5 @@ def test_an_id_list_is_bounded_and_a_search_needs_text(app, trio):
         campaigns.audience_count([{"field": "contact.search", "op": "contains", "value": " "}])
     found = [{"field": "contact.search", "op": "contains", "value": "TRIO WORKS"}]
     assert campaigns.audience_count(found) == 3  # by the organisation's name
+    with pytest.raises(campaigns.FilterInvalid, match="a whole number up to"):
+        campaigns.audience_count([{"field": "contact.id", "op": "eq", "value": "9" * 20}])
