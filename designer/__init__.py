@@ -64,7 +64,9 @@ def _register_blueprints(app):
     from designer.mail.bounce_views import bp as bounces_bp
     from designer.mail.dkim_views import bp as dkim_bp
     from designer.mail.mailbox_views import bp as mailbox_bp
+    from designer.mail.preference_views import bp as preferences_bp
     from designer.mail.suppression_views import bp as suppressions_bp
+    from designer.mail.topic_views import bp as topics_bp
     from designer.mail.views import bp as mail_bp
     from designer.mail.webview_views import bp as webview_bp
     from designer.pdf.export_views import bp as exports_bp
@@ -114,6 +116,8 @@ def _register_blueprints(app):
         account_bp,
         users_bp,
         suppressions_bp,
+        topics_bp,
+        preferences_bp,
     )
     for bp in blueprints:
         app.register_blueprint(bp)

@@ -9,11 +9,20 @@ message.
 
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from designer.auth.tokens import bearer_token
+from designer.extensions import db
 from designer.records import RecordNotFound
 from designer.templating import TemplateNotFound
+
+#: SQLSTATE of PostgreSQL's "integer out of range" (and any numeric value out of range).
+OUT_OF_RANGE = "22003"
+OUT_OF_RANGE_MESSAGE = (
+    "A number in the request is larger than any id or page this product keeps "
+    "(they go up to 2,147,483,647)."
+)
 
 #: Response headers an error keeps from its exception (e.g. WWW-Authenticate, Allow).
 KEPT_HEADERS = ("WWW-Authenticate", "Allow", "Retry-After")
@@ -98,11 +107,24 @@ def http_error(exc):
     return body, status, headers
 
 
+def _sqlstate(exc):
+    original = getattr(exc, "orig", None)
+    return getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+
+
 def init_app(app):
     @app.errorhandler(RecordNotFound)
     @app.errorhandler(TemplateNotFound)
     def not_found(exc):
         return error_response(404, "not_found", str(exc))
+
+    @app.errorhandler(OverflowError)  # SQLite: an id past 64 bits
+    @app.errorhandler(DataError)  # PostgreSQL: an id past 32 bits
+    def out_of_range(exc):
+        if isinstance(exc, DataError) and _sqlstate(exc) != OUT_OF_RANGE:
+            raise exc
+        db.session.rollback()
+        return error_response(400, "out_of_range", OUT_OF_RANGE_MESSAGE)
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc):

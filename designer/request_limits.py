@@ -11,6 +11,7 @@ import re
 
 from flask import request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 #: Largest event a CRM may post to ``/hooks/events``.
 MAX_EVENT_BYTES = 1024 * 1024
@@ -22,6 +23,18 @@ MAX_JSON_DEPTH = 32
 #: JSON strings (skipped whole) and the brackets that nest.
 JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 OPENING = frozenset(b"[{")
+
+
+class RowId(IntegerConverter):
+    """``<int:…>`` in a route: a row id the database can hold (32-bit), up to 2,099,999,999.
+
+    A longer number matches no route (404) instead of reaching the database, where
+    PostgreSQL answers "integer out of range" and SQLite overflows (both a 500).
+    The bound is in the pattern, so such a path matches no rule at all and no
+    method is wrongly called not allowed.
+    """
+
+    regex = r"(?:\d{1,9}|1\d{9}|20\d{8})"
 
 
 class TooDeep(BadRequest):
@@ -71,6 +84,8 @@ def check_body():
 
 
 def init_app(app):
+    # Before any blueprint adds a route: every ``<int:…>`` is a bounded row id.
+    app.url_map.converters["int"] = RowId
     # First of all request hooks: the CSRF check reads the form, so the limit must
     # be in place before it.
     app.before_request_funcs.setdefault(None, []).insert(0, check_body)

@@ -1,6 +1,6 @@
 """Every key the app derives from ``SECRET_KEY``, one per purpose, in one place.
 
-- tracking MACs (clicks, opens, web views, VERP addresses; ``mail.links``,
+- tracking MACs (clicks, opens, web views, preference pages, VERP addresses; ``mail.links``,
   ``mail.bounces``): SHA-256 of the secret as a BLAKE2b key, each MAC naming
   its purpose in BLAKE2b's personalisation;
 - unsubscribe tokens (``mail.suppression``): SHA-256 of the secret and ``unsubscribe``;

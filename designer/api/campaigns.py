@@ -51,6 +51,10 @@ class NewCampaignSchema(Schema):
         metadata={"description": "All must hold; [] is every contact with an address."},
     )
     tracking = fields.Boolean(load_default=True)
+    topic_id = Id(
+        load_default=None,
+        metadata={"description": "An active subscription topic: who opted out of it is left out."},
+    )
 
     @validates_schema
     def _one_audience(self, data, **kwargs):
@@ -66,6 +70,10 @@ class ProgressSchema(Schema):
     sent = fields.Integer(required=True)
     failed = fields.Integer(required=True)
     suppressed = fields.Integer(required=True)
+    topic_opt_outs = fields.Integer(
+        required=True,
+        metadata={"description": "Of `suppressed`, those who opted out of the campaign's topic."},
+    )
     cancelled = fields.Integer(required=True)
     percent = fields.Float(required=True)
 
@@ -78,6 +86,7 @@ class CampaignSchema(Schema):
     segment_id = fields.Integer(required=True)
     sender_id = fields.Integer(required=True)
     tracking = fields.Boolean(required=True)
+    topic_id = fields.Integer(allow_none=True)
     scheduled_at = UtcDateTime(required=True, allow_none=True)
     started_at = UtcDateTime(required=True, allow_none=True)
     finished_at = UtcDateTime(required=True, allow_none=True)
@@ -214,6 +223,7 @@ def create_campaign(body):
             segment=segment,
             sender=current_user,
             tracking=body["tracking"],
+            topic_id=body["topic_id"],
         )
     except campaigns.CampaignError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from exc

@@ -5,8 +5,11 @@ Templates and PDFs may reference only these (``/assets/<id>/<name>``) and
 """
 
 import hashlib
+import io
 from urllib.parse import quote
 
+from defusedxml import ElementTree
+from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import defer
 
 from designer.assets.models import Asset
@@ -25,6 +28,20 @@ ALLOWED_TYPES = {
     "font/woff2",
 }
 MAX_ASSET_BYTES = 5 * 1024 * 1024
+#: The format Pillow reads in a raster image of each type.
+RASTER_FORMATS = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/gif": "GIF",
+    "image/webp": "WEBP",
+}
+#: The first bytes of each font type.
+FONT_SIGNATURES = {
+    "font/ttf": (b"\x00\x01\x00\x00", b"true"),
+    "font/otf": (b"OTTO",),
+    "font/woff": (b"wOFF",),
+    "font/woff2": (b"wOF2",),
+}
 
 __all__ = [
     "ALLOWED_TYPES",
@@ -48,6 +65,8 @@ def store_asset(filename, content_type, data):
         raise AssetRejected(f"{filename}: files of type {content_type} are not accepted")
     if len(data) > MAX_ASSET_BYTES:
         raise AssetRejected(f"{filename}: larger than {MAX_ASSET_BYTES // (1024 * 1024)} MB")
+    if not content_matches(content_type, data):
+        raise AssetRejected(f"{filename}: the file is not the {content_type} it says it is")
     digest = hashlib.sha256(data).hexdigest()
     existing = db.session.scalar(db.select(Asset).where(Asset.sha256 == digest))
     if existing is not None:
@@ -58,6 +77,24 @@ def store_asset(filename, content_type, data):
     db.session.add(asset)
     db.session.commit()
     return asset
+
+
+def content_matches(content_type, data):
+    """Whether ``data`` really is a file of ``content_type`` (read by Pillow, or an SVG
+    document, or a font's signature), whatever name or type the upload came with."""
+    if content_type in RASTER_FORMATS:
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                return image.format == RASTER_FORMATS[content_type]
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+            return False
+    if content_type == "image/svg+xml":
+        try:
+            root = ElementTree.fromstring(data)
+        except Exception:
+            return False
+        return root.tag in ("svg", "{http://www.w3.org/2000/svg}svg")
+    return data.startswith(FONT_SIGNATURES.get(content_type, (b"\xff\xff",)))
 
 
 def get_asset(asset_id):

@@ -21,7 +21,7 @@ from designer.campaigns.audience import audience_count, audience_query
 from designer.campaigns.models import AUDIENCE_MODULES, SENDER_MODES, Campaign, Segment
 from designer.clock import utcnow
 from designer.extensions import db
-from designer.mail import consent, ledger
+from designer.mail import consent, ledger, topics
 from designer.mail.suppression import suppressed_set
 from designer.records import recipient_of
 from designer.records.models import Contact, Organisation
@@ -50,9 +50,18 @@ def create_segment(name, filters, module="contact"):
 
 
 def create_campaign(
-    name, *, template, segment, sender, tracking=True, one_off=False, sender_mode="user"
+    name,
+    *,
+    template,
+    segment,
+    sender,
+    tracking=True,
+    topic_id=None,
+    one_off=False,
+    sender_mode="user",
 ):
-    """A draft campaign. ``sender_mode`` "system" or "owner" sends from the system or each
+    """A draft campaign; ``topic_id`` (an active topic, optional) leaves out whoever opted
+    out of that topic. ``sender_mode`` "system" or "owner" sends from the system or each
     record's owner instead of ``sender`` (who made it); ``one_off`` marks a list send."""
     if not (name or "").strip():
         raise CampaignError("the campaign needs a name")
@@ -60,18 +69,29 @@ def create_campaign(
         raise CampaignError("choose a saved e-mail template")
     if sender_mode not in SENDER_MODES:
         raise CampaignError(f"the sender is one of {', '.join(SENDER_MODES)}")
+    topic = _topic(topic_id)
     campaign = Campaign(
         name=name.strip(),
         template=template,
         segment=segment,
         sender=sender,
         tracking=tracking,
+        topic_id=topic.id if topic else None,
         one_off=one_off,
         sender_mode=sender_mode,
     )
     db.session.add(campaign)
     db.session.commit()
     return campaign
+
+
+def _topic(topic_id):
+    if not topic_id:
+        return None
+    try:
+        return topics.active_topic(topic_id)
+    except topics.TopicRefused as exc:
+        raise CampaignError(str(exc)) from None
 
 
 def _transition(campaign, allowed, new_state, won=None, **values):
@@ -133,8 +153,9 @@ def queue_recipients(campaign):
     first chunk while the rest is still being written. A row committed but
     not queued (a crash in between) is queued again by the dispatcher.
     """
-    rows, left_out = _recipient_rows(campaign)
+    rows, left_out, opted_out = _recipient_rows(campaign)
     campaign.suppressed_count = left_out
+    campaign.topic_opt_out_count = opted_out
     db.session.commit()
     queued = 0
     for chunk in _chunks(rows):
@@ -155,12 +176,13 @@ def _chunks(rows):
 
 
 def _recipient_rows(campaign):
-    """The ledger rows of the campaign's audience, and how many records were left out
-    (suppressed, or without an address).
+    """The ledger rows of the campaign's audience, how many records were left out
+    (suppressed, opted out of its topic, or without an address) and how many of those
+    because they opted out of its topic.
 
     A one-off campaign (a list send) writes its suppressed recipients as ``suppressed``
-    rows with the reason, so its report names them; its records without an address are
-    counted as left out."""
+    rows with the reason, so its page and report name them; its records without an
+    address are counted as left out."""
     module = campaign.segment.module or "contact"
     model = Organisation if module == "organisation" else Contact
     query = audience_query(
@@ -169,12 +191,17 @@ def _recipient_rows(campaign):
     owner_of = Contact.organisation if module == "contact" else Organisation.owner
     records = db.session.scalars(query.options(selectinload(owner_of))).all()
     suppressed = suppressed_set()
+    opted = topics.opted_out_set(campaign.topic_id) if campaign.topic_id else set()
     senders = _SenderBuilders(campaign)
-    rows, held, left_out = [], [], 0
+    rows, held, left_out, opted_out = [], [], 0, 0
     for record in records:
         email = (record.email or "").strip()
         if not email or (email.lower() in suppressed and not campaign.one_off):
             left_out += 1
+            continue
+        if email.lower() in opted:
+            left_out += 1
+            opted_out += 1
             continue
         recipient = recipient_of(module, record)
         if recipient.email != email:
@@ -190,7 +217,7 @@ def _recipient_rows(campaign):
         if email.lower() in suppressed:
             held.append(row)
     _mark_held(held)
-    return rows, left_out
+    return rows, left_out, opted_out
 
 
 def _mark_held(rows):
@@ -218,7 +245,9 @@ class _SenderBuilders:
             user = record_owner(module, record) or user
         key = user.id if user is not None else None
         if key not in self.builders:
-            self.builders[key] = ledger.RowBuilder(self.campaign.template, user, self.campaign.id)
+            self.builders[key] = ledger.RowBuilder(
+                self.campaign.template, user, self.campaign.id, self.campaign.topic_id
+            )
         return self.builders[key]
 
 
@@ -311,6 +340,7 @@ def progress(campaign):
         "sent": counts.get("sent", 0),
         "failed": counts.get("failed", 0),
         "suppressed": counts.get("suppressed", 0) + campaign.suppressed_count,
+        "topic_opt_outs": campaign.topic_opt_out_count,
         "cancelled": counts.get("cancelled", 0),
         "percent": round(100 * done / total, 1) if total else 100.0,
     }

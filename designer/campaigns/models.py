@@ -46,6 +46,10 @@ class Campaign(db.Model):
     queued_at: Mapped[datetime | None]
     #: Recipients left out when the campaign was queued (suppressed or without address).
     suppressed_count: Mapped[int] = mapped_column(default=0)
+    #: The subscription topic it belongs to (None: every recipient not suppressed gets it).
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
+    #: Of ``suppressed_count``, those left out because they opted out of the topic.
+    topic_opt_out_count: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     #: Sent to records ticked in a list (``designer.campaigns.list_send``): its left-out
     #: recipients are written to the ledger as ``suppressed``, with the reason.
@@ -58,3 +62,4 @@ class Campaign(db.Model):
     template = relationship("Template")
     segment: Mapped[Segment] = relationship()
     sender = relationship("User")
+    topic = relationship("Topic")

@@ -25,6 +25,7 @@ from designer.campaigns.audience import FIELDS, SPECIAL
 from designer.campaigns.list_send import NAMED, held_back_of
 from designer.campaigns.models import Campaign
 from designer.extensions import csrf, db
+from designer.mail import topics
 from designer.mail.dkim import missing_key_warning
 from designer.mail.sender import resolve_sender
 from designer.mail.suppression import parse_unsubscribe_token, suppressions_from
@@ -75,13 +76,28 @@ def new():
                 templates=email_templates,
                 fields=FIELDS,
                 special=SPECIAL,
+                topics=topics.active_topics(),
                 form=request.form,
             ), 400
         flash(f"Campaign “{campaign.name}” saved as a draft.", "success")
         return redirect(url_for("campaigns.page", campaign_id=campaign.id))
     return render_template(
-        "campaigns/new.html", templates=email_templates, fields=FIELDS, special=SPECIAL, form={}
+        "campaigns/new.html",
+        templates=email_templates,
+        fields=FIELDS,
+        special=SPECIAL,
+        topics=topics.active_topics(),
+        form={},
     )
+
+
+def _topic_id(form):
+    value = (form.get("topic_id") or "").strip()
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        raise campaigns.CampaignError("choose a topic from the list")
+    return int(value)
 
 
 def _create_from_form(form):
@@ -95,6 +111,7 @@ def _create_from_form(form):
         segment=segment,
         sender=current_user,
         tracking=bool(form.get("tracking")),
+        topic_id=_topic_id(form),
     )
 
 

@@ -45,8 +45,10 @@ from designer.crm.models import CrmFieldMap, CrmOwner
 from designer.extensions import db
 from designer.mail import consent
 from designer.records.upsert import (
+    BULK_MODULES,
     InvalidRecord,
     archive_record,
+    create_many,
     held_external_ids,
     live_external_ids,
     owner_user,
@@ -356,6 +358,13 @@ def import_page(state, mapped, counts):
 
 
 def _import_records(ours, mapped, counts):
+    if ours in BULK_MODULES:  # the new ones in one INSERT, the others one by one
+        created, refused, rest = create_many(ours, [data for _, data in mapped])
+        counts.created += len(created)
+        for external_id, exc in refused.items():
+            counts.skip(external_id, str(exc))
+        left = {id(data) for data in rest}
+        mapped = [(record, data) for record, data in mapped if id(data) in left]
     for record, data in mapped:
         try:
             if ours == "product":

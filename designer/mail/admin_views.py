@@ -19,7 +19,7 @@ from designer import records
 from designer.auth import protect
 from designer.crypto import SecretUnreadable
 from designer.mail import servers, suppression
-from designer.mail.sender import sending_policy, set_sending_policy
+from designer.mail.sender import PolicyInvalid, sending_policy, set_sending_policy
 from designer.mail.transport import PermanentFailure, TemporaryFailure
 
 bp = Blueprint("sending", __name__, url_prefix="/settings/sending")
@@ -35,20 +35,31 @@ def _server_or_404(server_id):
 
 @bp.route("/", methods=["GET", "POST"])
 def index():
-    if request.method == "POST":
-        central = (
-            request.form.get("central_from", "") if request.form.get("policy") == "central" else ""
-        )
-        try:
-            set_sending_policy(central, request.form.get("envelope_from", ""))
-        except ValueError as exc:
-            flash(str(exc), "error")
-        else:
-            flash("Sender settings saved.", "success")
-        return redirect(url_for("sending.index"))
+    if request.method == "GET":
+        return _sending_page(sending_policy())
+    form = request.form
+    central = form.get("policy") == "central"
+    typed = {
+        "central_from": form.get("central_from", "")[:1000] if central else "",
+        "envelope_from": form.get("envelope_from", "")[:1000],
+    }
+    try:
+        set_sending_policy(**typed, central=central)
+    except PolicyInvalid as exc:
+        flash("Not saved: correct the field marked below.", "error")
+        shown = {**typed, "central_from": form.get("central_from", "")[:1000]}
+        return _sending_page(shown, problem=(exc.field, str(exc)), central=central), 400
+    flash("Sender settings saved.", "success")
+    return redirect(url_for("sending.index"))
+
+
+def _sending_page(policy, problem=(None, ""), central=None):
     return render_template(
         "mail/sending.html",
-        policy=sending_policy(),
+        policy=policy,
+        central=bool(policy["central_from"]) if central is None else central,
+        problem_field=problem[0],
+        problem=problem[1],
         servers=servers.list_servers(),
         warnings=_public_url_warnings() + _dkim_warnings(),
     )

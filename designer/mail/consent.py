@@ -8,6 +8,11 @@ written (the row is then written ``suppressed``, with the reason, and never
 queued) and again in the sending loop right before SMTP, for rows queued
 before the address was suppressed.
 
+Suppression is per topic plus "all": the suppression list holds back every marketing
+message; an opt-out of one subscription topic (``designer.mail.topics``) holds back the
+marketing mail of that topic only (a message's topic is its campaign's,
+``Message.topic_id``). Transactional mail is never held back by a topic opt-out.
+
 The CRM's opt-out (``email_opt_out`` on a contact or organisation posted to
 the hooks or the API, vtiger's ``emailoptout``) suppresses the address with
 the reason ``crm_opt_out``. When the CRM clears it, only that suppression is
@@ -19,12 +24,14 @@ from functools import cache
 from sqlalchemy import delete
 
 from designer.extensions import db
-from designer.mail import suppression_audit
+from designer.mail import suppression_audit, topics
 from designer.mail.models import Suppression
 
 MARKETING, TRANSACTIONAL = "marketing", "transactional"
 #: The reason of a suppression the CRM's opt-out made.
 CRM_OPT_OUT = "crm_opt_out"
+#: The reason of a hold-back for an opt-out of the message's topic.
+TOPIC_OPT_OUT = "topic_opt_out"
 #: The suppressions that hold back transactional mail too: the address does not exist.
 HOLDS_TRANSACTIONAL = frozenset({"bounced"})
 #: Each suppression reason in words (a reason not named here is shown as it is).
@@ -33,6 +40,7 @@ REASON_LABELS = {
     "bounced": "hard bounce (the address does not exist)",
     "soft-bounced": "repeated soft bounces",
     CRM_OPT_OUT: "opted out in the CRM",
+    TOPIC_OPT_OUT: "opted out of the topic",
 }
 #: The values of ``email_opt_out`` that mean yes, and no.
 YES = frozenset({"1", "true", "yes", "on"})
@@ -43,9 +51,11 @@ def reason_label(reason):
     return REASON_LABELS.get(reason, reason.replace("_", " "))
 
 
-def held_back_text(reason, since):
-    """``held back: unsubscribed on 3 Dec 2026``."""
-    text = f"held back: {reason_label(reason)}"
+def held_back_text(reason, since, topic=None):
+    """``held back: unsubscribed on 3 Dec 2026`` (``opted out of “Events” on …`` for an
+    opt-out of the topic named ``topic``)."""
+    label = f"opted out of “{topic}”" if topic else reason_label(reason)
+    text = f"held back: {label}"
     return f"{text} on {since.day} {since:%b %Y}" if since else text
 
 
@@ -67,26 +77,54 @@ def suppressions_among(emails):
     return found
 
 
-def suppression_of(email):
-    """``(reason, since)`` of ``email`` on the suppression list, or None."""
-    return suppressions_among([email]).get((email or "").strip().lower())
+def suppression_of(email, topic_id=None):
+    """``(reason, since)`` of ``email`` on the suppression list, or None; with ``topic_id``,
+    an opt-out of that topic when the list does not hold the address:
+    ``(TOPIC_OPT_OUT, since, topic name)``."""
+    address = (email or "").strip().lower()
+    found = suppressions_among([email]).get(address)
+    if found is None and topic_id:
+        opted = topics.opt_outs_among([(address, topic_id)]).get((address, topic_id))
+        if opted is not None:
+            found = (TOPIC_OPT_OUT, opted[1], opted[0])
+    return found
 
 
 def hold_back_reason(purpose, found):
     """The reason text a message of ``purpose`` is held back for, given what the list says
-    of its address (``(reason, since)`` or None); None when it may go."""
+    of its address (``(reason, since)``, ``(reason, since, topic)`` or None, as
+    ``suppression_of`` gives it); None when it may go."""
     if found is None or not holds_back(purpose, found[0]):
         return None
     return held_back_text(*found)
 
 
+def hold_back_reasons(messages):
+    """A function giving the hold-back reason (or None) of each of the ledger rows
+    ``messages``, looked up for all of them at once: the suppression list, and opt-outs
+    of each row's topic."""
+    listed = suppressions_among(m.recipient_email for m in messages)
+    opted = topics.opt_outs_among((m.recipient_email, m.topic_id) for m in messages)
+
+    def reason(message):
+        address = message.recipient_email.lower()
+        found = listed.get(address)
+        if found is None and (address, message.topic_id) in opted:
+            name, since = opted[(address, message.topic_id)]
+            found = (TOPIC_OPT_OUT, since, name)
+        return hold_back_reason(message.purpose, found)
+
+    return reason
+
+
 def hold_back(messages):
     """Mark the unsaved ledger rows ``messages`` whose address is suppressed for their
-    purpose ``suppressed``, with the reason; return those rows."""
-    found = suppressions_among(m.recipient_email for m in messages)
+    purpose (or opted out of their topic) ``suppressed``, with the reason; return those
+    rows."""
+    reason_of = hold_back_reasons(messages)
     held = []
     for message in messages:
-        reason = hold_back_reason(message.purpose, found.get(message.recipient_email.lower()))
+        reason = reason_of(message)
         if reason is not None:
             message.state, message.last_error = "suppressed", reason
             held.append(message)

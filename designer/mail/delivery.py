@@ -202,6 +202,7 @@ def build_message(message, *, tracking=True, eight_bit=False, context=None, atta
     data = message_context(message, sender, context)
     data["unsubscribe_url"] = suppression.unsubscribe_url(message.token)
     data["webview_url"] = signer_for(current_app).webview_url(message.token)
+    data["preferences_url"] = signer_for(current_app).preferences_url(message.token)
     version = message.template_version
     tracking = (
         tracking
@@ -343,7 +344,7 @@ def deliver_batch(ids, gate=CLOSED):
     try:
         messages, context = load_batch(lease.ids, gate)
         campaign_ids = {m.campaign_id for m in messages if m.campaign_id}
-        suppressed = consent.suppressions_among([m.recipient_email for m in messages])
+        held_back = consent.hold_back_reasons(messages)
         db.session.commit()  # nothing is held open while the batch goes out
         with Recorder() as recorder:
             for position, message in enumerate(messages):
@@ -355,10 +356,8 @@ def deliver_batch(ids, gate=CLOSED):
                     ledger.release(message, recorder)
                     outcome["released"] += 1
                     continue
-                held = consent.hold_back_reason(
-                    message.purpose, suppressed.get(message.recipient_email.lower())
-                )
-                if held is not None:  # suppressed after the row was queued
+                held = held_back(message)
+                if held is not None:  # suppressed (or opted out) after the row was queued
                     ledger.mark_suppressed(message, held, recorder)
                     outcome["suppressed"] += 1
                     continue

@@ -2,23 +2,26 @@
 
 A receiver checks a DKIM signature against the public key the domain owner
 publishes in DNS (``dns_record``), so it knows the message really comes
-from that domain and was not changed on the way. Keys are RSA, created here
-(``generate_key``) or pasted (``import_key``); the private key is kept
-encrypted at rest (``designer.crypto``) and decrypted once per process
-(``_private_pem`` caches it until the row changes).
+from that domain and was not changed on the way. Keys are RSA (what every
+receiver verifies) or Ed25519 (RFC 8463: small and fast, but not yet verified
+by every receiver), created here (``generate_key``) or pasted
+(``import_key``); the private key is kept encrypted at rest
+(``designer.crypto``) and decrypted and loaded once per process
+(``_private_key`` caches it until the row changes). An Ed25519 key's
+``public_key`` is its raw 32 bytes (what DNS publishes), an RSA key's its
+SubjectPublicKeyInfo: ``key_type`` tells them apart by that.
 
-Signing uses dkimpy with relaxed/relaxed canonicalisation over the
-``SIGNED_HEADERS`` a message actually has: dkimpy puts every name it is
-given in ``h=``, and listing an absent one would break the signature as soon
-as a relay adds that header (List-Unsubscribe, say). The signature header is
-folded with CRLF, like the rest of the message.
+Signing (``designer.mail.dkim_sign``, through OpenSSL) is relaxed/relaxed
+over the ``SIGNED_HEADERS`` a message actually has: listing an absent one
+would break the signature as soon as a relay adds that header
+(List-Unsubscribe, say). The signature header is folded with CRLF, like the
+rest of the message.
 """
 
 import base64
 import re
 from email.utils import parseaddr
 
-import dkim as dkimpy
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -27,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from designer.clock import utcnow
 from designer.crypto import decrypt, encrypt
 from designer.extensions import db
+from designer.mail import dkim_sign
 from designer.mail.models import DkimKey
 
 SIGNED_HEADERS = (
@@ -47,8 +51,10 @@ SELECTOR = re.compile(r"[a-z0-9-]{1,63}")
 LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 DOMAIN_HELP = "letters, digits and hyphens separated by dots, like example.com"
 
-#: key id -> (ciphertext, PEM bytes): the decrypted key, valid while the row is unchanged.
-_pem_cache = {}
+#: The key types a domain's key may have.
+KEY_TYPES = ("rsa", "ed25519")
+#: key id -> (ciphertext, private key): the loaded key, valid while the row is unchanged.
+_key_cache = {}
 
 
 def normalize_domain(domain):
@@ -81,18 +87,24 @@ def normalize_selector(selector):
     return text
 
 
-def generate_key(domain, selector=DEFAULT_SELECTOR, bits=2048, replace=False):
-    """Create, store and return a new RSA key for ``domain`` (ValueError when not allowed)."""
+def generate_key(domain, selector=DEFAULT_SELECTOR, bits=2048, replace=False, key_type="rsa"):
+    """Create, store and return a new key (RSA of ``bits``, or Ed25519) for ``domain``
+    (ValueError when not allowed)."""
     domain, selector = normalize_domain(domain), normalize_selector(selector)
-    if not MIN_BITS <= bits <= MAX_BITS:
+    if key_type not in KEY_TYPES:
+        raise ValueError("Choose an RSA or an Ed25519 key.")
+    if key_type == "rsa" and not MIN_BITS <= bits <= MAX_BITS:
         raise ValueError(f"Key size must be between {MIN_BITS} and {MAX_BITS} bits.")
     _refuse_duplicate(domain, replace)
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    if key_type == "ed25519":
+        private_key = ed25519.Ed25519PrivateKey.generate()
+    else:
+        private_key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     return _store(domain, selector, private_key, replace)
 
 
 def import_key(domain, selector, private_pem, replace=False):
-    """Store an existing PEM private key for ``domain`` (RSA of 1024-4096 bits)."""
+    """Store an existing PEM private key for ``domain`` (RSA of 1024-4096 bits, or Ed25519)."""
     domain, selector = normalize_domain(domain), normalize_selector(selector)
     private_key = load_private_key(private_pem)
     _refuse_duplicate(domain, replace)
@@ -100,7 +112,8 @@ def import_key(domain, selector, private_pem, replace=False):
 
 
 def load_private_key(private_pem):
-    """The RSA private key in ``private_pem``; ValueError saying what is wrong otherwise."""
+    """The RSA or Ed25519 private key in ``private_pem``; ValueError saying what is wrong
+    otherwise."""
     text = (private_pem or "").strip()
     if "PUBLIC KEY" in text and "PRIVATE KEY" not in text:
         raise ValueError(
@@ -125,13 +138,9 @@ def load_private_key(private_pem):
 
 def _checked(key):
     if isinstance(key, ed25519.Ed25519PrivateKey):
-        raise ValueError(
-            "Ed25519 keys are not supported: signing with them needs the PyNaCl "
-            "package, and many receivers (Gmail among them) cannot verify them "
-            "yet. Use an RSA key of 2048 bits."
-        )
+        return key
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("Only RSA keys can sign DKIM here: use an RSA key of 2048 bits.")
+        raise ValueError("Only RSA and Ed25519 keys can sign DKIM: use an RSA key of 2048 bits.")
     if not MIN_BITS <= key.key_size <= MAX_BITS:
         raise ValueError(
             f"This RSA key has {key.key_size} bits: DKIM keys here must have "
@@ -152,18 +161,26 @@ def _refuse_duplicate(domain, replace):
 def _store(domain, selector, private_key, replace):
     key = (_key_for_domain(domain) if replace else None) or DkimKey(domain=domain)
     key.selector = selector
+    is_ed25519 = isinstance(private_key, ed25519.Ed25519PrivateKey)
     key.private_key_encrypted = encrypt(
         private_key.private_bytes(
             serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.PrivateFormat.PKCS8
+            if is_ed25519
+            else serialization.PrivateFormat.TraditionalOpenSSL,
             serialization.NoEncryption(),
         ).decode("ascii")
     )
-    key.public_key = base64.b64encode(
-        private_key.public_key().public_bytes(
+    public = private_key.public_key()
+    if is_ed25519:  # RFC 8463: the raw 32 bytes
+        public_bytes = public.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+    else:
+        public_bytes = public.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-    ).decode("ascii")
+    key.public_key = base64.b64encode(public_bytes).decode("ascii")
     key.created_at = utcnow()
     db.session.add(key)
     try:
@@ -185,14 +202,20 @@ def get_key(key_id):
 
 def delete_key(key):
     """Remove ``key``: mail from its domain goes out unsigned from now on."""
-    _pem_cache.pop(key.id, None)
+    _key_cache.pop(key.id, None)
     db.session.delete(key)
     db.session.commit()
 
 
+def key_type(key):
+    """``"ed25519"`` or ``"rsa"``: an Ed25519 public key is 32 bytes, an RSA one far more."""
+    return "ed25519" if len(base64.b64decode(key.public_key or "")) == 32 else "rsa"
+
+
 def dns_record(key):
     """``(name, value)`` of the TXT record to publish for ``key``."""
-    return (f"{key.selector}._domainkey.{key.domain}", f"v=DKIM1; k=rsa; p={key.public_key}")
+    value = f"v=DKIM1; k={key_type(key)}; p={key.public_key}"
+    return (f"{key.selector}._domainkey.{key.domain}", value)
 
 
 def domain_of(address):
@@ -214,14 +237,15 @@ def key_for(address):
     return _key_for_domain(domain) if domain else None
 
 
-def _private_pem(key):
-    """The decrypted PEM of ``key``, decrypted again only when its stored ciphertext changed."""
-    cached = _pem_cache.get(key.id)
+def _private_key(key):
+    """The loaded private key of ``key``, decrypted and loaded again only when its stored
+    ciphertext changed (``SecretUnreadable``, or ValueError for a damaged key)."""
+    cached = _key_cache.get(key.id)
     if cached is not None and cached[0] == key.private_key_encrypted:
         return cached[1]
-    pem = decrypt(key.private_key_encrypted).encode("ascii")
-    _pem_cache[key.id] = (key.private_key_encrypted, pem)
-    return pem
+    private_key = load_private_key(decrypt(key.private_key_encrypted))
+    _key_cache[key.id] = (key.private_key_encrypted, private_key)
+    return private_key
 
 
 def header_names(raw):
@@ -241,14 +265,12 @@ def sign(raw, key):
     include = [name for name in SIGNED_HEADERS if name in present]
     if b"from" not in include:
         raise ValueError("cannot DKIM-sign a message without a From header")
-    signature = dkimpy.sign(
+    signature = dkim_sign.sign(
         raw,
-        key.selector.encode("ascii"),
-        key.domain.encode("ascii"),
-        _private_pem(key),
-        include_headers=include,
-        canonicalize=(b"relaxed", b"relaxed"),
-        linesep=b"\r\n",
+        domain=key.domain,
+        selector=key.selector,
+        private_key=_private_key(key),
+        names=include,
     )
     return signature + raw
 
@@ -263,9 +285,10 @@ def sign_if_configured(raw, from_address):
     if key is None:
         return raw
     try:
-        return sign(raw, key)
-    except dkimpy.DKIMException as exc:
+        _private_key(key)  # loaded once here, cached for sign() (SecretUnreadable goes up)
+    except ValueError as exc:
         raise DkimUnusable(f"{key.domain}: {exc}") from exc
+    return sign(raw, key)
 
 
 def missing_key_warning(from_address):

@@ -35,9 +35,10 @@ def generate():
     form = {
         "domain": request.form.get("domain", ""),
         "selector": request.form.get("selector", "") or dkim.DEFAULT_SELECTOR,
+        "key_type": request.form.get("key_type", "rsa"),
     }
     try:
-        key = dkim.generate_key(form["domain"], form["selector"])
+        key = dkim.generate_key(form["domain"], form["selector"], key_type=form["key_type"])
     except ValueError as exc:
         return _page(error=str(exc), form=form, status=400)
     flash(f"DKIM key created for {key.domain}: publish its DNS record below.", "success")

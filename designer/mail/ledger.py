@@ -71,6 +71,7 @@ def new_message(
     to=None,
     attach_pdf_ids=None,
     not_before=None,
+    topic_id=None,
 ):
     """An unsaved ledger row for the recipient of ``record`` (or ``to``, a Recipient).
 
@@ -79,7 +80,8 @@ def new_message(
     message instead of the record's recipient: a test send, kept out of the
     record's history. ``sender_user`` None sends from the system.
     ``attach_pdf_ids`` adds PDF templates to the template's own attachments;
-    ``not_before`` (naive UTC) holds the message back until then.
+    ``not_before`` (naive UTC) holds the message back until then; ``topic_id``
+    names its subscription topic (those who opted out of it are held back).
     """
     recipient = to or recipient_of(module, record)
     version = (
@@ -106,11 +108,20 @@ def new_message(
         token=new_token(),
         attach_pdf_ids=attach_pdf_ids or None,
         next_attempt_at=not_before,
+        topic_id=topic_id,
     )
 
 
 def queue_message(
-    template, *, module, record, sender_user, dedupe_key=None, enqueue=True, test_to=None
+    template,
+    *,
+    module,
+    record,
+    sender_user,
+    dedupe_key=None,
+    enqueue=True,
+    test_to=None,
+    topic_id=None,
 ):
     """Write the ledger row for one recipient, then queue its id (a row held back by the
     suppression list is written ``suppressed`` and not queued)."""
@@ -121,6 +132,7 @@ def queue_message(
         sender_user=sender_user,
         dedupe_key=dedupe_key,
         test_to=test_to,
+        topic_id=topic_id,
     )
     held = consent.hold_back([message])
     db.session.add(message)
@@ -160,11 +172,12 @@ class RowBuilder:
 
     Each recipient gets the version in their language and the From and locale a
     single message would (``new_message``); the sender and each version are
-    looked up once.
+    looked up once. Each row carries the campaign's subscription topic (``topic_id``).
     """
 
-    def __init__(self, template, sender_user, campaign_id=None):
+    def __init__(self, template, sender_user, campaign_id=None, topic_id=None):
         self.template, self.sender_user, self.campaign_id = template, sender_user, campaign_id
+        self.topic_id = topic_id
         self.sender = resolve_sender(sender_user)
         self.versions = {}
 
@@ -177,6 +190,7 @@ class RowBuilder:
             "template_version_id": version.id,
             # A campaign goes to an audience: its mail is marketing, whatever the template.
             "purpose": consent.MARKETING,
+            "topic_id": self.topic_id,
             "sender_id": self.sender_user.id if self.sender_user is not None else None,
             "contact_id": recipient.contact_id,
             "organisation_id": recipient.organisation_id,

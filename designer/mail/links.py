@@ -1,5 +1,6 @@
 """Signed URLs of a message: ``/c/<token>`` for links, ``/o/<token>.gif`` for the pixel,
-``/v/<token>`` for the message in a browser (``designer.mail.webview``).
+``/v/<token>`` for the message in a browser (``designer.mail.webview``), ``/p/<token>``
+for the recipient's preference page (``designer.mail.preferences``).
 
 Mail signs them into each message it builds; tracking's endpoints check them
 (``designer.tracking``). The formats below are those of every mail ever sent:
@@ -20,7 +21,8 @@ signed when the message was built — never to a URL a request made up. The
 pixel token is ``<message token>.<signature>`` with a MAC of its own kind, so
 the open endpoint can drop forged hits without touching the database.
 The web view token has the same shape with a MAC of a third kind, so a
-pixel token never opens a web view nor the other way round. Tokens of any
+pixel token never opens a web view nor the other way round; the preference page's
+token has a fourth kind. Tokens of any
 other shape or alphabet are simply not ours.
 """
 
@@ -75,6 +77,10 @@ def _webview_signature(key, message_token):
     return signing.mac(key, message_token, b"designer-webview", SIGNATURE_BYTES)
 
 
+def _preferences_signature(key, message_token):
+    return signing.mac(key, message_token, b"designer-prefs", SIGNATURE_BYTES)
+
+
 def _parse_signed(token, sign):
     """The message token of ``<message token>.<signature>`` signed by ``sign``, else None."""
     message_token, _, signature = (token or "").partition(".")
@@ -91,6 +97,7 @@ class LinkSigner:
         self.base = f"{public_url.rstrip('/')}/c/"
         self.pixel_base = f"{public_url.rstrip('/')}/o/"
         self.webview_base = f"{public_url.rstrip('/')}/v/"
+        self.preferences_base = f"{public_url.rstrip('/')}/p/"
 
     def url(self, message_token, index, target=None):
         """The click URL of link ``index``; ``target`` is its merged URL when it has
@@ -139,6 +146,17 @@ class LinkSigner:
         """Return the message token of a web view token, or None when it is not ours."""
         return _parse_signed(
             token, lambda message_token: _webview_signature(self.secret, message_token)
+        )
+
+    def preferences_url(self, message_token):
+        """Where the recipient chooses the topics they get (or unsubscribes from all)."""
+        signature = _preferences_signature(self.secret, message_token)
+        return f"{self.preferences_base}{message_token}.{signature}"
+
+    def parse_preferences(self, token):
+        """Return the message token of a preference page token, or None when it is not ours."""
+        return _parse_signed(
+            token, lambda message_token: _preferences_signature(self.secret, message_token)
         )
 
 

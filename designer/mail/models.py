@@ -14,7 +14,7 @@ use mail, so mail's tables refer to no campaign table.
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from designer.clock import utcnow
@@ -37,6 +37,9 @@ class Message(db.Model):
     #: "marketing" or "transactional", from the template when the row was written: what
     #: the suppression list holds back (``designer.mail.consent``).
     purpose: Mapped[str] = mapped_column(String(15), default="marketing")
+    #: The subscription topic the message belongs to (its campaign's), if any: recipients
+    #: who opted out of it are held back too (``designer.mail.consent``).
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -196,6 +199,35 @@ class SuppressionEvent(db.Model):
     campaign_id: Mapped[int | None]
     #: The user who made the change; None for automatic ones.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    #: Who, in words: the user's e-mail address, or "unsubscribe link", "bounce", "CRM", "system".
+    #: Who, in words: the user's e-mail address, or "unsubscribe link", "bounce", "CRM",
+    #: "preference page", "system".
     actor: Mapped[str] = mapped_column(String(320), default="")
+    #: The topic of a change to one topic's opt-outs; None for the list itself ("all").
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Topic(db.Model):
+    """A subscription topic an administrator defines ("Newsletter", "Events"): a campaign
+    may belong to one, and a recipient may opt out of it alone (``designer.mail.topics``)."""
+
+    __tablename__ = "topics"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    description: Mapped[str] = mapped_column(String(300), default="")
+    #: Archived topics are offered to no campaign and shown on no preference page.
+    archived_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TopicOptOut(db.Model):
+    """An address that gets no mail of one topic (the rest of its marketing mail still goes)."""
+
+    __tablename__ = "topic_opt_outs"
+    __table_args__ = (UniqueConstraint("email", "topic_id", name="uq_topic_opt_outs_email_topic"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    topic: Mapped[Topic] = relationship()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from designer import settings
+from designer.mail.address_check import address_problem
 from designer.records.merge import USER_FIELDS, user_data
 
 POLICY_KEY = "sending"
@@ -39,14 +40,30 @@ def sending_policy():
     }
 
 
-def set_sending_policy(central_from="", envelope_from=""):
-    """Store the From policy; empty values mean the user's own address."""
-    for value, what in ((central_from, "central address"), (envelope_from, "envelope sender")):
-        if value and ("@" not in value or any(c.isspace() for c in value.strip())):
-            raise ValueError(f"the {what} is not an e-mail address: {value!r}")
-    settings.set_setting(
-        POLICY_KEY, {"central_from": central_from.strip(), "envelope_from": envelope_from.strip()}
-    )
+class PolicyInvalid(ValueError):
+    """A From policy that cannot be stored; ``field`` names the input at fault."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
+def set_sending_policy(central_from="", envelope_from="", *, central=None):
+    """Store the From policy; empty values mean the user's own address. ``central``
+    True says the central address was chosen, so it may not be empty."""
+    central_from, envelope_from = central_from.strip(), envelope_from.strip()
+    if central and not central_from:
+        raise PolicyInvalid(
+            "central_from", "enter the central address, or choose each user's own address"
+        )
+    for value, name, what in (
+        (central_from, "central_from", "central address"),
+        (envelope_from, "envelope_from", "envelope sender"),
+    ):
+        problem = address_problem(value) if value else None
+        if problem:
+            raise PolicyInvalid(name, f"the {what} is not an e-mail address: {problem}")
+    settings.set_setting(POLICY_KEY, {"central_from": central_from, "envelope_from": envelope_from})
 
 
 class NoSystemAddress(ValueError):

@@ -38,8 +38,10 @@ def get_server(server_id):
 def save_server(values, server=None):
     """Create or update a server from form values; an empty password keeps the stored one."""
     server = server or OutgoingServer()
-    server.name = _required(values, "name", "a name")
-    server.host = _required(values, "host", "the host name")
+    server.name = _required(values, "name", "a name", 200)
+    server.host = _required(values, "host", "the host name", 255)
+    if any(char.isspace() or ord(char) < 32 for char in server.host):
+        raise ServerInvalid("host: a host name has no spaces, e.g. smtp.example.com")
     server.port = _number(values, "port", 1, 65535, int)
     server.security = values.get("security", "starttls")
     if server.security not in SECURITY:
@@ -47,6 +49,8 @@ def save_server(values, server=None):
     server.timeout = _number(values, "timeout", 1, 300, int, default=30)
     server.rate_limit = _number(values, "rate_limit", 0, 100_000, float, default=0)
     server.username = (values.get("username") or "").strip()
+    if len(server.username) > 320:
+        raise ServerInvalid("username: at most 320 characters")
     if values.get("password"):
         server.password_encrypted = crypto.encrypt(values["password"])
     server.user_id = int(values["user_id"]) if values.get("user_id") else None
@@ -58,10 +62,12 @@ def save_server(values, server=None):
     return server
 
 
-def _required(values, name, what):
+def _required(values, name, what, limit):
     value = (values.get(name) or "").strip()
     if not value:
         raise ServerInvalid(f"{name}: enter {what}")
+    if len(value) > limit:
+        raise ServerInvalid(f"{name}: at most {limit} characters (this has {len(value):,})")
     return value
 
 

@@ -80,13 +80,14 @@ def unsubscribe_headers(message_token, from_address):
     }
 
 
-def suppress(email, reason="unsubscribed", campaign_id=None):
-    """Put an address on the suppression list (once); return True if it was added."""
+def suppress(email, reason="unsubscribed", campaign_id=None, actor=None):
+    """Put an address on the suppression list (once); return True if it was added.
+    ``actor`` names who asked in the audit list (else it is told by the reason)."""
     email = (email or "").strip().lower()
     if not email:
         return False
     db.session.add(Suppression(email=email, reason=reason, campaign_id=campaign_id))
-    suppression_audit.log_automatic(email, reason, campaign_id)  # kept only if added
+    suppression_audit.log_automatic(email, reason, campaign_id, actor)  # kept only if added
     try:
         if reason == "unsubscribed" and webhooks.subscribers("contact.unsubscribed"):
             data = {"email": email, "campaign_id": campaign_id, "at": utcnow().isoformat()}

@@ -3,7 +3,9 @@ when, the reason and a note.
 
 People change the list on the Suppressions page; the product changes it by itself when a
 recipient clicks an unsubscribe link, an address bounces or the CRM reports an opt-out
-(``suppress`` logs those here). Nothing in the trail is ever changed or deleted.
+(``suppress`` logs those here), and recipients change it on the preference page (the
+"all" switch and their opt-outs of single topics, ``designer.mail.preferences``). Nothing
+in the trail is ever changed or deleted.
 """
 
 from designer.clock import utcnow
@@ -21,6 +23,8 @@ AUTOMATIC_SOURCES = {
 }
 #: Who made an automatic change of no known source.
 SYSTEM = "system"
+#: Who made a change the recipient asked for on the preference page.
+PREFERENCE_PAGE = "preference page"
 #: The actions, in words.
 ACTIONS = {"added": "Added", "imported": "Imported", "removed": "Removed"}
 
@@ -30,8 +34,13 @@ def automatic_source(reason):
     return AUTOMATIC_SOURCES.get(reason, SYSTEM)
 
 
-def new_event(email, action, *, reason="", note="", campaign_id=None, user=None):
-    """An audit entry (added to the session, saved with the change it records)."""
+def new_event(
+    email, action, *, reason="", note="", campaign_id=None, user=None, topic_id=None, actor=None
+):
+    """An audit entry (added to the session, saved with the change it records); ``topic_id``
+    names the topic of a per-topic opt-out, ``actor`` who made an automatic change."""
+    if actor is None:
+        actor = user.email if user is not None else automatic_source(reason)
     event = SuppressionEvent(
         email=email,
         action=action,
@@ -39,15 +48,16 @@ def new_event(email, action, *, reason="", note="", campaign_id=None, user=None)
         note=(note or "")[:500],
         campaign_id=campaign_id,
         user_id=user.id if user is not None else None,
-        actor=user.email if user is not None else automatic_source(reason),
+        actor=actor,
+        topic_id=topic_id,
     )
     db.session.add(event)
     return event
 
 
-def log_automatic(email, reason, campaign_id=None):
+def log_automatic(email, reason, campaign_id=None, actor=None):
     """Record an address the product suppressed by itself (not saved until committed)."""
-    return new_event(email, "added", reason=reason, campaign_id=campaign_id)
+    return new_event(email, "added", reason=reason, campaign_id=campaign_id, actor=actor)
 
 
 def event_rows(user, action, addresses, entries):

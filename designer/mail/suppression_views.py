@@ -1,6 +1,7 @@
 """The Suppressions page (administrators and marketers): search the list, add addresses with
 a reason, remove one after a confirmation (the explicit resubscribe), import and export CSV,
-and the audit list of every change."""
+the opt-outs of single topics recipients made on their preference page, and the audit list
+of every change."""
 
 from flask import (
     Blueprint,
@@ -16,7 +17,7 @@ from flask_login import current_user
 
 from designer import campaigns
 from designer.auth import protect
-from designer.mail import suppression_audit, suppression_import, suppression_list
+from designer.mail import suppression_audit, suppression_import, suppression_list, topics
 
 bp = Blueprint("suppressions", __name__, url_prefix="/suppressions")
 protect(bp)
@@ -40,6 +41,7 @@ def _page(status=200, **extra):
     listing = suppression_list.search(text, reason, _number("page"))
     events, more_events = suppression_audit.recent(text, _number("log"))
     additions = suppression_audit.last_additions(entry.email for entry in listing.entries)
+    opt_outs, opt_out_total = topics.search_opt_outs(text)
     return render_template(
         "mail/suppressions.html",
         listing=listing,
@@ -48,6 +50,9 @@ def _page(status=200, **extra):
         reason=reason,
         events=events,
         more_events=more_events,
+        opt_outs=opt_outs,
+        opt_out_total=opt_out_total,
+        topic_names={topic.id: topic.name for topic in topics.all_topics()},
         log_page=_number("log"),
         reasons=suppression_list.REASONS,
         chosen_reasons=suppression_list.CHOSEN_REASONS,

@@ -22,7 +22,8 @@ What the page shows, and why:
   through ``/c/``: looking at the web view counts no open and no click (a
   person reading it has usually opened the mail already, and the counts
   stay those of the mail itself);
-* the unsubscribe link works as in the mail (``{{ unsubscribe_url }}``);
+* the unsubscribe link and the preference page's work as in the mail
+  (``{{ unsubscribe_url }}``, ``{{ preferences_url }}``);
 * only sent mail has a web view; mail the product sends itself (a
   set-password link) never has one: its link is for the mailbox only.
 """
@@ -70,4 +71,5 @@ def render_webview(message):
     data["now"] = message.sent_at or message.created_at
     data["unsubscribe_url"] = suppression.unsubscribe_url(message.token)
     data["webview_url"] = webview_url(message.token)
+    data["preferences_url"] = signer_for(current_app).preferences_url(message.token)
     return render_email(message.template_version, data).html

@@ -3,6 +3,8 @@
 The sending company's own details (``company.*`` in templates) live here.
 """
 
+from urllib.parse import urlsplit
+
 from flask import current_app
 
 from designer.extensions import db
@@ -10,7 +12,25 @@ from designer.settings.models import Setting
 
 COMPANY_FIELDS = ("name", "address", "email", "phone", "website", "vat_number", "logo_url")
 
-__all__ = ["COMPANY_FIELDS", "company", "get_setting", "set_company", "set_setting"]
+#: Longest value of each company field a person types.
+COMPANY_LIMITS = {
+    "name": 200,
+    "address": 1000,
+    "email": 320,
+    "phone": 50,
+    "website": 500,
+    "vat_number": 50,
+}
+
+__all__ = [
+    "COMPANY_FIELDS",
+    "COMPANY_LIMITS",
+    "company",
+    "company_problems",
+    "get_setting",
+    "set_company",
+    "set_setting",
+]
 
 
 def get_setting(key, default=None):
@@ -36,6 +56,34 @@ def company():
     if details["logo_url"].startswith("/"):
         details["logo_url"] = current_app.config["PUBLIC_URL"].rstrip("/") + details["logo_url"]
     return details
+
+
+def company_problems(values):
+    """``{field: what is wrong}`` with the company details typed in ``values`` (the
+    e-mail address is checked by the page, with mail's address check)."""
+    problems = {}
+    for field, limit in COMPANY_LIMITS.items():
+        value = str(values.get(field, "") or "").strip()
+        if len(value) > limit:
+            problems[field] = f"at most {limit:,} characters (this has {len(value):,})"
+        elif any(ord(char) < 32 and char not in "\r\n\t" for char in value):
+            problems[field] = "contains control characters; type it again"
+    if not str(values.get("name", "") or "").strip():
+        problems.setdefault("name", "the company name is needed: templates print it")
+    website = str(values.get("website", "") or "").strip()
+    if website and "website" not in problems and not _web_address(website):
+        problems["website"] = (
+            "a web address starting with https:// or http://, e.g. https://example.com"
+        )
+    return problems
+
+
+def _web_address(text):
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and "." in (parts.hostname or "") and " " not in text
 
 
 def set_company(values):

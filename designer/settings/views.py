@@ -5,6 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from designer import settings
 from designer.assets import AssetRejected, asset_path, store_asset
 from designer.auth import protect
+from designer.mail.address_check import address_problem
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 protect(bp, role="admin")
@@ -30,17 +31,33 @@ TEXT_FIELDS = ("name", "address", "email", "phone", "website", "vat_number")
 
 @bp.route("/company", methods=["GET", "POST"])
 def company():
-    if request.method == "POST":
-        values = {field: request.form.get(field, "") for field in TEXT_FIELDS}
+    if request.method == "GET":
+        return render_template("settings/company.html", company=settings.company(), problems={})
+    values = {field: request.form.get(field, "") for field in TEXT_FIELDS}
+    problems = _company_problems(values)
+    if not problems:
         try:
             values.update(_logo(request))
         except AssetRejected as exc:
-            flash(f"Not saved: {exc}", "error")
-            return render_template("settings/company.html", company=settings.company()), 400
-        settings.set_company(values)
-        flash("Company details saved.", "success")
-        return redirect(url_for("settings.company"))
-    return render_template("settings/company.html", company=settings.company())
+            problems["logo"] = str(exc)
+    if problems:
+        flash("Not saved: correct the fields marked below.", "error")
+        shown = {**settings.company(), **values}
+        return render_template("settings/company.html", company=shown, problems=problems), 400
+    settings.set_company(values)
+    flash("Company details saved.", "success")
+    return redirect(url_for("settings.company"))
+
+
+def _company_problems(values):
+    problems = settings.company_problems(values)
+    email = values["email"].strip()
+    if email and "email" not in problems:
+        problem = address_problem(email)
+        if problem:  # (the check's word on spaces is about lists: one address a line)
+            why = "it has a space" if " " in email else problem
+            problems["email"] = f"not an e-mail address like hello@example.com: {why}"
+    return problems
 
 
 def _logo(req):

@@ -64,6 +64,7 @@ CONTEXT_NAMES = {
     "loop",
     "unsubscribe_url",
     "webview_url",
+    "preferences_url",
     "labels",
     "now",
 }
@@ -152,7 +153,7 @@ def _shared():
         Field(f"company.{name}", f"Company: {name.replace('_', ' ')}", "string", "")
         for name in COMPANY_FIELDS
     ]
-    return sender + company + [WEBVIEW_FIELD]
+    return sender + company + [WEBVIEW_FIELD, PREFERENCES_FIELD]
 
 
 #: The link to the message in a browser (``designer.mail.webview``); empty in previews.
@@ -161,6 +162,14 @@ WEBVIEW_FIELD = Field(
     "Link: view this e-mail in a browser",
     "url",
     "https://designer.example.com/v/…",
+)
+#: The recipient's preference page: topics, or unsubscribe from all
+#: (``designer.mail.preferences``); empty in previews.
+PREFERENCES_FIELD = Field(
+    "preferences_url",
+    "Link: the recipient's e-mail preferences (topics, unsubscribe)",
+    "url",
+    "https://designer.example.com/p/…",
 )
 
 

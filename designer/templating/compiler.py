@@ -35,8 +35,9 @@ class TemplateInvalid(MergeError):
 
 #: ``href`` values that are tracked: absolute http(s) URLs, possibly with merge fields.
 HREF = re.compile(r'(<a\b[^>]*?\bhref=)(["\'])(https?://[^"\']*|\{\{[^"\']*)\2', re.IGNORECASE)
-#: Links never tracked: the unsubscribe and web view links and anything marked data-notrack.
-UNTRACKED = re.compile(r"unsubscribe_url|webview_url|data-notrack", re.IGNORECASE)
+#: Links never tracked: the unsubscribe, web view and preference links and anything marked
+#: data-notrack.
+UNTRACKED = re.compile(r"unsubscribe_url|webview_url|preferences_url|data-notrack", re.IGNORECASE)
 MARKDOWN_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\n]*)\)")
 #: The merge variable holding one recipient's tracked link URLs, by index.
 LINKS_VAR = "__tl"

@@ -3,6 +3,7 @@
 Every token the makers understand is found in one pass, in order:
 
 * ``[CUSTOMFUNCTION|name|…|CUSTOMFUNCTION]``: PHP run by vtiger; cannot run here, reported;
+  so is PDF Maker's ``[BARCODE|…|BARCODE]`` (drawn by its PDF library);
 * ``{vtranslate("LBL_INVOICE","PDFTemplates")}`` and ``%G_…%`` / ``%M_…%`` / ``%C_…%``
   labels, and field captions such as ``%INVOICE_INVOICE_NO%`` or ``%company-phone%``:
   ``{{ labels["…"] }}``, the texts kept per language with the template
@@ -25,7 +26,10 @@ from dataclasses import dataclass, field
 from designer.templating import vtiger_fields
 from designer.templating.vtiger_fields import DOCUMENT_MODULES, NAME_NOTE, resolve
 
-_CUSTOM = r"\[CUSTOMFUNCTION(?:_AFTER)?\|[^\]]{0,2000}?\|CUSTOMFUNCTION(?:_AFTER)?\]"
+_CUSTOM = (
+    r"\[CUSTOMFUNCTION(?:_AFTER)?\|[^\]]{0,2000}?\|CUSTOMFUNCTION(?:_AFTER)?\]"
+    r"|\[BARCODE\|[^\]]{0,2000}?\|BARCODE\]"
+)
 _VTRANSLATE = (
     r"\{\s*vtranslate\(\s*(?P<q>['\"])(?P<key>[^'\"{}]{1,200})(?P=q)"
     r"(?:\s*,\s*(?P<q2>['\"])[^'\"{}]{0,100}(?P=q2))?\s*\)\s*\}"
@@ -207,6 +211,8 @@ def _with_tbody(text):
 def _entry(found, line, scope, places, unpaired, labels):
     token = found.group(0)
     if found["custom"]:
+        if token.startswith("[BARCODE|"):
+            return Entry(token, line, scope.part, reason=BARCODE)
         name = token.split("|")[1] if "|" in token else "?"
         return Entry(token, line, scope.part, reason=f"custom function {name} is PHP run by vtiger")
     if found["vtranslate"]:
@@ -352,7 +358,12 @@ RELATED_BLOCK = (
     "a related block: its definition (which records, which columns) stays in vtiger "
     "and is not in the export"
 )
+BARCODE = (
+    "a barcode is drawn by PDF Maker's own PDF library: put an image of it "
+    "(or a barcode font) here instead"
+)
 MARKERS = {
+    "TEMPLATE_NAME": "the template's name: type it in (it is not merged here)",
     "HIDETR": "rows hidden by a custom function's result are not supported here",
     "LISTVIEWBLOCK_START": "list-view templates (many records in one) do not exist here",
     "LISTVIEWBLOCK_END": "list-view templates (many records in one) do not exist here",

@@ -63,6 +63,10 @@ def test_password_is_stored_encrypted_and_kept_when_left_empty(app):
         ("port", "abc", "port: 'abc' is not a number"),
         ("security", "ssl3", "security must be"),
         ("host", "", "host: enter the host name"),
+        ("host", "smtp example com", "host: a host name has no spaces"),
+        ("host", "h" * 256, "host: at most 255 characters"),
+        ("name", "N" * 5000, "name: at most 200 characters"),
+        ("username", "u" * 321, "username: at most 320 characters"),
     ],
 )
 def test_invalid_server_settings_name_the_field(app, field, value, message):
@@ -123,6 +127,37 @@ def test_central_from_policy_and_envelope_sender(app, smtp_server, welcome, peop
     assert str(received["Reply-To"]) == "Ada Admin <ada@example.com>"
     with pytest.raises(ValueError, match="not an e-mail address"):
         set_sending_policy("not an address")
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "words"),
+    [
+        ({"policy": "central", "central_from": ""}, "central_from", "enter the central address"),
+        ({"policy": "central", "central_from": "crm at x"}, "central_from", "not an e-mail"),
+        ({"policy": "user", "envelope_from": "bounces@"}, "envelope_from", "not an e-mail"),
+    ],
+)
+def test_sender_settings_refuse_bad_input_next_to_the_field(client, people, form, field, words):
+    ada = log_in(client, "ada@example.com", "secret")
+    set_sending_policy("crm@company.example", "")
+    token = csrf_token(ada, "/settings/sending/")
+    answer = ada.post("/settings/sending/", data={**form, "csrf_token": token})
+    assert answer.status_code == 400
+    assert f'id="{field}-error"' in answer.text and words in answer.text
+    assert "Sender settings saved" not in answer.text
+    assert sending_policy()["central_from"] == "crm@company.example"  # unchanged
+
+
+def test_choosing_each_users_own_address_clears_the_central_one(client, people):
+    ada = log_in(client, "ada@example.com", "secret")
+    set_sending_policy("crm@company.example", "")
+    token = csrf_token(ada, "/settings/sending/")
+    answer = ada.post(
+        "/settings/sending/",
+        data={"policy": "user", "central_from": "crm@company.example", "csrf_token": token},
+    )
+    assert answer.status_code == 302
+    assert sending_policy()["central_from"] == ""
 
 
 def test_rate_limit_spaces_messages_across_workers(app):

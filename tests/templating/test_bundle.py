@@ -5,13 +5,22 @@ import json
 import zipfile
 
 import pytest
+from PIL import Image
 
 from designer.assets import Asset, get_asset, store_asset
 from designer.extensions import db
 from designer.templating import Template, TemplateInvalid, create_template
 from designer.templating.bundle import MAX_ENTRIES, export_bundle, import_bundle
 
-LOGO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+def png(colour, size=8):
+    """A real PNG image (uploads are read, not trusted by their type)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+LOGO = png("navy", 40)
 PROMO_HTML = """<html><head><title>Spring offer</title></head><body>
 <img src="{url}" alt="logo" width="120">
 <p style="background: url({url}) no-repeat">Hello {{{{ contact.first_name }}}},
@@ -110,7 +119,7 @@ def test_export_then_import_restores_sources_assets_and_settings(people, welcome
     delete_templates(welcome, promo_template)
     db.session.delete(logo)
     db.session.commit()
-    store_asset("other.png", "image/png", b"\x89PNG another image")  # takes a fresh id first
+    store_asset("other.png", "image/png", png("red"))  # takes a fresh id first
     assert count(Template) == 0
 
     imported = import_bundle(data, user=people.admin)

@@ -336,3 +336,17 @@ def test_labels_page_edits_the_dictionary(admin_client, pdf_templates):
     )
     assert good.status_code == 302
     assert imported("Invoice with group tax").labels == {"en": {"Invoice No": "Bill"}}
+
+
+def test_barcodes_and_the_template_name_are_reported_not_printed():
+    text = "<p>[BARCODE|EAN13=$INVOICE_INVOICE_NO$|BARCODE]</p>\n<p>#TEMPLATE_NAME#</p>"
+    result = convert(text, module="invoice", vtiger_module="Invoice", kind="pdf")
+    assert [(u.variable, u.line) for u in result.unmapped] == [
+        ("[BARCODE|EAN13=$INVOICE_INVOICE_NO$|BARCODE]", 1),
+        ("#TEMPLATE_NAME#", 2),
+    ]
+    assert "barcode" in result.unmapped[0].reason
+    assert [leftover.token for leftover in unconverted_in(result.text)] == [
+        "[BARCODE|EAN13=$INVOICE_INVOICE_NO$|BARCODE]",
+        "#TEMPLATE_NAME#",
+    ]

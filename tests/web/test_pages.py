@@ -405,3 +405,37 @@ def test_contact_page_lists_its_mail(ada, welcome, people):
     assert f'data-message-id="{message.id}"' in page.text
     assert ada.get(f"/contacts/{people.emma.id}").text.count("data-message-id") == 0
     assert ada.get("/contacts/999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/templates/99999999999999999999"),
+        ("get", "/api/v1/templates/2147483648"),
+        ("post", "/api/v1/templates/10000000000000/preview"),
+        ("post", "/suppressions/99999999999999999999/remove"),
+        ("get", "/organisations/3000000000"),
+    ],
+)
+def test_ids_past_what_the_database_holds_are_404(admin_client, method, path):
+    answer = getattr(admin_client, method)(path, data={"csrf_token": "x"})
+    assert answer.status_code == 404
+
+
+def test_an_id_at_the_bound_is_an_ordinary_not_found(admin_client):
+    assert admin_client.get("/templates/2099999999").status_code == 404
+    assert admin_client.get("/templates/2099999999/versions").status_code == 404
+
+
+def test_ids_past_the_database_in_a_query_or_form_are_a_clear_400(admin_client, app):
+    template = db.session.scalars(db.select(Template).where(Template.kind == "email")).first()
+    big = "99999999999999999999"
+    answer = admin_client.get(f"/templates/{template.id}/preview?contact={big}")
+    assert answer.status_code == 400
+    assert "larger than any id" in answer.get_data(as_text=True)
+    token = csrf_token(admin_client, "/templates")
+    answer = admin_client.post(
+        f"/templates/{template.id}/send", data={"contact": big, "csrf_token": token}
+    )
+    assert answer.status_code == 400
+    assert admin_client.get("/templates").status_code == 200  # the session goes on

@@ -83,10 +83,11 @@ def test_the_pixel_answers_the_gif_to_anything(client, segment, suffix, method):
 @SETTINGS
 @given(segment=SEGMENT, user_agent=HEADER)
 def test_clicks_and_unsubscribes_answer_404_to_anything(client, segment, user_agent):
-    for prefix in ("/c/", "/u/", "/v/"):
+    for prefix in ("/c/", "/u/", "/v/", "/p/"):
         response = client.get(prefix + quoted(segment), headers={"User-Agent": user_agent})
         assert response.status_code == 404
     assert_not_5xx(client.post("/u/" + quoted(segment)))
+    assert client.post("/p/" + quoted(segment)).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -104,6 +105,9 @@ def test_clicks_and_unsubscribes_answer_404_to_anything(client, segment, user_ag
         "/v/abc.%C3%A9%C3%A9",
         "/v/" + "9" * 5000,
         "/v/.",
+        "/p/abc.%C3%A9%C3%A9",
+        "/p/" + "9" * 5000,
+        "/p/.",
         "/o/abc.%C3%A9%C3%A9.gif",
         "/o/" + "a" * 5000 + ".gif",
     ],

@@ -1,7 +1,7 @@
 """list sends: one-off campaigns to records ticked in a list, from their owners or the system
 
 Revision ID: 0029
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-03 09:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = "0029"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
