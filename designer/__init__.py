@@ -55,6 +55,7 @@ def _register_blueprints(app):
     from designer.auth.token_views import bp as tokens_bp
     from designer.auth.user_views import bp as users_bp
     from designer.auth.views import bp as auth_bp
+    from designer.campaigns.list_send_views import bp as list_send_bp
     from designer.campaigns.views import bp as campaigns_bp
     from designer.campaigns.views import public as unsubscribe_bp
     from designer.crm.views import bp as crm_bp
@@ -88,6 +89,7 @@ def _register_blueprints(app):
         auth_bp,
         bounces_bp,
         campaigns_bp,
+        list_send_bp,
         crm_writeback_bp,
         unsubscribe_bp,
         crm_bp,
