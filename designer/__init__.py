@@ -55,12 +55,14 @@ def _register_blueprints(app):
     from designer.auth.token_views import bp as tokens_bp
     from designer.auth.user_views import bp as users_bp
     from designer.auth.views import bp as auth_bp
+    from designer.campaigns.list_send_views import bp as list_send_bp
     from designer.campaigns.views import bp as campaigns_bp
     from designer.campaigns.views import public as unsubscribe_bp
     from designer.crm.views import bp as crm_bp
     from designer.crm.writeback_views import bp as crm_writeback_bp
     from designer.mail.admin_views import bp as sending_bp
     from designer.mail.bounce_views import bp as bounces_bp
+    from designer.mail.compose_views import bp as compose_bp
     from designer.mail.dkim_views import bp as dkim_bp
     from designer.mail.mailbox_views import bp as mailbox_bp
     from designer.mail.preference_views import bp as preferences_bp
@@ -87,6 +89,7 @@ def _register_blueprints(app):
         auth_bp,
         bounces_bp,
         campaigns_bp,
+        list_send_bp,
         crm_writeback_bp,
         unsubscribe_bp,
         crm_bp,
@@ -116,6 +119,7 @@ def _register_blueprints(app):
         suppressions_bp,
         topics_bp,
         preferences_bp,
+        compose_bp,
     )
     for bp in blueprints:
         app.register_blueprint(bp)

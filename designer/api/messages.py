@@ -55,6 +55,15 @@ class MessageSchema(Schema):
         metadata={"description": "hard or soft when the message bounced, else null"},
     )
     recipient = fields.String(required=True)
+    to_extra = fields.List(
+        fields.String(), required=True, metadata={"description": "More addresses in To."}
+    )
+    cc = fields.List(fields.String(), required=True)
+    bcc = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "In the SMTP envelope only, never in the message's headers."},
+    )
     from_ = fields.String(required=True, data_key="from", attribute="from")
     subject = fields.String(required=True)
     template_version_id = fields.Integer(required=True)
@@ -197,6 +206,9 @@ MESSAGE_EXAMPLE = {
     "state": "queued",
     "bounce": None,
     "recipient": "jan@devries.example",
+    "to_extra": [],
+    "cc": ["ann@example.com"],
+    "bcc": [],
     "from": "Ann Marketing <ann@example.com>",
     "subject": "",
     "template_version_id": 17,

@@ -11,6 +11,7 @@ from designer.mail.models import Message
 from designer.records.models import Contact, Organisation
 
 FIELDS = {
+    "contact.id": Contact.id,
     "contact.language": Contact.language,
     "contact.title": Contact.title,
     "contact.email": Contact.email,
@@ -20,9 +21,21 @@ FIELDS = {
     "organisation.city": Organisation.city,
     "organisation.owner_id": Organisation.owner_id,
     "organisation.name": Organisation.name,
+    "organisation.id": Organisation.id,
 }
 OPERATORS = ("eq", "ne", "in", "contains", "has_tag")
 SPECIAL = ("contact.tags", "opened_campaign", "not_opened_campaign", "received_campaign")
+#: The most values one "in" rule may list (a list send of ticked records sends their ids).
+MAX_IN = 1000
+#: The largest id a record can have (the columns are 32-bit integers).
+MAX_ID = 2**31 - 1
+#: The text columns a search looks in (the contact and organisation lists' search box): a
+#: contact's name and address and its organisation's name; an organisation's name,
+#: address and city.
+SEARCHED = {
+    "contact.search": (Contact.first_name, Contact.last_name, Contact.email, Organisation.name),
+    "organisation.search": (Organisation.name, Organisation.email, Organisation.city),
+}
 
 
 class FilterInvalid(ValueError):
@@ -34,6 +47,8 @@ def condition(rule):
     field, op, value = rule.get("field"), rule.get("op", "eq"), rule.get("value")
     if field == "contact.tags":
         return _tag_condition(value)
+    if field in SEARCHED:
+        return _search_condition(field, value)
     if field in SPECIAL:
         return _campaign_condition(field, value)
     column = FIELDS.get(field)
@@ -45,6 +60,8 @@ def condition(rule):
         return or_(column != _typed(field, column, value), column.is_(None))
     if op == "in":
         items = value if isinstance(value, list) else str(value).split(",")
+        if len(items) > MAX_IN:
+            raise FilterInvalid(f"{field} can list at most {MAX_IN} values (got {len(items)})")
         return column.in_([_typed(field, column, item) for item in items])
     if op == "contains" and not isinstance(column.type, Integer):
         return func.lower(column).contains(str(value).lower())
@@ -59,9 +76,12 @@ def _typed(field, column, value):
     if not isinstance(column.type, Integer):
         return value
     try:
-        return int(str(value).strip())
+        number = int(str(value).strip())
     except ValueError:
         raise FilterInvalid(f"{field} takes an id, a whole number (got {value!r})") from None
+    if not 0 <= number <= MAX_ID:
+        raise FilterInvalid(f"{field} takes an id, a whole number up to {MAX_ID} (got {number})")
+    return number
 
 
 def _tag_condition(value):
@@ -71,6 +91,14 @@ def _tag_condition(value):
         raise FilterInvalid("give one tag, e.g. vip")
     padded = func.lower(func.replace("," + func.coalesce(Contact.tags, "") + ",", " ", ""))
     return padded.contains(f",{tag},")
+
+
+def _search_condition(field, value):
+    """Any of the searched columns contains ``value`` (case-insensitive)."""
+    text = str(value or "").strip().lower()
+    if not text:
+        raise FilterInvalid("give the text to search for")
+    return or_(*(func.lower(func.coalesce(c, "")).contains(text) for c in SEARCHED[field]))
 
 
 def _campaign_condition(field, value):
@@ -85,15 +113,30 @@ def _campaign_condition(field, value):
     return opened if field == "opened_campaign" else ~opened
 
 
-def audience_query(filters):
-    """Contacts matching every filter (with an e-mail address), as a select of Contact."""
-    query = db.select(Contact).outerjoin(Organisation, Contact.organisation_id == Organisation.id)
-    query = query.where(Contact.email != "", Contact.archived_at.is_(None))
+def audience_query(filters, module="contact", with_address_only=True):
+    """Records of ``module`` matching every filter, as a select of Contact (or Organisation,
+    whose own address gets the mail); only those with an e-mail address unless
+    ``with_address_only`` is False (a list send names the others)."""
+    if module == "organisation":
+        query = db.select(Organisation).where(Organisation.archived_at.is_(None))
+        address = Organisation.email
+    else:
+        query = db.select(Contact).outerjoin(
+            Organisation, Contact.organisation_id == Organisation.id
+        )
+        query = query.where(Contact.archived_at.is_(None))
+        address = Contact.email
+    if with_address_only:
+        query = query.where(address != "")
     for rule in filters or []:
+        if module == "organisation" and str(rule.get("field", "")).startswith("contact."):
+            raise FilterInvalid(f"an audience of organisations cannot filter on {rule['field']}")
         query = query.where(condition(rule))
     return query
 
 
-def audience_count(filters):
-    query = audience_query(filters).with_only_columns(func.count(Contact.id))
+def audience_count(filters, module="contact", with_address_only=True):
+    model = Organisation if module == "organisation" else Contact
+    query = audience_query(filters, module, with_address_only)
+    query = query.with_only_columns(func.count(model.id))
     return db.session.scalar(query.order_by(None))

@@ -18,13 +18,13 @@ from sqlalchemy.orm import selectinload
 
 from designer import webhooks
 from designer.campaigns.audience import audience_count, audience_query
-from designer.campaigns.models import Campaign, Segment
+from designer.campaigns.models import AUDIENCE_MODULES, SENDER_MODES, Campaign, Segment
 from designer.clock import utcnow
 from designer.extensions import db
-from designer.mail import ledger, topics
+from designer.mail import consent, ledger, topics
 from designer.mail.suppression import suppressed_set
 from designer.records import recipient_of
-from designer.records.models import Contact
+from designer.records.models import Contact, Organisation
 
 INSERT_CHUNK = 1000
 #: A start still writing its ledger after this long is taken to have crashed.
@@ -35,24 +35,40 @@ class CampaignError(ValueError):
     """The campaign cannot do that in its current state (the message says why)."""
 
 
-def create_segment(name, filters):
-    """Save an audience; the filters are checked by counting it."""
+def create_segment(name, filters, module="contact"):
+    """Save an audience (of contacts, or of organisations); the filters are checked by
+    counting it."""
     if not (name or "").strip():
         raise CampaignError("the audience needs a name")
-    audience_count(filters)
-    segment = Segment(name=name.strip(), filters=list(filters or []))
+    if module not in AUDIENCE_MODULES:
+        raise CampaignError(f"an audience is of {' or '.join(AUDIENCE_MODULES)}s")
+    audience_count(filters, module)
+    segment = Segment(name=name.strip(), filters=list(filters or []), module=module)
     db.session.add(segment)
     db.session.commit()
     return segment
 
 
-def create_campaign(name, *, template, segment, sender, tracking=True, topic_id=None):
+def create_campaign(
+    name,
+    *,
+    template,
+    segment,
+    sender,
+    tracking=True,
+    topic_id=None,
+    one_off=False,
+    sender_mode="user",
+):
     """A draft campaign; ``topic_id`` (an active topic, optional) leaves out whoever opted
-    out of that topic."""
+    out of that topic. ``sender_mode`` "system" or "owner" sends from the system or each
+    record's owner instead of ``sender`` (who made it); ``one_off`` marks a list send."""
     if not (name or "").strip():
         raise CampaignError("the campaign needs a name")
     if template.kind != "email" or template.current is None:
         raise CampaignError("choose a saved e-mail template")
+    if sender_mode not in SENDER_MODES:
+        raise CampaignError(f"the sender is one of {', '.join(SENDER_MODES)}")
     topic = _topic(topic_id)
     campaign = Campaign(
         name=name.strip(),
@@ -61,6 +77,8 @@ def create_campaign(name, *, template, segment, sender, tracking=True, topic_id=
         sender=sender,
         tracking=tracking,
         topic_id=topic.id if topic else None,
+        one_off=one_off,
+        sender_mode=sender_mode,
     )
     db.session.add(campaign)
     db.session.commit()
@@ -201,36 +219,86 @@ def _chunks(rows):
 
 
 def _recipient_rows(campaign):
-    """The ledger rows of the campaign's audience, how many contacts were left out
+    """The ledger rows of the campaign's audience, how many records were left out
     (suppressed, opted out of its topic, or without an address) and how many of those
-    because they opted out of its topic."""
-    query = audience_query(campaign.segment.filters).order_by(Contact.id)
-    contacts = db.session.scalars(query.options(selectinload(Contact.organisation))).all()
+    because they opted out of its topic.
+
+    A one-off campaign (a list send) writes its suppressed recipients as ``suppressed``
+    rows with the reason, so its page and report name them; its records without an
+    address are counted as left out."""
+    module = campaign.segment.module or "contact"
+    model = Organisation if module == "organisation" else Contact
+    query = audience_query(
+        campaign.segment.filters, module, with_address_only=not campaign.one_off
+    ).order_by(model.id)
+    owner_of = Contact.organisation if module == "contact" else Organisation.owner
+    records = db.session.scalars(query.options(selectinload(owner_of))).all()
     suppressed = suppressed_set()
     opted = topics.opted_out_set(campaign.topic_id) if campaign.topic_id else set()
-    builder = ledger.RowBuilder(campaign.template, campaign.sender, campaign.id, campaign.topic_id)
-    rows, left_out, opted_out = [], 0, 0
-    for contact in contacts:
-        email = (contact.email or "").strip()
-        if not email or email.lower() in suppressed:
+    senders = _SenderBuilders(campaign)
+    rows, held, left_out, opted_out = [], [], 0, 0
+    for record in records:
+        email = (record.email or "").strip()
+        if not email or (email.lower() in suppressed and not campaign.one_off):
             left_out += 1
             continue
         if email.lower() in opted:
             left_out += 1
             opted_out += 1
             continue
-        recipient = recipient_of("contact", contact)
+        recipient = recipient_of(module, record)
         if recipient.email != email:
             recipient = replace(recipient, email=email)
-        rows.append(
-            builder.row(
-                recipient,
-                module="contact",
-                record_id=contact.id,
-                dedupe_key=f"campaign:{campaign.id}:contact:{contact.id}",
-            )
+        row = senders.for_record(module, record).row(
+            recipient,
+            module=module,
+            record_id=record.id,
+            dedupe_key=f"campaign:{campaign.id}:{module}:{record.id}",
         )
+        row["last_error"] = ""  # every row of one insert names the same columns
+        rows.append(row)
+        if email.lower() in suppressed:
+            held.append(row)
+    _mark_held(held)
     return rows, left_out, opted_out
+
+
+def _mark_held(rows):
+    """Write the rows of suppressed addresses ``suppressed``, with the reason."""
+    found = consent.suppressions_among(row["recipient_email"] for row in rows)
+    for row in rows:
+        reason = found.get(row["recipient_email"].lower())
+        row["state"] = "suppressed"
+        row["last_error"] = consent.held_back_text(*reason) if reason else "held back: suppressed"
+
+
+class _SenderBuilders:
+    """One ``ledger.RowBuilder`` per sender: the campaign's sender, the system, or each
+    record's owner (the campaign's sender for a record without one)."""
+
+    def __init__(self, campaign):
+        self.campaign, self.builders = campaign, {}
+
+    def for_record(self, module, record):
+        mode = self.campaign.sender_mode
+        user = self.campaign.sender
+        if mode == "system":
+            user = None
+        elif mode == "owner":
+            user = record_owner(module, record) or user
+        key = user.id if user is not None else None
+        if key not in self.builders:
+            self.builders[key] = ledger.RowBuilder(
+                self.campaign.template, user, self.campaign.id, self.campaign.topic_id
+            )
+        return self.builders[key]
+
+
+def record_owner(module, record):
+    """The user who owns ``record`` (a contact's: its organisation's owner), or None."""
+    if module == "contact":
+        return record.organisation.owner if record.organisation is not None else None
+    return record.owner
 
 
 def finish_if_done(campaign):

@@ -9,6 +9,10 @@ from designer.clock import utcnow
 from designer.extensions import db
 
 STATES = ("draft", "scheduled", "sending", "paused", "done", "cancelled")
+#: Whom a campaign's rows are from: its sender, the system, or each record's owner.
+SENDER_MODES = ("user", "system", "owner")
+#: What a segment's audience is made of.
+AUDIENCE_MODULES = ("contact", "organisation")
 
 
 class Segment(db.Model):
@@ -19,6 +23,8 @@ class Segment(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     #: [{"field": "organisation.industry", "op": "eq", "value": "Retail"}, …], all must hold.
     filters: Mapped[list] = mapped_column(JSON, default=list)
+    #: "contact" (people, the default) or "organisation" (each organisation's own address).
+    module: Mapped[str] = mapped_column(String(20), default="contact")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -45,6 +51,12 @@ class Campaign(db.Model):
     #: Of ``suppressed_count``, those left out because they opted out of the topic.
     topic_opt_out_count: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    #: Sent to records ticked in a list (``designer.campaigns.list_send``): its left-out
+    #: recipients are written to the ledger as ``suppressed``, with the reason.
+    one_off: Mapped[bool] = mapped_column(default=False)
+    #: "user" (from ``sender``), "system" (the central address) or "owner" (each record's
+    #: owner, else ``sender``).
+    sender_mode: Mapped[str] = mapped_column(String(10), default="user")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     template = relationship("Template")

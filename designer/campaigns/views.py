@@ -22,6 +22,7 @@ from flask_login import current_user
 from designer import campaigns, mail, templating, tracking
 from designer.auth import protect
 from designer.campaigns.audience import FIELDS, SPECIAL
+from designer.campaigns.list_send import NAMED, held_back_of
 from designer.campaigns.models import Campaign
 from designer.extensions import csrf, db
 from designer.mail import topics
@@ -123,6 +124,8 @@ def page(campaign_id):
         campaign=campaign,
         progress=campaigns.progress(campaign),
         dkim_warning=missing_key_warning(from_address),
+        held_back=held_back_of(campaign.id),
+        held_back_limit=NAMED,
     )
 
 
@@ -141,7 +144,13 @@ def campaign_report(campaign):
 @tracking.fresh_counts
 def report(campaign_id):
     campaign = _campaign_or_404(campaign_id)
-    return render_template("campaigns/report.html", campaign=campaign, **campaign_report(campaign))
+    return render_template(
+        "campaigns/report.html",
+        campaign=campaign,
+        held_back=held_back_of(campaign.id),
+        held_back_limit=NAMED,
+        **campaign_report(campaign),
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/report.csv")

@@ -197,3 +197,13 @@ def _insert_ignoring_listed(dialect):
         .on_conflict_do_nothing(index_elements=["email"])
         .returning(Suppression.__table__.c.email)
     )
+
+
+def copies_going(message, suppressed):
+    """The other addresses of ``message`` (more To, Cc, Bcc) that may get it: those the
+    suppression list (``suppressed``, from ``suppressions_among``) does not hold back."""
+    return [
+        address
+        for address in message.envelope_recipients[1:]
+        if hold_back_reason(message.purpose, suppressed.get(address.lower())) is None
+    ]

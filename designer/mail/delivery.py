@@ -22,12 +22,12 @@ from sqlalchemy.orm import selectinload
 from designer import settings
 from designer.crypto import SecretUnreadable
 from designer.extensions import db
-from designer.mail import bounces, consent, dkim, ledger, sentcopy, servers, suppression
+from designer.mail import bounces, consent, dkim, ledger, sentcopy, servers, suppression, uploads
 from designer.mail.gate import CLOSED, sending_now
 from designer.mail.lease import claim_lease
 from designer.mail.links import signer_for
 from designer.mail.mailbox import mailbox_for
-from designer.mail.mime import build_mime, new_message_id
+from designer.mail.mime import build_mime, new_message_id, with_bcc
 from designer.mail.models import Message
 from designer.mail.recorder import Recorder
 from designer.mail.sender import resolve_sender, sending_policy
@@ -81,9 +81,11 @@ class BatchContext:
         self._mailboxes = {}
         self._verp = None
         self._pdfs = {}
+        self._with_files = None
 
     def preload(self, messages):
         self._ask_about_campaigns({m.campaign_id for m in messages if m.campaign_id})
+        self._with_files = uploads.messages_with_files([m.id for m in messages])
         ids = {m.record_id for m in messages if m.record_module == "contact"}
         if not ids:
             return
@@ -121,10 +123,10 @@ class BatchContext:
             self._servers[key] = servers.server_for(user)
         return self._servers[key]
 
-    def signs(self, address):
-        """Whether mail from ``address`` has a DKIM key to be signed with."""
+    def signer(self, address):
+        """The DKIM signer of mail from ``address``, or None (looked up once a batch)."""
         if address not in self._dkim:
-            self._dkim[address] = dkim.key_for(address) is not None
+            self._dkim[address] = dkim.signer_for(address)
         return self._dkim[address]
 
     def verp(self):
@@ -136,7 +138,14 @@ class BatchContext:
 
     def attachments(self, message, template):
         """``(file name, type, bytes)`` of the PDFs attached to ``template``, rendered for
-        the message's record in its locale; each PDF once per batch for the same record."""
+        the message's record in its locale (each PDF once per batch for the same record),
+        then the files uploaded for the message."""
+        files = self._pdf_attachments(message, template)
+        if self._with_files is None or message.id in self._with_files:
+            files += uploads.files_of(message)
+        return files
+
+    def _pdf_attachments(self, message, template):
         if not template.attach_pdf_ids and not message.attach_pdf_ids:
             return ()
         record = self.record(message.record_module, message.record_id)
@@ -238,9 +247,12 @@ def build_message(message, *, tracking=True, eight_bit=False, context=None, atta
         extra_headers=headers,
         attachments=files,
         eight_bit=eight_bit,
+        more_to=message.to_extra or (),
+        cc=message.cc or (),
     )
-    if context.signs(sender.address):
-        raw = dkim.sign_if_configured(raw, sender.address)
+    signer = context.signer(sender.address)
+    if signer is not None:
+        raw = signer.sign(raw)
     message.subject = rendered.subject[:1000]
     envelope_from = sender.envelope_from
     if context.verp():
@@ -350,6 +362,9 @@ def deliver_batch(ids, gate=CLOSED):
         messages, context = load_batch(lease.ids, gate)
         campaign_ids = {m.campaign_id for m in messages if m.campaign_id}
         held_back = consent.hold_back_reasons(messages)
+        suppressed = consent.suppressions_among(  # of the copies (cc, bcc, more To)
+            [address for m in messages for address in m.envelope_recipients]
+        )
         db.session.commit()  # nothing is held open while the batch goes out
         with Recorder() as recorder:
             for position, message in enumerate(messages):
@@ -372,7 +387,8 @@ def deliver_batch(ids, gate=CLOSED):
                     outcome["retry"] += 1
                     continue
                 route.limiter.wait()
-                outcome[deliver_one(message, route.transport, context, recorder)] += 1
+                copies = consent.copies_going(message, suppressed)
+                outcome[deliver_one(message, route.transport, context, recorder, copies)] += 1
     finally:
         for route in routes.values():
             if not isinstance(route, Exception):
@@ -433,8 +449,11 @@ def _connect(server, key):
     return Route(transport, RateLimiter(key, server.rate_limit if server else 0))
 
 
-def deliver_one(message, transport, context=None, recorder=None):
+def deliver_one(message, transport, context=None, recorder=None, copies=None):
     """Send one claimed message and record what happened; return the outcome name.
+
+    The message goes to its recipient and ``copies`` (its other To, Cc and Bcc
+    addresses that may get it; None: all of them) in one SMTP transaction.
 
     With a ``recorder`` the outcome may still be on its way to the database when
     this returns; the next message goes on the wire only once it is committed.
@@ -458,13 +477,15 @@ def deliver_one(message, transport, context=None, recorder=None):
         )
         return "retry"
     message.message_id = built.message_id
+    copies = message.envelope_recipients[1:] if copies is None else copies
+    to = (message.recipient_email, *copies) if copies else message.recipient_email
     if recorder is not None:
         # The envelope may go ahead (nothing is delivered without the message); the
         # message itself waits until the one before it is recorded.
-        transport.prepare(built.envelope_from, message.recipient_email)
+        transport.prepare(built.envelope_from, to)
         recorder.wait()
     try:
-        reply = transport.send(built.envelope_from, message.recipient_email, built.data)
+        reply = transport.send(built.envelope_from, to, built.data)
     except TemporaryFailure as exc:
         ledger.mark_retry(message, exc, recorder)
         return "retry"
@@ -478,5 +499,5 @@ def deliver_one(message, transport, context=None, recorder=None):
     ledger.mark_sent(message, built.message_id, reply, recorder)
     copies_to = context.mailbox(message.sender)
     if copies_to is not None:  # appended to the sender's mailbox on its own
-        sentcopy.record_copy(message, built.data, copies_to)
+        sentcopy.record_copy(message, with_bcc(built.data, message.bcc), copies_to)
     return "sent"

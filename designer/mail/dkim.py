@@ -7,7 +7,7 @@ receiver verifies) or Ed25519 (RFC 8463: small and fast, but not yet verified
 by every receiver), created here (``generate_key``) or pasted
 (``import_key``); the private key is kept encrypted at rest
 (``designer.crypto``) and decrypted and loaded once per process
-(``_private_key`` caches it until the row changes). An Ed25519 key's
+(``private_key_of`` caches it until the row changes). An Ed25519 key's
 ``public_key`` is its raw 32 bytes (what DNS publishes), an RSA key's its
 SubjectPublicKeyInfo: ``key_type`` tells them apart by that.
 
@@ -20,6 +20,7 @@ rest of the message.
 
 import base64
 import re
+from dataclasses import dataclass
 from email.utils import parseaddr
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -237,7 +238,7 @@ def key_for(address):
     return _key_for_domain(domain) if domain else None
 
 
-def _private_key(key):
+def private_key_of(key):
     """The loaded private key of ``key``, decrypted and loaded again only when its stored
     ciphertext changed (``SecretUnreadable``, or ValueError for a damaged key)."""
     cached = _key_cache.get(key.id)
@@ -259,36 +260,61 @@ def header_names(raw):
     }
 
 
+@dataclass(frozen=True)
+class Signer:
+    """What signing needs of one domain's key, loaded: kept for a batch of messages
+    without a query each (a database row would be reloaded after every commit)."""
+
+    domain: str
+    selector: str
+    private_key: object
+
+    def sign(self, raw):
+        """``raw`` with a DKIM-Signature header (CRLF-folded) prepended."""
+        present = header_names(raw)
+        include = [name for name in SIGNED_HEADERS if name in present]
+        if b"from" not in include:
+            raise ValueError("cannot DKIM-sign a message without a From header")
+        signature = dkim_sign.sign(
+            raw,
+            domain=self.domain,
+            selector=self.selector,
+            private_key=self.private_key,
+            names=include,
+        )
+        return signature + raw
+
+
+def signer(key):
+    """The ``Signer`` of ``key`` (``SecretUnreadable``; ValueError for a damaged key)."""
+    return Signer(key.domain, key.selector, private_key_of(key))
+
+
 def sign(raw, key):
     """``raw`` with a DKIM-Signature header (CRLF-folded) for ``key`` prepended."""
-    present = header_names(raw)
-    include = [name for name in SIGNED_HEADERS if name in present]
-    if b"from" not in include:
-        raise ValueError("cannot DKIM-sign a message without a From header")
-    signature = dkim_sign.sign(
-        raw,
-        domain=key.domain,
-        selector=key.selector,
-        private_key=_private_key(key),
-        names=include,
-    )
-    return signature + raw
+    return signer(key).sign(raw)
 
 
 class DkimUnusable(Exception):
     """The stored key of the From domain cannot sign (damaged or unreadable)."""
 
 
-def sign_if_configured(raw, from_address):
-    """``raw`` signed with the key of the From domain, or unchanged when it has none."""
-    key = key_for(from_address)
+def signer_for(address):
+    """The ``Signer`` of the domain of ``address``, or None when it has no key
+    (``DkimUnusable`` when its key cannot be loaded; ``SecretUnreadable`` goes up)."""
+    key = key_for(address)
     if key is None:
-        return raw
+        return None
     try:
-        _private_key(key)  # loaded once here, cached for sign() (SecretUnreadable goes up)
+        return signer(key)
     except ValueError as exc:
         raise DkimUnusable(f"{key.domain}: {exc}") from exc
-    return sign(raw, key)
+
+
+def sign_if_configured(raw, from_address):
+    """``raw`` signed with the key of the From domain, or unchanged when it has none."""
+    found = signer_for(from_address)
+    return found.sign(raw) if found is not None else raw
 
 
 def missing_key_warning(from_address):

@@ -27,18 +27,26 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding
 
 _WSP = re.compile(rb"[ \t]+")
-_TRAILING_WSP = re.compile(rb"[ \t]+\r\n")
-_TRAILING_LINES = re.compile(rb"(?:\r\n)+\Z")
+_TAB_TO_SPACE = bytes.maketrans(b"\t", b" ")
 #: Characters of ``b=`` on each folded line.
 B_LINE = 72
 
 
 def canonical_body(body):
-    """The relaxed canonical form of a message body (CRLF line ends)."""
-    body = _TRAILING_WSP.sub(b"\r\n", _WSP.sub(b" ", body))
-    if body.endswith((b" ", b"\t")):  # the last line without CRLF
-        body = body.rstrip(b" \t")
-    body = _TRAILING_LINES.sub(b"", body)
+    """The relaxed canonical form of a message body (CRLF line ends). A last line without
+    CRLF is taken as SMTP delivers it, ended (so its trailing whitespace goes too).
+
+    Done with C-speed byte replaces, not a regular expression: HTML mail has a run of
+    indentation on most lines, and a match each is what made the body cost milliseconds.
+    """
+    body = body.translate(_TAB_TO_SPACE)
+    while b"  " in body:  # each pass halves every run of spaces
+        body = body.replace(b"  ", b" ")
+    body = body.replace(b" \r\n", b"\r\n")  # at most one space was left before each end
+    end = len(body)
+    while end >= 2 and body[end - 2 : end] == b"\r\n":  # empty lines at the end
+        end -= 2
+    body = body[:end].rstrip(b" ")
     return body + b"\r\n" if body else b""
 
 

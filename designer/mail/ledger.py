@@ -27,7 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from designer import broker, webhooks
 from designer.clock import utcnow
 from designer.extensions import db
-from designer.mail import consent
+from designer.mail import consent, copies
 from designer.mail.gate import CLOSED, may_go_out
 from designer.mail.models import Message
 from designer.mail.sender import resolve_sender
@@ -72,6 +72,9 @@ def new_message(
     attach_pdf_ids=None,
     not_before=None,
     topic_id=None,
+    to_extra=(),
+    cc=(),
+    bcc=(),
 ):
     """An unsaved ledger row for the recipient of ``record`` (or ``to``, a Recipient).
 
@@ -82,7 +85,11 @@ def new_message(
     ``attach_pdf_ids`` adds PDF templates to the template's own attachments;
     ``not_before`` (naive UTC) holds the message back until then; ``topic_id``
     names its subscription topic (those who opted out of it are held back).
+    ``to_extra``, ``cc`` and ``bcc`` are more addresses it goes to
+    (``designer.mail.copies`` checks them; ``AddressesInvalid`` says what is wrong).
     """
+    to_extra = copies.checked_addresses(to_extra, "To")
+    cc, bcc = copies.checked_addresses(cc, "Cc"), copies.checked_addresses(bcc, "Bcc")
     recipient = to or recipient_of(module, record)
     version = (
         template
@@ -110,6 +117,9 @@ def new_message(
         next_attempt_at=not_before,
         test=test_to is not None,
         topic_id=topic_id,
+        to_extra=to_extra or None,
+        cc=cc or None,
+        bcc=bcc or None,
     )
 
 

@@ -152,6 +152,15 @@ def attachment_part(filename, content_type, data):
     ).encode() + base64.encodebytes(data).replace(b"\n", CRLF)
 
 
+def with_bcc(raw, bcc):
+    """The sent bytes with a ``Bcc`` header added, for the sender's own copy only (as a
+    mail program keeps it in Sent); ``raw`` itself, with no Bcc, is what went out."""
+    if not bcc:
+        return raw
+    line = f"Bcc: {', '.join(mailbox('', a) for a in bcc)}\r\n".encode()
+    return line + raw
+
+
 def _rfc2231(name):
     return quote(name, safe="")
 
@@ -166,17 +175,24 @@ def build_mime(
     extra_headers=None,
     attachments=(),
     eight_bit=False,
+    more_to=(),
+    cc=(),
 ):
     """Return the message as bytes ready for SMTP and IMAP APPEND.
 
     ``rendered`` comes from the merge stage with CRLF line breaks (and the
     open pixel already in its HTML). ``eight_bit``: the server takes
-    8BITMIME, so UTF-8 text may go unencoded.
+    8BITMIME, so UTF-8 text may go unencoded. ``more_to`` and ``cc`` are more
+    addresses for the To and Cc headers; Bcc addresses have no header at all
+    (they are in the SMTP envelope only).
     """
+    to = ", ".join([mailbox(to_name, to_address), *(mailbox("", a) for a in more_to)])
     headers = [
         f"From: {mailbox(sender.name, sender.address)}",
-        f"To: {mailbox(to_name, to_address)}",
+        f"To: {to}",
     ]
+    if cc:
+        headers.append(f"Cc: {', '.join(mailbox('', a) for a in cc)}")
     if sender.reply_to:
         headers.append(f"Reply-To: {mailbox(sender.name, sender.reply_to)}")
     headers += [

@@ -69,6 +69,11 @@ class Message(db.Model):
     bounce: Mapped[str] = mapped_column(String(4), default="")
     #: PDF templates attached to this message besides its template's own (workflows).
     attach_pdf_ids: Mapped[list | None] = mapped_column(JSON, default=None)
+    #: More addresses in To, and the copies (``designer.mail.copies``): lists of addresses.
+    #: Bcc goes in the SMTP envelope only, never in a header of the sent bytes.
+    to_extra: Mapped[list | None] = mapped_column(JSON, default=None)
+    cc: Mapped[list | None] = mapped_column(JSON, default=None)
+    bcc: Mapped[list | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
@@ -79,6 +84,29 @@ class Message(db.Model):
     sender = relationship("User")
     contact = relationship("Contact")
     organisation = relationship("Organisation")
+    files = relationship("MessageFile", order_by="MessageFile.id", viewonly=True)
+
+    @property
+    def envelope_recipients(self):
+        """Every address the message goes to: To (the record's first), Cc, then Bcc."""
+        return [self.recipient_email, *(self.to_extra or ()), *(self.cc or ()), *(self.bcc or ())]
+
+
+class MessageFile(db.Model):
+    """A file a user uploaded to go along with one message (``designer.mail.uploads``).
+
+    Kept unlinked (``message_id`` None) while the message is being written, then linked
+    to it when it is confirmed; delivered as a MIME attachment."""
+
+    __tablename__ = "message_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(default=0)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class OutboxMessage(db.Model):

@@ -150,10 +150,13 @@ class SmtpTransport:
         self.opened = (envelope_from, recipient)
 
     def send(self, envelope_from, recipient, data):
-        """Send one message to one recipient; return the server's reply to DATA."""
+        """Send one message to ``recipient`` (an address, or a tuple of them: the first is
+        the one the message is for, the others its copies); return the server's reply to
+        DATA, with the copies the server refused named after it. A copy refused does not
+        stop the message; the first address refused does."""
         if self.opened is not None and self.opened != (envelope_from, recipient):
             self._drop()  # opened for another message: abandon it, never deliver it
-        _check_addresses(envelope_from, recipient)
+        _check_addresses(envelope_from, *_listed(recipient))
         if self.client is None:
             self.connect()
         try:
@@ -171,9 +174,10 @@ class SmtpTransport:
 
     def _commands(self, envelope_from, recipient):
         """MAIL, RCPT and DATA for one message, as they go on the wire."""
-        _check_addresses(envelope_from, recipient)
+        recipients = _listed(recipient)
+        _check_addresses(envelope_from, *recipients)
         options = " BODY=8BITMIME" if self.eight_bit else ""
-        if not (envelope_from.isascii() and recipient.isascii()):
+        if not all(address.isascii() for address in (envelope_from, *recipients)):
             if not self.utf8:
                 if self.opened is not None:
                     self._drop()
@@ -181,17 +185,18 @@ class SmtpTransport:
                     f"the server does not take international addresses (SMTPUTF8): {recipient!r}"
                 )
             options += " SMTPUTF8"
-        # Both addresses passed SAFE_ADDRESS (no spaces, brackets or controls): they go
+        # The addresses passed SAFE_ADDRESS (no spaces, brackets or controls): they go
         # as <address> without smtplib's full RFC 822 parse, which costs more than the rest.
-        return (
-            f"MAIL FROM:<{envelope_from}>{options}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n"
-        ).encode()
+        rcpts = "".join(f"RCPT TO:<{address}>\r\n" for address in recipients)
+        return f"MAIL FROM:<{envelope_from}>{options}\r\n{rcpts}DATA\r\n".encode()
 
     def _transaction(self, commands, data):
         """MAIL, RCPT and DATA (in one write when the server pipelines, RFC 2920, or
         already written by ``prepare``), then the message: CRLF MIME, dot-stuffed."""
         client = self.client
-        expected = ((250,), (250, 251), (354,))
+        lines = commands.splitlines(keepends=True)
+        copies = len(lines) - 3  # RCPT lines after the first
+        expected = ((250,), (250, 251), *((250, 251),) * copies, (354,))
         if self.pipelining:
             if self.opened is None:
                 client.send(commands)
@@ -199,28 +204,35 @@ class SmtpTransport:
             replies = [client.getreply() for _ in expected]
         else:
             replies = []
-            for command, wanted in zip(commands.splitlines(keepends=True), expected, strict=True):
+            for index, (command, wanted) in enumerate(zip(lines, expected, strict=True)):
                 client.send(command)
                 replies.append(client.getreply())
-                if replies[-1][0] not in wanted:
+                if replies[-1][0] not in wanted and not _is_copy(index, copies):
                     break
-        for (code, reply), wanted in zip(replies, expected, strict=False):
-            if code not in wanted:
-                if replies[-1][0] == 354:  # DATA taken after all: end it empty
-                    client.send(b".\r\n")
-                    client.getreply()
-                if code == 421:  # the server is closing the connection
-                    self.close()
-                else:
-                    self._reset()
-                raise _classify(code, reply)
+        refused = []
+        for index, ((code, reply), wanted) in enumerate(zip(replies, expected, strict=False)):
+            if code in wanted:
+                continue
+            if _is_copy(index, copies) and code != 421:
+                address = lines[index].decode()[9:].strip().strip("<>")
+                refused.append(f"{address}: {_answer(code, reply)}")
+                continue
+            if replies[-1][0] == 354:  # DATA taken after all: end it empty
+                client.send(b".\r\n")
+                client.getreply()
+            if code == 421:  # the server is closing the connection
+                self.close()
+            else:
+                self._reset()
+            raise _classify(code, reply)
         client.send(_data_block(data))
         code, reply = client.getreply()
         if code != 250:
             if code == 421:
                 self.close()
             raise _classify(code, reply)
-        return _answer(code, reply)
+        answer = _answer(code, reply)
+        return f"{answer} (copies not accepted: {'; '.join(refused)})" if refused else answer
 
     def _reset(self):
         try:
@@ -243,6 +255,16 @@ class SmtpTransport:
             except (smtplib.SMTPException, OSError):
                 self.client.close()
             self.client = None
+
+
+def _listed(recipient):
+    """The envelope recipients of ``send``: one address or a tuple of them."""
+    return (recipient,) if isinstance(recipient, str) else tuple(recipient)
+
+
+def _is_copy(index, copies):
+    """Whether command ``index`` (MAIL, RCPT…, DATA) is the RCPT of a copy (not the first)."""
+    return 2 <= index < 2 + copies
 
 
 def _check_addresses(*addresses):

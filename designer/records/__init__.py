@@ -33,6 +33,7 @@ __all__ = [
     "RecordNotFound",
     "User",
     "add_custom_field",
+    "contact_counts",
     "documents_for_organisation",
     "get_record",
     "get_record_by_external_id",
@@ -125,6 +126,18 @@ def list_organisations():
     live = db.select(Organisation).where(Organisation.archived_at.is_(None))
     orgs = db.session.scalars(live.order_by(Organisation.name)).all()
     return [(org, per_org.get(org.id, 0)) for org in orgs]
+
+
+def contact_counts(organisation_ids):
+    """``{organisation id: contacts}`` of the organisations ``organisation_ids``."""
+    if not organisation_ids:
+        return {}
+    query = (
+        db.select(Contact.organisation_id, db.func.count(Contact.id))
+        .where(Contact.organisation_id.in_(organisation_ids), Contact.archived_at.is_(None))
+        .group_by(Contact.organisation_id)
+    )
+    return dict(db.session.execute(query).all())
 
 
 CUSTOM_FIELD_TYPES = ("string", "number", "date", "money")

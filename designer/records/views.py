@@ -1,19 +1,64 @@
-"""Organisation and contact pages, with the mail sent to them (and, for a contact, whether
-its address is suppressed)."""
+"""Organisation, contact, quote and invoice pages, with the mail sent to them (and, for a
+contact, whether its address is suppressed), each with "Send e-mail"; and the organisation
+and contact lists: filtered, paged, with boxes to tick records for a list send
+(``designer.campaigns.list_send_views``)."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, render_template, request
 
 from designer import mail, records, tracking
 from designer.auth import protect
-from designer.mail import consent
+from designer.campaigns import list_send
+from designer.campaigns.audience import FilterInvalid, audience_query
+from designer.extensions import db
+from designer.mail import compose, consent, history
 
 bp = Blueprint("records", __name__)
 protect(bp)
 
+PAGE_SIZE = 100
+
+
+def _listing(module, order):
+    """One page of the list of ``module`` under the filter of the query string."""
+    filters = list_send.filter_values(module, request.args)
+    try:
+        query = audience_query(list_send.list_rules(module, filters), module, False)
+        total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    except FilterInvalid as exc:
+        flash(f"Filter not applied: {exc}.", "error")
+        filters, query = {}, audience_query([], module, False)
+        total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    rows = db.session.scalars(
+        query.order_by(*order).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    ).all()
+    return {
+        "rows": rows,
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "filters": filters,
+        "max_ids": list_send.MAX_IDS,
+    }
+
 
 @bp.route("/organisations")
 def organisations():
-    return render_template("records/organisations.html", rows=records.list_organisations())
+    listing = _listing("organisation", (records.Organisation.name, records.Organisation.id))
+    counts = records.contact_counts([org.id for org in listing["rows"]])
+    return render_template("records/organisations.html", counts=counts, **listing)
+
+
+@bp.route("/contacts")
+def contacts():
+    listing = _listing(
+        "contact", (records.Contact.last_name, records.Contact.first_name, records.Contact.id)
+    )
+    held = consent.suppressions_among(c.email for c in listing["rows"] if c.email)
+    return render_template(
+        "records/contacts.html", held=held, reason_label=consent.reason_label, **listing
+    )
 
 
 @bp.route("/organisations/<int:organisation_id>")
@@ -39,4 +84,19 @@ def contact(contact_id):
         messages=mail.messages_for_contact(person.id),
         suppression=consent.suppression_of(person.email) if person.email else None,
         reason_label=consent.reason_label,
+    )
+
+
+@bp.route("/documents/<int:document_id>")
+@tracking.fresh_counts
+def document(document_id):
+    """A quote or an invoice: its lines and the mail sent about it."""
+    found = db.session.get(records.Document, document_id) if document_id < 2**31 else None
+    if found is None:
+        raise records.RecordNotFound(f"no quote or invoice with id {document_id}")
+    return render_template(
+        "records/document.html",
+        document=found,
+        recipient=compose.recipient_for(found.kind, found),
+        messages=db.session.scalars(history.messages_of(found.kind, found)).all(),
     )

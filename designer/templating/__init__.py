@@ -22,6 +22,7 @@ from designer.templating.versions import (
     get_version,
     import_file,
     lint,
+    one_off_version,
     restore_version,
     version_for,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "import_file",
     "lint",
     "list_templates",
+    "one_off_version",
     "purpose_of",
     "render_email",
     "restore_version",
@@ -66,12 +68,15 @@ def get_template(template_id):
     return template
 
 
-def list_templates(kind=None):
-    """All main templates (language variants hang off them), most recently changed first."""
+def list_templates(kind=None, module=None):
+    """All main templates (language variants hang off them), most recently changed first;
+    only those of ``kind`` and of ``module`` when given."""
     query = db.select(Template).where(
         Template.variant_of_id.is_(None), Template.system_key.is_(None)
     )
     query = query.order_by(Template.updated_at.desc(), Template.id.desc())
     if kind:
         query = query.where(Template.kind == kind)
+    if module:
+        query = query.where(Template.module == module)
     return db.session.scalars(query).all()

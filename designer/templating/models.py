@@ -50,8 +50,12 @@ class Template(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    #: The saved versions (one-off versions of single messages are not among them).
     versions: Mapped[list["TemplateVersion"]] = relationship(
-        back_populates="template", order_by="TemplateVersion.number"
+        back_populates="template",
+        primaryjoin="and_(Template.id == TemplateVersion.template_id, "
+        "TemplateVersion.one_off_of_id.is_(None))",
+        order_by="TemplateVersion.number",
     )
     variant_of: Mapped["Template | None"] = relationship(
         remote_side="Template.id", back_populates="variants"
@@ -85,8 +89,15 @@ class TemplateVersion(db.Model):
     links: Mapped[list] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set on a one-off version (one message's own subject and body, written on the compose
+    #: page): the version it was edited from. A one-off is never the template's current
+    #: version and not in its history; its number is below zero.
+    one_off_of_id: Mapped[int | None] = mapped_column(ForeignKey("template_versions.id"))
 
-    template: Mapped[Template] = relationship(back_populates="versions")
+    template: Mapped[Template] = relationship(
+        back_populates="versions", primaryjoin="Template.id == TemplateVersion.template_id"
+    )
+    one_off_of: Mapped["TemplateVersion | None"] = relationship(remote_side="TemplateVersion.id")
 
     @property
     def labels(self):

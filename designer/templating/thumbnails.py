@@ -301,6 +301,16 @@ def slug_of(entry):
     return Path(entry["file"]).stem
 
 
+def library_thumbnail(name, library=LIBRARY):
+    """The PNG of the library template called ``name`` (a starter template imported by its
+    name), or None when there is none."""
+    for entry in manifest(library):
+        if entry["name"] == name and entry.get("thumbnail"):
+            path = Path(library) / entry["thumbnail"]
+            return path if path.is_file() else None
+    return None
+
+
 def library_thumbnails(out_dir, library=LIBRARY, width=300):
     """Write ``out_dir/<slug>.png`` for every library template; return the paths."""
     out_dir = Path(out_dir)

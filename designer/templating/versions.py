@@ -8,6 +8,8 @@ import difflib
 import re
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+
 from designer.clock import utcnow
 from designer.extensions import db
 from designer.templating import text_parts
@@ -78,19 +80,62 @@ def add_version(template, source, *, subject=None, preheader=None, text_override
     return version
 
 
+def one_off_version(version, *, subject, source, user=None, attempts=3):
+    """A version with one message's own ``subject`` and ``source``, edited from ``version``.
+
+    The template is not changed: a one-off is never its current version and not in its
+    history (``Template.versions`` leaves it out); its number is below zero. Raises
+    ``TemplateInvalid`` as a save would. The body edited, the text part is derived from it
+    (a hand-written one belongs to the template's text)."""
+    template = version.template
+    source = normalise_newlines(source)
+    keeps_text = source == version.source
+    for attempt in range(attempts):
+        lowest = db.session.scalar(
+            db.select(db.func.min(TemplateVersion.number)).where(
+                TemplateVersion.template_id == template.id
+            )
+        )
+        one_off = _build_version(
+            template,
+            min(lowest or 0, 0) - 1,
+            source,
+            subject,
+            version.preheader,
+            user,
+            version.text_override if keeps_text else "",
+            one_off_of=version,
+        )
+        db.session.add(one_off)
+        try:
+            db.session.commit()
+        except IntegrityError:  # another one-off took the number meanwhile
+            db.session.rollback()
+            if attempt == attempts - 1:
+                raise
+            continue
+        text_parts.queue_pending(one_off)
+        return one_off
+
+
 def _keep(value, current):
     return current if value is None else value
 
 
-def _build_version(template, number, source, subject, preheader, user, text_override=""):
+def _build_version(
+    template, number, source, subject, preheader, user, text_override="", one_off_of=None
+):
     source = normalise_newlines(source)
     text_override = normalise_newlines(text_override).strip()
     compiled = compile_source(template.source_type, source, template.kind, TEXT_LATER)
     check_syntax(subject, "subject")
     check_syntax(preheader, "preheader")
     check_syntax(text_override, "plain-text part")
+    # A one-off names its template by id only: it must not join the template's versions.
+    owner = {"template": template} if one_off_of is None else {"template_id": template.id}
     return TemplateVersion(
-        template=template,
+        **owner,
+        one_off_of=one_off_of,
         number=number,
         source=source,
         subject=subject,

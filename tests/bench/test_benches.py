@@ -66,6 +66,15 @@ def test_send_bench_prints_its_result_line(redis_url):
     assert re.fullmatch(r"RESULT messages_per_s=\d+ ratio_to_raw=\d+\.\d+", last), last
 
 
+@pytest.mark.skipif(
+    not SMTP_SINK.exists(), reason="Postfix's smtp-sink is missing (apt install postfix)"
+)
+def test_signed_send_bench_compares_signed_with_unsigned(redis_url):
+    last = run_bench("send.py", "--n", "200", "--dkim", *bench_env(redis_url))
+    pattern = r"RESULT messages_per_s=\d+ ratio_to_raw=\d+\.\d+ ratio_signed_to_unsigned=\d+\.\d+"
+    assert re.fullmatch(pattern, last), last
+
+
 def test_chaos_bench_loses_nothing(redis_url):
     last = run_bench("chaos.py", "--n", "300", *bench_env(redis_url))
     found = re.fullmatch(
