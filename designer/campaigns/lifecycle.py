@@ -116,10 +116,12 @@ class NoRecipients(CampaignError):
 
 
 def reach(campaign):
-    """``(recipients, left_out)``: how many of the audience's contacts would get the campaign
+    """``(recipients, left_out)``: how many of the audience's records would get the campaign
     now, and how many are left out (no address, suppressed, or opted out of the campaign's
-    topic), as ``start`` counts them."""
-    query = audience_query(campaign.segment.filters).with_only_columns(Contact.email)
+    topic), as ``start`` counts them for a campaign that is not a one-off."""
+    module = campaign.segment.module or "contact"
+    model = Organisation if module == "organisation" else Contact
+    query = audience_query(campaign.segment.filters, module).with_only_columns(model.email)
     suppressed = suppressed_set()
     opted = topics.opted_out_set(campaign.topic_id) if campaign.topic_id else set()
     recipients = left_out = 0
@@ -145,7 +147,9 @@ def reach_or_refuse(campaign):
 
 
 def _refuse_empty(campaign):
-    if campaign.state in ("draft", "scheduled"):
+    """A campaign nobody would get cannot start. A one-off (a list send) is checked by its
+    own confirmation, and names its suppressed recipients in rows of their own."""
+    if campaign.state in ("draft", "scheduled") and not campaign.one_off:
         reach_or_refuse(campaign)
 
 
