@@ -65,10 +65,9 @@ def holds_back(purpose, reason):
 
 
 def suppressions_among(emails):
-    """``{lower-cased address: (reason, since)}`` of ``emails`` on the suppression list."""
-    wanted = {email.strip().lower() for email in emails if email}
-    found = {}
-    wanted = sorted(wanted)
+    """``{lower-cased address: (reason, since)}`` of ``emails`` on the suppression list
+    (no query when there are none)."""
+    wanted, found = sorted({email.strip().lower() for email in emails if email}), {}
     for start in range(0, len(wanted), 500):
         query = db.select(Suppression.email, Suppression.reason, Suppression.created_at).where(
             Suppression.email.in_(wanted[start : start + 500])

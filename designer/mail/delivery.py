@@ -362,9 +362,9 @@ def deliver_batch(ids, gate=CLOSED):
         messages, context = load_batch(lease.ids, gate)
         campaign_ids = {m.campaign_id for m in messages if m.campaign_id}
         held_back = consent.hold_back_reasons(messages)
-        suppressed = consent.suppressions_among(  # of the copies (cc, bcc, more To)
-            [address for m in messages for address in m.envelope_recipients]
-        )
+        suppressed = consent.suppressions_among(  # of the copies (cc, bcc, more To) alone:
+            [address for m in messages for address in m.envelope_recipients[1:]]
+        )  # the recipients' own were looked up just above
         db.session.commit()  # nothing is held open while the batch goes out
         with Recorder() as recorder:
             for position, message in enumerate(messages):
