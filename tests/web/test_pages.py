@@ -427,8 +427,13 @@ def test_ids_past_what_the_database_holds_are_404(admin_client, method, path):
 
 
 def test_an_id_at_the_bound_is_an_ordinary_not_found(admin_client):
-    assert admin_client.get("/templates/2099999999").status_code == 404
-    assert admin_client.get("/templates/2099999999/versions").status_code == 404
+    """The route matches up to the bound (the page says which template is missing); one
+    past it matches no route at all."""
+    for path in ("/templates/2099999999", "/templates/2099999999/versions"):
+        answer = admin_client.get(path)
+        assert answer.status_code == 404 and "no template with id 2099999999" in answer.text
+    past = admin_client.get("/templates/2100000000")
+    assert past.status_code == 404 and "no template with id" not in past.text
 
 
 def test_ids_past_the_database_in_a_query_or_form_are_a_clear_400(admin_client, app):
