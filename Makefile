@@ -12,7 +12,7 @@ BUILDER := static/dist/builder.bundle.js
 SWAGGER := static/dist/swagger-ui/swagger-ui-bundle.js
 ASSETS := $(BUNDLE) $(BUILDER) $(SWAGGER)
 
-.PHONY: run test lint format clean assets
+.PHONY: run test lint format clean assets mutation
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Designer needs Python 3.11 or newer")'
@@ -70,6 +70,14 @@ test: $(VENV)/.installed-test $(ASSETS)
 	$(BIN)/ruff format --check designer workers tests bench
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+$(VENV)/.installed-mutation: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,mutation]'
+	@touch $@ $(VENV)/.installed $(VENV)/.installed-test
+
+# Mutation score of the critical modules (README: Mutation testing); not part of `make test`.
+mutation: $(VENV)/.installed-mutation $(ASSETS)
+	$(BIN)/python bench/mutation.py $(MUTATION_ARGS)
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check designer workers tests bench
 	$(BIN)/ruff format --check designer workers tests bench
@@ -78,4 +86,4 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format designer workers tests bench
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache node_modules static/dist
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache node_modules static/dist .mutation

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
@@ -123,7 +125,7 @@ class BenchEnv:
         self.database = "PostgreSQL" if not sqlite else "SQLite"
         signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so that close() runs
         self._flush_redis()
-        self.stack.callback(self._flush_redis)
+        self.stack.callback(self._flush_redis, at_close=True)
         self.app = None
 
     # -- lifetime ---------------------------------------------------------------
@@ -172,10 +174,14 @@ class BenchEnv:
         with psycopg.connect(self.pg_admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def _flush_redis(self):
+    def _flush_redis(self, at_close=False):
         import redis
 
-        redis.Redis.from_url(self.redis_url).flushdb()
+        try:
+            redis.Redis.from_url(self.redis_url).flushdb()
+        except redis.ConnectionError:
+            if not at_close:  # a private server of the bench's, stopped with its children
+                raise
 
     # -- the product ------------------------------------------------------------
 
@@ -233,6 +239,31 @@ class BenchEnv:
             [sys.executable, "-m", "designer", "scheduler", "--log-level", "WARNING"],
             "scheduler.log",
         )
+
+    def start_web(self, app_module, port, probe):
+        """The product's web server as ``designer serve`` runs it (gunicorn, its worker
+        class and counts) serving ``app_module`` (a module of ``bench/``); returns when
+        ``probe`` (a path) answers. ``(child, description)``."""
+        from designer.serve import WEB_CONNECTIONS, WEB_WORKER_CLASS, WEB_WORKERS
+
+        argv = [sys.executable, "-m", "gunicorn", app_module, "--pythonpath", str(ROOT / "bench")]
+        argv += ["--bind", f"127.0.0.1:{port}", "--workers", str(WEB_WORKERS)]
+        argv += ["--worker-class", WEB_WORKER_CLASS, "--worker-connections", str(WEB_CONNECTIONS)]
+        child = self.start_process([*argv, "--log-level", "warning"], "gunicorn.log")
+        wait_for_port(port, timeout=30)
+        deadline = time.monotonic() + 60
+        while True:  # the workers build the app after binding: wait until one answers
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{probe}", timeout=5):
+                    break
+            except urllib.error.HTTPError:
+                break  # an answer all the same (e.g. /healthz's 503 while a worker registers)
+            except OSError:
+                if time.monotonic() > deadline or child.poll() is not None:
+                    raise RuntimeError(f"gunicorn did not answer\n{self.logs()}") from None
+                time.sleep(0.2)
+        time.sleep(2)  # and the other workers
+        return child, f"{WEB_WORKERS} {WEB_WORKER_CLASS} workers"
 
     def wait_for_workers(self, count, timeout=60):
         from rq import Worker

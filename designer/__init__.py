@@ -21,10 +21,11 @@ def create_app(test_config=None):
     load_config(app, test_config)
     _init_extensions(app)
     _register_blueprints(app)
-    from designer import cli, errors, proxies, security
+    from designer import cli, errors, navigation, proxies, security
     from designer.tracking import fastpath
 
     errors.init_app(app)
+    navigation.init_app(app)
     security.init_app(app)
     cli.init_app(app)
     fastpath.init_app(app)
@@ -65,6 +66,7 @@ def _register_blueprints(app):
     from designer.mail.compose_views import bp as compose_bp
     from designer.mail.dkim_views import bp as dkim_bp
     from designer.mail.mailbox_views import bp as mailbox_bp
+    from designer.mail.oauth_views import bp as oauth_bp
     from designer.mail.preference_views import bp as preferences_bp
     from designer.mail.suppression_views import bp as suppressions_bp
     from designer.mail.topic_views import bp as topics_bp
@@ -72,11 +74,13 @@ def _register_blueprints(app):
     from designer.mail.webview_views import bp as webview_bp
     from designer.pdf.export_views import bp as exports_bp
     from designer.pdf.views import bp as pdf_bp
+    from designer.records.picker_views import bp as record_picker_bp
     from designer.records.views import bp as records_bp
     from designer.settings.views import bp as settings_bp
     from designer.templating.attachment_views import bp as attachments_bp
     from designer.templating.builder_views import bp as builder_bp
     from designer.templating.label_views import bp as labels_bp
+    from designer.templating.library_views import bp as library_bp
     from designer.templating.views import bp as templating_bp
     from designer.tracking.views import bp as tracking_bp
     from designer.webhooks.views import bp as webhooks_bp
@@ -96,9 +100,11 @@ def _register_blueprints(app):
         dkim_bp,
         health.bp,
         mailbox_bp,
+        oauth_bp,
         mail_bp,
         pdf_bp,
         records_bp,
+        record_picker_bp,
         sending_bp,
         settings_bp,
         templating_bp,
@@ -107,6 +113,7 @@ def _register_blueprints(app):
         attachments_bp,
         builder_bp,
         labels_bp,
+        library_bp,
         exports_bp,
         files_bp,
         hooks_bp,

@@ -10,7 +10,9 @@ server's unix socket in the instance folder (see ``designer.embedded``).
 
 Queues: ``emails`` carries batches of message ids, ``pdf`` PDF renders and
 exports, ``periodic`` the scheduler's housekeeping (lease reaper, retry
-dispatcher, tracking flush), ``workflows`` the processing of stored events,
+dispatcher, tracking flush) and the writing of a large started campaign's
+ledger (it was the dispatcher's to start scheduled campaigns, and every
+installation's workers take it first), ``workflows`` the processing of stored events,
 ``webhooks`` the deliveries of outbound webhooks,
 ``crm_writeback`` the counts written back to the CRM.
 """
@@ -34,6 +36,9 @@ CRM_WRITEBACK = "crm_writeback"
 #: workflows' events, so neither waits behind the batches of a large campaign.
 QUEUES = (PERIODIC, WORKFLOWS, EMAILS, WEBHOOKS, CRM_WRITEBACK, PDF)
 
+#: The Redis key of the scheduler leader's lock; its value names the leading scheduler.
+SCHEDULER_LEADER_KEY = "designer:scheduler:leader"
+
 #: Jobs the parts queue, by the dotted path RQ imports them by in the worker.
 SEND_MESSAGES = "workers.jobs.send_messages"
 RENDER_EXPORT_CHUNK = "workers.jobs.render_export_chunk"
@@ -43,9 +48,12 @@ DELIVER_WEBHOOKS = "workers.jobs.deliver_webhooks"
 PUSH_CRM_COUNTS = "workers.jobs.push_crm_counts"
 SYNC_CRM = "workers.jobs.sync_crm"
 DERIVE_TEXT_PART = "workers.jobs.derive_text_part"
+READ_MAILBOX_REPLIES = "workers.jobs.read_mailbox_replies"
+QUEUE_RECIPIENTS = "workers.jobs.queue_recipients"
 #: Jobs a worker runs in its own process instead of a forked work horse: database,
-#: Redis and SMTP work that stays warm from one job to the next.
-IN_PROCESS = frozenset([SEND_MESSAGES, FLUSH_TRACKING])
+#: Redis and SMTP work that stays warm from one job to the next (a CRM importing
+#: thousands of records fires an event for each: a horse per event would cost ~0.1 s).
+IN_PROCESS = frozenset([SEND_MESSAGES, FLUSH_TRACKING, PROCESS_EVENT])
 
 #: Longest a job may run before RQ stops it, in seconds, by job.
 TIMEOUTS = {
@@ -55,6 +63,9 @@ TIMEOUTS = {
     DELIVER_WEBHOOKS: 900,
     PUSH_CRM_COUNTS: 600,
     SYNC_CRM: 900,
+    READ_MAILBOX_REPLIES: 600,
+    #: A million recipients at a few thousand rows a second, with room to spare.
+    QUEUE_RECIPIENTS: 3600,
 }
 
 
@@ -77,8 +88,19 @@ def get_queue(name, connection=None):
     return Queue(name, connection=connection or get_redis())
 
 
-def all_queues(connection=None):
-    return [get_queue(name, connection) for name in QUEUES]
+def all_queues(connection=None, names=QUEUES):
+    """The queues called ``names`` (all of them by default), in the order of ``QUEUES``."""
+    return [get_queue(name, connection) for name in QUEUES if name in names]
+
+
+def queue_names(choices):
+    """The queue names in ``choices`` (each one name or several, comma-separated), in the
+    order of ``QUEUES``; all of them when there are none. ``ValueError`` names the unknown."""
+    names = {name.strip() for choice in choices for name in choice.split(",") if name.strip()}
+    unknown = sorted(names - set(QUEUES))
+    if unknown:
+        raise ValueError(f"unknown queue {', '.join(unknown)} (the queues are {', '.join(QUEUES)})")
+    return tuple(name for name in QUEUES if name in names) or QUEUES
 
 
 def enqueue(queue_name, job, *args):

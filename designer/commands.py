@@ -28,18 +28,31 @@ def serve_command(host, port):
 @with_appcontext
 @click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
 @click.option(
+    "--queues",
+    multiple=True,
+    metavar="Q1,Q2",
+    help="Serve only these queues (comma-separated, or the option repeated); default: all.",
+)
+@click.option(
     "--log-level",
     default="INFO",
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
 )
-def worker_command(burst, log_level):
+def worker_command(burst, queues, log_level):
     """Run an RQ worker on every queue (periodic, workflows, emails, webhooks, crm_writeback,
-    pdf), in that order of priority."""
+    pdf), in that order of priority, or on those --queues names (in the same order)."""
+    from designer.broker import queue_names
     from workers.runner import run_worker
 
+    try:
+        names = queue_names(queues)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
     with embedded_redis_running():
-        run_worker(current_app._get_current_object(), burst=burst, log_level=log_level)
+        run_worker(
+            current_app._get_current_object(), burst=burst, log_level=log_level, queues=names
+        )
 
 
 @click.command("scheduler")
@@ -233,11 +246,13 @@ def field_add_command(module, name, label, field_type, example):
     help="Folder for the PNGs (default: templates_lib/thumbnails).",
 )
 def thumbnails_command(output):
-    """Render the starter library's thumbnails from the templates themselves."""
+    """Render the starters' thumbnails (the library's and the blanks) from the templates."""
     from designer import ROOT
+    from designer.templating.starters import starters
     from designer.templating.thumbnails import library_thumbnails
 
-    paths = library_thumbnails(output or ROOT / "templates_lib" / "thumbnails")
+    out_dir = output or ROOT / "templates_lib" / "thumbnails"
+    paths = library_thumbnails(out_dir, entries=starters())
     click.echo(f"{len(paths)} thumbnails written")
 
 
@@ -269,6 +284,23 @@ def list_sources_command():
         click.echo(f"{source.name}\tlast event: {last}")
 
 
+@click.command("read-replies")
+@with_appcontext
+def read_replies_command():
+    """Read the linked mailboxes for replies now (the scheduler does it every minute)."""
+    from designer import workflows
+    from designer.mail import replies
+
+    with embedded_redis_running():
+        found = replies.read_all()
+        events = workflows.reply_events(found.pop("new"))
+    click.echo(
+        f"{found['mailboxes']} mailbox(es) read, {found['replies']} new reply(ies), "
+        f"{events} workflow event(s), {found['errors']} mailbox(es) not read"
+    )
+    return 1 if found["errors"] else 0
+
+
 def register(group):
     from designer.auth.commands import user_group
     from designer.crm.commands import crm_group
@@ -284,6 +316,7 @@ def register(group):
         pdf_command,
         field_group,
         hooks_group,
+        read_replies_command,
         user_group,
         crm_group,
     ):

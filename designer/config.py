@@ -27,10 +27,17 @@ DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_RETRY_BASE_SECONDS = 30
 #: Seconds between runs of the lease reaper and retry dispatcher (the scheduler).
 DEFAULT_REAP_INTERVAL = 15
+#: The scheduler leader's lock lasts this long unless renewed (every third of it): when
+#: the leading ``designer scheduler`` dies, another one takes over within this time.
+DEFAULT_SCHEDULER_LOCK_SECONDS = 30
 #: Seconds between writes of the buffered opens and clicks to the database (the scheduler).
 DEFAULT_TRACKING_FLUSH_SECONDS = 2
 #: A queued message whose job has not run after this long is queued again.
 DEFAULT_STALE_ENQUEUE_SECONDS = 120
+#: A started campaign whose audience has at most this many records has its ledger written
+#: and queued by the start itself (under a second); a larger one by a job on a worker,
+#: its page following the progress.
+DEFAULT_START_INLINE_RECIPIENTS = 1000
 #: Tries to store a sent copy in the sender's own mailbox before it is marked failed
 #: (saving the mailbox settings again starts over).
 DEFAULT_SENT_COPY_MAX_ATTEMPTS = 10
@@ -99,8 +106,11 @@ NUMERIC_ENV_SETTINGS = (
     "MAX_ATTEMPTS",
     "RETRY_BASE_SECONDS",
     "REAP_INTERVAL",
+    "TRACKING_FLUSH_SECONDS",
+    "SCHEDULER_LOCK_SECONDS",
     "WORKER_NICE",
     "STALE_ENQUEUE_SECONDS",
+    "START_INLINE_RECIPIENTS",
     "SENT_COPY_MAX_ATTEMPTS",
     "SENT_COPY_RETRY_BASE_SECONDS",
     "SENT_COPY_RETRY_MAX_SECONDS",
@@ -132,9 +142,11 @@ def load_config(app, test_config=None):
         RETRY_BASE_SECONDS=DEFAULT_RETRY_BASE_SECONDS,
         REAP_INTERVAL=DEFAULT_REAP_INTERVAL,
         TRACKING_FLUSH_SECONDS=DEFAULT_TRACKING_FLUSH_SECONDS,
+        SCHEDULER_LOCK_SECONDS=DEFAULT_SCHEDULER_LOCK_SECONDS,
         WORKER_NICE=DEFAULT_WORKER_NICE,
         DEFAULT_TIMEZONE=DEFAULT_TIMEZONE,
         STALE_ENQUEUE_SECONDS=DEFAULT_STALE_ENQUEUE_SECONDS,
+        START_INLINE_RECIPIENTS=DEFAULT_START_INLINE_RECIPIENTS,
         SENT_COPY_MAX_ATTEMPTS=DEFAULT_SENT_COPY_MAX_ATTEMPTS,
         SENT_COPY_RETRY_BASE_SECONDS=DEFAULT_SENT_COPY_RETRY_BASE_SECONDS,
         SENT_COPY_RETRY_MAX_SECONDS=DEFAULT_SENT_COPY_RETRY_MAX_SECONDS,
@@ -154,6 +166,9 @@ def load_config(app, test_config=None):
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=60 * 1024 * 1024,
+        # A form field held in memory: a template's source of up to MAX_SOURCE_CHARS
+        # (``templating.versions``), URL-encoded or UTF-8 (Werkzeug's default is 500 kB).
+        MAX_FORM_MEMORY_SIZE=16 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )
@@ -196,8 +211,8 @@ def _apply_https(config):
         )
 
 
-#: Settings where 0 is meaningful (no change of priority).
-ZERO_ALLOWED = ("WORKER_NICE",)
+#: Settings where 0 is meaningful (no change of priority; every start queued by a job).
+ZERO_ALLOWED = ("WORKER_NICE", "START_INLINE_RECIPIENTS")
 
 
 def _number(name, raw):

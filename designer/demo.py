@@ -1035,27 +1035,16 @@ def _import_templates(library, user):
     (``mjml``/``html``), module and, for e-mails, a subject template and a purpose
     (``marketing`` unless it says ``transactional``).
     """
-    from designer.templating import Template, create_template
+    from designer.templating import Template
+    from designer.templating.starters import create_from_starter
 
     manifest = library / "manifest.json"
     if not manifest.is_file():
         return 0
     entries = json.loads(manifest.read_text(encoding="utf-8"))
     for entry in entries:
-        if _template_exists(Template, entry["name"]):
-            continue
-        source = (library / entry["file"]).read_text(encoding="utf-8")
-        create_template(
-            entry["name"],
-            source,
-            source_type=entry.get("source_type", "mjml"),
-            subject=entry.get("subject", ""),
-            module=entry.get("module", "contact"),
-            language="en",
-            kind=entry.get("kind", "email"),
-            user=user,
-            purpose=entry.get("purpose", "marketing"),
-        )
+        if not _template_exists(Template, entry["name"]):
+            create_from_starter(entry, user=user, library=library)
     return len(entries)
 
 

@@ -42,9 +42,15 @@ class EmbeddedRedis:
         except (RedisConnectionError, OSError):
             return False
 
+    def running(self):
+        """False once the server this object started has exited."""
+        return self.process is None or self.process.poll() is None
+
     def start(self):
         """Start the server unless one already answers; return True if we started it."""
         if self.answering():
+            if not self.running():
+                self.process = None  # another server answers: not ours to stop
             return False
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.socket.unlink(missing_ok=True)

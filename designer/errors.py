@@ -8,10 +8,12 @@ message.
 """
 
 from flask import jsonify, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
+from designer.auth.accounts import administrator_names
 from designer.auth.tokens import bearer_token
 from designer.extensions import db
 from designer.records import RecordNotFound
@@ -51,7 +53,16 @@ def error_response(status, code, message, details=None, as_json=None):
     if as_json or (as_json is None and wants_json()):
         body = {"error": {"code": code, "message": message, "details": details or {}}}
         return jsonify(body), status
-    return render_template("error.html", status=status, message=message), status
+    administrators = _administrators() if status == 403 else []
+    page = render_template(
+        "error.html", status=status, message=message, administrators=administrators
+    )
+    return page, status
+
+
+def _administrators():
+    """Whom a signed-in user refused a page can ask (nobody named when not signed in)."""
+    return administrator_names() if current_user.is_authenticated else []
 
 
 def field_errors(messages):

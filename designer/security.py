@@ -4,8 +4,12 @@ Pages load scripts only from the app itself; previews of user templates
 (in sandboxed iframes) may show remote images and styles, as mail clients
 would, but never run scripts. Responses that set their own policy (template
 previews, assets) keep it. With an https ``PUBLIC_URL`` every page also
-tells browsers to come back over https only (HSTS).
+tells browsers to come back over https only (HSTS). A page whose form leads
+to another site (signing in at an OAuth2 provider) names that site's origin
+in ``g.form_action_origins``: forms may go there too.
 """
+
+from flask import g
 
 PAGE_POLICY = "; ".join(
     [
@@ -26,6 +30,13 @@ PAGE_POLICY = "; ".join(
 HSTS = "max-age=31536000"
 
 
+def _page_policy():
+    origins = sorted(set(g.get("form_action_origins", ())))
+    if not origins:
+        return PAGE_POLICY
+    return PAGE_POLICY.replace("form-action 'self'", " ".join(["form-action 'self'", *origins]))
+
+
 def init_app(app):
     https = app.config["PUBLIC_URL"].startswith("https://")
 
@@ -34,7 +45,7 @@ def init_app(app):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+            response.headers.setdefault("Content-Security-Policy", _page_policy())
             response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         if https:
             response.headers.setdefault("Strict-Transport-Security", HSTS)

@@ -4,7 +4,9 @@ Starts the embedded Redis (when no ``REDIS_URL``) and the local SMTP catcher
 (when no ``SMTP_URL``), then an RQ worker, the scheduler and the web server
 (gunicorn) as child processes, and watches them. Ctrl-C or SIGTERM stops
 everything; if one part dies, the rest is stopped too and the exit status
-says so. Children die with this process even if it is killed outright.
+says so, except the embedded Redis: it is started again (its data kept in
+its append-only file) and the worker and scheduler reconnect. Children die
+with this process even if it is killed outright.
 
 On any address but loopback it refuses to start while an account still has
 the demo data's password; on loopback (``make run``) it prints those logins.
@@ -104,8 +106,10 @@ def web_child(host, port):
 
 
 def start_services(app, stack):
-    """Embedded Redis and the SMTP catcher, stopped by ``stack``; prints what runs where."""
+    """Embedded Redis and the SMTP catcher, stopped by ``stack``; prints what runs where.
+    Return the embedded Redis, or None."""
     config = app.config
+    redis_server = None
     if config["REDIS_EMBEDDED"]:
         from designer.embedded import EmbeddedRedis
 
@@ -123,6 +127,7 @@ def start_services(app, stack):
         print(f"  mail     local SMTP catcher on {config['SMTP_URL']} (see the Outbox page)")
     else:
         print("  mail     outgoing server from SMTP_URL")
+    return redis_server
 
 
 def start_children(stack, host, port):
@@ -138,12 +143,19 @@ def start_children(stack, host, port):
     return children
 
 
-def watch(children):
-    """Return the name of the first child that exits on its own."""
+def watch(children, redis_server=None):
+    """Return the name of the first child that exits on its own; start the embedded
+    ``redis_server`` again whenever it stops."""
     while True:
         for name, child in children.items():
             if child.poll() is not None:
                 return name
+        if redis_server is not None and not redis_server.running():
+            print("The embedded Redis stopped; starting it again.", file=sys.stderr, flush=True)
+            try:
+                redis_server.start()
+            except RuntimeError:
+                return "embedded Redis"
         time.sleep(0.5)
 
 
@@ -157,13 +169,13 @@ def serve(app, host, port):
     failed = None
     with ExitStack() as stack:
         try:
-            start_services(app, stack)
+            redis_server = start_services(app, stack)
             children = start_children(stack, host, port)
             print(f"\nDesigner on http://{host}:{port}/  (Ctrl-C stops everything)")
             for number, (email, role) in enumerate(logins):
                 print(f"  {'logins' if number == 0 else '':9}{email} / demo ({role})")
             print(flush=True)
-            failed = watch(children)
+            failed = watch(children, redis_server)
             print(f"\nThe {failed} process stopped unexpectedly.", file=sys.stderr)
         except Interrupted:
             pass

@@ -6,7 +6,9 @@ schema comes from the Alembic migrations, once per run; every test starts
 from empty tables and an empty Redis database.
 """
 
+import asyncio
 import os
+import sys
 import threading
 from email import message_from_bytes, policy
 
@@ -14,11 +16,20 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import g
 from sqlalchemy import create_engine, text
-from support import BannerServer, ServedProduct, bearer_client, free_port, log_in, run_designer
+from support import (
+    BannerServer,
+    ServedProduct,
+    bearer_client,
+    child_env,
+    free_port,
+    log_in,
+    run_designer,
+)
 
 from designer import create_app
 from designer.embedded import EmbeddedRedis
 from designer.extensions import db
+from designer.processes import start_child, stop_child
 
 SECRET = "test-secret-key"
 
@@ -180,8 +191,11 @@ class RecordingHandler:
         self.received = []
         self.lock = threading.Lock()
         self.answers = []  # queued SMTP answers to DATA, e.g. "451 4.3.0 try later"
+        self.delay = 0.0  # seconds each DATA takes (a slow server)
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             answer = self.answers.pop(0) if self.answers else None
             if answer == "DROP":  # read the whole message, then hang up without answering
@@ -337,3 +351,28 @@ def admin_api(app, admin_token):
 def marketer_api(app, marketer_token):
     """A client sending the demo marketer's API token with every request."""
     return bearer_client(app, marketer_token)
+
+
+@pytest.fixture
+def designer_process(app, tmp_path):
+    """``designer_process("scheduler", env={...})``: a real ``designer`` command running in the
+    background against the test app's database and Redis (its output in ``process.log``);
+    every one is stopped after the test, killed if it does not stop."""
+    started = []
+
+    def start(*args, env=None):
+        log = tmp_path / f"{args[0]}-{len(started)}.log"
+        with open(log, "w") as handle:
+            process = start_child(
+                [sys.executable, "-m", "designer", *args],
+                env={**child_env(app), "PYTHONUNBUFFERED": "1", **(env or {})},
+                stdout=handle,
+                stderr=handle,
+            )
+        process.log = log
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        stop_child(process, timeout=15)

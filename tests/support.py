@@ -103,6 +103,8 @@ class ServedProduct:
             PUBLIC_URL=self.url,
             SMTP_CATCHER_PORT=str(free_port()),
             PYTHONUNBUFFERED="1",
+            # The tests' OAuth2 authorization server speaks plain HTTP on loopback.
+            AUTHLIB_INSECURE_TRANSPORT="1",
         )
         self.process = None
 
@@ -128,9 +130,12 @@ class ServedProduct:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        if not wait_for(self.healthy, timeout=60, interval=0.25):
+        if not wait_for(self.healthy, timeout=150, interval=0.25):
             self.stop()
             raise AssertionError((self.instance / "serve.log").read_text()[-3000:])
+
+    def log_text(self):
+        return (self.instance / "serve.log").read_text(errors="replace")
 
     def healthy(self):
         import json
@@ -208,3 +213,20 @@ def click_paths(message):
 
     body = mail.build_message(message).data.decode()
     return re.findall(r"/c/[A-Za-z0-9_.-]+", body)
+
+
+def send_welcome(welcome, people):
+    """Welcome sent to Jan by the admin (through the test SMTP server), refreshed."""
+    from designer import mail
+    from designer.extensions import db
+
+    message = mail.queue_message(
+        welcome.current,
+        module="contact",
+        record=people.jan,
+        sender_user=people.admin,
+        enqueue=False,
+    )
+    assert mail.deliver_batch([message.id])["sent"] == 1
+    db.session.refresh(message)
+    return message

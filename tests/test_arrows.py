@@ -33,6 +33,7 @@ CORE = {
     "extensions",
     "instance",
     "isolation",
+    "keyset",
     "netguard",
     "networks",
     "processes",

@@ -17,6 +17,15 @@ def send_messages(message_ids):
             db.session.remove()
 
 
+def queue_recipients(campaign_id):
+    """Write and queue the ledger of a campaign just started (a large audience)."""
+    with job_context():
+        try:
+            return {"queued": campaigns.queue_started(campaign_id)}
+        finally:
+            db.session.remove()
+
+
 def reap_and_dispatch():
     """Start due campaigns, requeue messages of dead workers, queue every due retry."""
     with job_context():
@@ -70,6 +79,34 @@ def poll_bounces():
         except imap.MailboxError as exc:  # shown on Settings → Bounces when read by hand
             logging.getLogger(__name__).warning("bounce mailbox not read: %s", exc)
             return {"error": str(exc)}
+        finally:
+            db.session.remove()
+
+
+def read_replies():
+    """Read the linked mailboxes' INBOX for replies; raise the workflows' "replied" events."""
+    from designer import workflows
+    from designer.mail import replies
+
+    with job_context():
+        try:
+            found = replies.read_all()
+            found["events"] = workflows.reply_events(found.pop("new"))
+            return found
+        finally:
+            db.session.remove()
+
+
+def read_mailbox_replies(mailbox_id):
+    """Read one mailbox that announced new mail (IMAP IDLE); raise its "replied" events."""
+    from designer import workflows
+    from designer.mail import replies
+
+    with job_context():
+        try:
+            found = replies.read_one(mailbox_id)
+            found["events"] = workflows.reply_events(found.pop("new"))
+            return found
         finally:
             db.session.remove()
 

@@ -1,20 +1,39 @@
-"""Worker and scheduler entry points, started by ``designer worker`` and ``designer serve``."""
+"""Worker and scheduler entry points, started by ``designer worker`` and ``designer serve``.
+
+Both outlive a Redis restart: when Redis stops answering, RQ's worker or
+scheduler gives up with a connection error; the loop here waits until Redis
+answers again and starts a new one (queued work lost with a Redis that keeps
+nothing comes back through the ledger: see ``designer.mail.ledger.dispatch_due``).
+"""
 
 import gc
 import logging
 import os
+import signal
+import time
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker, Worker
-from rq.cron import CronScheduler
 from rq.worker import WorkerStatus
 from sqlalchemy.orm import configure_mappers
 
-from designer.broker import CRM_WRITEBACK, IN_PROCESS, PERIODIC, all_queues, get_redis
+from designer.broker import (
+    CRM_WRITEBACK,
+    IN_PROCESS,
+    PERIODIC,
+    QUEUES,
+    all_queues,
+    get_redis,
+)
+from designer.mail import idle
 from workers import jobs
+from workers.scheduler import LeadingScheduler
 
 
 class DesignerWorker(Worker):
-    """RQ's forking worker, except for e-mail batches and tracking flushes, run in the worker.
+    """RQ's forking worker, except for e-mail batches, tracking flushes and CRM events, run
+    in the worker.
 
     Other jobs (PDF renders, housekeeping) still get a work horse of their own, so
     one that crashes or leaks cannot take the worker with it. An e-mail batch is
@@ -39,8 +58,16 @@ class DesignerWorker(Worker):
         return super().get_heartbeat_ttl(job, working_time)
 
 
-def run_worker(app, burst=False, log_level="INFO"):
-    """Work the e-mail, PDF and periodic queues until stopped (or empty, with ``burst``)."""
+log = logging.getLogger(__name__)
+
+#: Seconds between two attempts to reach Redis after it stopped answering.
+RECONNECT_INTERVAL = 1.0
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+
+
+def run_worker(app, burst=False, log_level="INFO", queues=QUEUES):
+    """Work ``queues`` (all of them by default) until stopped (or empty, with ``burst``);
+    when Redis stops answering, wait for it and carry on."""
     with app.app_context():
         if app.config.get("WORKER_NICE"):
             os.nice(app.config["WORKER_NICE"])  # pages and pixel hits come first
@@ -50,23 +77,63 @@ def run_worker(app, burst=False, log_level="INFO"):
         gc.collect()
         gc.freeze()
         connection = get_redis()
-        worker = DesignerWorker(all_queues(connection), connection=connection)
-        return worker.work(burst=burst, logging_level=log_level, with_scheduler=True)
+        while True:
+            worker = DesignerWorker(all_queues(connection, queues), connection=connection)
+            try:
+                return worker.work(burst=burst, logging_level=log_level, with_scheduler=True)
+            except REDIS_DOWN as exc:
+                if worker._shutdown_requested_date is not None:
+                    return None  # stopped (SIGTERM) while Redis was down: no waiting for it
+                log.warning("worker: Redis stopped answering (%s); waiting for it", exc)
+                wait_for_redis(connection)
+
+
+def wait_for_redis(connection):
+    """Block until Redis answers PING; SIGTERM and SIGINT end the process meanwhile."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit)
+    while True:
+        time.sleep(RECONNECT_INTERVAL)
+        try:
+            connection.ping()
+        except REDIS_DOWN:
+            continue
+        log.warning("Redis answers again; carrying on")
+        return
+
+
+def _exit(signum, frame):
+    raise SystemExit(0)
 
 
 def run_scheduler(app, log_level="INFO"):
-    """Enqueue the periodic jobs on time until stopped."""
+    """Enqueue the periodic jobs on time until stopped, while this scheduler leads."""
     with app.app_context():
-        level = getattr(logging, log_level)
-        scheduler = CronScheduler(connection=get_redis(), logging_level=level)
-        scheduler.register(jobs.reap_and_dispatch, PERIODIC, interval=app.config["REAP_INTERVAL"])
-        scheduler.register(
-            jobs.flush_tracking, PERIODIC, interval=app.config["TRACKING_FLUSH_SECONDS"]
-        )
-        scheduler.register(jobs.poll_bounces, PERIODIC, interval=60, job_timeout=600)
-        scheduler.register(jobs.append_sent_copies, PERIODIC, interval=30, job_timeout=600)
-        scheduler.register(jobs.run_workflow_schedules, PERIODIC, interval=60, job_timeout=600)
-        scheduler.register(jobs.sync_crm, PERIODIC, interval=60, job_timeout=900)
-        scheduler.register(jobs.dispatch_webhooks, PERIODIC, interval=app.config["REAP_INTERVAL"])
-        scheduler.register(jobs.push_crm_counts, CRM_WRITEBACK, interval=60, job_timeout=600)
-        scheduler.start()
+        connection = get_redis()
+        while True:
+            try:
+                return leading_scheduler(app, connection, log_level).start()
+            except REDIS_DOWN as exc:
+                log.warning("scheduler: Redis stopped answering (%s); waiting for it", exc)
+                wait_for_redis(connection)
+
+
+def leading_scheduler(app, connection, log_level):
+    """The leader-locked cron scheduler with every periodic job of the product registered."""
+    level = getattr(logging, log_level)
+    scheduler = LeadingScheduler(
+        connection,
+        app.config["SCHEDULER_LOCK_SECONDS"],
+        logging_level=level,
+        watchers=idle.Watchers(app),
+    )
+    scheduler.register(jobs.reap_and_dispatch, PERIODIC, interval=app.config["REAP_INTERVAL"])
+    scheduler.register(jobs.flush_tracking, PERIODIC, interval=app.config["TRACKING_FLUSH_SECONDS"])
+    scheduler.register(jobs.poll_bounces, PERIODIC, interval=60, job_timeout=600)
+    scheduler.register(jobs.append_sent_copies, PERIODIC, interval=30, job_timeout=600)
+    scheduler.register(jobs.read_replies, PERIODIC, interval=60, job_timeout=600)
+    scheduler.register(jobs.run_workflow_schedules, PERIODIC, interval=60, job_timeout=600)
+    scheduler.register(jobs.sync_crm, PERIODIC, interval=60, job_timeout=900)
+    scheduler.register(jobs.dispatch_webhooks, PERIODIC, interval=app.config["REAP_INTERVAL"])
+    scheduler.register(jobs.push_crm_counts, CRM_WRITEBACK, interval=60, job_timeout=600)
+    return scheduler

@@ -8,6 +8,8 @@ from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from designer import campaigns, templating, tracking
+from designer.api.cursors import CursorPageSchema, CursorQuerySchema, cursor_page
+from designer.api.messages import MessageSchema, message_body
 from designer.api.schemas import Id, Name, Text, UtcDateTime
 from designer.api.spec import ApiBlueprint
 from designer.auth import protect
@@ -16,6 +18,7 @@ from designer.campaigns.models import STATES, Campaign, Segment
 from designer.campaigns.views import campaign_report
 from designer.errors import ApiError
 from designer.extensions import db
+from designer.mail.models import Message
 
 bp = ApiBlueprint(
     "Campaigns",
@@ -62,7 +65,28 @@ class NewCampaignSchema(Schema):
             raise ValidationError("Give segment_id or filters, not both.", "filters")
 
 
-class ProgressSchema(Schema):
+class QueuingSchema(Schema):
+    """How far a started campaign's queuing got (a campaign and its progress say it)."""
+
+    queuing = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "Started, and its recipients still being written and queued "
+            "(a large audience is queued by a worker): `audience_read` of `audience_size`."
+        },
+    )
+    audience_read = fields.Integer(
+        required=True,
+        metadata={"description": "Records of the audience the start has gone through so far."},
+    )
+    audience_size = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Records in the audience when it started (null before)."},
+    )
+
+
+class ProgressSchema(QueuingSchema):
     campaign = fields.Integer(required=True)
     state = fields.String(required=True, metadata={"enum": list(STATES)})
     total = fields.Integer(required=True)
@@ -78,7 +102,7 @@ class ProgressSchema(Schema):
     percent = fields.Float(required=True)
 
 
-class CampaignSchema(Schema):
+class CampaignSchema(QueuingSchema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     state = fields.String(required=True, metadata={"enum": list(STATES)})
@@ -137,6 +161,17 @@ class FiguresSchema(Schema):
         required=True,
         metadata={"description": "Percent of delivered messages opened.", "example": 54.2},
     )
+    replied = fields.Integer(
+        required=True,
+        metadata={
+            "description": "Recipients who replied (a person, not an auto-reply), once each.",
+            "example": 3,
+        },
+    )
+    reply_rate = fields.Float(
+        required=True,
+        metadata={"description": "Percent of delivered messages replied to.", "example": 2.5},
+    )
     unsubscribes = fields.Integer(required=True, metadata={"example": 1})
 
 
@@ -166,6 +201,14 @@ class ReportSchema(Schema):
         fields.Nested(HourSchema),
         required=True,
         metadata={"description": "Opens and clicks per hour, oldest first."},
+    )
+
+
+class RecipientListSchema(CursorPageSchema):
+    recipients = fields.List(
+        fields.Nested(MessageSchema),
+        required=True,
+        metadata={"description": "One message per recipient, newest first."},
     )
 
 
@@ -259,7 +302,8 @@ def _act(action, campaign_id):
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT")
 def start(campaign_id):
-    """Write the ledger and start sending (a draft or scheduled campaign)."""
+    """Start sending a draft or scheduled campaign. Its recipients are queued at once, or,
+    for a large audience, by a worker: `queuing` is true until they all are."""
     return _act(campaigns.start, campaign_id)
 
 
@@ -313,11 +357,25 @@ def report(campaign_id):
         "campaign": campaign.id,
         "figures": body["figures"],
         "links": [
-            {"url": url, "clicks": clicks, "human_clicks": human}
-            for url, clicks, human in body["links"]
+            {"url": link.url, "clicks": link.clicks, "human_clicks": link.human_clicks}
+            for link in body["links"]
         ],
         "activity": [
             {"hour": hour.isoformat() + "Z", "opens": opens, "clicks": clicks}
             for hour, opens, clicks in body["activity"]
         ],
     }
+
+
+@bp.route(CAMPAIGN_PATH + "/recipients")
+@tracking.fresh_counts
+@bp.arguments(CursorQuerySchema, location="query")
+@bp.response(200, RecipientListSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def recipients(query, campaign_id):
+    """The campaign's messages, one per recipient, with their states and counts, in
+    cursor pages (follow `next_cursor`; a page costs the same however deep it is)."""
+    campaign = _campaign(campaign_id)
+    rows = db.select(Message).where(Message.campaign_id == campaign.id)
+    page = cursor_page(rows, query, "recipients", Message.id)
+    return {**page, "recipients": [message_body(m) for m in page["recipients"]]}

@@ -1,5 +1,5 @@
 """Messages: send a template to a record, one sent (or queued) e-mail, and its outcomes:
-delivery, opens and clicks."""
+delivery, opens, clicks and replies."""
 
 from flask import abort, url_for
 from flask_login import current_user
@@ -11,7 +11,7 @@ from designer.api.spec import ApiBlueprint
 from designer.auth import protect
 from designer.auth.accounts import find_user
 from designer.errors import ApiError
-from designer.mail import history, sentcopy
+from designer.mail import history, replies, sentcopy
 from designer.mail.direct import (
     MAX_EXTRA_ATTACHMENTS,
     DirectSend,
@@ -94,6 +94,15 @@ class MessageSchema(Schema):
     )
     last_opened_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
     sent_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    replied_at = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "format": "date-time",
+            "description": "When the first reply from a person (not an auto-reply) came, "
+            "read from the sender's mailbox; null when none.",
+        },
+    )
     sent_copy = fields.Nested(
         SentCopySchema,
         required=True,
@@ -110,6 +119,32 @@ class EventSchema(Schema):
         required=True, allow_none=True, metadata={"description": "The link clicked (clicks only)."}
     )
     user_agent = fields.String(required=True)
+
+
+class ReplySchema(Schema):
+    id = fields.Integer(required=True)
+    received_at = fields.String(required=True, metadata={"format": "date-time"})
+    sender_name = fields.String(required=True)
+    sender_email = fields.String(required=True)
+    subject = fields.String(required=True)
+    excerpt = fields.String(
+        required=True,
+        metadata={
+            "description": "The reply's own words as plain text (no markup, the quoted "
+            "message left out), at most 1,000 characters."
+        },
+    )
+    auto = fields.Boolean(
+        required=True,
+        metadata={"description": "An automatic answer (out of office, RFC 3834), not a person's."},
+    )
+    reply_message_id = fields.String(
+        required=True, metadata={"description": "The reply's own Message-ID header."}
+    )
+    open_link = fields.String(
+        required=True,
+        metadata={"description": "A `message:` URL of that Message-ID, to open it in mail."},
+    )
 
 
 class OutcomesSchema(Schema):
@@ -223,6 +258,7 @@ MESSAGE_EXAMPLE = {
     "first_opened_at": None,
     "last_opened_at": None,
     "sent_at": None,
+    "replied_at": None,
     "sent_copy": None,
 }
 
@@ -280,6 +316,29 @@ def outcomes(message_id):
         "clicks": message.click_count,
         "human_clicks": message.human_click_count,
         "events": [_event(e, links) for e in tracking.timeline(message.id)],
+    }
+
+
+@bp.route(MESSAGE_PATH + "/replies")
+@bp.response(200, ReplySchema(many=True))
+@bp.alt_response(404, response="NOT_FOUND")
+def message_replies(message_id):
+    """The replies to a message, oldest first, read from the sender's mailbox (auto-replies
+    included, marked `auto`)."""
+    return [_reply(reply) for reply in replies.replies_to(_message(message_id).id)]
+
+
+def _reply(reply):
+    return {
+        "id": reply.id,
+        "received_at": _iso(reply.received_at),
+        "sender_name": reply.sender_name,
+        "sender_email": reply.sender_email,
+        "subject": reply.subject,
+        "excerpt": reply.excerpt,
+        "auto": reply.auto,
+        "reply_message_id": reply.header_message_id,
+        "open_link": reply.open_link,
     }
 
 

@@ -7,13 +7,14 @@ from decimal import Decimal
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from designer import records, tracking
+from designer.api.cursors import CursorPageSchema, CursorQuerySchema, cursor_page
 from designer.api.messages import MESSAGE_EXAMPLE, MessageSchema, message_body
-from designer.api.pagination import PageQuerySchema, PageSchema, one_page
 from designer.api.schemas import Text
 from designer.api.spec import ApiBlueprint
 from designer.auth import protect, require_role
 from designer.errors import ApiError
 from designer.mail import history
+from designer.mail.models import Message
 from designer.workflows import InvalidRecord, save_record
 
 bp = ApiBlueprint(
@@ -59,7 +60,7 @@ class SavedRecordSchema(RecordSchema):
     created = fields.Boolean(required=True, metadata={"description": "False when updated."})
 
 
-class RecordMessagesSchema(PageSchema):
+class RecordMessagesSchema(CursorPageSchema):
     messages = fields.List(
         fields.Nested(MessageSchema), required=True, metadata={"description": "Newest first."}
     )
@@ -82,9 +83,8 @@ RECORD_MESSAGES_EXAMPLE = {
             "sent_at": "2026-05-04T09:00:02Z",
         }
     ],
-    "page": 1,
-    "per_page": 50,
-    "total": 1,
+    "limit": 50,
+    "next_cursor": None,
 }
 
 
@@ -146,7 +146,7 @@ def get_record(module, record_id):
 
 @bp.route(MODULE_PATH.format(",".join(history.MODULES)) + RECORD_ID + "/messages")
 @tracking.fresh_counts
-@bp.arguments(PageQuerySchema, location="query")
+@bp.arguments(CursorQuerySchema, location="query")
 @bp.response(200, RecordMessagesSchema, example=RECORD_MESSAGES_EXAMPLE)
 @bp.alt_response(404, response="NOT_FOUND")
 def record_messages(query, module, record_id):
@@ -154,8 +154,9 @@ def record_messages(query, module, record_id):
 
     A contact's are the mail sent to it; an organisation's, the mail sent to it or its
     contacts; a quote's or an invoice's, the mail about it sent to its contact or
-    organisation. Test sends and mail to colleagues are left out.
+    organisation. Test sends and mail to colleagues are left out. In cursor pages:
+    follow `next_cursor` until it is null.
     """
     record = records.get_record(module, record_id)
-    page = one_page(history.messages_of(module, record), query, "messages")
+    page = cursor_page(history.messages_of(module, record), query, "messages", Message.id)
     return {**page, "messages": [message_body(message) for message in page["messages"]]}

@@ -18,6 +18,7 @@ from designer.templating.blocks import BlocksUnavailable
 from designer.templating.builder_views import document_for
 from designer.templating.models import KINDS, PURPOSES, SOURCE_TYPES
 from designer.templating.preview import preview_html
+from designer.templating.versions import MAX_SOURCE_CHARS
 
 bp = ApiBlueprint(
     "Templates",
@@ -28,7 +29,7 @@ bp = ApiBlueprint(
 protect(bp)
 
 #: Longest template source accepted (characters).
-MAX_SOURCE = 2_000_000
+MAX_SOURCE = MAX_SOURCE_CHARS
 TEMPLATE_PATH = "/<int(max=2147483647):template_id>"
 #: Paths with two methods take a plain ``int``: with a ``max``, werkzeug answers 405 (not 404)
 #: to the second method for a too-large id; ``_template`` says 404.

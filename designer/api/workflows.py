@@ -4,6 +4,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from designer import records, workflows
+from designer.api.cursors import CursorPageSchema, CursorQuerySchema, cursor_page
 from designer.api.schemas import MAX_ID, Id, Text, UtcDateTime
 from designer.api.spec import ApiBlueprint
 from designer.auth import protect
@@ -29,7 +30,10 @@ class WorkflowInSchema(Schema):
 
     name = Text(required=True, validate=validate.Length(1, 200))
     module = Text(required=True, validate=validate.OneOf(UPSERT_MODULES))
-    enabled = fields.Boolean(load_default=True)
+    enabled = fields.Boolean(
+        load_default=False,
+        metadata={"description": "A new workflow is switched off unless this is true."},
+    )
     trigger = fields.Dict(
         load_default=dict,
         metadata={
@@ -119,8 +123,10 @@ class RunSchema(Schema):
     created_at = UtcDateTime(required=True)
 
 
-class RunListSchema(Schema):
-    runs = fields.List(fields.Nested(RunSchema), required=True)
+class RunListSchema(CursorPageSchema):
+    runs = fields.List(
+        fields.Nested(RunSchema), required=True, metadata={"description": "Newest first."}
+    )
 
 
 def _invalid(exc):
@@ -204,11 +210,13 @@ def test_workflow(body, workflow_id):
 
 
 @bp.route(WORKFLOW_ID + "/runs")
+@bp.arguments(CursorQuerySchema, location="query")
 @bp.response(200, RunListSchema)
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
-def list_runs(workflow_id):
-    """The workflow's run log, newest first (the last 100 runs)."""
-    from designer.workflows.runs import runs_for
+def list_runs(query, workflow_id):
+    """The workflow's run log, newest first, in cursor pages (follow `next_cursor`)."""
+    from designer.workflows.runs import WorkflowRun, runs_query
 
-    return {"runs": runs_for(_workflow(workflow_id).id)}
+    rows = runs_query(_workflow(workflow_id).id)
+    return cursor_page(rows, query, "runs", WorkflowRun.id)

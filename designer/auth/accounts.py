@@ -48,6 +48,16 @@ def list_users():
     return db.session.scalars(db.select(User).order_by(User.name, User.id)).all()
 
 
+def administrator_names():
+    """The names of the administrators who can log in: whom a refused user can ask."""
+    query = (
+        db.select(User.name)
+        .where(User.role == "admin", User.disabled_at.is_(None))
+        .order_by(User.name, User.id)
+    )
+    return db.session.scalars(query).all()
+
+
 def demo_password_users():
     """Accounts that still have the demo data's password."""
     query = db.select(User).where(User.demo_password.is_(True)).order_by(User.id)

@@ -19,8 +19,9 @@ MAX_LENGTH = 256
 #: zxcvbn's scores go from 0 (guessed at once) to 4; below 3 is within reach of an
 #: attacker holding the hashes.
 MIN_SCORE = 3
-#: zxcvbn's matching grows quickly with length; the start of a long password decides.
-SCORED_LENGTH = 100
+#: zxcvbn's matching grows quickly with length, and it refuses (ValueError) more than 72
+#: characters: the start of a long password decides.
+SCORED_LENGTH = 72
 #: Name parts this short (Ada, Li) are left to the other rules.
 NAME_PART_LENGTH = 4
 

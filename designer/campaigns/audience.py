@@ -6,6 +6,7 @@ operators, so filters are data, never SQL.
 
 from sqlalchemy import Integer, and_, exists, func, or_
 
+from designer.campaigns import audience_values as values
 from designer.extensions import db
 from designer.mail.models import Message
 from designer.records.models import Contact, Organisation
@@ -22,6 +23,24 @@ FIELDS = {
     "organisation.owner_id": Organisation.owner_id,
     "organisation.name": Organisation.name,
     "organisation.id": Organisation.id,
+}
+#: What the audience builder calls each field.
+LABELS = {
+    "contact.id": "Contact: id",
+    "contact.language": "Contact: language",
+    "contact.title": "Contact: job title",
+    "contact.email": "Contact: e-mail address",
+    "organisation.industry": "Organisation: industry",
+    "organisation.language": "Organisation: language",
+    "organisation.country": "Organisation: country",
+    "organisation.city": "Organisation: city",
+    "organisation.owner_id": "Organisation: owner",
+    "organisation.name": "Organisation: name",
+    "organisation.id": "Organisation: id",
+    "contact.tags": "Contact: tags",
+    "opened_campaign": "Opened the campaign",
+    "not_opened_campaign": "Did not open the campaign",
+    "received_campaign": "Received the campaign",
 }
 OPERATORS = ("eq", "ne", "in", "contains", "has_tag")
 SPECIAL = ("contact.tags", "opened_campaign", "not_opened_campaign", "received_campaign")
@@ -43,7 +62,14 @@ class FilterInvalid(ValueError):
 
 
 def condition(rule):
-    """One filter rule as a SQL condition."""
+    """One filter rule as a SQL condition; ``FilterInvalid`` says what is wrong."""
+    try:
+        return _condition(rule)
+    except values.ValueInvalid as exc:
+        raise FilterInvalid(str(exc)) from None
+
+
+def _condition(rule):
     field, op, value = rule.get("field"), rule.get("op", "eq"), rule.get("value")
     if field == "contact.tags":
         return _tag_condition(value)
@@ -72,7 +98,15 @@ def condition(rule):
 
 
 def _typed(field, column, value):
-    """``value`` as the column compares it: ids are whole numbers."""
+    """``value`` as the column compares it: ids are whole numbers (an owner may be named by
+    name or e-mail address); languages are codes and countries names, either given as a
+    marketer writes them ("Dutch", "NL", "Nederland")."""
+    if field in values.LANGUAGE_FIELDS:
+        return values.language_code(value)
+    if field in values.COUNTRY_FIELDS:
+        return values.country_name(value)
+    if field in values.USER_FIELDS and not str(value).strip().isdigit():
+        return values.user_id(field, value)
     if not isinstance(column.type, Integer):
         return value
     try:
@@ -102,10 +136,7 @@ def _search_condition(field, value):
 
 
 def _campaign_condition(field, value):
-    try:
-        campaign_id = int(value)
-    except (TypeError, ValueError):
-        raise FilterInvalid(f"{field} needs a campaign id") from None
+    campaign_id = values.campaign_id(field, value)
     sent = and_(Message.contact_id == Contact.id, Message.campaign_id == campaign_id)
     if field == "received_campaign":
         return exists().where(sent)

@@ -1,22 +1,25 @@
 """Campaign lifecycle: draft → scheduled → sending ⇄ paused → done | cancelled.
 
-Starting writes one ledger row per recipient through mail's ledger (unique
-per campaign and contact, so queuing twice — or two dispatchers at once —
-cannot create two messages), leaving out suppressed addresses, then queues
-the ids. Pausing stops workers within a second (they ask the campaigns'
-gate as they go: ``designer.campaigns.gate``); resuming queues exactly the
-messages not yet sent; cancelling leaves the ledger as it is and marks the
-unsent messages cancelled.
+Starting moves the campaign to sending, then writes one ledger row per
+recipient through mail's ledger (unique per campaign and contact, so queuing
+twice — or two dispatchers at once — cannot create two messages), leaving out
+suppressed addresses, and queues the ids: in the start itself for a small
+audience, else in a job on a worker (``queue_started``) while the campaign's
+progress says how far it has come. A start gone silent is finished by the
+dispatcher (``finish_interrupted_queuing``). Pausing stops workers within a
+second (they ask the campaigns' gate as they go: ``designer.campaigns.gate``);
+resuming queues exactly the messages not yet sent; cancelling leaves the
+ledger as it is, marks the unsent messages cancelled and stops a start.
 """
 
 from dataclasses import replace
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.orm import selectinload
 
-from designer import webhooks
+from designer import broker, webhooks
 from designer.campaigns.audience import audience_count, audience_query
 from designer.campaigns.models import AUDIENCE_MODULES, SENDER_MODES, Campaign, Segment
 from designer.clock import utcnow
@@ -27,8 +30,10 @@ from designer.records import recipient_of
 from designer.records.models import Contact, Organisation
 
 INSERT_CHUNK = 1000
-#: A start still writing its ledger after this long is taken to have crashed.
+#: A start that has written no chunk of its ledger for this long is taken to have crashed.
 QUEUING_STALE_SECONDS = 300
+#: States in which a started campaign's ledger is still written.
+STARTED = ("sending", "paused")
 
 
 class CampaignError(ValueError):
@@ -67,6 +72,8 @@ def create_campaign(
         raise CampaignError("the campaign needs a name")
     if template.kind != "email" or template.current is None:
         raise CampaignError("choose a saved e-mail template")
+    if template.archived_at is not None:
+        raise CampaignError(f"'{template.name}' is archived: restore it in the library first")
     if sender_mode not in SENDER_MODES:
         raise CampaignError(f"the sender is one of {', '.join(SENDER_MODES)}")
     topic = _topic(topic_id)
@@ -119,38 +126,50 @@ def reach(campaign):
     """``(recipients, left_out)``: how many of the audience's records would get the campaign
     now, and how many are left out (no address, suppressed, or opted out of the campaign's
     topic), as ``start`` counts them for a campaign that is not a one-off."""
+    recipients = left_out = 0
+    for reached in _reached(campaign):
+        recipients += reached
+        left_out += not reached
+    return recipients, left_out
+
+
+def _reached(campaign):
+    """For each record of the audience, read as a stream: whether it would get the campaign."""
     module = campaign.segment.module or "contact"
     model = Organisation if module == "organisation" else Contact
     query = audience_query(campaign.segment.filters, module).with_only_columns(model.email)
     suppressed = suppressed_set()
     opted = topics.opted_out_set(campaign.topic_id) if campaign.topic_id else set()
-    recipients = left_out = 0
-    for email in db.session.scalars(query.order_by(None)):
-        email = (email or "").strip()
-        if email and email.lower() not in suppressed and email.lower() not in opted:
-            recipients += 1
-        else:
-            left_out += 1
-    return recipients, left_out
+    emails = db.session.scalars(query.order_by(None), execution_options={"yield_per": 1000})
+    with emails:
+        for email in emails:
+            email = (email or "").strip().lower()
+            yield bool(email) and email not in suppressed and email not in opted
 
 
 def reach_or_refuse(campaign):
     """``reach(campaign)``; raises ``NoRecipients`` when nobody would get it."""
     recipients, left_out = reach(campaign)
     if recipients == 0:
-        raise NoRecipients(
-            f"nobody would get this campaign: the audience “{campaign.segment.name}” has no "
-            "contact with an e-mail address that is neither suppressed nor opted out of its "
-            "topic. Nothing was sent; choose another audience or add contacts first."
-        )
+        raise _no_recipients(campaign)
     return recipients, left_out
+
+
+def _no_recipients(campaign):
+    return NoRecipients(
+        f"nobody would get this campaign: the audience “{campaign.segment.name}” has no "
+        "contact with an e-mail address that is neither suppressed nor opted out of its "
+        "topic. Nothing was sent; choose another audience or add contacts first."
+    )
 
 
 def _refuse_empty(campaign):
     """A campaign nobody would get cannot start. A one-off (a list send) is checked by its
-    own confirmation, and names its suppressed recipients in rows of their own."""
-    if campaign.state in ("draft", "scheduled") and not campaign.one_off:
-        reach_or_refuse(campaign)
+    own confirmation, and names its suppressed recipients in rows of their own. The
+    audience is read only up to its first recipient (a large one is read by the job)."""
+    checked = campaign.state in ("draft", "scheduled") and not campaign.one_off
+    if checked and not any(_reached(campaign)):
+        raise _no_recipients(campaign)
 
 
 def schedule(campaign, when):
@@ -162,13 +181,54 @@ def schedule(campaign, when):
 
 
 def start(campaign, empty_ok=False):
-    """Queue every recipient and send; returns how many messages were queued. A campaign
-    nobody would get is refused (``NoRecipients``) unless ``empty_ok`` (a scheduled
-    campaign whose time has come: it ends at once, done, with nothing sent)."""
+    """Start sending: the campaign is sending at once, and every recipient is queued; returns
+    how many messages are queued by now. A campaign nobody would get is refused
+    (``NoRecipients``) unless ``empty_ok`` (a scheduled campaign whose time has come: it
+    ends at once, done, with nothing sent).
+
+    An audience of up to ``START_INLINE_RECIPIENTS`` records is queued here; a larger one
+    by a job (``queue_started``), and 0 is returned: the campaign's ``audience_read`` of
+    ``audience_size`` says how far it has come."""
     if not empty_ok:
         _refuse_empty(campaign)
-    if not _transition(campaign, ("draft", "scheduled"), "sending", started_at=utcnow()):
+    now = utcnow()
+    if not _transition(
+        campaign,
+        ("draft", "scheduled"),
+        "sending",
+        started_at=now,
+        audience_size=_audience_size(campaign),
+        audience_read=0,
+        queue_heartbeat_at=now,
+    ):
         raise CampaignError(f"a {campaign.state} campaign cannot be started")
+    return _queue_now_or_later(campaign)
+
+
+def _audience_size(campaign):
+    """How many records the start will go through (one count, however large)."""
+    module = campaign.segment.module or "contact"
+    return audience_count(campaign.segment.filters, module, with_address_only=not campaign.one_off)
+
+
+def _queue_now_or_later(campaign):
+    """Queue the recipients of a started campaign here if its audience is small, else in a
+    job; how many messages were queued here."""
+    size = campaign.audience_size
+    if size is None or size > current_app.config["START_INLINE_RECIPIENTS"]:
+        broker.enqueue(broker.PERIODIC, broker.QUEUE_RECIPIENTS, campaign.id)
+        return 0
+    queued = queue_recipients(campaign)
+    finish_if_done(campaign)
+    return queued
+
+
+def queue_started(campaign_id):
+    """The start's job: write and queue the ledger of a started campaign; return how many
+    messages it queued (none when the campaign is gone, ended, or queued already)."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.state not in STARTED or campaign.queued_at is not None:
+        return 0
     queued = queue_recipients(campaign)
     finish_if_done(campaign)
     return queued
@@ -196,75 +256,111 @@ def cancel(campaign):
 def queue_recipients(campaign):
     """Write the campaign's ledger rows (idempotent) and queue them; return how many.
 
-    Rows are written and queued a chunk at a time, so workers start on the
-    first chunk while the rest is still being written. A row committed but
-    not queued (a crash in between) is queued again by the dispatcher.
+    The audience is read in id order a chunk at a time, never whole, and each
+    chunk's rows are written and queued before the next is read: workers start
+    on the first (small) chunk while the rest is still being written, and
+    memory stays flat however large the audience. Each chunk is committed with
+    the campaign's progress; a row committed but not queued (a crash in between)
+    is queued again by the dispatcher. A campaign cancelled meanwhile stops it.
     """
-    rows, left_out, opted_out = _recipient_rows(campaign)
-    campaign.suppressed_count = left_out
-    campaign.topic_opt_out_count = opted_out
-    db.session.commit()
-    queued = 0
-    for chunk in _chunks(rows):
-        ids = ledger.write_rows(chunk)  # one insert statement per chunk
-        ledger.enqueue_ids(ids)
+    recipients = _Recipients(campaign)
+    queued = read = 0
+    for records in _record_chunks(campaign):
+        read += len(records)
+        if not _note_progress(campaign, read):  # cancelled: what was written is cancelled
+            db.session.commit()
+            ledger.cancel_queued(campaign.id)
+            return queued
+        ids = ledger.write_rows(recipients.rows_of(records))  # one insert per chunk
+        db.session.commit()  # the progress, when the chunk had no row to write
+        ledger.enqueue_written(ids)
         queued += len(ids)
+    campaign.suppressed_count = recipients.left_out
+    campaign.topic_opt_out_count = recipients.opted_out
     campaign.queued_at = utcnow()
     db.session.commit()
     return queued
 
 
-def _chunks(rows):
-    """The first chunk is small so that sending starts at once."""
-    first = min(INSERT_CHUNK, 2 * current_app.config["BATCH_SIZE"])
-    yield rows[:first]
-    for start_at in range(first, len(rows), INSERT_CHUNK):
-        yield rows[start_at : start_at + INSERT_CHUNK]
+def _note_progress(campaign, read):
+    """Record (uncommitted: with the chunk's rows) that ``read`` records of the audience are
+    gone through; False when the campaign is no longer started (it was cancelled). The
+    campaign's row stays locked until then, so a cancel waits for the chunk."""
+    result = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.state.in_(STARTED))
+        .values(audience_read=read, queue_heartbeat_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount == 1
 
 
-def _recipient_rows(campaign):
-    """The ledger rows of the campaign's audience, how many records were left out
-    (suppressed, opted out of its topic, or without an address) and how many of those
-    because they opted out of its topic.
-
-    A one-off campaign (a list send) writes its suppressed recipients as ``suppressed``
-    rows with the reason, so its page and report name them; its records without an
-    address are counted as left out."""
+def _record_chunks(campaign):
+    """The campaign's audience in id order, as lists of records; the first list is small so
+    that sending starts at once."""
     module = campaign.segment.module or "contact"
     model = Organisation if module == "organisation" else Contact
+    owner_of = Contact.organisation if module == "contact" else Organisation.owner
     query = audience_query(
         campaign.segment.filters, module, with_address_only=not campaign.one_off
-    ).order_by(model.id)
-    owner_of = Contact.organisation if module == "contact" else Organisation.owner
-    records = db.session.scalars(query.options(selectinload(owner_of))).all()
-    suppressed = suppressed_set()
-    opted = topics.opted_out_set(campaign.topic_id) if campaign.topic_id else set()
-    senders = _SenderBuilders(campaign)
-    rows, held, left_out, opted_out = [], [], 0, 0
-    for record in records:
-        email = (record.email or "").strip()
-        if not email or (email.lower() in suppressed and not campaign.one_off):
-            left_out += 1
-            continue
-        if email.lower() in opted:
-            left_out += 1
-            opted_out += 1
-            continue
-        recipient = recipient_of(module, record)
+    ).options(selectinload(owner_of))
+    size, last = min(INSERT_CHUNK, 2 * current_app.config["BATCH_SIZE"]), 0
+    while True:
+        chunk = db.session.scalars(
+            query.where(model.id > last).order_by(model.id).limit(size)
+        ).all()
+        if not chunk:
+            return
+        last, size = chunk[-1].id, INSERT_CHUNK
+        yield chunk
+
+
+class _Recipients:
+    """Turns records into the campaign's ledger rows, leaving out who may not get it and
+    counting them: suppressed, opted out of its topic, or without an address.
+
+    A one-off campaign (a list send) writes its suppressed recipients as
+    ``suppressed`` rows with the reason, so its page and report name them; its
+    records without an address are counted as left out."""
+
+    def __init__(self, campaign):
+        self.campaign = campaign
+        self.module = campaign.segment.module or "contact"
+        self.suppressed = suppressed_set()
+        self.opted = topics.opted_out_set(campaign.topic_id) if campaign.topic_id else set()
+        self.senders = _SenderBuilders(campaign)
+        self.left_out = self.opted_out = 0
+
+    def rows_of(self, records):
+        rows, held = [], []
+        for record in records:
+            email = (record.email or "").strip()
+            if not email or (email.lower() in self.suppressed and not self.campaign.one_off):
+                self.left_out += 1
+                continue
+            if email.lower() in self.opted:
+                self.left_out += 1
+                self.opted_out += 1
+                continue
+            row = self._row(record, email)
+            rows.append(row)
+            if email.lower() in self.suppressed:
+                held.append(row)
+        _mark_held(held)
+        return rows
+
+    def _row(self, record, email):
+        recipient = recipient_of(self.module, record)
         if recipient.email != email:
             recipient = replace(recipient, email=email)
-        row = senders.for_record(module, record).row(
+        row = self.senders.for_record(self.module, record).row(
             recipient,
-            module=module,
+            module=self.module,
             record_id=record.id,
-            dedupe_key=f"campaign:{campaign.id}:{module}:{record.id}",
+            dedupe_key=f"campaign:{self.campaign.id}:{self.module}:{record.id}",
         )
         row["last_error"] = ""  # every row of one insert names the same columns
-        rows.append(row)
-        if email.lower() in suppressed:
-            held.append(row)
-    _mark_held(held)
-    return rows, left_out, opted_out
+        return row
 
 
 def _mark_held(rows):
@@ -344,19 +440,39 @@ def finish_done_campaigns(campaign_ids):
 
 
 def finish_interrupted_queuing(after_seconds=QUEUING_STALE_SECONDS):
-    """Write and queue the rest of campaigns whose start was interrupted (a crash)."""
+    """Write and queue the rest of campaigns whose start was interrupted (a crash: no chunk
+    of the ledger written for ``after_seconds``), as the start does (here, or in a job);
+    return how many. Rows written before the crash are not written twice."""
     stale = utcnow() - timedelta(seconds=after_seconds)
-    interrupted = db.session.scalars(
-        db.select(Campaign).where(
-            Campaign.state.in_(("sending", "paused")),
-            Campaign.queued_at.is_(None),
-            Campaign.started_at <= stale,
-        )
-    ).all()
+    interrupted = db.session.scalars(db.select(Campaign).where(*_silent(stale))).all()
+    finished = 0
     for campaign in interrupted:
-        queue_recipients(campaign)
-        finish_if_done(campaign)
-    return len(interrupted)
+        if _claim_interrupted(campaign, stale):
+            _queue_now_or_later(campaign)
+            finished += 1
+    return finished
+
+
+def _silent(stale):
+    """Started campaigns whose ledger is not written and was last written before ``stale``."""
+    return (
+        Campaign.state.in_(STARTED),
+        Campaign.queued_at.is_(None),
+        func.coalesce(Campaign.queue_heartbeat_at, Campaign.started_at) <= stale,
+    )
+
+
+def _claim_interrupted(campaign, stale):
+    """Take over an interrupted start (False if another dispatcher did first)."""
+    result = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, *_silent(stale))
+        .values(queue_heartbeat_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    db.session.refresh(campaign)
+    return result.rowcount == 1
 
 
 def start_due_campaigns():
@@ -390,6 +506,9 @@ def progress(campaign):
         "topic_opt_outs": campaign.topic_opt_out_count,
         "cancelled": counts.get("cancelled", 0),
         "percent": round(100 * done / total, 1) if total else _empty_percent(campaign),
+        "queuing": campaign.queuing,
+        "audience_read": campaign.audience_read or 0,
+        "audience_size": campaign.audience_size,
     }
 
 

@@ -44,6 +44,14 @@ class Campaign(db.Model):
     finished_at: Mapped[datetime | None]
     #: Set once every ledger row is written; until then the campaign cannot be done.
     queued_at: Mapped[datetime | None]
+    #: Records in the audience when it started (None before): what "queuing recipients:
+    #: n of N" counts towards.
+    audience_size: Mapped[int | None]
+    #: Of them, how many the start has gone through so far (written, or left out).
+    audience_read: Mapped[int] = mapped_column(default=0)
+    #: When the start last wrote a chunk of the ledger: a start silent for longer than
+    #: ``lifecycle.QUEUING_STALE_SECONDS`` is taken to have died, and is finished.
+    queue_heartbeat_at: Mapped[datetime | None]
     #: Recipients left out when the campaign was queued (suppressed or without address).
     suppressed_count: Mapped[int] = mapped_column(default=0)
     #: The subscription topic it belongs to (None: every recipient not suppressed gets it).
@@ -63,3 +71,8 @@ class Campaign(db.Model):
     segment: Mapped[Segment] = relationship()
     sender = relationship("User")
     topic = relationship("Topic")
+
+    @property
+    def queuing(self):
+        """Started, and its recipients still being written and queued."""
+        return self.state in ("sending", "paused") and self.queued_at is None

@@ -21,7 +21,8 @@ from flask_login import current_user
 
 from designer import campaigns, mail, templating, tracking
 from designer.auth import protect
-from designer.campaigns.audience import FIELDS, SPECIAL
+from designer.campaigns import audience_values as values
+from designer.campaigns.audience import FIELDS, LABELS, SPECIAL
 from designer.campaigns.list_send import NAMED, held_back_of
 from designer.campaigns.models import Campaign
 from designer.extensions import csrf, db
@@ -30,6 +31,7 @@ from designer.mail.dkim import missing_key_warning
 from designer.mail.sender import resolve_sender
 from designer.mail.suppression import parse_unsubscribe_token, suppressions_from
 from designer.tracking import reports
+from designer.tracking.chart import activity_chart
 
 bp = Blueprint("campaigns", __name__)
 protect(bp)
@@ -58,9 +60,11 @@ def _filters_from(form):
 
 
 @bp.route("/campaigns")
+@tracking.fresh_counts
 def list_page():
-    rows = db.session.scalars(db.select(Campaign).order_by(Campaign.id.desc())).all()
-    return render_template("campaigns/list.html", campaigns=rows)
+    rows = campaigns.list_campaigns()
+    figures = reports.list_figures([c.id for c in rows if c.state != "draft"])
+    return render_template("campaigns/list.html", campaigns=rows, figures=figures)
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
@@ -74,8 +78,7 @@ def new():
             return render_template(
                 "campaigns/new.html",
                 templates=email_templates,
-                fields=FIELDS,
-                special=SPECIAL,
+                **_builder(),
                 topics=topics.active_topics(),
                 form=request.form,
             ), 400
@@ -84,11 +87,15 @@ def new():
     return render_template(
         "campaigns/new.html",
         templates=email_templates,
-        fields=FIELDS,
-        special=SPECIAL,
+        **_builder(),
         topics=topics.active_topics(),
         form={},
     )
+
+
+def _builder():
+    """What the audience builder shows: the fields by their labels, values to pick from."""
+    return {"fields": FIELDS, "special": SPECIAL, "labels": LABELS, "choices": values.choices()}
 
 
 def _topic_id(form):
@@ -123,7 +130,7 @@ def page(campaign_id):
         "campaigns/campaign.html",
         campaign=campaign,
         progress=campaigns.progress(campaign),
-        dkim_warning=missing_key_warning(from_address),
+        dkim_warning=missing_key_warning(from_address, can_add=current_user.is_admin),
         held_back=held_back_of(campaign.id),
         held_back_limit=NAMED,
     )
@@ -135,7 +142,7 @@ def campaign_report(campaign):
     version = campaign.template.current
     return {
         "figures": reports.campaign_figures(campaign.id, unsubscribes),
-        "links": reports.clicks_per_link(campaign.id, version.links if version else []),
+        "links": reports.clicks_per_link(campaign.id, version),
         "activity": reports.activity_by_hour(campaign.id),
     }
 
@@ -144,12 +151,14 @@ def campaign_report(campaign):
 @tracking.fresh_counts
 def report(campaign_id):
     campaign = _campaign_or_404(campaign_id)
+    body = campaign_report(campaign)
     return render_template(
         "campaigns/report.html",
         campaign=campaign,
         held_back=held_back_of(campaign.id),
         held_back_limit=NAMED,
-        **campaign_report(campaign),
+        chart=activity_chart(body["activity"], current_user.timezone),
+        **body,
     )
 
 

@@ -6,8 +6,7 @@ sending loop knows no campaign: what it asks of campaigns reaches it as a
 gate (``designer.mail.gate``).
 """
 
-from sqlalchemy import or_
-
+from designer import keyset
 from designer.extensions import db
 from designer.mail.delivery import build_message, deliver_batch, link_target
 from designer.mail.gate import CLOSED, CampaignGate
@@ -32,10 +31,8 @@ __all__ = [
     "is_suppressed",
     "is_system_mail",
     "link_target",
-    "list_outbox",
-    "messages_for_contact",
-    "messages_for_organisation",
     "new_message",
+    "outbox_page",
     "queue_message",
     "requeue_expired_leases",
     "resolve_sender",
@@ -47,26 +44,14 @@ def get_message(message_id):
     return db.session.get(Message, message_id)
 
 
-def messages_for_organisation(organisation_id, contact_ids=()):
-    """Every message sent to the organisation or to one of its contacts, newest first."""
-    conditions = [Message.organisation_id == organisation_id]
-    if contact_ids:
-        conditions.append(Message.contact_id.in_(list(contact_ids)))
-    query = (
-        db.select(Message)
-        .where(or_(*conditions))
-        .order_by(Message.created_at.desc(), Message.id.desc())
-    )
-    return db.session.scalars(query).all()
-
-
-def list_outbox(limit=200, system_mail=True):
-    """What the local catcher received, newest first; ``system_mail=False`` leaves out the
-    product's own mail (set-password links are for their recipient and administrators)."""
-    query = db.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+def outbox_page(before=None, system_mail=True):
+    """A page of what the local catcher received, newest first (``keyset.Page``);
+    ``system_mail=False`` leaves out the product's own mail (set-password links are for
+    their recipient and administrators)."""
+    query = db.select(OutboxMessage)
     if not system_mail:
         query = query.where(OutboxMessage.system_mail.is_(False))
-    return db.session.scalars(query).all()
+    return keyset.newest_first(query, OutboxMessage.id, before)
 
 
 def is_system_mail(message):
@@ -83,13 +68,3 @@ def get_outbox_message(outbox_id):
 def find_by_token(token):
     """The message with this tracking token, or None."""
     return db.session.scalar(db.select(Message).where(Message.token == token))
-
-
-def messages_for_contact(contact_id):
-    """Every message sent to one contact, newest first."""
-    query = (
-        db.select(Message)
-        .where(Message.contact_id == contact_id)
-        .order_by(Message.created_at.desc(), Message.id.desc())
-    )
-    return db.session.scalars(query).all()

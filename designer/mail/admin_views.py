@@ -18,7 +18,8 @@ from flask_login import current_user
 from designer import records
 from designer.auth import protect
 from designer.crypto import SecretUnreadable
-from designer.mail import servers, suppression
+from designer.mail import oauth, servers, suppression
+from designer.mail.oauth_views import connect_context
 from designer.mail.sender import PolicyInvalid, sending_policy, set_sending_policy
 from designer.mail.transport import PermanentFailure, TemporaryFailure
 
@@ -99,11 +100,16 @@ def server_form(server_id=None):
                 server=server,
                 form=request.form,
                 users=records.list_users(),
+                oauth=connect_context("server", oauth.grant_for(server=server), server_id),
             ), 400
         flash(f"Server “{server.name}” saved.", "success")
         return redirect(url_for("sending.index"))
     return render_template(
-        "mail/server_form.html", server=server, form={}, users=records.list_users()
+        "mail/server_form.html",
+        server=server,
+        form={},
+        users=records.list_users(),
+        oauth=connect_context("server", oauth.grant_for(server=server), server_id),
     )
 
 

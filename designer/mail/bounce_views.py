@@ -5,8 +5,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from designer import records
 from designer.auth import protect
 from designer.extensions import db
-from designer.mail import bounces, imap, sender, suppression
+from designer.mail import bounces, imap, oauth, sender, suppression
 from designer.mail.models import Bounce
+from designer.mail.oauth_views import connect_context
 
 bp = Blueprint("bounces", __name__, url_prefix="/settings/bounces")
 protect(bp, role="admin")
@@ -31,6 +32,7 @@ def _page(form=None, status=200):
         envelope=envelope,
         example=bounces.verp_address(envelope, 42) if envelope else "",
         unsubscribe_addresses=_unsubscribe_addresses(policy),
+        oauth=connect_context("bounces", oauth.grant_for(bounces=True)),
     ), status
 
 

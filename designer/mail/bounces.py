@@ -30,7 +30,7 @@ from designer import settings, signing, webhooks
 from designer.clock import utcnow
 from designer.crypto import encrypt
 from designer.extensions import db
-from designer.mail import dsn, imap, suppression, unsubscribe_mail
+from designer.mail import dsn, imap, oauth, suppression, unsubscribe_mail
 from designer.mail.models import Bounce, Message
 
 SETTINGS_KEY = "bounces"
@@ -80,9 +80,12 @@ def save_bounce_settings(
     """
     fields = imap.validate_mailbox_fields(host, port, security, username, folder or "INBOX")
     stored = bounce_settings()
-    if not password and not stored["password_encrypted"]:
+    signed_in = oauth.grant_for(bounces=True) is not None
+    if not password and not stored["password_encrypted"] and not signed_in:
         raise ValueError("Enter the password of the bounce mailbox: it is needed to log in.")
     threshold = _threshold(soft_threshold)
+    if password:  # a password typed replaces an OAuth2 sign-in
+        oauth.forget_grant(bounces=True)
     settings.set_setting(
         SETTINGS_KEY,
         {
@@ -97,7 +100,32 @@ def save_bounce_settings(
     )
 
 
+def link_oauth_bounces(provider_key, account, token):
+    """Read the bounce mailbox as ``account`` of an OAuth2 provider (its IMAP server, the
+    grant's tokens; the thresholds and folder stay). Commits."""
+    from designer.mail import oauth_providers
+
+    provider = oauth_providers.provider(provider_key)
+    stored = bounce_settings()
+    fields = imap.validate_mailbox_fields(
+        provider["imap_host"], provider["imap_port"], provider["imap_security"], account
+    )
+    settings.set_setting(
+        SETTINGS_KEY,
+        {
+            **stored,
+            "host": fields["host"],
+            "port": fields["port"],
+            "security": fields["security"],
+            "username": fields["username"],
+            "password_encrypted": "",
+        },
+    )
+    oauth.save_grant(token, provider=provider_key, account=account, bounces=True)
+
+
 def remove_bounce_settings():
+    oauth.forget_grant(bounces=True)
     settings.set_setting(SETTINGS_KEY, {})
 
 
@@ -255,6 +283,7 @@ def _mailbox():
         username=stored["username"],
         password_encrypted=stored["password_encrypted"],
         folder=stored["folder"],
+        oauth=oauth.bounce_credentials(),
     )
 
 

@@ -35,11 +35,32 @@ def store_received(app, mail_from, rcpt_tos, raw):
                 mail_from=mail_from or "",
                 rcpt_to=", ".join(rcpt_tos),
                 subject=str(parsed.get("Subject", ""))[:1000],
+                from_header=str(parsed.get("From", ""))[:1000],
+                cc_header=str(parsed.get("Cc", ""))[:10_000],
+                attachments=attachments_of(parsed),
                 raw=raw,
                 system_mail=parsed.get(SYSTEM_MAIL_HEADER) is not None,
             )
         )
         db.session.commit()
+
+
+def attachments_of(parsed):
+    """``[{"name", "type", "size"}]`` of a parsed message's attachments (size: decoded bytes)."""
+    found = []
+    for part in parsed.iter_attachments() if parsed.is_multipart() else ():
+        found.extend(_attachment(part))
+    return found
+
+
+def _attachment(part):
+    if part.get_content_maintype() == "multipart":  # a nested alternative or related part
+        return [a for sub in part.iter_attachments() for a in _attachment(sub)]
+    if part.get_content_disposition() != "attachment" and not part.get_filename():
+        return []
+    payload = part.get_payload(decode=True) or b""
+    name = part.get_filename() or "(no name)"
+    return [{"name": name[:300], "type": part.get_content_type(), "size": len(payload)}]
 
 
 def start_catcher(app, port=None):

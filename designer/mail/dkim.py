@@ -320,12 +320,11 @@ def sign_if_configured(raw, from_address):
     return found.sign(raw) if found is not None else raw
 
 
-def missing_key_warning(from_address):
-    """What to tell the user when mail from ``from_address`` would go out unsigned, else None."""
+def missing_key_warning(from_address, can_add=True):
+    """What to tell the user when mail from ``from_address`` would go out unsigned, else None:
+    where to add a key when ``can_add`` (an administrator), else whom to ask."""
     domain = domain_of(from_address)
     if domain is None or _key_for_domain(domain) is not None:
         return None
-    return (
-        f"No DKIM key for {domain}: receivers cannot verify mail from this domain; "
-        "add one under Settings → DKIM."
-    )
+    remedy = "add one under Sending → DKIM keys." if can_add else "ask an administrator to add one."
+    return f"No DKIM key for {domain}: receivers cannot verify mail from this domain; {remedy}"

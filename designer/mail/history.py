@@ -6,8 +6,11 @@ invoice's, the mail about it that went to its contact or organisation. Test
 sends and mail to colleagues (the owner, fixed addresses) are left out.
 """
 
+from typing import NamedTuple
+
 from sqlalchemy import or_
 
+from designer import keyset
 from designer.extensions import db
 from designer.mail.models import Message
 
@@ -31,3 +34,22 @@ def messages_of(module, record):
     else:
         raise ValueError(f"{module} records receive no mail")
     return db.select(Message).where(where).order_by(Message.created_at.desc(), Message.id.desc())
+
+
+class HistoryPage(NamedTuple):
+    """A page of a record's messages (``keyset.Page``) and how many it has in all."""
+
+    messages: list
+    total: int
+    older: int | None
+    newest: bool
+
+
+def page_of(module, record, before=None):
+    """One page of ``record``'s messages, newest first: those with ids below ``before``."""
+    rows = messages_of(module, record)
+    total = db.session.scalar(
+        db.select(db.func.count()).select_from(rows.order_by(None).subquery())
+    )
+    page = keyset.newest_first(rows, Message.id, before)
+    return HistoryPage(page.rows, total, page.older, page.newest)

@@ -10,12 +10,22 @@ the product reach its own machine or private network. Errors are one
 The Sent folder is the configured one, else the folder the server flags
 ``\\Sent`` (RFC 6154 special use), else "Sent" (created when missing).
 Folder names are kept readable here and sent in modified UTF-7 (RFC 3501).
+
+A mailbox with an OAuth2 grant logs in with SASL XOAUTH2 (OAUTHBEARER when
+only that is offered) and an access token from ``designer.mail.oauth``; a
+refused token is replaced once and tried again.
+
+``idle`` waits in IMAP IDLE (RFC 2177) for new mail in the open folder; imaplib
+has no IDLE before Python 3.14, so it speaks the command itself over imaplib's
+public ``send`` and ``readline``, under a tag of its own.
 """
 
 import base64
 import imaplib
 import re
+import select
 import ssl
+import time
 from contextlib import contextmanager, suppress
 from typing import NamedTuple
 
@@ -23,6 +33,7 @@ from flask import current_app
 
 from designer import netguard
 from designer.crypto import SecretUnreadable, decrypt
+from designer.mail import oauth
 from designer.mail.reasons import cleaned
 
 SECURITY = ("tls", "starttls", "none")
@@ -99,21 +110,52 @@ def _port(port, security):
 
 
 def connect(mailbox, timeout=TIMEOUT):
-    """An IMAP connection to ``mailbox``, logged in; raises ``MailboxError`` saying why not."""
-    try:
-        password = decrypt(mailbox.password_encrypted)
-    except SecretUnreadable as exc:
-        raise MailboxError(f"the stored mailbox password cannot be read: {exc}") from exc
+    """An IMAP connection to ``mailbox``, logged in; raises ``MailboxError`` saying why not.
+
+    The one way to open a linked mailbox: a password, or its OAuth2 grant.
+    """
+    credentials = oauth.credentials_of(mailbox)
+    password = None
+    if credentials is None:
+        try:
+            password = decrypt(mailbox.password_encrypted)
+        except SecretUnreadable as exc:
+            raise MailboxError(f"the stored mailbox password cannot be read: {exc}") from exc
     where = f"{mailbox.host}:{mailbox.port}"
     with explained(f"cannot connect to {where}"):
         conn = _open(mailbox, timeout)
     try:
-        with explained(f"{where} refused the login of {mailbox.username}"):
-            _log_in(conn, mailbox.username, password)
+        if credentials is not None:
+            _oauth_log_in(conn, credentials, mailbox, where)
+        else:
+            with explained(f"{where} refused the login of {mailbox.username}"):
+                _log_in(conn, mailbox.username, password)
     except MailboxError:
         close(conn)
         raise
     return conn
+
+
+def _oauth_log_in(conn, credentials, mailbox, where):
+    """AUTHENTICATE with an access token; a refused one is replaced once and tried again."""
+    offered = {c[5:] for c in conn.capabilities if c.startswith("AUTH=")}
+    name = oauth.mechanism(offered)
+    error_reply = oauth.error_reply(name).encode()
+    for fresh in (False, True):
+        try:
+            token = credentials.token(fresh=fresh)
+        except oauth.TokenError as exc:
+            raise MailboxError(f"cannot log in to {where}: {exc}") from exc
+        answer = oauth.initial_response(name, credentials, token, mailbox.host, mailbox.port)
+        try:
+            with explained(f"{where} refused the login of {credentials.account}"):
+                conn.authenticate(
+                    name, lambda challenge, a=answer: error_reply if challenge else a.encode()
+                )
+            return
+        except MailboxError as exc:
+            if fresh or exc.broken:
+                raise
 
 
 class GuardedIMAP4(imaplib.IMAP4):
@@ -356,3 +398,145 @@ def append_message(conn, folder, raw, when):
         _ok(*conn.create(mailbox_arg(folder)), f"cannot create the folder “{folder}”")
         typ, data = conn.append(mailbox_arg(folder), r"(\Seen)", when, raw)
     _ok(typ, data, action)
+
+
+# Reading a folder without changing it ---------------------------------------------
+
+_FETCH_UID = re.compile(rb"\bUID (\d+)", re.IGNORECASE)
+
+
+def examine(conn, folder="INBOX"):
+    """Open ``folder`` read-only (EXAMINE: no flag changes) and return its UIDVALIDITY."""
+    with explained(f"cannot open the folder “{folder}”"):
+        typ, data = conn.select(mailbox_arg(folder), readonly=True)
+        _ok(typ, data, f"cannot open the folder “{folder}”")
+        _, values = conn.response("UIDVALIDITY")
+    try:
+        return int(values[0])
+    except (TypeError, ValueError, IndexError):
+        raise MailboxError(f"the folder “{folder}” has no UIDVALIDITY") from None
+
+
+def uids_after(conn, last_uid, since=None):
+    """UIDs above ``last_uid`` in the open folder, ascending; ``since`` (a date) when the
+    folder is read for the first time, so an old mailbox is not read from its start."""
+    criteria = ["UID", f"{int(last_uid) + 1}:*"]
+    if since is not None:
+        criteria += ["SINCE", since.strftime("%d-%b-%Y")]
+    with explained("cannot search the folder"):
+        typ, data = conn.uid("SEARCH", None, *criteria)
+        _ok(typ, data, "cannot search the folder")
+    # "n:*" always matches the last message, even when it is below n (RFC 3501 6.4.8)
+    return sorted(uid for uid in (int(x) for x in (data[0] or b"").split()) if uid > last_uid)
+
+
+def fetch_parts(conn, uids, item):
+    """``{uid: bytes}`` of the fetch ``item`` (say ``BODY.PEEK[]<0.262144>``) of ``uids``;
+    the flags of the messages stay as they were (PEEK, and a folder opened by ``examine``)."""
+    if not uids:
+        return {}
+    with explained("cannot read the messages"):
+        typ, data = conn.uid("FETCH", ",".join(str(uid) for uid in uids), f"(UID {item})")
+        _ok(typ, data, "cannot read the messages")
+    found = {}
+    for part in data:
+        if isinstance(part, tuple) and len(part) == 2:
+            uid = _FETCH_UID.search(part[0] or b"")
+            if uid:
+                found[int(uid[1])] = part[1] or b""
+    return found
+
+
+# Waiting for new mail (IDLE, RFC 2177) ----------------------------------------------
+
+IDLE_TAG = b"DSGN1"
+#: Lines a server may send in one IDLE (a few per new or changed mail); one that never
+#: stops talking is cut off rather than read for ever.
+MAX_IDLE_LINES = 2000
+_NEW_MAIL = re.compile(rb"^\* \d+ EXISTS\b", re.IGNORECASE)
+
+
+def capabilities(conn):
+    """The server's capabilities once logged in (they may differ from its greeting's)."""
+    with explained("cannot ask the server what it offers"):
+        typ, data = conn.capability()
+        _ok(typ, data, "cannot ask the server what it offers")
+    return frozenset(_decoded(data[-1]).upper().split())
+
+
+def idle(conn, seconds, stop=None, tick=1.0):
+    """Wait in IDLE on the folder open on ``conn`` until new mail arrives (True), or
+    ``seconds`` pass or the event ``stop`` is set (False); the connection stays usable.
+
+    ``stop`` is looked at every ``tick`` seconds. ``MailboxError`` when the server
+    refuses IDLE or the connection breaks.
+    """
+    lines = _Lines(conn)
+    with explained("waiting for new mail failed"):
+        conn.send(IDLE_TAG + b" IDLE\r\n")
+        arrived = _until_continuation(lines)
+        deadline = time.monotonic() + seconds
+        while not arrived and not (stop is not None and stop.is_set()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if _readable(conn, min(tick, left)):
+                arrived = bool(_NEW_MAIL.match(lines.next()))
+        conn.send(b"DONE\r\n")
+        return _until_done(lines) or arrived
+
+
+class _Lines:
+    """The server's lines during one IDLE, at most ``MAX_IDLE_LINES`` of them."""
+
+    def __init__(self, conn):
+        self.conn, self.left = conn, MAX_IDLE_LINES
+
+    def next(self):
+        self.left -= 1
+        if self.left < 0:
+            raise MailboxError("the server sent more while waiting than any mailbox would", True)
+        line = self.conn.readline()
+        if not line:
+            raise imaplib.IMAP4.abort("the server closed the connection")
+        return line.rstrip(b"\r\n")
+
+
+def _until_continuation(lines):
+    """Read up to the server's "+" (IDLE accepted); True if new mail was announced first."""
+    arrived = False
+    while not (line := lines.next()).startswith(b"+"):
+        if line.startswith(IDLE_TAG + b" "):
+            raise MailboxError(f"the server refused IDLE: {cleaned(line[len(IDLE_TAG) :])}")
+        arrived = arrived or bool(_NEW_MAIL.match(line))
+    return arrived
+
+
+def _until_done(lines):
+    """Read up to IDLE's tagged answer after DONE; True if new mail was announced meanwhile."""
+    arrived = False
+    while not (line := lines.next()).startswith(IDLE_TAG + b" "):
+        arrived = arrived or bool(_NEW_MAIL.match(line))
+    if not line[len(IDLE_TAG) :].strip().upper().startswith(b"OK"):
+        raise MailboxError(f"IDLE ended badly: {cleaned(line[len(IDLE_TAG) :])}")
+    return arrived
+
+
+def _readable(conn, seconds):
+    """Whether a line has begun to arrive within ``seconds``: bytes imaplib already holds,
+    or new ones on the socket (a TLS record that is not data counts as nothing)."""
+    sock, timeout = conn.sock, conn.sock.gettimeout()
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            sock.settimeout(0.0)
+            try:
+                if conn.file.peek(1):  # buffered, or what one read that cannot wait gets
+                    return True
+            except (ssl.SSLWantReadError, BlockingIOError):
+                pass
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([sock], [], [], left)[0]:
+                return False
+    finally:
+        sock.settimeout(timeout)

@@ -183,7 +183,10 @@ class RowBuilder:
 
     Each recipient gets the version in their language and the From and locale a
     single message would (``new_message``); the sender and each version are
-    looked up once. Each row carries the campaign's subscription topic (``topic_id``).
+    looked up once. Each row carries the campaign's subscription topic (``topic_id``),
+    and is written as queued at once (``enqueued_at``: ``enqueue_written`` queues its
+    jobs without writing the rows again; a row whose job never reached Redis is queued
+    again by the dispatcher ``STALE_ENQUEUE_SECONDS`` later, as any lost job).
     """
 
     def __init__(self, template, sender_user, campaign_id=None, topic_id=None):
@@ -195,6 +198,7 @@ class RowBuilder:
     def row(self, recipient, *, module, record_id, dedupe_key):
         """The row of ``recipient`` (a Recipient), for record ``module`` ``record_id``."""
         version = self._version(recipient.language)
+        now = utcnow()
         return {
             "dedupe_key": dedupe_key,
             "campaign_id": self.campaign_id,
@@ -212,7 +216,8 @@ class RowBuilder:
             **_sender_and_locale(version, self.sender, recipient.language),
             "token": new_token(),
             "state": "queued",
-            "created_at": utcnow(),
+            "created_at": now,
+            "enqueued_at": now,
         }
 
     def _version(self, language):
@@ -301,10 +306,17 @@ def enqueue_ids(ids):
     ids = list(ids)
     if not ids:
         return
+    enqueue_written(ids)
+    _set_enqueued(ids)
+
+
+def enqueue_written(ids):
+    """Put the ids of rows written with their ``enqueued_at`` (``RowBuilder``) on the e-mail
+    queue in batches, all in one round trip; the rows are not written again."""
     size = current_app.config["BATCH_SIZE"]
     batches = [ids[start : start + size] for start in range(0, len(ids), size)]
-    broker.enqueue_many(broker.EMAILS, broker.SEND_MESSAGES, [(batch,) for batch in batches])
-    _set_enqueued(ids)
+    if batches:
+        broker.enqueue_many(broker.EMAILS, broker.SEND_MESSAGES, [(batch,) for batch in batches])
 
 
 def enqueue_at(message_id, when):

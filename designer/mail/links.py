@@ -64,7 +64,9 @@ def _encode(url):
 
 def _decode(encoded):
     try:
-        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        # Not mutated: surplus "=" are ignored, so padding "+len % 4" decodes the same.
+        padded = encoded + "=" * (-len(encoded) % 4)  # pragma: no mutate
+        return base64.urlsafe_b64decode(padded).decode()
     except (binascii.Error, UnicodeDecodeError):
         return None
 

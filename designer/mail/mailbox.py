@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from designer.crypto import encrypt
 from designer.extensions import db
-from designer.mail import imap, sentcopy
+from designer.mail import imap, oauth, oauth_providers, replies, sentcopy
 from designer.mail.models import Mailbox
 
 #: Seconds a connection test in a web request waits for the server.
@@ -39,9 +39,35 @@ def link_mailbox(user, *, host, port, security, username, password, sent_folder=
         db.session.add(mailbox)
     for name, value in values.items():
         setattr(mailbox, name, value)
-    if password:
+    if password:  # a password typed replaces an OAuth2 sign-in
         mailbox.password_encrypted = encrypt(password)
+        oauth.forget_grant(mailbox=mailbox)
     db.session.flush()
+    sentcopy.make_due(mailbox)
+    db.session.commit()
+    return mailbox
+
+
+def link_oauth_mailbox(user, provider_key, account, token):
+    """Link ``user``'s mailbox to sign in with OAuth2: the provider's IMAP server, the
+    account signed in as its login, the grant's tokens (no password). Commits."""
+    provider = oauth_providers.provider(provider_key)
+    mailbox = mailbox_for(user)
+    values = imap.validate_mailbox_fields(
+        provider["imap_host"],
+        provider["imap_port"],
+        provider["imap_security"],
+        account,
+        mailbox.sent_folder if mailbox is not None else "",
+    )
+    if mailbox is None:
+        mailbox = Mailbox(user_id=user.id)
+        db.session.add(mailbox)
+    for name, value in values.items():
+        setattr(mailbox, name, value)
+    mailbox.password_encrypted = ""
+    db.session.flush()
+    oauth.save_grant(token, provider=provider_key, account=account, mailbox=mailbox)
     sentcopy.make_due(mailbox)
     db.session.commit()
     return mailbox
@@ -53,6 +79,8 @@ def unlink_mailbox(user):
     if mailbox is None:
         return False
     sentcopy.forget_copies(mailbox)
+    replies.forget_mailbox(mailbox)
+    oauth.forget_grant(mailbox=mailbox)
     db.session.delete(mailbox)
     db.session.commit()
     return True

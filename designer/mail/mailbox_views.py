@@ -4,8 +4,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from designer.auth import protect
-from designer.mail import imap, sentcopy
+from designer.mail import idle, imap, oauth, sentcopy
 from designer.mail.mailbox import check_mailbox, link_mailbox, mailbox_for, unlink_mailbox
+from designer.mail.oauth_views import connect_context
 
 bp = Blueprint("mailbox", __name__)
 protect(bp)
@@ -36,7 +37,9 @@ def _page(user, form, status=200):
         mailbox=mailbox,
         values=values,
         copies=status_of_copies,
+        watched=idle.state_of(mailbox.id) if mailbox else None,
         security=imap.SECURITY,
+        oauth=connect_context("mailbox", oauth.grant_for(mailbox=mailbox)),
     ), status
 
 

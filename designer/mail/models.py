@@ -13,8 +13,18 @@ use mail, so mail's tables refer to no campaign table.
 """
 
 from datetime import datetime
+from urllib.parse import quote
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from designer.clock import utcnow
@@ -27,12 +37,16 @@ class Message(db.Model):
     """One e-mail to one recipient, and everything that happened to it."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_state_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_messages_state_due", "state", "next_attempt_at"),
+        #: A campaign's messages, and its recipients read newest first in cursor pages.
+        Index("ix_messages_campaign_id_id", "campaign_id", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     #: The campaign the message belongs to, if any (what the sending loop asks about it
     #: reaches it through ``designer.mail.gate``).
-    campaign_id: Mapped[int | None] = mapped_column(index=True)
+    campaign_id: Mapped[int | None]
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"))
     #: "marketing" or "transactional", from the template when the row was written: what
     #: the suppression list holds back (``designer.mail.consent``).
@@ -56,7 +70,8 @@ class Message(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     smtp_reply: Mapped[str] = mapped_column(Text, default="")
-    message_id: Mapped[str] = mapped_column(String(300), default="")
+    #: The Message-ID header it went out with (``<…>``): replies name it (In-Reply-To).
+    message_id: Mapped[str] = mapped_column(String(300), default="", index=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
     open_count: Mapped[int] = mapped_column(default=0)
     #: Opens that were likely a person (not a privacy proxy, scanner or prefetch).
@@ -67,6 +82,9 @@ class Message(db.Model):
     last_opened_at: Mapped[datetime | None]
     #: "" (none known), "soft" or "hard": the worst bounce reported for this message.
     bounce: Mapped[str] = mapped_column(String(4), default="")
+    #: When the first reply from a person (not an auto-reply) was read
+    #: (``designer.mail.replies``).
+    replied_at: Mapped[datetime | None]
     #: PDF templates attached to this message besides its template's own (workflows).
     attach_pdf_ids: Mapped[list | None] = mapped_column(JSON, default=None)
     #: More addresses in To, and the copies (``designer.mail.copies``): lists of addresses.
@@ -118,6 +136,12 @@ class OutboxMessage(db.Model):
     mail_from: Mapped[str] = mapped_column(String(400), default="")
     rcpt_to: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str] = mapped_column(String(1000), default="")
+    #: The From and Cc headers as the recipients see them (``mail_from`` is the envelope
+    #: sender: the bounce address).
+    from_header: Mapped[str] = mapped_column(String(1000), default="")
+    cc_header: Mapped[str] = mapped_column(Text, default="")
+    #: ``[{"name", "type", "size"}]`` of the message's attachments, in order.
+    attachments: Mapped[list | None] = mapped_column(JSON, default=None)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     #: Mail the product sent itself (e.g. a set-password link): shown to administrators only.
     system_mail: Mapped[bool] = mapped_column(default=False)
@@ -156,7 +180,42 @@ class Mailbox(db.Model):
     password_encrypted: Mapped[str] = mapped_column(Text, default="")
     #: Empty: found through the \\Sent special-use flag, else "Sent".
     sent_folder: Mapped[str] = mapped_column(String(255), default="")
+    #: Where reading the INBOX for replies got to (``designer.mail.replies``): the folder's
+    #: UIDVALIDITY and the last UID read; a new UIDVALIDITY starts over.
+    inbox_uid_validity: Mapped[int | None] = mapped_column(BigInteger)
+    inbox_last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    replies_read_at: Mapped[datetime | None]
+    replies_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OAuthGrant(db.Model):
+    """An OAuth2 sign-in to a mail account (Google, Microsoft 365, another provider): what
+    a mailbox, an outgoing server or the bounce mailbox logs in with instead of a password.
+
+    Exactly one of ``mailbox_id``, ``server_id`` and ``bounces`` says whose it is. The
+    tokens are encrypted (``designer.crypto``); ``state`` is "ok" or "reconnect" (the
+    provider refused the refresh token: someone must sign in again).
+    """
+
+    __tablename__ = "oauth_grants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    account: Mapped[str] = mapped_column(String(320))
+    refresh_token_encrypted: Mapped[str] = mapped_column(Text, default="")
+    access_token_encrypted: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(10), default="ok")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    mailbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), unique=True
+    )
+    server_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outgoing_servers.id", ondelete="CASCADE"), unique=True
+    )
+    bounces: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    refreshed_at: Mapped[datetime | None]
 
 
 class SentCopy(db.Model):
@@ -174,6 +233,45 @@ class SentCopy(db.Model):
     next_attempt_at: Mapped[datetime | None]
     appended_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Reply(db.Model):
+    """A mail in a user's INBOX answering one of our messages (``designer.mail.replies``).
+
+    Keyed by where it lies (mailbox, UIDVALIDITY, UID), so reading again never
+    stores it twice; the excerpt is plain text, cut short."""
+
+    __tablename__ = "replies"
+    __table_args__ = (
+        UniqueConstraint("mailbox_id", "uid_validity", "uid", name="uq_replies_mailbox_uid"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    #: None once the mailbox is unlinked (the reply stays on the message).
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id"))
+    uid_validity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    #: The reply's own Message-ID header (``<…>``), for opening it in the user's mail.
+    header_message_id: Mapped[str] = mapped_column(String(300), default="")
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    sender_email: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(String(1000), default="")
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    #: An automatic answer (out of office, RFC 3834 ``Auto-Submitted``), not a person's.
+    auto: Mapped[bool] = mapped_column(default=False)
+    #: The reply's Date header (else when it was read), UTC.
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message = relationship("Message")
+
+    @property
+    def open_link(self):
+        """A ``message:`` URL of the reply's Message-ID (RFC 2392 form: what Apple Mail and
+        mail programs with a handler open), or "" when it has none."""
+        if not self.header_message_id:
+            return ""
+        return "message:" + quote(self.header_message_id, safe="@.")
 
 
 class DkimKey(db.Model):

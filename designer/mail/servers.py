@@ -17,6 +17,7 @@ from flask import current_app
 from designer import crypto, netguard
 from designer.broker import get_redis
 from designer.extensions import db
+from designer.mail import oauth, oauth_providers
 from designer.mail.models import OutgoingServer
 from designer.mail.transport import ServerSettings, SmtpTransport
 
@@ -51,8 +52,10 @@ def save_server(values, server=None):
     server.username = (values.get("username") or "").strip()
     if len(server.username) > 320:
         raise ServerInvalid("username: at most 320 characters")
-    if values.get("password"):
+    if values.get("password"):  # a password typed replaces an OAuth2 sign-in
         server.password_encrypted = crypto.encrypt(values["password"])
+        if server.id is not None:
+            oauth.forget_grant(server=server)
     server.user_id = int(values["user_id"]) if values.get("user_id") else None
     if values.get("is_default") in ("on", "1", "true", True):
         _clear_default()
@@ -89,7 +92,25 @@ def _clear_default():
         other.is_default = False
 
 
+def link_oauth_server(provider_key, account, token, server=None):
+    """Make ``server`` (None: a new shared server) send through ``account`` of an OAuth2
+    provider: the provider's SMTP host, the account as login, the grant's tokens. Commits."""
+    provider = oauth_providers.provider(provider_key)
+    if server is None:
+        server = OutgoingServer(name=f"{provider['label']}: {account}"[:200])
+        db.session.add(server)
+    server.host = provider["smtp_host"]
+    server.port = provider["smtp_port"]
+    server.security = provider["smtp_security"]
+    server.username = account
+    server.password_encrypted = ""
+    db.session.flush()
+    oauth.save_grant(token, provider=provider_key, account=account, server=server)
+    return server
+
+
 def delete_server(server):
+    oauth.forget_grant(server=server)
     db.session.delete(server)
     db.session.commit()
 
@@ -115,6 +136,7 @@ def transport_settings(server):
         password=crypto.decrypt(server.password_encrypted),
         timeout=server.timeout,
         guard=netguard.mail_guard(current_app.config, smtp=True),
+        oauth=oauth.server_credentials(server),
     )
 
 

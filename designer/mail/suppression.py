@@ -38,11 +38,13 @@ UNSUBSCRIBE_TOKEN = re.compile(r"([A-Za-z0-9_-]{1,64})\.([0-9a-f]{20})")
 
 def parse_unsubscribe_token(token):
     """The message token inside a valid unsubscribe token, else None."""
-    found = UNSUBSCRIBE_TOKEN.fullmatch(token or "")
+    # not mutated: no other text in place of "" is a token either
+    found = UNSUBSCRIBE_TOKEN.fullmatch(token or "")  # pragma: no mutate
     if found is None:
         return None
     message_token, signature = found.groups()
-    expected = unsubscribe_token(message_token).rpartition(".")[2]
+    # not mutated: a message token has no ".", so partition would split in the same place
+    expected = unsubscribe_token(message_token).rpartition(".")[2]  # pragma: no mutate
     return message_token if hmac.compare_digest(expected, signature) else None
 
 
@@ -56,7 +58,8 @@ def one_click_warning(public_url):
     RFC 8058 requires the ``List-Unsubscribe`` URL to be https; receivers such
     as Gmail and Yahoo ignore one-click over plain http.
     """
-    if (public_url or "").lower().startswith("https://"):
+    # not mutated: no text in place of "" starts with https:// either
+    if (public_url or "").lower().startswith("https://"):  # pragma: no mutate
         return ""
     return (
         f"PUBLIC_URL is {public_url}: one-click unsubscribe (RFC 8058) needs an https "
@@ -100,7 +103,8 @@ def suppress(email, reason="unsubscribed", campaign_id=None, actor=None):
 
 
 def is_suppressed(email):
-    email = (email or "").strip().lower()
+    # not mutated: no address is "" nor any other text put in its place
+    email = (email or "").strip().lower()  # pragma: no mutate
     found = db.session.scalar(db.select(Suppression.id).where(Suppression.email == email))
     return found is not None
 
@@ -121,6 +125,6 @@ def suppressed_among(emails):
 
 def suppressions_from(campaign_id):
     """How many addresses were suppressed because of mail of ``campaign_id``."""
-    return db.session.scalar(
-        db.select(db.func.count(Suppression.id)).where(Suppression.campaign_id == campaign_id)
-    )
+    # not mutated: count(None) is count(*), the same as counting the ids
+    counted = db.func.count(Suppression.id)  # pragma: no mutate
+    return db.session.scalar(db.select(counted).where(Suppression.campaign_id == campaign_id))

@@ -5,6 +5,11 @@ are sorted for the ledger: 2xx sent, 4xx / network trouble retried later,
 5xx failed for that recipient only. Servers entered in the browser are reached
 only where ``designer.netguard`` allows; what they answer reaches people as a
 short, cleaned reason (``designer.mail.reasons``).
+
+A server with an OAuth2 grant logs in with SASL XOAUTH2 (or OAUTHBEARER when
+only that is offered) and an access token from ``designer.mail.oauth``; a
+refused login is tried once more with a fresh token, and a grant that cannot
+give a token (revoked, provider down) is a temporary failure: the mail waits.
 """
 
 import re
@@ -13,6 +18,7 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from designer.mail import oauth
 from designer.mail.reasons import cleaned
 from designer.netguard import Guard
 
@@ -41,6 +47,8 @@ class ServerSettings:
     timeout: float = DEFAULT_TIMEOUT
     #: Where connections may go; None for the operator's own ``SMTP_URL`` (trusted as is).
     guard: Guard | None = None
+    #: ``oauth.Credentials`` to log in with instead of the password.
+    oauth: object | None = None
 
     @classmethod
     def from_url(cls, url):
@@ -89,6 +97,23 @@ def _client(s):
     return GuardedSMTP(s.host, s.port, guard=s.guard, timeout=s.timeout)
 
 
+def _oauth_login(client, s):
+    """AUTH with an access token; a refused one is replaced once and tried again."""
+    client.ehlo_or_helo_if_needed()
+    offered = set(client.esmtp_features.get("auth", "").upper().split())
+    name = oauth.mechanism(offered)
+    error_reply = oauth.error_reply(name)
+    for fresh in (False, True):
+        token = s.oauth.token(fresh=fresh)
+        answer = oauth.initial_response(name, s.oauth, token, s.host, s.port)
+        try:
+            client.auth(name, lambda challenge=None, a=answer: error_reply if challenge else a)
+            return
+        except smtplib.SMTPAuthenticationError:
+            if fresh:
+                raise
+
+
 class SmtpTransport:
     """Sends many messages over one connection, reconnecting when it drops."""
 
@@ -116,7 +141,9 @@ class SmtpTransport:
             client = _client(s)
             if s.security == "starttls":
                 client.starttls(context=ssl.create_default_context())
-            if s.username:
+            if s.oauth is not None:
+                _oauth_login(client, s)
+            elif s.username:
                 client.login(s.username, s.password)
             client.ehlo_or_helo_if_needed()
             self.eight_bit = client.has_extn("8bitmime")
@@ -126,6 +153,9 @@ class SmtpTransport:
             raise _classify(exc.smtp_code, exc.smtp_error, f"{s.host}:{s.port}") from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise TemporaryFailure(f"cannot connect to {s.host}:{s.port}: {exc}") from exc
+        except oauth.TokenError as exc:
+            client.close()
+            raise TemporaryFailure(f"cannot log in to {s.host}:{s.port}: {exc}") from exc
         self.client, self.opened = client, None
 
     def prepare(self, envelope_from, recipient):

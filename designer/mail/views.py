@@ -5,11 +5,12 @@ from email import message_from_bytes, policy
 from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user
 
-from designer import campaigns, mail, tracking
+from designer import campaigns, keyset, mail, tracking
 from designer.auth import protect
-from designer.mail import sentcopy
+from designer.mail import replies, sentcopy
 from designer.records import RecordNotFound
 from designer.templating import MergeError
+from designer.templating.attachments import attached
 from designer.templating.preview import PREVIEW_CSP
 from designer.tracking import without_pixel
 
@@ -37,8 +38,8 @@ def _parts(raw):
 
 @bp.route("/outbox")
 def outbox():
-    items = mail.list_outbox(system_mail=current_user.is_admin)
-    return render_template("mail/outbox.html", items=items)
+    page = mail.outbox_page(keyset.before_arg(), system_mail=current_user.is_admin)
+    return render_template("mail/outbox.html", page=page)
 
 
 @bp.route("/outbox/<int:outbox_id>")
@@ -81,6 +82,7 @@ def message_json(message):
         "first_opened_at": _iso(message.first_opened_at),
         "last_opened_at": _iso(message.last_opened_at),
         "sent_at": _iso(message.sent_at),
+        "replied_at": _iso(message.replied_at),
     }
 
 
@@ -106,6 +108,8 @@ def message_page(message_id):
         campaign=campaigns.get_campaign(message.campaign_id),
         copy=sentcopy.copy_state(message),
         events=tracking.timeline(message.id),
+        replies=replies.replies_to(message.id),
+        pdfs=attached(message.template_version.template, message.attach_pdf_ids),
     )
 
 

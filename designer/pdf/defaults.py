@@ -51,6 +51,7 @@ def pdf_template_for(module, *, template_id=None, language=None):
     query = (
         db.select(Template)
         .where(Template.kind == "pdf", Template.module == module, Template.variant_of_id.is_(None))
+        .where(Template.archived_at.is_(None))
         .order_by(Template.id)
         .limit(1)
     )

@@ -74,6 +74,7 @@ def new():
     templates = db.session.scalars(
         db.select(Template)
         .where(Template.kind == "pdf", Template.module == module)
+        .where(Template.archived_at.is_(None))
         .order_by(Template.name)
     ).all()
     return render_template(

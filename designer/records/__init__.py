@@ -37,12 +37,10 @@ __all__ = [
     "documents_for_organisation",
     "get_record",
     "get_record_by_external_id",
-    "list_contacts",
     "list_organisations",
     "list_users",
     "merge_data",
     "parse_record_ref",
-    "preview_choices",
     "recipient_of",
 ]
 
@@ -170,65 +168,11 @@ def list_users():
     return db.session.scalars(db.select(User).order_by(User.name)).all()
 
 
-@dataclass(frozen=True)
-class Choice:
-    """A record offered in a picker (preview, test send), with what identifies it."""
-
-    id: int
-    full_name: str
-    email: str
-    organisation: object
-    language: str
-
-
-def preview_choices(module, limit=300):
-    """Records of ``module`` to preview a template with, as picker choices."""
-    if module == "contact":
-        return [
-            Choice(c.id, c.full_name, c.email, c.organisation, c.language)
-            for c in list_contacts(limit)
-        ]
-    if module in ("quote", "invoice"):
-        query = (
-            db.select(Document)
-            .where(Document.kind == module, Document.archived_at.is_(None))
-            .order_by(Document.number.desc())
-            .limit(limit)
-        )
-        return [_document_choice(d) for d in db.session.scalars(query)]
-    if module == "organisation":
-        return [
-            Choice(o.id, o.name, o.email, None, o.language) for o, _ in list_organisations()[:limit]
-        ]
-    model = MODELS[module]
-    return [
-        Choice(r.id, r.name, getattr(r, "email", ""), None, getattr(r, "language", ""))
-        for r in db.session.scalars(db.select(model).limit(limit))
-    ]
-
-
-def _document_choice(document):
-    recipient = recipient_of(document.kind, document)
-    label = f"{document.number} · {document.status} · {recipient.name}"
-    return Choice(document.id, label, recipient.email, document.organisation, recipient.language)
-
-
 def documents_for_organisation(organisation_id):
     """The organisation's invoices and quotes, newest first."""
     query = (
         db.select(Document)
         .where(Document.organisation_id == organisation_id)
         .order_by(Document.issue_date.desc(), Document.id.desc())
-    )
-    return db.session.scalars(query).all()
-
-
-def list_contacts(limit=500):
-    """Contacts by name, for pickers."""
-    query = (
-        db.select(Contact)
-        .where(Contact.archived_at.is_(None))
-        .order_by(Contact.last_name, Contact.first_name)
-        .limit(limit)
     )
     return db.session.scalars(query).all()

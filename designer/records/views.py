@@ -4,13 +4,14 @@ and contact lists: filtered, paged, with boxes to tick records for a list send
 (``designer.campaigns.list_send_views``)."""
 
 from flask import Blueprint, flash, render_template, request
+from flask_login import current_user
 
-from designer import mail, records, tracking
+from designer import keyset, records, tracking
 from designer.auth import protect
 from designer.campaigns import list_send
 from designer.campaigns.audience import FilterInvalid, audience_query
 from designer.extensions import db
-from designer.mail import compose, consent, history
+from designer.mail import compose, consent, history, replies
 
 bp = Blueprint("records", __name__)
 protect(bp)
@@ -65,11 +66,10 @@ def contacts():
 @tracking.fresh_counts
 def organisation(organisation_id):
     org = records.get_record("organisation", organisation_id)
-    messages = mail.messages_for_organisation(org.id, [c.id for c in org.contacts])
     return render_template(
         "records/organisation.html",
         org=org,
-        messages=messages,
+        **_history_with_replies("organisation", org),
         documents=records.documents_for_organisation(org.id),
     )
 
@@ -81,7 +81,7 @@ def contact(contact_id):
     return render_template(
         "records/contact.html",
         contact=person,
-        messages=mail.messages_for_contact(person.id),
+        **_history_with_replies("contact", person),
         suppression=consent.suppression_of(person.email) if person.email else None,
         reason_label=consent.reason_label,
     )
@@ -98,5 +98,16 @@ def document(document_id):
         "records/document.html",
         document=found,
         recipient=compose.recipient_for(found.kind, found),
-        messages=db.session.scalars(history.messages_of(found.kind, found)).all(),
+        **_history_with_replies(found.kind, found),
     )
+
+
+def _history_with_replies(module, record):
+    """The page of the record's messages, and the replies to them the user may see."""
+    page = _history(module, record)
+    return {"history": page, "replies": replies.replies_shown(page.messages, current_user.is_admin)}
+
+
+def _history(module, record):
+    """The page of the record's messages the ``before`` argument asks for."""
+    return history.page_of(module, record, keyset.before_arg())

@@ -18,6 +18,7 @@ def attachable(template):
     return db.session.scalars(
         db.select(Template)
         .where(Template.kind == "pdf", Template.module == template.module)
+        .where(Template.archived_at.is_(None))
         .order_by(Template.name)
     ).all()
 

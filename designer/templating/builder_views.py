@@ -9,8 +9,9 @@ and saved blocks come from the API too.
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 
-from designer import records, templating
+from designer import templating
 from designer.auth import protect
+from designer.records.picker import first_choice
 from designer.templating.blocks import BlocksUnavailable, builder_document
 
 bp = Blueprint("builder", __name__)
@@ -49,5 +50,5 @@ def page(template_id):
         template=template,
         version=template.current,
         config=config,
-        contacts=records.preview_choices(template.module),
+        first_record=first_choice(template.module),
     )

@@ -7,6 +7,7 @@ it and warns (with suggestions) about names that do not exist.
 """
 
 import difflib
+import re
 from dataclasses import asdict, dataclass
 
 from jinja2 import meta, nodes
@@ -273,3 +274,24 @@ def _outermost(found):
 
 def _suggest(path, candidates):
     return tuple(difflib.get_close_matches(path, sorted(candidates), n=2, cutoff=0.75))
+
+
+#: ``{{ path … }}`` (a merge field, perhaps with filters) and ``{% … %}`` in a short text.
+_EXPRESSION = re.compile(r"\{\{-?\s*([A-Za-z_][\w.]*)[^{}]*?-?\}\}")
+_STATEMENT = re.compile(r"\{%.*?%\}", re.DOTALL)
+
+
+def readable(text, labels):
+    """A subject line as a marketer reads it: each merge field as ``[its label]`` (the
+    path when the catalogue has none), statements left out. ``labels``: path → label."""
+    shown = _EXPRESSION.sub(lambda m: f"[{labels.get(m.group(1), m.group(1))}]", text)
+    return " ".join(_STATEMENT.sub("", shown).split())
+
+
+def labels_of(modules):
+    """``{module: {path: label}}`` for the modules named, each catalogue read once."""
+    return {
+        module: {field.name: field.label for field in catalogue(module)}
+        for module in set(modules)
+        if module in MODULES
+    }

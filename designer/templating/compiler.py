@@ -17,6 +17,7 @@ from inscriptis.model.config import ParserConfig
 from mjml import mjml2html
 
 from designer import isolation
+from designer.templating.link_names import anchor_name
 from designer.templating.nesting import TooDeep, check_nesting
 from designer.templating.sandbox import (
     MergeError,
@@ -188,7 +189,8 @@ def _breaks(line):
 
 
 def extract_links(html):
-    """Replace each trackable ``href`` by ``{{ __tl[i] }}``; return the HTML and the links.
+    """Replace each trackable ``href`` by ``{{ __tl[i] }}``; return the HTML and the links,
+    each with its URL and its name (``link_names``).
 
     ``mailto:``, ``tel:``, anchors and the unsubscribe link are left alone. A
     link's URL may itself hold merge fields; it is kept as written and merged
@@ -200,7 +202,8 @@ def extract_links(html):
         tag_start = match.group(1)
         if UNTRACKED.search(tag_start) or UNTRACKED.search(match.group(3)):
             return match.group(0)
-        links.append({"url": unescape(match.group(3))})  # an href is HTML: &amp; is &
+        url = unescape(match.group(3))  # an href is HTML: &amp; is &
+        links.append({"url": url, "name": anchor_name(match.string, match.start(), match.end())})
         return f"{tag_start}{match.group(2)}{{{{ {LINKS_VAR}[{len(links) - 1}] }}}}{match.group(2)}"
 
     return HREF.sub(replace, html), links

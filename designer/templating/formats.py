@@ -7,7 +7,7 @@ large to be a real amount are refused rather than written out digit by digit.
 """
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
@@ -16,6 +16,9 @@ from jinja2 import pass_context
 
 #: Largest power of ten a formatted number may reach (far beyond any amount).
 MAX_EXPONENT = 30
+#: Significant digits Babel may work with: every number up to ``MAX_EXPONENT`` with the
+#: decimals of any pattern (Python's default of 28 fails from about 10**25 on).
+PRECISION = 4 * MAX_EXPONENT
 
 
 def locale_of(context_locale):
@@ -63,14 +66,14 @@ def filter_datetime(ctx, value, format="short"):
 def filter_number(ctx, value, format=None):
     """``{{ line.quantity | number }}`` with the locale's separators."""
     number = _as_decimal(value)
-    return "" if number is None else format_decimal(number, format, locale=_render_locale(ctx))
+    return "" if number is None else _formatted(format_decimal, number, format, ctx)
 
 
 @pass_context
 def filter_percent(ctx, value, format=None):
     """``{{ 0.21 | percent }}`` as ``21%`` / ``21 %``."""
     number = _as_decimal(value)
-    return "" if number is None else format_percent(number, format, locale=_render_locale(ctx))
+    return "" if number is None else _formatted(format_percent, number, format, ctx)
 
 
 @pass_context
@@ -80,7 +83,17 @@ def filter_money(ctx, value, currency=None):
     if number is None:
         return ""
     currency = (currency or ctx.get("currency") or "EUR").upper()
-    return format_currency(number, currency, locale=_render_locale(ctx))
+    return _formatted(format_currency, number, currency, ctx)
+
+
+def _formatted(format_function, number, how, ctx):
+    """``number`` through Babel with room for every digit; a pattern asking for more
+    decimals than that is refused with a clear message."""
+    with localcontext(prec=PRECISION):
+        try:
+            return format_function(number, how, locale=_render_locale(ctx))
+        except InvalidOperation:
+            raise ValueError(f"{str(how)[:40]!r} asks for more digits than a number has") from None
 
 
 def _as_decimal(value):

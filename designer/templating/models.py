@@ -49,6 +49,9 @@ class Template(db.Model):
     system_key: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when archived (``designer.templating.archive``): kept with its versions for the
+    #: messages that used it, but offered nowhere for new mail.
+    archived_at: Mapped[datetime | None]
 
     #: The saved versions (one-off versions of single messages are not among them).
     versions: Mapped[list["TemplateVersion"]] = relationship(
@@ -85,7 +88,8 @@ class TemplateVersion(db.Model):
     text_pending: Mapped[bool] = mapped_column(default=False)
     #: A hand-written text part; when set, it replaces the one derived from the HTML.
     text_override: Mapped[str] = mapped_column(Text, default="")
-    #: Tracked links of the compiled HTML, in order: [{"url": ..., "text": ...}].
+    #: Tracked links of the compiled HTML, in order: [{"url": ..., "name": ...}] (versions
+    #: saved before links were named have no "name": ``link_names``).
     links: Mapped[list] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

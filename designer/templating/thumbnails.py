@@ -311,15 +311,17 @@ def library_thumbnail(name, library=LIBRARY):
     return None
 
 
-def library_thumbnails(out_dir, library=LIBRARY, width=300):
-    """Write ``out_dir/<slug>.png`` for every library template; return the paths."""
+def library_thumbnails(out_dir, library=LIBRARY, width=300, entries=None):
+    """Write ``out_dir/<slug>.png`` (or the name the entry's ``thumbnail`` gives) for every
+    library template, or for ``entries``; return the paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for entry in manifest(library):
+    for entry in manifest(library) if entries is None else entries:
         source = (Path(library) / entry["file"]).read_text(encoding="utf-8")
         html = merge_sample(entry, source)
-        path = out_dir / f"{slug_of(entry)}.png"
+        name = Path(entry["thumbnail"]).name if entry.get("thumbnail") else f"{slug_of(entry)}.png"
+        path = out_dir / name
         path.write_bytes(render_thumbnail(html, width, email=entry["kind"] == "email"))
         paths.append(path)
     return paths

@@ -24,6 +24,8 @@ from designer.templating.models import SOURCE_TYPES, Template, TemplateVersion
 from designer.templating.purpose import checked_purpose
 
 SUFFIX_TYPES = {".mjml": "mjml", ".html": "html", ".htm": "html"}
+#: Longest template source accepted, in characters (pages, API and imports alike).
+MAX_SOURCE_CHARS = 2_000_000
 
 
 def create_template(
@@ -60,6 +62,39 @@ def create_template(
     db.session.commit()
     text_parts.queue_pending(version)
     return template
+
+
+def duplicate_template(template, user=None):
+    """A new template whose first version is ``template``'s current one: "Copy of …", with
+    the same kind, format, module, language, purpose, tracking, attached PDFs, page set-up
+    and labels. Its language variants and its history stay with the original."""
+    current = template.current
+    copy = Template(
+        name=f"Copy of {template.name}"[:200],
+        kind=template.kind,
+        source_type=template.source_type,
+        module=template.module,
+        language=template.language,
+        description=template.description,
+        tracking=template.tracking,
+        purpose=template.purpose,
+        attach_pdf_ids=list(template.attach_pdf_ids or []),
+        page_setup=dict(template.page_setup or {}),
+        labels=dict(template.labels or {}),
+    )
+    version = _build_version(
+        copy,
+        1,
+        current.source,
+        current.subject,
+        current.preheader,
+        user,
+        current.text_override,
+    )
+    db.session.add_all([copy, version])
+    db.session.commit()
+    text_parts.queue_pending(version)
+    return copy
 
 
 def add_version(template, source, *, subject=None, preheader=None, text_override=None, user=None):
@@ -126,6 +161,11 @@ def _build_version(
     template, number, source, subject, preheader, user, text_override="", one_off_of=None
 ):
     source = normalise_newlines(source)
+    if len(source) > MAX_SOURCE_CHARS:
+        raise TemplateInvalid(
+            f"the template is {len(source):,} characters long; at most {MAX_SOURCE_CHARS:,} "
+            "are accepted: put large images in the image library rather than in the source"
+        )
     text_override = normalise_newlines(text_override).strip()
     compiled = compile_source(template.source_type, source, template.kind, TEXT_LATER)
     check_syntax(subject, "subject")

@@ -23,6 +23,8 @@ from werkzeug.utils import secure_filename
 from designer import mail, records, templating
 from designer.auth import protect
 from designer.errors import error_response
+from designer.records.picker import PICKER_MODULES, PickerError, choose_record, first_choice
+from designer.templating import catalogue, starters
 from designer.templating.bundle import export_bundle
 from designer.templating.importer import import_upload
 from designer.templating.preview import PREVIEW_CSP, preview_html
@@ -38,7 +40,45 @@ def index():
 
 @bp.route("/templates")
 def list_page():
-    return render_template("templating/list.html", templates=templating.list_templates())
+    filters = _list_filters(request.args)
+    templates = templating.list_templates(**filters)
+    labels = catalogue.labels_of(t.module for t in templates)
+    subjects = {
+        t.id: catalogue.readable(t.current.subject, labels.get(t.module, {}))
+        for t in templates
+        if t.current and t.current.subject
+    }
+    return render_template(
+        "templating/list.html",
+        templates=templates,
+        subjects=subjects,
+        filters=filters,
+        modules=catalogue.MODULES,
+        languages=templating.template_languages(),
+    )
+
+
+def _list_filters(args):
+    """The list's search and filters from the query string; what is not one is ignored."""
+    kind = args.get("kind", "")
+    module = args.get("module", "")
+    language = args.get("language", "")
+    return {
+        "kind": kind if kind in ("email", "pdf") else None,
+        "module": module if module in catalogue.MODULES else None,
+        "language": language
+        if language.isascii() and language.isalpha() and len(language) <= 10
+        else None,
+        "search": " ".join(args.get("q", "").split())[:200] or None,
+        "archived": args.get("archived") == "1",
+    }
+
+
+@bp.route("/templates/<int:template_id>/duplicate", methods=["POST"])
+def duplicate(template_id):
+    copy = templating.duplicate_template(templating.get_template(template_id), user=current_user)
+    flash(f"Made “{copy.name}”: a copy of the current version, to change as you like.", "success")
+    return redirect(url_for("templating.editor", template_id=copy.id))
 
 
 @bp.route("/templates/new", methods=["GET", "POST"])
@@ -57,10 +97,20 @@ def new():
             )
         except templating.TemplateInvalid as exc:
             flash(f"Not saved: {exc}", "error")
-            return render_template("templating/new.html", form=form, error=exc), 400
+            return _new_page(form, exc), 400
         flash(f"Template “{template.name}” created.", "success")
         return redirect(url_for("templating.editor", template_id=template.id))
-    return render_template("templating/new.html", form=form, error=None)
+    return _new_page(form)
+
+
+def _new_page(form, error=None):
+    return render_template(
+        "templating/new.html",
+        form=form,
+        error=error,
+        email_starters=starters.starters("email"),
+        pdf_starters=starters.starters("pdf"),
+    )
 
 
 def _editor_page(template, error=None, warnings=(), form=None, status=200):
@@ -75,7 +125,7 @@ def _editor_page(template, error=None, warnings=(), form=None, status=200):
         text_override=form.get("text_override"),
         error=error,
         warnings=list(warnings),
-        contacts=records.preview_choices(template.module),
+        first_record=first_choice(template.module),
         fields_url=url_for("Fields.catalogue", module=template.module),
         versions_url=url_for("templating.versions", template_id=template.id),
         test_send_url=url_for("templating.test_send", template_id=template.id),
@@ -119,6 +169,14 @@ def purpose(template_id):
 
 def _record_for(template, value):
     return records.get_record(template.module, value or 0)
+
+
+def _picked(template, form):
+    """The record the form's picker names (``contact``: the id chosen, ``contact_query``:
+    the text shown or typed); ``PickerError`` says why there is none."""
+    if template.module not in PICKER_MODULES:
+        return _record_for(template, form.get("contact", type=int))
+    return choose_record(template.module, form.get("contact_query"), form.get("contact", type=int))
 
 
 @bp.route("/templates/<int:template_id>/preview")
@@ -170,7 +228,11 @@ def send(template_id):
     """Send the saved template to a record's recipient: the real customer, so only after
     the confirmation page (``confirmed``) named them; without it nothing is sent."""
     template = templating.get_template(template_id)
-    record = _record_for(template, request.form.get("contact", type=int))
+    try:
+        record = _picked(template, request.form)
+    except PickerError as exc:
+        flash(f"Not sent: {exc}.", "error")
+        return redirect(url_for("templating.editor", template_id=template.id))
     if request.form.get("confirmed") == "yes":
         return _queue(template, record)
     recipient = records.recipient_of(template.module, record)

@@ -2,15 +2,20 @@
 
 Raw counts are what CRM users know; "human" counts leave out privacy
 proxies, scanners and prefetching. Failed 5xx answers count as hard bounces.
+"Replied" counts the recipients who answered (a person, not an auto-reply:
+``designer.mail.replies``), once each however often they wrote.
 """
 
 from collections import Counter
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import case, func
 
 from designer.csvexport import csv_text
 from designer.extensions import db
 from designer.mail.models import Message
+from designer.templating.link_names import link_names, shown_url
 from designer.tracking.models import TrackingEvent
 
 
@@ -42,6 +47,7 @@ def campaign_figures(campaign_id, unsubscribes=0):
             _sum(Message.click_count),
             _flag(Message.human_click_count > 0),
             _sum(Message.human_click_count),
+            _flag(Message.replied_at.is_not(None)),
         ).where(Message.campaign_id == campaign_id)
     ).one()
     (
@@ -56,6 +62,7 @@ def campaign_figures(campaign_id, unsubscribes=0):
         clicks,
         human_clickers,
         human_clicks,
+        replied,
     ) = (int(value) for value in row)
     delivered = sent - bounced - other_failures
     return {
@@ -72,12 +79,62 @@ def campaign_figures(campaign_id, unsubscribes=0):
         "human_clicks": human_clicks,
         "click_through_rate": round(100 * clickers / delivered, 1) if delivered else 0.0,
         "open_rate": round(100 * unique_opens / delivered, 1) if delivered else 0.0,
+        "replied": replied,
+        "reply_rate": round(100 * replied / delivered, 1) if delivered else 0.0,
         "unsubscribes": unsubscribes,
     }
 
 
-def clicks_per_link(campaign_id, links):
-    """``[(url, clicks, human clicks)]`` in the order of the template's links."""
+def list_figures(campaign_ids):
+    """``{campaign id: {"sent", "delivered", "opened", "clicked", "replied"}}`` for a
+    campaign list (opened, clicked and replied: unique recipients), in one query."""
+    if not campaign_ids:
+        return {}
+    rows = db.session.execute(
+        db.select(
+            Message.campaign_id,
+            _flag(Message.state.in_(("sent", "failed"))),
+            _flag((Message.state == "failed") | (Message.bounce != "")),
+            _flag(Message.open_count > 0),
+            _flag(Message.click_count > 0),
+            _flag(Message.replied_at.is_not(None)),
+        )
+        .where(Message.campaign_id.in_(campaign_ids))
+        .group_by(Message.campaign_id)
+    ).all()
+    return {
+        row[0]: {
+            "sent": int(row[1]),
+            "delivered": int(row[1]) - int(row[2]),
+            "opened": int(row[3]),
+            "clicked": int(row[4]),
+            "replied": int(row[5]),
+        }
+        for row in rows
+    }
+
+
+class LinkClicks(NamedTuple):
+    """One tracked link of a report: its URL as written, its name in the template (its
+    text, image ``alt``, ``data-name`` or ``title``: ``templating.link_names``) and
+    its clicks."""
+
+    url: str
+    name: str
+    clicks: int
+    human_clicks: int
+
+    @property
+    def shown_url(self):
+        """The URL as a marketer reads it (merge fields by their path)."""
+        return shown_url(self.url)
+
+
+def clicks_per_link(campaign_id, version):
+    """``[LinkClicks]`` in the order of the template ``version``'s links (none without one)."""
+    links = list(version.links or []) if version is not None else []
+    if not links:
+        return []
     query = (
         db.select(TrackingEvent.link_index, TrackingEvent.classification, func.count())
         .join(Message, Message.id == TrackingEvent.message_id)
@@ -89,22 +146,37 @@ def clicks_per_link(campaign_id, links):
         totals[index] += count
         if kind_class == "human":
             humans[index] += count
-    return [(link["url"], totals[i], humans[i]) for i, link in enumerate(links)]
+    names = link_names(version)
+    return [LinkClicks(link["url"], names[i], totals[i], humans[i]) for i, link in enumerate(links)]
 
 
 def activity_by_hour(campaign_id):
-    """``[(hour, opens, clicks)]``: events per hour, for the chart."""
+    """``[(hour, opens, clicks)]``: events per hour, for the chart, oldest first (counted
+    by the database: a campaign's events are never read one by one)."""
+    hour = _hour(TrackingEvent.at)
     query = (
-        db.select(TrackingEvent.at, TrackingEvent.kind)
+        db.select(hour, _flag(TrackingEvent.kind == "open"), _flag(TrackingEvent.kind == "click"))
         .join(Message, Message.id == TrackingEvent.message_id)
         .where(Message.campaign_id == campaign_id)
+        .group_by(hour)
+        .order_by(hour)
     )
-    buckets = {}
-    for at, kind in db.session.execute(query):
-        hour = at.replace(minute=0, second=0, microsecond=0)
-        opens, clicks = buckets.get(hour, (0, 0))
-        buckets[hour] = (opens + (kind == "open"), clicks + (kind == "click"))
-    return [(hour, *counts) for hour, counts in sorted(buckets.items())]
+    return [
+        (_as_hour(at), int(opens), int(clicks)) for at, opens, clicks in db.session.execute(query)
+    ]
+
+
+def _hour(column):
+    if db.engine.dialect.name == "postgresql":
+        return func.date_trunc("hour", column)
+    return func.strftime("%Y-%m-%d %H:00:00", column)
+
+
+def _as_hour(value):
+    """The hour as a naive UTC datetime (SQLite answers text)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value.replace(minute=0, second=0, microsecond=0)
 
 
 CSV_COLUMNS = (
@@ -118,6 +190,7 @@ CSV_COLUMNS = (
     "first_opened_at",
     "clicks",
     "human_clicks",
+    "replied_at",
     "last_error",
 )
 
@@ -137,6 +210,7 @@ def outcomes_csv(campaign_id):
             m.first_opened_at,
             m.click_count,
             m.human_click_count,
+            m.replied_at,
             m.last_error,
         ]
         for m in db.session.scalars(query)

@@ -13,7 +13,7 @@ from designer.clock import utcnow
 from designer.extensions import db
 from designer.records import RecordNotFound, get_record
 from designer.records.upsert import InvalidRecord, upsert_record
-from designer.workflows import actions, events, opt_out, rules, runs, schedule
+from designer.workflows import actions, events, opt_out, replied, rules, runs, schedule
 from designer.workflows.conditions import as_log, evaluate
 from designer.workflows.events import InvalidEvent
 from designer.workflows.models import Event, HookSource, Workflow, WorkflowRun
@@ -40,12 +40,14 @@ __all__ = [
     "delete_source",
     "delete_workflow",
     "emit",
+    "enabled_workflows_using",
     "get_source",
     "get_workflow",
     "list_sources",
     "list_workflows",
     "process_event",
     "receive_event",
+    "reply_events",
     "requeue_pending_events",
     "rotate_secret",
     "run_due_schedules",
@@ -90,6 +92,15 @@ def save_record(module, data):
 
 def enqueue_event(event_id):
     broker.enqueue(broker.WORKFLOWS, broker.PROCESS_EVENT, event_id)
+
+
+def reply_events(reply_ids):
+    """Raise and queue a ``<module>.replied`` event for each new reply from a person; how
+    many (``designer.workflows.replied``)."""
+    event_ids = replied.reply_events(reply_ids)
+    for event_id in event_ids:
+        enqueue_event(event_id)
+    return len(event_ids)
 
 
 def process_event(event_id):
@@ -139,6 +150,21 @@ def run_due_schedules(now=None):
 
 def list_workflows():
     return db.session.scalars(db.select(Workflow).order_by(Workflow.name, Workflow.id)).all()
+
+
+def enabled_workflows_using(template_ids):
+    """The switched-on workflows that send, or attach as a PDF, one of these templates."""
+    wanted = set(template_ids)
+    query = db.select(Workflow).where(Workflow.enabled.is_(True)).order_by(Workflow.id)
+    return [w for w in db.session.scalars(query) if wanted & _templates_of(w)]
+
+
+def _templates_of(workflow):
+    ids = set()
+    for action in workflow.actions or []:
+        ids.add(action.get("template_id"))
+        ids.update(action.get("attach_pdf_ids") or [])
+    return ids
 
 
 def get_workflow(workflow_id):

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from designer.records import merge_data
-from designer.workflows.rules import OPERATORS
+from designer.workflows.rules import OPERATORS, REPLIED_FIELD
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,12 @@ class Checked:
 def evaluate(conditions, module, record):
     """``(matched, [Checked, …])``; no conditions means matched."""
     data = merge_data(module, record)
-    checked = [_check(item, data) for item in conditions.get("items") or ()]
+    checked = [
+        _check_replied(item, module, record)
+        if item["field"] == REPLIED_FIELD
+        else _check(item, data)
+        for item in conditions.get("items") or ()
+    ]
     if not checked:
         return True, []
     results = [c.result for c in checked]
@@ -58,6 +63,16 @@ def _check(item, data):
     if item["value"] != "":
         label += f" {item['value']}"
     return Checked(item["field"], item["op"], item["value"], _text(actual), result, label)
+
+
+def _check_replied(item, module, record):
+    from designer.workflows.replied import has_replied
+
+    replied = has_replied(module, record, item["value"])
+    result = replied if item["op"] == "eq" else not replied
+    which = "any message" if item["value"] == "any" else f"a message of template {item['value']}"
+    label = f"replied to {which}" if item["op"] == "eq" else f"did not reply to {which}"
+    return Checked(item["field"], item["op"], item["value"], str(replied).lower(), result, label)
 
 
 def compare(actual, op, expected):

@@ -33,6 +33,8 @@ def _trigger(form):
             "days": form.get("date_days", "0"),
             "time": form.get("date_time", "09:00"),
         }
+    if kind == "replied":
+        return {"type": "replied", "template_id": form.get("replied_template_id", "")}
     return {
         "type": kind,
         "field": form.get("trigger_field", ""),

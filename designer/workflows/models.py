@@ -62,7 +62,7 @@ class Workflow(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     module: Mapped[str] = mapped_column(String(30))
-    enabled: Mapped[bool] = mapped_column(default=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
     trigger: Mapped[dict] = mapped_column(JSON, default=dict)
     conditions: Mapped[dict] = mapped_column(JSON, default=dict)
     actions: Mapped[list] = mapped_column(JSON, default=list)
@@ -88,6 +88,8 @@ class WorkflowRun(db.Model):
     __table_args__ = (
         UniqueConstraint("workflow_id", "fire_key"),
         Index("ix_workflow_runs_workflow_record", "workflow_id", "record_id"),
+        #: The run log is read newest first in cursor pages (``api.cursors``).
+        Index("ix_workflow_runs_workflow_id_id", "workflow_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))

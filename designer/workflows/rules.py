@@ -18,7 +18,11 @@ TRIGGERS = {
     "saved": "the record is created or updated",
     "field_changed": "a field changes (optionally: to a value)",
     "date": "a date of the record comes (before/after it, at a time of day)",
+    "replied": "the record replies to a message (optionally: of one template)",
 }
+#: The condition field that asks whether the record replied to a message of template
+#: ``value`` (an id, or "any"): ``eq`` replied, ``ne`` did not (``workflows.replied``).
+REPLIED_FIELD = "activity.replied"
 #: Date fields a date-based trigger can follow, per module.
 DATE_FIELDS = {
     "quote": ("due_date", "issue_date"),
@@ -98,7 +102,7 @@ def validate(values):
     return {
         "name": name,
         "module": module,
-        "enabled": bool(values.get("enabled", True)),
+        "enabled": bool(values.get("enabled", False)),
         "trigger": trigger,
         "conditions": _conditions(module, values.get("conditions")),
         "actions": _actions(module, values.get("actions")),
@@ -127,7 +131,20 @@ def _trigger(module, trigger):
         return {"type": kind, "field": field, "value": None if value in (None, "") else str(value)}
     if kind == "date":
         return _date_trigger(module, trigger)
+    if kind == "replied":
+        return _replied_trigger(trigger)
     return {"type": kind}
+
+
+def _replied_trigger(trigger):
+    """``{"type": "replied", "template_id": id or None}`` (the editor posts it as value)."""
+    value = trigger.get("template_id", trigger.get("value"))
+    if value in (None, "", "any"):
+        return {"type": "replied", "template_id": None}
+    template = _template(_integer(value, "trigger.template_id", 1, 2**31 - 1))
+    if template is None or template.kind != "email":
+        raise InvalidWorkflow("trigger.template_id", "choose an e-mail template, or any")
+    return {"type": "replied", "template_id": template.id}
 
 
 def _date_trigger(module, trigger):
@@ -178,7 +195,7 @@ def _conditions(module, conditions):
     items = conditions.get("items") or []
     if not isinstance(items, list) or len(items) > MAX_CONDITIONS:
         raise InvalidWorkflow("conditions.items", f"a list of at most {MAX_CONDITIONS}")
-    known = field_names(module)
+    known = field_names(module) | {REPLIED_FIELD}
     return {
         "match": match,
         "items": [
@@ -196,9 +213,23 @@ def _condition(known, item, where):
     if op not in OPERATORS:
         raise InvalidWorkflow(f"{where}.op", f"must be one of {', '.join(OPERATORS)}")
     value = item.get("value")
+    if field == REPLIED_FIELD:
+        return _replied_condition(op, value, where)
     if op not in UNARY and value in (None, ""):
         raise InvalidWorkflow(f"{where}.value", f"'{OPERATORS[op]}' needs a value")
     return {"field": field, "op": op, "value": "" if op in UNARY else str(value)}
+
+
+def _replied_condition(op, value, where):
+    if op not in ("eq", "ne"):
+        raise InvalidWorkflow(f"{where}.op", "is (replied) or is not (did not reply)")
+    value = str(value or "any").strip().lower()
+    if value != "any":
+        template = _template(_integer(value, f"{where}.value", 1, 2**31 - 1))
+        if template is None or template.kind != "email":
+            raise InvalidWorkflow(f"{where}.value", "an e-mail template's id, or any")
+        value = str(template.id)
+    return {"field": REPLIED_FIELD, "op": op, "value": value}
 
 
 def _actions(module, actions):
@@ -218,6 +249,11 @@ def _action(module, action, where):
     )
     if template is None or template.kind != "email":
         raise InvalidWorkflow(f"{where}.template_id", "choose an e-mail template")
+    if template.archived_at is not None:
+        raise InvalidWorkflow(
+            f"{where}.template_id",
+            f"'{template.name}' is archived: restore it in the library first",
+        )
     if template.module not in MERGES_WITH[module]:
         raise InvalidWorkflow(
             f"{where}.template_id",
@@ -330,4 +366,8 @@ def triggered_by(workflow, event):
             return False
         wanted = workflow.trigger.get("value")
         return wanted is None or str(change.get("to")).casefold() == wanted.casefold()
+    if kind == "replied":
+        from designer.workflows.replied import triggered
+
+        return triggered(workflow.trigger, event)
     return False

@@ -171,11 +171,10 @@ def repeat_blocked(workflow, record_id, exclude=None):
     )
 
 
-def runs_for(workflow_id, limit=100):
-    query = (
+def runs_query(workflow_id):
+    """A select of the workflow's runs, newest first."""
+    return (
         db.select(WorkflowRun)
         .where(WorkflowRun.workflow_id == workflow_id)
         .order_by(WorkflowRun.id.desc())
-        .limit(limit)
     )
-    return db.session.scalars(query).all()

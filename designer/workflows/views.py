@@ -5,13 +5,21 @@ import re
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from designer import workflows
+from designer import keyset, workflows
 from designer.auth import protect
-from designer.records import RecordNotFound, get_record, list_users, preview_choices
+from designer.records import RecordNotFound, get_record, list_users
+from designer.records.picker import (
+    PICKER_MODULES,
+    PickerError,
+    choice_of,
+    choose_record,
+    first_choice,
+)
 from designer.records.upsert import UPSERT_MODULES
 from designer.templating import list_templates
 from designer.workflows import forms, rules
-from designer.workflows.runs import runs_for
+from designer.workflows.models import WorkflowRun
+from designer.workflows.runs import runs_query
 
 bp = Blueprint("workflows", __name__, url_prefix="/workflows")
 protect(bp, role="admin")
@@ -48,6 +56,9 @@ def describe_trigger(workflow):
             f"{trigger['days']} days {trigger['when']} the {trigger['field']} "
             f"at {trigger['time']} (recipient's time)"
         )
+    if kind == "replied":
+        which = f"template {trigger['template_id']}" if trigger.get("template_id") else "any"
+        return f"the record replies to a message ({which})"
     return rules.TRIGGERS.get(kind, kind)
 
 
@@ -59,7 +70,7 @@ def new():
     values = {
         "name": "",
         "module": module,
-        "enabled": True,
+        "enabled": False,
         "trigger": {"type": "created"},
         "conditions": {"match": "all", "items": []},
         "actions": [],
@@ -110,7 +121,16 @@ def field_label(field):
     return label.replace("_id", "").replace("_", " ").replace(".", " ")
 
 
-def _editor(workflow, values, status=200, error_field=None, tested=None, record_id=None):
+def _tested_choice(module, tested):
+    """What the test's record picker shows: the record just tested, else the first one."""
+    if module not in PICKER_MODULES:
+        return None
+    if tested:
+        return choice_of(module, tested["record"])
+    return first_choice(module)
+
+
+def _editor(workflow, values, status=200, error_field=None, tested=None):
     module = values["module"]
     templates = [t for t in list_templates("email") if t.module in rules.MERGES_WITH[module]]
     pdfs = [t for t in list_templates("pdf") if t.module == module]
@@ -120,16 +140,16 @@ def _editor(workflow, values, status=200, error_field=None, tested=None, record_
         values=values,
         rows=forms.rows_for_page(values),
         module=module,
-        fields=sorted(rules.field_names(module)),
+        fields=sorted(rules.field_names(module) | {rules.REPLIED_FIELD}),
         date_fields=rules.DATE_FIELDS[module],
         templates=templates,
+        reply_templates=list_templates("email"),
         pdfs=pdfs,
         users=list_users(),
         rules=rules,
         error_field=error_field,
         tested=tested,
-        records=preview_choices(module, limit=200),
-        record_id=record_id,
+        tested_choice=_tested_choice(module, tested),
     ), status
 
 
@@ -139,13 +159,19 @@ def test(workflow_id):
     workflow = _workflow_or_404(workflow_id)
     record_id = request.args.get("record", type=int)
     try:
-        record = get_record(workflow.module, record_id or 0)
+        if workflow.module in PICKER_MODULES:
+            record = choose_record(workflow.module, request.args.get("record_query"), record_id)
+        else:
+            record = get_record(workflow.module, record_id or 0)
     except RecordNotFound:
         flash(f"Choose a {workflow.module} to test the workflow against.", "error")
         return redirect(url_for("workflows.edit", workflow_id=workflow.id))
+    except PickerError as exc:
+        flash(f"Not tested: {exc}.", "error")
+        return redirect(url_for("workflows.edit", workflow_id=workflow.id))
     tested = workflows.test_workflow(workflow, workflow.module, record)
     tested["record"] = record
-    return _editor(workflow, forms.values_of(workflow), tested=tested, record_id=record.id)
+    return _editor(workflow, forms.values_of(workflow), tested=tested)
 
 
 @bp.get("/<int:workflow_id>/runs")
@@ -154,7 +180,7 @@ def runs(workflow_id):
     return render_template(
         "workflows/runs.html",
         workflow=workflow,
-        runs=runs_for(workflow.id),
+        page=keyset.newest_first(runs_query(workflow.id), WorkflowRun.id, keyset.before_arg()),
         describe=describe_trigger,
     )
 

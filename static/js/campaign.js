@@ -43,6 +43,23 @@
     refresh();
   }
 
+  /* Each value box offers the values its row's field holds (a datalist per field). */
+  function valueChoices() {
+    var rows = document.querySelectorAll(".filter-row");
+    Array.prototype.forEach.call(rows, function (row) {
+      var field = row.querySelector('select[name="field"]');
+      var value = row.querySelector('input[name="value"]');
+      if (!field || !value) return;
+      function link() {
+        var list = document.getElementById("choices-" + field.value);
+        if (list) value.setAttribute("list", list.id);
+        else value.removeAttribute("list");
+      }
+      field.addEventListener("change", link);
+      link();
+    });
+  }
+
   function liveProgress() {
     var box = document.getElementById("progress");
     if (!box) return;
@@ -52,6 +69,17 @@
     function set(id, value) {
       var el = document.getElementById(id);
       if (el) el.textContent = String(value);
+    }
+    function showQueuing(p) {
+      var queuing = document.getElementById("queuing");
+      if (!queuing) return;
+      queuing.hidden = !p.queuing;
+      if (!p.queuing) return;
+      var percent = p.audience_size ? Math.round(1000 * p.audience_read / p.audience_size) / 10 : 0;
+      set("queuing-read", p.audience_read.toLocaleString("en-US"));
+      if (p.audience_size !== null) set("queuing-size", p.audience_size.toLocaleString("en-US"));
+      document.getElementById("queuing-bar").style.width = percent + "%";
+      queuing.querySelector("[role=progressbar]").setAttribute("aria-valuenow", percent);
     }
     function poll() {
       fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
@@ -64,6 +92,7 @@
           set("count-queued", p.queued);
           set("count-failed", p.failed);
           set("count-suppressed", p.suppressed);
+          showQueuing(p);
           if (initialState && p.state !== initialState) {
             window.location.reload();  // the actions that make sense have changed
             return;
@@ -76,6 +105,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     liveAudienceCount();
+    valueChoices();
     liveProgress();
   });
 })();

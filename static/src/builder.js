@@ -25,13 +25,16 @@
  * API (/api/v1, api.js) with the page's session and CSRF token.
  *
  * Exposes window.DesignerBuilder = {editor, source(), save()} and dispatches
- * "designer:builder-ready" on document once the template is loaded.
+ * "designer:builder-ready" on document once the template is loaded. Every edit
+ * after that (and every save) is told to the page guards (static/js/guards.js)
+ * with a "designer:unsaved" event, so leaving with unsaved work asks first.
  */
 import grapesjs from "grapesjs";
 import "grapesjs/dist/css/grapes.min.css";
 import mjmlPlugin from "grapesjs-mjml";
 import mjml2html from "mjml-browser";
 import { allPages, csrfToken, requestJson } from "./api.js";
+import { canvasAsSaved } from "./builder-canvas.js";
 import { settleDropsOnRelease } from "./builder-drop.js";
 import { initSavedBlocks } from "./builder-saved-blocks.js";
 
@@ -539,6 +542,7 @@ function init() {
         }),
       (ed) => designerTypes(ed, labels),
       relabelPanels,
+      canvasAsSaved, // last: every MJML type is defined by now
     ],
     cssIcons: "", // no icon font from a CDN: the panels get text labels instead
     assetManager: {
@@ -595,6 +599,7 @@ function init() {
       doc.baseline.set(component, withWrappers(component, toMjml(component, indentOf(lead)), indentOf(lead)));
     }
     editor.UndoManager.clear();
+    unsaved.watch();
     settleDropsOnRelease(editor);
     allPages(config.images_url, "images")
       .then((images) => editor.AssetManager.add(images.map(imageAsset)))
@@ -606,6 +611,7 @@ function init() {
     document.dispatchEvent(new CustomEvent("designer:builder-ready"));
   });
 
+  const unsaved = unsavedTracker(editor);
   const builder = {
     editor,
     source: () => doc.source(bodyOf(editor).components().models),
@@ -636,6 +642,7 @@ function init() {
           if (label) label.textContent = String(version);
           const warnings = (body.warnings || []).length ? ` Check: ${body.warnings.join("; ")}` : "";
           setStatus(`Saved as version ${body.number}.${warnings}`, "success");
+          unsaved.saved();
           return body;
         })
         .catch((error) => {
@@ -663,6 +670,31 @@ function init() {
     });
   }
   initPreview(builder, config);
+}
+
+/** Whether the canvas holds edits not saved yet, told to the page with "designer:unsaved":
+ * any change to the components, or typing in a text block (saved into the components only
+ * when the editing ends). */
+function unsavedTracker(editor) {
+  let unsaved = false;
+  const tell = (value) => {
+    if (value === unsaved) return;
+    unsaved = value;
+    const detail = { key: "builder", unsaved, what: "the template" };
+    document.dispatchEvent(new CustomEvent("designer:unsaved", { detail }));
+  };
+  return {
+    watch() {
+      editor.clearDirtyCount();
+      editor.on("update", () => tell(editor.getDirtyCount() > 0));
+      const canvas = editor.Canvas.getDocument();
+      if (canvas) canvas.addEventListener("input", () => tell(true));
+    },
+    saved() {
+      editor.clearDirtyCount();
+      tell(false);
+    },
+  };
 }
 
 /** An image as the API lists it, as the asset manager shows it. */

@@ -23,8 +23,34 @@ import {
   keymap,
 } from "@codemirror/view";
 import { indentWithTab } from "@codemirror/commands";
+import { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { tags } from "@lezer/highlight";
 
 const CHANGE_EVENT = "designer:change";
+
+// CodeMirror's default colours, darkened where they read below 4.5:1 on the editor's
+// light background (it replaces the default style, which applies only as a fallback).
+const readableHighlight = HighlightStyle.define([
+  { tag: tags.meta, color: "#404740" },
+  { tag: tags.link, textDecoration: "underline" },
+  { tag: tags.heading, textDecoration: "underline", fontWeight: "bold" },
+  { tag: tags.emphasis, fontStyle: "italic" },
+  { tag: tags.strong, fontWeight: "bold" },
+  { tag: tags.strikethrough, textDecoration: "line-through" },
+  { tag: tags.keyword, color: "#708" },
+  { tag: [tags.atom, tags.bool, tags.url, tags.contentSeparator, tags.labelName], color: "#219" },
+  { tag: [tags.literal, tags.inserted], color: "#164" },
+  { tag: [tags.string, tags.deleted], color: "#a11" },
+  { tag: [tags.regexp, tags.escape, tags.special(tags.string)], color: "#a32c00" },
+  { tag: tags.definition(tags.variableName), color: "#00c" },
+  { tag: tags.local(tags.variableName), color: "#30a" },
+  { tag: [tags.typeName, tags.namespace], color: "#066440" },
+  { tag: tags.className, color: "#167" },
+  { tag: [tags.special(tags.variableName), tags.macroName], color: "#256" },
+  { tag: tags.definition(tags.propertyName), color: "#00c" },
+  { tag: tags.comment, color: "#7a3b00" },
+  { tag: tags.invalid, color: "#c00000" },
+]);
 
 // Jinja merge tags ({{ … }}, {% … %}, {# … #}) on top of the XML/HTML colours.
 const jinjaMark = Decoration.mark({ class: "cm-jinja" });
@@ -72,6 +98,8 @@ function mount(textarea) {
     spellcheck: "false",
     autocorrect: "off",
     autocapitalize: "off",
+    // A tab stop of its own, so the scrolling editor is reachable by keyboard.
+    tabindex: "0",
   };
   if (label) {
     if (!label.id) label.id = textarea.id + "-label";
@@ -97,6 +125,7 @@ function mount(textarea) {
         doc: textarea.value,
         extensions: [
           basicSetup,
+          syntaxHighlighting(readableHighlight),
           keymap.of([indentWithTab]),
           languageFor(type),
           jinjaHighlight,

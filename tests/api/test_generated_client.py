@@ -121,9 +121,9 @@ def test_the_generated_client_sends_and_reads_back(
     assert delivered[0]["Subject"] == "Welcome to Northwind Relations BV, Client!"
 
     history = api(generated, "records.record_messages").sync(
-        models.RecordMessagesModule.CONTACT, saved.id, client=client, per_page=10
+        models.RecordMessagesModule.CONTACT, saved.id, client=client, limit=10
     )
-    assert (history.total, history.page) == (1, 1)
+    assert (history.limit, history.next_cursor) == (10, None)
     assert history.messages[0].id == sent.id
     assert history.messages[0].state == models.MessageState.SENT
     fetched = api(generated, "messages.get_message").sync(sent.id, client=client)

@@ -57,7 +57,12 @@ PAGED = (
     "/api/v1/blocks",
     "/api/v1/segments",
     "/api/v1/sending/servers",
+)
+#: Lists without bound: cursor pages (``limit``, ``cursor`` in; ``next_cursor`` out).
+CURSOR_PAGED = (
     "/api/v1/records/{module}/{record_id}/messages",
+    "/api/v1/campaigns/{campaign_id}/recipients",
+    "/api/v1/workflows/{workflow_id}/runs",
 )
 
 
@@ -127,6 +132,12 @@ def test_growing_lists_come_in_pages_and_admin_operations_say_403(client):
         assert {"page", "per_page", "total"} <= set(
             spec["components"]["schemas"][name]["required"]
         ), path
+    for path in CURSOR_PAGED:
+        operation = spec["paths"][path]["get"]
+        assert {p["name"] for p in operation["parameters"]} >= {"limit", "cursor"}, path
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        required = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]["required"]
+        assert {"limit", "next_cursor"} <= set(required) and "total" not in required, path
     for (method, path), operation in operations(spec).items():
         if path.startswith("/api/v1/sending/"):
             assert "403" in operation["responses"], (method, path)

@@ -278,23 +278,24 @@ def test_a_records_messages_come_newest_first_in_pages_with_counts(
     opened = db.session.get(Message, ids[0])
     client.get(pixel_path(app, opened.token))
     path = f"/api/v1/records/contact/{contact.id}/messages"
-    first = admin_api.get(path + "?per_page=2").get_json()
-    assert (first["page"], first["per_page"], first["total"]) == (1, 2, 3)
+    first = admin_api.get(path + "?limit=2").get_json()
+    assert first["limit"] == 2 and first["next_cursor"]
     assert [m["id"] for m in first["messages"]] == ids[:0:-1]
-    second = admin_api.get(path + "?per_page=2&page=2").get_json()
+    second = admin_api.get(path + "?limit=2&cursor=" + first["next_cursor"]).get_json()
     assert [m["id"] for m in second["messages"]] == [ids[0]]
+    assert second["next_cursor"] is None
     assert second["messages"][0]["open_count"] == 1 and second["messages"][0]["state"] == "queued"
     org_path = f"/api/v1/records/organisation/{contact.organisation_id}/messages"
-    assert admin_api.get(org_path).get_json()["total"] == 3
+    assert [m["id"] for m in admin_api.get(org_path).get_json()["messages"]] == ids[::-1]
 
 
 def test_record_messages_refuse_unknown_records_and_bad_pages(admin_api, demo):
     error_of(admin_api.get("/api/v1/records/contact/999999/messages"), 404, "not_found")
     error_of(admin_api.get("/api/v1/records/user/1/messages"), 404, "not_found")
     error = error_of(
-        admin_api.get("/api/v1/records/contact/1/messages?per_page=1000"), 422, "invalid_request"
+        admin_api.get("/api/v1/records/contact/1/messages?limit=1000"), 422, "invalid_request"
     )
-    assert "per_page" in error["details"]["fields"]
+    assert "limit" in error["details"]["fields"]
 
 
 def test_requests_with_the_same_key_at_once_send_once(app, admin_token, welcome_id, contact):

@@ -2,10 +2,14 @@
 
 import hashlib
 import re
+from datetime import timedelta
 
+from flask import request
 from support import bearer_client, csrf_token
 
+from designer.auth import tokens
 from designer.auth.models import ApiToken
+from designer.clock import utcnow
 from designer.extensions import db
 
 NEW_TEMPLATE = {
@@ -143,3 +147,118 @@ def test_roles_apply_to_tokens(admin_api, marketer_api):
     assert marketer_api.get("/api/v1/templates").status_code == 200
     assert admin_api.put("/api/v1/records/organisation", json=body).status_code == 201
     assert marketer_api.get("/users").status_code == 403
+
+
+def test_a_token_name_is_one_to_a_hundred_characters(app, people):
+    row, token = tokens.create_token(people.admin, "  " + "n" * tokens.NAME_LENGTH + " ")
+    assert row.name == "n" * 100 and token.startswith("dsn_") and row.prefix == token[:12]
+    for bad, why in (
+        ("   ", "give the token a name"),
+        (None, "give the token a name, e.g. the CRM or script that will use it"),
+        ("n" * 101, "at most 100 characters"),
+    ):
+        try:
+            tokens.create_token(people.admin, bad)
+        except tokens.TokenInvalid as exc:
+            assert why in str(exc)
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_a_token_names_its_user_until_revoked_or_the_user_is_disabled(app, people):
+    row, token = tokens.create_token(people.admin, "crm")
+    assert tokens.user_for_token(token) == people.admin
+    used = row.last_used_at
+    assert used is not None
+    assert tokens.user_for_token(token) == people.admin and row.last_used_at == used
+    row.last_used_at = utcnow() - timedelta(seconds=61)  # a use a minute ago is noted again
+    db.session.commit()
+    tokens.user_for_token(token)
+    assert row.last_used_at > used
+    for other in ("", token[4:], "dsn_" + "x" * 43, token + "x"):
+        assert tokens.user_for_token(other) is None
+    people.admin.disabled_at = utcnow()
+    db.session.commit()
+    assert tokens.user_for_token(token) is None
+    people.admin.disabled_at = None
+    revoked = tokens.revoke_token(people.admin, row.id).revoked_at
+    assert tokens.revoke_token(people.admin, row.id).revoked_at == revoked  # once
+    assert tokens.user_for_token(token) is None
+    assert [t.id for t in tokens.list_tokens(people.admin)] == [row.id]
+
+
+def test_only_a_bearer_authorization_carries_a_token(app):
+    for header, expected in (
+        ("Bearer dsn_abc", "dsn_abc"),
+        ("bearer  dsn_abc ", "dsn_abc"),
+        ("Basic dsn_abc", None),
+        ("Bearer ", None),
+        ("", None),
+    ):
+        with app.test_request_context(headers={"Authorization": header}):
+            assert tokens.bearer_token(request) == expected, header
+
+
+def test_a_use_is_noted_again_only_a_full_minute_after_the_last(app, people):
+    row, token = tokens.create_token(people.admin, "crm")
+    for ago, noted_again in ((59, False), (60, True)):
+        earlier = utcnow() - timedelta(seconds=ago)
+        row.last_used_at = earlier
+        db.session.commit()
+        assert tokens.user_for_token(token) == people.admin
+        db.session.refresh(row)
+        assert (row.last_used_at > earlier) is noted_again, ago
+
+
+def test_a_token_is_refused_if_any_character_differs(app, people):
+    _, token = tokens.create_token(people.admin, "crm")
+    assert tokens.user_for_token(token) == people.admin
+    for at in (0, 3, 4, len(token) // 2, len(token) - 1):
+        changed = "A" if token[at] != "A" else "B"
+        forged = token[:at] + changed + token[at + 1 :]
+        assert tokens.user_for_token(forged) is None, at
+    for forged in (token.upper(), token[:-1], " " + token, token[:12], "dsn_", None, "dsn_\udcff"):
+        assert tokens.user_for_token(forged) is None, forged
+    _, another = tokens.create_token(people.admin, "other")
+    assert another != token and tokens.user_for_token(another) == people.admin
+
+
+def test_revoking_one_token_leaves_the_others_working(app, people):
+    first, first_token = tokens.create_token(people.admin, "first")
+    _, second_token = tokens.create_token(people.admin, "second")
+    tokens.revoke_token(people.admin, first.id)
+    assert tokens.user_for_token(first_token) is None
+    assert tokens.user_for_token(second_token) == people.admin
+    listed = tokens.list_tokens(people.admin)
+    assert [row.name for row in listed] == ["second", "first"]  # newest first
+    assert listed[1].revoked_at is not None and listed[0].revoked_at is None
+    listed[0].created_at = listed[1].created_at  # made in the same instant: the later one first
+    db.session.commit()
+    assert [row.name for row in tokens.list_tokens(people.admin)] == ["second", "first"]
+
+
+def test_nobody_revokes_or_lists_someone_elses_token(app, people, demo):
+    from designer.records import User
+
+    other = db.session.scalar(db.select(User).where(User.email == "admin@example.com"))
+    row, token = tokens.create_token(people.admin, "mine")
+    for user, token_id in ((other, row.id), (people.admin, row.id + 1000)):
+        try:
+            tokens.revoke_token(user, token_id)
+        except LookupError as exc:
+            assert f"no token with id {token_id}" in str(exc)
+        else:
+            raise AssertionError(f"token {token_id} was revoked by {user.email}")
+    assert tokens.user_for_token(token) == people.admin
+    assert tokens.list_tokens(other) == []
+
+
+def test_a_disabled_users_token_works_again_when_they_are_enabled(app, people):
+    _, token = tokens.create_token(people.admin, "crm")
+    people.admin.disabled_at = utcnow()
+    db.session.commit()
+    response = bearer_client(app, token).get("/api/v1/templates")
+    assert response.status_code == 401
+    people.admin.disabled_at = None
+    db.session.commit()
+    assert bearer_client(app, token).get("/api/v1/templates").status_code == 200

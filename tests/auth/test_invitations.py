@@ -144,7 +144,7 @@ def test_other_users_never_see_the_link(
     assert "/account/password/hidden" in shown.text
 
     store_received(app, "hello@northwind.example", ["nina@example.com"], received.as_bytes())
-    item = mail.list_outbox()[0]
+    item = mail.outbox_page().rows[0]
     assert item.system_mail
     assert "choose a password" not in marketer_client.get("/outbox").text
     assert marketer_client.get(f"/outbox/{item.id}").status_code == 404

@@ -1,12 +1,14 @@
 """Password rules, and changing your own password on the account page."""
 
 import re
+import statistics
+import time
 
 import pytest
 from account_steps import STRONG, logged_in, post_form, try_login
 from werkzeug.security import check_password_hash
 
-from designer.auth.passwords import PasswordRefused, check_new_password
+from designer.auth.passwords import PasswordRefused, check_new_password, hash_password, verify
 
 
 @pytest.mark.parametrize(
@@ -103,3 +105,91 @@ def test_the_demo_password_works_only_from_this_machine(app, demo, designer_cli)
     assert "They use the password" in app.test_client().get("/login").text
     designer_cli("user", "passwd", "admin@example.com", input=f"{STRONG}\n{STRONG}\n")
     assert try_login(app.test_client(), "admin@example.com", STRONG, "192.0.2.7").status_code == 302
+
+
+LONG_START = "zebra-lamp-99 "
+
+
+@pytest.mark.parametrize(
+    ("password", "accepted"),
+    [
+        ("kT9#vq2Lm!x", False),  # 11 characters, however random
+        ("Summer2024!!", True),  # 12, good enough for zxcvbn
+        ((LONG_START * 6)[:72], True),
+        ((LONG_START * 6)[:73], True),  # past what zxcvbn scores: the start decides
+        ((LONG_START * 19)[:256], True),
+        ((LONG_START * 19)[:257], False),
+    ],
+)
+def test_length_is_twelve_to_two_hundred_fifty_six_characters(password, accepted):
+    if accepted:
+        check_new_password(password, email="x@example.com", name="")
+    else:
+        with pytest.raises(PasswordRefused, match=r"use at (least 12|most 256) characters"):
+            check_new_password(password, email="x@example.com", name="")
+
+
+def test_a_long_passphrase_is_accepted_on_the_account_page(admin_client, user_named):
+    passphrase = (LONG_START * 8)[:100]
+    assert change(admin_client, "demo", passphrase).status_code == 302
+    assert check_password_hash(user_named("admin@example.com").password_hash, passphrase)
+
+
+@pytest.mark.parametrize(
+    ("password", "email", "name", "refused"),
+    [
+        ("tulip-bob-garden-7", "bob@example.com", "", True),  # a 3-letter local part counts
+        ("tulip-bo-garden-7", "bo@example.com", "", False),  # a 2-letter one does not
+        ("tulip-anna-garden", "a.li@example.com", "Anna Li", True),  # a 4-letter name part
+        ("tulip-ann-garden-7", "x@example.com", "Ann Vos", False),  # a 3-letter one does not
+        ("tulip-annvos-dam-7", "x@example.com", "Ann Vos", True),  # the whole name
+        ("TULIP-ANNA-GARDEN", "x@example.com", "Anna Li", True),  # in any case
+        ("example-tulip-garden", "jo@example.com", "", False),  # the domain is not personal
+    ],
+)
+def test_the_name_and_address_rule_and_its_bounds(password, email, name, refused):
+    if refused:
+        with pytest.raises(PasswordRefused, match="your name or e-mail address"):
+            check_new_password(password, email=email, name=name)
+    else:
+        check_new_password(password, email=email, name=name)
+
+
+def test_too_easy_to_guess_tells_zxcvbns_warning_when_there_is_one():
+    with pytest.raises(PasswordRefused) as refused:
+        check_new_password("sunflowerdog", email="x@example.com")
+    assert str(refused.value) == (
+        "this password is too easy to guess (this is similar to a commonly used password): "
+        "add a few more uncommon words"
+    )
+    with pytest.raises(PasswordRefused) as refused:
+        check_new_password("horsebattery", email="x@example.com")
+    assert str(refused.value) == "this password is too easy to guess: add a few more uncommon words"
+
+
+def test_verify_accepts_only_the_right_password(app, people):
+    admin = people.admin  # password "secret"
+    assert verify(admin, "secret") is True
+    for wrong in ("Secret", "secret ", "secre", "", "secret" * 50):
+        assert verify(admin, wrong) is False, wrong
+    assert verify(None, "secret") is False
+    admin.password_hash = ""  # invited, no password chosen yet
+    assert verify(admin, "") is False and verify(admin, "secret") is False
+    admin.password_hash = hash_password("lantern quietly orbits 1987")
+    assert admin.password_hash.startswith("scrypt:")
+    assert verify(admin, "lantern quietly orbits 1987") is True
+
+
+def test_an_unknown_address_costs_as_long_as_a_wrong_password(app, people):
+    """The time of an answer tells nothing about which e-mail addresses have an account."""
+
+    def seconds(user):
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            verify(user, "a wrong guess")
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    known, unknown = seconds(people.admin), seconds(None)
+    assert unknown > known / 4, (known, unknown)

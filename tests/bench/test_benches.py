@@ -1,16 +1,27 @@
 """The bench scripts run and end with their RESULT line (tiny N: figures are not asserted,
 except that the chaos bench must keep the honest promise)."""
 
+import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.bench
+
 ROOT = Path(__file__).resolve().parents[2]
 SMTP_SINK = Path("/usr/sbin/smtp-sink")
+INITDB = glob.glob("/usr/lib/postgresql/*/bin/initdb")
+REDIS_SERVER = shutil.which("redis-server")
+CHAOS_RESULT = (
+    r"RESULT lost=(\d+) duplicates=(\d+) kills=(\d+) "
+    r"dropped_after_data=(\d+) restarts=(\d+) in_flight=(\d+)"
+)
 
 
 def run_bench(name, *args):
@@ -77,15 +88,48 @@ def test_signed_send_bench_compares_signed_with_unsigned(redis_url):
 
 def test_chaos_bench_loses_nothing(redis_url):
     last = run_bench("chaos.py", "--n", "300", *bench_env(redis_url))
-    found = re.fullmatch(
-        r"RESULT lost=(\d+) duplicates=(\d+) kills=(\d+) "
-        r"dropped_after_data=(\d+)",
-        last,
-    )
+    found = re.fullmatch(CHAOS_RESULT, last)
     assert found, last
-    lost, duplicates, kills, dropped = map(int, found.groups())
+    lost, duplicates, kills, dropped, restarts, in_flight = map(int, found.groups())
     assert lost == 0, last
-    assert kills == 5 and duplicates <= kills + dropped, last
+    assert kills == 5 and restarts == in_flight == 0, last
+    assert duplicates <= kills + dropped, last
+
+
+@pytest.mark.skipif(
+    not INITDB or REDIS_SERVER is None, reason="PostgreSQL's initdb or redis-server is missing"
+)
+def test_chaos_bench_survives_redis_and_postgres_restarts():
+    """Private servers of the bench's own (the shared ones are never restarted)."""
+    last = run_bench(
+        "chaos.py", "--n", "200", "--kills", "0", "--redis-restart", "--postgres-restart"
+    )
+    found = re.fullmatch(CHAOS_RESULT, last)
+    assert found, last
+    lost, duplicates, _, dropped, restarts, in_flight = map(int, found.groups())
+    assert lost == 0 and restarts == 2, last
+    assert duplicates <= dropped + in_flight, last
+
+
+def test_chaos_bench_survives_an_embedded_redis_restart():
+    last = run_bench("chaos.py", "--n", "200", "--kills", "0", "--sqlite", "--redis-restart")
+    found = re.fullmatch(CHAOS_RESULT, last)
+    assert found, last
+    lost, duplicates, _, dropped, restarts, in_flight = map(int, found.groups())
+    assert lost == 0 and restarts == 1, last
+    assert duplicates <= dropped + in_flight, last
+
+
+def test_chaos_bench_refuses_a_postgres_restart_on_sqlite():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "chaos.py"), "--sqlite", "--postgres-restart"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--postgres-restart needs PostgreSQL" in result.stderr
 
 
 @pytest.mark.skipif(not Path("/usr/bin/wrk").exists(), reason="wrk is not installed")
@@ -130,3 +174,63 @@ def test_migration_bench_converts_most_tokens_and_leaves_none_silent():
     assert found, last
     assert int(found.group(1)) >= 10 and float(found.group(3)) >= 0.9
     assert found.group(4) == "0"
+
+
+def test_hooks_bench_processes_each_event_once(redis_url):
+    last = run_bench(
+        "hooks.py",
+        "--events",
+        "60",
+        "--connections",
+        "8",
+        "--timeout",
+        "240",
+        *bench_env(redis_url),
+    )
+    found = re.fullmatch(
+        r"RESULT events_per_s=\d+ p99_ms=[\d.]+ lost=(\d+) duplicates_run=(\d+) "
+        r"intake_per_s=\d+ ratio_to_raw=[\d.]+",
+        last,
+    )
+    assert found, last
+    assert found.groups() == ("0", "0"), last
+
+
+def test_mutation_bench_lists_existing_modules_and_tests_and_configures_each():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import mutation
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    modules = mutation.modules(pyproject)
+    assert "designer/templating/sandbox.py" in modules and "designer/mail/ledger.py" in modules
+    for path, settings in modules.items():
+        assert (ROOT / path).is_file(), path
+        assert settings["tests"] and all((ROOT / test).exists() for test in settings["tests"])
+        config = tomllib.loads(mutation.module_config(pyproject, path, settings["tests"]))
+        assert config["tool"]["mutmut"]["only_mutate"] == [path]
+        assert config["tool"]["mutmut"]["pytest_add_cli_args_test_selection"] == settings["tests"]
+        assert config["tool"]["pytest"]["ini_options"]["pythonpath"] == ["tests"]
+    stats = {"killed": 80, "timeout": 5, "survived": 10, "no_tests": 5, "total": 102}
+    stats |= {"skipped": 2, "suspicious": 0}
+    assert mutation.killed(stats) == 85 and mutation.counted(stats) == 100
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="its targets and EXPLAIN are PostgreSQL's"
+)
+def test_scale_bench_counts_starts_flushes_and_times_the_pages(redis_url):
+    last = run_bench(
+        "scale.py",
+        *("--contacts", "600", "--history", "120", "--outbox", "60"),
+        *bench_env(redis_url),
+    )
+    found = re.fullmatch(
+        r"RESULT contacts=600 count_ms=\d+ start_rows_per_s=(\d+) start_peak_rss_mb=\d+ "
+        r"flush_hits_per_s=(\d+) report_ms=\d+ org_page_ms=\d+ contact_page_ms=\d+ "
+        r"outbox_ms=\d+ seq_scans=\d+ scaling=[\d.]+",
+        last,
+    )
+    assert found, last
+    assert int(found.group(1)) > 0 and int(found.group(2)) > 0, last

@@ -6,6 +6,7 @@ Without ``/usr/bin/chromium`` the browser tests skip with a reason;
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from support import ServedProduct
@@ -63,3 +64,64 @@ def sized(browser, request):
     page.set_default_timeout(15_000)
     yield page, request.param
     context.close()
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def axe_source():
+    """axe-core's script, from npm (``package.json``; ``npm ci`` or ``make assets``)."""
+    if not AXE.exists():
+        pytest.skip("no node_modules/axe-core: run `npm ci` (or `make assets`)")
+    return AXE.read_text()
+
+
+ROLES = {"admin": "admin@example.com", "marketer": "marketer@example.com"}
+
+
+@pytest.fixture(scope="session")
+def signed_in(browser, served):
+    """``signed_in(role)``: a browser context logged in as the demo admin or marketer."""
+    contexts = {}
+
+    def context_for(role):
+        if role not in contexts:
+            context = browser.new_context(viewport={"width": 1366, "height": 900})
+            page = context.new_page()
+            page.goto(f"{served.url}/login")
+            page.fill("input[name=email]", ROLES[role])
+            page.fill("input[name=password]", "demo")
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{served.url}/templates")
+            page.close()
+            contexts[role] = context
+        return contexts[role]
+
+    yield context_for
+    for context in contexts.values():
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def demo_activity(signed_in, served):
+    """A message sent to a contact and a campaign draft, so their pages exist; returns
+    an e-mail template's pages to visit."""
+    from site_map import add_activity
+
+    return add_activity(signed_in("admin").request, served.url)
+
+
+@pytest.fixture(scope="session")
+def site_pages(signed_in, served, demo_activity):
+    """``site_pages(role)``: ``[(endpoint, path)]`` of every page that role can open."""
+    from site_map import discover, url_map
+
+    routes, found = url_map(), {}
+
+    def pages_for(role):
+        if role not in found:
+            found[role] = discover(signed_in(role).request, served.url, routes, demo_activity)
+        return found[role]
+
+    return pages_for

@@ -88,7 +88,10 @@ def test_send_an_invoice_with_pdf_file_and_cc(page, served, tmp_path):
     assert len(names) == 2 and names[0].startswith("Invoice-") and names[0].endswith(".pdf")
     assert names[1] == "terms-and-conditions.txt"
     assert number in received.get_body(("html",)).get_content()
-    expect(page.locator(".page-header")).to_contain_text(HIDDEN)  # "to …": the envelope
+    details = page.locator("table.details")
+    expect(details).to_contain_text(HIDDEN)  # To: the envelope's recipients, Bcc included
+    expect(details).to_contain_text(COLLEAGUE)  # Cc, as the recipients see it
+    expect(details).to_contain_text("terms-and-conditions.txt")
 
 
 def test_a_mistake_keeps_what_was_typed(page, served):

@@ -16,7 +16,7 @@ def fits(locator):
 def test_set_a_template_transactional_and_back(page, served, width):
     page.set_viewport_size({"width": width, "height": 900})
     log_in(page, served)
-    page.locator("table a", has_text="Monthly newsletter").click()
+    page.locator(".library a", has_text="Monthly newsletter").click()
     settings = page.locator(".purpose-card")
     expect(settings).to_contain_text("held back only when the address does not exist")
     expect(settings.locator("input[value=marketing]")).to_be_checked()
@@ -28,7 +28,7 @@ def test_set_a_template_transactional_and_back(page, served, width):
     expect(page.locator(".purpose-card input[value=transactional]")).to_be_checked()
 
     page.goto(f"{served.url}/templates")
-    row = page.locator("tr", has_text="Monthly newsletter")
+    row = page.locator(".library-card", has_text="Monthly newsletter")
     expect(row.locator(".purpose")).to_have_text("Transactional")
 
     row.locator("a", has_text="Monthly newsletter").click()  # the shared product as it was

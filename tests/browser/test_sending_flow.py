@@ -76,3 +76,34 @@ def test_count_the_audience_then_start_and_watch_the_progress(page, served):
     assert ("POST", "/api/v1/segments/count", 422) in calls  # the refused filter
     assert ("GET", f"/api/v1/campaigns/{campaign_id}/progress", 200) in calls
     assert all(path.startswith("/api/v1/") for _, path, _ in calls)
+
+
+def test_dutch_contacts_picked_by_name_then_confirmed(sized, served):
+    """At 390 px and 1366 px: the value box offers "Dutch (nl)"; typing "Dutch" counts the
+    same contacts as "nl"; the start asks first, naming the count."""
+    page, width = sized
+    log_in(page, served)
+    page.goto(served.url + "/campaigns/new")
+    count = page.locator("#audience-count")
+    row = page.locator(".filter-row").nth(0)
+    row.locator("select[name=field]").select_option("contact.language")
+    value = row.locator("input[name=value]")
+    expect(value).to_have_attribute("list", "choices-contact.language")
+    offered = page.locator("#choices-contact\\.language option[value=nl]")
+    expect(offered).to_have_text("Dutch (nl)")
+    everyone = number_in(count)
+    value.fill("nl")
+    expect(count).not_to_have_text(str(everyone))
+    dutch = number_in(count)
+    value.fill("")
+    expect(count).to_have_text(str(everyone))
+    value.fill("Dutch")
+    expect(count).to_have_text(str(dutch))
+    page.fill("#name", f"Dutch by name {width}")
+    welcome = page.locator("#template_id option", has_text="Welcome").first
+    page.select_option("#template_id", welcome.get_attribute("value"))
+    page.click("text=Save draft")
+    expect(page.locator("#campaign-state")).to_have_text("draft")
+    page.click("button:has-text('Start now')")
+    noun = "contact" if dutch == 1 else "contacts"
+    expect(page.locator("h1")).to_have_text(f"Send to {dutch} {noun} now?")

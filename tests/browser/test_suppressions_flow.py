@@ -4,7 +4,7 @@ changes in the audit list."""
 
 import pytest
 from playwright.sync_api import expect
-from test_demo_flow import log_in
+from test_demo_flow import log_in, menu_click
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ def test_add_then_remove_an_address(browser, served, width):
     address = f"browser-{width}@example.com"
     try:
         log_in(page, served)
-        page.click("nav >> text=Suppressions")
+        menu_click(page, "Suppressions")
         expect(page.locator("h1")).to_have_text("Suppressions")
 
         page.fill("#addresses", address.upper())

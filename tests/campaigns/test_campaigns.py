@@ -17,6 +17,7 @@ from designer.extensions import db
 from designer.mail.models import Message
 from designer.records import Contact
 from designer.templating import add_version
+from designer.tracking.models import TrackingEvent
 
 DUTCH = [{"field": "contact.language", "op": "eq", "value": "nl"}]
 
@@ -174,7 +175,7 @@ def test_campaign_is_not_done_before_its_ledger_is_written(
     monkeypatch.setattr(campaigns.lifecycle, "INSERT_CHUNK", 2)
     smtp_app.config["BATCH_SIZE"] = 1  # first chunk: 2 rows, then chunks of 2
     chunks = []
-    real_enqueue = mail.ledger.enqueue_ids
+    real_enqueue = mail.ledger.enqueue_written
 
     def deliver_each_chunk(ids):  # a fast worker finishing each chunk before the next
         real_enqueue(ids)
@@ -182,7 +183,7 @@ def test_campaign_is_not_done_before_its_ledger_is_written(
         db.session.refresh(campaign)
         assert campaign.state == "sending"
 
-    monkeypatch.setattr(mail.ledger, "enqueue_ids", deliver_each_chunk)
+    monkeypatch.setattr(mail.ledger, "enqueue_written", deliver_each_chunk)
     campaigns.start(campaign)
     db.session.refresh(campaign)
     assert len(chunks) > 1 and sum(chunks) == dutch_count()
@@ -193,7 +194,7 @@ def test_interrupted_start_is_finished_by_the_dispatcher(smtp_app, campaign, mon
     def crash(*args, **kwargs):
         raise ConnectionError("killed while queuing")
 
-    monkeypatch.setattr(mail.ledger, "enqueue_ids", crash)
+    monkeypatch.setattr(mail.ledger, "enqueue_written", crash)
     with pytest.raises(ConnectionError):
         campaigns.start(campaign)
     monkeypatch.undo()
@@ -351,6 +352,13 @@ def test_report_figures_links_chart_and_csv(smtp_app, smtp_server, campaign, cli
     assert figures["unique_clicks"] == 1 and figures["unsubscribes"] == 1
     assert figures["click_through_rate"] == round(100 / len(ids), 1)
     assert body["links"][0]["clicks"] == 1 and body["activity"][0]["opens"] == 3
+    [hour] = body["activity"]
+    assert hour["clicks"] == 1 and hour["hour"].endswith(":00:00Z")
+    earlier = db.session.scalars(db.select(TrackingEvent).where(TrackingEvent.kind == "open"))
+    earlier.first().at -= timedelta(hours=3)
+    db.session.commit()
+    activity = marketer.get(f"/api/v1/campaigns/{campaign.id}/report").get_json()["activity"]
+    assert [(a["opens"], a["clicks"]) for a in activity] == [(1, 0), (2, 1)]
     page = marketer.get(f"/campaigns/{campaign.id}/report")
     assert page.status_code == 200 and "<svg" in page.text
     csv_text = marketer.get(f"/campaigns/{campaign.id}/report.csv").text
@@ -359,3 +367,37 @@ def test_report_figures_links_chart_and_csv(smtp_app, smtp_server, campaign, cli
     assert "'@SUM(1+1)@example.com" in csv_text
     cells = [cell for row in csv.reader(io.StringIO(csv_text)) for cell in row]
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+def test_the_campaign_list_shows_sent_opened_clicked_and_replied(
+    smtp_app, smtp_server, campaign, client
+):
+    from designer.tracking import Hit
+
+    draft = campaigns.create_campaign(
+        "Autumn", template=campaign.template, segment=campaign.segment, sender=campaign.sender
+    )
+    campaigns.start(campaign)
+    ids = queued_ids(campaign)
+    deliver(ids)
+    first, second = db.session.get(Message, ids[0]), db.session.get(Message, ids[1])
+    human = Hit("GET", "Mozilla/5.0 Thunderbird", "203.0.113.5")
+    tracking.record_open(first.token, human)
+    tracking.record_open(first.token, human)
+    tracking.record_open(second.token, human)
+    tracking.record_click(first, 0, human)
+    second.replied_at = first.sent_at  # a reply read from the sender's mailbox
+    db.session.commit()
+    page = log_in(client, "marketer@example.com").get("/campaigns").text
+    rows = {
+        name: " ".join(row.split())
+        for name in ("Spring", "Autumn")
+        for row in page.split("<tr>")
+        if f">{name}</strong>" in row
+    }
+    opened, clicked = round(200 / len(ids), 1), round(100 / len(ids), 1)
+    assert f'<td class="num">{len(ids)}</td>' in rows["Spring"]
+    assert f'<td class="num">2 <span class="muted">({opened}%)</span></td>' in rows["Spring"]
+    assert f'<td class="num">1 <span class="muted">({clicked}%)</span></td>' in rows["Spring"]
+    assert '<td class="num replied-count">1</td>' in rows["Spring"]
+    assert draft.state == "draft" and rows["Autumn"].count('<td class="num muted">\u2013</td>') == 4

@@ -7,7 +7,7 @@ from support import csrf_token, log_in
 from designer import mail, templating
 from designer.auth.link_mail import KEYS
 from designer.extensions import db
-from designer.mail import consent
+from designer.mail import consent, history
 from designer.mail.models import Message, Suppression
 from designer.templating.system import current_version
 
@@ -47,7 +47,7 @@ def test_a_marketing_message_to_an_unsubscribed_contact_is_written_held_back(
     assert mail.dispatch_due() == 0  # never queued
     assert mail.deliver_batch([message.id])["skipped"] == 1
     assert smtp_server.handler.messages() == []
-    assert [m.id for m in mail.messages_for_contact(people.jan.id)] == [message.id]
+    assert [m.id for m in history.page_of("contact", people.jan).messages] == [message.id]
 
 
 def test_a_transactional_message_goes_to_an_unsubscribed_or_opted_out_contact(

@@ -8,9 +8,8 @@ import imaplib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support import csrf_token, free_port, log_in
+from support import csrf_token, free_port, log_in, send_welcome
 
-from designer import mail
 from designer.clock import utcnow
 from designer.crypto import decrypt, encrypt
 from designer.extensions import db
@@ -35,15 +34,7 @@ def link(user, imap, login="ada", **changes):
 
 def sent(welcome, people, smtp_server):
     """Send ``welcome`` to Jan as the admin; return (message, its copy, the bytes received)."""
-    message = mail.queue_message(
-        welcome.current,
-        module="contact",
-        record=people.jan,
-        sender_user=people.admin,
-        enqueue=False,
-    )
-    assert mail.deliver_batch([message.id])["sent"] == 1
-    db.session.refresh(message)
+    message = send_welcome(welcome, people)
     raw = smtp_server.handler.received[-1].original_content
     copy = db.session.scalar(db.select(SentCopy).where(SentCopy.message_id == message.id))
     return message, copy, raw

@@ -207,3 +207,79 @@ def test_ordinary_methods_and_filters_still_work():
 def test_markup_stays_escaped_through_bounded_operations():
     source = "{{ ('<b>' ~ name) }}|{{ '<i>{}</i>'|safe|attr('format')(name) }}"
     assert merge(source, name="<x>") == "&lt;b&gt;&lt;x&gt;|<i>&lt;x&gt;</i>"
+
+
+def test_output_cap_counts_every_block_of_a_long_output():
+    # Small pieces: the output is joined in many blocks, each far below the cap.
+    piece = "x" * 1000
+    loop = "{% for i in items %}{{ piece }}{% endfor %}"
+    times = MAX_OUTPUT_CHARS // len(piece)
+    assert len(merge(loop, piece=piece, items=range(times))) == MAX_OUTPUT_CHARS
+    refused(loop + "x", match="larger than 10 MB", piece=piece, items=range(times))
+
+
+BOUND = limits.MAX_OPERATION_SIZE
+
+
+@pytest.mark.parametrize(
+    ("source", "fits", "past", "length"),
+    [
+        # join: separators between the items, plus the items themselves
+        ("{{ v | join('yy') }}", ["x"] * 33334, ["x"] * 33333 + ["xx"], BOUND),
+        ("{{ 'yy'.join(v) }}", ["x"] * 33334, ["x"] * 33333 + ["xx"], BOUND),
+        # replace: every occurrence grows by the difference
+        ("{{ v | replace('a', 'bb') }}", "a" * 50000, "a" * 50000 + "c", BOUND),
+        ("{{ v.replace('a', 'bb') }}", "a" * 50000, "a" * 50000 + "c", BOUND),
+        # an empty old string is replaced at every one of the len + 1 places
+        ("{{ v | replace('', 'yy') }}", "x" * 33332, "x" * 33333, BOUND - 2),
+        ("{{ v.replace('', 'yy') }}", "x" * 33332, "x" * 33333, BOUND - 2),
+        # repetition, either way round, of strings and lists
+        ("{{ 'x' * v }}", BOUND, BOUND + 1, BOUND),
+        ("{{ v * 'x' }}", BOUND, BOUND + 1, BOUND),
+        ("{{ ([1] * v)|length }}", BOUND, BOUND + 1, len(str(BOUND))),
+        # sums of two sequences
+        ("{{ v + v }}", "a" * (BOUND // 2), "a" * (BOUND // 2 + 1), BOUND),
+        ("{{ (v + v)|length }}", [1] * (BOUND // 2), [1] * (BOUND // 2 + 1), len(str(BOUND))),
+        # padding and tabs
+        ("{{ 'a'.ljust(v) }}", BOUND, BOUND + 1, BOUND),
+        ("{{ 'a'.center(3, '*').rjust(v, '-') }}", BOUND, BOUND + 1, BOUND),
+        # the text, and every tab at most the tab size: 11 + 10 * width
+        ("{{ ('x' ~ '\\t' * 10).expandtabs(v) }}", 9998, 9999, 99980),
+    ],
+)
+def test_each_operation_is_allowed_at_its_bound_and_refused_one_past_it(source, fits, past, length):
+    assert len(merge(source, v=fits)) == length
+    refused(source, match="too large", v=past)
+
+
+@pytest.mark.parametrize(
+    ("fits", "past"),
+    [
+        ("(2 ** 14299).bit_length()", "2 ** 14300"),
+        ("(3 ** 9022).bit_length()", "3 ** 9023"),
+        ("((-2) ** 14299).bit_length()", "(-2) ** 14300"),
+        ("((2 ** 7149) * (2 ** 7149)).bit_length()", "(2 ** 7149) * (2 ** 7150)"),
+        ("((2 ** 7149) * 2 ** 7149 * 1).bit_length()", "(2 ** 14299) * 2"),
+    ],
+)
+def test_integers_are_allowed_at_their_bound_and_refused_one_bit_past_it(fits, past):
+    assert int(merge("{{ " + fits + " }}")) <= limits.MAX_INT_BITS
+    refused("{{ " + past + " }}", match="number would be too large")
+
+
+def test_powers_that_cannot_grow_are_never_refused():
+    assert merge("{{ 1 ** 99999999 }}|{{ (-1) ** 99999999 }}|{{ 0 ** 99999999 }}") == "1|-1|0"
+    assert merge("{{ 2 ** -2 }}|{{ 2 ** 0 }}|{{ 2.0 ** 10 }}") == "0.25|1|1024.0"
+
+
+def test_an_output_far_past_the_cap_stops_near_it_without_being_built_whole():
+    before = peak_mb()
+    loop = "{% for i in items %}{{ chunk }}{% endfor %}"
+    error = refused(loop, match="larger than 10 MB", chunk="x" * 10_000, items=range(60_000))
+    assert peak_mb() - before < 200, "600 MB of output were built before the cap"
+    assert str(error) == "the merged template is larger than 10 MB"
+
+
+def test_a_template_calling_itself_endlessly_says_so():
+    error = refused("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}")
+    assert str(error) == "the template calls itself too deeply"

@@ -1,11 +1,19 @@
 """The sandbox: no escape to Python internals or settings, bounded work, locale formats."""
 
-from datetime import date
+import pickle
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from markupsafe import Markup
 
-from designer.templating.sandbox import MergeError, build_environment, compile_template, render
+from designer.templating.sandbox import (
+    MergeError,
+    build_environment,
+    compile_template,
+    parse_template,
+    render,
+)
 
 
 def merge(source, **data):
@@ -114,3 +122,184 @@ def test_ordinary_templates_still_work():
         lines=[{"name": "tea", "price": 2}, {"name": "cake", "price": 3.5}],
     )
     assert out == "1. TEA €2.00, 2. CAKE €3.50   x  |Ann, Bob|a+b"
+
+
+WHEN = datetime(2026, 11, 27, 15, 4)
+FORMATS = (
+    "{{ n | number }}|{{ p | percent }}|{{ w | datetime }}|{{ a | money }}|"
+    "{{ a | money('usd') }}|{{ d | date }}|{{ n | number('#,##0.0') }}"
+)
+FORMAT_DATA = {"n": 1234567.891, "p": 0.215, "w": WHEN, "a": 1234.5, "d": "2026-11-27T10:00"}
+ENGLISH = "1,234,567.891|22%|11/27/26, 3:04\u202fPM|€1,234.50|$1,234.50|11/27/2026|1,234,567.9"
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en", ENGLISH),
+        (
+            "nl",
+            "1.234.567,891|22%|27-11-2026, 15:04|€\xa01.234,50|US$\xa01.234,50|27-11-2026|"
+            "1.234.567,9",
+        ),
+        (
+            "de",
+            "1.234.567,891|22\xa0%|27.11.26, 15:04|1.234,50\xa0€|1.234,50\xa0$|27.11.2026|"
+            "1.234.567,9",
+        ),
+        (
+            "pt-BR",
+            "1.234.567,891|22%|27/11/2026 15:04|€\xa01.234,50|US$\xa01.234,50|27/11/2026|"
+            "1.234.567,9",
+        ),
+    ],
+)
+def test_number_percent_datetime_and_money_are_written_the_locales_way(locale, expected):
+    assert merge(FORMATS, locale=locale, **FORMAT_DATA) == expected
+
+
+@pytest.mark.parametrize("locale", ["xx-YY", "", None, "not a locale at all"])
+def test_an_unknown_or_missing_locale_formats_in_english(locale):
+    assert merge(FORMATS, locale=locale, **FORMAT_DATA) == ENGLISH
+
+
+def test_money_without_a_currency_uses_the_merge_datas_then_euros():
+    assert merge("{{ 3 | money }}", locale="en", currency="gbp") == "£3.00"
+    assert merge("{{ 3 | money }}", locale="en") == "€3.00"
+    assert merge("{{ 3 | money('chf') }}", locale="en", currency="gbp") == "CHF3.00"
+
+
+def test_values_that_are_not_numbers_or_dates_format_as_nothing():
+    source = (
+        "[{{ e | number }}|{{ t | number }}|{{ none | percent }}|{{ e | money }}|"
+        "{{ s | datetime }}|{{ t | date }}|{{ none | date }}]"
+    )
+    data = {"e": "", "t": "not a number", "none": None, "s": "2026-11-27"}
+    assert merge(source, locale="en", **data) == "[||||||]"
+    assert merge("{{ w | date }}|{{ d | date }}", w=WHEN, d=date(2026, 1, 2)) == (
+        "11/27/2026|1/2/2026"
+    )
+
+
+@pytest.mark.parametrize("value", ["1e30", "9" * 31, "-1e30", "1e-30"])
+def test_numbers_up_to_the_largest_amount_format_in_every_filter(value):
+    for name in ("number", "percent", "money", "number('#,##0.00####')"):
+        assert merge("{{ x | " + name + " }}", x=value, locale="en")
+
+
+@pytest.mark.parametrize("value", ["1e31", "1e-31", "nan", "-inf"])
+def test_numbers_past_the_largest_amount_are_refused_with_a_clear_message(value):
+    for name in ("number", "percent", "money"):
+        with pytest.raises(MergeError, match="too large or too small to format"):
+            merge("{{ x | " + name + " }}", x=value)
+
+
+def test_a_pattern_asking_for_more_digits_than_a_number_has_is_refused():
+    with pytest.raises(MergeError, match="asks for more digits than a number has") as caught:
+        merge("\n{{ 1 | number('0.' ~ '0' * 500) }}")
+    assert caught.value.line == 2
+
+
+def test_methods_take_positional_arguments_and_format_map_a_mapping():
+    source = (
+        "{{ 'x'.center(5, '*') }}|{{ 'a-b-c'.split('-', 1) }}|{{ 'abcb'.replace('b', 'x', 1) }}|"
+        "{{ '{a}-{b}'.format_map({'a': 1, 'b': two}) }}|{{ '{0}+{1}'.format(1, two) }}|"
+        "{{ ('<i>{a}</i>' | safe).format_map({'a': '<x>'}) }}"
+    )
+    assert merge(source, two=2, locale="en") == (
+        "**x**|[&#39;a&#39;, &#39;b-c&#39;]|axcb|1-2|1+2|<i>&lt;x&gt;</i>"
+    )
+    for bad in ("{{ '{a}'.format_map({'a': 1}, 2) }}", "{{ '{a}'.format_map(a=1) }}"):
+        with pytest.raises(MergeError, match="format_map\\(\\) takes exactly one mapping"):
+            merge(bad)
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "words"),
+    [
+        ("one\ntwo\nthree\n{{ 'abc'.encode() }}", 4, "not allowed"),
+        ("{% for i in items %}\n{{ i }}\n\n{{ i + 'x' }}{% endfor %}", 4, "TypeError"),
+        ("a\nb\nc\nd\n{{ missing.deep.thing }}\nf", 5, "undefined"),
+        ("{% set x = 1 %}\n\n{{ x }}\n{{ 1 // 0 }}\n{{ x }}", 4, "ZeroDivisionError"),
+        ("{% if a %}\n{% for i in [1] * 200001 %}{% endfor %}\n{% endif %}", 2, "too large"),
+    ],
+)
+def test_runtime_errors_name_the_line_of_the_template_they_happened_on(source, line, words):
+    with pytest.raises(MergeError, match=words) as caught:
+        merge(source, items=[1], a=True)
+    assert caught.value.line == line
+    assert str(caught.value).startswith(f"line {line}: ")
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "its merge fields are nested too deeply"),
+        ("{% if x %}" * 3000 + "{% endif %}" * 3000, "its merge fields are nested too deeply"),
+        ("{{ 1" + "9" * 5000 + " }}", "Exceeds the limit (4300 digits) for integer string"),
+        ("{% for a in b %}" * 30 + "{% endfor %}" * 30, "too many statically nested blocks"),
+    ],
+)
+def test_sources_python_cannot_compile_say_why_in_words(source, message):
+    with pytest.raises(MergeError) as caught:
+        compile_template(build_environment(), source)
+    assert str(caught.value).startswith(f"the template cannot be compiled: {message}")
+    assert caught.value.line is None and "\n" not in str(caught.value)
+
+
+def test_format_fields_reach_attributes_and_items_through_the_sandbox():
+    source = "{{ '{0.real}|{0.imag}|{1[a]}'.format(3, {'a': 2}) }}|{{ markup.format(3) }}"
+    assert merge(source, markup=Markup("<i>{0.real}</i>")) == "3|0|2|<i>3</i>"
+
+
+def test_markup_format_fields_are_sized_too():
+    source = "{{ markup.format_map({'a': 'x', 'w': w}) }}"
+    markup = Markup("<i>{a:>{w}}</i>")
+    assert len(merge(source, markup=markup, w=99_000)) == 99_007
+    with pytest.raises(MergeError, match="too large"):
+        merge(source, markup=markup, w=100_001)
+
+
+def test_format_map_takes_exactly_one_mapping():
+    for bad in ("{{ '{a}'.format_map({'a': 1}, 2) }}", "{{ '{a}'.format_map(a=1) }}"):
+        with pytest.raises(MergeError) as caught:
+            merge(bad)
+        assert str(caught.value) == "line 1: TypeError: format_map() takes exactly one mapping"
+
+
+def test_internals_of_objects_in_the_merge_data_stay_out_of_reach():
+    out = merge("[{{ gen.gi_frame }}|{{ gen.gi_code }}|{{ f.__code__ }}]", gen=iter([1]), f=len)
+    assert out == "[||]"
+    out = merge("[{{ gen.gi_frame }}]", gen=(i for i in [1]))
+    assert out == "[]"
+
+
+def test_methods_take_keyword_arguments_too():
+    assert merge("{{ 'a,b,c'.split(',', maxsplit=1) | join('+') }}") == "a+b,c"
+    assert merge("{{ 'x'.center(width=5, fillchar='*') if false else 'x'.zfill(3) }}") == "00x"
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "message"),
+    [
+        ("a\n\n{{ x | no_such_filter }}", 3, "No filter named 'no_such_filter'."),
+        ("a\n{% if x is no_such_test %}{% endif %}", 2, "No test named 'no_such_test'."),
+        ("a\nb\n{{ x", 3, "unexpected end of template"),
+        ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", None, "the template cannot be compiled"),
+    ],
+)
+def test_a_parsed_template_names_what_is_wrong_and_where(source, line, message):
+    with pytest.raises(MergeError) as caught:
+        parse_template(build_environment(), source)
+    assert caught.value.line == line and message in caught.value.message
+
+
+def test_a_parsed_template_with_known_filters_and_tests_is_accepted():
+    tree = parse_template(build_environment(), "{{ x | number }}{% if y is defined %}{% endif %}")
+    assert tree.body
+
+
+def test_a_merge_error_keeps_its_message_and_line_across_processes():
+    error = pickle.loads(pickle.dumps(MergeError("bad field", 4)))  # noqa: S301 - our own bytes
+    assert (error.message, error.line, str(error)) == ("bad field", 4, "line 4: bad field")
+    assert str(MergeError("no line")) == "no line"

@@ -163,3 +163,84 @@ def test_a_flush_that_cannot_wait_leaves_the_hits_for_the_next(app, client, sent
     assert buffer.flush(wait=0.1) == 0  # still held: gives up after its wait
     redis.delete(buffer.LOCK)
     assert tracking.flush() == 1
+
+
+@pytest.fixture
+def held_flush(app, monkeypatch):
+    """A scheduler's flush run in a thread of its own and held between its steps: it has
+    moved the pending hits aside (``RENAME``) and not stored them yet. ``release()`` lets
+    it go on; ``join()`` waits for its end and gives what it counted."""
+    moved, go_on, counted = threading.Event(), threading.Event(), []
+    store = buffer._store
+
+    def held_store(items):
+        if threading.current_thread().name == "scheduler-flush":
+            moved.set()
+            assert go_on.wait(10)
+        return store(items)
+
+    monkeypatch.setattr(buffer, "_store", held_store)
+
+    def run():
+        with app.app_context():
+            counted.append(buffer.flush())
+            db.session.remove()
+
+    thread = threading.Thread(target=run, name="scheduler-flush")
+
+    class Held:
+        def start(self):
+            thread.start()
+            assert moved.wait(10)
+
+        def release(self):
+            go_on.set()
+
+        def join(self):
+            go_on.set()
+            thread.join(10)
+            return counted[0]
+
+    yield Held()
+    go_on.set()
+    thread.join(10)
+
+
+def test_hits_moved_aside_by_a_running_flush_are_counted_on_the_page(
+    app, client, sent, people, held_flush
+):
+    """The race of a page drawn while the scheduler's flush holds the hits it moved aside,
+    made to happen every time: the page's flush waits for it, then writes what came since."""
+    redis = app.extensions["redis"]
+    ada = log_in(client, "ada@example.com", "secret")
+    page_url = f"/messages/{sent.id}"
+    for _ in range(2):
+        client.get(pixel_path(app, sent.token), headers={"User-Agent": HUMAN_AGENT})
+    held_flush.start()
+    assert redis.llen(buffer.FLUSHING) == 2 and redis.llen(buffer.PENDING) == 0
+    # A flush that does not wait finds nothing it may write: the two hits are the other's.
+    assert buffer.flush() == 0 and buffer.pending() == 2
+    client.get(pixel_path(app, sent.token), headers={"User-Agent": HUMAN_AGENT})
+    threading.Timer(0.5, held_flush.release).start()
+    db.session.expire_all()  # the request shares the test's session: as a fresh one
+    started = time.monotonic()
+    page = ada.get(page_url).text
+    assert time.monotonic() - started >= 0.4  # it waited for the scheduler's flush
+    assert "opened 3 times (3 likely human)" in page
+    assert held_flush.join() == 3 and buffer.pending() == 0  # it took the third hit too
+
+
+def test_a_page_drawn_while_a_flush_runs_too_long_still_shows_what_is_stored(
+    app, client, sent, people, held_flush, monkeypatch
+):
+    monkeypatch.setattr(tracking, "FRESH_WAIT_SECONDS", 0.3)
+    ada = log_in(client, "ada@example.com", "secret")
+    client.get(pixel_path(app, sent.token), headers={"User-Agent": HUMAN_AGENT})
+    page_url = f"/messages/{sent.id}"
+    held_flush.start()
+    started = time.monotonic()
+    assert ada.get(page_url).status_code == 200  # not held up for good
+    assert time.monotonic() - started < 2
+    assert held_flush.join() == 1
+    db.session.expire_all()  # the request shares the test's session: as a fresh one
+    assert "opened 1 times" in ada.get(page_url).text

@@ -77,6 +77,20 @@ def test_users_page_is_for_admins_only(ada, marketer):
     assert marketer.get("/templates").status_code == 200
 
 
+def test_a_refused_page_says_which_role_cannot_open_it_and_whom_to_ask(marketer):
+    page = marketer.get("/users", headers={"Accept": "text/html"})
+    assert page.status_code == 403
+    assert "check what you entered" not in page.text
+    assert "with the role marketer, and this role cannot open this page" in page.text
+    assert "ask an administrator (Ada Admin)" in page.text
+
+
+def test_a_refused_api_call_keeps_its_json_error(marketer):
+    answer = marketer.get("/users", headers={"Accept": "application/json"})
+    assert answer.status_code == 403
+    assert answer.json["error"]["message"] == "This is for admin users only."
+
+
 def test_editor_saves_a_new_version(ada, welcome):
     source = welcome.current.source.replace("Start", "Begin now")
     response = ada.post(
@@ -202,6 +216,39 @@ def test_organisation_page_lists_mail_with_open_counts(ada, welcome, people):
     assert found and found.group(1) == "2"
 
 
+def test_a_records_mail_comes_in_pages_of_fifty_newest_first(ada, welcome, people):
+    from designer.mail.models import Message
+
+    db.session.add_all(
+        Message(
+            template_version_id=welcome.current.id,
+            contact_id=people.jan.id if n % 2 else None,
+            organisation_id=None if n % 2 else people.org.id,
+            recipient_email="jan@devries.example",
+            subject=f"Letter {n:03}",
+            token=f"page-token-{n}",
+        )
+        for n in range(1, 121)
+    )
+    db.session.commit()
+    path = f"/organisations/{people.org.id}"
+    subjects = []
+    while path:
+        page = ada.get(path).text
+        assert '<span class="count">120</span>' in page
+        subjects += re.findall(r"Letter (\d{3})", page)
+        older = re.search(r'href="([^"]+)#messages-heading">Older e-mails', page)
+        path = older and older.group(1).replace("&amp;", "&")
+    assert subjects == [f"{n:03}" for n in range(120, 0, -1)]
+    assert "Newest e-mails" in page and "20 of 120" in page
+    contact_page = ada.get(f"/contacts/{people.jan.id}").text
+    assert len(re.findall(r"Letter \d{3}", contact_page)) == 50
+    for odd in ("?before=0", "?before=-5", "?before=99999999999", "?before=%00"):
+        assert ada.get(f"/contacts/{people.jan.id}{odd}").status_code == 200, odd
+    past_the_end = ada.get(f"/contacts/{people.jan.id}?before=1").text
+    assert "No older e-mails" in past_the_end
+
+
 def test_unknown_records_are_404_page_or_json(ada):
     page = ada.get("/organisations/999")
     assert page.status_code == 404 and "no organisation with id 999" in page.text
@@ -231,7 +278,7 @@ def test_outbox_shows_what_the_catcher_received(app, ada, welcome, people):
     store_received(app, "ada@example.com", ["jan@devries.example"], raw)
     listing = ada.get("/outbox").text
     assert "Welcome, Jan!" in listing
-    [item] = mail.list_outbox()
+    [item] = mail.outbox_page().rows
     page = ada.get(f"/outbox/{item.id}").text
     assert "Message-ID" in page and "Hello Jan" in " ".join(page.split())
     html = ada.get(f"/outbox/{item.id}/html")

@@ -54,6 +54,7 @@ def test_a_failed_workflow_run_is_posted_with_its_error(webhook_app, receiver, d
     workflow = workflows.save_workflow(
         {
             "name": "Welcome new contacts",
+            "enabled": True,
             "module": "contact",
             "trigger": {"type": "created"},
             "actions": [{"template_id": template_named("Welcome").id}],

@@ -40,6 +40,7 @@ def invoice_rule(demo):
     return workflows.save_workflow(
         {
             "name": "New invoice to the customer",
+            "enabled": True,
             "module": "invoice",
             "trigger": {"type": "created"},
             "actions": [

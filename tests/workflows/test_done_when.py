@@ -66,6 +66,7 @@ def test_a_date_rule_fires_at_nine_in_the_recipients_time_zone(
     workflows.save_workflow(
         {
             "name": "Three days before the due date",
+            "enabled": True,
             "module": "invoice",
             "trigger": {
                 "type": "date",

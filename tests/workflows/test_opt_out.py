@@ -42,6 +42,7 @@ def welcome_rule(demo):
     return workflows.save_workflow(
         {
             "name": "Welcome new contacts",
+            "enabled": True,
             "module": "contact",
             "trigger": {"type": "created"},
             "actions": [{"template_id": template_named("Welcome").id, "to": "record"}],

@@ -18,6 +18,7 @@ from designer.workflows import InvalidWorkflow
 def rule(**changes):
     values = {
         "name": "Rule",
+        "enabled": True,
         "module": "contact",
         "trigger": {"type": "created"},
         "actions": [{"template_id": template_named("Welcome").id}],
@@ -309,6 +310,7 @@ def test_an_invoice_without_contact_or_organisation_is_a_note_not_a_crash(demo):
     workflows.save_workflow(
         {
             "name": "Invoices",
+            "enabled": True,
             "module": "invoice",
             "actions": [{"template_id": template_named("Invoice reminder").id}],
         }

@@ -27,6 +27,7 @@ def test_create_read_change_delete(admin_api):
     made = admin_api.post("/api/v1/workflows", json=definition())
     assert made.status_code == 201, made.text
     workflow = made.json
+    assert workflow["enabled"] is False  # switched on only when asked
     assert workflow["actions"][0]["sender"] == "admin"
     assert workflow["actions"][0]["locale"] == "recipient"
     assert admin_api.get(f"/api/v1/workflows/{workflow['id']}").json["name"] == (
@@ -36,9 +37,9 @@ def test_create_read_change_delete(admin_api):
         workflow["id"]
     ]
     changed = admin_api.put(
-        f"/api/v1/workflows/{workflow['id']}", json=definition(enabled=False, name="Paused")
+        f"/api/v1/workflows/{workflow['id']}", json=definition(enabled=True, name="Live")
     )
-    assert changed.status_code == 200 and changed.json["enabled"] is False
+    assert changed.status_code == 200 and changed.json["enabled"] is True
     assert admin_api.delete(f"/api/v1/workflows/{workflow['id']}").status_code == 204
     missing = admin_api.get(f"/api/v1/workflows/{workflow['id']}")
     assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
@@ -59,7 +60,8 @@ def test_a_bad_definition_is_422_naming_the_field(admin_api):
 
 
 def test_dry_run_and_run_log(admin_api, demo):
-    workflow_id = admin_api.post("/api/v1/workflows", json=definition()).json["id"]
+    made = admin_api.post("/api/v1/workflows", json=definition(enabled=True))
+    workflow_id = made.json["id"]
     dutch = db.session.scalar(db.select(Contact).where(Contact.language == "nl"))
     tested = admin_api.post(f"/api/v1/workflows/{workflow_id}/test", json={"record_id": dutch.id})
     assert tested.status_code == 200

@@ -43,6 +43,17 @@ def editor_form(token, **changes):
     return form
 
 
+def test_a_new_workflow_starts_switched_off(admin_client):
+    page = admin_client.get("/workflows/new?module=invoice")
+    box = re.search(r'<input type="checkbox" name="enabled" id="enabled"[^>]*>', page.text)
+    assert box and "checked" not in box.group(0)
+    form = editor_form(csrf_token(admin_client, "/workflows"))
+    del form["enabled"]  # an unticked box is not sent
+    assert admin_client.post("/workflows/new", data=form).status_code == 302
+    workflow = db.session.scalar(db.select(Workflow))
+    assert workflow.enabled is False
+
+
 def test_build_a_rule_in_the_editor_and_test_it_against_a_record(admin_client):
     assert "Invoices" in admin_client.get("/workflows/new").text
     page = admin_client.get("/workflows/new?module=invoice")
@@ -87,6 +98,7 @@ def test_the_run_log_links_the_messages(admin_client, demo):
     workflows.save_workflow(
         {
             "name": "Welcome",
+            "enabled": True,
             "module": "contact",
             "actions": [{"template_id": template_named("Welcome").id}],
         }
@@ -97,6 +109,30 @@ def test_the_run_log_links_the_messages(admin_client, demo):
     page = admin_client.get(f"/workflows/{run.workflow_id}/runs").text
     assert "contact.created" in page and f"/messages/{run.message_ids[0]}" in page
     assert "joke@example.nl" in page
+
+
+def test_the_run_log_shows_fifty_runs_at_a_time(admin_client, demo):
+    from designer.workflows.models import WorkflowRun
+
+    workflow = workflows.Workflow(name="Busy", module="contact")
+    db.session.add(workflow)
+    db.session.flush()
+    db.session.add_all(
+        WorkflowRun(
+            workflow_id=workflow.id,
+            cause="manual",
+            module="contact",
+            record_id=n,
+            outcome="nothing",
+        )
+        for n in range(1, 56)
+    )
+    db.session.commit()
+    first = admin_client.get(f"/workflows/{workflow.id}/runs").text
+    assert "contact #55<" in first and "contact #6<" in first and "contact #5<" not in first
+    older = re.search(r'href="([^"]+\?before=\d+)">Older runs', first).group(1)
+    second = admin_client.get(older).text
+    assert "contact #5<" in second and "contact #1<" in second and "contact #6<" not in second
 
 
 def test_hook_sources_page_shows_a_secret_once(admin_client):
