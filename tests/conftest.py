@@ -167,11 +167,61 @@ def served_behind_proxy(tmp_path_factory):
     served.stop()
 
 
+_DEMO = {}
+
+
 @pytest.fixture
 def demo(app):
+    """The demo data set. Built once per run (its templates take seconds to compile);
+    later tests get the same rows copied back into their empty tables."""
     from designer.demo import load_demo
 
-    return load_demo()
+    if _DEMO and not _table_rows(only_count=True):
+        _restore_rows(_DEMO["rows"])
+        return dict(_DEMO["counts"])
+    empty = not _table_rows(only_count=True)
+    counts = load_demo()
+    if empty:
+        _DEMO.update(counts=dict(counts), rows=_table_rows())
+    return counts
+
+
+def _table_rows(only_count=False):
+    """Every row of every table, parents first (or, with ``only_count``, how many)."""
+    db.session.commit()
+    with db.engine.connect() as conn:
+        if only_count:
+            return sum(
+                conn.execute(db.select(db.func.count()).select_from(t)).scalar_one()
+                for t in db.metadata.sorted_tables
+            )
+        return [
+            (t, [row._asdict() for row in conn.execute(t.select().order_by(*t.primary_key))])
+            for t in db.metadata.sorted_tables
+        ]
+
+
+def _restore_rows(tables):
+    with db.engine.begin() as conn:
+        for table, rows in tables:
+            if rows:
+                conn.execute(table.insert(), rows)
+        if conn.dialect.name == "postgresql":
+            for table, rows in tables:
+                _advance_sequence(conn, table, rows)
+
+
+def _advance_sequence(conn, table, rows):
+    """After rows copied in with their ids, the next id follows the highest one."""
+    columns = [c for c in table.primary_key if c.autoincrement is True or c.identity]
+    serial = [c for c in table.primary_key if isinstance(c.type, db.Integer)]
+    for column in columns or serial[:1]:
+        sequence = conn.execute(
+            text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": column.name}
+        ).scalar()
+        if sequence and rows:
+            top = max(row[column.name] for row in rows)
+            conn.execute(text("SELECT setval(:s, :v)"), {"s": sequence, "v": top})
 
 
 @pytest.fixture

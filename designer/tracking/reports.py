@@ -16,6 +16,7 @@ from designer.csvexport import csv_text
 from designer.extensions import db
 from designer.mail.models import Message
 from designer.templating.link_names import link_names, shown_url
+from designer.templating.models import TemplateVersion
 from designer.tracking.models import TrackingEvent
 
 
@@ -131,23 +132,78 @@ class LinkClicks(NamedTuple):
 
 
 def clicks_per_link(campaign_id, version):
-    """``[LinkClicks]`` in the order of the template ``version``'s links (none without one)."""
-    links = list(version.links or []) if version is not None else []
-    if not links:
-        return []
+    """``[LinkClicks]``: the links of the version the campaign went out with (``version``
+    while it has sent nothing), then any link only another of its messages' versions had.
+
+    A click counts against the link of the version its message was written with, so a
+    template edited after the campaign keeps its figures on the links that were sent.
+    """
+    counts = _clicks_by_version(campaign_id)
+    first = _first_version(campaign_id) or version
+    versions = [first] if first is not None else []
+    seen = {v.id for v in versions}
+    for version_id in sorted({version_id for version_id, _ in counts}):
+        if version_id not in seen:
+            versions.append(db.session.get(TemplateVersion, version_id))
+            seen.add(version_id)
+    rows = {}
+    for each in versions:
+        for key, index in _link_keys(each):
+            total, human = counts.get((each.id, index), (0, 0))
+            row = rows.setdefault(key, [0, 0])
+            row[0] += total
+            row[1] += human
+    return [LinkClicks(url, name, total, human) for (url, name, _), (total, human) in rows.items()]
+
+
+def _clicks_by_version(campaign_id):
+    """``{(template version id, link index): (clicks, human clicks)}`` of a campaign."""
     query = (
-        db.select(TrackingEvent.link_index, TrackingEvent.classification, func.count())
+        db.select(
+            Message.template_version_id,
+            TrackingEvent.link_index,
+            TrackingEvent.classification,
+            func.count(),
+        )
         .join(Message, Message.id == TrackingEvent.message_id)
         .where(Message.campaign_id == campaign_id, TrackingEvent.kind == "click")
-        .group_by(TrackingEvent.link_index, TrackingEvent.classification)
+        .group_by(
+            Message.template_version_id, TrackingEvent.link_index, TrackingEvent.classification
+        )
     )
-    totals, humans = Counter(), Counter()
-    for index, kind_class, count in db.session.execute(query):
-        totals[index] += count
-        if kind_class == "human":
-            humans[index] += count
+    counts = {}
+    for version_id, index, kind_class, count in db.session.execute(query):
+        total, human = counts.get((version_id, index), (0, 0))
+        counts[version_id, index] = (total + count, human + (count if kind_class == "human" else 0))
+    return counts
+
+
+def _first_version(campaign_id):
+    """The template version of the campaign's first message (None before it has one)."""
+    query = (
+        db.select(Message.template_version_id)
+        .where(Message.campaign_id == campaign_id)
+        .order_by(Message.id)
+        .limit(1)
+    )
+    version_id = db.session.scalar(query)
+    return db.session.get(TemplateVersion, version_id) if version_id else None
+
+
+def _link_keys(version):
+    """``((url, name, n), index)`` per tracked link of ``version``: ``n`` tells apart the
+    same link written twice, so the same links of two versions meet."""
+    links = list(version.links or [])
+    if not links:
+        return []
     names = link_names(version)
-    return [LinkClicks(link["url"], names[i], totals[i], humans[i]) for i, link in enumerate(links)]
+    seen = Counter()
+    keys = []
+    for index, link in enumerate(links):
+        pair = (link["url"], names[index])
+        keys.append(((*pair, seen[pair]), index))
+        seen[pair] += 1
+    return keys
 
 
 def activity_by_hour(campaign_id):

@@ -12,7 +12,7 @@ from designer import campaigns
 from designer.extensions import db
 from designer.mail.models import Message
 from designer.records import User
-from designer.templating import create_template
+from designer.templating import add_version, create_template
 from designer.tracking.models import TrackingEvent
 
 LINKS_MJML = """<mjml><mj-body><mj-section><mj-column>
@@ -132,6 +132,50 @@ def test_links_are_listed_by_name_and_merge_fields_by_their_path(sent, reader):
         ("Your offer", "https://shop.example.com/offer", "0"),
     ]
     assert "{{" not in page.split("Clicks per link")[1]
+
+
+def link_rows(page):
+    return [
+        (
+            re.search(r'<span class="link-name">(.*?)</span>', row, re.DOTALL).group(1),
+            re.findall(r'<td class="num">(\d+)</td>', row)[0],
+        )
+        for row in page.split('<tr class="link-row">')[1:]
+    ]
+
+
+EDITED_MJML = """<mjml><mj-body><mj-section><mj-column>
+  <mj-text><a href="https://shop.example.com/new">New arrivals</a>
+    <a href="https://shop.example.com/offer">Your offer</a></mj-text>
+</mj-column></mj-section></mj-body></mjml>"""
+
+
+def test_clicks_stay_on_the_links_sent_when_the_template_is_edited_later(sent, reader):
+    sent.events((0, "click", 0), (1, "click", 2), (2, "click", 2))
+    add_version(sent.template, EDITED_MJML, subject="Hi again")
+    assert link_rows(report_page(reader, sent)) == [
+        ("Spring sale", "1"),  # link 0 of the version sent, not "New arrivals"
+        ("Visit our site", "0"),
+        ("Your offer", "2"),
+    ]
+
+
+def test_a_message_of_another_version_counts_on_its_own_links(sent, reader):
+    edited = add_version(sent.template, EDITED_MJML, subject="Hi again")
+    later = db.session.scalars(
+        db.select(Message).where(Message.campaign_id == sent.id).order_by(Message.id.desc())
+    ).first()
+    later.template_version_id = edited.id
+    db.session.add(TrackingEvent(message_id=later.id, kind="click", link_index=1, at=START))
+    db.session.add(TrackingEvent(message_id=later.id, kind="click", link_index=0, at=START))
+    db.session.commit()
+    sent.events((0, "click", 2))
+    assert link_rows(report_page(reader, sent)) == [
+        ("Spring sale", "0"),
+        ("Visit our site", "0"),
+        ("Your offer", "2"),  # one click through each version's own index
+        ("New arrivals", "1"),  # only the later version had it
+    ]
 
 
 def test_the_api_report_keeps_its_shape(sent, reader):
