@@ -10,9 +10,10 @@ server's unix socket in the instance folder (see ``designer.embedded``).
 
 Queues: ``emails`` carries batches of message ids, ``pdf`` PDF renders and
 exports, ``periodic`` the scheduler's housekeeping (lease reaper, retry
-dispatcher, tracking flush) and the writing of a large started campaign's
+dispatcher, tracking flush), the writing of a large started campaign's
 ledger (it was the dispatcher's to start scheduled campaigns, and every
-installation's workers take it first), ``workflows`` the processing of stored events,
+installation's workers take it first) and the counting of a large
+campaign's report, ``workflows`` the processing of stored events,
 ``webhooks`` the deliveries of outbound webhooks,
 ``crm_writeback`` the counts written back to the CRM.
 """
@@ -50,6 +51,7 @@ SYNC_CRM = "workers.jobs.sync_crm"
 DERIVE_TEXT_PART = "workers.jobs.derive_text_part"
 READ_MAILBOX_REPLIES = "workers.jobs.read_mailbox_replies"
 QUEUE_RECIPIENTS = "workers.jobs.queue_recipients"
+COUNT_REPORT = "workers.jobs.count_report"
 #: Jobs a worker runs in its own process instead of a forked work horse: database,
 #: Redis and SMTP work that stays warm from one job to the next (a CRM importing
 #: thousands of records fires an event for each: a horse per event would cost ~0.1 s).
@@ -66,6 +68,8 @@ TIMEOUTS = {
     READ_MAILBOX_REPLIES: 600,
     #: A million recipients at a few thousand rows a second, with room to spare.
     QUEUE_RECIPIENTS: 3600,
+    #: A large campaign's report: a few aggregates over its messages and events.
+    COUNT_REPORT: 900,
 }
 
 

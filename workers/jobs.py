@@ -26,6 +26,17 @@ def queue_recipients(campaign_id):
             db.session.remove()
 
 
+def count_report(campaign_id):
+    """Count a large campaign's report and keep it for its pages."""
+    from designer.campaigns import reporting
+
+    with job_context():
+        try:
+            return reporting.count_and_keep(campaign_id)
+        finally:
+            db.session.remove()
+
+
 def reap_and_dispatch():
     """Start due campaigns, requeue messages of dead workers, queue every due retry."""
     with job_context():

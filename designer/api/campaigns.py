@@ -3,7 +3,7 @@ cancel, progress and report."""
 
 from datetime import UTC, datetime
 
-from flask import abort
+from flask import abort, jsonify
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -13,9 +13,9 @@ from designer.api.messages import MessageSchema, message_body
 from designer.api.schemas import Id, Name, Text, UtcDateTime
 from designer.api.spec import ApiBlueprint
 from designer.auth import protect
+from designer.campaigns import reporting
 from designer.campaigns.audience import FIELDS, OPERATORS, SPECIAL
 from designer.campaigns.models import STATES, Campaign, Segment
-from designer.campaigns.views import campaign_report
 from designer.errors import ApiError
 from designer.extensions import db
 from designer.mail.models import Message
@@ -191,6 +191,15 @@ class HourSchema(Schema):
 
 class ReportSchema(Schema):
     campaign = fields.Integer(required=True, metadata={"example": 5})
+    counted_at = UtcDateTime(
+        allow_none=True,
+        metadata={
+            "description": "When a worker counted this report: a large campaign's report is "
+            "counted in the background and kept, and counted again when asked for a minute "
+            "later. Null: counted for this answer."
+        },
+    )
+    recounting = fields.Boolean(metadata={"description": "A newer count is on its way."})
     figures = fields.Nested(FiguresSchema, required=True)
     links = fields.List(
         fields.Nested(LinkClicksSchema),
@@ -348,23 +357,41 @@ def cancel(campaign_id):
 @bp.route(CAMPAIGN_PATH + "/report")
 @tracking.fresh_counts
 @bp.response(200, ReportSchema)
+@bp.alt_response(
+    202,
+    description="A large campaign's first count is running: ask again after `Retry-After` seconds.",
+)
 @bp.alt_response(404, response="NOT_FOUND")
 def report(campaign_id):
     """Delivery, opens (all and human), clicks per link and activity per hour."""
     campaign = _campaign(campaign_id)
-    body = campaign_report(campaign)
+    body = reporting.report_of(campaign)
+    if body is None:
+        return _being_counted(campaign)
     return {
         "campaign": campaign.id,
-        "figures": body["figures"],
+        "counted_at": body.counted_at,
+        "recounting": body.recounting,
+        "figures": body.figures,
         "links": [
             {"url": link.url, "clicks": link.clicks, "human_clicks": link.human_clicks}
-            for link in body["links"]
+            for link in body.links
         ],
         "activity": [
             {"hour": hour.isoformat() + "Z", "opens": opens, "clicks": clicks}
-            for hour, opens, clicks in body["activity"]
+            for hour, opens, clicks in body.activity
         ],
     }
+
+
+def _being_counted(campaign):
+    answer = jsonify(
+        campaign=campaign.id,
+        message="This campaign's report is being counted; ask again in a few seconds.",
+    )
+    answer.status_code = 202
+    answer.headers["Retry-After"] = "5"
+    return answer
 
 
 @bp.route(CAMPAIGN_PATH + "/recipients")

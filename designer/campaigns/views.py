@@ -22,6 +22,7 @@ from flask_login import current_user
 from designer import campaigns, mail, templating, tracking
 from designer.auth import protect
 from designer.campaigns import audience_values as values
+from designer.campaigns import reporting
 from designer.campaigns.audience import FIELDS, LABELS, SPECIAL
 from designer.campaigns.list_send import NAMED, held_back_of
 from designer.campaigns.models import Campaign
@@ -29,7 +30,7 @@ from designer.extensions import csrf, db
 from designer.mail import topics
 from designer.mail.dkim import missing_key_warning
 from designer.mail.sender import resolve_sender
-from designer.mail.suppression import parse_unsubscribe_token, suppressions_from
+from designer.mail.suppression import parse_unsubscribe_token
 from designer.tracking import reports
 from designer.tracking.chart import activity_chart
 
@@ -63,8 +64,9 @@ def _filters_from(form):
 @tracking.fresh_counts
 def list_page():
     rows = campaigns.list_campaigns()
-    figures = reports.list_figures([c.id for c in rows if c.state != "draft"])
-    return render_template("campaigns/list.html", campaigns=rows, figures=figures)
+    return render_template(
+        "campaigns/list.html", campaigns=rows, figures=reporting.list_figures(rows)
+    )
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
@@ -136,29 +138,18 @@ def page(campaign_id):
     )
 
 
-def campaign_report(campaign):
-    """Figures, clicks per link and activity by hour (the report page and the API's)."""
-    unsubscribes = suppressions_from(campaign.id)
-    version = campaign.template.current
-    return {
-        "figures": reports.campaign_figures(campaign.id, unsubscribes),
-        "links": reports.clicks_per_link(campaign.id, version),
-        "activity": reports.activity_by_hour(campaign.id),
-    }
-
-
 @bp.route("/campaigns/<int:campaign_id>/report")
 @tracking.fresh_counts
 def report(campaign_id):
     campaign = _campaign_or_404(campaign_id)
-    body = campaign_report(campaign)
+    body = reporting.report_of(campaign)
     return render_template(
         "campaigns/report.html",
         campaign=campaign,
+        report=body,
         held_back=held_back_of(campaign.id),
         held_back_limit=NAMED,
-        chart=activity_chart(body["activity"], current_user.timezone),
-        **body,
+        chart=activity_chart(body.activity, current_user.timezone) if body else None,
     )
 
 

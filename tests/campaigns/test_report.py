@@ -5,10 +5,14 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from rq import Queue
 from sqlalchemy import event
-from support import log_in
+from support import free_port, log_in
 
-from designer import campaigns
+from designer import broker, campaigns
+from designer.campaigns import reporting
+from designer.campaigns.models import Campaign
+from designer.clock import utcnow
 from designer.extensions import db
 from designer.mail.models import Message
 from designer.records import User
@@ -229,3 +233,100 @@ def test_the_campaign_list_shows_sent_opens_and_clicks_without_a_query_per_row(a
     row = " ".join(page.split(">First</strong>")[1].split("</tr>")[0].split())
     assert '<td class="num">2</td>' in row  # sent to both contacts
     assert row.count('<td class="num">1 <span class="muted">(50.0%)</span></td>') == 2
+
+
+def report_jobs():
+    jobs = Queue(broker.PERIODIC, connection=broker.get_redis()).jobs
+    return [job for job in jobs if job.func_name == broker.COUNT_REPORT]
+
+
+@pytest.fixture
+def large(sent):
+    """The campaign, as large as reports are counted for in the background."""
+    sent.audience_size = reporting.LIVE_LIMIT + 1
+    db.session.commit()
+    return sent
+
+
+def test_a_small_campaigns_report_is_counted_for_each_view(sent, reader):
+    sent.events((0, "open", None))
+    assert "Counting…" not in report_page(reader, sent)
+    body = reader.get(f"/api/v1/campaigns/{sent.id}/report").get_json()
+    assert body["counted_at"] is None and body["recounting"] is False
+    assert report_jobs() == [] and broker.get_redis().keys("designer:report:*") == []
+
+
+def test_a_large_campaigns_first_view_queues_one_count_and_says_so(large, reader):
+    page = report_page(reader, large)
+    assert "Counting…" in page and "went to 20,001 people" in page
+    assert '<meta http-equiv="refresh" content="5">' in page
+    assert "Clicks per link" not in page
+    (job,) = report_jobs()
+    assert job.args == (large.id,) and job.timeout == broker.TIMEOUTS[broker.COUNT_REPORT]
+    answer = reader.get(f"/api/v1/campaigns/{large.id}/report")
+    assert answer.status_code == 202 and answer.headers["Retry-After"] == "5"
+    assert "being counted" in answer.get_json()["message"]
+    assert "Counting…" in report_page(reader, large)
+    assert len(report_jobs()) == 1  # one count at a time
+
+
+def test_the_worker_counts_and_the_page_shows_the_stored_figures(large, reader, run_worker_burst):
+    large.events((0, "open", None), (1, "click", 0), (1, "click", 2))
+    report_page(reader, large)
+    run_worker_burst()
+    assert report_jobs() == []
+    assert not broker.get_redis().exists(reporting.COUNTING_KEY.format(large.id))
+    page = report_page(reader, large)
+    assert "Counting…" not in page and "Figures as counted at" in page
+    assert "newer count" not in page and 'http-equiv="refresh"' not in page
+    assert link_rows(page) == [("Spring sale", "1"), ("Visit our site", "0"), ("Your offer", "1")]
+    assert "3 Dec 2026 09:00" in page  # the activity chart, in the reader's time zone
+    body = reader.get(f"/api/v1/campaigns/{large.id}/report").get_json()
+    live = reporting.count(large)
+    assert body["figures"] == live.figures and body["counted_at"].endswith("Z")
+    assert [link["clicks"] for link in body["links"]] == [1, 0, 1]
+    assert body["activity"][0] == {"hour": "2026-12-03T08:00:00Z", "opens": 1, "clicks": 0}
+    assert report_jobs() == []  # fresh: nothing counted again
+
+
+def test_a_report_older_than_a_minute_is_shown_while_it_is_counted_again(
+    large, reader, run_worker_burst, monkeypatch
+):
+    large.events((0, "click", 0))
+    report_page(reader, large)
+    run_worker_burst()
+    large.events((1, "click", 0), (2, "click", 0))
+    assert link_rows(report_page(reader, large))[0] == ("Spring sale", "1")  # kept, not counted
+    assert report_jobs() == []
+    later = utcnow() + timedelta(seconds=reporting.FRESH_SECONDS + 1)
+    monkeypatch.setattr(reporting, "utcnow", lambda: later)
+    page = report_page(reader, large)
+    assert link_rows(page)[0] == ("Spring sale", "1") and "a newer count is on its way" in page
+    assert '<meta http-equiv="refresh" content="10">' in page
+    assert len(report_jobs()) == 1
+    run_worker_burst()
+    monkeypatch.undo()
+    assert link_rows(report_page(reader, large))[0] == ("Spring sale", "3")
+
+
+def test_the_campaign_list_reads_large_campaigns_from_their_stored_reports(
+    large, reader, run_worker_burst
+):
+    def row():
+        page = reader.get("/campaigns").text
+        return " ".join(page.split(">Spring</strong>")[1].split("</tr>")[0].split())
+
+    for message in db.session.scalars(db.select(Message).where(Message.campaign_id == large.id)):
+        message.state = "sent"
+    db.session.commit()
+    assert '<td class="num muted">\u2013</td>' in row() and len(report_jobs()) == 1
+    run_worker_burst()
+    assert '<td class="num">2</td>' in row()  # sent, from the stored report
+
+
+def test_without_redis_a_large_campaigns_report_is_counted_for_the_view(large, app_with):
+    large.events((0, "click", 0))
+    down = app_with(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    with down.app_context():
+        report = reporting.report_of(db.session.get(Campaign, large.id))
+    assert report.counted_at is None and report.links[0].clicks == 1
