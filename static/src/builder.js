@@ -312,7 +312,7 @@ function designerTypes(editor, labels) {
 /* Text labels for GrapesJS's panel buttons (their icons come from an icon font we do not load). */
 const PANEL_LABELS = {
   "sw-visibility": "Outlines",
-  preview: "Preview",
+  preview: "Hide panels",
   fullscreen: "Full screen",
   "open-sm": "Style",
   "open-tm": "Settings",
@@ -320,19 +320,31 @@ const PANEL_LABELS = {
   "open-blocks": "Blocks",
 };
 
+/** A block tile's picture, drawn like the plugin's own (one path, 24 × 24, even-odd). */
+function tileIcon(path) {
+  return `<svg viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" fill-rule="evenodd" d="${path}"/></svg>`;
+}
+
 function relabelPanels(editor) {
   editor.on("load", () => {
     for (const panel of editor.Panels.getPanels().models) {
-      for (const button of panel.get("buttons").models) {
+      const buttons = panel.get("buttons");
+      // A button with neither label nor command would be an empty tile in the bar.
+      buttons.remove(buttons.filter((button) => !button.get("label") && !button.get("command")));
+      for (const button of buttons.models) {
         const label = PANEL_LABELS[button.id];
         if (!label) continue;
-        button.set({ className: "designer-pn-label", label });
+        button.set({ className: "designer-pn-label", label, attributes: { ...button.get("attributes"), title: label } });
         if (button.view) {
           button.view.el.className = button.view.el.className.replace(/\bfa(-[\w-]+)?\b/g, "").trim();
           button.view.el.textContent = label;
         }
       }
     }
+    // Their tooltips in the same words, once the panels have drawn the plugin's ("Preview").
+    setTimeout(() => {
+      for (const el of editor.Panels.getPanelsEl().querySelectorAll(".designer-pn-label")) el.title = el.textContent;
+    });
   });
 }
 
@@ -414,6 +426,23 @@ function insertField(editor, expression) {
   return true;
 }
 
+/** The picker's list closes as a menu does: on Escape (focus back on its summary), and on a
+ * click anywhere else, the canvas included, so it never stays open over the canvas. */
+function closeWhenLeft(picker, canvasDocument) {
+  const close = () => {
+    picker.open = false;
+  };
+  picker.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !picker.open) return;
+    close();
+    picker.querySelector("summary").focus();
+  });
+  document.addEventListener("mousedown", (event) => {
+    if (!picker.contains(event.target)) close();
+  });
+  if (canvasDocument) canvasDocument.addEventListener("mousedown", close);
+}
+
 function initFieldPicker(editor, config, labels) {
   const picker = document.getElementById("builder-fields");
   const list = document.getElementById("builder-field-list");
@@ -443,8 +472,10 @@ function initFieldPicker(editor, config, labels) {
       // Keep the canvas's text selection: act on mousedown, not after focus moves.
       button.addEventListener("mousedown", (event) => event.preventDefault());
       button.addEventListener("click", () => {
-        if (insertField(editor, snippetFor(field))) setStatus(`Inserted ${field.label || field.name}.`);
-        else setStatus("Select a text or button block first, then pick the field.", "error");
+        if (insertField(editor, snippetFor(field))) {
+          setStatus(`Inserted ${field.label || field.name}.`);
+          picker.open = false;
+        } else setStatus("Select a text or button block first, then pick the field.", "error");
       });
       item.appendChild(button);
       list.appendChild(item);
@@ -452,6 +483,7 @@ function initFieldPicker(editor, config, labels) {
   }
 
   search.addEventListener("input", render);
+  closeWhenLeft(picker, editor.Canvas.getDocument());
   return requestJson(config.fields_url)
     .then((body) => {
       fields = (body && body.fields) || [];
@@ -561,16 +593,19 @@ function init() {
 
   editor.Blocks.add("designer-section", {
     label: "Section",
+    media: tileIcon("M2 5h20v14H2zM4 7v10h16V7z"),
     category: "Layout",
     content: "<mj-section><mj-column></mj-column></mj-section>",
   });
   editor.Blocks.add("designer-button-section", {
     label: "Button section",
+    media: tileIcon("M2 5h20v14H2zM4 7v10h16V7zM7 10h10v4H7z"),
     category: "Layout",
     content: '<mj-section><mj-column><mj-button href="https://example.com">Button</mj-button></mj-column></mj-section>',
   });
   editor.Blocks.add("designer-4-columns", {
     label: "4 Columns",
+    media: tileIcon("M2 6h4v12H2zM7.33 6h4v12h-4zM12.67 6h4v12h-4zM18 6h4v12h-4z"),
     category: "Layout",
     content:
       "<mj-section><mj-column><mj-text>Content 1</mj-text></mj-column><mj-column><mj-text>Content 2</mj-text></mj-column>" +
@@ -579,11 +614,16 @@ function init() {
   // The recipient's own copy of the message in a browser (designer.mail.webview).
   editor.Blocks.add("designer-webview-link", {
     label: "View in browser",
+    media: tileIcon("M2 4h20v16H2zM4 9v9h16V9zM5 5.5h2v2H5zM8 5.5h2v2H8z"),
     category: editor.I18n.t("grapesjs-mjml.category"), // beside the other content blocks
     content:
       '<mj-text align="center" font-size="12px"><a href="{{ webview_url }}">View this e-mail in your browser</a></mj-text>',
   });
   for (const id of ["mjml-import", "export-template"]) editor.Panels.removeButton("options", id);
+  // The page's toolbar above the canvas has Undo, Redo and the device buttons, labelled in
+  // words: the plugin's icon copies of them would be a second set.
+  for (const id of ["undo", "redo"]) editor.Panels.removeButton("options", id);
+  editor.Panels.removePanel("devices-c");
 
   editor.on("load", () => {
     editor.setComponents({

@@ -388,3 +388,56 @@ def test_a_view_in_browser_link_drops_in_and_the_picker_offers_its_field(markete
     source = stored_source(page, served, template_id)
     assert '<a href="{{ webview_url }}">View this e-mail in your browser</a>' in source
     assert source.index("webview_url") < source.index("Hello there,")
+
+
+def test_every_block_tile_has_a_picture_and_each_control_is_there_once(marketer, served):
+    page = marketer
+    open_builder(page, served, template_ids(page, served)["Welcome"])
+    page.click(".gjs-pn-btn:has-text('Blocks')")
+    tiles = page.evaluate(
+        """() => [...document.querySelectorAll('.gjs-block')].map((tile) => ({
+            label: tile.querySelector('.gjs-block-label').textContent.trim(),
+            picture: tile.querySelector('.gjs-block__media svg, .gjs-block__media img') !== null,
+        }))"""
+    )
+    labels = [tile["label"] for tile in tiles]
+    assert {"Section", "Button section", "4 Columns", "View in browser", "Button"} <= set(labels)
+    assert [tile["label"] for tile in tiles if not tile["picture"]] == []
+    controls = page.evaluate(
+        """() => [...document.querySelectorAll('button, .gjs-pn-btn')]
+            .filter((el) => el.offsetParent !== null && !el.closest('.builder-preview-card'))
+            .map((el) => el.getAttribute('title') || el.textContent.trim())"""
+    )
+    for name in ("Undo", "Redo", "Desktop", "Mobile", "Tablet"):
+        assert controls.count(name) == (0 if name == "Tablet" else 1), (name, controls)
+    assert "Hide panels" in controls, "|".join(
+        controls
+    )  # the canvas without panels, not a second "Preview"
+
+
+def test_the_merge_field_list_closes_like_a_menu(marketer, served):
+    page = marketer
+    open_builder(page, served, template_ids(page, served)["Welcome"])
+    picker = page.locator("#builder-fields")
+    canvas = page.frame_locator(".gjs-frame")
+
+    def opened():
+        page.click("#builder-fields summary")
+        expect(page.locator("#builder-field-search")).to_be_visible()
+
+    opened()
+    page.keyboard.press("Escape")  # focus is in the search box
+    expect(picker).not_to_have_attribute("open", "")
+    expect(page.locator("#builder-fields summary")).to_be_focused()
+    opened()
+    canvas.locator("text=To help you get started").click()  # into the canvas
+    expect(picker).not_to_have_attribute("open", "")
+    opened()
+    page.click("h1")  # anywhere else on the page
+    expect(picker).not_to_have_attribute("open", "")
+    canvas.locator("text=To help you get started").dblclick()
+    opened()
+    page.fill("#builder-field-search", "first name")
+    page.click("#builder-field-list .field-option[data-field='contact.first_name']")
+    expect(page.locator("#builder-status")).to_contain_text("Inserted")
+    expect(picker).not_to_have_attribute("open", "")  # a field picked: the list is done
