@@ -1,6 +1,8 @@
 """Users' signatures: edited on the account page, sanitised, merged as ``sender.signature``
 in the mail sent as that user and empty in the system's mail."""
 
+import re
+
 from support import csrf_token, log_in
 
 from designer import mail, templating
@@ -125,7 +127,8 @@ def test_the_signature_is_in_mail_sent_as_that_user(smtp_app, smtp_server, peopl
     html = received.get_body(("html",)).get_content()
     assert "[<p" in html and "<strong>Ada Admin</strong></p>" in html
     assert "&lt;strong&gt;" not in html and "alert(" not in html and "onclick" not in html
-    assert "{{ 7 * 7 }}" in html and "49" not in html
+    words = re.sub(r'"[^"]*"', '""', html)  # without attributes (random tokens in links)
+    assert "{{ 7 * 7 }}" in words and "49" not in words
     text = received.get_body(("plain",)).get_content()
     assert "Kind regards," in text and "Ada Admin" in text and "<strong>" not in text
 
