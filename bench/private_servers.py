@@ -40,7 +40,21 @@ def _postgres_bin(name):
     return found[-1]
 
 
-class PrivatePostgres:
+class _PrivateServer:
+    """What the bench's servers share: ``start``/``stop`` are each one's, in ``self.dir``."""
+
+    def restart(self, down_seconds=2.0):
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+    def close(self):
+        with suppress(Exception):
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PrivatePostgres(_PrivateServer):
     """A throw-away PostgreSQL cluster on a free port, owned by ``postgres`` under root."""
 
     def __init__(self):
@@ -82,18 +96,8 @@ class PrivatePostgres:
     def stop(self):
         self._run(_postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
-    def restart(self, down_seconds=2.0):
-        self.stop()
-        time.sleep(down_seconds)
-        self.start()
 
-    def close(self):
-        with suppress(Exception):
-            self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class PrivateRedis:
+class PrivateRedis(_PrivateServer):
     """A ``redis-server`` on a free loopback port, nothing persisted."""
 
     def __init__(self):
@@ -114,18 +118,8 @@ class PrivateRedis:
             stop_child(self.process, timeout=30)
             self.process = None
 
-    def restart(self, down_seconds=2.0):
-        self.stop()
-        time.sleep(down_seconds)
-        self.start()
 
-    def close(self):
-        with suppress(Exception):
-            self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class PrivateEmbeddedRedis:
+class PrivateEmbeddedRedis(_PrivateServer):
     """The product's embedded Redis, in a folder of its own (the instance folder's role)."""
 
     def __init__(self):
@@ -140,13 +134,3 @@ class PrivateEmbeddedRedis:
 
     def stop(self):
         self.server.stop()
-
-    def restart(self, down_seconds=2.0):
-        self.stop()
-        time.sleep(down_seconds)
-        self.start()
-
-    def close(self):
-        with suppress(Exception):
-            self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
