@@ -12,7 +12,7 @@ BUILDER := static/dist/builder.bundle.js
 SWAGGER := static/dist/swagger-ui/swagger-ui-bundle.js
 ASSETS := $(BUNDLE) $(BUILDER) $(SWAGGER)
 
-.PHONY: run test lint format clean assets mutation
+.PHONY: run test lint format clean assets mutation translations catalogue
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Designer needs Python 3.11 or newer")'
@@ -60,12 +60,29 @@ $(SWAGGER): $(BUNDLE) package-lock.json
 
 assets: $(ASSETS)
 
-run: $(VENV)/.installed $(ASSETS)
+# The interface's languages: gettext catalogues (designer/translations/*/LC_MESSAGES/
+# messages.po, in the repo) compiled to the .mo files Flask-Babel reads.
+CATALOGUES := $(wildcard designer/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+$(COMPILED): %.mo: %.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+translations: $(COMPILED)
+
+# After changing the interface's strings: extract them (babel.cfg) and bring the
+# catalogues up to date; new strings are then translated in each messages.po.
+catalogue: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output --project Designer \
+	  -o designer/translations/messages.pot designer
+	$(BIN)/pybabel update --ignore-obsolete --no-fuzzy-matching --width 100 \
+	  -i designer/translations/messages.pot -d designer/translations
+
+run: $(VENV)/.installed $(ASSETS) $(COMPILED)
 	$(BIN)/designer db upgrade
 	@test -f instance/.demo-loaded || ($(BIN)/designer demo && touch instance/.demo-loaded)
 	exec $(BIN)/designer serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test $(ASSETS)
+test: $(VENV)/.installed-test $(ASSETS) $(COMPILED)
 	$(BIN)/ruff check designer workers tests bench
 	$(BIN)/ruff format --check designer workers tests bench
 	$(BIN)/pytest $(PYTEST_ARGS)

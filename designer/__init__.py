@@ -21,9 +21,10 @@ def create_app(test_config=None):
     load_config(app, test_config)
     _init_extensions(app)
     _register_blueprints(app)
-    from designer import cli, errors, navigation, proxies, security
+    from designer import cli, errors, i18n, navigation, proxies, security
     from designer.tracking import fastpath
 
+    i18n.init_app(app)
     errors.init_app(app)
     navigation.init_app(app)
     security.init_app(app)

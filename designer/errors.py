@@ -8,6 +8,7 @@ message.
 """
 
 from flask import jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
@@ -24,6 +25,41 @@ OUT_OF_RANGE = "22003"
 OUT_OF_RANGE_MESSAGE = (
     "A number in the request is larger than any id or page this product keeps "
     "(they go up to 2,147,483,647)."
+)
+
+
+def N_(message):
+    """Mark ``message`` for the catalogue; error pages show it translated (JSON: English)."""
+    return message
+
+
+#: Messages error pages show translated: ours, Werkzeug's and Flask-WTF's (CSRF).
+PAGE_MESSAGES = (
+    N_(
+        "A number in the request is larger than any id or page this product keeps "
+        "(they go up to 2,147,483,647)."
+    ),
+    N_("This is for admin users only."),
+    N_("The browser (or proxy) sent a request that this server could not understand."),
+    N_(
+        "You don't have the permission to access the requested resource. It is either "
+        "read-protected or not readable by the server."
+    ),
+    N_(
+        "The requested URL was not found on the server. If you entered the URL manually "
+        "please check your spelling and try again."
+    ),
+    N_("The method is not allowed for the requested URL."),
+    N_("The data value transmitted exceeds the capacity limit."),
+    N_(
+        "The server encountered an internal error and was unable to complete your request. "
+        "Either the server is overloaded or there is an error in the application."
+    ),
+    N_("The CSRF token has expired."),
+    N_("The CSRF session token is missing."),
+    N_("The CSRF tokens do not match."),
+    N_("The CSRF token is missing."),
+    N_("The CSRF token is invalid."),
 )
 
 #: Response headers an error keeps from its exception (e.g. WWW-Authenticate, Allow).
@@ -48,14 +84,20 @@ def wants_json():
     return best == "application/json" and accept[best] > accept["text/html"]
 
 
-def error_response(status, code, message, details=None, as_json=None):
-    """The error as JSON for API clients (or when ``as_json``), else as a page."""
+def error_response(status, code, message, details=None, as_json=None, page_message=None):
+    """The error as JSON for API clients (or when ``as_json``), else as a page.
+
+    The page shows ``page_message``, else ``message`` translated when the catalogue
+    knows it (JSON stays English).
+    """
     if as_json or (as_json is None and wants_json()):
         body = {"error": {"code": code, "message": message, "details": details or {}}}
         return jsonify(body), status
     administrators = _administrators() if status == 403 else []
+    if page_message is None:
+        page_message = _(message) if isinstance(message, str) and message else message
     page = render_template(
-        "error.html", status=status, message=message, administrators=administrators
+        "error.html", status=status, message=page_message, administrators=administrators
     )
     return page, status
 
@@ -140,6 +182,9 @@ def init_app(app):
     @app.errorhandler(CSRFError)
     def csrf_failed(exc):
         message = f"{exc.description} Reload the page and try again."
-        return error_response(400, "csrf_failed", message)
+        page_message = _(
+            "%(reason)s Reload the page and try again.", reason=_(str(exc.description))
+        )
+        return error_response(400, "csrf_failed", message, page_message=page_message)
 
     app.register_error_handler(HTTPException, http_error)

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from flask import request, url_for
 from flask_login import current_user
 
+from designer.i18n import _l
+
 
 @dataclass(frozen=True)
 class Entry:
     """One menu link: its label, target endpoint, the pages it covers and who sees it."""
 
-    label: str
+    label: str  # lazy: the page's language
     endpoint: str
     covers: tuple[str, ...]
     admin_only: bool = False
@@ -27,39 +29,39 @@ class Entry:
 
 #: The administrator's settings, in the order of the settings sub-navigation.
 SETTINGS = (
-    Entry("Company", "settings.company", ("settings.company",), admin_only=True),
-    Entry("Tracking", "settings.tracking", ("settings.tracking",), admin_only=True),
-    Entry("Sending", "sending.index", ("sending.",), admin_only=True),
-    Entry("DKIM", "dkim.index", ("dkim.",), admin_only=True),
-    Entry("Bounces", "bounces.index", ("bounces.",), admin_only=True),
-    Entry("OAuth2 sign-in", "oauth.providers_page", ("oauth.providers",), admin_only=True),
-    Entry("Topics", "topics.index", ("topics.",), admin_only=True),
-    Entry("Users", "users.list_page", ("users.",), admin_only=True),
-    Entry("CRM", "crm.page", ("crm.", "crm_writeback."), admin_only=True),
-    Entry("Webhooks", "webhooks.list_page", ("webhooks.",), admin_only=True),
-    Entry("Hook sources", "hook_sources.index", ("hook_sources.",), admin_only=True),
+    Entry(_l("Company"), "settings.company", ("settings.company",), admin_only=True),
+    Entry(_l("Tracking"), "settings.tracking", ("settings.tracking",), admin_only=True),
+    Entry(_l("Sending"), "sending.index", ("sending.",), admin_only=True),
+    Entry(_l("DKIM"), "dkim.index", ("dkim.",), admin_only=True),
+    Entry(_l("Bounces"), "bounces.index", ("bounces.",), admin_only=True),
+    Entry(_l("OAuth2 sign-in"), "oauth.providers_page", ("oauth.providers",), admin_only=True),
+    Entry(_l("Topics"), "topics.index", ("topics.",), admin_only=True),
+    Entry(_l("Users"), "users.list_page", ("users.",), admin_only=True),
+    Entry(_l("CRM"), "crm.page", ("crm.", "crm_writeback."), admin_only=True),
+    Entry(_l("Webhooks"), "webhooks.list_page", ("webhooks.",), admin_only=True),
+    Entry(_l("Hook sources"), "hook_sources.index", ("hook_sources.",), admin_only=True),
 )
 
 MAIN = (
     Entry(
-        "Templates",
+        _l("Templates"),
         "templating.list_page",
         ("templating.", "builder.", "attachments.", "labels.", "pdf."),
     ),
-    Entry("Campaigns", "campaigns.list_page", ("campaigns.", "list_send.")),
-    Entry("Organisations", "records.organisations", ("records.", "compose.")),
-    Entry("Files", "files.page", ("files.",)),
-    Entry("PDF export", "exports.new", ("exports.",)),
-    Entry("Outbox", "mail.outbox", ("mail.",)),
-    Entry("Suppressions", "suppressions.index", ("suppressions.",)),
-    Entry("Workflows", "workflows.list_page", ("workflows.",), admin_only=True),
+    Entry(_l("Campaigns"), "campaigns.list_page", ("campaigns.", "list_send.")),
+    Entry(_l("Organisations"), "records.organisations", ("records.", "compose.")),
+    Entry(_l("Files"), "files.page", ("files.",)),
+    Entry(_l("PDF export"), "exports.new", ("exports.",)),
+    Entry(_l("Outbox"), "mail.outbox", ("mail.",)),
+    Entry(_l("Suppressions"), "suppressions.index", ("suppressions.",)),
+    Entry(_l("Workflows"), "workflows.list_page", ("workflows.",), admin_only=True),
 )
 
 #: The signed-in user's own pages, next to their name.
 PERSONAL = (
-    Entry("Account", "account.page", ("account.",)),
-    Entry("My mailbox", "mailbox.settings", ("mailbox.",)),
-    Entry("API tokens", "tokens.page", ("tokens.", "apidocs.")),
+    Entry(_l("Account"), "account.page", ("account.",)),
+    Entry(_l("My mailbox"), "mailbox.settings", ("mailbox.",)),
+    Entry(_l("API tokens"), "tokens.page", ("tokens.", "apidocs.")),
 )
 
 
@@ -91,7 +93,7 @@ def menus():
     settings = _links(SETTINGS, endpoint)
     main = _links(MAIN, endpoint)
     if settings:
-        main.append(Link("Settings", settings[0].url, in_settings(endpoint)))
+        main.append(Link(_l("Settings"), settings[0].url, in_settings(endpoint)))
     return {
         "main": main,
         "personal": _links(PERSONAL, endpoint),
@@ -99,6 +101,15 @@ def menus():
     }
 
 
+#: The roles as pages name them (``role_label(user.role)``).
+ROLE_LABELS = {"admin": _l("admin"), "marketer": _l("marketer")}
+
+
+def role_label(role):
+    """``role`` (as stored: ``admin``, ``marketer``) in the page's language."""
+    return ROLE_LABELS.get(role, role)
+
+
 def init_app(app):
-    """Offer ``menus()`` to the layout."""
-    app.context_processor(lambda: {"menus": menus})
+    """Offer ``menus()`` and ``role_label()`` to the layout."""
+    app.context_processor(lambda: {"menus": menus, "role_label": role_label})

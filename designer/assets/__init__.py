@@ -9,6 +9,7 @@ import io
 from urllib.parse import quote
 
 from defusedxml import ElementTree
+from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import defer
 
@@ -62,11 +63,29 @@ class AssetRejected(ValueError):
 def store_asset(filename, content_type, data):
     """Store bytes once (deduplicated by content); return the ``Asset``."""
     if content_type not in ALLOWED_TYPES:
-        raise AssetRejected(f"{filename}: files of type {content_type} are not accepted")
+        raise AssetRejected(
+            _(
+                "%(file)s: files of type %(type)s are not accepted",
+                file=filename,
+                type=content_type,
+            )
+        )
     if len(data) > MAX_ASSET_BYTES:
-        raise AssetRejected(f"{filename}: larger than {MAX_ASSET_BYTES // (1024 * 1024)} MB")
+        raise AssetRejected(
+            _(
+                "%(file)s: larger than %(size)s MB",
+                file=filename,
+                size=MAX_ASSET_BYTES // (1024 * 1024),
+            )
+        )
     if not content_matches(content_type, data):
-        raise AssetRejected(f"{filename}: the file is not the {content_type} it says it is")
+        raise AssetRejected(
+            _(
+                "%(file)s: the file is not the %(type)s it says it is",
+                file=filename,
+                type=content_type,
+            )
+        )
     digest = hashlib.sha256(data).hexdigest()
     existing = db.session.scalar(db.select(Asset).where(Asset.sha256 == digest))
     if existing is not None:

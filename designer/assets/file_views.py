@@ -1,6 +1,7 @@
 """The Files page: upload images and fonts for templates and PDFs, and copy their URLs."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from designer.assets import (
     ALLOWED_TYPES,
@@ -22,16 +23,19 @@ def page():
     if request.method == "POST":
         uploads = [f for f in request.files.getlist("file") if f and f.filename]
         if not uploads:
-            flash("Choose one or more files to upload.", "error")
+            flash(_("Choose one or more files to upload."), "error")
             status = 400
         for upload in uploads:
             try:
                 asset = store_asset(upload.filename, _type(upload), upload.read())
             except AssetRejected as exc:
-                flash(f"Not stored: {exc}", "error")
+                flash(_("Not stored: %(error)s", error=exc), "error")
                 status = 400
             else:
-                flash(f"Stored {asset.filename}: {asset_path(asset)}", "success")
+                flash(
+                    _("Stored %(file)s: %(url)s", file=asset.filename, url=asset_path(asset)),
+                    "success",
+                )
         if status == 200:
             return redirect(url_for("files.page"))
     rows = [(asset, asset_path(asset)) for asset in list_assets()]

@@ -9,6 +9,7 @@ neither disabled nor made a marketer. Password changes are
 
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from designer.auth import link_mail
@@ -67,13 +68,17 @@ def demo_password_users():
 def _new_user(email, name, role):
     email, name = normalise_email(email), " ".join((name or "").split())
     if not EMAIL.fullmatch(email) or len(email) > EMAIL_LENGTH:
-        raise AccountError(f"{email or 'the e-mail address'!s} is not an e-mail address")
+        raise AccountError(
+            _("%(email)s is not an e-mail address", email=email)
+            if email
+            else _("the e-mail address is not an e-mail address")
+        )
     if not name or len(name) > NAME_LENGTH:
-        raise AccountError(f"give a name of 1 to {NAME_LENGTH} characters")
+        raise AccountError(_("give a name of 1 to %(max)s characters", max=NAME_LENGTH))
     if role not in ROLES:
-        raise AccountError(f"the role is one of {', '.join(ROLES)}")
+        raise AccountError(_("the role is one of %(roles)s", roles=", ".join(ROLES)))
     if find_user(email) is not None:
-        raise AccountError(f"there is already an account for {email}")
+        raise AccountError(_("there is already an account for %(email)s", email=email))
     user = User(email=email, name=name, role=role, password_hash="")
     db.session.add(user)
     return user
@@ -84,7 +89,9 @@ def _commit_new(user):
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise AccountError(f"there is already an account for {user.email}") from None
+        raise AccountError(
+            _("there is already an account for %(email)s", email=user.email)
+        ) from None
 
 
 def invite(email, name, role, invited_by=None):
@@ -92,7 +99,7 @@ def invite(email, name, role, invited_by=None):
     try:
         prepared = link_mail.prepare("invite", invited_by)
     except link_mail.MailUnsendable as exc:
-        raise AccountError(f"the invitation cannot be sent: {exc}") from None
+        raise AccountError(_("the invitation cannot be sent: %(reason)s", reason=exc)) from None
     user = _new_user(email, name, role)
     db.session.flush()
     link_mail.send_link(user, "invite", invited_by, prepared)
@@ -127,12 +134,12 @@ def add_with_link(email, name, role):
 def send_reset(user, requested_by=None):
     """Mail ``user`` a link to choose a new password (their current one keeps working)."""
     if not user.is_active:
-        raise AccountError(f"{user.email} is disabled: enable the account first")
+        raise AccountError(_("%(email)s is disabled: enable the account first", email=user.email))
     purpose = "reset" if user.has_password else "invite"
     try:
         return link_mail.send_link(user, purpose, requested_by)
     except link_mail.MailUnsendable as exc:
-        raise AccountError(f"the link cannot be sent: {exc}") from None
+        raise AccountError(_("the link cannot be sent: %(reason)s", reason=exc)) from None
 
 
 def _active_admin_ids(excluding):
@@ -154,17 +161,26 @@ def _active_admin_ids(excluding):
 def _keep_an_admin(user, change):
     if user.role == "admin" and user.is_active and not _active_admin_ids(user):
         db.session.rollback()
-        raise AccountError(
-            f"{user.email} is the last active administrator: "
-            f"make someone else an administrator before you {change}"
-        )
+        if change == "disable":
+            message = _(
+                "%(email)s is the last active administrator: make someone else an "
+                "administrator before you disable them",
+                email=user.email,
+            )
+        else:
+            message = _(
+                "%(email)s is the last active administrator: make someone else an "
+                "administrator before you change their role",
+                email=user.email,
+            )
+        raise AccountError(message)
 
 
 def set_role(user, role):
     if role not in ROLES:
-        raise AccountError(f"the role is one of {', '.join(ROLES)}")
+        raise AccountError(_("the role is one of %(roles)s", roles=", ".join(ROLES)))
     if role != "admin":
-        _keep_an_admin(user, "change their role")
+        _keep_an_admin(user, "role")
     user.role = role
     db.session.commit()
     return user
@@ -173,8 +189,8 @@ def set_role(user, role):
 def disable(user, disabled_by=None):
     """Stop ``user`` from logging in and end their sessions; their tokens stop working."""
     if disabled_by is not None and disabled_by.id == user.id:
-        raise AccountError("you cannot disable your own account")
-    _keep_an_admin(user, "disable them")
+        raise AccountError(_("you cannot disable your own account"))
+    _keep_an_admin(user, "disable")
     if user.disabled_at is None:
         user.disabled_at = utcnow()
         user.session_version += 1

@@ -11,11 +11,14 @@ the network, and this holds behind any other web server too.
 
 import ipaddress
 
+from flask_babel import gettext as _
+
 from designer.auth import sessions, throttle
 from designer.auth.accounts import demo_password_users, find_user
 from designer.auth.passwords import verify
+from designer.i18n import _l
 
-WRONG = "Wrong e-mail address or password."
+WRONG = _l("Wrong e-mail address or password.")
 
 
 class LoginRefused(Exception):
@@ -34,14 +37,16 @@ def log_in(email, password, client_ip):
     user = find_user(email)
     if not verify(user, password or ""):
         started = throttle.record_failure(email, client_ip)
-        raise LoginRefused(str(started), 429) if started else LoginRefused(WRONG, 401)
+        raise LoginRefused(str(started), 429) if started else LoginRefused(str(WRONG), 401)
     if not user.is_active:
-        raise LoginRefused("This account is disabled: ask an administrator.", 403)
+        raise LoginRefused(_("This account is disabled: ask an administrator."), 403)
     if user.demo_password and not _loopback(client_ip):
         raise LoginRefused(
-            "This account still has the demo password, which works only on "
-            "the machine Designer runs on: set a real one with `designer user "
-            "passwd EMAIL`.",
+            _(
+                "This account still has the demo password, which works only on "
+                "the machine Designer runs on: set a real one with `designer user "
+                "passwd EMAIL`."
+            ),
             403,
         )
     throttle.record_success(email)

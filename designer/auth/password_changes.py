@@ -7,6 +7,8 @@ against the login throttle, so a borrowed session cannot be used to guess
 the password either.
 """
 
+from flask_babel import gettext as _
+
 from designer.auth import throttle
 from designer.auth.links import end_links, find_link, use_link
 from designer.auth.passwords import PasswordRefused, check_new_password, verify
@@ -23,7 +25,7 @@ class PasswordNotChanged(ValueError):
 
 def _checked(user, password, confirmation):
     if confirmation is not None and password != confirmation:
-        raise PasswordNotChanged("the two new passwords are not the same", "confirmation")
+        raise PasswordNotChanged(_("the two new passwords are not the same"), "confirmation")
     try:
         check_new_password(password or "", email=user.email, name=user.name)
     except PasswordRefused as exc:
@@ -48,7 +50,7 @@ def change_own_password(user, current, password, confirmation, client_ip):
     if not verify(user, current or ""):
         started = throttle.record_failure(user.email, client_ip)
         raise PasswordNotChanged(
-            str(started) if started else "your current password is not right",
+            str(started) if started else _("your current password is not right"),
             "current",
             429 if started else 400,
         )
@@ -60,7 +62,9 @@ def redeem_link(token, password, confirmation):
     link = find_link(token)
     user = link.user
     if not user.is_active:
-        raise PasswordNotChanged("this account is disabled: ask an administrator", "password", 403)
+        raise PasswordNotChanged(
+            _("this account is disabled: ask an administrator"), "password", 403
+        )
     _checked(user, password, confirmation)
     use_link(link)
     return set_password(user, password)

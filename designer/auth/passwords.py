@@ -12,6 +12,7 @@ import re
 import secrets
 from functools import cache
 
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 MIN_LENGTH = 12
@@ -34,14 +35,18 @@ def check_new_password(password, *, email="", name=""):
     """Raise ``PasswordRefused`` unless ``password`` may be chosen by that user."""
     if len(password) < MIN_LENGTH:
         raise PasswordRefused(
-            f"use at least {MIN_LENGTH} characters (this one has {len(password)})"
+            _(
+                "use at least %(min)s characters (this one has %(count)s)",
+                min=MIN_LENGTH,
+                count=len(password),
+            )
         )
     if len(password) > MAX_LENGTH:
-        raise PasswordRefused(f"use at most {MAX_LENGTH} characters")
+        raise PasswordRefused(_("use at most %(max)s characters", max=MAX_LENGTH))
     if password.lower() in _common_passwords():
-        raise PasswordRefused("this is one of the most common passwords: choose another")
+        raise PasswordRefused(_("this is one of the most common passwords: choose another"))
     if _contains_identity(password, email, name):
-        raise PasswordRefused("do not use your name or e-mail address in your password")
+        raise PasswordRefused(_("do not use your name or e-mail address in your password"))
     _check_guessability(password, email, name)
 
 
@@ -75,10 +80,15 @@ def _check_guessability(password, email, name):
     if result["score"] >= MIN_SCORE:
         return
     warning = (result["feedback"].get("warning") or "").rstrip(".")
-    reason = f" ({warning[0].lower()}{warning[1:]})" if warning else ""
-    raise PasswordRefused(
-        f"this password is too easy to guess{reason}: add a few more uncommon words"
-    )
+    if warning:
+        warning = warning[0].lower() + warning[1:]
+        raise PasswordRefused(
+            _(
+                "this password is too easy to guess (%(warning)s): add a few more uncommon words",
+                warning=warning,
+            )
+        )
+    raise PasswordRefused(_("this password is too easy to guess: add a few more uncommon words"))
 
 
 def hash_password(password):

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import ngettext
 
 from designer.broker import get_redis
 from designer.networks import client_network
@@ -52,9 +53,17 @@ class LockedOut:
         return max(1, math.ceil(self.seconds / 60))
 
     def __str__(self):
-        where = "for this account" if self.scope == "account" else "from your network"
-        unit = "minute" if self.minutes == 1 else "minutes"
-        return f"Too many failed attempts {where}. Try again in {self.minutes} {unit}."
+        if self.scope == "account":
+            return ngettext(
+                "Too many failed attempts for this account. Try again in %(num)d minute.",
+                "Too many failed attempts for this account. Try again in %(num)d minutes.",
+                self.minutes,
+            )
+        return ngettext(
+            "Too many failed attempts from your network. Try again in %(num)d minute.",
+            "Too many failed attempts from your network. Try again in %(num)d minutes.",
+            self.minutes,
+        )
 
 
 def _keys(scope, value):

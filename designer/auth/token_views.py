@@ -1,6 +1,7 @@
 """The user's own API tokens page: create one (shown once), see when each was used, revoke."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from designer.auth import protect
@@ -8,6 +9,18 @@ from designer.auth import tokens as api_tokens
 
 bp = Blueprint("tokens", __name__)
 protect(bp)
+
+
+def N_(message):
+    """Mark ``message`` for the catalogue; ``_()`` translates it where it is shown."""
+    return message
+
+
+#: ``designer.auth.tokens``' refusals, as this page shows them translated.
+REFUSALS = (
+    N_("give the token a name, e.g. the CRM or script that will use it"),
+    N_("the name is at most 100 characters"),
+)
 
 
 def _page(new_token=None, error=None, status=200):
@@ -29,7 +42,7 @@ def create():
     try:
         row, token = api_tokens.create_token(current_user, request.form.get("name"))
     except api_tokens.TokenInvalid as exc:
-        return _page(error=str(exc), status=400)
+        return _page(error=_(str(exc)), status=400)
     return _page(new_token={"name": row.name, "token": token}, status=201)
 
 
@@ -37,7 +50,14 @@ def create():
 def revoke(token_id):
     try:
         row = api_tokens.revoke_token(current_user, token_id)
-    except LookupError as exc:
-        abort(404, description=str(exc))
-    flash(f"Token “{row.name}” ({row.prefix}…) revoked: it no longer works.", "success")
+    except LookupError:
+        abort(404, description=_("you have no token with id %(id)s", id=token_id))
+    flash(
+        _(
+            "Token “%(name)s” (%(prefix)s…) revoked: it no longer works.",
+            name=row.name,
+            prefix=row.prefix,
+        ),
+        "success",
+    )
     return redirect(url_for("tokens.page"))

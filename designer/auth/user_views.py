@@ -1,6 +1,8 @@
 """The Users page (administrators): invite, change roles, disable and enable, send links."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from designer.auth import accounts, protect
@@ -26,8 +28,8 @@ def _page(error=None, invite_error=None, status=200):
 def _user_or_404(user_id):
     try:
         return accounts.get_user(user_id)
-    except LookupError as exc:
-        abort(404, description=str(exc))
+    except LookupError:
+        abort(404, description=_("no user with id %(id)s", id=user_id))
 
 
 def _done(message):
@@ -54,7 +56,14 @@ def invite():
     except accounts.AccountError as exc:
         return _page(invite_error=str(exc), status=400)
     days = VALID_FOR["invite"].days
-    return _done(f"Invitation sent to {user.email}: its link works once, for {days} days.")
+    return _done(
+        ngettext(
+            "Invitation sent to %(email)s: its link works once, for %(num)d day.",
+            "Invitation sent to %(email)s: its link works once, for %(num)d days.",
+            days,
+            email=user.email,
+        )
+    )
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])
@@ -64,7 +73,9 @@ def change_role(user_id):
         accounts.set_role(user, request.form.get("role"))
     except accounts.AccountError as exc:
         return _page(error=str(exc), status=409)
-    return _done(f"{user.name} is now {'an' if user.is_admin else 'a'} {user.role}.")
+    if user.is_admin:
+        return _done(_("%(name)s is now an admin.", name=user.name))
+    return _done(_("%(name)s is now a marketer.", name=user.name))
 
 
 @bp.route("/users/<int:user_id>/disable", methods=["POST"])
@@ -74,13 +85,18 @@ def disable(user_id):
         accounts.disable(user, current_user._get_current_object())
     except accounts.AccountError as exc:
         return _page(error=str(exc), status=409)
-    return _done(f"{user.email} is disabled: logged out, and their API tokens stopped working.")
+    return _done(
+        _(
+            "%(email)s is disabled: logged out, and their API tokens stopped working.",
+            email=user.email,
+        )
+    )
 
 
 @bp.route("/users/<int:user_id>/enable", methods=["POST"])
 def enable(user_id):
     user = accounts.enable(_user_or_404(user_id))
-    return _done(f"{user.email} can log in again.")
+    return _done(_("%(email)s can log in again.", email=user.email))
 
 
 @bp.route("/users/<int:user_id>/password-link", methods=["POST"])
@@ -90,4 +106,4 @@ def send_link(user_id):
         accounts.send_reset(user, current_user._get_current_object())
     except accounts.AccountError as exc:
         return _page(error=str(exc), status=409)
-    return _done(f"A link to choose a password was sent to {user.email}.")
+    return _done(_("A link to choose a password was sent to %(email)s.", email=user.email))

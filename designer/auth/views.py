@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
 from designer.auth import sessions
@@ -10,12 +11,30 @@ from designer.auth.links import LinkInvalid, find_link
 from designer.auth.login import LoginRefused, demo_logins, log_in, log_out
 from designer.auth.password_changes import PasswordNotChanged, redeem_link
 from designer.auth.passwords import MIN_LENGTH
+from designer.i18n import _l
 
 bp = Blueprint("auth", __name__)
 
-STORE_DOWN = (
+STORE_DOWN = _l(
     "Logging in is not possible right now: the session store (Redis) does not "
     "answer. Try again in a moment."
+)
+
+
+def N_(message):
+    """Mark ``message`` for the catalogue; ``_()`` translates it where it is shown."""
+    return message
+
+
+#: ``designer.auth.links``' reasons a link cannot be used, as the page shows them translated.
+LINK_REFUSALS = (
+    N_("this link is not valid: ask an administrator for a new one"),
+    N_(
+        "this link was already used or replaced by a newer one: "
+        "log in, or ask an administrator for a new link"
+    ),
+    N_("this link has expired: ask an administrator for a new one"),
+    N_("this link was already used: log in, or ask an administrator for a new link"),
 )
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
@@ -77,10 +96,10 @@ def set_password(token):
             return _link_page(token)
         user = redeem_link(token, request.form.get("password"), request.form.get("confirmation"))
     except LinkInvalid as exc:
-        page = render_template("auth/link_invalid.html", message=str(exc))
+        page = render_template("auth/link_invalid.html", message=_(str(exc)))
         return page, 410, NO_STORE
     except PasswordNotChanged as exc:
         return _link_page(token, str(exc), exc.field, exc.status)
     sessions.start(user)
-    flash("Your password is set. Welcome to Designer.", "success")
+    flash(_("Your password is set. Welcome to Designer."), "success")
     return redirect(url_for("templating.list_page"))

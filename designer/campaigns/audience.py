@@ -4,10 +4,12 @@ Only the fields listed here can be filtered on, with a fixed set of
 operators, so filters are data, never SQL.
 """
 
+from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, exists, func, or_
 
 from designer.campaigns import audience_values as values
 from designer.extensions import db
+from designer.i18n import _l
 from designer.mail.models import Message
 from designer.records.models import Contact, Organisation
 
@@ -26,23 +28,31 @@ FIELDS = {
 }
 #: What the audience builder calls each field.
 LABELS = {
-    "contact.id": "Contact: id",
-    "contact.language": "Contact: language",
-    "contact.title": "Contact: job title",
-    "contact.email": "Contact: e-mail address",
-    "organisation.industry": "Organisation: industry",
-    "organisation.language": "Organisation: language",
-    "organisation.country": "Organisation: country",
-    "organisation.city": "Organisation: city",
-    "organisation.owner_id": "Organisation: owner",
-    "organisation.name": "Organisation: name",
-    "organisation.id": "Organisation: id",
-    "contact.tags": "Contact: tags",
-    "opened_campaign": "Opened the campaign",
-    "not_opened_campaign": "Did not open the campaign",
-    "received_campaign": "Received the campaign",
+    "contact.id": _l("Contact: id"),
+    "contact.language": _l("Contact: language"),
+    "contact.title": _l("Contact: job title"),
+    "contact.email": _l("Contact: e-mail address"),
+    "organisation.industry": _l("Organisation: industry"),
+    "organisation.language": _l("Organisation: language"),
+    "organisation.country": _l("Organisation: country"),
+    "organisation.city": _l("Organisation: city"),
+    "organisation.owner_id": _l("Organisation: owner"),
+    "organisation.name": _l("Organisation: name"),
+    "organisation.id": _l("Organisation: id"),
+    "contact.tags": _l("Contact: tags"),
+    "opened_campaign": _l("Opened the campaign"),
+    "not_opened_campaign": _l("Did not open the campaign"),
+    "received_campaign": _l("Received the campaign"),
 }
 OPERATORS = ("eq", "ne", "in", "contains", "has_tag")
+#: What the audience builder calls each operator.
+OPERATOR_LABELS = {
+    "eq": _l("is"),
+    "ne": _l("is not"),
+    "in": _l("is one of (a,b,c)"),
+    "contains": _l("contains"),
+    "has_tag": _l("has the tag"),
+}
 SPECIAL = ("contact.tags", "opened_campaign", "not_opened_campaign", "received_campaign")
 #: The most values one "in" rule may list (a list send of ticked records sends their ids).
 MAX_IN = 1000
@@ -79,7 +89,13 @@ def _condition(rule):
         return _campaign_condition(field, value)
     column = FIELDS.get(field)
     if column is None:
-        raise FilterInvalid(f"cannot filter on {field!r}; choose one of {', '.join(FIELDS)}")
+        raise FilterInvalid(
+            _(
+                "cannot filter on %(field)s; choose one of %(fields)s",
+                field=repr(field),
+                fields=", ".join(FIELDS),
+            )
+        )
     if op == "eq":
         return column == _typed(field, column, value)
     if op == "ne":
@@ -87,13 +103,24 @@ def _condition(rule):
     if op == "in":
         items = value if isinstance(value, list) else str(value).split(",")
         if len(items) > MAX_IN:
-            raise FilterInvalid(f"{field} can list at most {MAX_IN} values (got {len(items)})")
+            raise FilterInvalid(
+                _(
+                    "%(field)s can list at most %(max)s values (got %(count)s)",
+                    field=field,
+                    max=MAX_IN,
+                    count=len(items),
+                )
+            )
         return column.in_([_typed(field, column, item) for item in items])
     if op == "contains" and not isinstance(column.type, Integer):
         return func.lower(column).contains(str(value).lower())
     raise FilterInvalid(
-        f"{field} cannot use the operator {op!r}; choose one of "
-        f"{', '.join(o for o in OPERATORS if o != 'has_tag')}"
+        _(
+            "%(field)s cannot use the operator %(op)s; choose one of %(ops)s",
+            field=field,
+            op=repr(op),
+            ops=", ".join(o for o in OPERATORS if o != "has_tag"),
+        )
     )
 
 
@@ -112,9 +139,22 @@ def _typed(field, column, value):
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise FilterInvalid(f"{field} takes an id, a whole number (got {value!r})") from None
+        raise FilterInvalid(
+            _(
+                "%(field)s takes an id, a whole number (got %(value)s)",
+                field=field,
+                value=repr(value),
+            )
+        ) from None
     if not 0 <= number <= MAX_ID:
-        raise FilterInvalid(f"{field} takes an id, a whole number up to {MAX_ID} (got {number})")
+        raise FilterInvalid(
+            _(
+                "%(field)s takes an id, a whole number up to %(max)s (got %(number)s)",
+                field=field,
+                max=MAX_ID,
+                number=number,
+            )
+        )
     return number
 
 
@@ -122,7 +162,7 @@ def _tag_condition(value):
     """Contacts carrying the tag: ``,vip,`` inside ``,<tags>,`` (case-insensitive)."""
     tag = str(value or "").strip().lower()
     if not tag or "," in tag:
-        raise FilterInvalid("give one tag, e.g. vip")
+        raise FilterInvalid(_("give one tag, e.g. vip"))
     padded = func.lower(func.replace("," + func.coalesce(Contact.tags, "") + ",", " ", ""))
     return padded.contains(f",{tag},")
 
@@ -131,7 +171,7 @@ def _search_condition(field, value):
     """Any of the searched columns contains ``value`` (case-insensitive)."""
     text = str(value or "").strip().lower()
     if not text:
-        raise FilterInvalid("give the text to search for")
+        raise FilterInvalid(_("give the text to search for"))
     return or_(*(func.lower(func.coalesce(c, "")).contains(text) for c in SEARCHED[field]))
 
 
@@ -161,7 +201,9 @@ def audience_query(filters, module="contact", with_address_only=True):
         query = query.where(address != "")
     for rule in filters or []:
         if module == "organisation" and str(rule.get("field", "")).startswith("contact."):
-            raise FilterInvalid(f"an audience of organisations cannot filter on {rule['field']}")
+            raise FilterInvalid(
+                _("an audience of organisations cannot filter on %(field)s", field=rule["field"])
+            )
         query = query.where(condition(rule))
     return query
 

@@ -10,6 +10,8 @@ address; a campaign's name — and ``choices`` lists what the data holds, by nam
 import functools
 
 from babel import Locale, UnknownLocaleError
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import func
 
 from designer.extensions import db
@@ -72,8 +74,9 @@ def language_code(value):
 
 
 def language_name(code):
-    english = Locale("en").languages
-    return english.get(code, code)
+    """The language ``code`` by its name in the page's language (English outside a page)."""
+    names = Locale.parse(str(get_locale() or "en")).languages
+    return names.get(code) or Locale("en").languages.get(code, code)
 
 
 def country_name(value):
@@ -87,7 +90,13 @@ def user_id(field, value):
         db.select(User.id).where((func.lower(User.email) == text) | (func.lower(User.name) == text))
     )
     if found is None:
-        raise ValueInvalid(f"{field}: no user with the name or e-mail address {value!r}")
+        raise ValueInvalid(
+            _(
+                "%(field)s: no user with the name or e-mail address %(value)s",
+                field=field,
+                value=repr(value),
+            )
+        )
     return found
 
 
@@ -101,7 +110,9 @@ def campaign_id(field, value):
         db.select(Campaign.id).where(func.lower(Campaign.name) == text.lower()).limit(1)
     )
     if found is None:
-        raise ValueInvalid(f"{field}: no campaign called {value!r}")
+        raise ValueInvalid(
+            _("%(field)s: no campaign called %(value)s", field=field, value=repr(value))
+        )
     return found
 
 
@@ -128,7 +139,7 @@ def choices():
         "organisation.industry": [(i, i) for i in _distinct(Organisation.industry)],
         "organisation.city": [(c, c) for c in _distinct(Organisation.city)],
         "organisation.owner_id": [
-            (name or email, f"{name} <{email}>") for _, name, email in users.all()[:MAX_CHOICES]
+            (name or email, f"{name} <{email}>") for _id, name, email in users.all()[:MAX_CHOICES]
         ],
         **{field: campaign_choices for field in CAMPAIGN_FIELDS},
     }

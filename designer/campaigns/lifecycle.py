@@ -16,12 +16,19 @@ from dataclasses import replace
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, update
 from sqlalchemy.orm import selectinload
 
 from designer import broker, webhooks
 from designer.campaigns.audience import audience_count, audience_query
-from designer.campaigns.models import AUDIENCE_MODULES, SENDER_MODES, Campaign, Segment
+from designer.campaigns.models import (
+    AUDIENCE_MODULES,
+    SENDER_MODES,
+    Campaign,
+    Segment,
+    state_label,
+)
 from designer.clock import utcnow
 from designer.extensions import db
 from designer.mail import consent, ledger, topics
@@ -44,9 +51,9 @@ def create_segment(name, filters, module="contact"):
     """Save an audience (of contacts, or of organisations); the filters are checked by
     counting it."""
     if not (name or "").strip():
-        raise CampaignError("the audience needs a name")
+        raise CampaignError(_("the audience needs a name"))
     if module not in AUDIENCE_MODULES:
-        raise CampaignError(f"an audience is of {' or '.join(AUDIENCE_MODULES)}s")
+        raise CampaignError(_("an audience is of contacts or organisations"))
     audience_count(filters, module)
     segment = Segment(name=name.strip(), filters=list(filters or []), module=module)
     db.session.add(segment)
@@ -69,13 +76,15 @@ def create_campaign(
     out of that topic. ``sender_mode`` "system" or "owner" sends from the system or each
     record's owner instead of ``sender`` (who made it); ``one_off`` marks a list send."""
     if not (name or "").strip():
-        raise CampaignError("the campaign needs a name")
+        raise CampaignError(_("the campaign needs a name"))
     if template.kind != "email" or template.current is None:
-        raise CampaignError("choose a saved e-mail template")
+        raise CampaignError(_("choose a saved e-mail template"))
     if template.archived_at is not None:
-        raise CampaignError(f"'{template.name}' is archived: restore it in the library first")
+        raise CampaignError(
+            _("'%(name)s' is archived: restore it in the library first", name=template.name)
+        )
     if sender_mode not in SENDER_MODES:
-        raise CampaignError(f"the sender is one of {', '.join(SENDER_MODES)}")
+        raise CampaignError(_("the sender is one of %(modes)s", modes=", ".join(SENDER_MODES)))
     topic = _topic(topic_id)
     campaign = Campaign(
         name=name.strip(),
@@ -157,9 +166,12 @@ def reach_or_refuse(campaign):
 
 def _no_recipients(campaign):
     return NoRecipients(
-        f"nobody would get this campaign: the audience “{campaign.segment.name}” has no "
-        "contact with an e-mail address that is neither suppressed nor opted out of its "
-        "topic. Nothing was sent; choose another audience or add contacts first."
+        _(
+            "nobody would get this campaign: the audience “%(audience)s” has no contact with "
+            "an e-mail address that is neither suppressed nor opted out of its topic. Nothing "
+            "was sent; choose another audience or add contacts first.",
+            audience=campaign.segment.name,
+        )
     )
 
 
@@ -174,10 +186,12 @@ def _refuse_empty(campaign):
 
 def schedule(campaign, when):
     if when <= utcnow():
-        raise CampaignError("the scheduled time is in the past; start the campaign now instead")
+        raise CampaignError(_("the scheduled time is in the past; start the campaign now instead"))
     _refuse_empty(campaign)
     if not _transition(campaign, ("draft", "scheduled"), "scheduled", scheduled_at=when):
-        raise CampaignError(f"a {campaign.state} campaign cannot be scheduled")
+        raise CampaignError(
+            _("a %(state)s campaign cannot be scheduled", state=state_label(campaign.state))
+        )
 
 
 def start(campaign, empty_ok=False):
@@ -201,7 +215,9 @@ def start(campaign, empty_ok=False):
         audience_read=0,
         queue_heartbeat_at=now,
     ):
-        raise CampaignError(f"a {campaign.state} campaign cannot be started")
+        raise CampaignError(
+            _("a %(state)s campaign cannot be started", state=state_label(campaign.state))
+        )
     return _queue_now_or_later(campaign)
 
 
@@ -236,12 +252,16 @@ def queue_started(campaign_id):
 
 def pause(campaign):
     if not _transition(campaign, ("sending",), "paused"):
-        raise CampaignError(f"a {campaign.state} campaign cannot be paused")
+        raise CampaignError(
+            _("a %(state)s campaign cannot be paused", state=state_label(campaign.state))
+        )
 
 
 def resume(campaign):
     if not _transition(campaign, ("paused",), "sending"):
-        raise CampaignError(f"a {campaign.state} campaign cannot be resumed")
+        raise CampaignError(
+            _("a %(state)s campaign cannot be resumed", state=state_label(campaign.state))
+        )
     ledger.queue_again(campaign.id)
 
 
@@ -249,7 +269,9 @@ def cancel(campaign):
     if not _transition(
         campaign, ("draft", "scheduled", "sending", "paused"), "cancelled", finished_at=utcnow()
     ):
-        raise CampaignError(f"a {campaign.state} campaign cannot be cancelled")
+        raise CampaignError(
+            _("a %(state)s campaign cannot be cancelled", state=state_label(campaign.state))
+        )
     ledger.cancel_queued(campaign.id)
 
 

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import gettext as _
+
 from designer.campaigns import lifecycle
 from designer.campaigns.audience import FilterInvalid, audience_count, audience_query
 from designer.campaigns.models import AUDIENCE_MODULES, SENDER_MODES
 from designer.clock import utcnow
 from designer.extensions import db
+from designer.i18n import _l
 from designer.mail import consent
 from designer.mail.models import Message
 from designer.mail.sender import NoSystemAddress, resolve_sender
@@ -42,11 +45,21 @@ LIST_FILTERS = {
     },
 }
 SENDER_LABELS = {
-    "user": "me",
-    "system": "the system (the central address)",
-    "owner": "each record's owner",
+    "user": _l("me"),
+    "system": _l("the system (the central address)"),
+    "owner": _l("each record's owner"),
 }
+#: The modules' plurals in the names the send stores (the segment's, the campaign's).
 PLURAL = {"contact": "contacts", "organisation": "organisations"}
+#: The modules' plurals as pages and messages say them.
+PLURAL_LABELS = {
+    "contact": _l("contacts"),
+    "organisation": _l("organisations"),
+    "user": _l("users"),
+    "product": _l("products"),
+    "quote": _l("quotes"),
+    "invoice": _l("invoices"),
+}
 
 
 class ListSendError(ValueError):
@@ -73,6 +86,11 @@ class Selection:
     def plural(self):
         return PLURAL[self.module]
 
+    @property
+    def plural_label(self):
+        """``plural`` in the user's language."""
+        return str(PLURAL_LABELS[self.module])
+
 
 def list_rules(module, args):
     """The audience rules of a list's filter fields (``args``: the query string)."""
@@ -98,7 +116,7 @@ def selection_from(form):
     the filter fields, or the ticked ``id`` values (or ``ids``, comma-separated)."""
     module = form.get("module", "")
     if module not in AUDIENCE_MODULES:
-        raise ListSendError("a list send goes to contacts or organisations")
+        raise ListSendError(_("a list send goes to contacts or organisations"))
     if form.get("scope") == "all":
         return Selection(module, filters=filter_values(module, form), everything=True)
     raw = [*form.getlist("id"), *(form.get("ids") or "").split(",")]
@@ -108,15 +126,27 @@ def selection_from(form):
 
 def _ids(module, values):
     if not values:
-        raise ListSendError(f"tick at least one of the {PLURAL[module]}, or choose all matching")
+        raise ListSendError(
+            _(
+                "tick at least one of the %(things)s, or choose all matching",
+                things=PLURAL_LABELS[module],
+            )
+        )
     if len(values) > MAX_IDS:
         raise ListSendError(
-            f"{len(values)} {PLURAL[module]} are ticked; a list send names at most {MAX_IDS}. "
-            "Narrow the list with its filter and choose “all matching this filter” instead"
+            _(
+                "%(count)s %(things)s are ticked; a list send names at most %(max)s. Narrow the "
+                "list with its filter and choose “all matching this filter” instead",
+                count=len(values),
+                things=PLURAL_LABELS[module],
+                max=MAX_IDS,
+            )
         )
     bad = [v for v in values if not v.isdigit() or len(v) > 12]
     if bad:
-        raise ListSendError(f"record ids are whole numbers (got {bad[0][:20]!r})")
+        raise ListSendError(
+            _("record ids are whole numbers (got %(value)s)", value=repr(bad[0][:20]))
+        )
     ids = tuple(sorted({int(v) for v in values}))
     model = _model(module)
     found = set(
@@ -127,7 +157,12 @@ def _ids(module, values):
     missing = [str(i) for i in ids if i not in found]
     if missing:
         shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
-        raise ListSendError(f"no {module} with id {shown}: reload the list and tick again")
+        message = (
+            _("no contact with id %(ids)s: reload the list and tick again", ids=shown)
+            if module == "contact"
+            else _("no organisation with id %(ids)s: reload the list and tick again", ids=shown)
+        )
+        raise ListSendError(message)
     return ids
 
 
@@ -156,21 +191,28 @@ def record_at(selection, index):
 def checked_template(selection, template):
     """``template`` when a list send of ``selection`` may use it; else why not."""
     if template.kind != "email":
-        raise ListSendError(f"“{template.name}” is a PDF template; choose an e-mail template")
-    if template.module != selection.module:
-        made_for = PLURAL.get(template.module, f"{template.module}s")
         raise ListSendError(
-            f"“{template.name}” is a template for {made_for}; choose one for {selection.plural}"
+            _("“%(name)s” is a PDF template; choose an e-mail template", name=template.name)
+        )
+    if template.module != selection.module:
+        made_for = PLURAL_LABELS.get(template.module, f"{template.module}s")
+        raise ListSendError(
+            _(
+                "“%(name)s” is a template for %(made_for)s; choose one for %(things)s",
+                name=template.name,
+                made_for=made_for,
+                things=selection.plural_label,
+            )
         )
     if template.current is None:
-        raise ListSendError(f"“{template.name}” has no saved version yet")
+        raise ListSendError(_("“%(name)s” has no saved version yet", name=template.name))
     return template
 
 
 def checked_sender(mode):
     """``mode`` when mail can be sent that way; ``ListSendError`` saying why not."""
     if mode not in SENDER_MODES:
-        raise ListSendError("choose who the mail is from: me, the system or each record's owner")
+        raise ListSendError(_("choose who the mail is from: me, the system or each record's owner"))
     if mode == "system":
         try:
             resolve_sender(None)
@@ -187,14 +229,16 @@ def send_time(value, timezone):
     try:
         local = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ListSendError("give the time as a date and a time, e.g. 2026-12-24 09:00") from None
+        raise ListSendError(
+            _("give the time as a date and a time, e.g. 2026-12-24 09:00")
+        ) from None
     try:
         zone = ZoneInfo(timezone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     moment = local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
     if moment <= utcnow():
-        raise ListSendError("the send time is in the past; leave it empty to send now")
+        raise ListSendError(_("the send time is in the past; leave it empty to send now"))
     return moment
 
 
@@ -250,7 +294,9 @@ def send(selection, template, *, sender_mode, user, send_at=None):
     checked_sender(sender_mode)
     how_many = count(selection)
     if not how_many:
-        raise ListSendError(f"no {selection.plural} match the selection any more")
+        raise ListSendError(
+            _("no %(things)s match the selection any more", things=selection.plural_label)
+        )
     label = (
         f"{template.name} to {how_many} {selection.plural if how_many > 1 else selection.module}"
     )

@@ -7,6 +7,7 @@ held back and why; nothing written yet), and send (the one-off campaign, then it
 """
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from designer import records, templating
@@ -24,7 +25,7 @@ LIST_PAGES = {"contact": "records.contacts", "organisation": "records.organisati
 
 def _back_to_list(module, form, message):
     """To the list the records were ticked in, its filter kept, with the message."""
-    flash(f"Nothing sent: {message}.", "error")
+    flash(_("Nothing sent: %(reason)s.", reason=message), "error")
     if module not in LIST_PAGES:
         return redirect(url_for("records.contacts"))
     return redirect(url_for(LIST_PAGES[module], **list_send.filter_values(module, form)))
@@ -40,11 +41,11 @@ def _chosen_template(selection, form):
     if not value:
         return None
     if not value.isdigit() or len(value) > 12:
-        raise ListSendError("choose a template from the list")
+        raise ListSendError(_("choose a template from the list"))
     try:
         template = templating.get_template(int(value))
     except templating.TemplateNotFound:
-        raise ListSendError(f"there is no template with id {value}") from None
+        raise ListSendError(_("there is no template with id %(id)s", id=value)) from None
     return list_send.checked_template(selection, template)
 
 
@@ -100,7 +101,7 @@ def review():
     try:
         template = _chosen_template(selection, request.form)
         if template is None:
-            raise ListSendError("choose a template")
+            raise ListSendError(_("choose a template"))
         sender_mode = list_send.checked_sender(request.form.get("sender", ""))
         send_at = list_send.send_time(request.form.get("send_at"), current_user.timezone)
     except ListSendError as exc:
@@ -127,7 +128,7 @@ def confirm():
     try:
         template = _chosen_template(selection, request.form)
         if template is None:
-            raise ListSendError("choose a template")
+            raise ListSendError(_("choose a template"))
         campaign = list_send.send(
             selection,
             template,
@@ -137,8 +138,10 @@ def confirm():
         )
     except (ListSendError, CampaignError) as exc:
         return _compose(selection, request.form, error=str(exc), status=400)
-    when = "scheduled" if campaign.state == "scheduled" else "on its way"
-    flash(f"“{campaign.name}” is {when}.", "success")
+    if campaign.state == "scheduled":
+        flash(_("“%(name)s” is scheduled.", name=campaign.name), "success")
+    else:
+        flash(_("“%(name)s” is on its way.", name=campaign.name), "success")
     return redirect(url_for("campaigns.page", campaign_id=campaign.id))
 
 
@@ -146,18 +149,20 @@ def confirm():
 def preview(module, record_id):
     """One recipient's merged message, for the compose page's sandboxed frame."""
     if module not in LIST_PAGES:
-        return Response("No such list.", status=404, mimetype="text/plain")
+        return Response(_("No such list."), status=404, mimetype="text/plain")
     try:
         record = records.get_record(module, record_id)
         template = templating.get_template(request.args.get("template_id", 0, type=int))
         list_send.checked_template(list_send.Selection(module), template)
     except (records.RecordNotFound, templating.TemplateNotFound, ListSendError) as exc:
-        return Response(f"No preview: {exc}.", status=404, mimetype="text/plain")
+        return Response(_("No preview: %(reason)s.", reason=exc), status=404, mimetype="text/plain")
     user = current_user
     if request.args.get("sender") == "owner":
         user = record_owner(module, record) or current_user
     try:
         rendered = preview_html(template, record, user)
     except (templating.TemplateInvalid, templating.MergeError) as exc:
-        return Response(f"No preview: {exc.message}", status=422, mimetype="text/plain")
+        return Response(
+            _("No preview: %(reason)s", reason=exc.message), status=422, mimetype="text/plain"
+        )
     return Response(rendered.html, headers={"Content-Security-Policy": PREVIEW_CSP})

@@ -7,8 +7,25 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from designer.clock import utcnow
 from designer.extensions import db
+from designer.i18n import _l
 
 STATES = ("draft", "scheduled", "sending", "paused", "done", "cancelled")
+#: The states as pages name them (the badges, "a paused campaign cannot be started").
+STATE_LABELS = {
+    "draft": _l("draft"),
+    "scheduled": _l("scheduled"),
+    "sending": _l("sending"),
+    "paused": _l("paused"),
+    "done": _l("done"),
+    "cancelled": _l("cancelled"),
+}
+
+
+def state_label(state):
+    """The state ``state`` as the user's language names it."""
+    return str(STATE_LABELS.get(state, state))
+
+
 #: Whom a campaign's rows are from: its sender, the system, or each record's owner.
 SENDER_MODES = ("user", "system", "owner")
 #: What a segment's audience is made of.

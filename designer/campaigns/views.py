@@ -17,15 +17,16 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from designer import campaigns, mail, templating, tracking
 from designer.auth import protect
 from designer.campaigns import audience_values as values
 from designer.campaigns import reporting
-from designer.campaigns.audience import FIELDS, LABELS, SPECIAL
+from designer.campaigns.audience import FIELDS, LABELS, OPERATOR_LABELS, OPERATORS, SPECIAL
 from designer.campaigns.list_send import NAMED, held_back_of
-from designer.campaigns.models import Campaign
+from designer.campaigns.models import Campaign, state_label
 from designer.extensions import csrf, db
 from designer.mail import topics
 from designer.mail.dkim import missing_key_warning
@@ -39,6 +40,13 @@ protect(bp)
 public = Blueprint("unsubscribe", __name__)
 csrf.exempt(public)  # RFC 8058 one-click POSTs come from mail providers; the token is the proof
 
+
+@bp.context_processor
+def _campaign_words():
+    """The campaign states as the pages name them (``state_label('paused')``)."""
+    return {"state_label": state_label}
+
+
 ACTIONS = {
     "start": campaigns.start,
     "pause": campaigns.pause,
@@ -50,7 +58,7 @@ ACTIONS = {
 def _campaign_or_404(campaign_id):
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
-        abort(404, description=f"no campaign with id {campaign_id}")
+        abort(404, description=_("no campaign with id %(id)s", id=campaign_id))
     return campaign
 
 
@@ -76,7 +84,7 @@ def new():
         try:
             campaign = _create_from_form(request.form)
         except (campaigns.CampaignError, campaigns.FilterInvalid, LookupError) as exc:
-            flash(f"Not saved: {exc}", "error")
+            flash(_("Not saved: %(reason)s", reason=exc), "error")
             return render_template(
                 "campaigns/new.html",
                 templates=email_templates,
@@ -84,7 +92,7 @@ def new():
                 topics=topics.active_topics(),
                 form=request.form,
             ), 400
-        flash(f"Campaign “{campaign.name}” saved as a draft.", "success")
+        flash(_("Campaign “%(name)s” saved as a draft.", name=campaign.name), "success")
         return redirect(url_for("campaigns.page", campaign_id=campaign.id))
     return render_template(
         "campaigns/new.html",
@@ -97,7 +105,14 @@ def new():
 
 def _builder():
     """What the audience builder shows: the fields by their labels, values to pick from."""
-    return {"fields": FIELDS, "special": SPECIAL, "labels": LABELS, "choices": values.choices()}
+    return {
+        "fields": FIELDS,
+        "special": SPECIAL,
+        "labels": LABELS,
+        "operators": OPERATORS,
+        "operator_labels": OPERATOR_LABELS,
+        "choices": values.choices(),
+    }
 
 
 def _topic_id(form):
@@ -105,7 +120,7 @@ def _topic_id(form):
     if not value:
         return None
     if not value.isascii() or not value.isdigit() or len(value) > 9:
-        raise campaigns.CampaignError("choose a topic from the list")
+        raise campaigns.CampaignError(_("choose a topic from the list"))
     return int(value)
 
 
@@ -175,23 +190,29 @@ def act(campaign_id, action):
     try:
         _perform(campaign, action, request.form.get("scheduled_at"))
     except campaigns.NoRecipients as exc:
-        flash(f"Not {'scheduled' if action == 'schedule' else 'started'}: {exc}", "error")
+        if action == "schedule":
+            flash(_("Not scheduled: %(reason)s", reason=exc), "error")
+        else:
+            flash(_("Not started: %(reason)s", reason=exc), "error")
     except campaigns.CampaignError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Campaign {campaign.state}.", "success")
+        flash(_("Campaign %(state)s.", state=state_label(campaign.state)), "success")
     return redirect(url_for("campaigns.page", campaign_id=campaign.id))
 
 
 def _confirm_start(campaign):
     """The page that names how many people get the campaign (nothing is sent yet)."""
     if campaign.state not in ("draft", "scheduled"):
-        flash(f"A {campaign.state} campaign cannot be started.", "error")
+        flash(
+            _("A %(state)s campaign cannot be started.", state=state_label(campaign.state)),
+            "error",
+        )
         return redirect(url_for("campaigns.page", campaign_id=campaign.id))
     try:
         recipients, left_out = campaigns.reach_or_refuse(campaign)
     except campaigns.NoRecipients as exc:
-        flash(f"Not started: {exc}", "error")
+        flash(_("Not started: %(reason)s", reason=exc), "error")
     else:
         return render_template(
             "campaigns/start_confirm.html",
@@ -208,10 +229,10 @@ def _perform(campaign, action, when=None):
         try:
             moment = datetime.fromisoformat(when or "")
         except ValueError:
-            raise campaigns.CampaignError("give the time as YYYY-MM-DDTHH:MM (UTC)") from None
+            raise campaigns.CampaignError(_("give the time as YYYY-MM-DDTHH:MM (UTC)")) from None
         return campaigns.schedule(campaign, moment.replace(tzinfo=None))
     if action not in ACTIONS:
-        abort(404, description=f"unknown action {action!r}")
+        abort(404, description=_("unknown action %(action)s", action=repr(action)))
     return ACTIONS[action](campaign)
 
 

@@ -9,22 +9,27 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
+
 from designer.clock import utcnow
 from designer.crm.client import VtigerClient, VtigerError
 from designer.crm.models import CrmConnection, CrmSyncState
 from designer.crypto import SecretUnreadable, decrypt, encrypt
 from designer.extensions import db
+from designer.i18n import _l
 
 #: vtiger modules read in, in the order a pass reads them (what records refer to first).
 SYNC_MODULES = ("Accounts", "Contacts", "Products", "Quotes", "Invoice")
 #: What each failure kind means for the person who typed the settings.
 ADVICE = {
-    "credentials": "Wrong user name or access key (the key is under My Preferences in vtiger)",
-    "not_vtiger": "This address answers, but not as vtiger does: give the address vtiger "
-    "opens at, e.g. https://crm.example.com",
-    "unreachable": "vtiger cannot be reached",
-    "denied": "The vtiger user may not do this",
-    "failed": "vtiger refused",
+    "credentials": _l("Wrong user name or access key (the key is under My Preferences in vtiger)"),
+    "not_vtiger": _l(
+        "This address answers, but not as vtiger does: give the address vtiger "
+        "opens at, e.g. https://crm.example.com"
+    ),
+    "unreachable": _l("vtiger cannot be reached"),
+    "denied": _l("The vtiger user may not do this"),
+    "failed": _l("vtiger refused"),
 }
 MAX_URL = 500
 MAX_USER = 100
@@ -51,7 +56,7 @@ class Tested:
 
 def explain(exc):
     """A sentence for a person about a ``VtigerError``."""
-    return f"{ADVICE.get(exc.kind, 'vtiger refused')}: {exc}"
+    return f"{ADVICE.get(exc.kind, ADVICE['failed'])}: {exc}"
 
 
 def get_connection():
@@ -63,7 +68,10 @@ def client(timeout=None):
     connection = get_connection()
     if connection is None:
         raise NotConnected(
-            "no vtiger connection is set up: Settings → CRM connection, or `designer crm connect`"
+            _(
+                "no vtiger connection is set up: Settings → CRM connection, "
+                "or `designer crm connect`"
+            )
         )
     try:
         key = decrypt(connection.access_key_encrypted)
@@ -84,14 +92,14 @@ def check_values(url, user_name, access_key):
     url, user_name, access_key = (str(v or "").strip() for v in (url, user_name, access_key))
     parts = urlsplit(url)
     if len(url) > MAX_URL or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConnectionRefused("The vtiger URL must start with https:// or http://")
+        raise ConnectionRefused(_("The vtiger URL must start with https:// or http://"))
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise ConnectionRefused("The vtiger URL is its address only (no login, ? or # part)")
+        raise ConnectionRefused(_("The vtiger URL is its address only (no login, ? or # part)"))
     if not user_name or len(user_name) > MAX_USER:
-        raise ConnectionRefused("The vtiger user name is required")
+        raise ConnectionRefused(_("The vtiger user name is required"))
     if not access_key or len(access_key) > MAX_KEY or not access_key.isalnum():
         raise ConnectionRefused(
-            "The access key is the 16 letters and digits under My Preferences in vtiger"
+            _("The access key is the 16 letters and digits under My Preferences in vtiger")
         )
     return url.rstrip("/"), user_name, access_key
 

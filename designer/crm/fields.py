@@ -8,6 +8,8 @@ and, when asked, re-reads the module so existing records get their values.
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from designer.crm import mapping
 from designer.crm.models import CrmFieldMap, CrmSyncState
 from designer.extensions import db
@@ -87,8 +89,11 @@ def save_choices(available, wanted, reread=True):
         name = str(name or "").strip().lower()
         if name and not NAME.fullmatch(name):
             raise InvalidChoice(
-                f"{by_key[key].label}: a field name is lower-case letters, digits and _, "
-                "starting with a letter"
+                _(
+                    "%(label)s: a field name is lower-case letters, digits and _, "
+                    "starting with a letter",
+                    label=by_key[key].label,
+                )
             )
         cleaned[key] = name
     _check_targets(by_key, cleaned)
@@ -108,7 +113,9 @@ def _check_targets(by_key, cleaned):
     for key, name in cleaned.items():
         taken = [k for k, n in cleaned.items() if n and n == name and k[0] == key[0]]
         if len(taken) > 1:
-            raise InvalidChoice(f"{name}: two vtiger fields cannot feed the same Designer field")
+            raise InvalidChoice(
+                _("%(name)s: two vtiger fields cannot feed the same Designer field", name=name)
+            )
         choice = by_key[key]
         if name and not _custom_field(choice.module, name):
             try:  # checks the name against the record's own fields too

@@ -2,16 +2,18 @@
 progress, and which vtiger custom fields feed which Designer fields."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from designer import broker
 from designer.auth import protect
 from designer.crm import connection, fields
 from designer.crm.client import VtigerError
+from designer.i18n import _l
 
 bp = Blueprint("crm", __name__, url_prefix="/settings/crm")
 protect(bp, role="admin")
 
-STARTS = {"import": "Import every record now", "now": "Only changes from now on"}
+STARTS = {"import": _l("Import every record now"), "now": _l("Only changes from now on")}
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -24,17 +26,23 @@ def page():
         if request.form.get("action") == "test":
             tested = connection.test_connection(form["url"], form["user_name"], _key())
             return _page(form, tested=tested)
-        _, tested = connection.save_connection(
+        _saved, tested = connection.save_connection(
             form["url"],
             form["user_name"],
             _key(),
             form["start"] if form["start"] in STARTS else "import",
         )
     except connection.ConnectionRefused as exc:
-        flash(f"Not saved: {exc}." if request.form.get("action") != "test" else f"{exc}.", "error")
+        if request.form.get("action") != "test":
+            flash(_("Not saved: %(reason)s.", reason=exc), "error")
+        else:
+            flash(f"{exc}.", "error")
         return _page(form, status=400)
     flash(
-        f"Connected to vtiger {tested.version}: saved. The first sync starts within a minute.",
+        _(
+            "Connected to vtiger %(version)s: saved. The first sync starts within a minute.",
+            version=tested.version,
+        ),
         "success",
     )
     return redirect(url_for("crm.page"))
@@ -75,10 +83,10 @@ def _page(form, tested=None, status=200):
 def sync_now():
     """Queue a sync pass now (the scheduler runs one every minute anyway)."""
     if connection.get_connection() is None:
-        flash("Connect vtiger first.", "error")
+        flash(_("Connect vtiger first."), "error")
         return redirect(url_for("crm.page"))
     broker.enqueue(broker.PERIODIC, broker.SYNC_CRM)
-    flash("A sync pass is queued.", "success")
+    flash(_("A sync pass is queued."), "success")
     return redirect(url_for("crm.page"))
 
 
@@ -106,13 +114,14 @@ def field_map():
                 available, wanted, reread=bool(request.form.get("reread"))
             )
         except fields.InvalidChoice as exc:
-            flash(f"Not saved: {exc}.", "error")
+            flash(_("Not saved: %(reason)s.", reason=exc), "error")
             return render_template("crm/fields.html", choices=available, form=request.form), 400
-        note = (
-            " Existing records get the values with the next sync."
-            if changed and request.form.get("reread")
-            else ""
-        )
-        flash(f"Field choices saved.{note}", "success")
+        if changed and request.form.get("reread"):
+            flash(
+                _("Field choices saved. Existing records get the values with the next sync."),
+                "success",
+            )
+        else:
+            flash(_("Field choices saved."), "success")
         return redirect(url_for("crm.field_map"))
     return render_template("crm/fields.html", choices=available, form=None)

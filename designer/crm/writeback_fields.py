@@ -9,7 +9,10 @@ form vtiger expects without asking ``describe`` again at every push.
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from designer.clock import utcnow
+from designer.i18n import _l
 from designer.settings import get_setting, set_setting
 
 SETTING = "crm_writeback"
@@ -17,10 +20,10 @@ SETTING = "crm_writeback"
 VTIGER_MODULES = {"organisation": "Accounts", "contact": "Contacts"}
 #: The counts written back, in the order the page shows them.
 COUNTS = {
-    "opens": "Opens",
-    "human_opens": "Opens, likely human",
-    "last_opened": "Last opened",
-    "last_sent": "Last e-mail sent",
+    "opens": _l("Opens"),
+    "human_opens": _l("Opens, likely human"),
+    "last_opened": _l("Last opened"),
+    "last_sent": _l("Last e-mail sent"),
 }
 #: vtiger field types (``describe``'s ``type.name``) each count may go to.
 FITTING_TYPES = {
@@ -100,8 +103,12 @@ def save_choices(form, choices_by_module, record_messages):
             match = next((c for c in choices[count] if c.name == name), None)
             if match is None:
                 raise InvalidChoice(
-                    f"{VTIGER_MODULES[module]} has no editable field {name[:100]!r} "
-                    f"that can hold “{label}”"
+                    _(
+                        "%(module)s has no editable field %(name)s that can hold “%(label)s”",
+                        module=VTIGER_MODULES[module],
+                        name=repr(name[:100]),
+                        label=label,
+                    )
                 )
             fields[module][count] = {"field": match.name, "type": match.type}
     current = writeback_settings()

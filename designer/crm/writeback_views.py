@@ -5,7 +5,10 @@ asked when the page opens and again when it is saved (a field vtiger no longer
 has, or one of the wrong type, is refused naming it).
 """
 
+from datetime import datetime
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from designer import broker
 from designer.auth import protect
@@ -45,6 +48,7 @@ def _page(choices, error="", status=200, form=None):
     if form is not None:
         selected = {key: value for key, value in form.items() if "." in key}
     due, failing = writeback.due_counts()
+    retry = writeback.retry_state()
     return render_template(
         "crm/writeback.html",
         choices=choices,
@@ -55,9 +59,18 @@ def _page(choices, error="", status=200, form=None):
         settings=settings,
         due=due,
         failing=failing,
-        retry=writeback.retry_state(),
+        retry=retry,
+        retry_at=_moment(retry["retry_at"]),
         refused=message_log.failed_records(),
     ), status
+
+
+def _moment(iso):
+    """The naive UTC time of an ISO text (the retry's), or None."""
+    try:
+        return datetime.fromisoformat(iso).replace(tzinfo=None) if iso else None
+    except ValueError:
+        return None
 
 
 @bp.get("")
@@ -70,14 +83,14 @@ def index():
 def save():
     choices, error = _choices()
     if choices is None:
-        flash(f"Not saved: {error}", "error")
+        flash(_("Not saved: %(reason)s", reason=error), "error")
         return _page(None, error, status=400)
     try:
         save_choices(request.form, choices, bool(request.form.get("record_messages")))
     except InvalidChoice as exc:
-        flash(f"Not saved: {exc}", "error")
+        flash(_("Not saved: %(reason)s", reason=exc), "error")
         return _page(choices, status=400, form=request.form)
-    flash("Write-back saved. Counts go to vtiger within a few minutes.", "success")
+    flash(_("Write-back saved. Counts go to vtiger within a few minutes."), "success")
     return redirect(url_for("crm_writeback.index"))
 
 
@@ -85,5 +98,5 @@ def save():
 def push():
     """Queue a write-back now (the scheduler does it every minute anyway)."""
     broker.enqueue(broker.CRM_WRITEBACK, broker.PUSH_CRM_COUNTS)
-    flash("A write-back is queued; due records go to vtiger in a moment.", "success")
+    flash(_("A write-back is queued; due records go to vtiger in a moment."), "success")
     return redirect(url_for("crm_writeback.index"))

@@ -13,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from designer import records
@@ -47,10 +48,10 @@ def index():
     try:
         set_sending_policy(**typed, central=central)
     except PolicyInvalid as exc:
-        flash("Not saved: correct the field marked below.", "error")
+        flash(_("Not saved: correct the field marked below."), "error")
         shown = {**typed, "central_from": form.get("central_from", "")[:1000]}
         return _sending_page(shown, problem=(exc.field, str(exc)), central=central), 400
-    flash("Sender settings saved.", "success")
+    flash(_("Sender settings saved."), "success")
     return redirect(url_for("sending.index"))
 
 
@@ -102,7 +103,7 @@ def server_form(server_id=None):
                 users=records.list_users(),
                 oauth=connect_context("server", oauth.grant_for(server=server), server_id),
             ), 400
-        flash(f"Server “{server.name}” saved.", "success")
+        flash(_("Server “%(name)s” saved.", name=server.name), "success")
         return redirect(url_for("sending.index"))
     return render_template(
         "mail/server_form.html",
@@ -117,7 +118,7 @@ def server_form(server_id=None):
 def delete_server(server_id):
     server = _server_or_404(server_id)
     servers.delete_server(server)
-    flash(f"Server “{server.name}” removed.", "success")
+    flash(_("Server “%(name)s” removed.", name=server.name), "success")
     return redirect(url_for("sending.index"))
 
 
@@ -129,7 +130,22 @@ def test_server(server_id):
     try:
         answer = servers.send_test(server, to_address)
     except (TemporaryFailure, PermanentFailure, SecretUnreadable) as exc:
-        flash(f"The test message through {server.name} was not sent: {exc}", "error")
+        flash(
+            _(
+                "The test message through %(server)s was not sent: %(error)s",
+                server=server.name,
+                error=exc,
+            ),
+            "error",
+        )
     else:
-        flash(f"{server.name} accepted the test message to {to_address}: {answer}", "success")
+        flash(
+            _(
+                "%(server)s accepted the test message to %(address)s: %(answer)s",
+                server=server.name,
+                address=to_address,
+                answer=answer,
+            ),
+            "success",
+        )
     return redirect(url_for("sending.index"))

@@ -1,10 +1,12 @@
 """Settings → Bounces (administrators only): the bounce mailbox and the soft bounce limit."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from designer import records
 from designer.auth import protect
 from designer.extensions import db
+from designer.i18n import number
 from designer.mail import bounces, imap, oauth, sender, suppression
 from designer.mail.models import Bounce
 from designer.mail.oauth_views import connect_context
@@ -62,11 +64,11 @@ def save():
             soft_threshold=form.get("soft_threshold", ""),
         )
     except ValueError as exc:
-        flash(f"Not saved: {exc}", "error")
+        flash(_("Not saved: %(error)s", error=exc), "error")
         return _page(form, status=400)
     if form.get("action") == "check":
         return _check(saved=True)
-    flash("Bounce mailbox saved. It is read every minute.", "success")
+    flash(_("Bounce mailbox saved. It is read every minute."), "success")
     return redirect(url_for("bounces.index"))
 
 
@@ -76,15 +78,21 @@ def check():
 
 
 def _check(saved):
-    prefix = "Saved. " if saved else ""
+    prefix = _("Saved.") + " " if saved else ""
     try:
         found = bounces.poll()
     except imap.MailboxError as exc:
-        flash(f"{prefix}The bounce mailbox cannot be read: {exc}", "error")
+        flash(prefix + _("The bounce mailbox cannot be read: %(error)s", error=exc), "error")
     else:
         flash(
-            f"{prefix}Read {found['read']} new mail, {found['bounces']} bounces recorded, "
-            f"{found['unsubscribes']} unsubscribed by mail.",
+            prefix
+            + _(
+                "Read %(read)s new mail, %(bounces)s bounces recorded, "
+                "%(unsubscribes)s unsubscribed by mail.",
+                read=number(found["read"]),
+                bounces=number(found["bounces"]),
+                unsubscribes=number(found["unsubscribes"]),
+            ),
             "success",
         )
     return redirect(url_for("bounces.index"))
@@ -94,6 +102,7 @@ def _check(saved):
 def remove():
     bounces.remove_bounce_settings()
     flash(
-        "Bounce mailbox removed: bounces are no longer read, envelope senders are plain.", "success"
+        _("Bounce mailbox removed: bounces are no longer read, envelope senders are plain."),
+        "success",
     )
     return redirect(url_for("bounces.index"))

@@ -26,6 +26,8 @@ import logging
 import re
 from types import SimpleNamespace
 
+from flask_babel import gettext as _
+
 from designer import settings, signing, webhooks
 from designer.clock import utcnow
 from designer.crypto import encrypt
@@ -82,7 +84,7 @@ def save_bounce_settings(
     stored = bounce_settings()
     signed_in = oauth.grant_for(bounces=True) is not None
     if not password and not stored["password_encrypted"] and not signed_in:
-        raise ValueError("Enter the password of the bounce mailbox: it is needed to log in.")
+        raise ValueError(_("Enter the password of the bounce mailbox: it is needed to log in."))
     threshold = _threshold(soft_threshold)
     if password:  # a password typed replaces an OAuth2 sign-in
         oauth.forget_grant(bounces=True)
@@ -135,7 +137,9 @@ def _threshold(value):
     except ValueError:
         number = 0
     if not 1 <= number <= 100:
-        raise ValueError(f"The soft bounce limit must be a number from 1 to 100, not “{value}”.")
+        raise ValueError(
+            _("The soft bounce limit must be a number from 1 to 100, not “%(value)s”.", value=value)
+        )
     return number
 
 
@@ -148,7 +152,7 @@ def _signature(message_id):
 
 def verp_address(envelope_from, message_id):
     """``local+<id>-<signature>@domain`` for ``local@domain`` (lowercase: safe in any MTA)."""
-    local, _, domain = envelope_from.rpartition("@")
+    local, _at, domain = envelope_from.rpartition("@")
     local = local.split("+", 1)[0]
     return f"{local}+{message_id}-{_signature(message_id)}@{domain}"
 

@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import gettext as _
+
 from designer.clock import utcnow
 from designer.extensions import db
+from designer.i18n import _l
 from designer.mail import consent, copies, ledger, uploads
 from designer.mail.sender import NoSystemAddress, resolve_sender
 from designer.records import Recipient, RecordNotFound, get_record, recipient_of
@@ -32,6 +35,13 @@ from designer.templating.compiler import check_syntax, compile_source, normalise
 
 #: Records one can write to from their page.
 MODULES = ("organisation", "contact", "quote", "invoice")
+#: The records' names in the page's sentences ("this contact has no e-mail address").
+MODULE_NAMES = {
+    "organisation": _l("organisation"),
+    "contact": _l("contact"),
+    "quote": _l("quote"),
+    "invoice": _l("invoice"),
+}
 #: Who the mail is from: the user, the system (central or company address), the record's owner.
 SENDERS = ("me", "system", "owner")
 #: How far ahead a message may be scheduled.
@@ -152,7 +162,9 @@ def plan(module, record, draft, user, now=None):
     problems = {}
     recipient = recipient_for(module, record)
     if not recipient.email:
-        problems["to"] = f"this {module} has no e-mail address to send to"
+        problems["to"] = _(
+            "this %(module)s has no e-mail address to send to", module=_module_name(module)
+        )
     template, version = _template(module, draft.template_id, recipient, problems)
     addresses = {
         name: _addresses(getattr(draft, name), label, problems, name)
@@ -164,9 +176,9 @@ def plan(module, record, draft, user, now=None):
     not_before = _send_at(draft.send_at, user, problems, now or utcnow())
     subject, body = text_of(version, draft)
     if version is not None and not subject.strip():
-        problems["subject"] = "the e-mail needs a subject"
+        problems["subject"] = _("the e-mail needs a subject")
     if len(subject) > 500:
-        problems["subject"] = "the subject is longer than 500 characters"
+        problems["subject"] = _("the subject is longer than %(max)s characters", max=500)
     if version is not None and "subject" not in problems:
         _check_edits(version, subject, body, problems)
     held = []
@@ -192,6 +204,10 @@ def plan(module, record, draft, user, now=None):
         body=body,
         held=held,
     )
+
+
+def _module_name(module):
+    return MODULE_NAMES.get(module, module)
 
 
 def text_of(version, draft):
@@ -223,20 +239,23 @@ def email_template(template_id):
 
 def _template(module, template_id, recipient, problems):
     if not template_id:
-        problems["template"] = "choose a template"
+        problems["template"] = _("choose a template")
         return None, None
     template = email_template(template_id)
     if template is None:
-        problems["template"] = f"there is no e-mail template with id {template_id}"
+        problems["template"] = _("there is no e-mail template with id %(id)s", id=template_id)
         return None, None
     if template.module != module:
-        problems["template"] = (
-            f"“{template.name}” is made for {template.module} records, not for a {module}"
+        problems["template"] = _(
+            "“%(name)s” is made for %(their)s records, not for a %(module)s",
+            name=template.name,
+            their=_module_name(template.module),
+            module=_module_name(module),
         )
         return None, None
     version = chosen_version(template, recipient)
     if version is None:
-        problems["template"] = f"“{template.name}” has no saved version yet"
+        problems["template"] = _("“%(name)s” has no saved version yet", name=template.name)
         return None, None
     return template, version
 
@@ -248,8 +267,12 @@ def _check_edits(version, subject, body, problems):
     try:
         compile_source(version.template.source_type, body, "email", text_part=False)
     except TemplateInvalid as exc:
-        where = f" (line {exc.line})" if exc.line else ""
-        problems["body"] = f"the text cannot be used{where}: {exc.message}"
+        if exc.line:
+            problems["body"] = _(
+                "the text cannot be used (line %(line)s): %(why)s", line=exc.line, why=exc.message
+            )
+        else:
+            problems["body"] = _("the text cannot be used: %(why)s", why=exc.message)
     try:
         check_syntax(subject, "subject")
     except TemplateInvalid as exc:
@@ -267,11 +290,14 @@ def _addresses(text, label, problems, name):
 def _sender(module, record, choice, user, problems):
     """``(sending user or None, resolved Sender)``: always through the From policy."""
     if choice not in SENDERS:
-        problems["sender"] = "choose who the e-mail is from"
+        problems["sender"] = _("choose who the e-mail is from")
         return user, None
     sender_user = {"me": user, "system": None, "owner": owner_of(module, record)}[choice]
     if choice == "owner" and sender_user is None:
-        problems["sender"] = f"this {module} has no owner; send it as yourself or the system"
+        problems["sender"] = _(
+            "this %(module)s has no owner; send it as yourself or the system",
+            module=_module_name(module),
+        )
         return user, None
     try:
         return sender_user, resolve_sender(sender_user)
@@ -285,9 +311,13 @@ def _pdfs(module, pdf_ids, problems):
     for value in pdf_ids:
         template = db.session.get(Template, value) if 0 < value <= MAX_ID else None
         if template is None or template.kind != "pdf" or template.system_key is not None:
-            problems["pdfs"] = f"there is no PDF template with id {value}"
+            problems["pdfs"] = _("there is no PDF template with id %(id)s", id=value)
         elif template.module != module:
-            problems["pdfs"] = f"“{template.name}” is made for {template.module} records"
+            problems["pdfs"] = _(
+                "“%(name)s” is made for %(module)s records",
+                name=template.name,
+                module=_module_name(template.module),
+            )
         elif template not in pdfs:
             pdfs.append(template)
     return pdfs
@@ -305,13 +335,19 @@ def _send_at(text, user, problems, now):
     try:
         local = datetime.fromisoformat(text)
     except ValueError:
-        problems["send_at"] = f"“{text[:40]}” is not a date and time (such as 2026-12-24T09:00)"
+        problems["send_at"] = _(
+            "“%(text)s” is not a date and time (such as 2026-12-24T09:00)", text=text[:40]
+        )
         return None
     when = local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
     if when <= now:
-        problems["send_at"] = f"{local:%Y-%m-%d %H:%M} ({zone.key}) has passed; choose a later time"
+        problems["send_at"] = _(
+            "%(time)s (%(zone)s) has passed; choose a later time",
+            time=f"{local:%Y-%m-%d %H:%M}",
+            zone=zone.key,
+        )
     elif when > now + LATEST:
-        problems["send_at"] = "a message can be scheduled at most a year ahead"
+        problems["send_at"] = _("a message can be scheduled at most a year ahead")
     return when
 
 
@@ -323,10 +359,20 @@ def _held(template, recipient, addresses, problems):
     suppressed = consent.suppressions_among(everyone)
     why = consent.hold_back_reason(purpose, suppressed.get(recipient.email.lower()))
     if why is not None:
-        problems["to"] = (
-            f"{recipient.email} does not get {purpose} mail ({why}): this e-mail cannot be sent "
-            "to it"
-        )
+        if purpose == "marketing":
+            problems["to"] = _(
+                "%(address)s does not get marketing mail (%(why)s): this e-mail cannot be sent "
+                "to it",
+                address=recipient.email,
+                why=why,
+            )
+        else:
+            problems["to"] = _(
+                "%(address)s does not get transactional mail (%(why)s): this e-mail cannot be "
+                "sent to it",
+                address=recipient.email,
+                why=why,
+            )
     held = []
     for found in addresses.values():
         for address in list(found):

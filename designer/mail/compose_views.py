@@ -20,6 +20,8 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import escape
 
@@ -78,7 +80,7 @@ def _take_uploads(draft, problems):
         try:
             files.append(uploads.store(upload, current_user, files))
         except uploads.UploadInvalid as exc:
-            problems["files"] = f"Not attached: {exc}."
+            problems["files"] = _("Not attached: %(why)s.", why=exc)
         else:
             draft.file_ids.append(files[-1].id)
     return files
@@ -90,8 +92,10 @@ def _record_url(module, record):
 
 
 def _record_label(module, record):
-    if module in ("quote", "invoice"):
-        return f"{module.capitalize()} {record.number}"
+    if module == "quote":
+        return _("Quote %(number)s", number=record.number)
+    if module == "invoice":
+        return _("Invoice %(number)s", number=record.number)
     return record.name if module == "organisation" else record.full_name
 
 
@@ -122,6 +126,7 @@ def _page(module, record, draft, problems=None, files=(), status=200):
     return render_template(
         "mail/compose.html",
         module=module,
+        module_name=compose.MODULE_NAMES[module],
         record=record,
         record_url=_record_url(module, record),
         record_label=_record_label(module, record),
@@ -138,7 +143,7 @@ def _page(module, record, draft, problems=None, files=(), status=200):
         problems=problems or {},
         thumbnail=bool(template and library_thumbnail((template.variant_of or template).name)),
         zone=_zone().key,
-        now_local=utcnow().replace(tzinfo=ZoneInfo("UTC")).astimezone(_zone()),
+        now=utcnow(),
         limits=uploads,
         max_copies=compose.copies.MAX_COPIES,
     ), status
@@ -195,13 +200,27 @@ def _send(module, record, draft, plan):
     except TemplateInvalid as exc:
         return _page(module, record, draft, {"body": str(exc)}, plan.files, status=400)
     if message.state == "suppressed":
-        flash(f"Not sent: {message.recipient_email}, {message.last_error}.", "warning")
+        flash(
+            _(
+                "Not sent: %(address)s, %(why)s.",
+                address=message.recipient_email,
+                why=message.last_error,
+            ),
+            "warning",
+        )
     elif message.next_attempt_at is not None:
-        flash(f"Message #{message.id} will go out at the time you chose.", "success")
+        flash(_("Message #%(id)s will go out at the time you chose.", id=message.id), "success")
     else:
         count = len(plan.people)
-        people = "person" if count == 1 else "people"
-        flash(f"Message #{message.id} queued for {count} {people}.", "success")
+        flash(
+            ngettext(
+                "Message #%(id)s queued for %(num)s person.",
+                "Message #%(id)s queued for %(num)s people.",
+                count,
+                id=message.id,
+            ),
+            "success",
+        )
     return redirect(url_for("mail.message_page", message_id=message.id))
 
 
@@ -211,7 +230,7 @@ def thumbnail(template_id):
     template = compose.email_template(template_id)
     path = library_thumbnail((template.variant_of or template).name) if template else None
     if path is None:
-        abort(404, description="this template has no thumbnail")
+        abort(404, description=_("this template has no thumbnail"))
     return send_file(path, mimetype="image/png", max_age=3600)
 
 
@@ -225,17 +244,22 @@ def preview(module, record_id):
     if request.method == "GET":
         draft.template_id = request.args.get("template", type=int)
     if not compose.recipient_for(module, record).email:
-        return _frame(f"<p>This {module} has no e-mail address to send to.</p>")
-    _, version, subject, body = compose.editing(module, record, draft)
+        text = _(
+            "This %(module)s has no e-mail address to send to.", module=compose.MODULE_NAMES[module]
+        )
+        return _frame(f"<p>{escape(text)}</p>")
+    _template, version, subject, body = compose.editing(module, record, draft)
     if version is None:
-        return _frame("<p>Choose a template to see the e-mail merged for this record.</p>")
+        text = _("Choose a template to see the e-mail merged for this record.")
+        return _frame(f"<p>{escape(text)}</p>")
     sender = compose.owner_of(module, record) if draft.sender == "owner" else None
     try:
         rendered = preview_html(
             version.template, record, sender or current_user, source=body, subject=subject
         )
     except (TemplateInvalid, MergeError) as exc:
-        return _frame(f"<p>The e-mail cannot be shown: {escape(str(exc))}</p>", 422)
+        text = _("The e-mail cannot be shown: %(why)s", why=str(exc))
+        return _frame(f"<p>{escape(text)}</p>", 422)
     return _frame(rendered.html)
 
 

@@ -26,6 +26,7 @@ from email.utils import parseaddr
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from designer.clock import utcnow
@@ -50,7 +51,6 @@ DEFAULT_SELECTOR = "designer"
 MIN_BITS, MAX_BITS = 1024, 4096
 SELECTOR = re.compile(r"[a-z0-9-]{1,63}")
 LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-DOMAIN_HELP = "letters, digits and hyphens separated by dots, like example.com"
 
 #: The key types a domain's key may have.
 KEY_TYPES = ("rsa", "ed25519")
@@ -62,10 +62,13 @@ def normalize_domain(domain):
     """``domain`` lower-cased and in ASCII (IDNA); ValueError when it is not a host name."""
     text = (domain or "").strip().rstrip(".").lower()
     if not text:
-        raise ValueError("Enter the domain you send from, such as example.com.")
+        raise ValueError(_("Enter the domain you send from, such as example.com."))
     if "@" in text:
         raise ValueError(
-            f"Enter only the domain ({text.rpartition('@')[2]}), not an e-mail address."
+            _(
+                "Enter only the domain (%(domain)s), not an e-mail address.",
+                domain=text.rpartition("@")[2],
+            )
         )
     try:
         ascii_name = text.encode("idna").decode("ascii")
@@ -73,7 +76,13 @@ def normalize_domain(domain):
         ascii_name = ""
     labels = ascii_name.split(".")
     if len(ascii_name) > 253 or len(labels) < 2 or not all(map(LABEL.fullmatch, labels)):
-        raise ValueError(f"“{domain.strip()}” is not a domain name: use {DOMAIN_HELP}.")
+        raise ValueError(
+            _(
+                "“%(domain)s” is not a domain name: use letters, digits and hyphens "
+                "separated by dots, like example.com.",
+                domain=domain.strip(),
+            )
+        )
     return ascii_name
 
 
@@ -82,8 +91,11 @@ def normalize_selector(selector):
     text = (selector or "").strip().lower()
     if not SELECTOR.fullmatch(text):
         raise ValueError(
-            f"“{(selector or '').strip()}” is not a valid selector: use 1 to 63 "
-            "letters, digits or hyphens, such as designer."
+            _(
+                "“%(selector)s” is not a valid selector: use 1 to 63 "
+                "letters, digits or hyphens, such as designer.",
+                selector=(selector or "").strip(),
+            )
         )
     return text
 
@@ -93,9 +105,11 @@ def generate_key(domain, selector=DEFAULT_SELECTOR, bits=2048, replace=False, ke
     (ValueError when not allowed)."""
     domain, selector = normalize_domain(domain), normalize_selector(selector)
     if key_type not in KEY_TYPES:
-        raise ValueError("Choose an RSA or an Ed25519 key.")
+        raise ValueError(_("Choose an RSA or an Ed25519 key."))
     if key_type == "rsa" and not MIN_BITS <= bits <= MAX_BITS:
-        raise ValueError(f"Key size must be between {MIN_BITS} and {MAX_BITS} bits.")
+        raise ValueError(
+            _("Key size must be between %(low)s and %(high)s bits.", low=MIN_BITS, high=MAX_BITS)
+        )
     _refuse_duplicate(domain, replace)
     if key_type == "ed25519":
         private_key = ed25519.Ed25519PrivateKey.generate()
@@ -119,8 +133,10 @@ def load_private_key(private_pem, checked=False):
     text = (private_pem or "").strip()
     if "PUBLIC KEY" in text and "PRIVATE KEY" not in text:
         raise ValueError(
-            "This is a public key: paste the private key "
-            "(-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)."
+            _(
+                "This is a public key: paste the private key "
+                "(-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)."
+            )
         )
     try:
         key = serialization.load_pem_private_key(
@@ -128,14 +144,18 @@ def load_private_key(private_pem, checked=False):
         )
     except TypeError as exc:
         raise ValueError(
-            "This key is protected with a passphrase: remove it first "
-            "(openssl pkey -in key.pem -out plain.pem) and paste the result."
+            _(
+                "This key is protected with a passphrase: remove it first "
+                "(openssl pkey -in key.pem -out plain.pem) and paste the result."
+            )
         ) from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise ValueError(
-            "This is not a PEM private key: paste the whole key, including "
-            "the -----BEGIN … PRIVATE KEY----- and -----END … PRIVATE KEY----- "
-            "lines."
+            _(
+                "This is not a PEM private key: paste the whole key, including "
+                "the -----BEGIN … PRIVATE KEY----- and -----END … PRIVATE KEY----- "
+                "lines."
+            )
         ) from exc
     return _checked(key)
 
@@ -144,11 +164,16 @@ def _checked(key):
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("Only RSA and Ed25519 keys can sign DKIM: use an RSA key of 2048 bits.")
+        raise ValueError(_("Only RSA and Ed25519 keys can sign DKIM: use an RSA key of 2048 bits."))
     if not MIN_BITS <= key.key_size <= MAX_BITS:
         raise ValueError(
-            f"This RSA key has {key.key_size} bits: DKIM keys here must have "
-            f"{MIN_BITS} to {MAX_BITS} bits (2048 is usual)."
+            _(
+                "This RSA key has %(bits)s bits: DKIM keys here must have "
+                "%(low)s to %(high)s bits (2048 is usual).",
+                bits=key.key_size,
+                low=MIN_BITS,
+                high=MAX_BITS,
+            )
         )
     return key
 
@@ -157,8 +182,12 @@ def _refuse_duplicate(domain, replace):
     existing = _key_for_domain(domain)
     if existing is not None and not replace:
         raise ValueError(
-            f"{domain} already has a DKIM key (selector {existing.selector}): "
-            "delete it first to use another one."
+            _(
+                "%(domain)s already has a DKIM key (selector %(selector)s): "
+                "delete it first to use another one.",
+                domain=domain,
+                selector=existing.selector,
+            )
         )
 
 
@@ -191,7 +220,9 @@ def _store(domain, selector, private_key, replace):
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        raise ValueError(f"{domain} already has a DKIM key: delete it first.") from exc
+        raise ValueError(
+            _("%(domain)s already has a DKIM key: delete it first.", domain=domain)
+        ) from exc
     return key
 
 
@@ -326,5 +357,14 @@ def missing_key_warning(from_address, can_add=True):
     domain = domain_of(from_address)
     if domain is None or _key_for_domain(domain) is not None:
         return None
-    remedy = "add one under Sending → DKIM keys." if can_add else "ask an administrator to add one."
-    return f"No DKIM key for {domain}: receivers cannot verify mail from this domain; {remedy}"
+    if can_add:
+        return _(
+            "No DKIM key for %(domain)s: receivers cannot verify mail from this domain; "
+            "add one under Sending → DKIM keys.",
+            domain=domain,
+        )
+    return _(
+        "No DKIM key for %(domain)s: receivers cannot verify mail from this domain; "
+        "ask an administrator to add one.",
+        domain=domain,
+    )

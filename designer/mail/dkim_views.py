@@ -1,6 +1,7 @@
 """Settings → DKIM (administrators only): the signing key of each sending domain."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from designer.auth import protect
@@ -41,7 +42,10 @@ def generate():
         key = dkim.generate_key(form["domain"], form["selector"], key_type=form["key_type"])
     except ValueError as exc:
         return _page(error=str(exc), form=form, status=400)
-    flash(f"DKIM key created for {key.domain}: publish its DNS record below.", "success")
+    flash(
+        _("DKIM key created for %(domain)s: publish its DNS record below.", domain=key.domain),
+        "success",
+    )
     return redirect(url_for("dkim.index"))
 
 
@@ -59,7 +63,11 @@ def import_():
     except ValueError as exc:
         return _page(error=str(exc), form=form, status=400)
     flash(
-        f"DKIM key saved for {key.domain}: check that its DNS record below is published.", "success"
+        _(
+            "DKIM key saved for %(domain)s: check that its DNS record below is published.",
+            domain=key.domain,
+        ),
+        "success",
     )
     return redirect(url_for("dkim.index"))
 
@@ -71,5 +79,11 @@ def delete(key_id):
         abort(404, description=f"no DKIM key with id {key_id}")
     domain = key.domain
     dkim.delete_key(key)
-    flash(f"DKIM key for {domain} deleted: mail from {domain} now goes out unsigned.", "success")
+    flash(
+        _(
+            "DKIM key for %(domain)s deleted: mail from %(domain)s now goes out unsigned.",
+            domain=domain,
+        ),
+        "success",
+    )
     return redirect(url_for("dkim.index"))

@@ -30,6 +30,7 @@ from contextlib import contextmanager, suppress
 from typing import NamedTuple
 
 from flask import current_app
+from flask_babel import gettext
 
 from designer import netguard
 from designer.crypto import SecretUnreadable, decrypt
@@ -72,16 +73,22 @@ def validate_mailbox_fields(host, port, security, username, folder=""):
     (a sentence for the user)."""
     host = (host or "").strip().strip("[]")
     if not _HOST.fullmatch(host):
-        raise ValueError(f"“{host}” is not a host name: enter one like imap.example.com.")
+        raise ValueError(
+            gettext("“%(host)s” is not a host name: enter one like imap.example.com.", host=host)
+        )
     if security not in SECURITY:
-        raise ValueError(f"Security must be tls, starttls or none, not “{security}”.")
+        raise ValueError(
+            gettext(
+                "Security must be tls, starttls or none, not “%(security)s”.", security=security
+            )
+        )
     port = _port(port, security)
     username = (username or "").strip()
     if not username:
-        raise ValueError("Enter the login of the mailbox (often your e-mail address).")
+        raise ValueError(gettext("Enter the login of the mailbox (often your e-mail address)."))
     folder = (folder or "").strip()
     if len(folder) > 255 or any(ord(ch) < 32 for ch in folder):
-        raise ValueError("The Sent folder name is too long or has control characters.")
+        raise ValueError(gettext("The Sent folder name is too long or has control characters."))
     return {
         "host": host,
         "port": port,
@@ -100,8 +107,11 @@ def _port(port, security):
         number = 0
     if not 1 <= number <= 65535:
         raise ValueError(
-            f"The port must be a number from 1 to 65535 (993 for TLS, 143 for "
-            f"STARTTLS), not “{port}”."
+            gettext(
+                "The port must be a number from 1 to 65535 (993 for TLS, 143 for "
+                "STARTTLS), not “%(port)s”.",
+                port=port,
+            )
         )
     return number
 

@@ -6,6 +6,7 @@ copies still waiting, and those that gave up, due at once
 (``designer.mail.sentcopy``); removing the mailbox drops its copies.
 """
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from designer.crypto import encrypt
@@ -34,7 +35,7 @@ def link_mailbox(user, *, host, port, security, username, password, sent_folder=
     mailbox = mailbox_for(user)
     if mailbox is None:
         if not password:
-            raise ValueError("Enter the password of the mailbox: it is needed to log in.")
+            raise ValueError(_("Enter the password of the mailbox: it is needed to log in."))
         mailbox = Mailbox(user_id=user.id)
         db.session.add(mailbox)
     for name, value in values.items():
@@ -95,5 +96,8 @@ def check_mailbox(mailbox):
     finally:
         imap.close(conn)
     if exists:
-        return f"Connected; copies go to the folder “{folder}”."
-    return f"Connected; copies go to the folder “{folder}”, created with the first copy."
+        return _("Connected; copies go to the folder “%(folder)s”.", folder=folder)
+    return _(
+        "Connected; copies go to the folder “%(folder)s”, created with the first copy.",
+        folder=folder,
+    )

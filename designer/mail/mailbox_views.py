@@ -1,6 +1,7 @@
 """The logged-in user's own mailbox (IMAP), where copies of the mail they send are kept."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from designer.auth import protect
@@ -56,22 +57,22 @@ def _save(user):
             sent_folder=form.get("sent_folder", ""),
         )
     except ValueError as exc:
-        flash(f"Not saved: {exc}", "error")
+        flash(_("Not saved: %(error)s", error=exc), "error")
         return _page(user, form, status=400)
     if form.get("action") != "test":
-        flash("Mailbox saved.", "success")
+        flash(_("Mailbox saved."), "success")
     else:
         try:
-            flash(f"Saved. {check_mailbox(mailbox)}", "success")
+            flash(_("Saved.") + " " + check_mailbox(mailbox), "success")
         except imap.MailboxError as exc:
-            flash(f"Saved, but the connection test failed: {exc}", "error")
+            flash(_("Saved, but the connection test failed: %(error)s", error=exc), "error")
     return redirect(url_for("mailbox.settings"))
 
 
 @bp.route("/settings/mailbox/remove", methods=["POST"])
 def remove():
     if unlink_mailbox(current_user._get_current_object()):
-        flash("Mailbox removed: copies of the mail you send are no longer kept.", "success")
+        flash(_("Mailbox removed: copies of the mail you send are no longer kept."), "success")
     else:
-        flash("No mailbox was linked.", "info")
+        flash(_("No mailbox was linked."), "info")
     return redirect(url_for("mailbox.settings"))

@@ -9,6 +9,8 @@ The generic provider has no preset: every field is the administrator's.
 
 import os
 
+from flask_babel import gettext as _
+
 from designer import settings
 from designer.crypto import decrypt, encrypt
 
@@ -113,7 +115,7 @@ def save_provider(key, values):
     """Store the administrator's settings of provider ``key``; an empty secret keeps the
     stored one. Raises ``ValueError`` (a sentence for the user)."""
     if key not in PRESETS:
-        raise ValueError(f"There is no OAuth2 provider “{key}”.")
+        raise ValueError(_("There is no OAuth2 provider “%(key)s”.", key=key))
     all_stored = stored()
     before = all_stored.get(key, {})
     client_id = (values.get("client_id") or "").strip()
@@ -129,7 +131,7 @@ def save_provider(key, values):
     if key == "generic":
         own.update(_generic(values))
     if client_id and not own["client_secret_encrypted"]:
-        raise ValueError("Enter the client secret the provider gave for this app.")
+        raise ValueError(_("Enter the client secret the provider gave for this app."))
     all_stored[key] = own
     settings.set_setting(SETTINGS_KEY, all_stored)
 
@@ -142,23 +144,30 @@ def _insecure_allowed(url):
 
 def _generic(values):
     found = {}
-    for name in ("authorize_url", "token_url"):
+    for name, message in (
+        ("authorize_url", _("The authorize url must start with https://.")),
+        ("token_url", _("The token url must start with https://.")),
+    ):
         url = (values.get(name) or "").strip()
         if url and not url.startswith("https://") and not _insecure_allowed(url):
-            raise ValueError(f"The {name.replace('_', ' ')} must start with https://.")
+            raise ValueError(message)
         found[name] = url
     found["scopes"] = " ".join((values.get("scopes") or "").split())
     for kind in ("smtp", "imap"):
         found[f"{kind}_host"] = (values.get(f"{kind}_host") or "").strip()
         security = values.get(f"{kind}_security") or "tls"
         if security not in SECURITY:
-            raise ValueError(f"Security must be tls, starttls or none, not “{security}”.")
+            raise ValueError(
+                _("Security must be tls, starttls or none, not “%(security)s”.", security=security)
+            )
         found[f"{kind}_security"] = security
         try:
             port = int(str(values.get(f"{kind}_port") or PRESETS["generic"][f"{kind}_port"]))
         except ValueError:
             port = 0
         if not 1 <= port <= 65535:
-            raise ValueError(f"The {kind.upper()} port must be a number from 1 to 65535.")
+            raise ValueError(
+                _("The %(kind)s port must be a number from 1 to 65535.", kind=kind.upper())
+            )
         found[f"{kind}_port"] = port
     return found

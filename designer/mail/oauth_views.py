@@ -32,6 +32,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature
 from requests import RequestException
@@ -64,9 +65,15 @@ def providers_page():
         try:
             oauth_providers.save_provider(key, request.form)
         except ValueError as exc:
-            flash(f"Not saved: {exc}", "error")
+            flash(_("Not saved: %(error)s", error=exc), "error")
             return _providers_page(request.form, key), 400
-        flash(f"{oauth_providers.PRESETS[key]['label']} sign-in saved.", "success")
+        if key == "generic":
+            flash(_("another provider sign-in saved."), "success")
+        else:
+            flash(
+                _("%(provider)s sign-in saved.", provider=oauth_providers.PRESETS[key]["label"]),
+                "success",
+            )
         return redirect(url_for("oauth.providers_page"))
     return _providers_page({}, None)
 
@@ -98,12 +105,12 @@ def connect(target, provider_key):
     server_id = request.form.get("server_id", type=int) if target == "server" else None
     back = _page_of(target, server_id)
     if not oauth_providers.configured(provider_key):
-        flash("That provider is not set up yet: an administrator enters its client id.", "error")
+        flash(_("That provider is not set up yet: an administrator enters its client id."), "error")
         return redirect(back)
     provider = oauth_providers.provider(provider_key)
     hint = (request.form.get("account") or "").strip()[:320]
     if provider_key == "generic" and "@" not in hint:
-        flash("Enter the e-mail address of the account you connect.", "error")
+        flash(_("Enter the e-mail address of the account you connect."), "error")
         return redirect(back)
     nonce, verifier = secrets.token_urlsafe(16), generate_token(64)
     state = signing.serializer("oauth-state").dumps(
@@ -121,7 +128,7 @@ def connect(target, provider_key):
     extra = dict(provider["extra"])
     if hint:
         extra["login_hint"] = hint
-    url, _ = client.create_authorization_url(
+    url, _state = client.create_authorization_url(
         provider["authorize_url"], state=state, code_verifier=verifier, **extra
     )
     return redirect(url)
@@ -131,14 +138,20 @@ def connect(target, provider_key):
 def callback():
     pending = session.pop(SESSION_KEY, None)
     if not pending or not _state_ok(request.args.get("state", ""), pending["nonce"]):
-        flash("That sign-in was not started here or took too long: connect again.", "error")
+        flash(_("That sign-in was not started here or took too long: connect again."), "error")
         return redirect(url_for("mailbox.settings"))
     target, server_id = pending["target"], pending["server_id"]
     back = _page_of(target, server_id)
     if target != "mailbox" and not is_admin():
         abort(403)
     if request.args.get("error"):
-        flash(f"The provider did not connect the account: {request.args['error'][:200]}", "error")
+        flash(
+            _(
+                "The provider did not connect the account: %(error)s",
+                error=request.args["error"][:200],
+            ),
+            "error",
+        )
         return redirect(back)
     provider = oauth_providers.provider(pending["provider"])
     client = _client(provider)
@@ -150,20 +163,20 @@ def callback():
             timeout=oauth.TIMEOUT,
         )
     except (OAuthError, RequestException, ValueError) as exc:
-        flash(f"The provider refused the sign-in: {exc}", "error")
+        flash(_("The provider refused the sign-in: %(error)s", error=exc), "error")
         return redirect(back)
     finally:
         client.close()
     account = _signed_in_as(token) or pending["hint"]
     if "@" not in account:
-        flash("The provider did not say which account signed in: enter its address.", "error")
+        flash(_("The provider did not say which account signed in: enter its address."), "error")
         return redirect(back)
     try:
         _store(target, server_id, pending["provider"], account, token)
     except ValueError as exc:
-        flash(f"Not connected: {exc}", "error")
+        flash(_("Not connected: %(error)s", error=exc), "error")
         return redirect(back)
-    flash(f"Connected as {account}.", "success")
+    flash(_("Connected as %(account)s.", account=account), "success")
     return redirect(back)
 
 

@@ -6,6 +6,7 @@ is exempt from the session's CSRF token and works without cookies or JavaScript.
 """
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
 
 from designer import settings
 from designer.extensions import csrf
@@ -30,7 +31,7 @@ def _not_found():
 def _wanted_topics(form):
     values = form.getlist("topic")
     if len(values) > MAX_VALUES:
-        abort(400, description="Too many topics in the form.")
+        abort(400, description=_("Too many topics in the form."))
     return {int(v) for v in values if v.isascii() and v.isdigit() and len(v) < 10}
 
 

@@ -10,6 +10,7 @@ bounces go) can be set apart from both.
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from designer import settings
 from designer.mail.address_check import address_problem
@@ -54,15 +55,20 @@ def set_sending_policy(central_from="", envelope_from="", *, central=None):
     central_from, envelope_from = central_from.strip(), envelope_from.strip()
     if central and not central_from:
         raise PolicyInvalid(
-            "central_from", "enter the central address, or choose each user's own address"
+            "central_from", _("enter the central address, or choose each user's own address")
         )
-    for value, name, what in (
-        (central_from, "central_from", "central address"),
-        (envelope_from, "envelope_from", "envelope sender"),
-    ):
-        problem = address_problem(value) if value else None
-        if problem:
-            raise PolicyInvalid(name, f"the {what} is not an e-mail address: {problem}")
+    problem = address_problem(central_from) if central_from else None
+    if problem:
+        raise PolicyInvalid(
+            "central_from",
+            _("the central address is not an e-mail address: %(problem)s", problem=problem),
+        )
+    problem = address_problem(envelope_from) if envelope_from else None
+    if problem:
+        raise PolicyInvalid(
+            "envelope_from",
+            _("the envelope sender is not an e-mail address: %(problem)s", problem=problem),
+        )
     settings.set_setting(POLICY_KEY, {"central_from": central_from, "envelope_from": envelope_from})
 
 

@@ -13,6 +13,7 @@ import time
 from email.utils import make_msgid
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from designer import crypto, netguard
 from designer.broker import get_redis
@@ -39,19 +40,19 @@ def get_server(server_id):
 def save_server(values, server=None):
     """Create or update a server from form values; an empty password keeps the stored one."""
     server = server or OutgoingServer()
-    server.name = _required(values, "name", "a name", 200)
-    server.host = _required(values, "host", "the host name", 255)
+    server.name = _required(values, "name", _("enter a name"), 200)
+    server.host = _required(values, "host", _("enter the host name"), 255)
     if any(char.isspace() or ord(char) < 32 for char in server.host):
-        raise ServerInvalid("host: a host name has no spaces, e.g. smtp.example.com")
+        raise ServerInvalid("host: " + _("a host name has no spaces, e.g. smtp.example.com"))
     server.port = _number(values, "port", 1, 65535, int)
     server.security = values.get("security", "starttls")
     if server.security not in SECURITY:
-        raise ServerInvalid("security must be none, starttls or tls")
+        raise ServerInvalid(_("security must be none, starttls or tls"))
     server.timeout = _number(values, "timeout", 1, 300, int, default=30)
     server.rate_limit = _number(values, "rate_limit", 0, 100_000, float, default=0)
     server.username = (values.get("username") or "").strip()
     if len(server.username) > 320:
-        raise ServerInvalid("username: at most 320 characters")
+        raise ServerInvalid("username: " + _("at most %(limit)s characters", limit=320))
     if values.get("password"):  # a password typed replaces an OAuth2 sign-in
         server.password_encrypted = crypto.encrypt(values["password"])
         if server.id is not None:
@@ -65,12 +66,20 @@ def save_server(values, server=None):
     return server
 
 
-def _required(values, name, what, limit):
+def _required(values, name, missing, limit):
+    """``values[name]`` stripped; ``missing`` is the message (after the field name) when empty."""
     value = (values.get(name) or "").strip()
     if not value:
-        raise ServerInvalid(f"{name}: enter {what}")
+        raise ServerInvalid(f"{name}: {missing}")
     if len(value) > limit:
-        raise ServerInvalid(f"{name}: at most {limit} characters (this has {len(value):,})")
+        raise ServerInvalid(
+            f"{name}: "
+            + _(
+                "at most %(limit)s characters (this has %(length)s)",
+                limit=limit,
+                length=f"{len(value):,}",
+            )
+        )
     return value
 
 
@@ -81,9 +90,11 @@ def _number(values, name, low, high, kind, default=None):
     try:
         value = kind(raw)
     except (TypeError, ValueError):
-        raise ServerInvalid(f"{name}: {raw!r} is not a number") from None
+        raise ServerInvalid(f"{name}: " + _("%(value)s is not a number", value=repr(raw))) from None
     if not low <= value <= high:
-        raise ServerInvalid(f"{name}: must be between {low} and {high}")
+        raise ServerInvalid(
+            f"{name}: " + _("must be between %(low)s and %(high)s", low=low, high=high)
+        )
     return value
 
 

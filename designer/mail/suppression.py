@@ -16,6 +16,7 @@ import hmac
 import re
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
 from designer import signing, webhooks
@@ -61,10 +62,11 @@ def one_click_warning(public_url):
     # not mutated: no text in place of "" starts with https:// either
     if (public_url or "").lower().startswith("https://"):  # pragma: no mutate
         return ""
-    return (
-        f"PUBLIC_URL is {public_url}: one-click unsubscribe (RFC 8058) needs an https "
+    return gettext(
+        "PUBLIC_URL is %(url)s: one-click unsubscribe (RFC 8058) needs an https "
         "address, so mail programs will not offer it. Serve Designer over https and set "
-        "PUBLIC_URL to that address."
+        "PUBLIC_URL to that address.",
+        url=public_url,
     )
 
 

@@ -10,6 +10,7 @@ in the trail is ever changed or deleted.
 
 from designer.clock import utcnow
 from designer.extensions import db
+from designer.i18n import _l
 from designer.mail.models import SuppressionEvent
 
 #: Entries on one page of the trail.
@@ -26,7 +27,7 @@ SYSTEM = "system"
 #: Who made a change the recipient asked for on the preference page.
 PREFERENCE_PAGE = "preference page"
 #: The actions, in words.
-ACTIONS = {"added": "Added", "imported": "Imported", "removed": "Removed"}
+ACTIONS = {"added": _l("Added"), "imported": _l("Imported"), "removed": _l("Removed")}
 
 
 def automatic_source(reason):

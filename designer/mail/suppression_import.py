@@ -19,7 +19,11 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 from designer.csvexport import FORMULA_STARTS
+from designer.i18n import _l
+from designer.i18n import number as grouped
 from designer.mail.address_check import address_problem
 from designer.mail.suppression_list import (
     MAX_NOTE,
@@ -42,10 +46,10 @@ NOT_UTF8 = re.compile("[\udc80-\udcff]")
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: What a workbook or UTF-16 file starts with, and what to do instead.
 NOT_CSV = (
-    (b"PK\x03\x04", "This is a spreadsheet workbook (.xlsx), not a CSV file"),
-    (b"\xd0\xcf\x11\xe0", "This is an old Excel workbook (.xls), not a CSV file"),
-    (codecs.BOM_UTF16_LE, "This file is UTF-16 text"),
-    (codecs.BOM_UTF16_BE, "This file is UTF-16 text"),
+    (b"PK\x03\x04", _l("This is a spreadsheet workbook (.xlsx), not a CSV file")),
+    (b"\xd0\xcf\x11\xe0", _l("This is an old Excel workbook (.xls), not a CSV file")),
+    (codecs.BOM_UTF16_LE, _l("This file is UTF-16 text")),
+    (codecs.BOM_UTF16_BE, _l("This file is UTF-16 text")),
 )
 
 
@@ -66,7 +70,9 @@ def read_upload(stream):
     """The uploaded file's bytes, refused past ``MAX_BYTES`` without reading on."""
     data = stream.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise ImportRefused(f"The file is larger than {MAX_BYTES // 2**20} MB: split it.")
+        raise ImportRefused(
+            _("The file is larger than %(size)s MB: split it.", size=MAX_BYTES // 2**20)
+        )
     return data
 
 
@@ -78,7 +84,7 @@ def import_csv(data, default_reason, user):
         raise ImportRefused(str(exc)) from None
     entries, refused, repeats = read_lines(data, default_reason)
     if not entries and not refused:
-        raise ImportRefused("The file holds no addresses.")
+        raise ImportRefused(_("The file holds no addresses."))
     done = add_many(entries, user, action="imported") if entries else None
     added, already = (len(done.added), len(done.already)) if done else (0, 0)
     return ImportResult(added=added, already=already + repeats, refused=refused)
@@ -98,7 +104,9 @@ def read_lines(data, default_reason):
                     continue
                 columns = POSITIONAL
             if len(entries) + len(refused) + repeats >= MAX_ROWS:
-                raise ImportRefused(f"The file has more than {MAX_ROWS:,} lines: split it.")
+                raise ImportRefused(
+                    _("The file has more than %(max)s lines: split it.", max=grouped(MAX_ROWS))
+                )
             why, found = _entry(record, columns, default_reason)
             if why:
                 refused.append((number, why))
@@ -108,14 +116,16 @@ def read_lines(data, default_reason):
                 entries[found[0]] = found[1:]
     except csv.Error as exc:
         line = position["start"]
-        raise ImportRefused(f"Line {line}: {exc} (a quote never closed?).") from None
+        raise ImportRefused(
+            _("Line %(line)s: %(why)s (a quote never closed?).", line=line, why=exc)
+        ) from None
     return entries, refused, repeats
 
 
 def _text(data):
     for start, what in NOT_CSV:
         if data.startswith(start):
-            raise ImportRefused(f"{what}: save it as “CSV UTF-8” and import that.")
+            raise ImportRefused(_("%(what)s: save it as “CSV UTF-8” and import that.", what=what))
     return data.removeprefix(codecs.BOM_UTF8).decode("utf-8", "surrogateescape")
 
 
@@ -154,17 +164,20 @@ def _entry(record, columns, default_reason):
     if why:
         return why, None
     if columns is POSITIONAL and len(record) > len(POSITIONAL):
-        return f"{len(record)} columns; expected email, reason, note", None
+        return _("%(count)s columns; expected email, reason, note", count=len(record)), None
     address, reason, note = (_cell(record, columns.get(name)) for name in POSITIONAL)
     address = address.lower()
     why = address_problem(address)
     if why:
-        return f"{address[:80]!r}: {why}" if address else "no address", None
+        return f"{address[:80]!r}: {why}" if address else _("no address"), None
     reason = reason or default_reason
     if reason not in REASONS:
-        return f"unknown reason {reason[:40]!r}; use one of {', '.join(REASONS)}", None
+        known = ", ".join(REASONS)
+        return _(
+            "unknown reason %(reason)r; use one of %(known)s", reason=reason[:40], known=known
+        ), None
     if len(note) > MAX_NOTE:
-        return f"the note is longer than {MAX_NOTE} characters", None
+        return _("the note is longer than %(max)s characters", max=MAX_NOTE), None
     return None, (address, reason, " ".join(note.split()))
 
 
@@ -178,7 +191,7 @@ def _odd_text(record):
     """Why a record's cells are not plain text, or None."""
     for cell in record:
         if NOT_UTF8.search(cell):
-            return "bytes that are not UTF-8 text: save the file as “CSV UTF-8”"
+            return _("bytes that are not UTF-8 text: save the file as “CSV UTF-8”")
         if CONTROL.search(cell):
-            return "control characters (such as a NUL byte) in the line"
+            return _("control characters (such as a NUL byte) in the line")
     return None

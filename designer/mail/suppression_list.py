@@ -9,11 +9,14 @@ new import) takes an address off the list. Every change is written to the audit 
 import math
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from designer.clock import utcnow
 from designer.csvexport import csv_text
 from designer.extensions import db
+from designer.i18n import _l
+from designer.i18n import number as grouped
 from designer.mail import suppression_audit
 from designer.mail.address_check import address_problem
 from designer.mail.models import Suppression, SuppressionEvent
@@ -28,12 +31,12 @@ MAX_NOTE = 500
 CHUNK = 1000
 #: Every reason an address can be on the list, in words.
 REASONS = {
-    "unsubscribed": "Unsubscribed",
-    "complained": "Complained (reported as spam)",
-    "bounced": "Bounced (the address does not exist)",
-    "soft-bounced": "Bounced again and again (soft bounces)",
-    "crm_opt_out": "Opted out in the CRM",
-    "other": "Other (see the note)",
+    "unsubscribed": _l("Unsubscribed"),
+    "complained": _l("Complained (reported as spam)"),
+    "bounced": _l("Bounced (the address does not exist)"),
+    "soft-bounced": _l("Bounced again and again (soft bounces)"),
+    "crm_opt_out": _l("Opted out in the CRM"),
+    "other": _l("Other (see the note)"),
 }
 #: The reasons a person picks when adding addresses by hand.
 CHOSEN_REASONS = ("unsubscribed", "complained", "bounced", "other")
@@ -69,7 +72,7 @@ class Added:
 
 
 def reason_label(reason):
-    return REASONS.get(reason, reason or "none")
+    return REASONS.get(reason, reason or _("none"))
 
 
 def search(text="", reason="", page=1):
@@ -101,7 +104,7 @@ def get_suppression(suppression_id):
 
 def checked_reason(reason, allowed=CHOSEN_REASONS):
     if reason not in allowed:
-        raise ListChangeRefused("Choose a reason from the list.")
+        raise ListChangeRefused(_("Choose a reason from the list."))
     return reason
 
 
@@ -109,9 +112,9 @@ def checked_note(note):
     """The note on one line, or a refusal when it is too long or holds control characters."""
     note = " ".join((note or "").split())
     if len(note) > MAX_NOTE:
-        raise ListChangeRefused(f"The note is longer than {MAX_NOTE} characters.")
+        raise ListChangeRefused(_("The note is longer than %(max)s characters.", max=MAX_NOTE))
     if any(ord(char) < 32 or ord(char) == 127 for char in note):
-        raise ListChangeRefused("The note contains control characters.")
+        raise ListChangeRefused(_("The note contains control characters."))
     return note
 
 
@@ -120,7 +123,12 @@ def pasted_addresses(text):
     refusal naming every line that is not an address."""
     lines = (text or "").splitlines()
     if sum(1 for line in lines if line.strip()) > MAX_PASTED:
-        raise ListChangeRefused(f"Paste at most {MAX_PASTED:,} addresses; import a CSV for more.")
+        raise ListChangeRefused(
+            _(
+                "Paste at most %(max)s addresses; import a CSV for more.",
+                max=grouped(MAX_PASTED),
+            )
+        )
     addresses, problems = [], []
     for number, line in enumerate(lines, start=1):
         address = line.strip().lower()
@@ -132,9 +140,9 @@ def pasted_addresses(text):
         else:
             addresses.append(address)
     if problems:
-        raise ListChangeRefused("Nothing was added: fix these lines first.", problems)
+        raise ListChangeRefused(_("Nothing was added: fix these lines first."), problems)
     if not addresses:
-        raise ListChangeRefused("Enter at least one e-mail address.")
+        raise ListChangeRefused(_("Enter at least one e-mail address."))
     return list(dict.fromkeys(addresses))
 
 
@@ -159,7 +167,7 @@ def add_many(entries, user, action):
             db.session.rollback()
             continue
         return Added(added=new, already=[a for a in entries if a in already])
-    raise ListChangeRefused("The list changed while adding; nothing was added. Try again.")
+    raise ListChangeRefused(_("The list changed while adding; nothing was added. Try again."))
 
 
 def _already_listed(addresses):

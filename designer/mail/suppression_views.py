@@ -13,14 +13,31 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from designer import campaigns
 from designer.auth import protect
+from designer.i18n import _l
 from designer.mail import suppression_audit, suppression_import, suppression_list, topics
 
 bp = Blueprint("suppressions", __name__, url_prefix="/suppressions")
 protect(bp)
+
+#: The page's words for who or what changed the list, as the audit trail stores them.
+ACTORS = {
+    "unsubscribe link": _l("unsubscribe link"),
+    "bounce": _l("bounce"),
+    "CRM": "CRM",
+    suppression_audit.SYSTEM: _l("system"),
+    suppression_audit.PREFERENCE_PAGE: _l("preference page"),
+}
+
+
+def actor_label(actor):
+    """Who changed the list, in the page's language (a user's address as it is)."""
+    return ACTORS.get(actor, actor)
 
 
 def _number(name):
@@ -57,6 +74,7 @@ def _page(status=200, **extra):
         reasons=suppression_list.REASONS,
         chosen_reasons=suppression_list.CHOSEN_REASONS,
         actions=suppression_audit.ACTIONS,
+        actor_label=actor_label,
         limits={
             "megabytes": suppression_import.MAX_BYTES // 2**20,
             "rows": suppression_import.MAX_ROWS,
@@ -70,18 +88,20 @@ def _page(status=200, **extra):
 
 def _row(entry, added):
     """What the page shows of one address: the cause (a campaign or a source) and who."""
-    source = suppression_audit.automatic_source(entry.reason)
+    source = actor_label(suppression_audit.automatic_source(entry.reason))
     if added is not None:
-        source = {"imported": "CSV import"}.get(added.action, added.actor)
+        source = _("CSV import") if added.action == "imported" else actor_label(added.actor)
         if added.user_id is not None and added.action == "added":
-            source = "added by hand"
+            source = _("added by hand")
     campaign = campaigns.get_campaign(entry.campaign_id)
     return {
         "entry": entry,
         "reason": suppression_list.reason_label(entry.reason),
         "campaign": campaign,
         "source": source,
-        "added_by": added.actor if added else suppression_audit.automatic_source(entry.reason),
+        "added_by": actor_label(
+            added.actor if added else suppression_audit.automatic_source(entry.reason)
+        ),
         "note": added.note if added else "",
     }
 
@@ -105,9 +125,15 @@ def add():
 
 
 def _added_sentence(added, already):
-    sentence = f"Added {added} address{'' if added == 1 else 'es'} to the suppression list."
+    sentence = ngettext(
+        "Added %(num)s address to the suppression list.",
+        "Added %(num)s addresses to the suppression list.",
+        added,
+    )
     if already:
-        sentence += f" {already} {'was' if already == 1 else 'were'} on it already."
+        sentence += " " + ngettext(
+            "%(num)s was on it already.", "%(num)s were on it already.", already
+        )
     return sentence
 
 
@@ -115,7 +141,7 @@ def _added_sentence(added, already):
 def confirm_remove(suppression_id):
     entry = suppression_list.get_suppression(suppression_id)
     if entry is None:
-        flash("That address is not on the suppression list (any more).", "warning")
+        flash(_("That address is not on the suppression list (any more)."), "warning")
         return redirect(url_for("suppressions.index"))
     added = suppression_audit.last_additions([entry.email]).get(entry.email)
     return render_template("mail/suppression_remove.html", row=_row(entry, added))
@@ -126,12 +152,12 @@ def remove(suppression_id):
     try:
         email = suppression_list.remove(suppression_id, current_user, request.form.get("note"))
     except suppression_list.ListChangeRefused as exc:
-        flash(f"Not removed: {exc}", "error")
+        flash(_("Not removed: %(why)s", why=exc), "error")
         return redirect(url_for("suppressions.confirm_remove", suppression_id=suppression_id))
     if email is None:
-        flash("That address is not on the suppression list (any more).", "warning")
+        flash(_("That address is not on the suppression list (any more)."), "warning")
     else:
-        flash(f"Removed {email}: it gets marketing mail again.", "success")
+        flash(_("Removed %(address)s: it gets marketing mail again.", address=email), "success")
     return redirect(url_for("suppressions.index"))
 
 
@@ -139,7 +165,7 @@ def remove(suppression_id):
 def import_file():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _page(status=400, import_error="Choose a CSV file to import.")
+        return _page(status=400, import_error=_("Choose a CSV file to import."))
     try:
         data = suppression_import.read_upload(upload.stream)
         result = suppression_import.import_csv(data, request.form.get("reason", ""), current_user)

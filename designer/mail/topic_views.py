@@ -2,6 +2,7 @@
 back the subscription topics recipients choose from on their preference page."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from designer.auth import protect
 from designer.mail import topics
@@ -38,7 +39,7 @@ def add():
         topic = topics.add_topic(request.form.get("name"), request.form.get("description"))
     except topics.TopicRefused as exc:
         return _page(status=400, add_error=str(exc))
-    flash(f"Topic “{topic.name}” added: campaigns can target it now.", "success")
+    flash(_("Topic “%(name)s” added: campaigns can target it now.", name=topic.name), "success")
     return redirect(url_for("topics.index"))
 
 
@@ -49,7 +50,7 @@ def change(topic_id):
         topics.change_topic(topic, request.form.get("name"), request.form.get("description"))
     except topics.TopicRefused as exc:
         return _page(status=400, change_error=str(exc), changed_id=topic_id)
-    flash(f"Topic “{topic.name}” saved.", "success")
+    flash(_("Topic “%(name)s” saved.", name=topic.name), "success")
     return redirect(url_for("topics.index"))
 
 
@@ -58,8 +59,11 @@ def archive(topic_id):
     topic = _topic_or_404(topic_id)
     topics.archive_topic(topic)
     flash(
-        f"Topic “{topic.name}” archived: it is offered to no campaign and on no preference "
-        "page; its opt-outs are kept.",
+        _(
+            "Topic “%(name)s” archived: it is offered to no campaign and on no preference "
+            "page; its opt-outs are kept.",
+            name=topic.name,
+        ),
         "success",
     )
     return redirect(url_for("topics.index"))
@@ -71,7 +75,7 @@ def restore(topic_id):
     try:
         topics.restore_topic(topic)
     except topics.TopicRefused as exc:
-        flash(f"Not brought back: {exc}", "error")
+        flash(_("Not brought back: %(error)s", error=exc), "error")
     else:
-        flash(f"Topic “{topic.name}” is active again.", "success")
+        flash(_("Topic “%(name)s” is active again.", name=topic.name), "success")
     return redirect(url_for("topics.index"))

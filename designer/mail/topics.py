@@ -11,6 +11,7 @@ Archived topics are offered to no new campaign and shown on no preference page; 
 opt-outs are kept (a topic brought back holds back the same people).
 """
 
+from flask_babel import gettext as _
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
@@ -49,7 +50,7 @@ def active_topic(topic_id):
     """The active topic ``topic_id``; ``TopicRefused`` when there is none."""
     topic = get_topic(topic_id)
     if topic is None or topic.archived_at is not None:
-        raise TopicRefused("Choose a topic from the list (that one is archived or gone).")
+        raise TopicRefused(_("Choose a topic from the list (that one is archived or gone)."))
     return topic
 
 
@@ -57,13 +58,15 @@ def _checked(name, description):
     name = " ".join((name or "").split())
     description = " ".join((description or "").split())
     if not name:
-        raise TopicRefused("Give the topic a name.")
+        raise TopicRefused(_("Give the topic a name."))
     if len(name) > MAX_NAME:
-        raise TopicRefused(f"The name is longer than {MAX_NAME} characters.")
+        raise TopicRefused(_("The name is longer than %(limit)s characters.", limit=MAX_NAME))
     if len(description) > MAX_DESCRIPTION:
-        raise TopicRefused(f"The description is longer than {MAX_DESCRIPTION} characters.")
+        raise TopicRefused(
+            _("The description is longer than %(limit)s characters.", limit=MAX_DESCRIPTION)
+        )
     if any(ord(char) < 32 or ord(char) == 127 for char in name + description):
-        raise TopicRefused("The name or description contains control characters.")
+        raise TopicRefused(_("The name or description contains control characters."))
     return name, description
 
 
@@ -72,7 +75,9 @@ def _refuse_taken(name, topic_id=None):
     if topic_id is not None:
         query = query.where(Topic.id != topic_id)
     if db.session.scalar(query) is not None:
-        raise TopicRefused(f"There is a topic named “{name}” already (archived ones count too).")
+        raise TopicRefused(
+            _("There is a topic named “%(name)s” already (archived ones count too).", name=name)
+        )
 
 
 def _save(topic):
@@ -80,15 +85,21 @@ def _save(topic):
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise TopicRefused(f"There is a topic named “{topic.name}” already.") from None
+        raise TopicRefused(
+            _("There is a topic named “%(name)s” already.", name=topic.name)
+        ) from None
     return topic
+
+
+def _too_many():
+    return _("There are %(count)s active topics already: archive one first.", count=MAX_ACTIVE)
 
 
 def add_topic(name, description=""):
     name, description = _checked(name, description)
     _refuse_taken(name)
     if len(active_topics()) >= MAX_ACTIVE:
-        raise TopicRefused(f"There are {MAX_ACTIVE} active topics already: archive one first.")
+        raise TopicRefused(_too_many())
     topic = Topic(name=name, description=description)
     db.session.add(topic)
     return _save(topic)
@@ -111,7 +122,7 @@ def archive_topic(topic):
 def restore_topic(topic):
     if topic.archived_at is not None:
         if len(active_topics()) >= MAX_ACTIVE:
-            raise TopicRefused(f"There are {MAX_ACTIVE} active topics already: archive one first.")
+            raise TopicRefused(_too_many())
         topic.archived_at = None
         db.session.commit()
 

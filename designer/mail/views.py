@@ -3,6 +3,7 @@
 from email import message_from_bytes, policy
 
 from flask import Blueprint, Response, abort, render_template
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from designer import campaigns, keyset, mail, tracking
@@ -21,7 +22,7 @@ protect(bp)
 def _outbox_or_404(outbox_id):
     item = mail.get_outbox_message(outbox_id)
     if item is None or (item.system_mail and not current_user.is_admin):
-        abort(404, description=f"no outbox message with id {outbox_id}")
+        abort(404, description=_("no outbox message with id %(id)s", id=outbox_id))
     return item
 
 
@@ -45,7 +46,7 @@ def outbox():
 @bp.route("/outbox/<int:outbox_id>")
 def outbox_item(outbox_id):
     item = _outbox_or_404(outbox_id)
-    parsed, _, text = _parts(item.raw)
+    parsed, _html, text = _parts(item.raw)
     raw = item.raw.decode("utf-8", "replace")
     return render_template(
         "mail/outbox_item.html", item=item, headers=list(parsed.items()), text=text, raw=raw
@@ -55,7 +56,7 @@ def outbox_item(outbox_id):
 @bp.route("/outbox/<int:outbox_id>/html")
 def outbox_html(outbox_id):
     """The HTML part alone, for the sandboxed iframe on the outbox page."""
-    _, html, _ = _parts(_outbox_or_404(outbox_id).raw)
+    _parsed, html, _text = _parts(_outbox_or_404(outbox_id).raw)
     return Response(without_pixel(html), headers={"Content-Security-Policy": PREVIEW_CSP})
 
 
@@ -93,8 +94,42 @@ def _iso(value):
 def _message_or_404(message_id):
     message = mail.get_message(message_id)
     if message is None or (mail.is_system_mail(message) and not current_user.is_admin):
-        abort(404, description=f"no message with id {message_id}")
+        abort(404, description=_("no message with id %(id)s", id=message_id))
     return message
+
+
+def _labels():
+    """The words the message page shows for the states and kinds stored as codes."""
+    words = {
+        "state": {
+            "queued": _("queued"),
+            "sending": _("sending"),
+            "sent": _("sent"),
+            "failed": _("failed"),
+            "suppressed": _("suppressed"),
+            "cancelled": _("cancelled"),
+        },
+        "bounce": {"soft": _("soft"), "hard": _("hard")},
+        "copy": {"pending": _("pending"), "done": _("done"), "failed": _("failed")},
+        "event": {"open": _("open"), "click": _("click")},
+        "class": {
+            "human": _("human"),
+            "privacy_proxy": _("privacy proxy"),
+            "scanner": _("scanner"),
+            "prefetch": _("prefetch"),
+        },
+    }
+
+    def label(kind):
+        return lambda code: words[kind].get(code, (code or "").replace("_", " "))
+
+    return {
+        "state_label": label("state"),
+        "bounce_label": label("bounce"),
+        "copy_state_label": label("copy"),
+        "event_label": label("event"),
+        "classification_label": label("class"),
+    }
 
 
 @bp.route("/messages/<int:message_id>")
@@ -110,6 +145,7 @@ def message_page(message_id):
         events=tracking.timeline(message.id),
         replies=replies.replies_to(message.id),
         pdfs=attached(message.template_version.template, message.attach_pdf_ids),
+        **_labels(),
     )
 
 
@@ -120,6 +156,6 @@ def message_html(message_id):
     try:
         raw = mail.build_message(message, tracking=False, attachments=False).data
     except (MergeError, RecordNotFound) as exc:
-        abort(404, description=f"the message cannot be shown: {exc}")
-    _, html, _ = _parts(raw)
+        abort(404, description=_("the message cannot be shown: %(why)s", why=exc))
+    _parsed, html, _text = _parts(raw)
     return Response(html, headers={"Content-Security-Policy": PREVIEW_CSP})

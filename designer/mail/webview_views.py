@@ -8,7 +8,10 @@ referrer, so the sites its links lead to never learn the page's address.
 """
 
 from flask import Blueprint, Response
+from flask_babel import gettext as _
+from markupsafe import escape
 
+from designer.i18n import ui_language
 from designer.mail import webview
 from designer.records import RecordNotFound
 from designer.templating import MergeError
@@ -30,10 +33,13 @@ HEADERS = {
 
 
 def _not_found():
+    title = escape(_("Message not found"))
+    text = escape(
+        _("This link does not lead to a message (any more). The e-mail itself still shows it.")
+    )
     body = (
-        '<!doctype html><html lang="en"><title>Message not found</title>'
-        "<h1>Message not found</h1><p>This link does not lead to a message (any more). "
-        "The e-mail itself still shows it.</p></html>"
+        f'<!doctype html><html lang="{ui_language()}"><title>{title}</title>'
+        f"<h1>{title}</h1><p>{text}</p></html>"
     )
     return Response(body, status=404, mimetype="text/html", headers=HEADERS)
 

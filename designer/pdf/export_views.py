@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from designer.auth import protect
@@ -24,9 +25,11 @@ from designer.pdf.filenames import content_disposition
 from designer.pdf.models import PdfExport
 from designer.records.models import Document
 from designer.templating import Template
+from designer.templating.views import module_words
 
 bp = Blueprint("exports", __name__)
 protect(bp)
+bp.context_processor(module_words)
 
 DOCUMENT_MODULES = ("invoice", "quote")
 
@@ -39,10 +42,15 @@ def export_or_404(export_id):
 
 
 def _day(value, what):
+    """``value`` as a date (``what`` is ``first`` or ``last``), ``ExportInvalid`` if it is none."""
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
-        raise exports.ExportInvalid(f"the {what} date must look like 2026-11-30") from None
+        if what == "first":
+            message = _("the first date must look like 2026-11-30")
+        else:
+            message = _("the last date must look like 2026-11-30")
+        raise exports.ExportInvalid(message) from None
 
 
 def matching_documents(module, start, end, status=""):
@@ -99,7 +107,7 @@ def _start(module, documents, form):
             packing=form.get("packing", "zip"),
         )
     except exports.ExportInvalid as exc:
-        flash(f"Not started: {exc}", "error")
+        flash(_("Not started: %(error)s", error=exc), "error")
         return redirect(url_for("exports.new", module=module))
     return redirect(url_for("exports.page", export_id=export.id))
 

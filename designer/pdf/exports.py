@@ -13,6 +13,7 @@ import io
 import zipfile
 
 import pypdfium2
+from flask_babel import gettext as _
 from sqlalchemy import update
 
 from designer import broker
@@ -60,17 +61,23 @@ def start_export(user, module, record_ids, *, template_id=None, packing="zip"):
 
 def _checked(module, record_ids, template_id, packing):
     if module not in MODULES:
-        raise ExportInvalid(f"unknown module “{module}”")
+        raise ExportInvalid(_("unknown module “%(module)s”", module=module))
     if packing not in PACKINGS:
-        raise ExportInvalid("choose a zip of PDFs or one merged PDF")
+        raise ExportInvalid(_("choose a zip of PDFs or one merged PDF"))
     try:
         ids = list(dict.fromkeys(int(value) for value in record_ids))
     except (TypeError, ValueError):
-        raise ExportInvalid("record ids must be numbers") from None
+        raise ExportInvalid(_("record ids must be numbers")) from None
     if not ids:
-        raise ExportInvalid("no records chosen: there is nothing to export")
+        raise ExportInvalid(_("no records chosen: there is nothing to export"))
     if len(ids) > MAX_RECORDS:
-        raise ExportInvalid(f"at most {MAX_RECORDS} records per export ({len(ids)} chosen)")
+        raise ExportInvalid(
+            _(
+                "at most %(max)s records per export (%(count)s chosen)",
+                max=MAX_RECORDS,
+                count=len(ids),
+            )
+        )
     if template_id is not None:
         try:
             pdf_template_for(module, template_id=template_id)

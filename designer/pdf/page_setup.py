@@ -7,6 +7,8 @@ added as the last style of the document, so it wins over the template's CSS.
 
 import re
 
+from flask_babel import gettext as _
+
 SIZES = {
     "A4": (210, 297),
     "A5": (148, 210),
@@ -28,17 +30,21 @@ def validate(form):
     if not size:
         return {}
     if size != "custom" and size not in SIZES:
-        raise PageSetupInvalid(f"unknown page size “{size}”")
+        raise PageSetupInvalid(_("unknown page size “%(size)s”", size=size))
     setup = {"size": size, "orientation": form.get("orientation") or "portrait"}
     if setup["orientation"] not in ORIENTATIONS:
-        raise PageSetupInvalid("the orientation must be portrait or landscape")
+        raise PageSetupInvalid(_("the orientation must be portrait or landscape"))
     if size == "custom":
-        setup["width_mm"] = _mm(form.get("width_mm"), "page width", 50, 1200)
-        setup["height_mm"] = _mm(form.get("height_mm"), "page height", 50, 1200)
-    for side in ("top", "right", "bottom", "left"):
-        setup[f"margin_{side}_mm"] = _mm(
-            form.get(f"margin_{side}_mm") or "15", f"{side} margin", 0, 100
-        )
+        setup["width_mm"] = _mm(form.get("width_mm"), _("page width"), 50, 1200)
+        setup["height_mm"] = _mm(form.get("height_mm"), _("page height"), 50, 1200)
+    margins = {
+        "top": _("top margin"),
+        "right": _("right margin"),
+        "bottom": _("bottom margin"),
+        "left": _("left margin"),
+    }
+    for side, what in margins.items():
+        setup[f"margin_{side}_mm"] = _mm(form.get(f"margin_{side}_mm") or "15", what, 0, 100)
     return setup
 
 
@@ -46,9 +52,19 @@ def _mm(value, what, low, high):
     try:
         number = float(str(value).replace(",", "."))
     except (TypeError, ValueError):
-        raise PageSetupInvalid(f"the {what} must be a number of millimetres") from None
+        raise PageSetupInvalid(
+            _("the %(what)s must be a number of millimetres", what=what)
+        ) from None
     if not low <= number <= high:
-        raise PageSetupInvalid(f"the {what} must be from {low} to {high} mm, not {value}")
+        raise PageSetupInvalid(
+            _(
+                "the %(what)s must be from %(low)s to %(high)s mm, not %(value)s",
+                what=what,
+                low=low,
+                high=high,
+                value=value,
+            )
+        )
     return round(number, 1)
 
 

@@ -1,6 +1,7 @@
 """PDF pages: a record's PDF download, the editor's page pictures, the default template."""
 
 from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from designer import isolation, records, templating
@@ -17,6 +18,7 @@ from designer.pdf.documents import (
 )
 from designer.pdf.filenames import content_disposition
 from designer.pdf.pictures import page_png
+from designer.templating.views import MODULE_NOUNS
 
 bp = Blueprint("pdf", __name__)
 protect(bp)
@@ -82,7 +84,7 @@ def preview(template_id):
     template = templating.get_template(template_id)
     module, record = _preview_record(template)
     try:
-        _, png, pages = page_picture(
+        _rendered, png, pages = page_picture(
             template, module, record, request.args.get("page", 1, type=int)
         )
     except (PdfFailed, templating.TemplateInvalid, isolation.IsolatedFailure) as exc:
@@ -100,10 +102,10 @@ def save_page_setup(template_id):
     try:
         main.page_setup = page_setup.validate(request.form)
     except page_setup.PageSetupInvalid as exc:
-        flash(f"Page setup not saved: {exc}", "error")
+        flash(_("Page setup not saved: %(error)s", error=exc), "error")
     else:
         db.session.commit()
-        flash("Page setup saved.", "success")
+        flash(_("Page setup saved."), "success")
     return redirect(url_for("templating.editor", template_id=template.id))
 
 
@@ -117,6 +119,18 @@ def make_default(template_id):
     except ValueError as exc:
         flash(str(exc), "error")
     else:
-        scope = f"{language.upper()} " if language else ""
-        flash(f"“{template.name}” is now the default for {scope}{template.module} PDFs.", "success")
+        if language:
+            text = _(
+                "“%(name)s” is now the default for %(language)s %(module)s PDFs.",
+                name=template.name,
+                language=language.upper(),
+                module=MODULE_NOUNS.get(template.module, template.module),
+            )
+        else:
+            text = _(
+                "“%(name)s” is now the default for %(module)s PDFs.",
+                name=template.name,
+                module=MODULE_NOUNS.get(template.module, template.module),
+            )
+        flash(text, "success")
     return redirect(url_for("templating.editor", template_id=template.id))

@@ -35,6 +35,8 @@ class User(UserMixin, db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     date_format: Mapped[str] = mapped_column(String(20), default="medium")
+    #: The interface's language (``designer.i18n.LANGUAGES``); None follows the browser.
+    ui_language: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Set while the user may not log in; their templates, messages and history stay.
     disabled_at: Mapped[datetime | None]

@@ -4,6 +4,7 @@ and contact lists: filtered, paged, with boxes to tick records for a list send
 (``designer.campaigns.list_send_views``)."""
 
 from flask import Blueprint, flash, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from designer import keyset, records, tracking
@@ -26,7 +27,7 @@ def _listing(module, order):
         query = audience_query(list_send.list_rules(module, filters), module, False)
         total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
     except FilterInvalid as exc:
-        flash(f"Filter not applied: {exc}.", "error")
+        flash(_("Filter not applied: %(reason)s.", reason=exc), "error")
         filters, query = {}, audience_query([], module, False)
         total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
@@ -93,7 +94,7 @@ def document(document_id):
     """A quote or an invoice: its lines and the mail sent about it."""
     found = db.session.get(records.Document, document_id) if document_id < 2**31 else None
     if found is None:
-        raise records.RecordNotFound(f"no quote or invoice with id {document_id}")
+        raise records.RecordNotFound(_("no quote or invoice with id %(id)s", id=document_id))
     return render_template(
         "records/document.html",
         document=found,

@@ -6,8 +6,10 @@ The sending company's own details (``company.*`` in templates) live here.
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from designer.extensions import db
+from designer.i18n import number
 from designer.settings.models import Setting
 
 COMPANY_FIELDS = ("name", "address", "email", "phone", "website", "vat_number", "logo_url")
@@ -65,14 +67,18 @@ def company_problems(values):
     for field, limit in COMPANY_LIMITS.items():
         value = str(values.get(field, "") or "").strip()
         if len(value) > limit:
-            problems[field] = f"at most {limit:,} characters (this has {len(value):,})"
+            problems[field] = _(
+                "at most %(max)s characters (this has %(count)s)",
+                max=number(limit),
+                count=number(len(value)),
+            )
         elif any(ord(char) < 32 and char not in "\r\n\t" for char in value):
-            problems[field] = "contains control characters; type it again"
+            problems[field] = _("contains control characters; type it again")
     if not str(values.get("name", "") or "").strip():
-        problems.setdefault("name", "the company name is needed: templates print it")
+        problems.setdefault("name", _("the company name is needed: templates print it"))
     website = str(values.get("website", "") or "").strip()
     if website and "website" not in problems and not _web_address(website):
-        problems["website"] = (
+        problems["website"] = _(
             "a web address starting with https:// or http://, e.g. https://example.com"
         )
     return problems

@@ -1,6 +1,7 @@
 """Settings pages (administrators only)."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from designer import settings
 from designer.assets import AssetRejected, asset_path, store_asset
@@ -21,7 +22,7 @@ def tracking():
             request.form.get("off_languages", "").split(","),
             request.form.get("off_countries", "").split(","),
         )
-        flash("Tracking settings saved.", "success")
+        flash(_("Tracking settings saved."), "success")
         return redirect(url_for("settings.tracking"))
     return render_template("settings/tracking.html", policy=tracking_policy())
 
@@ -41,11 +42,11 @@ def company():
         except AssetRejected as exc:
             problems["logo"] = str(exc)
     if problems:
-        flash("Not saved: correct the fields marked below.", "error")
+        flash(_("Not saved: correct the fields marked below."), "error")
         shown = {**settings.company(), **values}
         return render_template("settings/company.html", company=shown, problems=problems), 400
     settings.set_company(values)
-    flash("Company details saved.", "success")
+    flash(_("Company details saved."), "success")
     return redirect(url_for("settings.company"))
 
 
@@ -55,8 +56,8 @@ def _company_problems(values):
     if email and "email" not in problems:
         problem = address_problem(email)
         if problem:  # (the check's word on spaces is about lists: one address a line)
-            why = "it has a space" if " " in email else problem
-            problems["email"] = f"not an e-mail address like hello@example.com: {why}"
+            why = _("it has a space") if " " in email else problem
+            problems["email"] = _("not an e-mail address like hello@example.com: %(why)s", why=why)
     return problems
 
 
@@ -68,6 +69,11 @@ def _logo(req):
     if not upload or not upload.filename:
         return {}
     if not (upload.mimetype or "").startswith("image/"):
-        raise AssetRejected(f"{upload.filename}: the logo must be an image (PNG, JPEG, SVG …)")
+        raise AssetRejected(
+            _(
+                "%(file)s: the logo must be an image (PNG, JPEG, SVG …)",
+                file=upload.filename,
+            )
+        )
     asset = store_asset(upload.filename, upload.mimetype, upload.read())
     return {"logo_url": asset_path(asset)}

@@ -6,6 +6,8 @@ template (a scheduled or running campaign, a switched-on workflow) is found by t
 that own those and handed in as ``uses``: while there is any, it cannot be archived.
 """
 
+from flask_babel import gettext as _
+
 from designer.clock import utcnow
 from designer.extensions import db
 
@@ -17,8 +19,12 @@ class TemplateInUse(Exception):
         self.template = template
         self.uses = list(uses)
         super().__init__(
-            f"“{template.name}” is still used by {', '.join(self.uses)}; "
-            "finish, cancel or switch those off (or choose another template there) first"
+            _(
+                "“%(name)s” is still used by %(uses)s; finish, cancel or switch those off "
+                "(or choose another template there) first",
+                name=template.name,
+                uses=", ".join(self.uses),
+            )
         )
 
 

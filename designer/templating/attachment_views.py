@@ -1,6 +1,7 @@
 """The PDF attachments of an e-mail template: its page (the REST API has them too)."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from designer import templating
 from designer.auth import protect
@@ -10,9 +11,11 @@ from designer.templating.attachments import (
     attached,
     set_attachments,
 )
+from designer.templating.views import module_words
 
 bp = Blueprint("attachments", __name__)
 protect(bp)
+bp.context_processor(module_words)
 
 
 @bp.route("/templates/<int:template_id>/attachments", methods=["GET", "POST"])
@@ -23,11 +26,12 @@ def page(template_id):
         try:
             set_attachments(template, request.form.getlist("pdf"))
         except AttachmentInvalid as exc:
-            flash(f"Not saved: {exc}", "error")
+            flash(_("Not saved: %(error)s", error=exc), "error")
             status = 400
         else:
             flash(
-                "Attachments saved: they go with every message sent with this template.", "success"
+                _("Attachments saved: they go with every message sent with this template."),
+                "success",
             )
             return redirect(url_for("attachments.page", template_id=template.id))
     return render_template(

@@ -5,6 +5,8 @@ e-mail attaching the invoice PDF); each is rendered for the same record as
 the mail, in the mail's locale, when the message is built.
 """
 
+from flask_babel import gettext as _
+
 from designer.extensions import db
 from designer.templating.models import Template
 
@@ -26,16 +28,21 @@ def attachable(template):
 def set_attachments(template, pdf_template_ids):
     """Attach these PDF templates (in this order) to the e-mail ``template``."""
     if template.kind != "email":
-        raise AttachmentInvalid("only e-mail templates carry attachments")
+        raise AttachmentInvalid(_("only e-mail templates carry attachments"))
     ids = []
     for value in pdf_template_ids:
         pdf = db.session.get(Template, _int(value))
         if pdf is None or pdf.kind != "pdf":
-            raise AttachmentInvalid(f"there is no PDF template with id {value}")
+            raise AttachmentInvalid(_("there is no PDF template with id %(id)s", id=value))
         if pdf.module != template.module:
             raise AttachmentInvalid(
-                f"“{pdf.name}” is made for {pdf.module} records, this e-mail for "
-                f"{template.module} records: both must be for the same record"
+                _(
+                    "“%(name)s” is made for %(pdf_module)s records, this e-mail for "
+                    "%(module)s records: both must be for the same record",
+                    name=pdf.name,
+                    pdf_module=pdf.module,
+                    module=template.module,
+                )
             )
         if pdf.id not in ids:
             ids.append(pdf.id)
@@ -61,4 +68,4 @@ def _int(value):
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise AttachmentInvalid(f"“{value}” is not a template id") from None
+        raise AttachmentInvalid(_("“%(value)s” is not a template id", value=value)) from None

@@ -8,6 +8,7 @@ and saved blocks come from the API too.
 """
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from designer import templating
 from designer.auth import protect
@@ -21,9 +22,9 @@ protect(bp)
 def document_for(template):
     """The builder's view of the template, or ``BlocksUnavailable`` saying why not."""
     if template.kind != "email" or template.source_type != "mjml":
-        raise BlocksUnavailable("only MJML e-mail templates open in the visual builder")
+        raise BlocksUnavailable(_("only MJML e-mail templates open in the visual builder"))
     if template.current is None:
-        raise BlocksUnavailable("the template has no saved version yet")
+        raise BlocksUnavailable(_("the template has no saved version yet"))
     return builder_document(template.current.source)
 
 
@@ -33,7 +34,7 @@ def page(template_id):
     try:
         document = document_for(template)
     except BlocksUnavailable as exc:
-        flash(f"The visual builder cannot open this template: {exc}.", "error")
+        flash(_("The visual builder cannot open this template: %(reason)s.", reason=exc), "error")
         return redirect(url_for("templating.editor", template_id=template.id))
     config = {
         "version": template.current.number,

@@ -14,6 +14,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
 
 from designer.templating.bundle import import_bundle
@@ -58,7 +59,11 @@ def import_upload(upload, *, name=None, kind=None, user=None):
     suffix = Path(upload.filename or "").suffix.lower()
     if suffix not in SUFFIXES:
         raise TemplateInvalid(
-            f"cannot import {upload.filename}: expected one of {', '.join(SUFFIXES)}"
+            _(
+                "cannot import %(file)s: expected one of %(suffixes)s",
+                file=upload.filename,
+                suffixes=", ".join(SUFFIXES),
+            )
         )
     stem = Path(upload.filename).stem
     with tempfile.TemporaryDirectory() as folder:
@@ -78,18 +83,18 @@ def _is_bundle(path):
 
 def _vtiger(path, user, name=None, kind=None):
     created = import_vtiger(path, user=user, name=name, kind=kind)
-    reports = [report for _, _, report in created]
+    reports = [report for _template, _version, report in created]
     warnings = [
         f"{report.name}: {item}"
         for report in reports
         for item in [*report.notes, *report.unconverted]
     ]
-    return ImportResult([template for template, _, _ in created], warnings, reports)
+    return ImportResult([template for template, _version, _report in created], warnings, reports)
 
 
 def _pdf_template(path, name, user):
     if path.suffix.lower() not in (".html", ".htm"):
-        raise TemplateInvalid("a PDF template is an .html file (HTML and CSS)")
+        raise TemplateInvalid(_("a PDF template is an .html file (HTML and CSS)"))
     return create_template(
         name or _title(path),
         _text(path),
@@ -122,4 +127,4 @@ def _text(path):
     try:
         return _read(path).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise TemplateInvalid(f"{path.name} is not UTF-8 text") from exc
+        raise TemplateInvalid(_("%(file)s is not UTF-8 text", file=path.name)) from exc

@@ -3,6 +3,7 @@
 import json
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from designer import templating
 from designer.auth import protect
@@ -22,10 +23,10 @@ def page(template_id):
     try:
         template.labels = parse_labels(text)
     except LabelsInvalid as exc:
-        flash(f"Labels not saved: {exc}", "error")
+        flash(_("Labels not saved: %(error)s", error=exc), "error")
         return _page(template, text, status=400)
     db.session.commit()
-    flash("Labels saved: every render of this template uses them from now on.", "success")
+    flash(_("Labels saved: every render of this template uses them from now on."), "success")
     return redirect(url_for("labels.page", template_id=template.id))
 
 

@@ -11,6 +11,8 @@ found nowhere prints as itself, so a label never breaks a merge.
 
 import json
 
+from flask_babel import gettext as _
+
 #: Largest label dictionary accepted from the editor (characters of JSON).
 MAX_LABELS_JSON = 200_000
 #: Most languages and keys a dictionary may hold.
@@ -189,34 +191,55 @@ def labels_for(labels, locale, template_language="en"):
 def parse_labels(text):
     """A label dictionary from the editor's JSON; ``LabelsInvalid`` says what is wrong."""
     if len(text or "") > MAX_LABELS_JSON:
-        raise LabelsInvalid(f"the labels are longer than {MAX_LABELS_JSON:,} characters")
+        raise LabelsInvalid(
+            _("the labels are longer than %(max)s characters", max=f"{MAX_LABELS_JSON:,}")
+        )
     try:
         data = json.loads(text or "{}")
     except (ValueError, RecursionError) as exc:
-        raise LabelsInvalid(f"the labels are not valid JSON: {exc}") from None
+        raise LabelsInvalid(_("the labels are not valid JSON: %(error)s", error=exc)) from None
     return validate_labels(data)
 
 
 def validate_labels(data):
     """``data`` checked as ``{language: {key: text}}`` (texts as strings, sizes bounded)."""
     if not isinstance(data, dict):
-        raise LabelsInvalid('the labels must be an object such as {"en": {"Qty": "Quantity"}}')
+        raise LabelsInvalid(_('the labels must be an object such as {"en": {"Qty": "Quantity"}}'))
     if len(data) > MAX_LANGUAGES:
-        raise LabelsInvalid(f"at most {MAX_LANGUAGES} languages")
+        raise LabelsInvalid(_("at most %(max)s languages", max=MAX_LANGUAGES))
     clean = {}
     for language, texts in data.items():
         code = str(language).strip().lower()
         if not code or len(code) > 10 or not code.replace("-", "").isalnum():
-            raise LabelsInvalid(f"“{str(language)[:20]}” is not a language code such as en or de")
+            raise LabelsInvalid(
+                _(
+                    "“%(code)s” is not a language code such as en or de",
+                    code=str(language)[:20],
+                )
+            )
         if not isinstance(texts, dict):
-            raise LabelsInvalid(f"the labels of {code} must be an object of key: text")
+            raise LabelsInvalid(
+                _("the labels of %(code)s must be an object of key: text", code=code)
+            )
         if len(texts) > MAX_KEYS:
-            raise LabelsInvalid(f"at most {MAX_KEYS} labels per language")
+            raise LabelsInvalid(_("at most %(max)s labels per language", max=MAX_KEYS))
         clean[code] = {}
         for key, text in texts.items():
             if not isinstance(text, str | int | float) or isinstance(text, bool):
-                raise LabelsInvalid(f"the label {str(key)[:40]} of {code} must be text")
+                raise LabelsInvalid(
+                    _(
+                        "the label %(key)s of %(code)s must be text",
+                        key=str(key)[:40],
+                        code=code,
+                    )
+                )
             if len(str(key)) > 200 or len(str(text)) > MAX_TEXT:
-                raise LabelsInvalid(f"the label {str(key)[:40]} of {code} is too long")
+                raise LabelsInvalid(
+                    _(
+                        "the label %(key)s of %(code)s is too long",
+                        key=str(key)[:40],
+                        code=code,
+                    )
+                )
             clean[code][str(key)] = str(text)
     return clean

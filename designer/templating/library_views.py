@@ -18,6 +18,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from designer import campaigns, templating, workflows
@@ -34,9 +35,25 @@ def uses_of(template):
     """What still sends ``template`` (or a language variant of it), in words."""
     ids = family_ids(template)
     return [
-        *(f"the {c.state} campaign “{c.name}”" for c in campaigns.campaigns_using(ids)),
-        *(f"the switched-on workflow “{w.name}”" for w in workflows.enabled_workflows_using(ids)),
+        *(_campaign_use(c) for c in campaigns.campaigns_using(ids)),
+        *(
+            _("the switched-on workflow “%(name)s”", name=w.name)
+            for w in workflows.enabled_workflows_using(ids)
+        ),
     ]
+
+
+def _campaign_use(campaign):
+    """``campaign`` in words, by its state (only active campaigns keep a template in use)."""
+    states = {
+        "scheduled": _("the scheduled campaign “%(name)s”", name=campaign.name),
+        "sending": _("the sending campaign “%(name)s”", name=campaign.name),
+        "paused": _("the paused campaign “%(name)s”", name=campaign.name),
+    }
+    return states.get(
+        campaign.state,
+        _("the %(state)s campaign “%(name)s”", state=campaign.state, name=campaign.name),
+    )
 
 
 @bp.route("/templates/<int:template_id>/archive", methods=["POST"])
@@ -45,11 +62,14 @@ def archive(template_id):
     try:
         main = templating.archive_template(template, uses_of(template))
     except templating.TemplateInUse as exc:
-        flash(f"Not archived: {exc}.", "error")
+        flash(_("Not archived: %(error)s.", error=exc), "error")
         return redirect(_back(template))
     flash(
-        f"Archived “{main.name}”: it is no longer offered for new mail; messages sent with it "
-        "keep their history. Find it under “Archived” to restore it.",
+        _(
+            "Archived “%(name)s”: it is no longer offered for new mail; messages sent with it "
+            "keep their history. Find it under “Archived” to restore it.",
+            name=main.name,
+        ),
         "success",
     )
     return redirect(url_for("templating.list_page"))
@@ -58,7 +78,10 @@ def archive(template_id):
 @bp.route("/templates/<int:template_id>/unarchive", methods=["POST"])
 def unarchive(template_id):
     main = templating.restore_template(templating.get_template(template_id))
-    flash(f"Restored “{main.name}”: it is back in the library and the pickers.", "success")
+    flash(
+        _("Restored “%(name)s”: it is back in the library and the pickers.", name=main.name),
+        "success",
+    )
     return redirect(url_for("templating.list_page"))
 
 
@@ -75,11 +98,18 @@ def from_starter():
     try:
         entry = starters.get_starter(request.form.get("starter", ""))
     except starters.StarterNotFound:
-        flash("Choose one of the starters below.", "error")
+        flash(_("Choose one of the starters below."), "error")
         return redirect(url_for("templating.new"))
     name = " ".join(request.form.get("starter_name", "").split())[:200]
     template = starters.create_from_starter(entry, name=name, user=current_user)
-    flash(f"Template “{template.name}” created from the starter “{entry['name']}”.", "success")
+    flash(
+        _(
+            "Template “%(name)s” created from the starter “%(starter)s”.",
+            name=template.name,
+            starter=starters.shown(entry)["title"],
+        ),
+        "success",
+    )
     return redirect(url_for("templating.editor", template_id=template.id))
 
 

@@ -11,6 +11,8 @@ every template but nothing reads it; a PDF attached to a mail goes with that
 mail's purpose.
 """
 
+from flask_babel import gettext as _
+
 from designer.clock import utcnow
 from designer.extensions import db
 from designer.templating.compiler import TemplateInvalid
@@ -34,7 +36,10 @@ def checked_purpose(value):
     """``value`` when it is a purpose, else ``TemplateInvalid`` saying which there are."""
     if value not in PURPOSES:
         raise TemplateInvalid(
-            f"a template is for marketing or transactional mail, not {str(value)[:40]!r}"
+            _(
+                "a template is for marketing or transactional mail, not %(value)s",
+                value=repr(str(value)[:40]),
+            )
         )
     return value
 

@@ -7,6 +7,7 @@ thumbnail drawn from the template itself (``designer template thumbnails``).
 
 from pathlib import Path
 
+from designer.i18n import _l
 from designer.templating.thumbnails import LIBRARY, manifest
 from designer.templating.versions import create_template
 
@@ -33,6 +34,121 @@ BLANKS = (
         "thumbnail": "thumbnails/blank-pdf.png",
     },
 )
+
+
+#: The gallery's words for each starter (by its name in the manifest): the name and the
+#: description in the user's language. The template made from a starter keeps the English name.
+SHOWN = {
+    "Welcome": (
+        _l("Welcome"),
+        _l(
+            "Greets a new customer contact, lists three first steps and introduces the "
+            "sender as their point of contact."
+        ),
+    ),
+    "Monthly newsletter": (
+        _l("Monthly newsletter"),
+        _l(
+            "A monthly newsletter with a header, an introduction and three article blocks, "
+            "each with a read-more button."
+        ),
+    ),
+    "Event invitation": (
+        _l("Event invitation"),
+        _l(
+            "Invitation to a customer event with date, time and venue, the programme and an "
+            "RSVP button."
+        ),
+    ),
+    "Plain announcement": (
+        _l("Plain announcement"),
+        _l(
+            "A simple one-column, letter-style announcement with a personal salutation and "
+            "signature."
+        ),
+    ),
+    "Invoice reminder": (
+        _l("Invoice reminder"),
+        _l(
+            "A friendly payment reminder with the invoice number, issue and due dates, the "
+            "amount due and a table of the invoice lines with subtotal, tax and total."
+        ),
+    ),
+    "Quote follow-up": (
+        _l("Quote follow-up"),
+        _l(
+            "Follows up on a sent quote: its number, total and valid-until date, a short "
+            "summary table and a reply button to accept or ask a question."
+        ),
+    ),
+    "Birthday greeting": (
+        _l("Birthday greeting"),
+        _l(
+            "A cheerful birthday message from the account owner with a small present (a "
+            "gift code) and a button to claim it."
+        ),
+    ),
+    "We miss you": (
+        _l("We miss you"),
+        _l(
+            "A re-engagement e-mail for contacts who have gone quiet: what is new, in two "
+            "feature blocks, and an invitation to a free catch-up call."
+        ),
+    ),
+    "Invoice (PDF)": (
+        _l("Invoice (PDF)"),
+        _l(
+            "A4 invoice on company letterhead: addressee, invoice number and dates, line "
+            "items with quantity, unit price, discount and tax, tax per rate, totals and "
+            "payment instructions. Shows a DRAFT watermark for draft invoices."
+        ),
+    ),
+    "Quotation (PDF)": (
+        _l("Quotation (PDF)"),
+        _l(
+            "A4 quotation on company letterhead with quote number, date and valid-until "
+            "date, line items, tax per rate and totals, terms and a signature block for "
+            "acceptance. Shows a DRAFT watermark for draft quotes."
+        ),
+    ),
+    "Sales order (PDF)": (
+        _l("Sales order (PDF)"),
+        _l(
+            "A4 sales order confirmation with order number, order and delivery dates, line "
+            "items and totals, delivery and invoicing terms and signature blocks for both "
+            "parties. Shows a DRAFT watermark for drafts."
+        ),
+    ),
+    "Business letter (PDF)": (
+        _l("Business letter (PDF)"),
+        _l(
+            "An A4 business letter on company letterhead with an address block for window "
+            "envelopes, a contact box for the sender and a footer with the company details; "
+            "invites the contact to an annual account review."
+        ),
+    ),
+    "Blank e-mail": (
+        _l("Blank e-mail"),
+        _l(
+            "One white section with a greeting, a line of text and a button, to build your "
+            "own e-mail from."
+        ),
+    ),
+    "Blank PDF": (
+        _l("Blank PDF"),
+        _l(
+            "An A4 page with the company's name and address, a title and a salutation, to "
+            "write your own document on."
+        ),
+    ),
+}
+
+
+def shown(entry):
+    """``entry`` with ``title`` and ``summary``: its name and description as the gallery
+    shows them, in the user's language."""
+    title, summary = SHOWN.get(entry["name"], (entry["name"], entry.get("description", "")))
+    return dict(entry, title=str(title), summary=str(summary))
 
 
 class StarterNotFound(LookupError):

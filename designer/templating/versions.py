@@ -8,6 +8,7 @@ import difflib
 import re
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from designer.clock import utcnow
@@ -46,9 +47,9 @@ def create_template(
     (``designer.templating.purpose``)."""
     checked_purpose(purpose)
     if source_type not in SOURCE_TYPES:
-        raise TemplateInvalid(f"unknown source type {source_type!r}")
+        raise TemplateInvalid(_("unknown source type %(type)s", type=repr(source_type)))
     if not (name or "").strip():
-        raise TemplateInvalid("the template needs a name")
+        raise TemplateInvalid(_("the template needs a name"))
     template = Template(
         name=name.strip(),
         kind=kind,
@@ -163,8 +164,12 @@ def _build_version(
     source = normalise_newlines(source)
     if len(source) > MAX_SOURCE_CHARS:
         raise TemplateInvalid(
-            f"the template is {len(source):,} characters long; at most {MAX_SOURCE_CHARS:,} "
-            "are accepted: put large images in the image library rather than in the source"
+            _(
+                "the template is %(length)s characters long; at most %(max)s are accepted: "
+                "put large images in the image library rather than in the source",
+                length=f"{len(source):,}",
+                max=f"{MAX_SOURCE_CHARS:,}",
+            )
         )
     text_override = normalise_newlines(text_override).strip()
     compiled = compile_source(template.source_type, source, template.kind, TEXT_LATER)
@@ -264,10 +269,12 @@ def create_variant(template, language, user=None):
     """A language variant of ``template``, starting as a copy of its current version."""
     language = (language or "").strip().lower()
     if not language:
-        raise TemplateInvalid("a variant needs a language")
+        raise TemplateInvalid(_("a variant needs a language"))
     main = template.variant_of or template
     if language == main.language or any(v.language == language for v in main.variants):
-        raise TemplateInvalid(f"{main.name} already has a {language} version")
+        raise TemplateInvalid(
+            _("%(name)s already has a %(language)s version", name=main.name, language=language)
+        )
     current = main.current
     variant = create_template(
         f"{main.name} ({language})",

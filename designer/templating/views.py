@@ -17,12 +17,15 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from designer import mail, records, templating
 from designer.auth import protect
 from designer.errors import error_response
+from designer.i18n import _l
 from designer.records.picker import PICKER_MODULES, PickerError, choose_record, first_choice
 from designer.templating import catalogue, starters
 from designer.templating.bundle import export_bundle
@@ -31,6 +34,48 @@ from designer.templating.preview import PREVIEW_CSP, preview_html
 
 bp = Blueprint("templating", __name__)
 protect(bp)
+
+
+@bp.context_processor
+def module_words():
+    """The module and purpose names for the template pages (``module_noun('invoice')``);
+    other blueprints' pages register it too."""
+    return {
+        "module_label": lambda m: str(MODULE_LABELS.get(m, m)),
+        "module_noun": lambda m: str(MODULE_NOUNS.get(m, m)),
+        "module_plural": lambda m: str(MODULE_PLURALS.get(m, m)),
+        "purpose_label": lambda p: str(PURPOSE_LABELS.get(p, p)),
+    }
+
+
+#: The record modules as the list's filter and badges name them.
+MODULE_LABELS = {
+    "contact": _l("Contact"),
+    "organisation": _l("Organisation"),
+    "user": _l("User"),
+    "product": _l("Product"),
+    "quote": _l("Quote"),
+    "invoice": _l("Invoice"),
+}
+#: The record modules in a sentence ("no invoice records"), and their plurals ("3 invoices").
+MODULE_NOUNS = {
+    "contact": _l("contact"),
+    "organisation": _l("organisation"),
+    "user": _l("user"),
+    "product": _l("product"),
+    "quote": _l("quote"),
+    "invoice": _l("invoice"),
+}
+MODULE_PLURALS = {
+    "contact": _l("contacts"),
+    "organisation": _l("organisations"),
+    "user": _l("users"),
+    "product": _l("products"),
+    "quote": _l("quotes"),
+    "invoice": _l("invoices"),
+}
+#: What a template's mail is for, as the list's badges say it.
+PURPOSE_LABELS = {"marketing": _l("Marketing"), "transactional": _l("Transactional")}
 
 
 @bp.route("/")
@@ -77,7 +122,13 @@ def _list_filters(args):
 @bp.route("/templates/<int:template_id>/duplicate", methods=["POST"])
 def duplicate(template_id):
     copy = templating.duplicate_template(templating.get_template(template_id), user=current_user)
-    flash(f"Made “{copy.name}”: a copy of the current version, to change as you like.", "success")
+    flash(
+        _(
+            "Made “%(name)s”: a copy of the current version, to change as you like.",
+            name=copy.name,
+        ),
+        "success",
+    )
     return redirect(url_for("templating.editor", template_id=copy.id))
 
 
@@ -96,9 +147,9 @@ def new():
                 user=current_user,
             )
         except templating.TemplateInvalid as exc:
-            flash(f"Not saved: {exc}", "error")
+            flash(_("Not saved: %(error)s", error=exc), "error")
             return _new_page(form, exc), 400
-        flash(f"Template “{template.name}” created.", "success")
+        flash(_("Template “%(name)s” created.", name=template.name), "success")
         return redirect(url_for("templating.editor", template_id=template.id))
     return _new_page(form)
 
@@ -108,9 +159,33 @@ def _new_page(form, error=None):
         "templating/new.html",
         form=form,
         error=error,
-        email_starters=starters.starters("email"),
-        pdf_starters=starters.starters("pdf"),
+        email_starters=[starters.shown(s) for s in starters.starters("email")],
+        pdf_starters=[starters.shown(s) for s in starters.starters("pdf")],
     )
+
+
+def _warning_text(warning):
+    """A lint warning (``catalogue.UnknownField`` or ``vtiger.Leftover``) in the user's
+    language; the REST API gives their English ``str()``."""
+    if isinstance(warning, catalogue.UnknownField):
+        if warning.suggestions:
+            return _(
+                "line %(line)s: unknown merge field %(name)s (did you mean %(suggestions)s?)",
+                line=warning.line,
+                name=warning.name,
+                suggestions=_(" or ").join(warning.suggestions),
+            )
+        return _(
+            "line %(line)s: unknown merge field %(name)s", line=warning.line, name=warning.name
+        )
+    if hasattr(warning, "token"):
+        return _(
+            "line %(line)s: %(token)s is a vtiger token that was not converted; it prints as "
+            "it is, so replace it with a merge field or remove it",
+            line=warning.line,
+            token=warning.token,
+        )
+    return str(warning)
 
 
 def _editor_page(template, error=None, warnings=(), form=None, status=200):
@@ -124,7 +199,7 @@ def _editor_page(template, error=None, warnings=(), form=None, status=200):
         preheader=form.get("preheader"),
         text_override=form.get("text_override"),
         error=error,
-        warnings=list(warnings),
+        warnings=[_warning_text(w) for w in warnings],
         first_record=first_choice(template.module),
         fields_url=url_for("Fields.catalogue", module=template.module),
         versions_url=url_for("templating.versions", template_id=template.id),
@@ -150,7 +225,7 @@ def editor(template_id):
         )
     except templating.TemplateInvalid as exc:
         return _editor_page(template, error=exc, form=form, status=400)
-    flash(f"Saved as version {version.number}.", "success")
+    flash(_("Saved as version %(number)s.", number=version.number), "success")
     return redirect(url_for("templating.editor", template_id=template.id))
 
 
@@ -161,9 +236,12 @@ def purpose(template_id):
     try:
         main = templating.set_purpose(template, request.form.get("purpose"))
     except templating.TemplateInvalid as exc:
-        flash(f"Not saved: {exc}.", "error")
+        flash(_("Not saved: %(error)s.", error=exc), "error")
         return redirect(url_for("templating.editor", template_id=template.id))
-    flash(f"“{main.name}” now sends {main.purpose} mail.", "success")
+    if main.purpose == "transactional":
+        flash(_("“%(name)s” now sends transactional mail.", name=main.name), "success")
+    else:
+        flash(_("“%(name)s” now sends marketing mail.", name=main.name), "success")
     return redirect(url_for("templating.editor", template_id=template.id))
 
 
@@ -207,20 +285,48 @@ def _queue(template, record, test_to=None):
         flash(str(exc), "error")
     else:
         if message.state == "suppressed":
-            flash(
-                f"Not sent to {message.recipient_email}, {message.last_error} "
-                f"(message #{message.id}; this template sends {message.purpose} mail).",
-                "warning",
-            )
+            flash(_suppressed(message), "warning")
         elif test_to is not None:
             flash(
-                f"Test queued (message #{message.id}): it goes only to you, "
-                f"{message.recipient_email}, with the subject marked [Test].",
+                _(
+                    "Test queued (message #%(id)s): it goes only to you, %(email)s, with the "
+                    "subject marked [Test].",
+                    id=message.id,
+                    email=message.recipient_email,
+                ),
                 "success",
             )
         else:
-            flash(f"Queued message #{message.id} to {message.recipient_email}.", "success")
+            flash(
+                _(
+                    "Queued message #%(id)s to %(email)s.",
+                    id=message.id,
+                    email=message.recipient_email,
+                ),
+                "success",
+            )
     return redirect(url_for("templating.editor", template_id=template.id))
+
+
+def _suppressed(message):
+    """Why ``message`` was held back, for the flash (``last_error`` is the ledger's own text)."""
+    if message.purpose == "transactional":
+        text = _(
+            "Not sent to %(email)s, %(reason)s (message #%(id)s; this template sends "
+            "transactional mail).",
+            email=message.recipient_email,
+            reason=message.last_error,
+            id=message.id,
+        )
+    else:
+        text = _(
+            "Not sent to %(email)s, %(reason)s (message #%(id)s; this template sends "
+            "marketing mail).",
+            email=message.recipient_email,
+            reason=message.last_error,
+            id=message.id,
+        )
+    return text
 
 
 @bp.route("/templates/<int:template_id>/send", methods=["POST"])
@@ -231,13 +337,16 @@ def send(template_id):
     try:
         record = _picked(template, request.form)
     except PickerError as exc:
-        flash(f"Not sent: {exc}.", "error")
+        flash(_("Not sent: %(error)s.", error=exc), "error")
         return redirect(url_for("templating.editor", template_id=template.id))
     if request.form.get("confirmed") == "yes":
         return _queue(template, record)
     recipient = records.recipient_of(template.module, record)
     if not recipient.email:
-        flash(f"Not sent: {recipient.name or 'this record'} has no e-mail address.", "error")
+        if recipient.name:
+            flash(_("Not sent: %(name)s has no e-mail address.", name=recipient.name), "error")
+        else:
+            flash(_("Not sent: this record has no e-mail address."), "error")
         return redirect(url_for("templating.editor", template_id=template.id))
     return render_template(
         "templating/send_confirm.html",
@@ -271,7 +380,14 @@ def restore(template_id, number):
         version = templating.restore_version(template, number, user=current_user)
     except LookupError:
         abort(404, description=f"template {template_id} has no version {number}")
-    flash(f"Version {number} restored as version {version.number}.", "success")
+    flash(
+        _(
+            "Version %(old)s restored as version %(new)s.",
+            old=number,
+            new=version.number,
+        ),
+        "success",
+    )
     return redirect(url_for("templating.editor", template_id=template.id))
 
 
@@ -302,7 +418,11 @@ def add_variant(template_id):
         flash(str(exc), "error")
         return redirect(url_for("templating.editor", template_id=template.id))
     flash(
-        f"Created “{variant.name}”: recipients whose language is {variant.language} get this one.",
+        _(
+            "Created “%(name)s”: recipients whose language is %(language)s get this one.",
+            name=variant.name,
+            language=variant.language,
+        ),
         "success",
     )
     return redirect(url_for("templating.editor", template_id=variant.id))
@@ -315,7 +435,7 @@ def import_page():
         return render_template("templating/import.html")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("Choose a file to import.", "error")
+        flash(_("Choose a file to import."), "error")
         return render_template("templating/import.html"), 400
     try:
         result = import_upload(
@@ -325,14 +445,22 @@ def import_page():
             user=current_user,
         )
     except templating.TemplateInvalid as exc:
-        flash(f"Nothing imported: {exc}", "error")
+        flash(_("Nothing imported: %(error)s", error=exc), "error")
         return render_template("templating/import.html"), 400
     if result.reports:
         return render_template("templating/import_report.html", reports=result.reports)
     for warning in result.warnings:
-        flash(f"Not converted: {warning}", "warning")
+        flash(_("Not converted: %(warning)s", warning=warning), "warning")
     names = ", ".join(t.name for t in result.templates)
-    flash(f"Imported {len(result.templates)} template(s): {names}.", "success")
+    flash(
+        ngettext(
+            "Imported %(num)d template: %(names)s.",
+            "Imported %(num)d templates: %(names)s.",
+            len(result.templates),
+            names=names,
+        ),
+        "success",
+    )
     return redirect(url_for("templating.editor", template_id=result.templates[0].id))
 
 

@@ -14,6 +14,10 @@ from datetime import UTC, datetime, timedelta
 from math import ceil
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
 #: Activity spanning up to this long is drawn per hour; longer, per day.
 HOURLY_SPAN = timedelta(days=3)
 #: Activity spanning up to this long is drawn per day; longer, per week.
@@ -34,8 +38,23 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 16, 12, 44
 PLOT_HEIGHT = 160
 #: At most this many steps on the value axis.
 VALUE_STEPS = 4
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _month(number):
+    """The short name of month ``number`` (1 to 12) in the page's language ("Dec", "dec.")."""
+    return _names().months["format"]["abbreviated"][number]
+
+
+def _weekday(index):
+    """The short name of weekday ``index`` (0 is Monday) in the page's language."""
+    return _names().days["format"]["abbreviated"][index]
+
+
+def _names():
+    try:
+        return Locale.parse(str(get_locale() or "en"))
+    except (ValueError, LookupError):
+        return Locale("en")
 
 
 def zone_named(name):
@@ -106,10 +125,16 @@ class Chart:
     def summary(self):
         """The chart in a sentence, for those who cannot see it."""
         first, last = self.buckets[0].label, self.buckets[-1].label
-        return (
-            f"Opens and clicks per {self.unit} ({self.zone} time), {first} to {last}: "
-            f"{sum(b.opens for b in self.buckets)} opens and "
-            f"{sum(b.clicks for b in self.buckets)} clicks."
+        units = {"hour": _("hour"), "day": _("day"), "week": _("week")}
+        return _(
+            "Opens and clicks per %(unit)s (%(zone)s time), %(first)s to %(last)s: "
+            "%(opens)s opens and %(clicks)s clicks.",
+            unit=units.get(self.unit, self.unit),
+            zone=self.zone,
+            first=first,
+            last=last,
+            opens=sum(b.opens for b in self.buckets),
+            clicks=sum(b.clicks for b in self.buckets),
         )
 
 
@@ -143,13 +168,13 @@ def _keys(first, last, unit):
 
 
 def _day(value):
-    return f"{WEEKDAYS[value.weekday()]} {value.day} {MONTHS[value.month - 1]} {value.year}"
+    return f"{_weekday(value.weekday())} {value.day} {_month(value.month)} {value.year}"
 
 
 def _full_label(start, unit):
     if unit == "hour":
         return f"{_day(start)} {start:%H:%M}"
-    return _day(start) if unit == "day" else f"week of {_day(start)}"
+    return _day(start) if unit == "day" else _("week of %(day)s", day=_day(start))
 
 
 def _start(key, unit, zone):
@@ -205,14 +230,14 @@ def _labelled(index, bucket, unit, every):
 def _time_label(bucket, unit):
     if unit == "hour":
         return f"{bucket.start:%H:%M}"
-    return f"{bucket.start.day} {MONTHS[bucket.start.month - 1]}"
+    return f"{bucket.start.day} {_month(bucket.start.month)}"
 
 
 def _note(bucket, unit, previous):
     """A time label's second line: the date under hours, the year under days, when it
     changes (and under the first label)."""
     if unit == "hour":
-        shown = f"{bucket.start.day} {MONTHS[bucket.start.month - 1]}"
+        shown = f"{bucket.start.day} {_month(bucket.start.month)}"
         changed = previous is None or previous.start.date() != bucket.start.date()
     else:
         shown = str(bucket.start.year)
@@ -248,11 +273,27 @@ def activity_chart(activity, zone_name=""):
     slot = max(MIN_SLOT, min(MAX_SLOT, PLOT_WIDTH / len(rows)))
     top, steps = value_steps(max(max(b.opens, b.clicks) for b in rows))
     opens = [
-        _bar(i, slot, 0.1, 0.45, b.opens, top, f"{b.label}: {b.opens} opens")
+        _bar(
+            i,
+            slot,
+            0.1,
+            0.45,
+            b.opens,
+            top,
+            _("%(when)s: %(count)s opens", when=b.label, count=b.opens),
+        )
         for i, b in enumerate(rows)
     ]
     clicks = [
-        _bar(i, slot, 0.55, 0.35, b.clicks, top, f"{b.label}: {b.clicks} clicks")
+        _bar(
+            i,
+            slot,
+            0.55,
+            0.35,
+            b.clicks,
+            top,
+            _("%(when)s: %(count)s clicks", when=b.label, count=b.clicks),
+        )
         for i, b in enumerate(rows)
     ]
     values = [Tick(round(TOP + PLOT_HEIGHT * (1 - v / top), 1), str(v)) for v in steps]

@@ -4,6 +4,7 @@ import base64
 import secrets
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from designer import clock
 from designer.crypto import encrypt
@@ -36,12 +37,14 @@ def _checked(url, event_types, description):
     chosen = [t for t in emitter.EVENT_TYPES if t in set(event_types or ())]
     unknown = set(event_types or ()) - set(emitter.EVENT_TYPES)
     if unknown:
-        raise InvalidEndpoint("event_types", f"unknown event type {sorted(unknown)[0]!r}")
+        raise InvalidEndpoint(
+            "event_types", _("unknown event type %(type)r", type=sorted(unknown)[0])
+        )
     if not chosen:
-        raise InvalidEndpoint("event_types", "choose at least one event")
+        raise InvalidEndpoint("event_types", _("choose at least one event"))
     description = (description or "").strip()
     if len(description) > 200:
-        raise InvalidEndpoint("description", "a description is at most 200 characters")
+        raise InvalidEndpoint("description", _("a description is at most 200 characters"))
     return url, chosen, description
 
 

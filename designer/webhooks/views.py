@@ -1,6 +1,7 @@
 """Settings → Webhooks (administrators): endpoints, their events, secrets and delivery log."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from designer import webhooks
@@ -8,6 +9,39 @@ from designer.auth import protect
 
 bp = Blueprint("webhooks", __name__, url_prefix="/settings/webhooks")
 protect(bp, role="admin")
+
+
+def N_(message):
+    """Mark ``message`` for the catalogue; ``_()`` translates it where it is shown."""
+    return message
+
+
+#: What the event types mean (``designer.webhooks.emitter``) and the URL checks' refusals
+#: (``designer.webhooks.transport``), as these pages show them translated.
+SHOWN_TRANSLATED = (
+    N_("a message left for its recipient (the mail server accepted it)"),
+    N_("a recipient opened a message (the tracking pixel was loaded)"),
+    N_("a recipient clicked a tracked link"),
+    N_("a message bounced (hard or soft)"),
+    N_("an address unsubscribed"),
+    N_("a campaign sent its last message"),
+    N_("a workflow run failed"),
+    N_("a URL is at most 2000 characters"),
+    N_("the URL must start with http:// or https:// and name a host"),
+    N_("the URL may not carry a user name or password"),
+    N_("the URL may contain no spaces and only ASCII (punycode for a domain)"),
+)
+
+
+def _event_types():
+    return {name: _(meaning) for name, meaning in webhooks.EVENT_TYPES.items()}
+
+
+def _shown(error):
+    """The form's error with its message in the page's language."""
+    if error is None:
+        return None
+    return webhooks.InvalidEndpoint(error.field, _(str(error)))
 
 
 @bp.app_context_processor
@@ -26,7 +60,7 @@ def switched_off_notice():
 def _endpoint_or_404(endpoint_id):
     endpoint = webhooks.get_endpoint(endpoint_id)
     if endpoint is None:
-        abort(404, description=f"no webhook endpoint with id {endpoint_id}")
+        abort(404, description=_("no webhook endpoint with id %(id)s", id=endpoint_id))
     return endpoint
 
 
@@ -42,10 +76,10 @@ def _list_page(new_secret=None, endpoint=None, error=None, status=200):
     return render_template(
         "webhooks/list.html",
         endpoints=webhooks.list_endpoints(),
-        event_types=webhooks.EVENT_TYPES,
+        event_types=_event_types(),
         new_secret=new_secret,
         new_endpoint=endpoint,
-        error=error,
+        error=_shown(error),
     ), status
 
 
@@ -72,12 +106,12 @@ def _endpoint_page(endpoint, error=None, status=200):
     return render_template(
         "webhooks/endpoint.html",
         hook=endpoint,  # the layout's ``endpoint`` is the request's
-        event_types=webhooks.EVENT_TYPES,
+        event_types=_event_types(),
         deliveries=deliveries,
         page=page,
         more=more,
         counts=webhooks.counts(endpoint),
-        error=error,
+        error=_shown(error),
     ), status
 
 
@@ -93,7 +127,7 @@ def update(endpoint_id):
         webhooks.update_endpoint(endpoint, *_form())
     except webhooks.InvalidEndpoint as exc:
         return _endpoint_page(endpoint, error=exc, status=400)
-    flash("Endpoint saved.", "success")
+    flash(_("Endpoint saved."), "success")
     return redirect(url_for("webhooks.endpoint_page", endpoint_id=endpoint.id))
 
 
@@ -102,9 +136,15 @@ def send_test(endpoint_id):
     endpoint = _endpoint_or_404(endpoint_id)
     delivery = webhooks.send_test_event(endpoint, current_user.name)
     if delivery.state == "delivered":
-        flash(f"Test event delivered: the endpoint answered {delivery.response_code}.", "success")
+        flash(
+            _(
+                "Test event delivered: the endpoint answered %(code)s.",
+                code=delivery.response_code,
+            ),
+            "success",
+        )
     else:
-        flash(f"Test event not delivered: {delivery.error}", "error")
+        flash(_("Test event not delivered: %(error)s", error=delivery.error), "error")
     return redirect(url_for("webhooks.endpoint_page", endpoint_id=endpoint.id))
 
 
@@ -112,7 +152,7 @@ def send_test(endpoint_id):
 def enable(endpoint_id):
     endpoint = _endpoint_or_404(endpoint_id)
     webhooks.switch_on(endpoint)
-    flash("Endpoint switched on: its pending deliveries go out now.", "success")
+    flash(_("Endpoint switched on: its pending deliveries go out now."), "success")
     return redirect(url_for("webhooks.endpoint_page", endpoint_id=endpoint.id))
 
 
@@ -121,8 +161,10 @@ def disable(endpoint_id):
     endpoint = _endpoint_or_404(endpoint_id)
     webhooks.switch_off_by_hand(endpoint)
     flash(
-        "Endpoint switched off: new events are not kept for it, and its pending deliveries"
-        " wait until you switch it on again.",
+        _(
+            "Endpoint switched off: new events are not kept for it, and its pending deliveries"
+            " wait until you switch it on again."
+        ),
         "success",
     )
     return redirect(url_for("webhooks.endpoint_page", endpoint_id=endpoint.id))
@@ -132,5 +174,5 @@ def disable(endpoint_id):
 def delete(endpoint_id):
     endpoint = _endpoint_or_404(endpoint_id)
     webhooks.delete_endpoint(endpoint)
-    flash("Endpoint removed, with its delivery log.", "success")
+    flash(_("Endpoint removed, with its delivery log."), "success")
     return redirect(url_for("webhooks.list_page"))

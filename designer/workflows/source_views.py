@@ -10,6 +10,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 
 from designer import workflows
 from designer.auth import protect
@@ -35,10 +36,24 @@ def _page(new_secret=None, source_name=None, status=200):
     ), status
 
 
+def _refusal(name, exc):
+    """Why ``sources.add_source`` refused ``name``, in the page's language."""
+    name = (name or "").strip().lower()
+    if "exists already" in str(exc):
+        return _("a source called %(name)r exists already", name=name)
+    if "source name is" in str(exc):
+        return _(
+            "a source name is 1 to 64 lower-case letters, digits, '.', '_' or '-'"
+            " (and not %(reserved)r)",
+            reserved=sources.APP_SOURCE,
+        )
+    return str(exc)
+
+
 def _source_or_404(source_id):
     source = workflows.get_source(source_id)
     if source is None:
-        abort(404, description=f"no hook source with id {source_id}")
+        abort(404, description=_("no hook source with id %(id)s", id=source_id))
     return source
 
 
@@ -52,7 +67,9 @@ def add():
     try:
         source, secret = workflows.add_source(request.form.get("name", ""))
     except ValueError as exc:
-        flash(f"Not added: {exc}", "error")
+        flash(
+            _("Not added: %(reason)s", reason=_refusal(request.form.get("name", ""), exc)), "error"
+        )
         return _page(status=400)
     return _page(new_secret=secret, source_name=source.name)
 
@@ -67,7 +84,7 @@ def rotate(source_id):
 def end_rotation(source_id):
     source = _source_or_404(source_id)
     sources.end_rotation(source)
-    flash(f"The previous secret of “{source.name}” no longer works.", "success")
+    flash(_("The previous secret of “%(name)s” no longer works.", name=source.name), "success")
     return redirect(url_for("hook_sources.index"))
 
 
@@ -75,5 +92,8 @@ def end_rotation(source_id):
 def delete(source_id):
     source = _source_or_404(source_id)
     workflows.delete_source(source)
-    flash(f"Source “{source.name}” removed: its requests are refused from now on.", "success")
+    flash(
+        _("Source “%(name)s” removed: its requests are refused from now on.", name=source.name),
+        "success",
+    )
     return redirect(url_for("hook_sources.index"))

@@ -3,6 +3,8 @@
 import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from designer import keyset, workflows
@@ -17,19 +19,21 @@ from designer.records.picker import (
 )
 from designer.records.upsert import UPSERT_MODULES
 from designer.templating import list_templates
+from designer.templating.views import module_words
 from designer.workflows import forms, rules
 from designer.workflows.models import WorkflowRun
 from designer.workflows.runs import runs_query
 
 bp = Blueprint("workflows", __name__, url_prefix="/workflows")
 protect(bp, role="admin")
+bp.context_processor(module_words)
 
 
 def _workflow_or_404(workflow_id):
     try:
         return workflows.get_workflow(workflow_id)
-    except LookupError as exc:
-        abort(404, description=str(exc))
+    except LookupError:
+        abort(404, description=_("no workflow with id %(id)s", id=workflow_id))
 
 
 @bp.get("")
@@ -47,19 +51,35 @@ def describe_trigger(workflow):
     trigger = workflow.trigger
     kind = trigger.get("type")
     if kind == "field_changed":
-        to = f" to {trigger['value']}" if trigger.get("value") else ""
-        return f"{trigger['field']} changes{to}"
+        if trigger.get("value"):
+            return _(
+                "%(field)s changes to %(value)s", field=trigger["field"], value=trigger["value"]
+            )
+        return _("%(field)s changes", field=trigger["field"])
     if kind == "date":
+        field, time = trigger["field"], trigger["time"]
         if trigger["when"] == "on":
-            return f"on the {trigger['field']} at {trigger['time']}"
-        return (
-            f"{trigger['days']} days {trigger['when']} the {trigger['field']} "
-            f"at {trigger['time']} (recipient's time)"
+            return _("on the %(field)s at %(time)s", field=field, time=time)
+        if trigger["when"] == "before":
+            return ngettext(
+                "%(num)d day before the %(field)s at %(time)s (recipient's time)",
+                "%(num)d days before the %(field)s at %(time)s (recipient's time)",
+                trigger["days"],
+                field=field,
+                time=time,
+            )
+        return ngettext(
+            "%(num)d day after the %(field)s at %(time)s (recipient's time)",
+            "%(num)d days after the %(field)s at %(time)s (recipient's time)",
+            trigger["days"],
+            field=field,
+            time=time,
         )
     if kind == "replied":
-        which = f"template {trigger['template_id']}" if trigger.get("template_id") else "any"
-        return f"the record replies to a message ({which})"
-    return rules.TRIGGERS.get(kind, kind)
+        if trigger.get("template_id"):
+            return _("the record replies to a message (template %(id)s)", id=trigger["template_id"])
+        return _("the record replies to a message (any)")
+    return _(rules.TRIGGERS[kind]) if kind in rules.TRIGGERS else kind
 
 
 @bp.get("/new")
@@ -86,7 +106,7 @@ def create():
         workflow = workflows.save_workflow(values, user=current_user)
     except workflows.InvalidWorkflow as exc:
         return _invalid(None, values, exc)
-    flash(f"Workflow “{workflow.name}” saved.", "success")
+    flash(_("Workflow “%(name)s” saved.", name=workflow.name), "success")
     return redirect(url_for("workflows.edit", workflow_id=workflow.id))
 
 
@@ -105,20 +125,70 @@ def update(workflow_id):
         workflows.save_workflow(values, workflow)
     except workflows.InvalidWorkflow as exc:
         return _invalid(workflow, values, exc)
-    flash("Workflow saved.", "success")
+    flash(_("Workflow saved."), "success")
     return redirect(url_for("workflows.edit", workflow_id=workflow.id))
 
 
 def _invalid(workflow, values, exc):
-    flash(f"Not saved — {field_label(exc.field)}: {exc.message}", "error")
+    message = _(exc.template, **exc.params) if exc.params else _(exc.template)
+    flash(
+        _("Not saved — %(field)s: %(message)s", field=field_label(exc.field), message=message),
+        "error",
+    )
     return _editor(workflow, values, status=400, error_field=exc.field)
+
+
+def N_(message):
+    """Mark ``message`` for the catalogue; ``_()`` translates it where it is shown."""
+    return message
+
+
+#: The fields ``rules.validate`` names, as the editor's error says them (translated).
+FIELD_WORDS = (
+    N_("workflow"),
+    N_("name"),
+    N_("module"),
+    N_("trigger"),
+    N_("trigger type"),
+    N_("trigger field"),
+    N_("trigger value"),
+    N_("trigger template"),
+    N_("trigger when"),
+    N_("trigger days"),
+    N_("trigger time"),
+    N_("conditions"),
+    N_("conditions match"),
+    N_("conditions items"),
+    N_("field"),
+    N_("op"),
+    N_("value"),
+    N_("actions"),
+    N_("type"),
+    N_("template"),
+    N_("to"),
+    N_("addresses"),
+    N_("attach pdf ids"),
+    N_("sender"),
+    N_("sender user"),
+    N_("locale"),
+    N_("delay minutes"),
+    N_("repeat"),
+    N_("repeat mode"),
+    N_("repeat days"),
+)
 
 
 def field_label(field):
     """``actions[0].template_id`` as "Action 1, template"."""
-    label = re.sub(r"actions\[(\d+)\]\.", lambda m: f"Action {int(m[1]) + 1}, ", field)
-    label = re.sub(r"conditions\.items\[(\d+)\]\.", lambda m: f"Condition {int(m[1]) + 1}, ", label)
-    return label.replace("_id", "").replace("_", " ").replace(".", " ")
+    prefix, rest = "", field
+    action = re.match(r"actions\[(\d+)\]\.(.*)", field)
+    condition = re.match(r"conditions\.items\[(\d+)\]\.(.*)", field)
+    if action:
+        prefix, rest = _("Action %(num)s, ", num=int(action[1]) + 1), action[2]
+    elif condition:
+        prefix, rest = _("Condition %(num)s, ", num=int(condition[1]) + 1), condition[2]
+    words = rest.replace("_id", "").replace("_", " ").replace(".", " ")
+    return prefix + _(words)
 
 
 def _tested_choice(module, tested):
@@ -147,10 +217,26 @@ def _editor(workflow, values, status=200, error_field=None, tested=None):
         pdfs=pdfs,
         users=list_users(),
         rules=rules,
+        choices=_choices(),
         error_field=error_field,
         tested=tested,
         tested_choice=_tested_choice(module, tested),
     ), status
+
+
+def _choices():
+    """The editor's lists (``rules``' labels) in the page's language."""
+    lists = {
+        "triggers": rules.TRIGGERS,
+        "operators": rules.OPERATORS,
+        "recipients": rules.RECIPIENTS,
+        "senders": rules.SENDERS,
+        "locales": rules.LOCALES,
+        "repeats": rules.REPEATS,
+    }
+    return {
+        name: {key: _(label) for key, label in labels.items()} for name, labels in lists.items()
+    }
 
 
 @bp.get("/<int:workflow_id>/test")
@@ -164,10 +250,13 @@ def test(workflow_id):
         else:
             record = get_record(workflow.module, record_id or 0)
     except RecordNotFound:
-        flash(f"Choose a {workflow.module} to test the workflow against.", "error")
+        flash(
+            _("Choose a %(module)s to test the workflow against.", module=workflow.module),
+            "error",
+        )
         return redirect(url_for("workflows.edit", workflow_id=workflow.id))
     except PickerError as exc:
-        flash(f"Not tested: {exc}.", "error")
+        flash(_("Not tested: %(reason)s.", reason=exc), "error")
         return redirect(url_for("workflows.edit", workflow_id=workflow.id))
     tested = workflows.test_workflow(workflow, workflow.module, record)
     tested["record"] = record
@@ -189,5 +278,5 @@ def runs(workflow_id):
 def delete(workflow_id):
     workflow = _workflow_or_404(workflow_id)
     workflows.delete_workflow(workflow)
-    flash(f"Workflow “{workflow.name}” deleted with its run log.", "success")
+    flash(_("Workflow “%(name)s” deleted with its run log.", name=workflow.name), "success")
     return redirect(url_for("workflows.list_page"))

@@ -5,6 +5,7 @@
 
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrfToken = meta ? meta.getAttribute("content") : "";
+  var language = document.documentElement.lang || "en"; // numbers as the page writes them
 
   function liveAudienceCount() {
     var form = document.getElementById("campaign-form");
@@ -76,8 +77,8 @@
       queuing.hidden = !p.queuing;
       if (!p.queuing) return;
       var percent = p.audience_size ? Math.round(1000 * p.audience_read / p.audience_size) / 10 : 0;
-      set("queuing-read", p.audience_read.toLocaleString("en-US"));
-      if (p.audience_size !== null) set("queuing-size", p.audience_size.toLocaleString("en-US"));
+      set("queuing-read", p.audience_read.toLocaleString(language));
+      if (p.audience_size !== null) set("queuing-size", p.audience_size.toLocaleString(language));
       document.getElementById("queuing-bar").style.width = percent + "%";
       queuing.querySelector("[role=progressbar]").setAttribute("aria-valuenow", percent);
     }

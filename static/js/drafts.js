@@ -16,6 +16,14 @@
 (function () {
   "use strict";
 
+  /* A text in the page's language (window.designerText, static/js/i18n.js), else the English. */
+  function t(english, values) {
+    if (window.designerText) return window.designerText(english, values);
+    return english.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+
   var PREFIX = "designer:draft:";
   var DELAY = 1000;
 
@@ -95,10 +103,12 @@
 
   function when(iso) {
     var moment = new Date(iso);
-    if (isNaN(moment.getTime())) return "earlier";
+    if (isNaN(moment.getTime())) return t("earlier");
     var today = new Date().toDateString() === moment.toDateString();
-    var time = moment.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    return today ? "today at " + time : moment.toLocaleDateString() + " at " + time;
+    var language = document.documentElement.lang || [];
+    var time = moment.toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" });
+    if (today) return t("today at %(time)s", { time: time });
+    return t("%(date)s at %(time)s", { date: moment.toLocaleDateString(language), time: time });
   }
 
   function restore(form, fields) {
@@ -118,20 +128,21 @@
     box.className = "notice draft-notice";
     box.setAttribute("role", "status");
     var text = document.createElement("p");
-    var what = form.getAttribute("data-unsaved-guard") || "this form";
-    var said = "Changes to " + what + " from " + when(draft.saved) + " were not saved; they are kept in this browser.";
+    var what = form.getAttribute("data-unsaved-guard") || t("this form");
+    var said = t("Changes to %(what)s from %(when)s were not saved; they are kept in this browser.",
+      { what: what, when: when(draft.saved) });
     if (draft.base && base && draft.base !== base) {
-      said += " They were made on " + draft.base + "; this page shows " + base + ".";
+      said += " " + t("They were made on %(base)s; this page shows %(current)s.", { base: draft.base, current: base });
     }
     text.textContent = said;
     var buttons = document.createElement("p");
     buttons.className = "actions";
     buttons.append(
-      button("Restore them", "button button-primary", function () {
+      button(t("Restore them"), "button button-primary", function () {
         restore(form, draft.fields);
       }),
       " ",
-      button("Discard them", "button", function () {
+      button(t("Discard them"), "button", function () {
         forget(key);
       })
     );

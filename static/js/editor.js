@@ -16,6 +16,14 @@
 (function () {
   "use strict";
 
+  /* A text in the page's language (window.designerText, static/js/i18n.js), else the English. */
+  function t(english, values) {
+    if (window.designerText) return window.designerText(english, values);
+    return english.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+
   var DEBOUNCE_MS = 600;
 
   function init() {
@@ -51,15 +59,15 @@
       subjectBox.textContent = "";
       var label = document.createElement("span");
       label.className = "muted";
-      label.textContent = "Subject: ";
+      label.textContent = t("Subject:") + " ";
       var value = document.createElement("strong");
-      value.textContent = text || "(no subject)";
+      value.textContent = text || t("(no subject)");
       subjectBox.appendChild(label);
       subjectBox.appendChild(value);
       if (locale) {
         var loc = document.createElement("span");
         loc.className = "badge badge-locale";
-        loc.title = "Language used for dates and amounts";
+        loc.title = t("Language used for dates and amounts");
         loc.textContent = locale;
         subjectBox.appendChild(document.createTextNode(" "));
         subjectBox.appendChild(loc);
@@ -70,7 +78,8 @@
     function showError(message, line) {
       if (line && window.DesignerEditor) window.DesignerEditor.setErrorLine(line, { scroll: false });
       if (!errorBox) return;
-      errorBox.textContent = (line ? "Line " + line + ": " : "") + (message || "The preview failed.");
+      message = message || t("The preview failed.");
+      errorBox.textContent = line ? t("Line %(line)s: %(message)s", { line: line, message: message }) : message;
       errorBox.hidden = false;
     }
 
@@ -129,17 +138,17 @@
           if (err) {
             showError(err.message, err.details && err.details.line);
           } else if (result.status === 400) {
-            showError("Your session token expired. Reload the page and try again.");
+            showError(t("Your session token expired. Reload the page and try again."));
           } else if (result.status === 401 || result.status === 403) {
-            showError("You are logged out. Reload the page and log in again.");
+            showError(t("You are logged out. Reload the page and log in again."));
           } else {
-            showError("The preview failed (HTTP " + result.status + ").");
+            showError(t("The preview failed (HTTP %(status)s).", { status: result.status }));
           }
         })
         .catch(function (error) {
           if (error && error.name === "AbortError") return;
           if (mine !== sequence) return;
-          showError("Could not reach the server for a preview. Check your connection.");
+          showError(t("Could not reach the server for a preview. Check your connection."));
         })
         .then(function () {
           if (mine === sequence) setBusy(false);
@@ -271,7 +280,7 @@
         button.type = "button";
         button.className = "field-option";
         button.setAttribute("data-field", field.name);
-        button.title = "Insert " + snippetFor(field);
+        button.title = t("Insert %(snippet)s", { snippet: snippetFor(field) });
         var label = document.createElement("span");
         label.className = "field-label";
         label.textContent = field.label || field.name;
@@ -282,7 +291,7 @@
         if (field.example) {
           var example = document.createElement("span");
           example.className = "field-example muted";
-          example.textContent = "e.g. " + field.example;
+          example.textContent = t("e.g. %(example)s", { example: field.example });
           button.appendChild(example);
         }
         button.addEventListener("click", function () {
@@ -291,13 +300,13 @@
         item.appendChild(button);
         list.appendChild(item);
       });
-      setStatus(shown ? "" : "No merge field matches “" + search.value + "”.");
+      setStatus(shown ? "" : t("No merge field matches “%(query)s”.", { query: search.value }));
     }
 
     function load() {
       if (fields || loading) return;
       loading = true;
-      setStatus("Loading merge fields…");
+      setStatus(t("Loading merge fields…"));
       fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (response) {
           if (!response.ok) throw new Error("HTTP " + response.status);
@@ -308,7 +317,7 @@
           render();
         })
         .catch(function () {
-          setStatus("Could not load the merge fields. Reload the page to try again.");
+          setStatus(t("Could not load the merge fields. Reload the page to try again."));
         })
         .then(function () { loading = false; });
     }

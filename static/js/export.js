@@ -2,6 +2,14 @@
  * /api/v1/exports/<id>, with the page's session) until its download is ready. */
 (function () {
   "use strict";
+
+  /* A text in the page's language (window.designerText, static/js/i18n.js), else the English. */
+  function t(english, values) {
+    if (window.designerText) return window.designerText(english, values);
+    return english.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
   var box = document.getElementById("export-progress");
   if (!box) return;
   var url = box.getAttribute("data-progress-url");
@@ -34,7 +42,7 @@
         text("export-percent", p.percent);
         text("export-rendered", p.rendered);
         text("export-failed", p.failed);
-        text("export-state", p.state);
+        text("export-state", t(String(p.state))); // queued, running, packing, done
         failures(p.failures);
         if (p.download) {
           document.getElementById("export-download").hidden = false;

@@ -17,6 +17,14 @@
 (function () {
   "use strict";
 
+  /* A text in the page's language (window.designerText, static/js/i18n.js), else the English. */
+  function t(english, values) {
+    if (window.designerText) return window.designerText(english, values);
+    return english.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+
   var snapshots = new Map(); // guarded form -> its fields as the page showed them
   var external = {}; // what another part (the visual builder) reports as unsaved
   var leaving = false; // the user already agreed to leave (or is saving)
@@ -28,7 +36,7 @@
     if (!text) return null;
     return text.replace(/\{([A-Za-z_][\w-]*)\}/g, function (whole, name) {
       var field = form.elements.namedItem(name);
-      return field && "value" in field ? field.value.trim() || "(empty)" : whole;
+      return field && "value" in field ? field.value.trim() || t("(empty)") : whole;
     });
   }
 
@@ -68,7 +76,7 @@
   /* What is not saved, in words ("the template"), or "" when everything is saved. */
   function unsavedWhat() {
     var forms = changedForms();
-    if (forms.length) return forms[0].getAttribute("data-unsaved-guard") || "this page";
+    if (forms.length) return forms[0].getAttribute("data-unsaved-guard") || t("this page");
     for (var key in external) if (external[key]) return external[key];
     return "";
   }
@@ -85,7 +93,7 @@
   document.addEventListener("designer:unsaved", function (event) {
     var detail = event.detail || {};
     var key = detail.key || "builder";
-    external[key] = detail.unsaved ? detail.what || "this page" : "";
+    external[key] = detail.unsaved ? detail.what || t("this page") : "";
   });
 
   document.addEventListener("submit", function (event) {
@@ -112,7 +120,7 @@
     if (url.hash && url.pathname === window.location.pathname && url.search === window.location.search) return;
     var what = unsavedWhat();
     if (!what) return;
-    if (window.confirm("Your changes to " + what + " are not saved. Leave this page and lose them?")) {
+    if (window.confirm(t("Your changes to %(what)s are not saved. Leave this page and lose them?", { what: what }))) {
       leaving = true;
       setTimeout(function () { leaving = false; }, 3000); // a link that stays (a download)
     } else {
@@ -138,10 +146,10 @@
       var selection = window.getSelection();
       selection.removeAllRanges();
       selection.addRange(range);
-      say("Selected: press Ctrl+C");
+      say(t("Selected: press Ctrl+C"));
     }
     if (!navigator.clipboard || !window.isSecureContext) return selectInstead();
-    navigator.clipboard.writeText(text).then(function () { say("Copied"); }, selectInstead);
+    navigator.clipboard.writeText(text).then(function () { say(t("Copied")); }, selectInstead);
   }
 
   function showCopyButtons() {

@@ -4,6 +4,14 @@
 (function () {
   "use strict";
 
+  /* A text in the page's language (window.designerText, static/js/i18n.js), else the English. */
+  function t(english, values) {
+    if (window.designerText) return window.designerText(english, values);
+    return english.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+
   var DEBOUNCE_MS = 800;
 
   function init() {
@@ -26,7 +34,8 @@
 
     function showError(message, line) {
       if (line && window.DesignerEditor) window.DesignerEditor.setErrorLine(line, { scroll: false });
-      errorBox.textContent = (line ? "Line " + line + ": " : "") + (message || "The preview failed.");
+      message = message || t("The preview failed.");
+      errorBox.textContent = line ? t("Line %(line)s: %(message)s", { line: line, message: message }) : message;
       errorBox.hidden = false;
     }
 
@@ -66,16 +75,16 @@
             pages = result.body.pages;
             page = Math.min(page, pages);
             image.src = result.body.image;
-            image.alt = "Page " + page + " of " + pages + " of the PDF";
-            label.textContent = "Page " + page + " of " + pages;
+            image.alt = t("Page %(page)s of %(pages)s of the PDF", { page: page, pages: pages });
+            label.textContent = t("Page %(page)s of %(pages)s", { page: page, pages: pages });
             return;
           }
           var err = result.body && result.body.error;
-          showError(err ? err.message : "The preview failed (HTTP " + result.status + ").",
+          showError(err ? err.message : t("The preview failed (HTTP %(status)s).", { status: result.status }),
             err && err.details && err.details.line);
         })
         .catch(function () {
-          if (mine === sequence) showError("Could not reach the server for a preview.");
+          if (mine === sequence) showError(t("Could not reach the server for a preview."));
         })
         .then(function () { if (mine === sequence) pane.classList.remove("is-loading"); });
     }

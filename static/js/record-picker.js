@@ -12,6 +12,14 @@
 (function () {
   "use strict";
 
+  /* A text in the page's language (window.designerText, static/js/i18n.js), else the English. */
+  function t(english, values) {
+    if (window.designerText) return window.designerText(english, values);
+    return english.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+
   var DEBOUNCE_MS = 200;
   var counter = 0;
 
@@ -33,7 +41,7 @@
     list.id = id + "-list";
     list.className = "record-picker-list";
     list.setAttribute("role", "listbox");
-    list.setAttribute("aria-label", (root.querySelector("label") || {}).textContent || "Records");
+    list.setAttribute("aria-label", (root.querySelector("label") || {}).textContent || t("Records"));
     list.hidden = true;
     status.className = "visually-hidden";
     status.setAttribute("role", "status");
@@ -87,8 +95,10 @@
         list.appendChild(item);
       });
       status.textContent = found.length
-        ? found.length + (found.length === 1 ? " match" : " matches") + "; use the arrow keys to choose."
-        : "Nothing matches.";
+        ? (found.length === 1
+          ? t("1 match; use the arrow keys to choose.")
+          : t("%(count)s matches; use the arrow keys to choose.", { count: found.length }))
+        : t("Nothing matches.");
       open(found.length > 0);
       if (found.length) setActive(0);
     }
@@ -112,7 +122,7 @@
       hidden.value = prefix + result.id;
       chosen = { label: input.value, value: hidden.value };
       open(false);
-      status.textContent = result.label + " chosen.";
+      status.textContent = t("%(label)s chosen.", { label: result.label });
       hidden.dispatchEvent(new Event("change", { bubbles: true }));
     }
 

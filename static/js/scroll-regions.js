@@ -3,6 +3,14 @@
 // focus itself, as a region named after its table or section; wide again, it stops.
 (function () {
   "use strict";
+
+  /* A text in the page's language (window.designerText, static/js/i18n.js), else the English. */
+  function t(english, values) {
+    if (window.designerText) return window.designerText(english, values);
+    return english.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
   const BOXES = ".table-wrap, .scroll-x, pre";
   const FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]";
 
@@ -12,7 +20,7 @@
     const heading = section && section.querySelector("h2, h3");
     const source = caption || heading;
     const name = source ? source.textContent.trim().replace(/\s+/g, " ") : "";
-    return (name ? name + " " : "") + "(scrolls sideways)";
+    return (name ? name + " " : "") + t("(scrolls sideways)");
   }
 
   function take(box) {

@@ -1,12 +1,16 @@
 /* Designer's REST API (/api/v1) as the visual builder calls it: with the page's login session
  * and, on every change, the page's CSRF token (from <meta name="csrf-token">) in X-CSRFToken.
  * Errors come back as {"error": {"code", "message", "details"}}; requestJson rejects with an
- * Error carrying that message. */
+ * Error carrying that message (or, without one, a text of its own in the page's language). */
+
+import { t } from "./i18n.js";
 
 export function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
   return meta ? meta.getAttribute("content") : "";
 }
+
+const failed = (status) => t("The request failed (HTTP %(status)s).", { status });
 
 /** fetch() with the session, JSON in and out; resolves to the body, null for 204. */
 export function requestJson(url, { method = "GET", body, headers = {} } = {}) {
@@ -23,7 +27,7 @@ export function requestJson(url, { method = "GET", body, headers = {} } = {}) {
     return response.json().then(
       (data) => {
         if (!response.ok) {
-          const error = new Error((data && data.error && data.error.message) || `The request failed (HTTP ${response.status}).`);
+          const error = new Error((data && data.error && data.error.message) || failed(response.status));
           error.status = response.status;
           error.details = data && data.error && data.error.details;
           throw error;
@@ -31,7 +35,7 @@ export function requestJson(url, { method = "GET", body, headers = {} } = {}) {
         return data;
       },
       () => {
-        const error = new Error(`The request failed (HTTP ${response.status}).`);
+        const error = new Error(failed(response.status));
         error.status = response.status;
         throw error;
       }

@@ -9,9 +9,11 @@
  */
 
 import { allPages, requestJson } from "./api.js";
+import { t } from "./i18n.js";
 
-const CATEGORY = "Saved blocks";
+const CATEGORY = "Saved blocks"; // in English: looked up when shown
 const SAVABLE = ["mj-section", "mj-wrapper"];
+const NO_SECTION = "Select a section (or something in it) first, then save it as a block.";
 
 const escapeHtml = (text) =>
   String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -21,7 +23,7 @@ const escapeHtml = (text) =>
 function addSavedBlock(editor, block, remove) {
   editor.Blocks.add(`designer-saved-${block.id}`, {
     label: escapeHtml(block.name),
-    category: CATEGORY,
+    category: t(CATEGORY),
     content: block.markup,
     attributes: { title: block.name, "data-designer-saved-block": String(block.id) },
     render: ({ el }) => {
@@ -29,7 +31,7 @@ function addSavedBlock(editor, block, remove) {
       button.type = "button";
       button.className = "designer-block-delete";
       button.textContent = "×";
-      button.title = `Delete the saved block “${block.name}”`;
+      button.title = t("Delete the saved block “%(name)s”", { name: block.name });
       button.setAttribute("aria-label", button.title);
       button.draggable = false;
       button.addEventListener("click", (event) => {
@@ -57,21 +59,21 @@ export function initSavedBlocks(editor, config, tools) {
   if (!config.saved_blocks_url) return;
   const removed = (block) => {
     editor.Blocks.remove(`designer-saved-${block.id}`);
-    tools.setStatus(`Deleted the saved block “${block.name}”.`, "success");
+    tools.setStatus(t("Deleted the saved block “%(name)s”.", { name: block.name }), "success");
   };
   const remove = (block) => {
-    if (!window.confirm(`Delete the saved block “${block.name}” for every template?`)) return;
+    if (!window.confirm(t("Delete the saved block “%(name)s” for every template?", { name: block.name }))) return;
     requestJson(`${config.saved_blocks_url}/${block.id}`, { method: "DELETE" })
       .then(() => removed(block))
       .catch((error) => {
         if (error.status === 404) removed(block); // someone deleted it already
-        else tools.setStatus(`The block was not deleted: ${error.message}`, "error");
+        else tools.setStatus(t("The block was not deleted: %(error)s", { error: error.message }), "error");
       });
   };
   const add = (block) => addSavedBlock(editor, block, remove);
   allPages(config.saved_blocks_url, "blocks")
     .then((blocks) => blocks.forEach(add))
-    .catch(() => tools.setStatus("Could not load the saved blocks.", "error"));
+    .catch(() => tools.setStatus(t("Could not load the saved blocks."), "error"));
 
   const open = document.getElementById("builder-save-block");
   const form = document.getElementById("builder-block-form");
@@ -86,7 +88,7 @@ export function initSavedBlocks(editor, config, tools) {
   };
   open.addEventListener("click", () => {
     if (!selectedSection(editor)) {
-      tools.setStatus("Select a section (or something in it) first, then save it as a block.", "error");
+      tools.setStatus(t(NO_SECTION), "error");
       return;
     }
     show(form.hidden);
@@ -97,7 +99,7 @@ export function initSavedBlocks(editor, config, tools) {
     event.preventDefault();
     const section = selectedSection(editor);
     if (!section) {
-      tools.setStatus("Select a section (or something in it) first, then save it as a block.", "error");
+      tools.setStatus(t(NO_SECTION), "error");
       return;
     }
     await tools.flush();
@@ -107,10 +109,13 @@ export function initSavedBlocks(editor, config, tools) {
     })
       .then((block) => {
         add(block);
-        tools.setStatus(`Saved the section as the block “${block.name}” (under ${CATEGORY}).`, "success");
+        tools.setStatus(
+          t("Saved the section as the block “%(name)s” (under %(category)s).", { name: block.name, category: t(CATEGORY) }),
+          "success"
+        );
         name.value = "";
         show(false);
       })
-      .catch((error) => tools.setStatus(`Not saved: ${error.message}`, "error"));
+      .catch((error) => tools.setStatus(t("Not saved: %(error)s", { error: error.message }), "error"));
   });
 }

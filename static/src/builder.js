@@ -24,6 +24,9 @@
  * Saving, previewing, merge fields, images and saved blocks go through the REST
  * API (/api/v1, api.js) with the page's session and CSRF token.
  *
+ * The builder speaks the page's language (<html lang>): GrapesJS and grapesjs-mjml
+ * through their own locale files, our texts through the page's #ui-strings (i18n.js).
+ *
  * Exposes window.DesignerBuilder = {editor, source(), save()} and dispatches
  * "designer:builder-ready" on document once the template is loaded. Every edit
  * after that (and every save) is told to the page guards (static/js/guards.js)
@@ -31,12 +34,17 @@
  */
 import grapesjs from "grapesjs";
 import "grapesjs/dist/css/grapes.min.css";
+import grapesjsDe from "grapesjs/locale/de.mjs";
+import grapesjsNl from "grapesjs/locale/nl.mjs";
 import mjmlPlugin from "grapesjs-mjml";
+import mjmlDe from "grapesjs-mjml/locale/de";
+import mjmlNl from "grapesjs-mjml/locale/nl";
 import mjml2html from "mjml-browser";
 import { allPages, csrfToken, requestJson } from "./api.js";
 import { canvasAsSaved } from "./builder-canvas.js";
 import { settleDropsOnRelease } from "./builder-drop.js";
 import { initSavedBlocks } from "./builder-saved-blocks.js";
+import { pageLanguage, t } from "./i18n.js";
 
 const SECTION_TYPES = ["mj-section", "mj-wrapper", "mj-hero"];
 const ENDING_TAGS = new Set(["mj-text", "mj-button", "mj-navbar-link", "mj-social-element", "mj-raw"]);
@@ -210,7 +218,7 @@ function designerTypes(editor, labels) {
     model: {
       defaults: {
         tagName: "div",
-        name: "Code (locked)",
+        name: t("Code (locked)"),
         draggable: false,
         droppable: false,
         removable: false,
@@ -238,7 +246,9 @@ function designerTypes(editor, labels) {
         const note = el.ownerDocument.createElement("div");
         note.setAttribute("style", "font:bold 11px sans-serif;color:#64748b;margin-bottom:4px");
         const reason = this.model.get("reason");
-        note.textContent = "Code, kept as written" + (reason ? ` (${reason})` : "") + " · edit it in Code mode";
+        note.textContent = reason
+          ? t("Code, kept as written (%(reason)s) · edit it in Code mode", { reason })
+          : t("Code, kept as written · edit it in Code mode");
         const pre = el.ownerDocument.createElement("pre");
         pre.setAttribute("style", "margin:0;white-space:pre-wrap;max-height:10em;overflow:hidden");
         pre.textContent = this.model.get("source");
@@ -260,7 +270,7 @@ function designerTypes(editor, labels) {
     model: {
       defaults: {
         tagName: "span",
-        name: "Merge field",
+        name: t("Merge field"),
         droppable: false,
         editable: false,
         stylable: false,
@@ -302,14 +312,15 @@ function designerTypes(editor, labels) {
     if (!base) continue;
     const traits = (base.model.prototype.defaults.traits || []).slice();
     traits.push(
-      { type: "text", name: "designerCondition", label: "Show only when", changeProp: true, placeholder: 'contact.language == "nl"' },
-      { type: "text", name: "designerLoop", label: "Repeat for each", changeProp: true, placeholder: "line in invoice.lines" }
+      { type: "text", name: "designerCondition", label: t("Show only when"), changeProp: true, placeholder: 'contact.language == "nl"' },
+      { type: "text", name: "designerLoop", label: t("Repeat for each"), changeProp: true, placeholder: "line in invoice.lines" }
     );
     Components.addType(type, { model: { defaults: { traits } } });
   }
 }
 
-/* Text labels for GrapesJS's panel buttons (their icons come from an icon font we do not load). */
+/* Text labels for GrapesJS's panel buttons (their icons come from an icon font we do not load),
+ * in English: translated when shown. */
 const PANEL_LABELS = {
   "sw-visibility": "Outlines",
   preview: "Hide panels",
@@ -332,7 +343,7 @@ function relabelPanels(editor) {
       // A button with neither label nor command would be an empty tile in the bar.
       buttons.remove(buttons.filter((button) => !button.get("label") && !button.get("command")));
       for (const button of buttons.models) {
-        const label = PANEL_LABELS[button.id];
+        const label = PANEL_LABELS[button.id] && t(PANEL_LABELS[button.id]);
         if (!label) continue;
         button.set({ className: "designer-pn-label", label, attributes: { ...button.get("attributes"), title: label } });
         if (button.view) {
@@ -462,7 +473,7 @@ function initFieldPicker(editor, config, labels) {
       button.type = "button";
       button.className = "field-option";
       button.setAttribute("data-field", field.name);
-      button.title = `Insert ${snippetFor(field)}`;
+      button.title = t("Insert %(snippet)s", { snippet: snippetFor(field) });
       const label = document.createElement("span");
       label.className = "field-label";
       label.textContent = field.label || field.name;
@@ -473,9 +484,9 @@ function initFieldPicker(editor, config, labels) {
       button.addEventListener("mousedown", (event) => event.preventDefault());
       button.addEventListener("click", () => {
         if (insertField(editor, snippetFor(field))) {
-          setStatus(`Inserted ${field.label || field.name}.`);
+          setStatus(t("Inserted %(field)s.", { field: field.label || field.name }));
           picker.open = false;
-        } else setStatus("Select a text or button block first, then pick the field.", "error");
+        } else setStatus(t("Select a text or button block first, then pick the field."), "error");
       });
       item.appendChild(button);
       list.appendChild(item);
@@ -490,7 +501,7 @@ function initFieldPicker(editor, config, labels) {
       for (const field of fields) labels.set(field.name, field.label || field.name);
       render();
     })
-    .catch(() => setStatus("Could not load the merge fields.", "error"));
+    .catch(() => setStatus(t("Could not load the merge fields."), "error"));
 }
 
 function initPreview(builder, config) {
@@ -562,11 +573,19 @@ function init() {
     storageManager: false,
     telemetry: false,
     noticeOnUnload: false,
+    // GrapesJS's own panels, dialogs and names in the page's language (its locale files).
+    i18n: {
+      locale: pageLanguage(),
+      localeFallback: "en",
+      detectLocale: false,
+      messages: { nl: grapesjsNl, de: grapesjsDe },
+    },
     plugins: [
       (ed) =>
         mjmlPlugin(ed, {
           mjmlParser: canvasParser,
           imagePlaceholderSrc: PLACEHOLDER_IMAGE,
+          i18n: { nl: mjmlNl, de: mjmlDe }, // the plugin's names and buttons (its locale files)
           blocks: [
             "mj-1-column", "mj-2-columns", "mj-3-columns", "mj-text", "mj-button", "mj-image",
             "mj-divider", "mj-social-group", "mj-social-element", "mj-spacer", "mj-hero",
@@ -592,28 +611,28 @@ function init() {
   });
 
   editor.Blocks.add("designer-section", {
-    label: "Section",
+    label: t("Section"),
     media: tileIcon("M2 5h20v14H2zM4 7v10h16V7z"),
-    category: "Layout",
+    category: t("Layout"),
     content: "<mj-section><mj-column></mj-column></mj-section>",
   });
   editor.Blocks.add("designer-button-section", {
-    label: "Button section",
+    label: t("Button section"),
     media: tileIcon("M2 5h20v14H2zM4 7v10h16V7zM7 10h10v4H7z"),
-    category: "Layout",
+    category: t("Layout"),
     content: '<mj-section><mj-column><mj-button href="https://example.com">Button</mj-button></mj-column></mj-section>',
   });
   editor.Blocks.add("designer-4-columns", {
-    label: "4 Columns",
+    label: t("4 Columns"),
     media: tileIcon("M2 6h4v12H2zM7.33 6h4v12h-4zM12.67 6h4v12h-4zM18 6h4v12h-4z"),
-    category: "Layout",
+    category: t("Layout"),
     content:
       "<mj-section><mj-column><mj-text>Content 1</mj-text></mj-column><mj-column><mj-text>Content 2</mj-text></mj-column>" +
       "<mj-column><mj-text>Content 3</mj-text></mj-column><mj-column><mj-text>Content 4</mj-text></mj-column></mj-section>",
   });
   // The recipient's own copy of the message in a browser (designer.mail.webview).
   editor.Blocks.add("designer-webview-link", {
-    label: "View in browser",
+    label: t("View in browser"),
     media: tileIcon("M2 4h20v16H2zM4 9v9h16V9zM5 5.5h2v2H5zM8 5.5h2v2H8z"),
     category: editor.I18n.t("grapesjs-mjml.category"), // beside the other content blocks
     content:
@@ -674,19 +693,19 @@ function init() {
     async save() {
       await builder.flush();
       const source = builder.source();
-      setStatus("Saving…");
+      setStatus(t("Saving…"));
       return requestJson(config.save_url, { method: "POST", body: { source, base_version: version } })
         .then((body) => {
           version = body.number;
           const label = document.getElementById("builder-version");
           if (label) label.textContent = String(version);
-          const warnings = (body.warnings || []).length ? ` Check: ${body.warnings.join("; ")}` : "";
-          setStatus(`Saved as version ${body.number}.${warnings}`, "success");
+          const warnings = (body.warnings || []).length ? " " + t("Check: %(warnings)s", { warnings: body.warnings.join("; ") }) : "";
+          setStatus(t("Saved as version %(number)s.", { number: body.number }) + warnings, "success");
           unsaved.saved();
           return body;
         })
         .catch((error) => {
-          setStatus(`Not saved: ${error.message}`, "error");
+          setStatus(t("Not saved: %(error)s", { error: error.message }), "error");
           throw error;
         });
     },
@@ -720,7 +739,7 @@ function unsavedTracker(editor) {
   const tell = (value) => {
     if (value === unsaved) return;
     unsaved = value;
-    const detail = { key: "builder", unsaved, what: "the template" };
+    const detail = { key: "builder", unsaved, what: t("the template") };
     document.dispatchEvent(new CustomEvent("designer:unsaved", { detail }));
   };
   return {

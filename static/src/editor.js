@@ -8,6 +8,8 @@
  * (static/js/editor.js) listens to. Without this bundle the plain textarea
  * remains and everything still works.
  *
+ * CodeMirror's own words (its search panel, folding) are in the page's language.
+ *
  * Exposes window.DesignerEditor = {insertAtCursor(text), setErrorLine(n),
  * getValue()} and dispatches "designer:ready" on document once mounted.
  */
@@ -25,8 +27,25 @@ import {
 import { indentWithTab } from "@codemirror/commands";
 import { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
 import { tags } from "@lezer/highlight";
+import { t } from "./i18n.js";
 
 const CHANGE_EVENT = "designer:change";
+
+// CodeMirror's own words (search panel, folding, screen-reader announcements), in English:
+// each is looked up in the page's language (designer/js_strings.py lists them).
+const PHRASES = [
+  "Find", "next", "previous", "all", "match case", "regexp", "by word", "Replace", "replace",
+  "replace all", "close", "current match", "on line", "replaced match on line $",
+  "replaced $ matches", "Go to line", "go", "Folded lines", "Unfolded lines", "to",
+  "folded code", "unfold", "Fold line", "Unfold line", "Selection deleted",
+  "Control character", "Completions",
+];
+
+function phrases() {
+  const translated = {};
+  for (const phrase of PHRASES) translated[phrase] = t(phrase);
+  return translated;
+}
 
 // CodeMirror's default colours, darkened where they read below 4.5:1 on the editor's
 // light background (it replaces the default style, which applies only as a fallback).
@@ -132,6 +151,7 @@ function mount(textarea) {
           errorLineField,
           EditorView.lineWrapping,
           EditorView.contentAttributes.of(contentAttributes),
+          EditorState.phrases.of(phrases()),
           EditorView.updateListener.of((update) => {
             if (!update.docChanged) return;
             textarea.value = update.state.doc.toString();

@@ -259,7 +259,7 @@ def test_a_small_campaigns_report_is_counted_for_each_view(sent, reader):
 def test_a_large_campaigns_first_view_queues_one_count_and_says_so(large, reader):
     page = report_page(reader, large)
     assert "Counting…" in page and "went to 20,001 people" in page
-    assert '<meta http-equiv="refresh" content="5">' in page
+    assert 'data-reload-after="5"' in page and "js/reload.js" in page
     assert "Clicks per link" not in page
     (job,) = report_jobs()
     assert job.args == (large.id,) and job.timeout == broker.TIMEOUTS[broker.COUNT_REPORT]
@@ -278,7 +278,7 @@ def test_the_worker_counts_and_the_page_shows_the_stored_figures(large, reader, 
     assert not broker.get_redis().exists(reporting.COUNTING_KEY.format(large.id))
     page = report_page(reader, large)
     assert "Counting…" not in page and "Figures as counted at" in page
-    assert "newer count" not in page and 'http-equiv="refresh"' not in page
+    assert "newer count" not in page and "data-reload-after" not in page
     assert link_rows(page) == [("Spring sale", "1"), ("Visit our site", "0"), ("Your offer", "1")]
     assert "3 Dec 2026 09:00" in page  # the activity chart, in the reader's time zone
     body = reader.get(f"/api/v1/campaigns/{large.id}/report").get_json()
@@ -302,7 +302,7 @@ def test_a_report_older_than_a_minute_is_shown_while_it_is_counted_again(
     monkeypatch.setattr(reporting, "utcnow", lambda: later)
     page = report_page(reader, large)
     assert link_rows(page)[0] == ("Spring sale", "1") and "a newer count is on its way" in page
-    assert '<meta http-equiv="refresh" content="10">' in page
+    assert 'data-reload-after="10"' in page
     assert len(report_jobs()) == 1
     run_worker_burst()
     monkeypatch.undo()

@@ -144,8 +144,8 @@ def test_removing_asks_first_says_what_it_means_and_is_logged(ada, mia):
     entry_id = db.session.scalar(db.select(Suppression.id))
     confirm = mia.get(f"/suppressions/{entry_id}/remove")
     assert confirm.status_code == 200
-    assert "will get marketing" in confirm.text and "mail\n    again" in confirm.text
-    assert "asked not to\n    get such mail" in confirm.text
+    assert "will get marketing mail again" in confirm.text
+    assert "asked not to get such mail" in confirm.text
     assert listed() == {"gone@example.com": "unsubscribed"}  # looking removes nothing
 
     response = post(mia, f"/suppressions/{entry_id}/remove", {"note": "asked to come back"})

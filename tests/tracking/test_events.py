@@ -243,4 +243,4 @@ def test_a_page_drawn_while_a_flush_runs_too_long_still_shows_what_is_stored(
     assert time.monotonic() - started < 2
     assert held_flush.join() == 1
     db.session.expire_all()  # the request shares the test's session: as a fresh one
-    assert "opened 1 times" in ada.get(page_url).text
+    assert "opened 1 time (" in ada.get(page_url).text
