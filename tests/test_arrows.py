@@ -31,8 +31,10 @@ CORE = {
     "csvexport",
     "embedded",
     "extensions",
+    "i18n",
     "instance",
     "isolation",
+    "js_strings",
     "keyset",
     "netguard",
     "networks",
@@ -52,6 +54,7 @@ APP = {
     "errors",
     "security",
     "proxies",
+    "navigation",
     "demo",
 }
 
