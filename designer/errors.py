@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from designer.auth.accounts import administrator_names
 from designer.auth.tokens import bearer_token
 from designer.extensions import db
+from designer.i18n import N_
 from designer.records import RecordNotFound
 from designer.templating import TemplateNotFound
 
@@ -26,11 +27,6 @@ OUT_OF_RANGE_MESSAGE = (
     "A number in the request is larger than any id or page this product keeps "
     "(they go up to 2,147,483,647)."
 )
-
-
-def N_(message):
-    """Mark ``message`` for the catalogue; error pages show it translated (JSON: English)."""
-    return message
 
 
 #: Messages error pages show translated: ours, Werkzeug's and Flask-WTF's (CSRF).

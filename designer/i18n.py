@@ -29,6 +29,31 @@ WHEN_FORMATS = {"minute": "short", "second": "medium", "date": "medium"}
 babel = Babel()
 
 
+def N_(message):
+    """Mark ``message`` for the catalogue where it is defined; ``_()`` translates it where
+    it is shown (the API and stored values keep the English)."""
+    return message
+
+
+#: The record modules in a sentence ("no invoice records"), and their plurals ("3 invoices").
+MODULE_NOUNS = {
+    "contact": _l("contact"),
+    "organisation": _l("organisation"),
+    "user": _l("user"),
+    "product": _l("product"),
+    "quote": _l("quote"),
+    "invoice": _l("invoice"),
+}
+MODULE_PLURALS = {
+    "contact": _l("contacts"),
+    "organisation": _l("organisations"),
+    "user": _l("users"),
+    "product": _l("products"),
+    "quote": _l("quotes"),
+    "invoice": _l("invoices"),
+}
+
+
 def _user():
     if not has_request_context():
         return None
@@ -103,4 +128,4 @@ def init_app(app):
     app.context_processor(lambda: {"ui_strings": ui_strings})
 
 
-__all__ = ["LANGUAGES", "_l", "init_app", "number", "when"]
+__all__ = ["LANGUAGES", "MODULE_NOUNS", "MODULE_PLURALS", "N_", "_l", "init_app", "number", "when"]

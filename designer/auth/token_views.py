@@ -6,14 +6,10 @@ from flask_login import current_user
 
 from designer.auth import protect
 from designer.auth import tokens as api_tokens
+from designer.i18n import N_
 
 bp = Blueprint("tokens", __name__)
 protect(bp)
-
-
-def N_(message):
-    """Mark ``message`` for the catalogue; ``_()`` translates it where it is shown."""
-    return message
 
 
 #: ``designer.auth.tokens``' refusals, as this page shows them translated.

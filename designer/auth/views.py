@@ -11,7 +11,7 @@ from designer.auth.links import LinkInvalid, find_link
 from designer.auth.login import LoginRefused, demo_logins, log_in, log_out
 from designer.auth.password_changes import PasswordNotChanged, redeem_link
 from designer.auth.passwords import MIN_LENGTH
-from designer.i18n import _l
+from designer.i18n import N_, _l
 
 bp = Blueprint("auth", __name__)
 
@@ -19,11 +19,6 @@ STORE_DOWN = _l(
     "Logging in is not possible right now: the session store (Redis) does not "
     "answer. Try again in a moment."
 )
-
-
-def N_(message):
-    """Mark ``message`` for the catalogue; ``_()`` translates it where it is shown."""
-    return message
 
 
 #: ``designer.auth.links``' reasons a link cannot be used, as the page shows them translated.

@@ -20,7 +20,7 @@ from designer.campaigns.audience import FilterInvalid, audience_count, audience_
 from designer.campaigns.models import AUDIENCE_MODULES, SENDER_MODES
 from designer.clock import utcnow
 from designer.extensions import db
-from designer.i18n import _l
+from designer.i18n import MODULE_PLURALS, _l
 from designer.mail import consent
 from designer.mail.models import Message
 from designer.mail.sender import NoSystemAddress, resolve_sender
@@ -51,15 +51,6 @@ SENDER_LABELS = {
 }
 #: The modules' plurals in the names the send stores (the segment's, the campaign's).
 PLURAL = {"contact": "contacts", "organisation": "organisations"}
-#: The modules' plurals as pages and messages say them.
-PLURAL_LABELS = {
-    "contact": _l("contacts"),
-    "organisation": _l("organisations"),
-    "user": _l("users"),
-    "product": _l("products"),
-    "quote": _l("quotes"),
-    "invoice": _l("invoices"),
-}
 
 
 class ListSendError(ValueError):
@@ -89,7 +80,7 @@ class Selection:
     @property
     def plural_label(self):
         """``plural`` in the user's language."""
-        return str(PLURAL_LABELS[self.module])
+        return str(MODULE_PLURALS[self.module])
 
 
 def list_rules(module, args):
@@ -129,7 +120,7 @@ def _ids(module, values):
         raise ListSendError(
             _(
                 "tick at least one of the %(things)s, or choose all matching",
-                things=PLURAL_LABELS[module],
+                things=MODULE_PLURALS[module],
             )
         )
     if len(values) > MAX_IDS:
@@ -138,7 +129,7 @@ def _ids(module, values):
                 "%(count)s %(things)s are ticked; a list send names at most %(max)s. Narrow the "
                 "list with its filter and choose “all matching this filter” instead",
                 count=len(values),
-                things=PLURAL_LABELS[module],
+                things=MODULE_PLURALS[module],
                 max=MAX_IDS,
             )
         )
@@ -195,7 +186,7 @@ def checked_template(selection, template):
             _("“%(name)s” is a PDF template; choose an e-mail template", name=template.name)
         )
     if template.module != selection.module:
-        made_for = PLURAL_LABELS.get(template.module, f"{template.module}s")
+        made_for = MODULE_PLURALS.get(template.module, f"{template.module}s")
         raise ListSendError(
             _(
                 "“%(name)s” is a template for %(made_for)s; choose one for %(things)s",

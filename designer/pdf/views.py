@@ -8,6 +8,7 @@ from designer import isolation, records, templating
 from designer.auth import protect
 from designer.errors import error_response
 from designer.extensions import db
+from designer.i18n import MODULE_NOUNS
 from designer.pdf import page_setup
 from designer.pdf.defaults import pdf_template_for, set_default_template
 from designer.pdf.documents import (
@@ -18,7 +19,6 @@ from designer.pdf.documents import (
 )
 from designer.pdf.filenames import content_disposition
 from designer.pdf.pictures import page_png
-from designer.templating.views import MODULE_NOUNS
 
 bp = Blueprint("pdf", __name__)
 protect(bp)

@@ -25,7 +25,7 @@ from werkzeug.utils import secure_filename
 from designer import mail, records, templating
 from designer.auth import protect
 from designer.errors import error_response
-from designer.i18n import _l
+from designer.i18n import MODULE_NOUNS, MODULE_PLURALS, _l
 from designer.records.picker import PICKER_MODULES, PickerError, choose_record, first_choice
 from designer.templating import catalogue, starters
 from designer.templating.bundle import export_bundle
@@ -56,23 +56,6 @@ MODULE_LABELS = {
     "product": _l("Product"),
     "quote": _l("Quote"),
     "invoice": _l("Invoice"),
-}
-#: The record modules in a sentence ("no invoice records"), and their plurals ("3 invoices").
-MODULE_NOUNS = {
-    "contact": _l("contact"),
-    "organisation": _l("organisation"),
-    "user": _l("user"),
-    "product": _l("product"),
-    "quote": _l("quote"),
-    "invoice": _l("invoice"),
-}
-MODULE_PLURALS = {
-    "contact": _l("contacts"),
-    "organisation": _l("organisations"),
-    "user": _l("users"),
-    "product": _l("products"),
-    "quote": _l("quotes"),
-    "invoice": _l("invoices"),
 }
 #: What a template's mail is for, as the list's badges say it.
 PURPOSE_LABELS = {"marketing": _l("Marketing"), "transactional": _l("Transactional")}

@@ -6,14 +6,10 @@ from flask_login import current_user
 
 from designer import webhooks
 from designer.auth import protect
+from designer.i18n import N_
 
 bp = Blueprint("webhooks", __name__, url_prefix="/settings/webhooks")
 protect(bp, role="admin")
-
-
-def N_(message):
-    """Mark ``message`` for the catalogue; ``_()`` translates it where it is shown."""
-    return message
 
 
 #: What the event types mean (``designer.webhooks.emitter``) and the URL checks' refusals

@@ -8,15 +8,10 @@ says whether an event starts a workflow.
 
 import re
 
+from designer.i18n import N_
 from designer.records.upsert import UPSERT_MODULES
 from designer.templating import TemplateNotFound, get_template
 from designer.templating.catalogue import catalogue
-
-
-def N_(message):
-    """Mark ``message`` for the interface's catalogue (the editor shows it translated)."""
-    return message
-
 
 #: The labels are English (the API's and the run log's); the editor shows them translated.
 TRIGGERS = {

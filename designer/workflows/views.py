@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from designer import keyset, workflows
 from designer.auth import protect
+from designer.i18n import N_
 from designer.records import RecordNotFound, get_record, list_users
 from designer.records.picker import (
     PICKER_MODULES,
@@ -136,11 +137,6 @@ def _invalid(workflow, values, exc):
         "error",
     )
     return _editor(workflow, values, status=400, error_field=exc.field)
-
-
-def N_(message):
-    """Mark ``message`` for the catalogue; ``_()`` translates it where it is shown."""
-    return message
 
 
 #: The fields ``rules.validate`` names, as the editor's error says them (translated).
