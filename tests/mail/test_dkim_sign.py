@@ -150,6 +150,8 @@ def test_what_relays_may_do_to_whitespace_still_verifies(kind, old, new):
         b"trailing tab\t\r\n",
         b"  \t  \r\nx\r\n \r\n",
         b"a" * 2000 + b"    " * 500 + b"\r\n",
+        # a text part's centring: one run of hundreds of spaces, mixed with tabs
+        b"Hi\r\n" + b" " * 163 + b"Read \t  \t article 1 <https://x.example/>\r\n\t \r\n",
     ],
 )
 def test_odd_bodies_verify_with_both_verifiers(kind, body):
