@@ -86,9 +86,10 @@ def claim_lease(ids, gate=CLOSED):
         .values(state="sending", lease_until=until, attempts=Message.attempts + 1)
         .returning(Message.id)
     )
-    claimed = list(db.session.scalars(stmt, execution_options={"synchronize_session": False}))
+    claimed = set(db.session.scalars(stmt, execution_options={"synchronize_session": False}))
     db.session.commit()
-    lease = Lease(claimed, until, seconds)
+    # In the order given (the queue's): an UPDATE returns rows in the order it found them.
+    lease = Lease([i for i in dict.fromkeys(ids) if i in claimed], until, seconds)
     lease.renewed_at = started
     return lease
 
