@@ -21,7 +21,7 @@ from datetime import timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import bindparam, func, or_, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from designer import broker, webhooks
@@ -232,16 +232,20 @@ def write_rows(rows):
 
     A row whose dedupe key the ledger holds already is left as it is, so writing
     the same rows twice (a start run again, two dispatchers at once) adds nothing.
-    The rows are then found by their keys alone and their state read here: asked
-    for by key and state together, the planner scanned every queued row for each
-    chunk when the table had grown since it was last analysed (a start's cost grew
-    with the square of its size). A ``RETURNING`` insert is no better: its
-    thousand-row statement is parsed anew in Python for every chunk.
+    The rows are then found by their keys, through their unique index. That query
+    is planned afresh each time on PostgreSQL: prepared (as psycopg does with a
+    statement run five times), it kept the plan made while the ledger was nearly
+    empty, a scan of the whole table, and a first start's cost grew with the
+    square of its size. A ``RETURNING`` insert is no better: its thousand-row
+    statement is parsed anew in Python for every chunk.
     """
     if not rows:
         return []
-    db.session.execute(_insert_ignoring_duplicates(db.engine.dialect.name), rows)
+    dialect = db.engine.dialect.name
+    db.session.execute(_insert_ignoring_duplicates(dialect), rows)
     db.session.commit()
+    if dialect == "postgresql":  # see above: planned for the table as it is now, every time
+        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     by_key = db.select(Message.id, Message.state).where(
         Message.dedupe_key.in_([row["dedupe_key"] for row in rows])
     )
