@@ -263,9 +263,11 @@ def _insert_ignoring_duplicates(dialect):
 
 
 def counts(campaign_id, states=None):
-    """``{state: rows}`` of the campaign's ledger (only ``states``, when given)."""
+    """``{state: rows}`` of the campaign's ledger (only ``states``, when given), read from
+    the index on campaign and state alone (``count(*)``: counting ids would read every row
+    of a million-recipient campaign from the table)."""
     query = (
-        db.select(Message.state, func.count(Message.id))
+        db.select(Message.state, func.count())
         .where(Message.campaign_id == campaign_id)
         .group_by(Message.state)
     )

@@ -41,6 +41,8 @@ class Message(db.Model):
         Index("ix_messages_state_due", "state", "next_attempt_at"),
         #: A campaign's messages, and its recipients read newest first in cursor pages.
         Index("ix_messages_campaign_id_id", "campaign_id", "id"),
+        #: A campaign's messages counted by state from the index alone (its progress bar).
+        Index("ix_messages_campaign_id_state", "campaign_id", "state"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
