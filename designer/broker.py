@@ -44,6 +44,8 @@ SCHEDULER_LEADER_KEY = "designer:scheduler:leader"
 SEND_MESSAGES = "workers.jobs.send_messages"
 RENDER_EXPORT_CHUNK = "workers.jobs.render_export_chunk"
 PROCESS_EVENT = "workers.jobs.process_event"
+#: The event processor: every waiting event, in batches (``designer.workflows.processing``).
+PROCESS_EVENTS = "workers.jobs.process_events"
 FLUSH_TRACKING = "workers.jobs.flush_tracking"
 DELIVER_WEBHOOKS = "workers.jobs.deliver_webhooks"
 PUSH_CRM_COUNTS = "workers.jobs.push_crm_counts"
@@ -55,13 +57,14 @@ COUNT_REPORT = "workers.jobs.count_report"
 #: Jobs a worker runs in its own process instead of a forked work horse: database,
 #: Redis and SMTP work that stays warm from one job to the next (a CRM importing
 #: thousands of records fires an event for each: a horse per event would cost ~0.1 s).
-IN_PROCESS = frozenset([SEND_MESSAGES, FLUSH_TRACKING, PROCESS_EVENT])
+IN_PROCESS = frozenset([SEND_MESSAGES, FLUSH_TRACKING, PROCESS_EVENT, PROCESS_EVENTS])
 
 #: Longest a job may run before RQ stops it, in seconds, by job.
 TIMEOUTS = {
     SEND_MESSAGES: 600,
     RENDER_EXPORT_CHUNK: 900,
     PROCESS_EVENT: 600,
+    PROCESS_EVENTS: 600,
     DELIVER_WEBHOOKS: 900,
     PUSH_CRM_COUNTS: 600,
     SYNC_CRM: 900,

@@ -36,6 +36,7 @@ CORE = {
     "isolation",
     "js_strings",
     "keyset",
+    "memo",
     "netguard",
     "networks",
     "processes",

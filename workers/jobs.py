@@ -133,8 +133,19 @@ def render_export_chunk(export_id, item_ids):
             db.session.remove()
 
 
+def process_events():
+    """Process every waiting event, a batch at a time (one processor runs at once)."""
+    from designer import workflows
+
+    with job_context():
+        try:
+            return {"events": workflows.process_events()}
+        finally:
+            db.session.remove()
+
+
 def process_event(event_id):
-    """Run the workflows a stored event triggers."""
+    """Run the workflows a stored event triggers (jobs queued before the processor)."""
     from designer import workflows
 
     with job_context():

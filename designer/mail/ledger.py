@@ -14,9 +14,11 @@ queued rows cancelled or queued again, and tracking's counters
 use are decided in one place, ``_sender_and_locale``.
 """
 
+import contextvars
 import logging
 import random
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import cache
 
@@ -159,11 +161,16 @@ def queue_messages(messages):
     back (``consent.hold_back``) are written ``suppressed``, with the reason, and not
     queued."""
     held = {id(m) for m in consent.hold_back(messages)}
-    going = [m for m in messages if id(m) not in held]
     db.session.add_all(messages)
     db.session.commit()
-    enqueue_ids([m.id for m in going if m.next_attempt_at is None])
-    for message in going:
+    enqueue_going([m for m in messages if id(m) not in held])
+
+
+def enqueue_going(messages):
+    """Queue the written (committed) rows ``messages`` the suppression list let through: at
+    once, or those held back (``not_before``) for their time."""
+    enqueue_ids([m.id for m in messages if m.next_attempt_at is None])
+    for message in messages:
         if message.next_attempt_at is not None:
             enqueue_at(message.id, message.next_attempt_at)
 
@@ -309,12 +316,38 @@ def enqueue_ids(ids):
 
     All the jobs go to Redis in one round trip, then the rows are marked as
     queued in one transaction: workers start on the first batch at once.
+    Inside ``deferred_enqueue`` the ids are kept and queued together at its end.
     """
     ids = list(ids)
     if not ids:
         return
+    kept = _DEFERRED.get()
+    if kept is not None:
+        kept.extend(ids)
+        return
     enqueue_written(ids)
     _set_enqueued(ids)
+
+
+#: Inside ``deferred_enqueue``: the ids ``enqueue_ids`` was given (their rows committed).
+_DEFERRED = contextvars.ContextVar("deferred_enqueue", default=None)
+
+
+@contextmanager
+def deferred_enqueue():
+    """Queue the ids ``enqueue_ids`` is given inside together, in full batches, at the end
+    (a batch of events, each queuing a message): a job per batch, not per message. Ids
+    not queued because of an error are queued again by the dispatcher, as lost jobs are."""
+    if _DEFERRED.get() is not None:  # inside another: its end queues them
+        yield
+        return
+    kept = []
+    token = _DEFERRED.set(kept)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+    enqueue_ids(kept)
 
 
 def enqueue_written(ids):

@@ -617,12 +617,28 @@ def preloaded(module, records):
     """Upserts of these ``records`` (as ``upsert_record`` takes them) made inside find them,
     the organisations and contacts they name and their owners from a few queries, not one
     query each (a CRM's first import). Nothing else may write those records meanwhile."""
+    with preloaded_many([(module, record) for record in records]):
+        yield
+
+
+@contextmanager
+def preloaded_many(pairs):
+    """``preloaded`` for records of several modules: ``pairs`` of ``(module, record)``
+    (a batch of events)."""
     cache = {}
-    model = Product if module == "product" else MODELS[module]
-    _preload(cache, model, [r.get("id") for r in records])
-    _preload(cache, Organisation, [r.get("organisation") for r in records])
-    _preload(cache, Contact, [r.get("contact") for r in records])
-    emails = {str(r.get("owner") or "").strip().lower() for r in records} - {""}
+    by_model = {}
+    for module, record in pairs:
+        if not isinstance(record, dict):
+            continue
+        model = Product if module == "product" else MODELS[module]
+        by_model.setdefault(model, []).append(record.get("id"))
+        for name, related in (("organisation", Organisation), ("contact", Contact)):
+            by_model.setdefault(related, []).append(record.get(name))
+    for model, ids in by_model.items():
+        _preload(cache, model, ids)
+    emails = {
+        str(r.get("owner") or "").strip().lower() for _, r in pairs if isinstance(r, dict)
+    } - {""}
     for email in emails:
         cache[(User, email)] = None
     if emails:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import gettext as _
 
+from designer import memo
 from designer.extensions import db
 from designer.i18n import number
 from designer.settings.models import Setting
@@ -36,8 +37,14 @@ __all__ = [
 
 
 def get_setting(key, default=None):
+    """The stored value of ``key`` (read once inside a ``memo.scope``), else ``default``."""
+    value = memo.remembered(("setting", key), lambda: _stored(key))
+    return value if value is not None else default
+
+
+def _stored(key):
     row = db.session.get(Setting, key)
-    return row.value if row is not None else default
+    return row.value if row is not None else None
 
 
 def set_setting(key, value):

@@ -1,19 +1,31 @@
 """Workflows: CRM events in, the right template out.
 
-Events come from hook sources (``POST /hooks/events``, HMAC-signed), from
-the app's own record changes (``save_record``) and from Python (``emit``).
-Each is stored before it is answered, its record upserted, and then every
-enabled workflow it triggers runs (``process_event``, in a job). Date-based
+Events come from hook sources (``POST /hooks/events``, HMAC-signed:
+``accept_event`` stores them, their records are written by the processor),
+from the app's own record changes (``save_record``) and from Python (``emit``:
+stored with their record upserted). Each is stored before it is answered;
+then the processor (``process_events``, a job woken by ``wake``:
+``designer.workflows.processing``) runs every enabled workflow it triggers,
+a batch of events at a time. Date-based
 workflows are run by the clock (``run_due_schedules``). ``test_workflow``
 shows what a workflow would send for a record, without sending.
 """
 
-from designer import broker
 from designer.clock import utcnow
 from designer.extensions import db
 from designer.records import RecordNotFound, get_record
 from designer.records.upsert import InvalidRecord, upsert_record
-from designer.workflows import actions, events, opt_out, replied, rules, runs, schedule
+from designer.workflows import (
+    actions,
+    batch_runs,
+    events,
+    opt_out,
+    processing,
+    replied,
+    rules,
+    runs,
+    schedule,
+)
 from designer.workflows.conditions import as_log, evaluate
 from designer.workflows.events import InvalidEvent
 from designer.workflows.models import Event, HookSource, Workflow, WorkflowRun
@@ -36,6 +48,7 @@ __all__ = [
     "InvalidWorkflow",
     "Workflow",
     "WorkflowRun",
+    "accept_event",
     "add_source",
     "delete_source",
     "delete_workflow",
@@ -46,6 +59,7 @@ __all__ = [
     "list_sources",
     "list_workflows",
     "process_event",
+    "process_events",
     "receive_event",
     "reply_events",
     "requeue_pending_events",
@@ -57,8 +71,21 @@ __all__ = [
 ]
 
 
+def accept_event(payload, source, event_id=None):
+    """Store a posted event (its record is written by the processor) and wake the
+    processor; ``(id, type, duplicate)``. ``InvalidEvent`` names a bad field.
+
+    ``event_id`` (a Standard Webhooks ``webhook-id``) stands for the body's ``id``.
+    """
+    stored, kind, duplicate = events.accept(payload, source, event_id)
+    if not duplicate:
+        processing.wake()
+    return stored, kind, duplicate
+
+
 def receive_event(payload, source, event_id=None):
-    """Store a posted event and queue its processing; ``(event, duplicate)``.
+    """Store an event with its record upserted at once, and queue its processing;
+    ``(event, duplicate)``.
 
     ``event_id`` (a Standard Webhooks ``webhook-id``) stands for the body's ``id``.
     """
@@ -91,7 +118,8 @@ def save_record(module, data):
 
 
 def enqueue_event(event_id):
-    broker.enqueue(broker.WORKFLOWS, broker.PROCESS_EVENT, event_id)
+    """Have the stored event ``event_id`` processed (it is committed): wake the processor."""
+    processing.wake()
 
 
 def reply_events(reply_ids):
@@ -103,10 +131,54 @@ def reply_events(reply_ids):
     return len(event_ids)
 
 
+def process_events():
+    """The processor's job: every waiting event, a batch at a time; how many."""
+    return processing.process_events(_run_events)
+
+
+def _run_events(batch):
+    """Run the workflows of a batch of ``pending`` events (their records written): the
+    runs in one transaction (``designer.workflows.batch_runs``); the events are then done
+    (or failed: a record gone since)."""
+    enabled, items, failed = {}, [], {}
+    for event in batch:
+        if event.module not in enabled:
+            enabled[event.module] = _enabled_workflows(event.module)
+        triggered = [w for w in enabled[event.module] if rules.triggered_by(w, event)]
+        if triggered:
+            try:
+                record = get_record(event.module, event.record_id)
+            except RecordNotFound as exc:
+                failed[event.id] = str(exc)
+                continue
+            items.extend(batch_runs.Item(w, event.module, record, event) for w in triggered)
+    batch_runs.run_many(items)
+    now = utcnow()
+    for event in batch:
+        if event.state == "pending":
+            event.state, event.processed_at = "done", now
+            if event.id in failed:
+                event.state, event.error = "failed", failed[event.id]
+    db.session.commit()
+
+
 def process_event(event_id):
-    """Run every workflow the stored event triggers; the runs (each logged)."""
+    """Write the stored event's record (when not yet written) and run every workflow it
+    triggers; the runs (each logged)."""
     event = events.get_event(event_id)
+    if event is not None and event.state == events.RECEIVED:
+        processing.write_one(event)
+        event = events.get_event(event_id)
     if event is None or event.state != "pending":
+        return []
+    return _run_workflows(event, _workflows_for(event))
+
+
+def _run_workflows(event, triggered):
+    """Run the ``triggered`` workflows for the event's record, one at a time; the runs."""
+    if not triggered:
+        event.state, event.processed_at = "done", utcnow()
+        db.session.commit()
         return []
     try:
         record = get_record(event.module, event.record_id)
@@ -115,7 +187,7 @@ def process_event(event_id):
         db.session.commit()
         return []
     done = []
-    for workflow in _workflows_for(event):
+    for workflow in triggered:
         run = runs.run_workflow(
             workflow, event.module, record, cause="event", fire_key=f"event:{event.id}", event=event
         )
@@ -127,19 +199,24 @@ def process_event(event_id):
 
 
 def _workflows_for(event):
+    return [w for w in _enabled_workflows(event.module) if rules.triggered_by(w, event)]
+
+
+def _enabled_workflows(module):
     query = (
         db.select(Workflow)
-        .where(Workflow.module == event.module, Workflow.enabled.is_(True))
+        .where(Workflow.module == module, Workflow.enabled.is_(True))
         .order_by(Workflow.id)
     )
-    return [w for w in db.session.scalars(query) if rules.triggered_by(w, event)]
+    return list(db.session.scalars(query))
 
 
 def requeue_pending_events():
-    """Queue again the events whose processing job was lost; how many."""
+    """Queue the processor again when events wait longer than they should (its job was
+    lost); how many wait."""
     ids = events.stale_pending()
-    for event_id in ids:
-        enqueue_event(event_id)
+    if ids:
+        processing.queue_processor()
     return len(ids)
 
 

@@ -11,6 +11,7 @@ action and the address, so running the same event again sends nothing new.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from designer import memo
 from designer.clock import utcnow
 from designer.extensions import db
 from designer.mail import ledger
@@ -44,7 +45,7 @@ class ActionFailed(Exception):
 def admin_user():
     """The admin user workflows send as by default: the first administrator."""
     query = db.select(User).where(User.role == "admin").order_by(User.id).limit(1)
-    return db.session.scalar(query)
+    return memo.remembered("admin_user", lambda: db.session.scalar(query))
 
 
 def plan(action, index, module, record):
@@ -164,12 +165,24 @@ def _locale(policy, recipient, template, sender):
 def queue(planned, dedupe_prefix, module, record):
     """Write the planned messages to the ledger and queue them; the rows written (those
     the suppression list holds back are written ``suppressed``, with the reason)."""
-    keys = [
-        f"{dedupe_prefix}:{item.action}:{item.recipient.email.lower()}"[:200] for item in planned
-    ]
-    done = ledger.known_dedupe_keys(keys)  # an earlier, interrupted run of the same fire key
-    messages = []
-    for item, key in zip(planned, keys, strict=True):
+    # an earlier, interrupted run of the same fire key wrote some of them
+    done = ledger.known_dedupe_keys([dedupe_key(dedupe_prefix, item) for item in planned])
+    messages = new_messages(planned, dedupe_prefix, module, record, skip=done)
+    ledger.queue_messages(messages)
+    return messages
+
+
+def dedupe_key(prefix, item):
+    """The ledger's dedupe key of planned message ``item`` of a run (``prefix``)."""
+    return f"{prefix}:{item.action}:{item.recipient.email.lower()}"[:200]
+
+
+def new_messages(planned, dedupe_prefix, module, record, skip=()):
+    """Unsaved ledger rows of the planned messages, one per dedupe key (none for those in
+    ``skip``)."""
+    done, messages = set(skip), []
+    for item in planned:
+        key = dedupe_key(dedupe_prefix, item)
         if key in done:
             continue
         done.add(key)
@@ -187,5 +200,4 @@ def queue(planned, dedupe_prefix, module, record):
                 not_before=utcnow() + timedelta(minutes=delay) if delay else None,
             )
         )
-    ledger.queue_messages(messages)
     return messages

@@ -1,24 +1,30 @@
 """Events: a record was created, updated, … — stored first, then the workflows run.
 
 An event is ``{id, type, module, record, changes, occurred_at}``; ``type`` is
-``<module>.<action>`` (``invoice.created``). Its record is upserted into our
-store in the same transaction that stores the event, and the event is
-answered only once that is committed; a ``…deleted`` event archives its record
-(it leaves lists and audiences; its messages stay). A contact's or
-organisation's ``email_opt_out`` goes on the suppression list
-(``designer.workflows.opt_out``). ``(source, id)`` is unique: an event
-delivered again is recognised and runs nothing. The workflows then run in a
-job (``process``); events still pending after a while (a lost job) are
-queued again by the scheduler.
+``<module>.<action>`` (``invoice.created``). A posted event (``accept``) is
+checked as far as it can be without the database (``designer.records.checks``)
+and stored ``received``, in one INSERT, before it is answered; its record is
+written later, with a batch of others (``write_record``, from
+``designer.workflows.processing``). An event raised in Python (``receive``)
+has its record upserted in the same transaction that stores it
+(``pending``). A ``…deleted`` event archives its record (it leaves lists and
+audiences; its messages stay). A contact's or organisation's
+``email_opt_out`` goes on the suppression list (``designer.workflows.opt_out``).
+``(source, id)`` is unique: an event delivered again is recognised and runs
+nothing. The workflows then run in a job; events still waiting after a while
+(a lost job) are queued again by the scheduler.
 """
 
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from sqlalchemy.exc import IntegrityError
 
 from designer.clock import utcnow
 from designer.extensions import db
+from designer.records.checks import check_record
 from designer.records.upsert import (
     UPSERT_MODULES,
     InvalidRecord,
@@ -34,6 +40,10 @@ STALE_PENDING = timedelta(minutes=2)
 EVENT_ID_MAX = 200
 #: Tries to store an event whose record a concurrent event was creating at the same time.
 UPSERT_ATTEMPTS = 3
+#: An event stored by the intake whose record is not written yet.
+RECEIVED = "received"
+#: States of the events the processor has still to take.
+WAITING = (RECEIVED, "pending")
 
 
 class InvalidEvent(ValueError):
@@ -65,17 +75,150 @@ def receive(payload, source=APP_SOURCE, event_id=None):
     raise AssertionError("unreachable")
 
 
+def accept(payload, source, event_id=None):
+    """Store a posted event as ``received``, its record not written yet (the processor
+    writes it); ``(id, type, duplicate)``, committed.
+
+    ``InvalidEvent`` names the field at fault of an event that fails the checks
+    that need no database; nothing is stored then. One INSERT that ignores a
+    ``(source, id)`` stored before, so a redelivery racing the first delivery is
+    answered as a duplicate too.
+    """
+    parsed = parse(payload if event_id is None else {**_object(payload), "id": event_id})
+    check_text(payload)
+    try:
+        read_opt_out(parsed["module"], parsed["record"])
+        record_ref = check_record(parsed["module"], parsed["action"], parsed["record"])
+    except InvalidRecord as exc:
+        raise InvalidEvent(f"record.{exc.field}", str(exc).split(": ", 1)[1]) from None
+    row = {
+        "source": source,
+        "event_id": parsed["event_id"],
+        "type": parsed["type"],
+        "module": parsed["module"],
+        "action": parsed["action"],
+        "record_ref": record_ref,
+        "changes": parsed["changes"],
+        "payload": payload,
+        "occurred_at": parsed["occurred_at"],
+        "received_at": utcnow(),
+        "state": RECEIVED,
+        "error": "",
+    }
+    with _intake_connection() as connection:
+        inserted = connection.execute(_insert_new(db.engine.dialect.name), row).scalar()
+        stored = (inserted, parsed["type"])
+        if inserted is None:  # stored before: the first delivery's id and type
+            stored = connection.execute(
+                db.select(Event.id, Event.type).where(
+                    Event.source == source, Event.event_id == row["event_id"]
+                )
+            ).one()
+        connection.commit()
+    return stored[0], stored[1], inserted is None
+
+
+def _intake_connection():
+    """Where ``accept`` writes: on PostgreSQL, when the session holds no connection yet
+    (the hook intake), a connection of its own in autocommit (one round trip: no BEGIN
+    and COMMIT around the one INSERT); else the session (on SQLite a second connection
+    would wait for the session's own lock; elsewhere a request would hold two)."""
+    if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
+        return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return contextlib.nullcontext(_SessionWriter())
+
+
+class _SessionWriter:
+    """The session, as ``accept`` uses a connection."""
+
+    def execute(self, statement, parameters=None):
+        return db.session.execute(statement, parameters)
+
+    def commit(self):
+        db.session.commit()
+
+
+def check_text(value, path=""):
+    """``InvalidEvent`` naming the first text in ``value`` (names and values, at any depth)
+    that the database cannot store: with a NUL character, or not valid Unicode."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            field = f"{path}.{name}" if path else str(name)
+            _check_string(name, field)
+            check_text(item, field)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_text(item, f"{path}[{index}]")
+    else:
+        _check_string(value, path)
+
+
+def _check_string(value, field):
+    if not isinstance(value, str):
+        return
+    if "\x00" in value:
+        raise InvalidEvent(field, "must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidEvent(field, "must be valid Unicode text (a lone surrogate?)") from None
+
+
+@cache
+def _insert_new(dialect):
+    """``INSERT … ON CONFLICT (source, event_id) DO NOTHING RETURNING id``, built once."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = Event.__table__
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .returning(table.c.id)
+    )
+
+
+def write_record(event, flush=True):
+    """Write the record of a ``received`` event (upsert, or archive for ``…deleted``) and
+    make the event ``pending``; ``InvalidEvent`` names the field at fault. Not committed.
+
+    ``flush=False`` (a batch) leaves a new record without its id: the caller flushes
+    once for the batch, then ``link_record``."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    record, changes = _write(event.module, event.action, payload.get("record"))
+    event.changes = {**changes, **(event.changes or {})}
+    event.state = "pending"
+    if flush:
+        db.session.flush()
+        link_record(event, record)
+    return record
+
+
+def link_record(event, record):
+    """Point ``event`` at its written (flushed) ``record``."""
+    event.record_id, event.record_ref = record.id, record.external_id or ""
+
+
+def _write(module, action, data):
+    """``(record, changes)`` of writing ``data``: upserted, or archived when deleted."""
+    try:
+        if action == "deleted":  # deleted in the CRM: archived here, messages kept
+            return archive_record(module, data)
+        opted_out = read_opt_out(module, data)
+        record, _, changes = upsert_record(module, data)
+        apply_opt_out(record, opted_out)
+        return record, changes
+    except InvalidRecord as exc:
+        raise InvalidEvent(f"record.{exc.field}", str(exc).split(": ", 1)[1]) from None
+
+
 def _store(parsed, payload, source):
     try:
-        if parsed["action"] == "deleted":  # deleted in the CRM: archived here, messages kept
-            record, changes = archive_record(parsed["module"], parsed["record"])
-        else:
-            opted_out = read_opt_out(parsed["module"], parsed["record"])
-            record, _, changes = upsert_record(parsed["module"], parsed["record"])
-            apply_opt_out(record, opted_out)
-    except InvalidRecord as exc:
+        record, changes = _write(parsed["module"], parsed["action"], parsed["record"])
+    except InvalidEvent:
         db.session.rollback()
-        raise InvalidEvent(f"record.{exc.field}", str(exc).split(": ", 1)[1]) from None
+        raise
     db.session.flush()
     event = Event(
         source=source,
@@ -199,9 +342,9 @@ def get_event(event_id):
 
 
 def stale_pending(now=None):
-    """Ids of events still pending after ``STALE_PENDING`` (their job was lost)."""
+    """Ids of events still waiting after ``STALE_PENDING`` (their job was lost)."""
     cutoff = (now or utcnow()) - STALE_PENDING
-    query = db.select(Event.id).where(Event.state == "pending", Event.received_at < cutoff)
+    query = db.select(Event.id).where(Event.state.in_(WAITING), Event.received_at < cutoff)
     return list(db.session.scalars(query.order_by(Event.id).limit(1000)))
 
 

@@ -3,7 +3,10 @@
 
 Answers 202 once the event is stored (200 when the same event id was
 stored before, which runs nothing again); 401 for a bad or stale
-signature, 409 for a replayed request, 422 naming the field of a bad event.
+signature, 409 for a replayed request, 422 naming the field of a bad event
+(as far as the event shows it: ``designer.records.checks``). The record is
+written, and the workflows run, by the processor a moment later
+(``designer.workflows.processing``).
 """
 
 import json
@@ -11,9 +14,8 @@ import json
 from flask import Blueprint, jsonify, request
 
 from designer import workflows
-from designer.clock import utcnow
 from designer.errors import error_response
-from designer.extensions import csrf, db
+from designer.extensions import csrf
 from designer.workflows import sources
 
 bp = Blueprint("hooks", __name__)
@@ -32,7 +34,7 @@ def receive_event():
     except sources.BadSignature as exc:
         return _error(409 if exc.code == "replayed" else 401, exc.code, str(exc))
     try:
-        event, duplicate = _store(signed, body)
+        event_id, kind, duplicate = _store(signed, body)
     except _Rejected as exc:
         signed.forget()
         return exc.response
@@ -40,9 +42,7 @@ def receive_event():
         signed.forget()
         raise
     status = "duplicate" if duplicate else "accepted"
-    return jsonify({"status": status, "event": event.id, "type": event.type}), (
-        200 if duplicate else 202
-    )
+    return jsonify({"status": status, "event": event_id, "type": kind}), (200 if duplicate else 202)
 
 
 class _Rejected(Exception):
@@ -52,19 +52,19 @@ class _Rejected(Exception):
 
 def _store(signed, body):
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise _Rejected(_error(400, "bad_json", "the body is not JSON")) from None
-    signed.source.last_event_at = utcnow()  # committed with the event
     try:
-        event, duplicate = workflows.receive_event(
-            payload, signed.source.name, event_id=signed.event_id
-        )
+        return workflows.accept_event(payload, signed.source.name, event_id=signed.event_id)
     except workflows.InvalidEvent as exc:
         raise _Rejected(_error(422, "invalid_event", str(exc), {"field": exc.field})) from None
-    if duplicate:
-        db.session.commit()
-    return event, duplicate
+
+
+def _not_json(constant):
+    """``NaN``, ``Infinity`` and ``-Infinity``: Python reads them, JSON has none (and the
+    database's JSON refuses them)."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _error(status, code, message, details=None):

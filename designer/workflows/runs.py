@@ -37,12 +37,13 @@ def run_workflow(workflow, module, record, *, cause, fire_key=None, event=None):
         log.exception("workflow %s failed for %s %s", workflow.id, module, record.id)
         run = db.session.get(WorkflowRun, run.id)
         run.outcome, run.error = "failed", f"{type(exc).__name__}: {exc}"
-        _emit_failed(run, workflow)  # committed with the run
+        emit_failed(run, workflow)  # committed with the run
     db.session.commit()
     return run
 
 
-def _emit_failed(run, workflow):
+def emit_failed(run, workflow):
+    """Tell the ``workflow.run_failed`` webhook subscribers (committed with the run)."""
     if webhooks.subscribers("workflow.run_failed"):
         data = {
             "run_id": run.id,
@@ -163,6 +164,13 @@ def repeat_blocked(workflow, record_id, exclude=None):
     last = db.session.scalar(query.order_by(WorkflowRun.created_at.desc()).limit(1))
     if last is None:
         return None
+    return repeat_text(workflow, last)
+
+
+def repeat_text(workflow, last):
+    """What the run log says of a run stopped by repeat protection (``last``: when it
+    last ran for the record)."""
+    mode = (workflow.repeat or {}).get("mode", "once")
     if mode == "once":
         return f"already ran for this record on {last:%Y-%m-%d %H:%M} UTC (once per record)"
     return (

@@ -11,6 +11,14 @@ Two schemes are accepted, with the same secrets and the same rules:
   (several, space-separated; any one that matches passes). The ``webhook-id``
   is then the event's id: a redelivery with the same id runs nothing again.
 
+Each process keeps the sources' secrets (``_signers``) and decrypts each
+stored ciphertext once (``_plain``): a burst of events costs no query and no
+Fernet decryption per request. Any committed change of a source (added,
+rotated, ended, deleted) writes a new version into Redis; a request reads
+that version (one round trip) and loads the sources again when it changed
+(or after ``SIGNERS_SECONDS`` in any case), so a rotated or deleted secret
+counts from the next request on, in every process.
+
 Signatures are compared in constant time; timestamps older or newer than
 ``TOLERANCE`` are refused, and a signature already seen within the tolerance is
 a replay. Secrets made since Standard Webhooks are ``whsec_`` + base64 of 32
@@ -27,11 +35,15 @@ import hmac
 import re
 import secrets
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from designer import signing
 from designer.broker import get_redis
 from designer.clock import utcnow
 from designer.crypto import decrypt, encrypt
@@ -63,11 +75,20 @@ class BadSignature(ValueError):
 
 
 @dataclass(frozen=True)
-class Verified:
-    """A request proven to come from ``source``; ``event_id`` is its ``webhook-id``
-    (Standard Webhooks) or None (ours: the body names its id)."""
+class Signer:
+    """What a request is checked against: a source's id, name and the secrets valid now."""
 
-    source: HookSource
+    id: int
+    name: str
+    secrets: tuple
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A request proven to come from ``source`` (a ``Signer``); ``event_id`` is its
+    ``webhook-id`` (Standard Webhooks) or None (ours: the body names its id)."""
+
+    source: Signer
     scheme: str
     event_id: str | None
     seen_key: str
@@ -234,7 +255,7 @@ def _verify_standard(headers, body, now):
     try:
         source = _one_source(headers.get("X-Designer-Source"), matches)
     except BadSignature:
-        if not any(serves_standard(s) for s in list_sources()):
+        if not any(standard_key(s.secrets[0]) for s in _signers(None)):
             raise BadSignature(
                 "bad_signature",
                 "no source has a Standard Webhooks secret yet (secrets made before "
@@ -299,14 +320,11 @@ def _timestamp(value, now, header):
 
 
 def _one_source(name, matches):
-    """The source one of whose valid secrets ``matches``; every candidate is tried."""
-    candidates = list_sources()
-    if name:
-        candidates = [s for s in candidates if s.name == name.strip().lower()]
+    """The source (``Signer``) one of whose valid secrets ``matches``; every candidate
+    is tried."""
     found = None
-    now = utcnow()
-    for source in candidates:
-        for secret in secrets_of(source, now):
+    for source in _signers(name):
+        for secret in source.secrets:
             if matches(secret) and found is None:
                 found = source
     if found is None:
@@ -316,6 +334,91 @@ def _one_source(name, matches):
             "source's secret (tampered body, or a wrong secret)",
         )
     return found
+
+
+def _signers(name):
+    """The sources (only the one called ``name``, when given) with their valid secrets."""
+    name = name.strip().lower() if name else None
+    now, found = utcnow(), []
+    for row in _source_rows():
+        if name and row.name != name:
+            continue
+        valid = [_plain(row.secret_encrypted)]
+        if row.previous_secret_until and row.previous_secret_until > now:
+            valid.append(_plain(row.previous_secret_encrypted))
+        found.append(Signer(row.id, row.name, tuple(v for v in valid if v)))
+    return found
+
+
+#: The Redis key whose value changes with every committed change of a source.
+SOURCES_VERSION_KEY = "designer:hooks:sources:version"
+#: Seconds the sources are kept at most, whatever the version says.
+SIGNERS_SECONDS = 30
+#: This process's copy of the sources: ``{"version", "at", "rows"}``.
+_SOURCES = {}
+
+
+def _source_rows():
+    """The rows of ``hook_sources`` (columns, no ORM objects), kept while the version in
+    Redis stays the same."""
+    version = get_redis().get(SOURCES_VERSION_KEY)
+    kept = _SOURCES.get("rows")
+    if (
+        kept is not None
+        and _SOURCES["version"] == version
+        and time.monotonic() - _SOURCES["at"] < SIGNERS_SECONDS
+    ):
+        return kept
+    table = HookSource.__table__
+    query = db.select(
+        table.c.id,
+        table.c.name,
+        table.c.secret_encrypted,
+        table.c.previous_secret_encrypted,
+        table.c.previous_secret_until,
+    ).order_by(table.c.name)
+    with db.engine.connect() as connection:  # given back at once: the request holds none
+        rows = connection.execute(query).all()
+    _SOURCES.update(version=version, at=time.monotonic(), rows=rows)
+    return rows
+
+
+@event.listens_for(HookSource, "after_insert")
+@event.listens_for(HookSource, "after_update")
+@event.listens_for(HookSource, "after_delete")
+def _source_changed(mapper, connection, target):
+    session = Session.object_session(target)
+    if session is not None:
+        session.info["hook_sources_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _new_sources_version(session):
+    """A source changed: every process loads the sources again at its next request."""
+    if session.info.pop("hook_sources_changed", False):
+        _SOURCES.clear()
+        get_redis().set(SOURCES_VERSION_KEY, uuid.uuid4().hex)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _no_change(session, previous_transaction):
+    session.info.pop("hook_sources_changed", None)
+
+
+#: ``{(key, ciphertext): secret}``: each stored secret decrypted once per process.
+_PLAIN = {}
+#: Entries kept at most (a few per source; emptied when full).
+PLAIN_MAX = 1024
+
+
+def _plain(ciphertext):
+    """``decrypt(ciphertext)``, remembered under the key it was encrypted with."""
+    memo_key = (signing.fernet_key(), ciphertext)
+    if memo_key not in _PLAIN:
+        if len(_PLAIN) >= PLAIN_MAX:
+            _PLAIN.clear()
+        _PLAIN[memo_key] = decrypt(ciphertext)
+    return _PLAIN[memo_key]
 
 
 def _refuse_replay(source, signature_hex):

@@ -17,7 +17,7 @@ def count(model):
     return db.session.scalar(db.select(db.func.count()).select_from(model))
 
 
-def test_a_signed_event_is_stored_and_its_records_upserted(post_event):
+def test_a_signed_event_is_stored_then_its_records_written_by_the_processor(post_event):
     answer = post_event(dutch_invoice_event())
     assert answer.status_code == 202
     event = db.session.get(Event, answer.json["event"])
@@ -25,14 +25,22 @@ def test_a_signed_event_is_stored_and_its_records_upserted(post_event):
         "crm",
         "evt-1",
         "invoice.created",
-        "pending",
+        "received",
     )
+    assert event.record_id is None and event.record_ref == "INV-2026-0042"
+    invoice_query = db.select(Document).where(Document.external_id == "INV-2026-0042")
+    assert db.session.scalar(invoice_query) is None  # written by the processor, not the request
+
+    assert workflows.process_events() == 1
+    db.session.expire_all()
+    assert event.state == "done" and event.error == ""
     invoice = db.session.get(Document, event.record_id)
     assert invoice.number == "2026-0042" and invoice.contact.first_name == "Sanne"
     assert invoice.organisation.external_id == "ORG-77"
     assert invoice.contact.organisation is invoice.organisation
     assert [str(line.net) for line in invoice.lines] == ["1000.00", "20.66"]
     assert invoice.owner.email == "admin@example.com"
+    assert workflows.process_events() == 0  # nothing waits any more
 
 
 def test_an_update_changes_the_record_and_reports_what_changed(post_event):
@@ -45,10 +53,45 @@ def test_an_update_changes_the_record_and_reports_what_changed(post_event):
     }
     answer = post_event(update)
     assert answer.status_code == 202
+    assert workflows.process_events() == 2  # one batch: the create, then the update
     event = db.session.get(Event, answer.json["event"])
     assert event.changes == {"status": {"from": "sent", "to": "paid"}}
     assert db.session.get(Document, event.record_id).status == "paid"
     assert (count(Document), count(Contact), count(Organisation)) == tuple(n + 1 for n in before)
+
+
+def test_what_only_the_stored_records_can_tell_fails_the_event_alone(post_event):
+    """What only the stored records can tell (an owner who is no user, an update of a
+    record never sent without what a new one needs) is found when the
+    record is written: that event fails with the reason, the others of its batch pass."""
+    posted = [
+        post_event(dutch_invoice_event()),
+        post_event(
+            {"id": "evt-2", "type": "organisation.updated", "record": {"id": "NEW", "city": "Ede"}}
+        ),
+        post_event(
+            {
+                "id": "evt-3",
+                "type": "invoice.updated",
+                "record": {"id": "INV-2026-0042", "owner": "nobody@example.com"},
+            }
+        ),
+        post_event({"id": "evt-4", "type": "invoice.updated", "record": {"id": "INV-2026-0042"}}),
+    ]
+    assert [answer.status_code for answer in posted] == [202] * 4
+    assert workflows.process_events() == 4
+    found = {
+        e.event_id: (e.state, e.error)
+        for e in db.session.scalars(db.select(Event).order_by(Event.id))
+    }
+    assert found["evt-1"] == ("done", "") and found["evt-4"] == ("done", "")
+    assert found["evt-2"] == ("failed", "record.name: a new organisation needs a name")
+    assert found["evt-3"] == (
+        "failed",
+        "record.owner: no user with e-mail 'nobody@example.com'",
+    )
+    invoice = db.session.scalar(db.select(Document).where(Document.external_id == "INV-2026-0042"))
+    assert invoice.owner.email == "admin@example.com"  # evt-3 changed nothing
 
 
 def test_the_same_event_id_runs_once_even_when_signed_again(post_event):
@@ -179,6 +222,31 @@ def test_bad_events_name_their_field_and_store_nothing(post_event):
     assert count(Event) == 0 and (count(Contact), count(Document)) == before
 
 
+def test_text_the_database_cannot_store_is_refused_naming_where(post_event):
+    cases = [
+        ({"id": "e\x00", "type": "contact.created", "record": {"id": "1"}}, "id"),
+        ({"id": "e", "type": "contact.created", "record": {"id": "\x00"}}, "record.id"),
+        (
+            {"id": "e", "type": "contact.created", "record": {"id": "1", "tags": ["a", "\ud800"]}},
+            "record.tags[1]",
+        ),
+        ({"id": "e", "type": "contact.created", "record": {"id": "1", "x\x00": 1}}, "record.x\x00"),
+    ]
+    for payload, field in cases:
+        answer = post_event(body=json.dumps(payload).encode())
+        assert answer.status_code == 422, answer.text
+        assert answer.json["error"]["details"]["field"] == field
+    assert count(Event) == 0
+
+
+def test_nan_and_infinity_are_not_json(post_event):
+    for constant in (b"NaN", b"Infinity", b"-Infinity"):
+        body = b'{"id": "e", "type": "contact.created", "record": {"id": "1", "n": ' + constant
+        answer = post_event(body=body + b"}}")
+        assert answer.status_code == 400 and answer.json["error"]["code"] == "bad_json"
+    assert count(Event) == 0
+
+
 def test_a_rejected_event_may_be_sent_again_with_the_same_signature(post_event):
     """A 4xx for bad content must not make the corrected retry look like a replay."""
     body = json.dumps({"id": "e", "type": "contact.created", "record": {"id": "1"}}).encode()
@@ -207,6 +275,7 @@ def test_cli_adds_a_source_whose_secret_signs_events(app, client):
     )
     assert answer.status_code == 202
     assert db.session.get(Event, answer.json["event"]).source == "vtiger"
+    workflows.process_events()
     again = run_designer(app, "hooks", "add-source", "vtiger")
     assert again.returncode == 2 and "exists already" in again.stderr
     listed = run_designer(app, "hooks", "list")
@@ -247,62 +316,71 @@ def test_record_changes_in_the_app_raise_events(demo):
 def test_an_event_whose_job_was_lost_is_queued_again(post_event):
     from datetime import timedelta
 
-    from designer.broker import WORKFLOWS, get_queue
+    from designer.broker import PROCESS_EVENTS, WORKFLOWS, get_queue
 
     queue = get_queue(WORKFLOWS)
     event_id = post_event(dutch_invoice_event()).json["event"]
-    assert queue.count == 1
+    assert [job.func_name for job in queue.jobs] == [PROCESS_EVENTS]
+    post_event(dutch_invoice_event("evt-2", number="2026-0043"))
+    assert queue.count == 1  # one processor for both: the flag was set
     queue.empty()  # the job is lost
     assert workflows.requeue_pending_events() == 0  # too early to tell
-    event = db.session.get(Event, event_id)
-    event.received_at -= timedelta(minutes=3)
+    assert queue.count == 0
+    for event in db.session.scalars(db.select(Event)):
+        event.received_at -= timedelta(minutes=3)
     db.session.commit()
-    assert workflows.requeue_pending_events() == 1
-    assert queue.job_ids and queue.fetch_job(queue.job_ids[0]).args == (event_id,)
-    workflows.process_event(event_id)
+    assert workflows.requeue_pending_events() == 2
+    assert [job.func_name for job in queue.jobs] == [PROCESS_EVENTS]
+    assert workflows.process_events() == 2
     assert db.session.get(Event, event_id).state == "done"
     assert workflows.requeue_pending_events() == 0
 
 
-def test_an_event_racing_another_for_the_same_new_record_is_stored(app, hook_secret):
-    """Another transaction creates the same contact while the event is being stored: the
-    event waits for it, then retries as an update, answered 202 with one contact."""
-    import threading
+def test_a_processor_finding_another_at_work_leaves_the_events_to_it(post_event):
+    """One processor at a time: a second job returns at once and the flag stays for the
+    first, which looks again before it stops."""
+    from designer.broker import get_redis
+    from designer.workflows import processing
 
-    from workflow_support import signature
+    post_event(dutch_invoice_event())
+    redis = get_redis()
+    redis.set(processing.LOCK_KEY, "another", ex=60)
+    assert workflows.process_events() == 0
+    assert redis.exists(processing.WAKE_KEY)
+    assert db.session.scalar(db.select(Event.state)) == "received"
+    redis.delete(processing.LOCK_KEY)
+    assert workflows.process_events() == 1
+    assert not redis.exists(processing.WAKE_KEY)
+
+
+def test_an_event_racing_another_for_the_same_new_record_is_stored(app, post_event):
+    """Another transaction creates the same contact while the processor writes the event's
+    record: the processor waits for it, then writes the event again as an update."""
+    import threading
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time: no such race")
+    answer = post_event(
+        {"id": "race-1", "type": "contact.created", "record": {"id": "RACE", "last_name": "Second"}}
+    )
     other = db.engine.connect()
     other.begin()
     other.execute(Contact.__table__.insert().values(external_id="RACE", first_name="First"))
-    body = json.dumps(
-        {"id": "race-1", "type": "contact.updated", "record": {"id": "RACE", "last_name": "Second"}}
-    ).encode()
-    now = int(time.time())
-    answers = []
+    processed = []
 
-    def post():
+    def process():
         with app.app_context():
-            answers.append(
-                app.test_client().post(
-                    "/hooks/events",
-                    data=body,
-                    content_type="application/json",
-                    headers={
-                        "X-Designer-Timestamp": str(now),
-                        "X-Designer-Signature": signature(hook_secret, now, body),
-                    },
-                )
-            )
+            processed.append(workflows.process_events())
 
-    thread = threading.Thread(target=post)
+    thread = threading.Thread(target=process)
     thread.start()
-    time.sleep(1)  # the event's INSERT now waits on the other transaction's row
+    time.sleep(1)  # the processor's INSERT now waits on the other transaction's row
     other.commit()
     other.close()
     thread.join(30)
-    assert answers[0].status_code == 202, answers[0].text
+    assert processed == [1]
+    db.session.expire_all()
     [contact] = db.session.scalars(db.select(Contact).where(Contact.external_id == "RACE"))
     assert (contact.first_name, contact.last_name) == ("First", "Second")
-    assert db.session.get(Event, answers[0].json["event"]).action == "updated"
+    event = db.session.get(Event, answer.json["event"])
+    assert (event.state, event.record_id) == ("done", contact.id)
