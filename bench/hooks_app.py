@@ -23,6 +23,9 @@ from designer import create_app
 
 RAW = "/bench/raw-hook"
 TABLE = "bench_raw_events"
+#: Connections a worker opens at most, as many as the product's pool keeps
+#: (``DATABASE_POOL_SIZE``): PostgreSQL's 100 are shared by both, and the workers.
+RAW_CONNECTIONS = 16
 
 
 class RawIntake:
@@ -34,6 +37,7 @@ class RawIntake:
         self.sqlite = database_url.startswith("sqlite:///")
         self.secret = secret.encode()
         self.pool = queue.LifoQueue()
+        self.opened = 0
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != RAW:
@@ -67,6 +71,9 @@ class RawIntake:
             return self.pool.get_nowait()
         except queue.Empty:
             pass
+        if self.opened >= RAW_CONNECTIONS:  # as many as the product's pool keeps: wait
+            return self.pool.get()
+        self.opened += 1
         if self.sqlite:
             path = self.url.removeprefix("sqlite:///").split("?")[0]
             return sqlite3.connect(path, timeout=30, isolation_level=None)

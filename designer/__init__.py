@@ -23,6 +23,7 @@ def create_app(test_config=None):
     _register_blueprints(app)
     from designer import cli, errors, i18n, navigation, proxies, security
     from designer.tracking import fastpath
+    from designer.workflows import hook_fastpath
 
     i18n.init_app(app)
     errors.init_app(app)
@@ -30,6 +31,7 @@ def create_app(test_config=None):
     security.init_app(app)
     cli.init_app(app)
     fastpath.init_app(app)
+    hook_fastpath.init_app(app, security.plain_headers(app))
     proxies.init_app(app)  # outermost: the pixel fast path sees the client's address too
     return app
 

@@ -21,6 +21,11 @@ DEFAULT_CATCHER_PORT = 8025
 DEFAULT_LEASE_SECONDS = 120
 #: How many message ids one RQ job carries.
 DEFAULT_BATCH_SIZE = 200
+#: PostgreSQL connections a process keeps open (a gevent web worker serves many requests
+#: at once: fewer kept means a connection opened and closed for each request beyond them).
+DEFAULT_DATABASE_POOL_SIZE = 16
+#: Connections a process may open beyond those, closed again after use.
+DEFAULT_DATABASE_MAX_OVERFLOW = 4
 #: Upper bound for retries of a message after 4xx answers or network errors.
 DEFAULT_MAX_ATTEMPTS = 8
 #: First retry delay after a 4xx answer or a network error; doubles with each attempt.
@@ -124,6 +129,8 @@ NUMERIC_ENV_SETTINGS = (
     "CRM_WRITEBACK_MIN_SECONDS",
     "CRM_WRITEBACK_RETRY_BASE_SECONDS",
     "CRM_WRITEBACK_RETRY_MAX_SECONDS",
+    "DATABASE_POOL_SIZE",
+    "DATABASE_MAX_OVERFLOW",
 )
 
 
@@ -138,6 +145,8 @@ def load_config(app, test_config=None):
         SMTP_CATCHER_PORT=DEFAULT_CATCHER_PORT,
         LEASE_SECONDS=DEFAULT_LEASE_SECONDS,
         BATCH_SIZE=DEFAULT_BATCH_SIZE,
+        DATABASE_POOL_SIZE=DEFAULT_DATABASE_POOL_SIZE,
+        DATABASE_MAX_OVERFLOW=DEFAULT_DATABASE_MAX_OVERFLOW,
         MAX_ATTEMPTS=DEFAULT_MAX_ATTEMPTS,
         RETRY_BASE_SECONDS=DEFAULT_RETRY_BASE_SECONDS,
         REAP_INTERVAL=DEFAULT_REAP_INTERVAL,
@@ -190,6 +199,12 @@ def _apply_defaults(config, instance):
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance / 'designer.db'}"
     config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(config["DATABASE_URL"])
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "pool_size": int(config["DATABASE_POOL_SIZE"]),
+            "max_overflow": int(config["DATABASE_MAX_OVERFLOW"]),
+        }
     config["REDIS_EMBEDDED"] = not config.get("REDIS_URL")
     if config["REDIS_EMBEDDED"]:
         config["REDIS_URL"] = f"unix://{instance / 'redis.sock'}"
@@ -212,7 +227,7 @@ def _apply_https(config):
 
 
 #: Settings where 0 is meaningful (no change of priority; every start queued by a job).
-ZERO_ALLOWED = ("WORKER_NICE", "START_INLINE_RECIPIENTS")
+ZERO_ALLOWED = ("WORKER_NICE", "START_INLINE_RECIPIENTS", "DATABASE_MAX_OVERFLOW")
 
 
 def _number(name, raw):

@@ -37,16 +37,21 @@ def _page_policy():
     return PAGE_POLICY.replace("form-action 'self'", " ".join(["form-action 'self'", *origins]))
 
 
+def plain_headers(app):
+    """The security headers of every response (pages add their policy to these)."""
+    headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin")]
+    if app.config["PUBLIC_URL"].startswith("https://"):
+        headers.append(("Strict-Transport-Security", HSTS))
+    return headers
+
+
 def init_app(app):
-    https = app.config["PUBLIC_URL"].startswith("https://")
 
     @app.after_request
     def secure_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        for name, value in plain_headers(app):
+            response.headers.setdefault(name, value)
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", _page_policy())
             response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        if https:
-            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response

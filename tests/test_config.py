@@ -48,3 +48,27 @@ def test_an_https_public_url_makes_cookies_secure_and_http_leaves_them(tmp_path,
     config = create_app().config
     assert not config["SESSION_COOKIE_SECURE"] and not config.get("REMEMBER_COOKIE_SECURE")
     assert config["PREFERRED_URL_SCHEME"] == "http"
+
+
+def test_postgresql_connections_are_pooled_as_set_and_sqlite_left_alone(tmp_path, monkeypatch):
+    import pytest
+
+    monkeypatch.setenv("DESIGNER_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    options = create_app().config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options == {"pool_pre_ping": True, "pool_size": 16, "max_overflow": 4}
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "30")
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "0")
+    app = create_app()
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 30
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["max_overflow"] == 0
+    with app.app_context():
+        from designer.extensions import db
+
+        assert db.engine.pool.size() == 30
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "0")
+    with pytest.raises(ValueError, match="DATABASE_POOL_SIZE must be greater than 0"):
+        create_app()
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.delenv("DATABASE_POOL_SIZE")
+    assert create_app().config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}

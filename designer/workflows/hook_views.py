@@ -9,14 +9,12 @@ written, and the workflows run, by the processor a moment later
 (``designer.workflows.processing``).
 """
 
-import json
-
 from flask import Blueprint, jsonify, request
 
-from designer import workflows
 from designer.errors import error_response
 from designer.extensions import csrf
 from designer.workflows import sources
+from designer.workflows.intake import Rejected, accept_signed
 
 bp = Blueprint("hooks", __name__)
 #: Largest event body accepted.
@@ -26,45 +24,17 @@ MAX_BODY = 1024 * 1024
 @bp.route("/hooks/events", methods=["POST"])
 @csrf.exempt  # signed with the source's secret (HMAC), not a browser form
 def receive_event():
+    """Where ``designer.workflows.hook_fastpath`` hands what it does not answer itself: a
+    body without its length, and every refusal (this view words it)."""
     if (request.content_length or 0) > MAX_BODY:
         return _error(413, "too_large", f"an event body is at most {MAX_BODY} bytes")
-    body = request.get_data(cache=True)
     try:
-        signed = sources.verify(request.headers, body)
+        status, answer = accept_signed(request.headers, request.get_data(cache=True))
     except sources.BadSignature as exc:
         return _error(409 if exc.code == "replayed" else 401, exc.code, str(exc))
-    try:
-        event_id, kind, duplicate = _store(signed, body)
-    except _Rejected as exc:
-        signed.forget()
-        return exc.response
-    except Exception:
-        signed.forget()
-        raise
-    status = "duplicate" if duplicate else "accepted"
-    return jsonify({"status": status, "event": event_id, "type": kind}), (200 if duplicate else 202)
-
-
-class _Rejected(Exception):
-    def __init__(self, response):
-        self.response = response
-
-
-def _store(signed, body):
-    try:
-        payload = json.loads(body, parse_constant=_not_json)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise _Rejected(_error(400, "bad_json", "the body is not JSON")) from None
-    try:
-        return workflows.accept_event(payload, signed.source.name, event_id=signed.event_id)
-    except workflows.InvalidEvent as exc:
-        raise _Rejected(_error(422, "invalid_event", str(exc), {"field": exc.field})) from None
-
-
-def _not_json(constant):
-    """``NaN``, ``Infinity`` and ``-Infinity``: Python reads them, JSON has none (and the
-    database's JSON refuses them)."""
-    raise ValueError(f"{constant} is not JSON")
+    except Rejected as exc:
+        return _error(*exc.args)
+    return jsonify(answer), status
 
 
 def _error(status, code, message, details=None):

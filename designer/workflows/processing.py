@@ -50,7 +50,7 @@ LOCK_KEY = "designer:workflows:processor"
 WAKE_SECONDS = 60
 LOCK_SECONDS = 120
 #: Events taken at once.
-BATCH = 200
+BATCH = 500
 #: Seconds a processor works before it queues itself again.
 BUDGET_SECONDS = 30
 
@@ -104,9 +104,9 @@ def process_events(run_events, budget=BUDGET_SECONDS):
     return done
 
 
-def next_batch(size=BATCH):
-    """The oldest waiting events (``received`` or ``pending``), at most ``size``."""
-    query = db.select(Event).where(Event.state.in_(WAITING)).order_by(Event.id).limit(size)
+def next_batch():
+    """The oldest waiting events (``received`` or ``pending``), at most ``BATCH``."""
+    query = db.select(Event).where(Event.state.in_(WAITING)).order_by(Event.id).limit(BATCH)
     return list(db.session.scalars(query))
 
 

@@ -15,9 +15,10 @@ Each process keeps the sources' secrets (``_signers``) and decrypts each
 stored ciphertext once (``_plain``): a burst of events costs no query and no
 Fernet decryption per request. Any committed change of a source (added,
 rotated, ended, deleted) writes a new version into Redis; a request reads
-that version (one round trip) and loads the sources again when it changed
-(or after ``SIGNERS_SECONDS`` in any case), so a rotated or deleted secret
-counts from the next request on, in every process.
+that version (one round trip, at most once a second) and loads the sources
+again when it changed (or after ``SIGNERS_SECONDS`` in any case), so a
+rotated or deleted secret counts at once in the process that changed it and
+within a second in every other.
 
 Signatures are compared in constant time; timestamps older or newer than
 ``TOLERANCE`` are refused, and a signature already seen within the tolerance is
@@ -39,6 +40,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -354,20 +356,26 @@ def _signers(name):
 SOURCES_VERSION_KEY = "designer:hooks:sources:version"
 #: Seconds the sources are kept at most, whatever the version says.
 SIGNERS_SECONDS = 30
-#: This process's copy of the sources: ``{"version", "at", "rows"}``.
-_SOURCES = {}
+#: Seconds between two looks at the version: a change made in another process counts
+#: within this (one made in this process, at once).
+VERSION_SECONDS = 1
+
+
+def _kept():
+    """This process's copy of the app's sources: ``{"version", "at", "checked", "rows"}``."""
+    return current_app.extensions.setdefault("designer.hook_sources", {})
 
 
 def _source_rows():
     """The rows of ``hook_sources`` (columns, no ORM objects), kept while the version in
-    Redis stays the same."""
+    Redis stays the same (looked at once every ``VERSION_SECONDS``)."""
+    copy = _kept()
+    kept, now = copy.get("rows"), time.monotonic()
+    if kept is not None and now - copy["checked"] < VERSION_SECONDS:
+        return kept
     version = get_redis().get(SOURCES_VERSION_KEY)
-    kept = _SOURCES.get("rows")
-    if (
-        kept is not None
-        and _SOURCES["version"] == version
-        and time.monotonic() - _SOURCES["at"] < SIGNERS_SECONDS
-    ):
+    if kept is not None and copy["version"] == version and now - copy["at"] < SIGNERS_SECONDS:
+        copy["checked"] = now
         return kept
     table = HookSource.__table__
     query = db.select(
@@ -379,7 +387,7 @@ def _source_rows():
     ).order_by(table.c.name)
     with db.engine.connect() as connection:  # given back at once: the request holds none
         rows = connection.execute(query).all()
-    _SOURCES.update(version=version, at=time.monotonic(), rows=rows)
+    copy.update(version=version, at=now, checked=now, rows=rows)
     return rows
 
 
@@ -396,7 +404,7 @@ def _source_changed(mapper, connection, target):
 def _new_sources_version(session):
     """A source changed: every process loads the sources again at its next request."""
     if session.info.pop("hook_sources_changed", False):
-        _SOURCES.clear()
+        _kept().clear()
         get_redis().set(SOURCES_VERSION_KEY, uuid.uuid4().hex)
 
 

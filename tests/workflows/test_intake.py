@@ -384,3 +384,56 @@ def test_an_event_racing_another_for_the_same_new_record_is_stored(app, post_eve
     assert (contact.first_name, contact.last_name) == ("First", "Second")
     event = db.session.get(Event, answer.json["event"])
     assert (event.state, event.record_id) == ("done", contact.id)
+
+
+def test_the_fast_path_and_the_view_answer_alike(app, client, hook_secret, monkeypatch):
+    """An event with its length is stored in front of Flask; one without (chunked) by the
+    view: the same answer, the same security headers; refusals are the view's."""
+    import io
+
+    from designer.workflows import hook_fastpath
+
+    taken = []
+    accept = hook_fastpath.HookFastPath.accept
+
+    def counting(self, environ, body):
+        answer = accept(self, environ, body)
+        taken.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(hook_fastpath.HookFastPath, "accept", counting)
+    answers = []
+    for event_id, chunked in (("fast", False), ("view", True)):
+        body = json.dumps(
+            {"id": event_id, "type": "contact.created", "record": {"id": event_id}}
+        ).encode()
+        now = int(time.time())
+        headers = {
+            "X-Designer-Timestamp": str(now),
+            "X-Designer-Signature": signature(hook_secret, now, body),
+            "Content-Type": "application/json",
+        }
+        if chunked:
+            answers.append(
+                client.post(
+                    "/hooks/events",
+                    input_stream=io.BytesIO(body),
+                    headers={"Transfer-Encoding": "chunked", **headers},
+                    environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": ""},
+                )
+            )
+        else:
+            answers.append(client.post("/hooks/events", data=body, headers=headers))
+    assert taken == [True]  # the chunked one never reached the fast path's store
+    fast, view = answers
+    assert (fast.status_code, view.status_code) == (202, 202)
+    assert fast.json["status"] == view.json["status"] == "accepted"
+    assert {fast.json["type"], view.json["type"]} == {"contact.created"}
+    for name in ("Content-Type", "X-Content-Type-Options", "Referrer-Policy"):
+        assert fast.headers[name] == view.headers[name], name
+    assert int(fast.headers["Content-Length"]) == len(fast.data)
+    assert count(Event) == 2
+
+    refused = client.post("/hooks/events", data=b"{}", headers={"X-Designer-Timestamp": "1"})
+    assert taken[-1] is False and refused.status_code == 401
+    assert refused.json["error"]["code"] == "stale_timestamp"  # worded by the view

@@ -41,7 +41,10 @@ def welcome(demo):
     )
 
 
-def test_a_burst_is_written_and_run_in_batches_and_queued_in_full_send_jobs(app, welcome):
+def test_a_burst_is_written_and_run_in_batches_and_queued_in_full_send_jobs(
+    app, welcome, monkeypatch
+):
+    monkeypatch.setattr(processing, "BATCH", 200)
     ids = accept(*(created(i) for i in range(450)))
     get_queue(WORKFLOWS).empty()
     assert workflows.process_events() == 450  # three batches of at most 200
@@ -155,7 +158,8 @@ def test_a_run_left_running_by_a_dead_worker_is_finished_without_sending_twice(w
     assert db.session.get(Event, event_id).state == "done"
 
 
-def test_a_processor_past_its_budget_queues_itself_for_the_rest(welcome):
+def test_a_processor_past_its_budget_queues_itself_for_the_rest(welcome, monkeypatch):
+    monkeypatch.setattr(processing, "BATCH", 200)
     accept(*(created(i) for i in range(250)))
     queue = get_queue(WORKFLOWS)
     queue.empty()
