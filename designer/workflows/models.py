@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from designer.clock import utcnow
@@ -32,7 +32,16 @@ class Event(db.Model):
     """
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("source", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "event_id"),
+        #: The processor takes the oldest waiting events: a few among millions done.
+        Index(
+            "ix_events_waiting",
+            "id",
+            postgresql_where=text("state IN ('received', 'pending')"),
+            sqlite_where=text("state IN ('received', 'pending')"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(200))
@@ -45,7 +54,8 @@ class Event(db.Model):
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     occurred_at: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    #: "pending" until the workflows have run for it, then "done" (or "failed").
+    #: "received" (posted, its record not written yet), "pending" until the workflows have
+    #: run for it, then "done" (or "failed").
     state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     processed_at: Mapped[datetime | None]
     error: Mapped[str] = mapped_column(Text, default="")
