@@ -3,7 +3,7 @@ contact is held back and the run and the editor say why; ``email_opt_out`` poste
 hooks or the API suppresses the address, and clearing it lifts only that suppression."""
 
 import pytest
-from workflow_support import template_named
+from workflow_support import template_named, welcome_workflow
 
 from designer import mail, templating, workflows
 from designer.crm import inbound
@@ -39,15 +39,7 @@ def process(answer):
 @pytest.fixture
 def welcome_rule(demo):
     """On contact.created: the (marketing) Welcome template to the new contact."""
-    return workflows.save_workflow(
-        {
-            "name": "Welcome new contacts",
-            "enabled": True,
-            "module": "contact",
-            "trigger": {"type": "created"},
-            "actions": [{"template_id": template_named("Welcome").id, "to": "record"}],
-        }
-    )
+    return welcome_workflow("created")
 
 
 def test_a_workflow_mail_to_an_unsubscribed_contact_is_held_back_and_the_run_says_why(

@@ -2,7 +2,7 @@
 their workflow runs and mails written in one transaction, each event once."""
 
 import pytest
-from workflow_support import template_named
+from workflow_support import welcome_workflow
 
 from designer import mail, workflows
 from designer.broker import EMAILS, PROCESS_EVENTS, SEND_MESSAGES, WORKFLOWS, get_queue
@@ -29,16 +29,8 @@ def runs_of(workflow):
 
 @pytest.fixture
 def welcome(demo):
-    """On contact.saved, once per contact: the Welcome template to the contact."""
-    return workflows.save_workflow(
-        {
-            "name": "Welcome",
-            "enabled": True,
-            "module": "contact",
-            "trigger": {"type": "saved"},
-            "actions": [{"template_id": template_named("Welcome").id, "to": "record"}],
-        }
-    )
+    """On contact.saved (created or updated), once per contact: the Welcome template."""
+    return welcome_workflow("saved")
 
 
 def test_a_burst_is_written_and_run_in_batches_and_queued_in_full_send_jobs(

@@ -1,4 +1,5 @@
-"""Helpers of the workflow tests: a CRM's signature, templates by name, a Dutch invoice event."""
+"""Helpers of the workflow tests: a CRM's signature, templates by name, a Dutch invoice event,
+the welcome workflow."""
 
 import hashlib
 import hmac
@@ -15,6 +16,21 @@ def signature(secret, timestamp, body):
 
 def template_named(name):
     return db.session.scalar(db.select(Template).where(Template.name == name))
+
+
+def welcome_workflow(trigger="created"):
+    """On ``contact.<trigger>``, once per contact: the (marketing) Welcome template to it."""
+    from designer import workflows
+
+    return workflows.save_workflow(
+        {
+            "name": "Welcome new contacts",
+            "enabled": True,
+            "module": "contact",
+            "trigger": {"type": trigger},
+            "actions": [{"template_id": template_named("Welcome").id, "to": "record"}],
+        }
+    )
 
 
 def dutch_invoice_event(event_id="evt-1", number="2026-0042", due="2026-12-04"):
