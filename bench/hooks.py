@@ -287,8 +287,13 @@ def report(figures, env):
     stored, processed, runs, run_dups, mails, mail_dups = ledger()
     refused = sum(1 for status, _ in answers if status not in (200, 202))
     accepted = sum(1 for status, _ in answers if status == 202)
-    p99 = percentile([latency for _, latency in answers], 0.99) * 1000
-    p50 = percentile([latency for _, latency in answers], 0.50) * 1000
+    latencies = [latency for _, latency in answers]
+    p99 = percentile(latencies, 0.99) * 1000
+    p50 = percentile(latencies, 0.50) * 1000
+    tail = ", ".join(
+        f"p{share * 100:g} {percentile(latencies, share) * 1000:.0f} ms"
+        for share in (0.9, 0.95, 0.999)
+    )
     raw_p99 = percentile([latency for _, latency in raw_answers], 0.99) * 1000
     intake, raw_intake = len(answers) / seconds, len(raw_answers) / raw_seconds
     processing = figures["processing"]
@@ -299,7 +304,7 @@ def report(figures, env):
         f"raw intake: {raw_intake:,.0f} posts/s, p99 {raw_p99:.1f} ms; "
         f"product intake: {intake:,.0f} posts/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms "
         f"({accepted:,} answered 202, {len(answers) - accepted - refused:,} 200, "
-        f"{refused:,} other)"
+        f"{refused:,} other); {tail}, max {max(latencies) * 1000:.0f} ms"
     )
     print(
         f"processed {processed:,} of {distinct:,} distinct events"
