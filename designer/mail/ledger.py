@@ -20,7 +20,6 @@ import random
 import secrets
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import cache
 
 from flask import current_app
 from sqlalchemy import bindparam, func, or_, text, update
@@ -28,7 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from designer import broker, webhooks
 from designer.clock import utcnow
-from designer.extensions import db
+from designer.extensions import db, insert_ignoring
 from designer.mail import consent, copies
 from designer.mail.gate import CLOSED, may_go_out
 from designer.mail.models import Message
@@ -249,7 +248,7 @@ def write_rows(rows):
     if not rows:
         return []
     dialect = db.engine.dialect.name
-    db.session.execute(_insert_ignoring_duplicates(dialect), rows)
+    db.session.execute(insert_ignoring(dialect, Message.__table__, ("dedupe_key",)), rows)
     db.session.commit()
     if dialect == "postgresql":  # see above: planned for the table as it is now, every time
         db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
@@ -257,16 +256,6 @@ def write_rows(rows):
         Message.dedupe_key.in_([row["dedupe_key"] for row in rows])
     )
     return sorted(row_id for row_id, state in db.session.execute(by_key) if state == "queued")
-
-
-@cache
-def _insert_ignoring_duplicates(dialect):
-    """The insert of ``write_rows``, built once (its compiled form is cached with it)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(Message.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
 def counts(campaign_id, states=None):

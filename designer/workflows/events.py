@@ -23,7 +23,7 @@ from functools import cache
 from sqlalchemy.exc import IntegrityError
 
 from designer.clock import utcnow
-from designer.extensions import db
+from designer.extensions import db, insert_ignoring
 from designer.records.checks import check_record
 from designer.records.upsert import (
     UPSERT_MODULES,
@@ -118,6 +118,14 @@ def accept(payload, source, event_id=None):
     return stored[0], stored[1], inserted is None
 
 
+@cache
+def _insert_new(dialect):
+    """``INSERT … ON CONFLICT (source, event_id) DO NOTHING RETURNING id``, built once."""
+    return insert_ignoring(dialect, Event.__table__, ("source", "event_id")).returning(
+        Event.__table__.c.id
+    )
+
+
 def _intake_connection():
     """Where ``accept`` writes: on PostgreSQL, when the session holds no connection yet
     (the hook intake), a connection of its own in autocommit (one round trip: no BEGIN
@@ -162,21 +170,6 @@ def _check_string(value, field):
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidEvent(field, "must be valid Unicode text (a lone surrogate?)") from None
-
-
-@cache
-def _insert_new(dialect):
-    """``INSERT … ON CONFLICT (source, event_id) DO NOTHING RETURNING id``, built once."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = Event.__table__
-    return (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["source", "event_id"])
-        .returning(table.c.id)
-    )
 
 
 def write_record(event, flush=True):
