@@ -118,8 +118,8 @@ def process_batch(batch, run_events):
         received = [event for event in batch if event.state == RECEIVED]
         written = []  # held here: the session keeps the records only while they are used
         if received:
-            _note_sources(received)
             written = write_records(received)
+            _note_sources(received)  # after: a batch written again one by one rolls back
         with ledger.deferred_enqueue(), memo.scope():
             run_events([event for event in batch if event.state == "pending"])
     finally:
@@ -193,6 +193,7 @@ def _note_sources(received):
             .where(HookSource.name == name, db.or_(last.is_(None), last < moment))
             .values(last_event_at=moment)
         )
+    db.session.commit()
 
 
 def _record_of(event):
