@@ -118,8 +118,8 @@ def process_batch(batch, run_events):
         received = [event for event in batch if event.state == RECEIVED]
         written = []  # held here: the session keeps the records only while they are used
         if received:
+            _note_sources(received)  # first, in its own commit: seen with the events' states
             written = write_records(received)
-            _note_sources(received)  # after: a batch written again one by one rolls back
         with ledger.deferred_enqueue(), memo.scope():
             run_events([event for event in batch if event.state == "pending"])
     finally:

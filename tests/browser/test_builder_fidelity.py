@@ -2,8 +2,10 @@
 canvas take the template's own styles (mj-attributes, mj-class in mj-head), with the
 same computed colours and widths as the saved template's preview, in a real Chromium."""
 
+import time
+
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Error, expect
 from test_builder import create_template, drag_block, open_builder, save
 from test_builder import marketer as marketer  # the fixture
 
@@ -60,11 +62,26 @@ def test_a_dropped_button_and_divider_look_on_the_canvas_as_in_the_preview(marke
 
     page.click("a:has-text('Code')")
     expect(page.locator(".page-header")).to_contain_text("Version 2")
-    preview = page.frame_locator("#preview")
-    expect(preview.locator("body")).to_contain_text("Hello there,")
-    in_preview = preview.locator("body").evaluate(STYLES)
+    in_preview = preview_styles(page)
 
     assert on_canvas["button"] == ["rgb(30, 125, 50)", "12px"], on_canvas
     assert on_canvas["divider"] == ["rgb(204, 204, 204)", "1px"], on_canvas
     assert on_canvas["text"] == ["rgb(138, 28, 124)", "19px"], on_canvas
     assert on_canvas == in_preview
+
+
+def preview_styles(page):
+    """The styles in the editor's preview once its live refresh has replaced the first page
+    (``srcdoc`` set): a refresh landing during the read reloads the frame, so read again."""
+    expect(page.locator("#preview[srcdoc]")).to_have_count(1)
+    expect(page.locator("[data-preview-url]:not(.is-loading)")).to_have_count(1)
+    body = page.frame_locator("#preview").locator("body")
+    for _ in range(10):
+        expect(body).to_contain_text("Hello there,")
+        try:
+            return body.evaluate(STYLES)
+        except Error as exc:
+            if "Execution context was destroyed" not in str(exc):
+                raise
+            time.sleep(0.2)
+    raise AssertionError("the preview kept reloading")

@@ -57,7 +57,11 @@ def sent_message(request, base_url):
     """Send a demo template to a demo contact through the API; the message once sent."""
     contacts = request.get(f"{base_url}/contacts").text()
     token = contacts.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
-    contact_id = int(contacts.split('href="/contacts/', 1)[1].split('"', 1)[0])
+    contact_id = next(  # the first contact listed with an address (other tests add some without)
+        int(row.split('href="/contacts/', 1)[1].split('"', 1)[0])
+        for row in contacts.split("<tr")
+        if 'href="/contacts/' in row and "@" in row and "held-back" not in row
+    )
     headers = {"X-CSRFToken": token, "Accept": "application/json"}
     listed = request.get(f"{base_url}/api/v1/templates?kind=email", headers=headers).json()
     answer = request.post(
