@@ -244,11 +244,10 @@ class BenchEnv:
         """The product's web server as ``designer serve`` runs it (gunicorn, its worker
         class and counts) serving ``app_module`` (a module of ``bench/``); returns when
         ``probe`` (a path) answers. ``(child, description)``."""
-        from designer.serve import WEB_CONNECTIONS, WEB_WORKER_CLASS, WEB_WORKERS
+        from designer.serve import WEB_WORKER_CLASS, WEB_WORKERS, web_options
 
         argv = [sys.executable, "-m", "gunicorn", app_module, "--pythonpath", str(ROOT / "bench")]
-        argv += ["--bind", f"127.0.0.1:{port}", "--workers", str(WEB_WORKERS)]
-        argv += ["--worker-class", WEB_WORKER_CLASS, "--worker-connections", str(WEB_CONNECTIONS)]
+        argv += web_options("127.0.0.1", port)
         child = self.start_process([*argv, "--log-level", "warning"], "gunicorn.log")
         wait_for_port(port, timeout=30)
         deadline = time.monotonic() + 60

@@ -20,6 +20,7 @@ import sqlite3
 import psycopg
 
 from designer import create_app
+from designer.extensions import open_pool
 
 RAW = "/bench/raw-hook"
 TABLE = "bench_raw_events"
@@ -84,5 +85,6 @@ app = create_app()
 app.wsgi_app = RawIntake(
     app.wsgi_app, app.config["SQLALCHEMY_DATABASE_URI"], os.environ["BENCH_HOOK_SECRET"]
 )
-gc.collect()  # as designer.wsgi does
+open_pool(app)  # as designer.wsgi does
+gc.collect()
 gc.freeze()

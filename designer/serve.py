@@ -15,6 +15,7 @@ the demo data's password; on loopback (``make run``) it prints those logins.
 import ipaddress
 import os
 import signal
+import socket
 import sys
 import time
 from contextlib import ExitStack
@@ -82,27 +83,50 @@ def designer_child(command, *args):
     return start_child([sys.executable, "-m", "designer", command, *args])
 
 
+def web_options(host, port):
+    """gunicorn's options for the web server on ``host:port``.
+
+    ``--reuse-port``: each worker listens on a socket of its own (``SO_REUSEPORT``)
+    and the kernel spreads new connections over them evenly. With one shared
+    socket, whichever worker woke first took them: a CRM opening 64 keep-alive
+    connections at once could leave 52 on one worker and 12 on the other, whose
+    requests then waited four times as long (``bench/hooks.py``).
+    """
+    return [
+        "--bind",
+        f"{host}:{port}",
+        "--reuse-port",
+        "--workers",
+        str(WEB_WORKERS),
+        "--worker-class",
+        WEB_WORKER_CLASS,
+        "--worker-connections",
+        str(WEB_CONNECTIONS),
+        "--graceful-timeout",
+        "5",
+    ]
+
+
 def web_child(host, port):
-    return start_child(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "designer.wsgi:app",
-            "--bind",
-            f"{host}:{port}",
-            "--workers",
-            str(WEB_WORKERS),
-            "--worker-class",
-            WEB_WORKER_CLASS,
-            "--worker-connections",
-            str(WEB_CONNECTIONS),
-            "--graceful-timeout",
-            "5",
-            "--log-level",
-            "warning",
-        ]
-    )
+    argv = [sys.executable, "-m", "gunicorn", "designer.wsgi:app", *web_options(host, port)]
+    return start_child([*argv, "--log-level", "warning"])
+
+
+def check_port_free(host, port):
+    """``CommandError`` when something already listens on ``host:port``: with
+    ``--reuse-port`` a second server would share the port instead of failing."""
+    from designer.cli import CommandError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CommandError(
+                f"cannot serve on {host}:{port}: {exc.strerror} (is Designer or another "
+                "program already serving there? stop it, or choose another --port)"
+            ) from None
 
 
 def start_services(app, stack):
@@ -162,6 +186,7 @@ def watch(children, redis_server=None):
 def serve(app, host, port):
     """Run everything until Ctrl-C / SIGTERM (exit 0) or until a part dies (exit 1)."""
     logins = demo_logins(host)
+    check_port_free(host, port)
     # Explicitly, since a shell may start us with SIGINT ignored (background jobs).
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)

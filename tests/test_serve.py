@@ -3,12 +3,19 @@
 import os
 import re
 import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
 from pathlib import Path
 
+import psutil
 import pytest
 from support import ServedProduct, alive, wait_for
 
 from designer.processes import descendants
+from designer.serve import WEB_WORKERS
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -76,3 +83,71 @@ def test_serve_starts_the_embedded_redis_again_and_its_parts_reconnect(tmp_path)
     assert wait_for(served.healthy, timeout=60), served.log_text()[-3000:]  # workers back
     assert served.process.poll() is None
     assert served.stop(signal.SIGTERM) == 0
+
+
+def test_serve_refuses_a_port_something_already_listens_on(tmp_path):
+    served = ServedProduct(tmp_path)
+    served.designer("db", "upgrade")
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", served.port))
+        other.listen()
+        refused = subprocess.run(
+            [sys.executable, "-m", "designer", "serve", "--port", str(served.port)],
+            env=served.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert refused.returncode == 2, refused.stderr
+    assert f"cannot serve on 127.0.0.1:{served.port}" in refused.stderr
+    assert "already serving there" in refused.stderr
+    assert not (tmp_path / "redis.sock").exists()  # nothing was started
+
+
+def web_workers(served):
+    """gunicorn's worker processes (children of its master), listening on the port."""
+    workers = [
+        psutil.Process(pid)
+        for pid in descendants(served.process.pid)
+        if b"gunicorn" in cmdline_of(pid) and b"gunicorn" in cmdline_of(parent_of(pid) or 0)
+    ]
+    return [
+        worker
+        for worker in workers
+        if any(c.status == "LISTEN" for c in worker.net_connections(kind="tcp"))
+    ]
+
+
+def test_keep_alive_connections_opened_at_once_spread_over_the_web_workers(tmp_path):
+    """A CRM opening its connections all at once: each web worker holds its share of
+    them (each listens on its own socket, ``--reuse-port``), even one busy at that
+    moment, instead of whichever worker was free taking them all for good."""
+    served = ServedProduct(tmp_path)
+    served.start()
+    try:
+        assert wait_for(lambda: len(web_workers(served)) == WEB_WORKERS, timeout=30)
+        busy = web_workers(served)[0]
+        busy.suspend()  # busy for a moment (a long page): the others must not take all
+        try:
+            connections = [socket.create_connection(("127.0.0.1", served.port)) for _ in range(128)]
+            time.sleep(0.5)
+        finally:
+            busy.resume()
+        for connection in connections:
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for connection in connections:
+            assert connection.recv(64).startswith(b"HTTP/1.1 ")  # accepted and answered
+        ports = {connection.getsockname()[1] for connection in connections}
+        held = Counter(
+            worker.pid
+            for worker in web_workers(served)
+            for c in worker.net_connections(kind="tcp")
+            if c.raddr and c.raddr.port in ports
+        )
+        for connection in connections:
+            connection.close()
+    finally:
+        served.stop()
+    assert sum(held.values()) == len(connections) and len(held) == WEB_WORKERS, held
+    assert min(held.values()) >= len(connections) / WEB_WORKERS / 2, held
