@@ -72,3 +72,20 @@ def test_postgresql_connections_are_pooled_as_set_and_sqlite_left_alone(tmp_path
     monkeypatch.delenv("DATABASE_URL")
     monkeypatch.delenv("DATABASE_POOL_SIZE")
     assert create_app().config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+
+
+def test_a_web_worker_opens_its_pool_ahead_and_starts_without_a_database(tmp_path, monkeypatch):
+    from designer.extensions import db, open_pool
+
+    monkeypatch.setenv("DESIGNER_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "3")
+    app = create_app()
+    assert open_pool(app) == 3
+    with app.app_context():
+        assert db.engine.pool.checkedin() == 3  # open, back in the pool, none held
+        db.engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/postgres")
+    assert open_pool(create_app()) == 0  # nothing answers: logged, the worker starts
+    monkeypatch.delenv("DATABASE_URL")
+    assert open_pool(create_app()) == 0  # SQLite: nothing to open ahead
