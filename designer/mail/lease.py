@@ -7,8 +7,8 @@ puts the rows of a worker that died back in the queue. Rows of a campaign the
 gate does not let send (``designer.mail.gate``) are never claimed.
 """
 
-import time
 from datetime import timedelta
+from time import monotonic
 
 from flask import current_app
 from sqlalchemy import or_, update
@@ -17,6 +17,12 @@ from designer.clock import utcnow
 from designer.extensions import db
 from designer.mail.gate import CLOSED, may_go_out
 from designer.mail.models import Message
+
+#: Rows renewed by one UPDATE.
+RENEW_CHUNK = 1000
+#: The UPDATEs leave the session's objects alone: each is followed by a commit, which
+#: expires them all (so synchronising them first would change nothing but the time taken).
+UNSYNCED = {"synchronize_session": False}
 
 
 class Lease:
@@ -29,24 +35,25 @@ class Lease:
     under it; ``holds`` says whether a row may still be sent.
     """
 
-    def __init__(self, ids, until, seconds):
+    def __init__(self, ids, until, seconds, renewed_at):
+        """``renewed_at``: when (``time.monotonic``) the lease began, at the latest."""
         self.ids, self.until, self.seconds = ids, until, seconds
         self.lost = set()
-        self.renewed_at = time.monotonic()
+        self.renewed_at = renewed_at
 
     def holds(self, message_id):
-        return message_id not in self.lost and time.monotonic() < self.renewed_at + self.seconds
+        return message_id not in self.lost and monotonic() < self.renewed_at + self.seconds
 
     def renew_if_due(self, open_ids):
         """Renew once a third of the lease has passed; ``open_ids()`` gives the rows not
         yet done."""
-        if time.monotonic() - self.renewed_at < self.seconds / 3:
+        if monotonic() - self.renewed_at < self.seconds / 3:
             return
         open_ids = [i for i in open_ids() if i not in self.lost]
         until = utcnow() + timedelta(seconds=self.seconds)
         renewed = set()
-        for start in range(0, len(open_ids), 1000):
-            chunk = open_ids[start : start + 1000]
+        for start in range(0, len(open_ids), RENEW_CHUNK):
+            chunk = open_ids[start : start + RENEW_CHUNK]
             renewed.update(
                 db.session.scalars(
                     update(Message)
@@ -57,12 +64,12 @@ class Lease:
                     )
                     .values(lease_until=until)
                     .returning(Message.id),
-                    execution_options={"synchronize_session": False},
+                    execution_options=UNSYNCED,
                 )
             )
         db.session.commit()
         self.lost.update(set(open_ids) - renewed)
-        self.until, self.renewed_at = until, time.monotonic()
+        self.until, self.renewed_at = until, monotonic()
 
 
 def claim_lease(ids, gate=CLOSED):
@@ -74,7 +81,7 @@ def claim_lease(ids, gate=CLOSED):
     now = utcnow()
     seconds = current_app.config["LEASE_SECONDS"]
     until = now + timedelta(seconds=seconds)
-    started = time.monotonic()
+    started = monotonic()
     stmt = (
         update(Message)
         .where(
@@ -86,12 +93,10 @@ def claim_lease(ids, gate=CLOSED):
         .values(state="sending", lease_until=until, attempts=Message.attempts + 1)
         .returning(Message.id)
     )
-    claimed = set(db.session.scalars(stmt, execution_options={"synchronize_session": False}))
+    claimed = set(db.session.scalars(stmt, execution_options=UNSYNCED))
     db.session.commit()
     # In the order given (the queue's): an UPDATE returns rows in the order it found them.
-    lease = Lease([i for i in dict.fromkeys(ids) if i in claimed], until, seconds)
-    lease.renewed_at = started
-    return lease
+    return Lease([i for i in dict.fromkeys(ids) if i in claimed], until, seconds, started)
 
 
 def requeue_expired_leases():
@@ -100,7 +105,7 @@ def requeue_expired_leases():
         update(Message)
         .where(Message.state == "sending", Message.lease_until < utcnow())
         .values(state="queued", lease_until=None, enqueued_at=None, next_attempt_at=None),
-        execution_options={"synchronize_session": False},
+        execution_options=UNSYNCED,
     )
     db.session.commit()
     return result.rowcount
