@@ -12,7 +12,7 @@ BUILDER := static/dist/builder.bundle.js
 SWAGGER := static/dist/swagger-ui/swagger-ui-bundle.js
 ASSETS := $(BUNDLE) $(BUILDER) $(SWAGGER)
 
-.PHONY: run test lint format clean assets mutation translations catalogue
+.PHONY: run test lint format clean assets mutation coverage translations catalogue
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Designer needs Python 3.11 or newer")'
@@ -95,6 +95,11 @@ $(VENV)/.installed-mutation: pyproject.toml | $(BIN)/python
 mutation: $(VENV)/.installed-mutation $(ASSETS)
 	$(BIN)/python bench/mutation.py $(MUTATION_ARGS)
 
+# Every line of the critical modules reached on SQLite or PostgreSQL (README: Mutation
+# testing); TEST_DATABASE_URL and TEST_REDIS_URL name the PostgreSQL run's services.
+coverage: $(VENV)/.installed-mutation $(ASSETS)
+	$(BIN)/python bench/coverage.py $(COVERAGE_ARGS)
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check designer workers tests bench
 	$(BIN)/ruff format --check designer workers tests bench
@@ -103,4 +108,4 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format designer workers tests bench
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache node_modules static/dist .mutation
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache node_modules static/dist .mutation .coverage-check

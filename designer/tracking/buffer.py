@@ -23,7 +23,7 @@ from redis.exceptions import ResponseError
 
 from designer import webhooks
 from designer.broker import get_redis
-from designer.extensions import db
+from designer.extensions import db, insert_ignoring
 from designer.mail import counters, get_message, link_target
 from designer.networks import client_network
 from designer.tracking.classify import classify
@@ -186,12 +186,7 @@ def _event_row(hit, message):
 
 
 def _insert_events():
-    table = TrackingEvent.__table__
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing(index_elements=["hit_key"])
+    return insert_ignoring(db.engine.dialect.name, TrackingEvent.__table__, ("hit_key",))
 
 
 def _counters(rows):
