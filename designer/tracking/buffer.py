@@ -56,7 +56,8 @@ def push(kind, message_token, hit, link_index=None, app=None):
         hit.client_ip,
         hit.user_agent[:500],
     ]
-    return pusher_for(app or current_app).push(json.dumps(record, separators=(",", ":")))
+    compact = json.dumps(record, separators=(",", ":"))  # pragma: no mutate - equivalent: size
+    return pusher_for(app or current_app).push(compact)
 
 
 def pusher_for(app):
@@ -84,7 +85,7 @@ def flush(wait=0.0):
     owner = uuid.uuid4().hex
     deadline = time.monotonic() + wait
     while not redis.set(LOCK, owner, nx=True, px=LOCK_MS):
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline:  # pragma: no mutate - `>` polls once more, 20 ms
             return 0
         time.sleep(LOCK_POLL_SECONDS)
     try:

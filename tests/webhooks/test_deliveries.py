@@ -3,7 +3,7 @@
 refused for private addresses, and never in the way of sending."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from support import free_port
@@ -234,3 +234,36 @@ def test_the_body_is_the_signed_json(webhook_app, receiver):
     assert json.loads(body)["data"]["email"] == "zoë@example.nl"
     assert headers["Content-Type"] == "application/json"
     assert headers["webhook-signature"].startswith("v1,")
+
+
+def test_opens_and_clicks_of_one_flush_are_posted_each_with_its_own_message(
+    webhook_app, receiver, smtp_server, welcome, people
+):
+    webhook_app.config["SMTP_URL"] = smtp_server.url
+    subscribe(receiver, "message.opened", "message.clicked")
+    jan, emma = (queue(welcome, person, people.admin) for person in (people.jan, people.emma))
+    mail.deliver_batch([jan.id, emma.id])
+    hit = tracking.Hit(user_agent="Mozilla/5.0 (X11; Linux x86_64)", client_ip="203.0.113.5")
+    before = clock.utcnow()
+    tracking.record_open(jan.token, hit)
+    tracking.record_click(emma, 0, hit)
+    tracking.record_open(emma.token, tracking.Hit(method="HEAD", user_agent="Mozilla/5.0"))
+    assert tracking.flush() == 3
+    assert deliver_all()["delivered"] == 3
+    got = sorted(
+        (payload["type"], payload["data"]["message_id"], payload["data"])
+        for _, payload in receiver.deliveries
+    )
+    assert [(kind, message_id) for kind, message_id, _ in got] == sorted(
+        [("message.opened", jan.id), ("message.opened", emma.id), ("message.clicked", emma.id)]
+    )
+    data = {(kind, message_id): item for kind, message_id, item in got}
+    opened, scanned = data["message.opened", jan.id], data["message.opened", emma.id]
+    assert opened["to"] == "jan@devries.example" and scanned["to"] == "emma@devries.example"
+    assert opened["classification"] == "prefetch"  # within seconds of sending
+    assert scanned["classification"] == "scanner"  # a HEAD request
+    assert "link_index" not in opened and "url" not in opened
+    assert abs(datetime.fromisoformat(opened["at"]) - before) < timedelta(seconds=5)
+    clicked = data["message.clicked", emma.id]
+    assert clicked["to"] == "emma@devries.example"
+    assert (clicked["link_index"], clicked["url"]) == (0, "https://example.com/start")
