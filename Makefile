@@ -98,7 +98,7 @@ mutation: $(VENV)/.installed-mutation $(ASSETS)
 # Every line of the critical modules reached on SQLite or PostgreSQL (README: Mutation
 # testing); TEST_DATABASE_URL and TEST_REDIS_URL name the PostgreSQL run's services.
 coverage: $(VENV)/.installed-mutation $(ASSETS)
-	$(BIN)/python bench/coverage.py $(COVERAGE_ARGS)
+	$(BIN)/python bench/line_coverage.py $(COVERAGE_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check designer workers tests bench

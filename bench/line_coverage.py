@@ -10,7 +10,7 @@ the lines only the PostgreSQL run reached are that module's PostgreSQL-only
 code (the README names them).
 
     TEST_DATABASE_URL=postgresql://… TEST_REDIS_URL=redis://… \\
-        python bench/coverage.py [--only sandbox ledger ...]
+        python bench/line_coverage.py [--only sandbox ledger ...] [--report]
 
 One line per module: ``RESULT module=<path> lines=<n> missed=<n>
 postgresql_only=<lines> missing=<lines>``, then ``RESULT module=total lines=…
@@ -78,15 +78,19 @@ def ranges(lines):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="modules whose path contains one of these")
+    parser.add_argument("--report", action="store_true", help="report the last run's files")
     args = parser.parse_args()
     modules = critical_modules(args.only)
     tests = sorted({test for files in modules.values() for test in files})
     WORK.mkdir(exist_ok=True)
     runs = {"sqlite": WORK / "sqlite", "postgresql": WORK / "postgresql"}
-    measure(runs["sqlite"], tests, database=False)
     postgresql = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql")
-    if postgresql:
-        measure(runs["postgresql"], tests, database=True)
+    if args.report:
+        postgresql = runs["postgresql"].exists()
+    else:
+        measure(runs["sqlite"], tests, database=False)
+        if postgresql:
+            measure(runs["postgresql"], tests, database=True)
     total_lines = total_missed = 0
     for path in modules:
         statements, unreached = missing(runs["sqlite"], path)
