@@ -102,3 +102,14 @@ def test_links_whose_merge_gives_no_web_address_lead_nowhere(app, client, people
     path = re.search(r"http://designer\.test(/c/[^\"\s]+)", built).group(1)
     assert len(path.split(".")) == 3  # nothing merged to carry: "javascript:…" is not a URL
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("encoded", ["A", "_w"])  # not base64; base64 of a byte not UTF-8
+def test_a_link_signed_with_our_key_whose_target_is_no_text_is_refused(app, encoded):
+    from designer.mail.links import _signature
+
+    signer = signer_for(app)
+    token = f"abc.0.{encoded}.{_signature(signer.secret, 'abc', 0, encoded)}"
+    assert signer.parse(token) is None
+    plain = f"abc.0.{_signature(signer.secret, 'abc', 0)}"
+    assert signer.parse(plain).index == 0  # the same link without a target is ours
