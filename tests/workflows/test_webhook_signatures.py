@@ -5,7 +5,9 @@ signatures moved to another body, timestamp, id or source, replays, and rotation
 import base64
 import hashlib
 import hmac
+import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from workflow_support import signature
@@ -15,6 +17,7 @@ from designer.clock import utcnow
 from designer.crypto import encrypt
 from designer.extensions import db
 from designer.workflows import sources
+from designer.workflows.models import HookSource
 from designer.workflows.sources import TOLERANCE, BadSignature
 
 BODY = b'{"type": "invoice.created", "id": "evt-1"}'
@@ -305,3 +308,31 @@ def test_a_header_without_any_usable_signature_says_what_it_must_hold(crm_secret
     assert str(error.value) == (
         "webhook-signature must hold 'v1,<base64 HMAC-SHA256>' (several may be separated by spaces)"
     )
+
+
+def test_a_change_made_by_another_process_counts_once_the_version_says_so(crm_secret, monkeypatch):
+    """The sources are kept per process: looked at again after a second when the version in
+    Redis changed, and kept while it has not (a change made elsewhere bumps it)."""
+    ticking = [500.0]
+    monkeypatch.setattr(
+        sources, "time", SimpleNamespace(monotonic=lambda: ticking[0], time=time.time)
+    )
+    assert sources.verify(our_headers(crm_secret), BODY, now=NOW).source.name == "crm"
+    db.session.execute(HookSource.__table__.delete())  # another process: no event here
+    db.session.commit()
+    ticking[0] += 0.5  # within a second: not even the version is read
+    assert sources.verify(our_headers(crm_secret, timestamp=NOW + 1), BODY, now=NOW)
+    ticking[0] += 1.0  # the version read again, unchanged: the copy holds
+    assert sources.verify(our_headers(crm_secret, timestamp=NOW + 2), BODY, now=NOW)
+    get_redis().set(sources.SOURCES_VERSION_KEY, "bumped by the other process")
+    ticking[0] += 1.0
+    assert refused(our_headers(crm_secret, timestamp=NOW + 3)) == "bad_signature"
+
+
+def test_the_decrypted_secrets_kept_stay_within_their_bound(crm_secret, monkeypatch):
+    other = sources.add_source("erp")[1]
+    monkeypatch.setattr(sources, "_PLAIN", {})
+    monkeypatch.setattr(sources, "PLAIN_MAX", 1)
+    for timestamp, secret in enumerate((crm_secret, other, crm_secret), start=NOW):
+        assert sources.verify(our_headers(secret, timestamp=timestamp), BODY, now=NOW)
+        assert len(sources._PLAIN) <= 1
