@@ -124,7 +124,7 @@ def check_port_free(host, port):
             probe.bind((host, port))
         except OSError as exc:
             raise CommandError(
-                f"cannot serve on {host}:{port}: {exc.strerror} (is Designer or another "
+                f"cannot serve on {host}:{port}: {exc.strerror or exc} (is Designer or another "
                 "program already serving there? stop it, or choose another --port)"
             ) from None
 
