@@ -230,3 +230,21 @@ def send_welcome(welcome, people):
     assert mail.deliver_batch([message.id])["sent"] == 1
     db.session.refresh(message)
     return message
+
+
+def sent_message(template, contact, sender, ago=None):
+    """A message of ``template`` to ``contact`` marked sent ``ago`` (a timedelta, an hour
+    by default) without going through SMTP: the opens and clicks tests' starting point."""
+    from datetime import timedelta
+
+    from designer import mail
+    from designer.clock import utcnow
+    from designer.extensions import db
+
+    message = mail.queue_message(
+        template, module="contact", record=contact, sender_user=sender, enqueue=False
+    )
+    ago = timedelta(hours=1) if ago is None else ago
+    message.state, message.sent_at = "sent", utcnow() - ago
+    db.session.commit()
+    return message

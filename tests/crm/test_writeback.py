@@ -5,8 +5,9 @@ import time
 from datetime import timedelta
 
 import pytest
+from support import sent_message
 
-from designer import mail, tracking
+from designer import tracking
 from designer.clock import utcnow
 from designer.crm import writeback
 from designer.crm.client import VtigerClient
@@ -93,15 +94,6 @@ def chosen(app, vtiger, vtiger_writeback_fields):
     return vtiger_writeback_fields
 
 
-def sent_to(contact, welcome, sender, hours_ago=1):
-    message = mail.queue_message(
-        welcome, module="contact", record=contact, sender_user=sender, enqueue=False
-    )
-    message.state, message.sent_at = "sent", utcnow() - timedelta(hours=hours_ago)
-    db.session.commit()
-    return message
-
-
 def opened(message, times=1, hit=HUMAN):
     for _ in range(times):
         tracking.record_open(message.token, hit)
@@ -152,8 +144,8 @@ def test_push_writes_exact_totals_on_contacts_and_their_organisation(
     app, vtiger, records, chosen, welcome, people
 ):
     org, (ada, bob) = records
-    first = sent_to(ada, welcome, people.admin, hours_ago=3)
-    second = sent_to(bob, welcome, people.admin, hours_ago=1)
+    first = sent_message(welcome, ada, people.admin, timedelta(hours=3))
+    second = sent_message(welcome, bob, people.admin, timedelta(hours=1))
     opened(first, 2)
     opened(second, 1, tracking.Hit(user_agent="Mozilla/5.0", client_ip="17.58.101.5"))
 
@@ -173,7 +165,7 @@ def test_nothing_new_sends_nothing_and_a_retry_never_double_counts(
     app, vtiger, records, chosen, welcome, people
 ):
     org, (ada, _) = records
-    opened(sent_to(ada, welcome, people.admin))
+    opened(sent_message(welcome, ada, people.admin))
     writeback.push_due(vtiger)
     before = vtiger.retrieve(ada.external_id)["modifiedtime"]
     time.sleep(1.1)  # vtiger's modifiedtime has whole seconds
@@ -195,7 +187,7 @@ def test_a_record_is_written_at_most_once_per_interval(
     app, vtiger, records, chosen, welcome, people
 ):
     _, (ada, _) = records
-    message = sent_to(ada, welcome, people.admin)
+    message = sent_message(welcome, ada, people.admin)
     opened(message)
     writeback.push_due(vtiger)
     opened(message)
@@ -215,7 +207,7 @@ def test_vtiger_down_keeps_everything_due_and_the_next_try_waits(
     app, vtiger, records, chosen, welcome, people, vtiger_account
 ):
     _, (ada, _) = records
-    opened(sent_to(ada, welcome, people.admin))
+    opened(sent_message(welcome, ada, people.admin))
     _, user, key = vtiger_account
     with (
         VtigerClient("http://127.0.0.1:9", user, key, timeout=2) as down,
@@ -236,8 +228,8 @@ def test_a_record_vtiger_refuses_is_tried_again_later_and_the_others_go(
     app, vtiger, records, chosen, welcome, people
 ):
     org, (ada, bob) = records
-    opened(sent_to(ada, welcome, people.admin))
-    opened(sent_to(bob, welcome, people.admin))
+    opened(sent_message(welcome, ada, people.admin))
+    opened(sent_message(welcome, bob, people.admin))
     gone = vtiger.create(
         "Contacts", {"lastname": "Deleted soon", "assigned_user_id": vtiger.user_id}
     )
@@ -265,9 +257,10 @@ def test_sent_messages_are_recorded_once_as_comments(app, vtiger, records, chose
     }
     form = {f"contact.{count}": name for count, name in chosen.items()}
     save_choices(form, choices, record_messages=True)
-    before = sent_to(ada, welcome, people.admin, hours_ago=1)  # sent before it was switched on
+    # sent before it was switched on
+    before = sent_message(welcome, ada, people.admin, timedelta(hours=1))
     before.sent_at = utcnow() - timedelta(hours=1)
-    message = sent_to(ada, welcome, people.admin, hours_ago=0)
+    message = sent_message(welcome, ada, people.admin, timedelta(0))
     message.sent_at = utcnow() + timedelta(seconds=1)
     db.session.commit()
 

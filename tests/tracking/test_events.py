@@ -2,13 +2,11 @@
 
 import threading
 import time
-from datetime import timedelta
 
 import pytest
-from support import log_in, pixel_path
+from support import log_in, pixel_path, sent_message
 
 from designer import mail, tracking
-from designer.clock import utcnow
 from designer.extensions import db
 from designer.networks import client_network
 from designer.tracking import buffer
@@ -48,12 +46,7 @@ def test_addresses_are_reduced_for_privacy():
 
 @pytest.fixture
 def sent(app, welcome, people):
-    message = mail.queue_message(
-        welcome, module="contact", record=people.jan, sender_user=people.admin, enqueue=False
-    )
-    message.state, message.sent_at = "sent", utcnow() - timedelta(hours=1)
-    db.session.commit()
-    return message
+    return sent_message(welcome, people.jan, people.admin)
 
 
 def test_pixel_hits_are_events_with_raw_and_human_counts(app, client, sent):
