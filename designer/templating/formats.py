@@ -19,14 +19,16 @@ MAX_EXPONENT = 30
 #: Significant digits Babel may work with: every number up to ``MAX_EXPONENT`` with the
 #: decimals of any pattern (Python's default of 28 fails from about 10**25 on).
 PRECISION = 4 * MAX_EXPONENT
+#: Locale of a merge whose data name none, or one Babel does not know.
+FALLBACK_LOCALE = "en"
 
 
 def locale_of(context_locale):
     """Return a Babel locale for a language tag, English when unknown."""
     try:
-        return Locale.parse((context_locale or "en").replace("-", "_"))
+        return Locale.parse((context_locale or FALLBACK_LOCALE).replace("-", "_"))
     except (UnknownLocaleError, ValueError):
-        return Locale.parse("en")
+        return Locale.parse(FALLBACK_LOCALE)
 
 
 def _render_locale(ctx):
@@ -97,7 +99,9 @@ def _formatted(format_function, number, how, ctx):
 
 
 def _as_decimal(value):
-    if value is None or value == "":
+    # Not mutated: `and` or another text in place of "" is equivalent (neither None nor ""
+    # is a decimal: the check only spares the attempt).
+    if value is None or value == "":  # pragma: no mutate
         return None
     try:
         number = Decimal(str(value))

@@ -1,7 +1,9 @@
-"""Fixtures of the templating tests: a logged-in client and its CSRF token."""
+"""Fixtures of the templating tests: a logged-in client and its CSRF token, a merge."""
 
 import pytest
 from support import csrf_token, log_in
+
+from designer.templating.sandbox import build_environment, compile_template, render
 
 
 @pytest.fixture
@@ -14,3 +16,13 @@ def ada(client, people):
 def ada_csrf(ada):
     """Headers carrying ``ada``'s CSRF token, as the builder's JSON requests send it."""
     return {"X-CSRFToken": csrf_token(ada, "/templates")}
+
+
+@pytest.fixture
+def merge():
+    """Compile a template in a fresh merge environment and merge keyword data into it."""
+
+    def merge(source, **data):
+        return render(compile_template(build_environment(), source), data)
+
+    return merge
