@@ -2,11 +2,15 @@
 except that the chaos bench must keep the honest promise)."""
 
 import glob
+import http.server
+import importlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import tomllib
 from pathlib import Path
 
@@ -189,19 +193,80 @@ def test_hooks_bench_processes_each_event_once(redis_url):
     )
     found = re.fullmatch(
         r"RESULT events_per_s=\d+ p99_ms=[\d.]+ lost=(\d+) duplicates_run=(\d+) "
-        r"intake_per_s=\d+ ratio_to_raw=[\d.]+",
+        r"intake_per_s=\d+ offered_per_s=700 raw_p99_ms=[\d.]+",
         last,
     )
     assert found, last
     assert found.groups() == ("0", "0"), last
 
 
-def test_mutation_bench_lists_existing_modules_and_tests_and_configures_each():
+def test_hooks_bench_flat_out_compares_the_intake_rate_with_the_raw_floor(redis_url):
+    last = run_bench(
+        "hooks.py",
+        "--events",
+        "40",
+        "--connections",
+        "4",
+        "--rate",
+        "0",
+        "--timeout",
+        "240",
+        *bench_env(redis_url),
+    )
+    found = re.fullmatch(
+        r"RESULT events_per_s=\d+ p99_ms=[\d.]+ lost=0 duplicates_run=0 "
+        r"intake_per_s=\d+ ratio_to_raw=[\d.]+",
+        last,
+    )
+    assert found, last
+
+
+def test_hooks_bench_posts_at_the_rate_asked_and_counts_latency_from_when_each_was_due():
+    """40 posts at 100/s take at least 0.39 s whatever the server; a server that answers
+    after 0.3 s with one connection makes the later posts wait, and their latency says so."""
+    hooks = bench_module("hooks")
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        delay = 0.0
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(self.delay)
+            self.send_response(202)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        requests = [hooks.signed_request("/", b"{}", "s", 0)] * 40
+        seconds, answers = hooks.post_all(port, requests, connections=4, rate=100)
+        assert 0.39 <= seconds < 2 and {status for status, _ in answers} == {202}
+        Slow.delay = 0.3
+        _, answers = hooks.post_all(port, requests[:4], connections=1, rate=100)
+        latencies = [latency for _, latency in answers]
+        # the 4th post is due 0.08 s in but sent only after three answers, at 0.9 s
+        assert latencies[0] < 0.5 and latencies[-1] > 0.85
+    finally:
+        server.shutdown()
+
+
+def bench_module(name):
     sys.path.insert(0, str(ROOT / "bench"))
     try:
-        import mutation
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(ROOT / "bench"))
+
+
+def test_mutation_bench_lists_existing_modules_and_tests_and_configures_each():
+    mutation = bench_module("mutation")
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     modules = mutation.modules(pyproject)
     assert "designer/templating/sandbox.py" in modules and "designer/mail/ledger.py" in modules
