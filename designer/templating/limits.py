@@ -266,7 +266,8 @@ def check_wordwrap(text, width, wrapstring):
     Python's ``textwrap`` copies the rest of a long word for every piece it
     breaks off, so its work grows with ``len(text) ** 2 / width``.
     """
-    width = max(width if _integer(width) else 79, 1)
+    # Any number is a width to textwrap (0.5 and True wrap at every character).
+    width = max(width if isinstance(width, int | float) else 79, 1)
     pieces = len(text) // width + 1
     check_size(len(text) + pieces * len(wrapstring or "\n"))
     if len(text) * len(text) // (2 * width) > MAX_WRAP_WORK:

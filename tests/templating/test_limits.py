@@ -40,45 +40,79 @@ def peak_mb():
 
 
 # Each seen to take 10 s to minutes, or gigabytes, before the bounds existed.
+#: Each payload, and the words its refusal says.
 ALLOCATIONS = {
-    "slice then map and sum": "{{ [1]|slice(8000000)|map('length')|sum }}",
-    "nested width in str.format": "{{ '{0:{1}}'.format('x', 10000000) }}",
-    "format_map width": "{{ '{a:>{w}}'.format_map({'a': 'x', 'w': 10000000}) }}",
-    "star width in %": "{{ '%*s' % (10000000, 'x') }}",
-    "star precision in %": "{{ '%.*f' % (10000000, 1.5) }}",
-    "star width in format filter": "{{ '%*s'|format(10000000, 'x') }}",
-    "mapping key width": "{{ '%(a)999999999s' % {'a': 'x'} }}",
-    "plus doubling": "{% set a = ['x' * 60000] %}{{ a[0] + a[0] }}",
-    "tilde doubling": "{% set a = 'x' * 60000 %}{{ a ~ a }}",
-    "list plus doubling": "{% set a = [1] * 60000 %}{{ (a + a)|length }}",
-    "wordwrap with a huge wrapstring": "{{ ('ab ' * 3000)|wordwrap(1, true, 'y' * 10000) }}",
-    "wordwrap one long word narrowly": "{{ ('y' * 99999)|wordwrap(1) }}",
-    "batch with fill": "{{ [1]|batch(10000000, 0)|list|length }}",
-    "list extend doubling": (
-        "{% set l = [1] * 60000 %}"
-        "{% for i in 'xxxxxxxxxx' %}{% if l.extend(l) %}{% endif %}"
-        "{% endfor %}{{ l|length }}"
+    "slice then map and sum": (
+        "{{ [1]|slice(8000000)|map('length')|sum }}",
+        "result would be too large",
     ),
-    "list append of itself": "{% set l = [1] * 99999 %}{{ l.append(1) }}{{ l.append(2) }}",
-    "dict update": "{% set d = {} %}{{ d.update(big) }}",
-    "int to_bytes": "{{ (1).to_bytes(1000000000, 'big') }}",
-    "str translate": "{{ ('x' * 99999).translate({120: 'y' * 99999}) }}",
-    "str encode then center": "{{ 'x'.encode().center(1000000000) }}",
-    "power then squared": "{% set a = 9**99999 %}{{ a * a }}",
-    "power of a power": "{{ (2**10000)**2 }}",
-    "huge hex int then multiplied": "{% set n = ('f' * 5000)|int(base=16) %}{{ n * n }}",
-    "int filter of a huge hex": "{{ ('f' * 99999)|int(base=16) }}",
-    "sum of lists": "{{ ([[1] * 1000] * 1000)|sum(start=[])|length }}",
-    "expandtabs": "{{ ('\t' * 1000).expandtabs(100000) }}",
-    "number far out of range": "{{ '1e999999'|number }}",
-    "money far out of range": "{{ '1e99'|money('EUR') }}",
+    "nested width in str.format": (
+        "{{ '{0:{1}}'.format('x', 10000000) }}",
+        "format width is too large",
+    ),
+    "format_map width": (
+        "{{ '{a:>{w}}'.format_map({'a': 'x', 'w': 10000000}) }}",
+        "format width is too large",
+    ),
+    "star width in %": ("{{ '%*s' % (10000000, 'x') }}", "result would be too large"),
+    "star precision in %": ("{{ '%.*f' % (10000000, 1.5) }}", "result would be too large"),
+    "star width in format filter": (
+        "{{ '%*s'|format(10000000, 'x') }}",
+        "result would be too large",
+    ),
+    "mapping key width": ("{{ '%(a)999999999s' % {'a': 'x'} }}", "format width is too large"),
+    "plus doubling": ("{% set a = ['x' * 60000] %}{{ a[0] + a[0] }}", "result would be too large"),
+    "tilde doubling": ("{% set a = 'x' * 60000 %}{{ a ~ a }}", "result would be too large"),
+    "list plus doubling": (
+        "{% set a = [1] * 60000 %}{{ (a + a)|length }}",
+        "result would be too large",
+    ),
+    "wordwrap with a huge wrapstring": (
+        "{{ ('ab ' * 3000)|wordwrap(1, true, 'y' * 10000) }}",
+        "result would be too large",
+    ),
+    "wordwrap one long word narrowly": (
+        "{{ ('y' * 99999)|wordwrap(1) }}",
+        "result would be too large",
+    ),
+    "batch with fill": ("{{ [1]|batch(10000000, 0)|list|length }}", "result would be too large"),
+    "list extend doubling": (
+        (
+            "{% set l = [1] * 60000 %}"
+            "{% for i in 'xxxxxxxxxx' %}{% if l.extend(l) %}{% endif %}"
+            "{% endfor %}{{ l|length }}"
+        ),
+        "result would be too large",
+    ),
+    "list append of itself": (
+        "{% set l = [1] * 99999 %}{{ l.append(1) }}{{ l.append(2) }}",
+        "result would be too large",
+    ),
+    "dict update": ("{% set d = {} %}{{ d.update(big) }}", "result would be too large"),
+    "int to_bytes": ("{{ (1).to_bytes(1000000000, 'big') }}", "is unsafe"),
+    "str translate": ("{{ ('x' * 99999).translate({120: 'y' * 99999}) }}", "is unsafe"),
+    "str encode then center": ("{{ 'x'.encode().center(1000000000) }}", "is unsafe"),
+    "power then squared": ("{% set a = 9**99999 %}{{ a * a }}", "number would be too large"),
+    "power of a power": ("{{ (2**10000)**2 }}", "number would be too large"),
+    "huge hex int then multiplied": (
+        "{% set n = ('f' * 5000)|int(base=16) %}{{ n * n }}",
+        "number would be too large",
+    ),
+    "int filter of a huge hex": ("{{ ('f' * 99999)|int(base=16) }}", "number would be too large"),
+    "sum of lists": (
+        "{{ ([[1] * 1000] * 1000)|sum(start=[])|length }}",
+        "million characters while merging",
+    ),
+    "expandtabs": ("{{ ('\t' * 1000).expandtabs(100000) }}", "result would be too large"),
+    "number far out of range": ("{{ '1e999999'|number }}", "too large or too small to format"),
+    "money far out of range": ("{{ '1e99'|money('EUR') }}", "too large or too small to format"),
 }
 
 
-@pytest.mark.parametrize("source", ALLOCATIONS.values(), ids=ALLOCATIONS.keys())
-def test_allocations_past_the_limits_are_refused_before_they_happen(source):
+@pytest.mark.parametrize(("source", "words"), ALLOCATIONS.values(), ids=ALLOCATIONS.keys())
+def test_allocations_past_the_limits_are_refused_before_they_happen(source, words):
     before = peak_mb()
-    refused(source, big={str(i): i for i in range(limits.MAX_OPERATION_SIZE + 1)})
+    refused(source, match=words, big={str(i): i for i in range(limits.MAX_OPERATION_SIZE + 1)})
     assert peak_mb() - before < 200, "the payload allocated before it was refused"
 
 
@@ -283,3 +317,217 @@ def test_an_output_far_past_the_cap_stops_near_it_without_being_built_whole():
 def test_a_template_calling_itself_endlessly_says_so():
     error = refused("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}")
     assert str(error) == "the template calls itself too deeply"
+
+
+def message_of(source, **data):
+    """The message a refused merge gives, without its line."""
+    return refused(source, **data).message
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ 'x' * 100001 }}", "the result would be too large (over 100,000 characters or items)"),
+        ("{{ 2 ** 14300 }}", "the number would be too large (over 4,300 digits)"),
+        ("{{ '%01234567d' % 1 }}", "the format width is too large"),
+        ("{{ ('y' * 20001)|wordwrap(1) }}", "the text is too long to wrap that narrowly"),
+        (
+            "{% for i in 'x' * 999 %}{% for j in 'x' * 99999 %}{% endfor %}{% endfor %}",
+            "the template took longer than 2 s to merge",
+        ),
+    ],
+)
+def test_each_refusal_says_in_words_what_was_refused(source, message):
+    assert message_of(source) == f"not allowed: {message}"
+
+
+def test_the_allocation_budget_says_how_much_a_merge_may_build():
+    source = (
+        "{% set kept = [] %}{% for i in 'x' * 1000 %}"
+        "{% if kept.append(big|upper) %}{% endif %}{% endfor %}"
+    )
+    assert message_of(source, big="y" * 99999) == (
+        "not allowed: the template builds more than 40 million characters while merging"
+    )
+
+
+def test_adding_a_number_to_text_is_a_type_error_naming_both():
+    with pytest.raises(MergeError) as caught:
+        merge("{{ 'a' + 1 }}")
+    assert caught.value.message == 'TypeError: can only concatenate str (not "int") to str'
+
+
+@pytest.mark.parametrize(
+    ("source", "values"),
+    [
+        # each * takes the next value, after the values of the conversions before it
+        ("%s%*s", ("a", BOUND, "x")),
+        ("%*s%*s", (1, "x", BOUND, "y")),
+        ("%s%s%*s%*s", ("a", "b", 1, "x", BOUND, "y")),
+        # %% takes no value
+        ("%%%*s", (BOUND, "x")),
+        ("%*.*f", (1, BOUND, 1.5)),
+    ],
+)
+def test_a_star_width_is_read_from_the_value_it_stands_for(source, values):
+    refused("{{ t % v }}", match="too large", t=source, v=values)
+
+
+def test_star_widths_of_several_fields_add_up():
+    """The template's own 6 characters count too: 6 + 49997 * 2 fits, one more does not."""
+    out = merge("{{ '%*s%*s' % (w, 'x', w, 'y') }}", w=49997)
+    assert len(out) == 2 * 49997
+    refused("{{ '%*s%*s' % (w, 'x', w + 1, 'y') }}", match="too large", w=49997)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ((), "TypeError: not enough arguments for format string"),
+        (("a", "b"), "TypeError: * wants int"),
+        ((True, "b"), None),
+    ],
+)
+def test_a_star_without_an_integer_adds_nothing_and_python_says_what_is_wrong(values, message):
+    """A template of exactly the bound whose star has no integer is not refused for its size."""
+    template = "x" * (BOUND - 3) + "%*s"
+    if message is None:
+        assert len(merge("{{ t % v }}", t=template, v=values)) == BOUND - 2
+        return
+    with pytest.raises(MergeError) as caught:
+        merge("{{ t % v }}", t=template, v=values)
+    assert caught.value.message == message
+
+
+def test_bytes_formats_are_sized_like_text():
+    assert merge("{{ (t % (5, x))|length }}", t=b"%*s", x=b"x") == "5"
+    refused("{{ t % (w, x) }}", match="too large", t=b"%*s", w=BOUND, x=b"x")
+
+
+def test_dict_methods_other_than_update_are_not_sized():
+    out = merge(
+        "{{ d.get(5, 'none') }}|{{ d.keys()|list }}|{{ (1, 2, 1).count(1) }}|{{ d.pop('a') }}",
+        d={"a": 1},
+    )
+    assert out == "none|[&#39;a&#39;]|2|1"
+
+
+def test_a_dict_updated_from_a_mapping_or_pairs_grows_by_them():
+    source = "{% set d = {'a': 1} %}{% if d.update(more) %}{% endif %}{{ d|length }}"
+    assert merge(source, more={"b": 2, "c": 3}) == "3"
+    assert merge(source, more={str(i): i for i in range(BOUND - 1)}) == str(BOUND)
+    refused(source, match="too large", more={str(i): i for i in range(BOUND)})
+
+
+@pytest.mark.parametrize("method", ["d.update(pairs|map('list'))", "l.extend(pairs|map('list'))"])
+def test_growing_from_an_iterator_of_unknown_length_is_refused(method):
+    source = "{% set d = {} %}{% set l = [] %}{{ " + method + " }}"
+    assert message_of(source, pairs=[["a", 1]]) == (
+        "not allowed: the result would be too large (over 100,000 characters or items)"
+    )
+
+
+@pytest.mark.parametrize("grow", ["d.update(big)", "l.extend(items)"])
+def test_growing_a_dict_or_list_over_and_over_counts_against_the_budget(grow):
+    """Each round adds 100,000 items at 8 characters each: 50 rounds build 40 million."""
+    source = (
+        "{% set d = {} %}{% set l = [] %}{% for i in 'x' * 60 %}"
+        "{% if d.clear() or l.clear() or " + grow + " %}{% endif %}{% endfor %}done"
+    )
+    data = {"big": {str(i): i for i in range(BOUND)}, "items": [0] * BOUND}
+    assert message_of(source, **data).endswith("million characters while merging")
+    fewer = source.replace("'x' * 60", "'x' * 45")
+    assert merge(fewer, **data) == "done"
+
+
+@pytest.mark.parametrize("method", ["append(0)", "insert(0, 0)", "extend([0])"])
+def test_a_list_grows_to_the_bound_and_no_further(method):
+    source = "{% if l." + method + " %}{% endif %}{{ l|length }}"
+    assert merge(source, l=[0] * (BOUND - 1)) == str(BOUND)
+    refused(source, match="too large", l=[0] * BOUND)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{{ 'x'.center(width=5) }}", "TypeError: str.center() takes no keyword arguments"),
+        ("{{ 'x'.center('5') }}", "TypeError: 'str' object cannot be interpreted as an integer"),
+        ("{{ 'abc'.replace('b', 1) }}", "TypeError: replace() argument 2 must be str, not int"),
+    ],
+)
+def test_string_methods_called_wrongly_say_what_python_says(source, expected):
+    with pytest.raises(MergeError) as caught:
+        merge(source)
+    assert caught.value.message == expected
+
+
+def test_expandtabs_without_a_size_counts_eight_per_tab():
+    """'x' and 11,111 tabs: the text and 8 per tab make exactly the bound."""
+    source = "{{ ('x' ~ tabs).expandtabs() }}"
+    assert len(merge(source, tabs="\t" * 11111)) == 8 * 11111
+    refused(source, match="too large", tabs="\t" * 11112)
+
+
+def test_string_methods_other_than_join_replace_and_padding_are_not_sized():
+    source = "{{ text.find(needle) }}|{{ ('{}' ~ '{}').format('{', long)|length }}"
+    out = merge(source, text="x" * 1000, needle="y" * 1000, long="y" * (BOUND - 1))
+    assert out == f"-1|{BOUND}"
+
+
+def test_an_empty_old_text_is_replaced_at_every_place_up_to_the_bound():
+    """9,090 characters have 9,091 places: ten characters at each make exactly the bound."""
+    source = "{{ text.replace('', 'yyyyyyyyyy') }}"
+    assert len(merge(source, text="x" * 9090)) == BOUND
+    refused(source, match="too large", text="x" * 9091)
+
+
+def test_joining_nothing_gives_nothing_whatever_the_separator():
+    out = merge(
+        "[{{ [] | join(sep) }}|{{ sep.join([]) }}|{{ sep.join(['a']) }}]", sep="y" * (BOUND + 1)
+    )
+    assert out == "[||a]"
+
+
+def test_joining_one_character_items_counts_every_item():
+    assert len(merge("{{ ''.join(items) }}", items=["x"] * BOUND)) == BOUND
+    refused("{{ ''.join(items) }}", match="too large", items=["x"] * (BOUND + 1))
+
+
+@pytest.mark.parametrize(
+    ("length", "width", "wrapstring", "fits"),
+    [
+        # the text, plus a wrapstring for every piece: 80,952 + 4,762 * 4 is the bound
+        (80952, 17, "yyyy", True),
+        (80953, 17, "yyyy", False),
+    ],
+)
+def test_wordwrap_is_sized_by_its_pieces(length, width, wrapstring, fits):
+    source = "{{ text|wordwrap(w, true, ws) }}"
+    data = {"text": "x" * length, "w": width, "ws": wrapstring}
+    if fits:
+        assert len(merge(source, **data)) == length + (length // width) * len(wrapstring)
+    else:
+        refused(source, match="too large", **data)
+
+
+@pytest.mark.parametrize(
+    ("length", "width", "fits"),
+    [(20000, 1, True), (20001, 1, False), (28284, 2, True), (28285, 2, False)],
+)
+def test_wordwrap_refuses_long_words_broken_too_narrowly(length, width, fits):
+    """Breaking a word of n characters into pieces of w copies about n * n / (2 * w)."""
+    source = "{{ text|wordwrap(w) }}"
+    if fits:
+        assert len(merge(source, text="y" * length, w=width)) > length
+    else:
+        refused(source, match="too long to wrap that narrowly", text="y" * length, w=width)
+
+
+@pytest.mark.parametrize("width", ["0.5", "true", "1.5"])
+def test_wordwrap_takes_any_number_as_its_width(width):
+    """Textwrap breaks at every character for 0.5 or true: the pieces count as width 1."""
+    refused("{{ ('y' * 98000)|wordwrap(" + width + ") }}", match="too large")
+
+
+def test_a_power_of_a_large_base_is_sized_by_the_bits_of_its_base():
+    refused("{% set b = 3 ** 9000 %}{{ b ** 7000 }}", match="number would be too large")
