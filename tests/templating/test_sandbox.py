@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from designer.templating.sandbox import (
     MergeError,
+    _reason,
     build_environment,
     compile_template,
     parse_template,
@@ -303,3 +304,103 @@ def test_a_merge_error_keeps_its_message_and_line_across_processes():
     error = pickle.loads(pickle.dumps(MergeError("bad field", 4)))  # noqa: S301 - our own bytes
     assert (error.message, error.line, str(error)) == ("bad field", 4, "line 4: bad field")
     assert str(MergeError("no line")) == "no line"
+
+
+def test_slices_take_any_of_their_bounds():
+    source = (
+        "{{ 'abcdef'[1:] }}|{{ 'abcdef'[:2] }}|{{ 'abcdef'[::2] }}|{{ 'abcdef'[1:5:2] }}|"
+        "{{ 'abcdef'[-2:] }}|{{ [1, 2, 3][1:] }}"
+    )
+    assert merge(source) == "bcdef|ab|ace|bd|ef|[2, 3]"
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "message"),
+    [
+        ("a\n{{ v[1:x] }}", 2, "TypeError: slice indices must be integers or None"),
+        ("a\n\n{{ v ~ v ~ v }}", 3, "not allowed: the result would be too large"),
+        ("a\n\n\n{{ v.upper().nothing.more }}", 4, "has no attribute 'nothing'"),
+        ("a\n{% for i in w %}\n{% for j in w %}{% endfor %}{% endfor %}", 3, "took longer"),
+    ],
+)
+def test_errors_in_slices_concatenations_attributes_and_loops_name_their_line(
+    source, line, message
+):
+    with pytest.raises(MergeError, match=message) as caught:
+        merge(source, v="x" * 40000, w="x" * 99999, x="q")
+    assert caught.value.line == line
+
+
+def test_concatenation_is_allowed_up_to_the_bound_and_refused_past_it():
+    assert len(merge("{{ x ~ y }}", x="x" * 50000, y="y" * 50000)) == 100_000
+    with pytest.raises(MergeError, match="too large"):
+        merge("{{ x ~ y }}", x="x" * 50000, y="y" * 50001)
+
+
+def test_text_parts_concatenate_without_escaping():
+    env = build_environment(autoescape=False)
+    assert render(compile_template(env, "{{ '<b>' ~ name }}"), {"name": "<x>"}) == "<b><x>"
+    assert merge("{{ '<b>' ~ name }}", name="<x>") == "&lt;b&gt;&lt;x&gt;"
+
+
+def test_line_breaks_come_out_as_the_environment_asks_and_the_last_one_stays():
+    env = build_environment(newline="\r\n")
+    assert render(compile_template(env, "a\nb\n"), {}) == "a\r\nb\r\n"
+    assert merge("a\nb\n") == "a\nb\n"
+
+
+def test_bounded_filters_keep_their_defaults_and_arguments():
+    source = (
+        "{{ 'x'|center|length }}|{{ 'a\nb'|indent }}|{{ 'a\n\nb'|indent(2, true, true) }}|"
+        "{{ 'aaa'|replace('a', 'b', 2) }}|{{ users|join(', ', attribute='name') }}|"
+        "{{ '%(a)s-%(b)s'|format(a=1, b=2) }}|{{ '%s-%s'|format(1, 2) }}|"
+        "{{ [1, 2, 3]|slice(2, 0)|list }}|{{ [1, 2, 3]|batch(2)|list }}|"
+        "{{ items|sum(attribute='n', start=10) }}|{{ [1, 2]|sum }}"
+    )
+    users = [{"name": "Ann"}, {"name": "Bob"}]
+    assert merge(source, users=users, items=[{"n": 2}, {"n": 3}]) == (
+        "80|a\n    b|  a\n  \n  b|bba|Ann, Bob|1-2|1-2|[[1, 2], [3, 0]]|[[1, 2], [3]]|15|3"
+    )
+
+
+def test_wordwrap_passes_on_every_choice():
+    source = (
+        "{{ 'ab-cd efgh'|wordwrap(3, false) }}|{{ 'ab-cd efgh'|wordwrap(3, true, '/') }}|"
+        "{{ 'abc-d-ef'|wordwrap(5, true, '/', false) }}|{{ 'abc-d-ef'|wordwrap(5, true, '/') }}"
+    )
+    assert merge(source) == "ab-\ncd\nefgh|ab-/cd /efg/h|abc-d/-ef|abc-/d-ef"
+
+
+def test_join_reads_an_iterator_up_to_the_bound_and_refuses_one_more():
+    source = "{{ items|map('string')|join }}"
+    assert len(merge(source, items=[1] * 100_000)) == 100_000
+    with pytest.raises(MergeError, match="too large"):
+        merge(source, items=[1] * 100_001)
+
+
+@pytest.mark.parametrize("name", ["range", "lipsum", "dict", "cycler", "joiner"])
+def test_no_globals_are_reachable(name):
+    with pytest.raises(MergeError) as caught:
+        merge("{{ " + name + "() }}")
+    assert caught.value.message == f"'{name}' is undefined"
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (RecursionError(), "its merge fields are nested too deeply"),
+        (MemoryError(), "it is too large"),
+        (ValueError("first line\nsecond line"), "first line"),
+        (SyntaxError("x" * 300), "x" * 200),
+    ],
+)
+def test_a_compile_error_is_told_in_one_short_line(error, reason):
+    assert _reason(error) == reason
+
+
+def test_a_parsed_template_too_deep_to_compile_says_why():
+    with pytest.raises(MergeError) as caught:
+        parse_template(build_environment(), "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}")
+    assert caught.value.message == (
+        "the template cannot be compiled: its merge fields are nested too deeply"
+    )
