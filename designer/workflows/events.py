@@ -15,7 +15,6 @@ nothing. The workflows then run in a job; events still waiting after a while
 (a lost job) are queued again by the scheduler.
 """
 
-import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -31,6 +30,7 @@ from designer.records.upsert import (
     archive_record,
     upsert_record,
 )
+from designer.workflows import intake_batch
 from designer.workflows.models import Event
 from designer.workflows.opt_out import apply_opt_out, read_opt_out
 from designer.workflows.sources import APP_SOURCE
@@ -82,7 +82,8 @@ def accept(payload, source, event_id=None):
     ``InvalidEvent`` names the field at fault of an event that fails the checks
     that need no database; nothing is stored then. One INSERT that ignores a
     ``(source, id)`` stored before, so a redelivery racing the first delivery is
-    answered as a duplicate too.
+    answered as a duplicate too; on PostgreSQL, with the events other requests
+    post at the same time (``designer.workflows.intake_batch``).
     """
     parsed = parse(payload if event_id is None else {**_object(payload), "id": event_id})
     check_text(payload)
@@ -105,45 +106,37 @@ def accept(payload, source, event_id=None):
         "state": RECEIVED,
         "error": "",
     }
-    with _intake_connection() as connection:
-        inserted = connection.execute(_insert_new(db.engine.dialect.name), row).scalar()
-        stored = (inserted, parsed["type"])
-        if inserted is None:  # stored before: the first delivery's id and type
-            stored = connection.execute(
-                db.select(Event.id, Event.type).where(
-                    Event.source == source, Event.event_id == row["event_id"]
-                )
-            ).one()
-        connection.commit()
-    return stored[0], stored[1], inserted is None
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql" and not db.session().in_transaction():
+        size = len(str(payload))  # about its size: a bound on a batch, not a measure
+        return intake_batch.batcher(_insert_new(dialect)).store(row, size)
+    return _store_in_session(row, dialect)
+
+
+def _store_in_session(row, dialect):
+    """``accept``'s INSERT in the session (SQLite, or a request already in a transaction:
+    on SQLite a second connection would wait for the session's own lock; elsewhere a
+    request would hold two); ``(id, type, duplicate)``, committed."""
+    inserted = db.session.execute(_insert_new(dialect), row).first()
+    stored = inserted
+    if inserted is None:  # stored before: the first delivery's id and type
+        stored = db.session.execute(
+            db.select(Event.id, Event.type).where(
+                Event.source == row["source"], Event.event_id == row["event_id"]
+            )
+        ).one()
+    db.session.commit()
+    return stored.id, stored.type, inserted is None
 
 
 @cache
 def _insert_new(dialect):
-    """``INSERT … ON CONFLICT (source, event_id) DO NOTHING RETURNING id``, built once."""
-    return insert_ignoring(dialect, Event.__table__, ("source", "event_id")).returning(
-        Event.__table__.c.id
+    """``INSERT … ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source,
+    event_id, type``, built once."""
+    table = Event.__table__
+    return insert_ignoring(dialect, table, ("source", "event_id")).returning(
+        table.c.id, table.c.source, table.c.event_id, table.c.type
     )
-
-
-def _intake_connection():
-    """Where ``accept`` writes: on PostgreSQL, when the session holds no connection yet
-    (the hook intake), a connection of its own in autocommit (one round trip: no BEGIN
-    and COMMIT around the one INSERT); else the session (on SQLite a second connection
-    would wait for the session's own lock; elsewhere a request would hold two)."""
-    if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
-        return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    return contextlib.nullcontext(_SessionWriter())
-
-
-class _SessionWriter:
-    """The session, as ``accept`` uses a connection."""
-
-    def execute(self, statement, parameters=None):
-        return db.session.execute(statement, parameters)
-
-    def commit(self):
-        db.session.commit()
 
 
 def check_text(value, path=""):
