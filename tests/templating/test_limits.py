@@ -453,6 +453,14 @@ def test_a_list_grows_to_the_bound_and_no_further(method):
         ("{{ 'x'.center(width=5) }}", "TypeError: str.center() takes no keyword arguments"),
         ("{{ 'x'.center('5') }}", "TypeError: 'str' object cannot be interpreted as an integer"),
         ("{{ 'abc'.replace('b', 1) }}", "TypeError: replace() argument 2 must be str, not int"),
+        (
+            "{{ ('ab' * 50000).split('a', 'yy') }}",
+            "TypeError: 'str' object cannot be interpreted as an integer",
+        ),
+        (
+            "{{ 'ab cd'|wordwrap('3') }}",
+            "TypeError: '<=' not supported between instances of 'str' and 'int'",
+        ),
     ],
 )
 def test_string_methods_called_wrongly_say_what_python_says(source, expected):
@@ -527,6 +535,12 @@ def test_wordwrap_refuses_long_words_broken_too_narrowly(length, width, fits):
 def test_wordwrap_takes_any_number_as_its_width(width):
     """Textwrap breaks at every character for 0.5 or true: the pieces count as width 1."""
     refused("{{ ('y' * 98000)|wordwrap(" + width + ") }}", match="too large")
+
+
+@pytest.mark.parametrize("base", ["2", "(-2)"])
+def test_a_power_of_two_is_refused_before_it_is_computed(base):
+    """2 ** 10 ** 9 would take seconds and 125 MB before its size was known."""
+    refused("{{ " + base + " ** 1000000000 }}", match="number would be too large")
 
 
 def test_a_power_of_a_large_base_is_sized_by_the_bits_of_its_base():
