@@ -15,6 +15,7 @@ stored secrets unreadable: they must be entered again).
 
 import base64
 import hashlib
+from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -45,9 +46,15 @@ def unsubscribe_key():
 
 def fernet_key():
     """The urlsafe base64 Fernet key secrets at rest are encrypted under."""
+    return _fernet_key(_secret())
+
+
+@lru_cache(maxsize=8)  # pragma: no mutate (a bound on keys kept: any size derives the same)
+def _fernet_key(secret):
+    """Derived once per secret (each signed hook request looks it up)."""
     derived = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=b"designer-secrets", info=b"fernet"
-    ).derive(_secret())
+    ).derive(secret)
     return base64.urlsafe_b64encode(derived)
 
 

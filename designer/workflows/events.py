@@ -17,12 +17,11 @@ nothing. The workflows then run in a job; events still waiting after a while
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 from sqlalchemy.exc import IntegrityError
 
 from designer.clock import utcnow
-from designer.extensions import db, insert_ignoring
+from designer.extensions import db
 from designer.records.checks import check_record
 from designer.records.upsert import (
     UPSERT_MODULES,
@@ -106,18 +105,22 @@ def accept(payload, source, event_id=None):
         "state": RECEIVED,
         "error": "",
     }
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql" and not db.session().in_transaction():
+    if db.engine.dialect.name == "postgresql" and not _in_transaction():
         size = len(str(payload))  # about its size: a bound on a batch, not a measure
-        return intake_batch.batcher(_insert_new(dialect)).store(row, size)
-    return _store_in_session(row, dialect)
+        return intake_batch.batcher().store(row, size)
+    return _store_in_session(row)
 
 
-def _store_in_session(row, dialect):
+def _in_transaction():
+    """Whether this request's session holds a transaction (without making a session)."""
+    return db.session.registry.has() and db.session().in_transaction()
+
+
+def _store_in_session(row):
     """``accept``'s INSERT in the session (SQLite, or a request already in a transaction:
     on SQLite a second connection would wait for the session's own lock; elsewhere a
     request would hold two); ``(id, type, duplicate)``, committed."""
-    inserted = db.session.execute(_insert_new(dialect), row).first()
+    inserted = db.session.execute(intake_batch.intake_statement(), row).first()
     stored = inserted
     if inserted is None:  # stored before: the first delivery's id and type
         stored = db.session.execute(
@@ -127,16 +130,6 @@ def _store_in_session(row, dialect):
         ).one()
     db.session.commit()
     return stored.id, stored.type, inserted is None
-
-
-@cache
-def _insert_new(dialect):
-    """``INSERT … ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source,
-    event_id, type``, built once."""
-    table = Event.__table__
-    return insert_ignoring(dialect, table, ("source", "event_id")).returning(
-        table.c.id, table.c.source, table.c.event_id, table.c.type
-    )
 
 
 def check_text(value, path=""):

@@ -20,12 +20,13 @@ Works with threads and with gevent's patched ones alike.
 
 import threading
 from dataclasses import dataclass, field
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import tuple_
 from sqlalchemy.exc import DBAPIError
 
-from designer.extensions import db
+from designer.extensions import db, insert_ignoring
 from designer.workflows.models import Event
 
 #: Events stored at most in one INSERT, and their payloads' size at most (JSON bytes,
@@ -54,8 +55,7 @@ class Slot:
 class Batcher:
     """Stores events in batches for one app's database (``store``)."""
 
-    def __init__(self, statement):
-        self.statement = statement  # INSERT … ON CONFLICT DO NOTHING RETURNING id, source, …
+    def __init__(self):
         self.lock = threading.Lock()
         self.waiting = []
         self.leading = False
@@ -99,35 +99,43 @@ class Batcher:
                 slot.done.set()
 
     def _store(self, batch):
-        try:
-            inserted = self._insert(batch)
-        except DBAPIError:
-            if len(batch) == 1:
-                raise
-            inserted = {}
-            for slot in batch:
-                try:
-                    inserted.update(self._insert([slot]))
-                except DBAPIError as exc:
-                    slot.error = exc
-        _answer(batch, inserted)
-
-    def _insert(self, batch):
-        """``{(source, event_id): (id, type)}`` of the rows the INSERT stored."""
         with _autocommit() as connection:
-            result = connection.execute(self.statement, [slot.row for slot in batch])
-            return {(row.source, row.event_id): (row.id, row.type) for row in result}
+            try:
+                inserted = _insert(connection, batch)
+            except DBAPIError:
+                if len(batch) == 1:
+                    raise
+                inserted = None  # each alone, below, on connections of their own
+            if inserted is not None:
+                _answer(connection, batch, inserted)
+                return
+        inserted = {}
+        for slot in batch:
+            try:
+                with _autocommit() as connection:
+                    inserted.update(_insert(connection, [slot]))
+            except DBAPIError as exc:
+                slot.error = exc
+        with _autocommit() as connection:
+            _answer(connection, batch, inserted)
 
 
 def _autocommit():
     return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
-def _answer(batch, inserted):
+def _insert(connection, batch):
+    """``{(source, event_id): (id, type)}`` of the rows the INSERT stored."""
+    statement = intake_statement()
+    result = connection.execute(statement, [slot.row for slot in batch])
+    return {(row.source, row.event_id): (row.id, row.type) for row in result}
+
+
+def _answer(connection, batch, inserted):
     """Each slot's ``(id, type, duplicate)``: the first slot of a key the INSERT stored is
     new, every other one a duplicate of what is stored under its key."""
     missing = {_key(s) for s in batch if s.error is None and _key(s) not in inserted}
-    stored = _stored(missing) if missing else {}
+    stored = _stored(connection, missing) if missing else {}
     first = set()
     for slot in batch:
         if slot.error is not None:
@@ -144,18 +152,31 @@ def _key(slot):
     return slot.row["source"], slot.row["event_id"]
 
 
-def _stored(keys):
+def _stored(connection, keys):
     """``{(source, event_id): (id, type)}`` of events stored before."""
     query = db.select(Event.source, Event.event_id, Event.id, Event.type).where(
         tuple_(Event.source, Event.event_id).in_(list(keys))
     )
-    with _autocommit() as connection:
-        return {(r.source, r.event_id): (r.id, r.type) for r in connection.execute(query)}
+    return {(r.source, r.event_id): (r.id, r.type) for r in connection.execute(query)}
 
 
-def batcher(statement):
+def intake_statement():
+    """``INSERT … ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source,
+    event_id, type`` for this database, built once."""
+    return _statement(db.engine.dialect.name)
+
+
+@cache
+def _statement(dialect):
+    table = Event.__table__
+    return insert_ignoring(dialect, table, ("source", "event_id")).returning(
+        table.c.id, table.c.source, table.c.event_id, table.c.type
+    )
+
+
+def batcher():
     """This app's ``Batcher`` (one per process and app)."""
     found = current_app.extensions.get("designer.event_batcher")
     if found is None:
-        found = current_app.extensions["designer.event_batcher"] = Batcher(statement)
+        found = current_app.extensions["designer.event_batcher"] = Batcher()
     return found

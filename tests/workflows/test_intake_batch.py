@@ -17,7 +17,7 @@ from workflow_support import dutch_invoice_event
 
 from designer.clock import utcnow
 from designer.extensions import db
-from designer.workflows import events, intake_batch
+from designer.workflows import intake_batch
 from designer.workflows.models import Event
 
 
@@ -25,7 +25,7 @@ from designer.workflows.models import Event
 def batcher(app):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the intake batches its INSERTs on PostgreSQL only")
-    return intake_batch.Batcher(events._insert_new("postgresql"))
+    return intake_batch.Batcher()
 
 
 @pytest.fixture
@@ -191,6 +191,6 @@ def test_the_hook_intake_stores_through_the_apps_batcher(app, post_event, batche
     answer = post_event(dutch_invoice_event())
     assert answer.status_code == 202
     kept = app.extensions["designer.event_batcher"]
-    assert intake_batch.batcher(None) is kept and not kept.leading
+    assert intake_batch.batcher() is kept and not kept.leading
     assert stored("evt-1") == (answer.json["event"], "invoice.created")
     assert inserts == [1]
