@@ -134,7 +134,8 @@ class MergeEnvironment(SandboxedEnvironment):
         # Not mutated: the name and docstring copied are never read.
         return functools.update_wrapper(bounded_format, value)  # pragma: no mutate
 
-    def _generate(self, source, name, filename, defer_init=False):
+    # Not mutated: Jinja always passes defer_init, the default is never used.
+    def _generate(self, source, name, filename, defer_init=False):  # pragma: no mutate
         """Compile with the work checks in place and dict-first field lookups.
 
         ``parse`` still returns the template as written (the field catalogue

@@ -300,6 +300,13 @@ def test_a_parsed_template_with_known_filters_and_tests_is_accepted():
     assert tree.body
 
 
+def test_filters_are_looked_up_among_filters_and_tests_among_tests():
+    source = "{{ x | join | money }}{% if y is odd %}{% endif %}"
+    assert parse_template(build_environment(), source).body
+    with pytest.raises(MergeError, match="No test named 'money'"):
+        parse_template(build_environment(), "{% if y is money %}{% endif %}")
+
+
 def test_a_merge_error_keeps_its_message_and_line_across_processes():
     error = pickle.loads(pickle.dumps(MergeError("bad field", 4)))  # noqa: S301 - our own bytes
     assert (error.message, error.line, str(error)) == ("bad field", 4, "line 4: bad field")
@@ -404,3 +411,72 @@ def test_a_parsed_template_too_deep_to_compile_says_why():
     assert caught.value.message == (
         "the template cannot be compiled: its merge fields are nested too deeply"
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{{ 'x'|center('5') }}", "TypeError: 'str' object cannot be interpreted as an integer"),
+        (
+            "{{ [1]|slice('2')|list }}",
+            "TypeError: unsupported operand type(s) for //: 'int' and 'str'",
+        ),
+    ],
+)
+def test_a_count_that_is_no_number_is_left_to_the_filter_to_refuse(source, expected):
+    with pytest.raises(MergeError) as caught:
+        merge(source)
+    assert caught.value.message == expected
+    assert merge("{{ [1]|batch('2')|list }}") == "[[1]]"
+
+
+def test_wordwrap_defaults_to_79_columns_breaking_long_words_and_at_hyphens():
+    eighty = "x" * 78 + " y"
+    long_word = "y" * 100
+    hyphened = "a" * 70 + "-" + "b" * 20
+    out = merge(
+        "{{ a|wordwrap }}|{{ b|wordwrap }}|{{ c|wordwrap }}", a=eighty, b=long_word, c=hyphened
+    )
+    assert out == (f"{'x' * 78}\ny|{'y' * 79}\n{'y' * 21}|{'a' * 70}-\n{'b' * 20}")
+
+
+def test_indent_takes_its_choices_by_name_and_text_as_its_width():
+    out = merge("{{ t|indent(first=true) }}|{{ t|indent(width='--', first=true) }}", t="a\nb")
+    assert out == "    a\n    b|--a\n--b"
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "fits"),
+    [
+        # one line: the text and one indent make the bound
+        ("x" * 99996, 4, True),
+        ("x" * 99997, 4, False),
+        # 16,667 lines of "x": 33,332 characters and 16,667 indents of 4 make the bound
+        ("x\n" * 16666, 4, True),
+        ("x\n" * 16667, 4, False),
+        ("x\n" * 16666, "----", True),
+        ("x\n" * 16667, "----", False),
+    ],
+)
+def test_indent_is_sized_by_its_lines_and_refused_past_the_bound(text, width, fits):
+    source = "{{ t|indent(w) }}"
+    if fits:
+        assert merge(source, t=text, w=width)
+    else:
+        with pytest.raises(MergeError, match="too large"):
+            merge(source, t=text, w=width)
+
+
+def test_sum_adds_texts_up_to_the_bound_and_refuses_past_it():
+    source = "{{ items|sum(start='')|length }}"
+    assert merge(source, items=["x" * 50000, "y" * 50000]) == "100000"
+    with pytest.raises(MergeError, match="too large"):
+        merge(source, items=["x" * 50000, "y" * 50001])
+
+
+def test_a_merge_field_named_like_a_dict_method_reads_the_field():
+    """``order.items`` is the order's items, not the dict's ``items`` method."""
+    source = "{{ order.items|join(', ') }}|{{ order.keys }}|{{ order.values.total }}"
+    order = {"items": ["tea", "cake"], "keys": "K1", "values": {"total": 5}}
+    assert merge(source, order=order) == "tea, cake|K1|5"
+    assert merge("{{ order.items()|list|length }}", order={"a": 1, "b": 2}) == "2"
