@@ -1,9 +1,13 @@
 """Opens and clicks as classified events, counted atomically, shown honestly."""
 
+import logging
 import threading
 import time
 
 import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from support import log_in, pixel_path, sent_message
 
 from designer import mail, tracking
@@ -237,3 +241,22 @@ def test_a_page_drawn_while_a_flush_runs_too_long_still_shows_what_is_stored(
     assert held_flush.join() == 1
     db.session.expire_all()  # the request shares the test's session: as a fresh one
     assert "opened 1 time (" in ada.get(page_url).text
+
+
+def test_the_open_pixel_is_taken_out_of_mail_shown_in_the_app_and_nothing_else(app):
+    pixel = f'<IMG alt="" src="https://designer.example{pixel_path(app, "a" * 22)}" width="1">'
+    logo = '<img src="https://designer.example/o/logo.png" alt="Logo">'
+    assert tracking.without_pixel(f"<p>Hello</p>{pixel}{logo}") == f"<p>Hello</p>{logo}"
+
+
+def test_a_page_showing_counts_shows_the_stored_ones_when_redis_cannot_be_reached(
+    app, monkeypatch, caplog
+):
+    unreachable = redis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
+    monkeypatch.setitem(app.extensions, "redis", unreachable)
+    page = tracking.fresh_counts(lambda: "the page")
+    with caplog.at_level(logging.WARNING, logger="designer.tracking"):
+        assert page() == "the page"
+    assert "tracking hits not flushed" in caplog.text
