@@ -19,6 +19,7 @@ Works with threads and with gevent's patched ones alike.
 """
 
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -57,7 +58,7 @@ class Batcher:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.waiting = []
+        self.waiting = deque()
         self.leading = False
 
     def store(self, row, size):
@@ -68,10 +69,31 @@ class Batcher:
             self.waiting.append(slot)
             slot.lead, self.leading = not self.leading, True
         if not slot.lead:
-            slot.done.wait()  # answered, or made the next leader
+            try:
+                slot.done.wait()  # answered, or made the next leader
+            except BaseException:  # the request was stopped (its greenlet killed)
+                self._leave(slot)
+                raise
         if slot.lead:
             self._lead()
         return slot.answer()
+
+    def _leave(self, slot):
+        """``slot``'s request stopped waiting: it leaves the queue, and should it have
+        been made the next leader, the lead goes to the one after it."""
+        with self.lock:
+            if slot in self.waiting:
+                self.waiting.remove(slot)
+                if slot.lead:
+                    self._hand_on()
+
+    def _hand_on(self):
+        """The lead to the first waiting request, if any (the lock held)."""
+        if self.waiting:
+            self.waiting[0].lead = True
+            self.waiting[0].done.set()
+        else:
+            self.leading = False
 
     def _lead(self):
         """Store one batch (the leader's slot first), then hand the lead on."""
@@ -81,7 +103,7 @@ class Batcher:
                 if batch and size + self.waiting[0].size > BATCH_BYTES:
                     break
                 size += self.waiting[0].size
-                batch.append(self.waiting.pop(0))
+                batch.append(self.waiting.popleft())
         try:
             self._store(batch)
         except BaseException as exc:  # each request answers the error of its own
@@ -90,11 +112,7 @@ class Batcher:
                     slot.error = exc
         finally:
             with self.lock:
-                if self.waiting:
-                    self.waiting[0].lead = True
-                    self.waiting[0].done.set()
-                else:
-                    self.leading = False
+                self._hand_on()
             for slot in batch[1:]:
                 slot.done.set()
 

@@ -194,3 +194,22 @@ def test_the_hook_intake_stores_through_the_apps_batcher(app, post_event, batche
     assert intake_batch.batcher() is kept and not kept.leading
     assert stored("evt-1") == (answer.json["event"], "invoice.created")
     assert inserts == [1]
+
+
+def test_a_request_stopped_while_it_waits_leaves_and_passes_on_the_lead_it_was_given():
+    """A greenlet killed while waiting (a worker shutting down) must not keep the lead:
+    every later request would wait for it for ever."""
+    batcher = intake_batch.Batcher()
+    first, second, third = (intake_batch.Slot(row(f"evt-{i}"), 10) for i in range(3))
+    batcher.leading = True
+    batcher.waiting.extend([first, second, third])
+    batcher._leave(second)  # not the next leader: it only leaves the queue
+    assert list(batcher.waiting) == [first, third] and not third.done.is_set()
+    first.lead = True  # made the next leader, then stopped before it led
+    first.done.set()
+    batcher._leave(first)
+    assert list(batcher.waiting) == [third] and third.lead and third.done.is_set()
+    batcher._leave(third)
+    assert not batcher.waiting and not batcher.leading
+    batcher._leave(first)  # gone already (or taken into a batch): nothing changes
+    assert not batcher.waiting and not batcher.leading
