@@ -149,7 +149,7 @@ TIMEOUTS = {
     "{% endfor %}",
     "select in nested loops": "{% for a in 'x' * 99999 %}{{ ('x' * 9999)|select('eq', 'y')"
     "|list|length }}{% endfor %}",
-    "tests in nested loops": "{% for a in 'x' * 99999 %}{% for b in 'x' * 99999 %}"
+    "tests in nested loops": "{% for a in [1] * 99999 %}{% for b in [1] * 99999 %}"
     "{% if b is divisibleby 3 %}{% endif %}{% endfor %}{% endfor %}",
     "methods in nested loops": "{% for a in 'x' * 99999 %}{% for b in 'x' * 99999 %}"
     "{{ b.upper() }}{% endfor %}{% endfor %}",
@@ -160,7 +160,7 @@ TIMEOUTS = {
 
 @pytest.mark.parametrize("source", TIMEOUTS.values(), ids=TIMEOUTS.keys())
 def test_long_work_stops_at_the_deadline(source):
-    refused(source)
+    refused(source, match="took longer than 2 s")
 
 
 def test_output_cap_is_enforced_just_past_the_limit():

@@ -1,5 +1,6 @@
 """The sandbox: no escape to Python internals or settings, bounded work, locale formats."""
 
+import itertools
 import pickle
 from datetime import date, datetime
 from decimal import Decimal
@@ -480,3 +481,24 @@ def test_a_merge_field_named_like_a_dict_method_reads_the_field():
     order = {"items": ["tea", "cake"], "keys": "K1", "values": {"total": 5}}
     assert merge(source, order=order) == "tea, cake|K1|5"
     assert merge("{{ order.items()|list|length }}", order={"a": 1, "b": 2}) == "2"
+
+
+def test_a_merge_that_runs_out_of_memory_says_so():
+    """Allocating 2 ** 60 bytes fails at once with a MemoryError."""
+    with pytest.raises(MergeError) as caught:
+        merge("{{ make(size) }}", make=bytearray, size=2**60)
+    assert str(caught.value) == "the template needs too much memory to merge"
+
+
+def test_a_merge_error_carries_its_message_as_any_exception_does():
+    assert MergeError("bad field", 4).args == ("bad field",)
+
+
+def test_joining_an_endless_sequence_stops_at_the_bound():
+    with pytest.raises(MergeError, match="too large"):
+        merge("{{ numbers|map('string')|join }}", numbers=itertools.count())
+
+
+def test_jinja_tests_answer_in_conditions_and_filters():
+    source = "{% if 3 is odd %}odd{% endif %}|{{ [1, 2, 3]|select('odd')|list }}|{{ x is defined }}"
+    assert merge(source) == "odd|[1, 3]|False"
