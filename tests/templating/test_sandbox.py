@@ -502,3 +502,11 @@ def test_joining_an_endless_sequence_stops_at_the_bound():
 def test_jinja_tests_answer_in_conditions_and_filters():
     source = "{% if 3 is odd %}odd{% endif %}|{{ [1, 2, 3]|select('odd')|list }}|{{ x is defined }}"
     assert merge(source) == "odd|[1, 3]|False"
+
+
+def test_a_template_that_does_not_parse_names_the_line_when_compiled():
+    with pytest.raises(MergeError) as caught:
+        compile_template(build_environment(), "a\nb\n{{ x")
+    assert str(caught.value) == (
+        "line 3: unexpected end of template, expected 'end of print statement'."
+    )
