@@ -12,6 +12,9 @@ from designer.extensions import db
 from designer.records.models import Contact, Document, Organisation
 from designer.workflows.models import Event
 
+#: An intake that hangs (a batch's lead never handed on) fails within a minute.
+pytestmark = pytest.mark.timeout(60)
+
 
 def count(model):
     return db.session.scalar(db.select(db.func.count()).select_from(model))

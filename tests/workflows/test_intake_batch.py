@@ -20,6 +20,9 @@ from designer.extensions import db
 from designer.workflows import intake_batch
 from designer.workflows.models import Event
 
+#: A lead never handed on would hold every later request for ever: fail soon instead.
+pytestmark = pytest.mark.timeout(30)
+
 
 @pytest.fixture
 def batcher(app):
