@@ -3,6 +3,7 @@
 import pytest
 from support import csrf_token, log_in
 
+from designer.templating import limits
 from designer.templating.sandbox import build_environment, compile_template, render
 
 
@@ -26,3 +27,11 @@ def merge():
         return render(compile_template(build_environment(), source), data)
 
     return merge
+
+
+@pytest.fixture
+def five_character_budget():
+    """A merge's bounds opened with room for five characters, closed afterwards."""
+    token = limits.start(allocation=5)
+    yield
+    limits.finish(token)

@@ -7,8 +7,10 @@ is checked for the allocation payloads).
 
 import resource
 import time
+from decimal import Decimal
 
 import pytest
+from jinja2.exceptions import SecurityError
 
 from designer.templating import limits
 from designer.templating.sandbox import (
@@ -545,3 +547,29 @@ def test_a_power_of_two_is_refused_before_it_is_computed(base):
 
 def test_a_power_of_a_large_base_is_sized_by_the_bits_of_its_base():
     refused("{% set b = 3 ** 9000 %}{{ b ** 7000 }}", match="number would be too large")
+
+
+def test_a_budget_holds_exactly_what_it_allows(five_character_budget):
+    assert limits.charge("xxxxx") == "xxxxx"
+    with pytest.raises(SecurityError, match="million characters while merging"):
+        limits.charge("x")
+
+
+def test_values_other_than_text_containers_and_integers_cost_nothing(five_character_budget):
+    for value in (1.5, None, Decimal("1e30"), 2j):
+        assert limits.charge(value) == value
+    assert limits.charge("xxxxx") == "xxxxx"
+
+
+def test_values_built_outside_a_merge_are_not_charged():
+    assert limits.charge("x" * 100) == "x" * 100
+
+
+@pytest.mark.parametrize(("times", "fits"), [(20000, True), (25000, False)])
+def test_large_integers_cost_their_bytes_against_the_budget(times, fits):
+    """2 ** 14000 has 14,001 bits: 1,750 bytes each; 25,000 of them pass 40 million."""
+    source = "{% for i in items %}{% set n = 2 ** 14000 %}{% endfor %}done"
+    if fits:
+        assert merge(source, items=[0] * times) == "done"
+    else:
+        refused(source, match="million characters", items=[0] * times)
