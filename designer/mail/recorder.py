@@ -33,7 +33,7 @@ class Recorder:
         if self.connection.dialect.driver == "psycopg":
             self.pgconn = self.connection.connection.dbapi_connection.pgconn
         self.prepared = {}
-        self.pending = False  # pragma: no mutate - see wait
+        self.pending = False
 
     def __enter__(self):
         return self
