@@ -358,12 +358,24 @@ def test_a_message_goes_to_the_record_s_recipient_in_their_language(app, welcome
     )
     assert (message.recipient_email, message.contact_id) == ("jan@devries.example", people.jan.id)
     assert (message.organisation_id, message.record_id) == (people.org.id, people.jan.id)
+    assert message.record_module == "contact"
     assert (message.locale, message.from_address) == ("nl", "Ada Admin <ada@example.com>")
     assert (message.dedupe_key, message.test, message.purpose) == ("d", False, "marketing")
     assert message.template_version is welcome.current
     assert message.attach_pdf_ids is None and message.next_attempt_at is None
     assert (message.to_extra, message.cc, message.bcc) == (None, None, None)
     assert len(message.token) == 32
+
+
+def test_a_message_is_written_from_the_variant_in_the_recipient_s_language(app, welcome, people):
+    dutch = create_variant(welcome, "nl", user=people.admin)
+    versions = [
+        ledger.new_message(
+            welcome, module="contact", record=person, sender_user=people.admin
+        ).template_version
+        for person in (people.jan, people.emma)
+    ]
+    assert versions == [dutch.current, welcome.current]
 
 
 def test_the_locale_is_the_one_chosen_else_the_recipient_s_the_template_s_the_sender_s(
