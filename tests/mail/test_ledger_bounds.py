@@ -367,6 +367,14 @@ def test_a_message_goes_to_the_record_s_recipient_in_their_language(app, welcome
     assert len(message.token) == 32
 
 
+def test_a_message_names_the_module_and_record_it_was_written_for(app, welcome, people):
+    message = ledger.new_message(
+        welcome, module="organisation", record=people.org, sender_user=people.admin
+    )
+    assert (message.record_module, message.record_id) == ("organisation", people.org.id)
+    assert message.recipient_email == "info@devries.example"
+
+
 def test_a_message_is_written_from_the_variant_in_the_recipient_s_language(app, welcome, people):
     dutch = create_variant(welcome, "nl", user=people.admin)
     versions = [
