@@ -158,18 +158,25 @@ def test_an_event_the_database_refuses_fails_alone_and_its_batch_is_stored_one_b
 ):
     answers = batches(
         row("evt-0"),
-        [row("evt-1"), row("evt-2", record_ref="C\x00-2"), row("evt-3"), row("evt-1")],
+        [
+            row("evt-1"),
+            row("evt-2", record_ref="C\x00-2"),
+            row("evt-3"),
+            row("evt-1"),
+            row("evt-0"),  # stored by the batch before
+        ],
     )
-    assert inserts == [1, 4, 1, 1, 1, 1]  # the batch, then each of its events alone
+    assert inserts == [1, 5, 1, 1, 1, 1, 1]  # the batch, then each of its events alone
     assert isinstance(answers[2], DataError) and "NUL" in str(answers[2])
     assert [answers[i] for i in (0, 1, 3)] == [(*stored(f"evt-{i}"), False) for i in (0, 1, 3)]
-    assert answers[4] == (*stored("evt-1"), True)
+    assert answers[4] == (*stored("evt-1"), True) and answers[5] == (*stored("evt-0"), True)
     assert db.session.scalar(db.select(db.func.count(Event.id))) == 3
 
 
-def test_a_lone_event_the_database_refuses_raises_and_leaves_the_lead_free(batcher):
+def test_a_lone_event_the_database_refuses_raises_and_leaves_the_lead_free(batcher, inserts):
     with pytest.raises(DataError):
         batcher.store(row("evt-1", record_ref="\x00"), 10)
+    assert inserts == [1]  # tried once: alone already, it is not tried alone again
     assert not batcher.leading and not batcher.waiting
     assert batcher.store(row("evt-2"), 10) == (*stored("evt-2"), False)
 
