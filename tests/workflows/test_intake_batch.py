@@ -6,6 +6,8 @@ batch, as they do behind a running INSERT in a burst. PostgreSQL only: the
 intake batches there (on SQLite it writes in the request's session).
 """
 
+import os
+import signal
 import threading
 import time
 
@@ -223,3 +225,24 @@ def test_a_request_stopped_while_it_waits_leaves_and_passes_on_the_lead_it_was_g
     assert not batcher.waiting and not batcher.leading
     batcher._leave(first)  # gone already (or taken into a batch): nothing changes
     assert not batcher.waiting and not batcher.leading
+
+
+class Stopped(Exception):
+    """What stops a waiting request here (a greenlet's kill, in a web worker)."""
+
+
+def test_a_request_stopped_while_it_waits_leaves_the_queue_and_the_lead_to_its_holder():
+    batcher = intake_batch.Batcher()
+    batcher.leading = True  # another request's INSERT is running
+
+    def stop(signum, frame):
+        raise Stopped
+
+    previous = signal.signal(signal.SIGUSR1, stop)
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+    try:
+        with pytest.raises(Stopped):
+            batcher.store(row("evt-1"), 10)  # waits until the signal stops it
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert not batcher.waiting and batcher.leading
