@@ -260,3 +260,12 @@ def test_a_page_showing_counts_shows_the_stored_ones_when_redis_cannot_be_reache
     with caplog.at_level(logging.WARNING, logger="designer.tracking"):
         assert page() == "the page"
     assert "tracking hits not flushed" in caplog.text
+
+
+def test_an_open_recorded_from_python_counts_with_what_its_hit_told(app, sent):
+    tracking.record_open(sent.token)  # no hit: nothing known that makes it a machine
+    tracking.record_open(sent.token, tracking.Hit(method="HEAD", user_agent=HUMAN_AGENT))
+    assert tracking.flush() == 2
+    db.session.refresh(sent)
+    assert sent.open_count == 2 and sent.human_open_count == 1
+    assert [e.classification for e in tracking.timeline(sent.id)] == ["human", "scanner"]
