@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+from datetime import datetime, timedelta
 
 import pytest
 import redis
@@ -15,6 +16,7 @@ from designer.extensions import db
 from designer.networks import client_network
 from designer.tracking import buffer
 from designer.tracking.classify import classify
+from designer.tracking.models import TrackingEvent
 
 HUMAN_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Thunderbird/128.0"
 
@@ -268,4 +270,36 @@ def test_an_open_recorded_from_python_counts_with_what_its_hit_told(app, sent):
     assert tracking.flush() == 2
     db.session.refresh(sent)
     assert sent.open_count == 2 and sent.human_open_count == 1
-    assert [e.classification for e in tracking.timeline(sent.id)] == ["human", "scanner"]
+    first, second = tracking.timeline(sent.id)
+    assert (first.classification, first.user_agent, first.client_network) == ("human", "", "")
+    assert (second.classification, second.user_agent) == ("scanner", HUMAN_AGENT)
+
+
+def test_clicks_per_link_count_each_link_of_that_message_and_its_human_clicks(
+    app, sent, welcome, people
+):
+    other = sent_message(welcome, people.emma, people.admin)
+    for message, kind, link, classification in [
+        (sent, "click", 0, "human"),
+        (sent, "click", 0, "human"),
+        (sent, "click", 0, "scanner"),
+        (sent, "click", 1, "human"),
+        (sent, "click", 2, "prefetch"),
+        (sent, "open", None, "human"),
+        (other, "click", 1, "human"),
+    ]:
+        db.session.add(
+            TrackingEvent(
+                message_id=message.id, kind=kind, link_index=link, classification=classification
+            )
+        )
+    db.session.commit()
+    assert tracking.link_clicks(sent.id) == {0: (3, 2), 1: (1, 1), 2: (1, 0)}
+
+
+def test_a_timeline_is_in_time_order_and_in_the_order_stored_within_one_instant(app, sent):
+    noon = datetime(2026, 12, 4, 12, 0)
+    for event_id, at in [(30, noon), (20, noon - timedelta(seconds=1)), (10, noon)]:
+        db.session.add(TrackingEvent(id=event_id, message_id=sent.id, kind="open", at=at))
+        db.session.commit()  # stored in this order
+    assert [event.id for event in tracking.timeline(sent.id)] == [20, 10, 30]
