@@ -573,3 +573,7 @@ def test_large_integers_cost_their_bytes_against_the_budget(times, fits):
         assert merge(source, items=[0] * times) == "done"
     else:
         refused(source, match="million characters", items=[0] * times)
+
+
+def test_the_remainder_of_numbers_is_no_format_and_is_not_sized():
+    assert merge("{{ 10 % 4 }} {{ 7.5 % 2 }} {{ -(10 ** 100) % 7 }}") == f"2 1.5 {-(10**100) % 7}"
