@@ -266,6 +266,8 @@ def check_wordwrap(text, width, wrapstring):
     Python's ``textwrap`` copies the rest of a long word for every piece it
     breaks off, so its work grows with ``len(text) ** 2 / width``.
     """
+    if isinstance(width, float) and math.isnan(width):
+        raise SecurityError("a wrap width must be a number (textwrap never ends with NaN)")
     # Any number is a width to textwrap (0.5 and True wrap at every character).
     width = max(width if isinstance(width, int | float) else 79, 1)
     pieces = len(text) // width + 1

@@ -356,7 +356,16 @@ def render(template, data):
         raise MergeError(f"not allowed: {exc}", _template_line(exc)) from exc
     except TemplateError as exc:
         raise MergeError(str(exc), getattr(exc, "lineno", None) or _template_line(exc)) from exc
-    except (ArithmeticError, TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+    # NameError: Jinja writes a constant it folded to NaN or infinity as a name (`nan`).
+    except (
+        ArithmeticError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        KeyError,
+        IndexError,
+        NameError,
+    ) as exc:
         message = f"{type(exc).__name__}: {exc}"
         raise MergeError(message, _template_line(exc)) from exc
     finally:

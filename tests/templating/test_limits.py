@@ -577,3 +577,13 @@ def test_large_integers_cost_their_bytes_against_the_budget(times, fits):
 
 def test_the_remainder_of_numbers_is_no_format_and_is_not_sized():
     assert merge("{{ 10 % 4 }} {{ 7.5 % 2 }} {{ -(10 ** 100) % 7 }}") == f"2 1.5 {-(10**100) % 7}"
+
+
+def test_a_wrap_width_that_is_not_a_number_is_refused_at_once_and_infinity_wraps_nothing():
+    refused("{{ s|wordwrap(x|float) }}", match="a wrap width must be a number", s="a b", x="nan")
+    assert merge("{{ s|wordwrap(x|float) }}", s="a b", x="inf") == "a b"
+
+
+def test_a_constant_folded_to_nan_is_a_merge_error_not_a_crash():
+    with pytest.raises(MergeError, match="NameError"):
+        merge("{{ ('nan'|float) + 1 }}")
