@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 pytestmark = pytest.mark.bench
 
@@ -280,6 +281,69 @@ def test_mutation_bench_lists_existing_modules_and_tests_and_configures_each():
     stats = {"killed": 80, "timeout": 5, "survived": 10, "no_tests": 5, "total": 102}
     stats |= {"skipped": 2, "suspicious": 0}
     assert mutation.killed(stats) == 85 and mutation.counted(stats) == 100
+
+
+def test_mutation_lanes_give_each_postgresql_module_a_database_and_redis_of_its_own():
+    mutation = bench_module("mutation")
+    environ = {
+        "PATH": "/bin",
+        "TEST_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/mut",
+        "TEST_REDIS_URL": "redis://127.0.0.1:6379/8",
+    }
+    first = mutation.module_env({"postgresql": True}, 0, environ)
+    second = mutation.module_env({"postgresql": True}, 1, environ)
+    assert first == environ
+    assert second["TEST_DATABASE_URL"] == "postgresql://postgres@127.0.0.1:5432/mut_lane1"
+    assert second["TEST_REDIS_URL"] == "redis://127.0.0.1:6379/9"
+    assert mutation.lane_url("redis://127.0.0.1:6379", 2, "redis") == "redis://127.0.0.1:6379/2"
+    embedded = mutation.module_env({"tests": []}, 1, environ)
+    assert embedded == {"PATH": "/bin"}, "a module with no PostgreSQL code runs on the defaults"
+    alone = mutation.module_env({"postgresql": True}, 1, {"PATH": "/bin"})
+    assert alone == {"PATH": "/bin"}, "with no database named, SQLite and the embedded Redis"
+
+
+def test_mutation_lanes_run_every_module_once_at_most_jobs_at_a_time(monkeypatch):
+    mutation = bench_module("mutation")
+    running, seen, peak, lock = set(), [], [0], threading.Lock()
+
+    def run_module(pyproject, path, settings, show_survivors, lane):
+        with lock:
+            assert lane not in running, "a lane runs one module at a time"
+            running.add(lane)
+            seen.append(path)
+            peak[0] = max(peak[0], len(running))
+        time.sleep(0.05)
+        with lock:
+            running.discard(lane)
+        return None if path == "broken" else {"total": 1}
+
+    monkeypatch.setattr(mutation, "run_module", run_module)
+    chosen = {name: {} for name in ("a", "b", "broken", "c", "d")}
+    results = mutation.run_lanes({}, chosen, False, 2)
+    assert sorted(seen) == sorted(chosen) and peak[0] == 2
+    assert results == [{"total": 1}] * 4, "a module that gave no stats is left out of the total"
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="makes a PostgreSQL database")
+def test_mutation_lane_database_is_made_once():
+    mutation = bench_module("mutation")
+    url = mutation.lane_url(os.environ["TEST_DATABASE_URL"], 7, "postgresql")
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = create_engine(
+        os.environ["TEST_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
+    name = url.rsplit("/", 1)[1]
+    try:
+        mutation.create_database(url)
+        mutation.create_database(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT current_database()")).scalar() == name
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
 
 
 @pytest.mark.skipif(
