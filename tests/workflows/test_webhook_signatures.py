@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -336,3 +336,98 @@ def test_the_decrypted_secrets_kept_stay_within_their_bound(crm_secret, monkeypa
     for timestamp, secret in enumerate((crm_secret, other, crm_secret), start=NOW):
         assert sources.verify(our_headers(secret, timestamp=timestamp), BODY, now=NOW)
         assert len(sources._PLAIN) <= 1
+
+
+def test_the_previous_secret_signs_nothing_from_the_instant_its_overlap_ends(
+    crm_secret, monkeypatch
+):
+    source = sources.list_sources()[0]
+    started = datetime(2026, 3, 1, 12, 0, 0)
+    new = sources.rotate_secret(source, now=started)
+    until = started + sources.ROTATION_OVERLAP
+    monkeypatch.setattr(sources, "utcnow", lambda: until - timedelta(microseconds=1))
+    assert sources.verify(our_headers(crm_secret), BODY, now=NOW).source.id == source.id
+    monkeypatch.setattr(sources, "utcnow", lambda: until)
+    assert refused(our_headers(crm_secret, timestamp=NOW + 1)) == "bad_signature"
+    assert sources.verify(our_headers(new, timestamp=NOW + 2), BODY, now=NOW).source.id
+
+
+def test_a_source_skipped_by_name_does_not_stop_the_next_being_tried(crm_secret):
+    sources.add_source("erp")
+    zeta, zeta_secret = sources.add_source("zeta")
+    named = {**our_headers(zeta_secret), "X-Designer-Source": "zeta"}
+    assert sources.verify(named, BODY, now=NOW).source.id == zeta.id
+
+
+def test_a_secret_two_sources_hold_signs_for_the_first_by_name(app):
+    """Which source an event is credited to does not hang on the order rows were added or
+    last updated in (PostgreSQL moves an updated row)."""
+    zeta, secret = sources.add_source("zeta")
+    alpha, _ = sources.add_source("alpha")
+    alpha.secret_encrypted = zeta.secret_encrypted  # copied over by hand
+    db.session.commit()
+    assert sources.verify(our_headers(secret), BODY, now=NOW).source.id == alpha.id
+    headers = standard_headers(secret)
+    assert sources.verify(headers, BODY, now=NOW).source.id == alpha.id
+
+
+def test_the_replay_mark_names_the_source_and_the_whole_signature(crm_secret):
+    """An operator can find (or delete) the mark of one delivery by the signature it sent."""
+    [source] = sources.list_sources()
+    headers = our_headers(crm_secret)
+    sent = headers["X-Designer-Signature"].upper().replace("SHA256=", "sha256=")
+    verified = sources.verify({**headers, "X-Designer-Signature": sent}, BODY, now=NOW)
+    hex_digits = headers["X-Designer-Signature"].removeprefix("sha256=")
+    assert verified.seen_key == f"designer:hooks:seen:{source.id}:{hex_digits}"
+    signed = standard_headers(crm_secret)
+    mac = base64.b64decode(signed["webhook-signature"].removeprefix("v1,"))
+    verified = sources.verify(signed, BODY, now=NOW)
+    assert verified.seen_key == f"designer:hooks:seen:{source.id}:{mac.hex()}"
+
+
+def test_an_older_secret_with_url_safe_characters_among_base64_is_ours_only(app):
+    """Decoders differ on ``-`` and ``_`` (some skip them): such a secret is no Standard
+    Webhooks key even when what is left would decode."""
+    plain = base64.b64encode(bytes(range(30))).decode()  # 40 characters, no padding
+    old = "whsec_" + plain[:10] + "-" + plain[10:20] + "_" + plain[20:] + "-"
+    assert sources.standard_key("whsec_" + plain) == bytes(range(30))
+    assert sources.standard_key(old) is None
+    source, _ = sources.add_source("legacy")
+    source.secret_encrypted = encrypt(old)
+    db.session.commit()
+    assert not sources.serves_standard(source)
+
+
+@pytest.fixture
+def ticking(monkeypatch):
+    """The monotonic clock the kept sources are timed by, set by the test."""
+    now = [500.0]
+    monkeypatch.setattr(sources, "time", SimpleNamespace(monotonic=lambda: now[0], time=time.time))
+    return now
+
+
+def deleted_elsewhere():
+    """Every source deleted by another process: no event here, the version left alone."""
+    db.session.execute(HookSource.__table__.delete())
+    db.session.commit()
+
+
+def test_the_version_is_read_again_once_a_second_has_passed(crm_secret, ticking):
+    assert sources.verify(our_headers(crm_secret), BODY, now=NOW)
+    deleted_elsewhere()
+    get_redis().set(sources.SOURCES_VERSION_KEY, "bumped by the other process")
+    ticking[0] += sources.VERSION_SECONDS - 0.25
+    assert sources.verify(our_headers(crm_secret, timestamp=NOW + 1), BODY, now=NOW)
+    ticking[0] += 0.25  # a second exactly since the sources were loaded
+    assert refused(our_headers(crm_secret, timestamp=NOW + 2)) == "bad_signature"
+
+
+def test_the_sources_are_loaded_again_after_thirty_seconds_whatever_the_version(
+    crm_secret, ticking
+):
+    assert sources.verify(our_headers(crm_secret), BODY, now=NOW)
+    deleted_elsewhere()
+    ticking[0] += sources.SIGNERS_SECONDS - 1.5  # the version read, unchanged: kept
+    assert sources.verify(our_headers(crm_secret, timestamp=NOW + 1), BODY, now=NOW)
+    ticking[0] += 1.5  # thirty seconds exactly since they were loaded: the version read
+    assert refused(our_headers(crm_secret, timestamp=NOW + 2)) == "bad_signature"
