@@ -248,16 +248,37 @@ def _check_list_method(items, name, args):
 
 def check_replace(text, old, new):
     if isinstance(old, str) and isinstance(new, str):
-        count = text.count(old) if old else len(text) + 1
-        check_size(len(text) + count * (len(new) - len(old)))
+        # An empty ``old`` is found len(text) + 1 times, once around every character.
+        check_size(len(text) + text.count(old) * (len(new) - len(old)))
 
 
 def check_join(separator, items):
+    """``join``: its separators and every item, counted until the bound is passed."""
     if isinstance(items, list | tuple | str):
-        check_size(
-            len(str(separator)) * max(len(items) - 1, 0)
-            + sum(len(str(item)) for item in items[: MAX_OPERATION_SIZE + 1])
-        )
+        size = len(str(separator)) * max(len(items) - 1, 0)
+        for item in items:
+            if size > MAX_OPERATION_SIZE:
+                break
+            size += len(str(item))
+        check_size(size)
+
+
+#: Items the ``join`` filter may join: past the output bound unless nearly all are empty.
+MAX_JOIN_ITEMS = 1_000_000
+
+
+def join_items(separator, value):
+    """Every item the ``join`` filter is to join, counted as it is read (``value`` may be
+    endless): refused once the result would pass the bound, or past ``MAX_JOIN_ITEMS``."""
+    step = len(str(separator))
+    items, size = [], -step
+    for item in value:
+        size += step + len(str(item))
+        check_size(size)
+        items.append(item)
+        if len(items) > MAX_JOIN_ITEMS:
+            raise SecurityError(f"a join takes at most {MAX_JOIN_ITEMS:,} items")
+    return items
 
 
 def check_wordwrap(text, width, wrapstring):

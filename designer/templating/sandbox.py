@@ -235,8 +235,7 @@ def bounded_filters(filters):
         return replace(eval_ctx, value, old, new, count)
 
     def safe_join(eval_ctx, value, d="", attribute=None):
-        items = list(islice(value, limits.MAX_OPERATION_SIZE + 1))
-        limits.check_join(d, items)
+        items = limits.join_items(d, value)
         return join(eval_ctx, items, d, attribute)
 
     def safe_format(value, *args, **kwargs):

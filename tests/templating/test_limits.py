@@ -503,6 +503,22 @@ def test_joining_one_character_items_counts_every_item():
     refused("{{ ''.join(items) }}", match="too large", items=["x"] * (BOUND + 1))
 
 
+@pytest.mark.parametrize("source", ["[{{ items|join }}]", "[{{ ''.join(items) }}]"])
+def test_a_join_past_a_hundred_thousand_empty_items_loses_nothing_and_counts_everything(source):
+    assert merge(source, items=[""] * (BOUND + 1) + ["x"]) == "[x]"
+    assert merge(source, items=[""] * (BOUND + 1) + ["x", "y" * (BOUND - 1)]) == (
+        "[x" + "y" * (BOUND - 1) + "]"
+    )
+    refused(source, match="too large", items=[""] * BOUND + ["x", "y" * BOUND])
+
+
+def test_the_join_filter_reads_at_most_a_million_items():
+    many = limits.MAX_JOIN_ITEMS
+    assert merge("{{ items|join }}", items=[""] * (many - 1) + ["x"]) == "x"
+    error = refused("{{ items|join }}", items=[""] * many + ["x"])
+    assert str(error) == "line 1: not allowed: a join takes at most 1,000,000 items"
+
+
 @pytest.mark.parametrize(
     ("length", "width", "wrapstring", "fits"),
     [
