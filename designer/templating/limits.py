@@ -272,10 +272,12 @@ def join_items(separator, value):
     endless): refused once the result would pass the bound, or past ``MAX_JOIN_ITEMS``."""
     step = len(str(separator))
     items, size = [], -step
+    append = items.append
     for item in value:
         size += step + len(str(item))
-        check_size(size)
-        items.append(item)
+        if size > MAX_OPERATION_SIZE:
+            check_size(size)
+        append(item)
         if len(items) > MAX_JOIN_ITEMS:
             raise SecurityError(f"a join takes at most {MAX_JOIN_ITEMS:,} items")
     return items
