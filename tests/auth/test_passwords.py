@@ -170,6 +170,7 @@ def test_a_long_passphrase_is_accepted_on_the_account_page(admin_client, user_na
         ("tulip-bohome-garden-7", '"bo@home"@example.com', "", True),
         ("tulip-home-garden-77", '"bo@home"@example.com', "", True),
         ("tulip-bo-garden-77", '"bo@home"@example.com', "", False),
+        ("tulip-boab-garden-7", '"bo@ab"@example.com', "", True),  # its parts are short
     ],
 )
 def test_the_name_and_address_rule_and_its_bounds(password, email, name, refused):
