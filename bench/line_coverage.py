@@ -32,11 +32,12 @@ WORK = ROOT / ".coverage-check"
 
 
 def critical_modules(only):
-    """``{path: [test files]}`` of the critical modules (all, or those matching ``only``)."""
+    """``{path: [test files]}`` of the critical modules (all, or those matching ``only``):
+    a module's ``coverage_tests`` where it names some, else its mutation ``tests``."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     listed = pyproject["tool"]["designer"]["mutation"]["modules"]
     return {
-        path: settings["tests"]
+        path: settings.get("coverage_tests", settings["tests"])
         for path, settings in listed.items()
         if not only or any(word in path for word in only)
     }

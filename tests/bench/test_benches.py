@@ -283,6 +283,15 @@ def test_mutation_bench_lists_existing_modules_and_tests_and_configures_each():
     assert mutation.killed(stats) == 85 and mutation.counted(stats) == 100
 
 
+def test_line_coverage_runs_a_modules_coverage_tests_where_it_names_some():
+    line_coverage = bench_module("line_coverage")
+    chosen = line_coverage.critical_modules(["fetcher", "ledger"])
+    assert chosen["designer/pdf/fetcher.py"] == ["tests/pdf/test_fetcher.py"]
+    assert "tests/mail/test_ledger.py" in chosen["designer/mail/ledger.py"]
+    every = line_coverage.critical_modules(None)
+    assert all((ROOT / test).exists() for tests in every.values() for test in tests)
+
+
 def test_mutation_lanes_give_each_postgresql_module_a_database_and_redis_of_its_own():
     mutation = bench_module("mutation")
     environ = {
