@@ -7,7 +7,7 @@ import base64
 import json
 import time
 
-from workflow_support import signature
+from workflow_support import our_headers, standard_headers
 
 from designer import workflows
 from designer.crypto import encrypt
@@ -28,20 +28,14 @@ def error(code, message):
 
 
 def ours(secret, timestamp=None, body=BODY):
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    return {
-        "X-Designer-Timestamp": str(timestamp),
-        "X-Designer-Signature": signature(secret, timestamp, body),
-    }
+    """Our scheme's headers, signed now unless ``timestamp`` is given."""
+    return our_headers(secret, int(time.time()) if timestamp is None else timestamp, body)
 
 
 def standard(secret, msg_id="msg_1", timestamp=None, body=BODY):
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sources.sign_standard(secret, msg_id, timestamp, body),
-    }
+    """Standard Webhooks headers, signed now unless ``timestamp`` is given."""
+    when = int(time.time()) if timestamp is None else timestamp
+    return standard_headers(secret, msg_id, when, body)
 
 
 def test_a_request_without_our_timestamp_is_told_which_header_to_send(client, hook_secret):

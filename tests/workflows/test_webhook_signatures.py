@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from workflow_support import signature
+import workflow_support
 
 from designer.broker import get_redis
 from designer.clock import utcnow
@@ -32,18 +32,11 @@ def crm_secret(app):
 
 
 def standard_headers(secret, *, msg_id="msg_1", timestamp=NOW, body=BODY, signatures=None):
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": signatures or sources.sign_standard(secret, msg_id, timestamp, body),
-    }
+    return workflow_support.standard_headers(secret, msg_id, timestamp, body, signatures)
 
 
 def our_headers(secret, *, timestamp=NOW, body=BODY):
-    return {
-        "X-Designer-Timestamp": str(timestamp),
-        "X-Designer-Signature": signature(secret, timestamp, body),
-    }
+    return workflow_support.our_headers(secret, timestamp, body)
 
 
 def refused(headers, body=BODY, now=NOW):

@@ -1,17 +1,35 @@
-"""Helpers of the workflow tests: a CRM's signature, templates by name, a Dutch invoice event,
-the welcome workflow."""
+"""Helpers of the workflow tests: a CRM's signature and signed headers of either scheme,
+templates by name, a Dutch invoice event, the welcome workflow."""
 
 import hashlib
 import hmac
 
 from designer.extensions import db
 from designer.templating import Template
+from designer.workflows import sources
 
 
 def signature(secret, timestamp, body):
     """The signature a CRM computes: HMAC-SHA256 of "<timestamp>.<body>", hex."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return "sha256=" + digest.hexdigest()
+
+
+def our_headers(secret, timestamp, body):
+    """The headers of a request signed with our scheme (``X-Designer-*``)."""
+    return {
+        "X-Designer-Timestamp": str(timestamp),
+        "X-Designer-Signature": signature(secret, timestamp, body),
+    }
+
+
+def standard_headers(secret, msg_id, timestamp, body, signatures=None):
+    """The headers of a Standard Webhooks request; ``signatures`` in place of the real one."""
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signatures or sources.sign_standard(secret, msg_id, timestamp, body),
+    }
 
 
 def template_named(name):
