@@ -368,13 +368,16 @@ def _kept():
 
 def _source_rows():
     """The rows of ``hook_sources`` (columns, no ORM objects), kept while the version in
-    Redis stays the same (looked at once every ``VERSION_SECONDS``)."""
+    Redis stays the same (looked at once every ``VERSION_SECONDS``), and for
+    ``SIGNERS_SECONDS`` at most."""
     copy = _kept()
     kept, now = copy.get("rows"), time.monotonic()
+    if kept is not None and now - copy["at"] >= SIGNERS_SECONDS:
+        kept = None
     if kept is not None and now - copy["checked"] < VERSION_SECONDS:
         return kept
     version = get_redis().get(SOURCES_VERSION_KEY)
-    if kept is not None and copy["version"] == version and now - copy["at"] < SIGNERS_SECONDS:
+    if kept is not None and copy["version"] == version:
         copy["checked"] = now
         return kept
     table = HookSource.__table__

@@ -424,3 +424,14 @@ def test_the_sources_are_loaded_again_after_thirty_seconds_whatever_the_version(
     assert sources.verify(our_headers(crm_secret, timestamp=NOW + 1), BODY, now=NOW)
     ticking[0] += 1.5  # thirty seconds exactly since they were loaded: the version read
     assert refused(our_headers(crm_secret, timestamp=NOW + 2)) == "bad_signature"
+
+
+def test_thirty_seconds_hold_even_when_the_version_was_read_a_moment_before(crm_secret, ticking):
+    """A look at the version half a second before the thirty seconds end does not keep
+    the sources for another second past them."""
+    assert sources.verify(our_headers(crm_secret), BODY, now=NOW)
+    deleted_elsewhere()
+    ticking[0] += sources.SIGNERS_SECONDS - 0.5  # the version read, unchanged: kept
+    assert sources.verify(our_headers(crm_secret, timestamp=NOW + 1), BODY, now=NOW)
+    ticking[0] += 0.5  # thirty seconds since they were loaded, half a second since the look
+    assert refused(our_headers(crm_secret, timestamp=NOW + 2)) == "bad_signature"
