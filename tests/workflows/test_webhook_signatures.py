@@ -435,3 +435,26 @@ def test_thirty_seconds_hold_even_when_the_version_was_read_a_moment_before(crm_
     assert sources.verify(our_headers(crm_secret, timestamp=NOW + 1), BODY, now=NOW)
     ticking[0] += 0.5  # thirty seconds since they were loaded, half a second since the look
     assert refused(our_headers(crm_secret, timestamp=NOW + 2)) == "bad_signature"
+
+
+def test_a_source_still_there_after_thirty_seconds_is_loaded_again_and_verifies(
+    crm_secret, ticking
+):
+    assert sources.verify(our_headers(crm_secret), BODY, now=NOW)
+    ticking[0] += sources.SIGNERS_SECONDS - 0.5
+    assert sources.verify(our_headers(crm_secret, timestamp=NOW + 1), BODY, now=NOW)
+    ticking[0] += 0.5
+    assert sources.verify(our_headers(crm_secret, timestamp=NOW + 2), BODY, now=NOW)
+
+
+def test_after_a_look_at_the_version_the_next_waits_a_second(crm_secret, ticking):
+    """One Redis round trip a second at most: a look restarts the second."""
+    assert sources.verify(our_headers(crm_secret), BODY, now=NOW)
+    ticking[0] += 1.5  # the version looked at, unchanged: kept
+    assert sources.verify(our_headers(crm_secret, timestamp=NOW + 1), BODY, now=NOW)
+    deleted_elsewhere()
+    get_redis().set(sources.SOURCES_VERSION_KEY, "bumped by the other process")
+    ticking[0] += 0.5  # half a second since the look: the version is not read
+    assert sources.verify(our_headers(crm_secret, timestamp=NOW + 2), BODY, now=NOW)
+    ticking[0] += 0.5  # a second since the look: read, changed, the sources loaded again
+    assert refused(our_headers(crm_secret, timestamp=NOW + 3)) == "bad_signature"
