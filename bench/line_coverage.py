@@ -30,12 +30,11 @@ WORK = ROOT / ".coverage-check"
 
 
 def critical_modules(only):
-    """``{path: [test files]}`` of the critical modules (all, or those matching ``only``):
-    a module's ``coverage_tests`` where it names some, else its mutation ``tests``."""
+    """``{path: [test files]}`` of the critical modules (all, or those matching ``only``)."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     listed = pyproject["tool"]["designer"]["mutation"]["modules"]
     return {
-        path: settings.get("coverage_tests", settings["tests"])
+        path: settings["tests"]
         for path, settings in listed.items()
         if not only or any(word in path for word in only)
     }

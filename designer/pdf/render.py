@@ -60,6 +60,11 @@ class _Timeout(BaseException):
     """Raised in the rendering thread at the deadline (not an ``Exception``: not swallowed)."""
 
 
+class _Dropped(BaseException):
+    """Sent by the watchdog's ``stop`` in place of an interruption not yet delivered, and
+    caught there at once."""
+
+
 class _TooLarge(BaseException):
     """Raised while writing once the PDF passes its size limit."""
 
@@ -113,17 +118,36 @@ class _Watchdog:
         """Stop interrupting and drop an interruption not yet delivered.
 
         Once ``_finished`` is set under the lock no new interruption can be
-        made, so clearing the pending one there leaves none behind.
+        made, so dropping the pending one there leaves none behind. Nothing
+        was ever sent unless the deadline passed, and then nothing is done.
         """
         while not self._stopped:
             try:
                 with self._lock:
                     self._finished = True
-                    _set_async_exc(ctypes.c_ulong(self.target), None)
+                    if self.expired:
+                        _drop_pending(self.target)
                     self._stopped = True
             except _Timeout:
                 continue
         self._done.release()
+
+
+def _drop_pending(target):
+    """Replace an interruption not yet delivered to this thread by one caught here.
+
+    ``PyThreadState_SetAsyncExc(id, NULL)`` would clear it, but on Python 3.11 it
+    leaves the interpreter's pending-exception flag set with no exception behind
+    it, and the next Python function called under a tracer (a debugger, a
+    profiler, coverage) never returns. An exception sent to this thread is
+    delivered at the loop's first jump back, which lowers the flag.
+    """
+    try:
+        _set_async_exc(ctypes.c_ulong(target), ctypes.py_object(_Dropped))
+        for _ in range(1_000_000):
+            pass
+    except _Dropped:
+        return
 
 
 def call_with_deadline(seconds, function, *args):

@@ -283,10 +283,14 @@ def test_mutation_bench_lists_existing_modules_and_tests_and_configures_each():
     assert mutation.killed(stats) == 85 and mutation.counted(stats) == 100
 
 
-def test_line_coverage_runs_a_modules_coverage_tests_where_it_names_some():
+def test_line_coverage_runs_each_chosen_modules_mutation_tests():
     line_coverage = bench_module("line_coverage")
     chosen = line_coverage.critical_modules(["fetcher", "ledger"])
-    assert chosen["designer/pdf/fetcher.py"] == ["tests/pdf/test_fetcher.py"]
+    assert set(chosen) == {"designer/pdf/fetcher.py", "designer/mail/ledger.py"}
+    assert chosen["designer/pdf/fetcher.py"] == [
+        "tests/pdf/test_fetcher.py",
+        "tests/pdf/test_safety.py",
+    ]
     assert "tests/mail/test_ledger.py" in chosen["designer/mail/ledger.py"]
     every = line_coverage.critical_modules(None)
     assert all((ROOT / test).exists() for tests in every.values() for test in tests)

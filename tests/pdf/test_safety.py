@@ -9,6 +9,7 @@ import base64
 import http.server
 import io
 import subprocess
+import sys
 import threading
 import time
 
@@ -366,6 +367,46 @@ def test_time_limit_works_off_the_main_thread():
     # destructor (which Python ignores), and a thread that two busy cores schedule late
     # (3.5 s was seen): far below the whole render, which takes tens of seconds.
     assert outcome["seconds"] < 1 + 5 * RETRY_SECONDS + 3
+
+
+#: Renders, one finished and one stopped at its deadline, then a call under a tracer.
+TRACED_AFTER_RENDERS = """
+import sys
+from designer.pdf import PdfRenderError, render_pdf
+
+render_pdf("<p>quick</p>")
+try:
+    render_pdf("<table>" + "<tr><td>cell</td></tr>" * 100_000 + "</table>", timeout=0.5)
+except PdfRenderError as error:
+    print(error)
+
+
+def tracer(frame, event, arg):
+    return tracer
+
+
+def called():
+    return "returned"
+
+
+sys.settrace(tracer)
+print(called())
+"""
+
+
+def test_a_call_under_a_tracer_returns_after_renders():
+    """A debugger, profiler or coverage run after renders works: on Python 3.11 clearing
+    the watchdog's interruption with ``PyThreadState_SetAsyncExc(id, NULL)`` made the next
+    traced call spin for ever."""
+    done = subprocess.run(
+        [sys.executable, "-c", TRACED_AFTER_RENDERS], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-2:] == [
+        "The PDF took longer than 0.5 seconds to render. Make the template lighter: fewer "
+        "pages, smaller tables, smaller images.",
+        "returned",
+    ]
 
 
 def test_pdf_over_max_bytes_is_an_error():
