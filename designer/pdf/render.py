@@ -118,8 +118,8 @@ class _Watchdog:
         """Stop interrupting and drop an interruption not yet delivered.
 
         Once ``_finished`` is set under the lock no new interruption can be
-        made, so dropping the pending one there leaves none behind. Nothing
-        was ever sent unless the deadline passed, and then nothing is done.
+        made, so dropping the pending one there leaves none behind. Before
+        the deadline nothing was sent, so there is nothing to drop.
         """
         while not self._stopped:
             try:
