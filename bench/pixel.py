@@ -7,7 +7,8 @@ and scheduler flushing the hit buffer every few seconds as in production.
 signed pixel URLs of a few hundred sent messages; each wrk thread sends its
 exact share and stops once every one of them has been answered (requests
 issued after its share go to a 404 path and are not counted), so "sent" is
-exact. After the run the buffer is flushed and the opens stored in the
+exact. wrk's ``-d`` is only a cap: each thread leaves a file when its share is
+answered, and wrk is stopped (SIGINT: it still reports) once every thread has. After the run the buffer is flushed and the opens stored in the
 database are compared with the hits sent: ``lost`` = sent - counted.
 
 In the same run the floor: ``/bench/bare.gif`` (``pixel_app.py``), the same
@@ -22,9 +23,11 @@ import argparse
 import json
 import re
 import shutil
+import signal
 import subprocess
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from campaign_env import BenchEnv, add_arguments, env_options, free_port
 
@@ -36,9 +39,10 @@ THREADS = 2
 WRK_TIMEOUT = "30s"
 AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Thunderbird/128.0"
 #: Per wrk thread: its share of the paths, then 404s, stopping when the share is answered.
-#: wrk itself runs for its whole ``-d``, so each thread notes when it sent its first
-#: request and when its last counted answer came (LuaJIT's FFI clock), and ``done``
-#: reads those from every thread (``thread:get``, as in wrk's own examples).
+#: wrk itself runs for its whole ``-d`` unless interrupted, so each thread notes when it
+#: sent its first request and when its last counted answer came (LuaJIT's FFI clock),
+#: leaves ``<marker><thread>`` then, and ``done`` reads the times from every thread
+#: (``thread:get``, as in wrk's own examples).
 WRK_SCRIPT = """
 local ffi = require("ffi")
 ffi.cdef[[
@@ -52,12 +56,14 @@ local function now_us()
 end
 local paths = %(paths)s
 local quota = %(quota)d
+local marker = "%(marker)s"
 local headers = {["User-Agent"] = "%(agent)s"}
 local issued, offset, probed = 0, 0, false
 answered, started_us, finished_us = 0, 0, 0
 local threads, counter = {}, 0
 function setup(thread)
   thread:set("offset", counter * 7919)
+  thread:set("number", counter)
   counter = counter + 1
   table.insert(threads, thread)
 end
@@ -82,6 +88,8 @@ function response(status, headers, body)
   if status == 200 then answered = answered + 1 end
   if answered == quota and finished_us == 0 then
     finished_us = now_us()
+    local mark = io.open(marker .. tostring(wrk.thread:get("number")), "w")
+    mark:close()
     wrk.thread:stop()
   end
 end
@@ -127,56 +135,59 @@ def pixel_paths(app, tokens):
     return [signer.pixel_url(token).split("/o/", 1)[1] for token in tokens]
 
 
-def run_wrk(env, port, paths, n, connections, seconds):
+def run_wrk(env, port, paths, n, connections, expected):
     """``(seconds, p50 ms, p99 ms, hits)`` for exactly ``hits`` answered GETs of ``paths``.
 
-    ``seconds`` is wrk's ``-d``: long enough for the share of every thread.
+    ``expected`` is how long the shares should take; wrk may run up to three times
+    that plus a minute (a busy machine can stall a few answers for seconds), and is
+    stopped as soon as every thread's share is answered.
     """
     quota = n // THREADS
+    marker = env.instance / f"wrk-{len(paths)}-{n}-done-"
     script = env.instance / f"wrk-{len(paths)}-{n}.lua"
     script.write_text(
         WRK_SCRIPT
         % {
             "paths": "{" + ",".join(json.dumps(p) for p in paths) + "}",
             "quota": quota,
+            "marker": marker,
             "agent": AGENT,
         }
     )
-    result = subprocess.run(
-        [
-            WRK,
-            "-t",
-            str(THREADS),
-            "-c",
-            str(connections),
-            "-d",
-            f"{seconds:.0f}s",
-            "--timeout",
-            WRK_TIMEOUT,
-            "--latency",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-        check=True,
-    )
+    cap = 3 * expected + 60
+    command = [WRK, "-t", str(THREADS), "-c", str(connections), "-d", f"{cap:.0f}s"]
+    command += ["--timeout", WRK_TIMEOUT, "--latency", "-s", str(script)]
+    stdout = stop_when_answered(command + [f"http://127.0.0.1:{port}"], marker, cap)
     found = re.search(
         r"WRK answered=(\d+) duration_us=(-?\d+) p50_us=(\d+) p99_us=(\d+) "
         r"socket_errors=(\d+)",
-        result.stdout,
+        stdout,
     )
     if not found:
-        raise RuntimeError(f"wrk said:\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(f"wrk said:\n{stdout}")
     answered, duration, p50, p99, errors = map(int, found.groups())
     if errors or duration < 0 or answered != quota * THREADS:
         raise RuntimeError(
-            f"{answered} of {quota * THREADS} answered in {seconds:.0f} s, "
-            f"{errors} socket errors:\n{result.stdout}\n{env.logs()}"
+            f"{answered} of {quota * THREADS} answered (wrk capped at {cap:.0f} s), "
+            f"{errors} socket errors:\n{stdout}\n{env.logs()}"
         )
     return duration / 1e6, p50 / 1000, p99 / 1000, answered
+
+
+def stop_when_answered(command, marker, cap):
+    """wrk's output; interrupted (it still reports) once every thread left its marker."""
+    wrk = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    marks = [Path(f"{marker}{number}") for number in range(THREADS)]
+    deadline = time.monotonic() + cap + 60
+    while wrk.poll() is None and not all(mark.exists() for mark in marks):
+        if time.monotonic() > deadline:
+            wrk.kill()
+            break
+        time.sleep(0.05)
+    if wrk.poll() is None:
+        wrk.send_signal(signal.SIGINT)
+    stdout, _ = wrk.communicate(timeout=60)
+    return stdout
 
 
 def warm_up(port, connections):
@@ -234,10 +245,8 @@ def main(argv=None):
             f"{args.connections} connections; {env.database}, Redis; {len(paths)} messages"
         )
         rate = warm_up(port, args.connections)
-        bare = run_wrk(
-            env, port, ["/bench/bare.gif"], args.n, args.connections, args.n / (0.5 * rate) + 6
-        )
-        pixel = run_wrk(env, port, paths, args.n, args.connections, args.n / (0.15 * rate) + 6)
+        bare = run_wrk(env, port, ["/bench/bare.gif"], args.n, args.connections, args.n / rate)
+        pixel = run_wrk(env, port, paths, args.n, args.connections, args.n / (0.3 * rate))
         counted = counted_opens()
     report(bare, pixel, counted)
 
