@@ -4,6 +4,9 @@
 (in front of Flask, by ``designer.tracking.fastpath.send_gif``: same body,
 same headers) but records nothing, so the ratio between the two is the cost
 of checking the token and counting the hit.
+
+``GET /bench/none`` is wrk's filler once a thread has sent its share: an empty
+404, also in front of Flask, so that the filler costs the server next to nothing.
 """
 
 import gc
@@ -12,6 +15,7 @@ from designer import create_app
 from designer.tracking.fastpath import send_gif
 
 BARE = "/bench/bare.gif"
+NONE = "/bench/none"
 
 
 class BareRoute:
@@ -21,6 +25,9 @@ class BareRoute:
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") == BARE:
             return send_gif(environ, start_response)
+        if environ.get("PATH_INFO") == NONE:
+            start_response("404 Not Found", [("Content-Length", "0")])
+            return []
         return self.wsgi_app(environ, start_response)
 
 

@@ -91,8 +91,12 @@ def web_options(host, port):
     socket, whichever worker woke first took them: a CRM opening 64 keep-alive
     connections at once could leave 52 on one worker and 12 on the other, whose
     requests then waited four times as long (``bench/hooks.py``).
+
+    ``designer.gunicorn_hooks``: no connection keeps its worker to itself.
     """
     return [
+        "--config",
+        "python:designer.gunicorn_hooks",
         "--bind",
         f"{host}:{port}",
         "--reuse-port",

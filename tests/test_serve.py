@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -151,3 +152,73 @@ def test_keep_alive_connections_opened_at_once_spread_over_the_web_workers(tmp_p
         served.stop()
     assert sum(held.values()) == len(connections) and len(held) == WEB_WORKERS, held
     assert min(held.values()) >= len(connections) / WEB_WORKERS / 2, held
+
+
+#: A pixel request (its token unsigned: answered with the GIF, nothing counted).
+PIXEL_REQUEST = b"GET /o/unsigned.gif HTTP/1.1\r\nHost: a\r\n\r\n"
+
+
+def read_answer(connection):
+    """One whole answer (head and body, which may come in two reads); its status line."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(4096)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        body += connection.recv(4096)
+    return head.split(b"\r\n", 1)[0]
+
+
+def worker_holding(served, connection):
+    """The pid of the web worker serving ``connection`` (None while it is not accepted)."""
+    port = connection.getsockname()[1]
+    for worker in web_workers(served):
+        if any(c.raddr and c.raddr.port == port for c in worker.net_connections(kind="tcp")):
+            return worker.pid
+    return None
+
+
+def connect_beside(served, pid):
+    """A keep-alive connection served by the worker ``pid`` (connections spread over them)."""
+    for _ in range(40):
+        connection = socket.create_connection(("127.0.0.1", served.port))
+        connection.sendall(PIXEL_REQUEST)
+        assert read_answer(connection) == b"HTTP/1.1 200 OK"
+        if worker_holding(served, connection) == pid:
+            return connection
+        connection.close()
+    raise AssertionError(f"no connection reached worker {pid}")
+
+
+def test_a_connection_sending_back_to_back_does_not_keep_its_worker_from_the_others(
+    served_behind_proxy,
+):
+    """1,500 requests pipelined on one connection (a proxy's or a CRM's busiest): a
+    request on another connection of the same worker is answered while they are."""
+    served, count = served_behind_proxy, 1500
+    busy = socket.create_connection(("127.0.0.1", served.port))
+    busy.sendall(PIXEL_REQUEST)
+    assert read_answer(busy) == b"HTTP/1.1 200 OK"
+    other = connect_beside(served, worker_holding(served, busy))
+    answered, received = [0], bytearray()
+
+    def read_busy():
+        while answered[0] < count and (chunk := busy.recv(65536)):
+            received.extend(chunk)
+            answered[0] = received.count(b"HTTP/1.1 200")
+
+    reader = threading.Thread(target=read_busy, daemon=True)
+    reader.start()
+    try:
+        busy.sendall(PIXEL_REQUEST * count)  # 60 kB: in the server's buffer at once
+        assert wait_for(lambda: answered[0] > 0, timeout=10, interval=0.001)  # worker on it
+        other.sendall(PIXEL_REQUEST)
+        assert read_answer(other) == b"HTTP/1.1 200 OK"
+        answered_meanwhile = answered[0]
+        reader.join(timeout=30)
+        assert answered[0] == count  # all of them answered in the end
+        assert answered_meanwhile < count // 2, answered_meanwhile
+    finally:
+        busy.close()
+        other.close()
