@@ -162,12 +162,18 @@ def read_answer(connection):
     """One whole answer (head and body, which may come in two reads); its status line."""
     data = b""
     while b"\r\n\r\n" not in data:
-        data += connection.recv(4096)
+        data += received(connection)
     head, body = data.split(b"\r\n\r\n", 1)
     length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
     while len(body) < length:
-        body += connection.recv(4096)
+        body += received(connection)
     return head.split(b"\r\n", 1)[0]
+
+
+def received(connection):
+    chunk = connection.recv(4096)
+    assert chunk, "the server closed the connection"
+    return chunk
 
 
 def worker_holding(served, connection):
@@ -200,13 +206,15 @@ def test_a_connection_sending_back_to_back_does_not_keep_its_worker_from_the_oth
     busy = socket.create_connection(("127.0.0.1", served.port))
     busy.sendall(PIXEL_REQUEST)
     assert read_answer(busy) == b"HTTP/1.1 200 OK"
-    other = connect_beside(served, worker_holding(served, busy))
-    answered, received = [0], bytearray()
+    worker = worker_holding(served, busy)
+    assert worker is not None
+    other = connect_beside(served, worker)
+    answered, stream = [0], bytearray()
 
     def read_busy():
         while answered[0] < count and (chunk := busy.recv(65536)):
-            received.extend(chunk)
-            answered[0] = received.count(b"HTTP/1.1 200")
+            stream.extend(chunk)
+            answered[0] = stream.count(b"HTTP/1.1 200")
 
     reader = threading.Thread(target=read_busy, daemon=True)
     reader.start()
