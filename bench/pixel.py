@@ -6,10 +6,12 @@ and scheduler flushing the hit buffer every few seconds as in production.
 ``wrk`` (64 connections on loopback) sends N pixel hits spread over the
 signed pixel URLs of a few hundred sent messages; each wrk thread sends its
 exact share and stops once every one of them has been answered (requests
-issued after its share go to an empty 404 in front of Flask and are not counted), so "sent" is
-exact. wrk's ``-d`` is only a cap: each thread leaves a file when its share is
-answered, and wrk is stopped (SIGINT: it still reports) once every thread has. After the run the buffer is flushed and the opens stored in the
-database are compared with the hits sent: ``lost`` = sent - counted.
+issued after its share go to an empty 404 in front of Flask and are not
+counted), so "sent" is exact. wrk's ``-d`` is only a cap: each thread leaves a
+file when its share is answered, and wrk is stopped (SIGINT: it still reports)
+once every thread has. After the run the buffer is flushed and the opens
+stored in the database are compared with the hits sent: ``lost`` = sent -
+counted.
 
 In the same run the floor: ``/bench/bare.gif`` (``pixel_app.py``), the same
 app answering the same GIF with no storage, under the same load.
